@@ -1,0 +1,165 @@
+import { Command, CommanderError, Option } from 'commander';
+import type { FerryConfig } from '../../shared/config';
+import { FerryError } from '../../shared/errors';
+import { ConfigError, loadConfig } from '../engine/config/loadConfig';
+import { EventBus } from '../engine/events';
+import { defaultFactories } from '../engine/providers/registry';
+import { HashPool } from '../engine/scan/hashPool';
+import { defaultStateDir } from '../engine/stateDir';
+import { lockStateDir } from '../engine/stateLock';
+import { Store } from '../engine/store/store';
+import { prepare, syncOnce, type EngineDeps } from '../engine/syncRun';
+import { attachProgress } from './progress';
+import { planLines, summaryJson, summaryLines } from './summary';
+
+/** Exit codes: documented in the README. */
+export const EXIT = { ok: 0, incomplete: 1, usage: 2, unavailable: 3, interrupted: 130 } as const;
+
+type Io = { stdout: NodeJS.WriteStream; stderr: NodeJS.WriteStream };
+type Common = { config: string; stateDir?: string; json?: boolean };
+
+class ExitError extends Error {
+  constructor(readonly exitCode: number, message: string) {
+    super(message);
+  }
+}
+
+function readConfig(file: string): FerryConfig {
+  try {
+    return loadConfig(file);
+  } catch (err) {
+    if (err instanceof ConfigError) throw new ExitError(EXIT.usage, `Invalid configuration:\n${err.message}`);
+    throw err;
+  }
+}
+
+/** Opens the engine for one command: lock, store, hash workers. Closed by the returned function. */
+async function withEngine<T>(cfg: FerryConfig, opts: Common, run: (deps: EngineDeps) => Promise<T>): Promise<T> {
+  const stateDir = opts.stateDir ?? cfg.settings.state_dir ?? defaultStateDir();
+  let unlock: () => void;
+  let store: Store;
+  try {
+    unlock = lockStateDir(stateDir);
+  } catch (err) {
+    throw new ExitError(EXIT.unavailable, err instanceof FerryError ? `${err.message}${err.hint ? ` — ${err.hint}` : ''}` : String(err));
+  }
+  try {
+    store = Store.open(stateDir);
+  } catch (err) {
+    unlock();
+    throw new ExitError(EXIT.unavailable, err instanceof FerryError ? `${err.message}${err.hint ? ` — ${err.hint}` : ''}` : String(err));
+  }
+  const hashPool = new HashPool();
+  try {
+    return await run({ store, events: new EventBus(), hashPool, factories: defaultFactories() });
+  } finally {
+    await hashPool.close();
+    store.close();
+    unlock();
+  }
+}
+
+function interruptSignal(): { signal: AbortSignal; dispose: () => void } {
+  const controller = new AbortController();
+  const stop = () => controller.abort(new Error('interrupted'));
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  return {
+    signal: controller.signal,
+    dispose: () => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+    },
+  };
+}
+
+export function buildProgram(io: Io, setExit: (code: number) => void): Command {
+  const program = new Command()
+    .name('ferry')
+    .description('Ferry ships every change of your folders to their destinations, verified.')
+    .version('0.1.0')
+    .showHelpAfterError()
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) });
+
+  const common = (cmd: Command) =>
+    cmd
+      .requiredOption('-c, --config <file>', 'the configuration file (YAML)')
+      .option('--state-dir <dir>', 'where Ferry keeps its state database (default: settings.state_dir, else the platform default)')
+      .option('--json', 'machine-readable output on stdout');
+
+  common(
+    program
+      .command('sync')
+      .description('scan, plan, transfer and verify; with --once, exit when done')
+      .option('--once', 'one pass, then exit (live syncing is `ferry daemon`)')
+      .option('--confirm-deletes', 'allow a mirror rule to delete more than settings.max_delete_share of what it shipped')
+      .addOption(new Option('-v, --verbose', 'print every file as it is shipped')),
+  ).action(async (opts: Common & { once?: boolean; confirmDeletes?: boolean; verbose?: boolean }) => {
+    if (!opts.once) throw new ExitError(EXIT.usage, 'ferry sync needs --once for now: continuous syncing comes with `ferry daemon`');
+    const cfg = readConfig(opts.config);
+    const { signal, dispose } = interruptSignal();
+    try {
+      await withEngine(cfg, opts, async (deps) => {
+        const detach = opts.json ? () => undefined : attachProgress(deps.events, io.stderr, { verbose: opts.verbose ?? false });
+        const summary = await syncOnce(cfg, deps, { confirmDeletes: opts.confirmDeletes ?? false, signal }).finally(detach);
+        if (opts.json) io.stdout.write(`${JSON.stringify(summaryJson(summary), bigintSafe, 2)}\n`);
+        else for (const l of summaryLines(summary)) io.stdout.write(`${l}\n`);
+        setExit(signal.aborted ? EXIT.interrupted : summary.ok ? EXIT.ok : EXIT.incomplete);
+      });
+    } finally {
+      dispose();
+    }
+  });
+
+  common(
+    program
+      .command('plan')
+      .description('show what a sync would do, without doing it')
+      .option('--confirm-deletes', 'plan as if deletions beyond the brake were confirmed'),
+  ).action(async (opts: Common & { confirmDeletes?: boolean }) => {
+    const cfg = readConfig(opts.config);
+    await withEngine(cfg, opts, async (deps) => {
+      const prepared = await prepare(cfg, deps, { confirmDeletes: opts.confirmDeletes ?? false });
+      if (opts.json) {
+        io.stdout.write(
+          `${JSON.stringify({ actions: prepared.plan.actions, problems: prepared.plan.problems, inSync: prepared.plan.inSync, unmatched: prepared.plan.unmatched, destinationErrors: prepared.destinationErrors }, bigintSafe, 2)}\n`,
+        );
+      } else {
+        for (const l of planLines(prepared.plan)) io.stdout.write(`${l}\n`);
+        for (const d of prepared.destinationErrors) io.stdout.write(`✗ destination ${d.destination}: ${d.error.message}\n`);
+        io.stdout.write(`${prepared.plan.actions.length} action(s), ${prepared.plan.inSync} file(s) already in place, ${prepared.plan.unmatched} matched no rule.\n`);
+      }
+      const blocking = [...prepared.scans.values()].some((s) => s.issues.some((i) => i.blocking));
+      setExit(prepared.destinationErrors.length > 0 || blocking ? EXIT.incomplete : EXIT.ok);
+    });
+  });
+
+  return program;
+}
+
+function bigintSafe(_key: string, value: unknown): unknown {
+  return typeof value === 'bigint' ? value.toString() : value;
+}
+
+/** Runs the CLI and resolves to its exit code; never calls process.exit itself. */
+export async function main(argv: string[], io: Io = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
+  let code: number = EXIT.ok;
+  const program = buildProgram(io, (c) => (code = c));
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return code;
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode === 0 ? EXIT.ok : EXIT.usage;
+    if (err instanceof ExitError) {
+      io.stderr.write(`ferry: ${err.message}\n`);
+      return err.exitCode;
+    }
+    if (err instanceof FerryError) {
+      io.stderr.write(`ferry: ${err.message}${err.hint ? ` — ${err.hint}` : ''}\n`);
+      return EXIT.incomplete;
+    }
+    io.stderr.write(`ferry: unexpected error: ${(err as Error).stack ?? String(err)}\n`);
+    return EXIT.incomplete;
+  }
+}

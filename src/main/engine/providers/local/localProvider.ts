@@ -1,0 +1,290 @@
+import { randomBytes } from 'node:crypto';
+import { constants } from 'node:fs';
+import { copyFile, lstat, mkdir, open, opendir, readdir, rename, rmdir, stat, unlink, utimes, type FileHandle } from 'node:fs/promises';
+import { dirname, join, sep } from 'node:path';
+import { FerryError } from '../../../../shared/errors';
+import { isTempName, TEMP_PREFIX } from '../../scan/ignoreRules';
+import { MultiHash } from '../../scan/multiHash';
+import { fsError } from '../fsErrors';
+import { normalizeRemotePath } from '../remotePath';
+import type { Destination, ProviderFeatures, RemoteEntry, ServerSideCopy, ServerSideMove, TransferOpts, UploadSource } from '../types';
+
+const CHUNK = 4 * 1024 * 1024;
+
+export type LocalDestinationConfig = { id: string; path: string; prefix?: string | undefined };
+
+/**
+ * A folder on this machine, a mounted NAS or a USB disk. Every write goes to a temporary name in the
+ * target folder, is hashed as it is written, fsynced, given the source's mtime and only then renamed
+ * into place: a partial file never shows under its final name.
+ */
+export class LocalDestination implements Destination, ServerSideMove, ServerSideCopy {
+  readonly type = 'local';
+  readonly features: ProviderFeatures = { hashes: ['sha256'], caseInsensitive: false, resumable: false, maxSingleUpload: Infinity };
+  readonly id: string;
+  private readonly root: string;
+  private readonly madeDirs = new Set<string>();
+
+  constructor(cfg: LocalDestinationConfig) {
+    this.id = cfg.id;
+    this.root = cfg.prefix ? join(cfg.path, normalizeRemotePath(cfg.prefix)) : cfg.path;
+  }
+
+  private abs(path: string): string {
+    const rel = normalizeRemotePath(path);
+    return rel === '' ? this.root : join(this.root, ...rel.split('/'));
+  }
+
+  async check(): Promise<void> {
+    let st;
+    try {
+      st = await stat(this.root);
+    } catch (err) {
+      throw new FerryError('not-found', 'destination-missing', `destination "${this.id}": folder ${this.root} does not exist`, {
+        context: { destination: this.id },
+        hint: 'create the folder (or mount the drive it lives on), then sync again',
+        cause: err,
+      });
+    }
+    if (!st.isDirectory())
+      throw new FerryError('conflict', 'destination-not-folder', `destination "${this.id}": ${this.root} is not a folder`, {
+        context: { destination: this.id },
+        hint: 'point the destination\'s path at a folder',
+      });
+    const probe = join(this.root, `${TEMP_PREFIX}probe-${randomBytes(6).toString('hex')}`);
+    try {
+      const fh = await open(probe, 'wx');
+      await fh.close();
+      await unlink(probe);
+    } catch (err) {
+      throw fsError(err, `destination "${this.id}": cannot write in ${this.root}`, { destination: this.id });
+    }
+  }
+
+  async stat(path: string): Promise<RemoteEntry | undefined> {
+    try {
+      const st = await stat(this.abs(path));
+      if (!st.isFile()) return undefined;
+      return entry(normalizeRemotePath(path), st.size, st.mtimeMs);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR') return undefined;
+      throw fsError(err, `cannot stat ${path}`, { destination: this.id, remotePath: path });
+    }
+  }
+
+  async *list(prefix: string, signal?: AbortSignal): AsyncIterable<RemoteEntry> {
+    const base = normalizeRemotePath(prefix);
+    const stack = [base];
+    while (stack.length > 0) {
+      signal?.throwIfAborted();
+      const rel = stack.pop() as string;
+      let names;
+      try {
+        names = await readdir(this.abs(rel), { withFileTypes: true });
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT' && rel === base) return;
+        throw fsError(err, `cannot list ${rel || this.root}`, { destination: this.id, remotePath: rel });
+      }
+      for (const d of names) {
+        const childRel = rel === '' ? d.name : `${rel}/${d.name}`;
+        if (d.isDirectory()) stack.push(childRel);
+        else if (d.isFile()) {
+          const st = await lstat(this.abs(childRel)).catch(() => undefined);
+          if (!st) continue;
+          const e = entry(childRel, st.size, st.mtimeMs);
+          if (isTempName(d.name)) e.partial = true;
+          yield e;
+        }
+      }
+    }
+  }
+
+  private async ensureDir(dir: string): Promise<void> {
+    if (this.madeDirs.has(dir)) return;
+    await mkdir(dir, { recursive: true });
+    this.madeDirs.add(dir);
+  }
+
+  private tempFor(target: string): string {
+    return join(dirname(target), `${TEMP_PREFIX}${randomBytes(8).toString('hex')}`);
+  }
+
+  async upload(path: string, source: UploadSource, opts: TransferOpts): Promise<RemoteEntry> {
+    const ctx = { destination: this.id, remotePath: path };
+    const target = this.abs(path);
+    let tmp: string | undefined;
+    let src: FileHandle | undefined;
+    let out: FileHandle | undefined;
+    try {
+      await this.ensureDir(dirname(target)).catch((err: unknown) => {
+        throw fsError(err, `cannot create the folder for ${path}`, ctx);
+      });
+      try {
+        src = await open(source.absPath, constants.O_RDONLY);
+      } catch (err) {
+        const e = fsError(err, `cannot read the source ${source.absPath}`, { path: source.absPath });
+        // A source that vanished or changed type is a local change: rescan decides.
+        throw e.kind === 'not-found' ? new FerryError('source-changed', 'source-gone', e.message, { cause: err }) : e;
+      }
+      const before = await src.stat({ bigint: true });
+      if (Number(before.size) !== source.size) throw changed(source.absPath);
+      tmp = this.tempFor(target);
+      out = await open(tmp, 'wx').catch((err: unknown) => {
+        throw fsError(err, `cannot write ${path}`, ctx);
+      });
+      const hash = new MultiHash();
+      const bufs = [Buffer.allocUnsafe(Math.min(CHUNK, Math.max(source.size, 1))), Buffer.allocUnsafe(Math.min(CHUNK, Math.max(source.size, 1)))];
+      let cur = 0;
+      let done = 0;
+      let reading = src.read(bufs[0] as Buffer, 0, (bufs[0] as Buffer).length, null);
+      for (;;) {
+        opts.signal.throwIfAborted();
+        const { bytesRead } = await reading;
+        if (bytesRead === 0) break;
+        const buf = (bufs[cur] as Buffer).subarray(0, bytesRead);
+        cur ^= 1;
+        reading = src.read(bufs[cur] as Buffer, 0, (bufs[cur] as Buffer).length, null);
+        hash.update(buf);
+        if (opts.pace) await opts.pace(bytesRead);
+        await writeAll(out, buf).catch((err: unknown) => {
+          throw fsError(err, `cannot write ${path}`, ctx);
+        });
+        done += bytesRead;
+        opts.onProgress?.(done);
+      }
+      const after = await src.stat({ bigint: true });
+      const got = hash.digest();
+      if (done !== source.size || after.size !== before.size || after.mtimeNs !== before.mtimeNs || got.sha256 !== source.hashes.sha256)
+        throw changed(source.absPath);
+      await out.datasync().catch((err: unknown) => {
+        throw fsError(err, `cannot flush ${path} to disk`, ctx);
+      });
+      await out.close();
+      out = undefined;
+      const mtime = new Date(source.mtimeMs);
+      await utimes(tmp, mtime, mtime);
+      await rename(tmp, target).catch((err: unknown) => {
+        throw fsError(err, `cannot put ${path} in place`, ctx);
+      });
+      tmp = undefined;
+      const st = await stat(target);
+      return { ...entry(normalizeRemotePath(path), st.size, st.mtimeMs), hashes: { sha256: got.sha256 } };
+    } catch (err) {
+      if (opts.signal.aborted) throw new FerryError('cancelled', 'cancelled', `upload of ${path} was cancelled`, { context: ctx });
+      throw fsError(err, `cannot upload ${path}`, ctx);
+    } finally {
+      await out?.close().catch(() => undefined);
+      await src?.close().catch(() => undefined);
+      if (tmp) await unlink(tmp).catch(() => undefined);
+    }
+  }
+
+  async download(path: string, toAbsPath: string, opts: TransferOpts): Promise<RemoteEntry> {
+    const from = this.abs(path);
+    const tmp = join(dirname(toAbsPath), `${TEMP_PREFIX}${randomBytes(8).toString('hex')}`);
+    try {
+      opts.signal.throwIfAborted();
+      await mkdir(dirname(toAbsPath), { recursive: true });
+      await copyFile(from, tmp, constants.COPYFILE_FICLONE);
+      const fh = await open(tmp, 'r+');
+      const hash = new MultiHash();
+      try {
+        const buf = Buffer.allocUnsafe(CHUNK);
+        for (;;) {
+          const { bytesRead } = await fh.read(buf, 0, CHUNK, null);
+          if (bytesRead === 0) break;
+          hash.update(buf.subarray(0, bytesRead));
+        }
+        await fh.datasync();
+      } finally {
+        await fh.close();
+      }
+      const st = await stat(from);
+      await utimes(tmp, st.atime, st.mtime);
+      await rename(tmp, toAbsPath);
+      return { ...entry(normalizeRemotePath(path), st.size, st.mtimeMs), hashes: { sha256: hash.digest().sha256 } };
+    } catch (err) {
+      await unlink(tmp).catch(() => undefined);
+      throw fsError(err, `cannot download ${path}`, { destination: this.id, remotePath: path });
+    }
+  }
+
+  async delete(path: string): Promise<void> {
+    const target = this.abs(path);
+    try {
+      await unlink(target);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw fsError(err, `cannot delete ${path}`, { destination: this.id, remotePath: path });
+    }
+    await this.pruneEmptyParents(dirname(target));
+  }
+
+  /** Removes folders left empty by a delete or a move, up to the root, as a mirror should. */
+  private async pruneEmptyParents(dir: string): Promise<void> {
+    while (dir.length > this.root.length && dir.startsWith(this.root + sep)) {
+      try {
+        const d = await opendir(dir);
+        const first = await d.read();
+        await d.close();
+        if (first !== null) return;
+        await rmdir(dir);
+        this.madeDirs.delete(dir);
+      } catch {
+        return;
+      }
+      dir = dirname(dir);
+    }
+  }
+
+  async move(from: string, to: string): Promise<RemoteEntry> {
+    const src = this.abs(from);
+    const dst = this.abs(to);
+    try {
+      await this.ensureDir(dirname(dst));
+      await rename(src, dst);
+    } catch (err) {
+      throw fsError(err, `cannot move ${from} to ${to}`, { destination: this.id, remotePath: to });
+    }
+    await this.pruneEmptyParents(dirname(src));
+    const st = await stat(dst);
+    return entry(normalizeRemotePath(to), st.size, st.mtimeMs);
+  }
+
+  async copy(from: string, to: string): Promise<RemoteEntry> {
+    const src = this.abs(from);
+    const dst = this.abs(to);
+    const tmp = this.tempFor(dst);
+    try {
+      await this.ensureDir(dirname(dst));
+      await copyFile(src, tmp, constants.COPYFILE_FICLONE);
+      const st = await stat(src);
+      await utimes(tmp, st.atime, st.mtime);
+      const fh = await open(tmp, 'r+');
+      await fh.datasync().finally(() => fh.close());
+      await rename(tmp, dst);
+      return entry(normalizeRemotePath(to), st.size, st.mtimeMs);
+    } catch (err) {
+      await unlink(tmp).catch(() => undefined);
+      throw fsError(err, `cannot copy ${from} to ${to}`, { destination: this.id, remotePath: to });
+    }
+  }
+
+  async close(): Promise<void> {}
+}
+
+function entry(path: string, size: number, mtimeMs: number): RemoteEntry {
+  return { path, size, mtimeMs, version: `${size}:${Math.round(mtimeMs)}` };
+}
+
+function changed(path: string): FerryError {
+  return new FerryError('source-changed', 'source-changed', `${path} changed while it was being shipped`, { context: { path } });
+}
+
+async function writeAll(fh: FileHandle, buf: Buffer): Promise<void> {
+  let off = 0;
+  while (off < buf.length) {
+    const { bytesWritten } = await fh.write(buf, off, buf.length - off);
+    off += bytesWritten;
+  }
+}

@@ -1,0 +1,79 @@
+import type { HashKind, Hashes } from '../../../shared/hashes';
+
+/** A file as a destination holds it. Paths are relative POSIX paths below the destination's root. */
+export type RemoteEntry = {
+  path: string;
+  size: number;
+  mtimeMs?: number;
+  /** Hashes the destination vouches for (computed by it, or checked by it on upload). */
+  hashes?: Partial<Hashes>;
+  /** An opaque token that changes whenever the content may have changed (ETag, generation, size+mtime). */
+  version?: string;
+  /** A temporary object left by an interrupted upload: never a real file, removed on the next run. */
+  partial?: boolean;
+};
+
+/** What to upload, and what its bytes must hash to: a provider never publishes bytes that do not match. */
+export type UploadSource = { absPath: string; size: number; mtimeMs: number; hashes: Hashes };
+
+export type TransferOpts = {
+  signal: AbortSignal;
+  /** Called with the bytes sent so far. */
+  onProgress?: (bytesDone: number) => void;
+  /** Awaited before each chunk is sent: the bandwidth cap lives behind it. */
+  pace?: (bytes: number) => Promise<void>;
+};
+
+export type ProviderFeatures = {
+  /** Hash kinds the destination can check or report; the scanner computes these up front. */
+  hashes: readonly HashKind[];
+  caseInsensitive: boolean;
+  resumable: boolean;
+  /** Largest upload in one request, in bytes (Infinity when unlimited). */
+  maxSingleUpload: number;
+};
+
+/** The narrow core every destination implements. */
+export interface Destination {
+  readonly id: string;
+  readonly type: string;
+  readonly features: ProviderFeatures;
+  /** Reachable, authorised and writable; throws a FerryError that says what to fix. */
+  check(signal?: AbortSignal): Promise<void>;
+  stat(path: string, signal?: AbortSignal): Promise<RemoteEntry | undefined>;
+  /** Every file below `prefix` ('' for all), recursively; temporary leftovers flagged `partial`. */
+  list(prefix: string, signal?: AbortSignal): AsyncIterable<RemoteEntry>;
+  upload(path: string, source: UploadSource, opts: TransferOpts): Promise<RemoteEntry>;
+  download(path: string, toAbsPath: string, opts: TransferOpts): Promise<RemoteEntry>;
+  /** Removes a file; removing a missing file is not an error. */
+  delete(path: string, signal?: AbortSignal): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Capability: rename on the server without moving the bytes again. */
+export interface ServerSideMove {
+  move(from: string, to: string, signal?: AbortSignal): Promise<RemoteEntry>;
+}
+
+/** Capability: copy on the server without uploading the bytes again. */
+export interface ServerSideCopy {
+  copy(from: string, to: string, signal?: AbortSignal): Promise<RemoteEntry>;
+}
+
+export function canMove(d: Destination): d is Destination & ServerSideMove {
+  return typeof (d as Partial<ServerSideMove>).move === 'function';
+}
+
+export function canCopy(d: Destination): d is Destination & ServerSideCopy {
+  return typeof (d as Partial<ServerSideCopy>).copy === 'function';
+}
+
+/** The strongest hash both sides know, used to compare what a destination reports with the index. */
+export function commonHash(entry: RemoteEntry, local: Hashes): { kind: HashKind; matches: boolean } | undefined {
+  for (const kind of ['sha256', 'dropbox', 'md5'] as const) {
+    const remote = entry.hashes?.[kind];
+    const mine = local[kind];
+    if (remote !== undefined && mine !== undefined) return { kind, matches: remote === mine };
+  }
+  return undefined;
+}

@@ -1,0 +1,77 @@
+import { closeSync, fstatSync, openSync, readSync, read as readCb, constants } from 'node:fs';
+import { promisify } from 'node:util';
+import type { HashKind, Hashes } from '../../../shared/hashes';
+import { MultiHash } from './multiHash';
+
+const readAsync = promisify(readCb);
+export const CHUNK = 4 * 1024 * 1024;
+
+export type HashRequest = { id: number; path: string; kinds: HashKind[] };
+export type HashResult =
+  | { id: number; ok: true; size: number; mtimeNs: bigint; ino: bigint; hashes: Hashes }
+  | { id: number; ok: false; code: string; message: string };
+
+/**
+ * Hashes one file, reading it exactly once. Files up to one chunk are read synchronously; larger ones
+ * double-buffered (the next read is in flight while the current chunk is hashed). The file's identity
+ * is checked before and after: if it changed while being read, the result says so instead of lying.
+ */
+export async function hashFile(req: HashRequest, bufs: [Buffer, Buffer]): Promise<HashResult> {
+  let fd: number;
+  try {
+    fd = openSync(req.path, constants.O_RDONLY | (constants.O_NOATIME ?? 0));
+  } catch (err) {
+    // O_NOATIME is refused for files we do not own; retry without it.
+    if ((err as NodeJS.ErrnoException).code === 'EPERM') {
+      try {
+        fd = openSync(req.path, constants.O_RDONLY);
+      } catch (err2) {
+        return fail(req.id, err2);
+      }
+    } else return fail(req.id, err);
+  }
+  try {
+    const before = fstatSync(fd, { bigint: true });
+    if (!before.isFile()) return { id: req.id, ok: false, code: 'EISDIR', message: 'not a regular file' };
+    const hash = new MultiHash(req.kinds);
+    let total = 0;
+    if (before.size <= BigInt(CHUNK)) {
+      const buf = bufs[0];
+      for (;;) {
+        const n = readSync(fd, buf, 0, buf.length, null);
+        if (n === 0) break;
+        hash.update(buf.subarray(0, n));
+        total += n;
+      }
+    } else {
+      let cur = 0;
+      let pending = readAsync(fd, bufs[0], 0, CHUNK, null);
+      for (;;) {
+        const { bytesRead } = await pending;
+        if (bytesRead === 0) break;
+        const buf = bufs[cur] as Buffer;
+        cur ^= 1;
+        pending = readAsync(fd, bufs[cur] as Buffer, 0, CHUNK, null);
+        hash.update(buf.subarray(0, bytesRead));
+        total += bytesRead;
+      }
+    }
+    const after = fstatSync(fd, { bigint: true });
+    if (after.size !== before.size || after.mtimeNs !== before.mtimeNs || BigInt(total) !== after.size)
+      return { id: req.id, ok: false, code: 'ECHANGED', message: 'the file changed while it was being read' };
+    return { id: req.id, ok: true, size: total, mtimeNs: after.mtimeNs, ino: after.ino, hashes: hash.digest() };
+  } catch (err) {
+    return fail(req.id, err);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function fail(id: number, err: unknown): HashResult {
+  const e = err as NodeJS.ErrnoException;
+  return { id, ok: false, code: e.code ?? 'EIO', message: e.message };
+}
+
+export function newBuffers(): [Buffer, Buffer] {
+  return [Buffer.allocUnsafe(CHUNK), Buffer.allocUnsafe(CHUNK)];
+}

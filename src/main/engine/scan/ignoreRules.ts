@@ -1,0 +1,44 @@
+import ignore, { type Ignore } from 'ignore';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+export const IGNORE_FILE = '.ferryignore';
+
+/** Names Ferry itself writes and must never pick up: temporary files of an upload in progress. */
+export const TEMP_PREFIX = '.ferrytmp-';
+export function isTempName(name: string): boolean {
+  return name.startsWith(TEMP_PREFIX);
+}
+
+type Layer = { base: string; ig: Ignore };
+
+/**
+ * gitignore semantics, layered: the folder's `ignore` patterns and its root .ferryignore apply from
+ * the root; a .ferryignore in a sub-folder applies below it, as git does with nested .gitignore files.
+ */
+export class IgnoreStack {
+  private constructor(private readonly layers: readonly Layer[]) {}
+
+  static forRoot(patterns: readonly string[]): IgnoreStack {
+    return new IgnoreStack(patterns.length > 0 ? [{ base: '', ig: ignore().add(patterns as string[]) }] : []);
+  }
+
+  /** Adds the .ferryignore found in `absDir` (relative path `relDir`), if there is one. */
+  enter(absDir: string, relDir: string): IgnoreStack {
+    let text: string;
+    try {
+      text = readFileSync(join(absDir, IGNORE_FILE), 'utf8');
+    } catch {
+      return this;
+    }
+    return new IgnoreStack([...this.layers, { base: relDir, ig: ignore().add(text) }]);
+  }
+
+  ignores(relPath: string, isDir: boolean): boolean {
+    for (const { base, ig } of this.layers) {
+      const sub = base === '' ? relPath : relPath.slice(base.length + 1);
+      if (ig.ignores(isDir ? `${sub}/` : sub)) return true;
+    }
+    return false;
+  }
+}

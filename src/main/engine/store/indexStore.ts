@@ -1,0 +1,67 @@
+import type { Hashes } from '../../../shared/hashes';
+import type { LocalFile } from '../../../shared/models';
+import type { Db } from './db';
+
+type FileRow = { folder: string; path: string; size: number; mtime_ns: bigint; ino: bigint; sha256: string; md5: string | null; dropbox: string | null };
+
+/** The hash cache: what each file was when last hashed. */
+export class IndexStore {
+  private readonly selectFolder;
+  private readonly upsert;
+  private readonly remove;
+  private readonly selectOne;
+
+  constructor(private readonly db: Db) {
+    this.selectFolder = db.prepare('SELECT * FROM files WHERE folder = ?').safeIntegers(true);
+    this.selectOne = db.prepare('SELECT * FROM files WHERE folder = ? AND path = ?').safeIntegers(true);
+    this.upsert = db.prepare(
+      `INSERT INTO files (folder, path, size, mtime_ns, ino, sha256, md5, dropbox, seen_at)
+       VALUES (@folder, @path, @size, @mtime_ns, @ino, @sha256, @md5, @dropbox, @seen_at)
+       ON CONFLICT (folder, path) DO UPDATE SET size = excluded.size, mtime_ns = excluded.mtime_ns, ino = excluded.ino,
+         sha256 = excluded.sha256, md5 = excluded.md5, dropbox = excluded.dropbox, seen_at = excluded.seen_at`,
+    );
+    this.remove = db.prepare('DELETE FROM files WHERE folder = ? AND path = ?');
+  }
+
+  loadFolder(folder: string): Map<string, LocalFile> {
+    const out = new Map<string, LocalFile>();
+    for (const row of this.selectFolder.iterate(folder) as Iterable<FileRow>) out.set(row.path, fromRow(row));
+    return out;
+  }
+
+  get(folder: string, path: string): LocalFile | undefined {
+    const row = this.selectOne.get(folder, path) as FileRow | undefined;
+    return row && fromRow(row);
+  }
+
+  putMany(files: readonly LocalFile[]): void {
+    const now = Date.now();
+    this.db.transaction(() => {
+      for (const f of files)
+        this.upsert.run({
+          folder: f.folder,
+          path: f.path,
+          size: f.size,
+          mtime_ns: f.mtimeNs,
+          ino: f.ino,
+          sha256: f.hashes.sha256,
+          md5: f.hashes.md5 ?? null,
+          dropbox: f.hashes.dropbox ?? null,
+          seen_at: now,
+        });
+    })();
+  }
+
+  removeMany(folder: string, paths: Iterable<string>): void {
+    this.db.transaction(() => {
+      for (const p of paths) this.remove.run(folder, p);
+    })();
+  }
+}
+
+function fromRow(row: FileRow): LocalFile {
+  const hashes: Hashes = { sha256: row.sha256 };
+  if (row.md5 !== null) hashes.md5 = row.md5;
+  if (row.dropbox !== null) hashes.dropbox = row.dropbox;
+  return { folder: row.folder, path: row.path, size: Number(row.size), mtimeNs: BigInt(row.mtime_ns), ino: BigInt(row.ino), hashes };
+}

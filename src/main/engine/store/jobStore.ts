@@ -1,0 +1,197 @@
+import type { SerializedError } from '../../../shared/errors';
+import type { Action, ActionKind } from '../../../shared/models';
+import type { Db } from './db';
+
+export type JobState = 'pending' | 'active' | 'failed';
+
+/** A persisted action: written before it runs, removed when it is done (history keeps the record). */
+export type Job = Action & {
+  id: number;
+  key: string;
+  phase: number;
+  state: JobState;
+  attempts: number;
+  notBefore: number;
+  lastError: SerializedError | null;
+  createdAt: number;
+};
+
+/** Renames first (so a new file at an old name is not clobbered), then uploads, then deletions. */
+export const PHASE: Record<ActionKind, number> = {
+  'move-remote': 0,
+  'copy-remote': 0,
+  upload: 1,
+  'delete-remote': 2,
+  'delete-local': 3,
+};
+
+export function jobKey(a: Pick<Action, 'kind' | 'destination' | 'remotePath' | 'folder' | 'path'>): string {
+  return a.kind === 'delete-local' ? `local\u0000${a.folder}\u0000${a.path}` : `remote\u0000${a.destination}\u0000${a.remotePath}`;
+}
+
+type Row = {
+  id: number;
+  key: string;
+  kind: ActionKind;
+  phase: number;
+  state: JobState;
+  rule: string;
+  destination: string | null;
+  folder: string;
+  path: string;
+  remote_path: string | null;
+  from_remote_path: string | null;
+  size: number;
+  sha256: string | null;
+  reason: string;
+  attempts: number;
+  not_before: number;
+  last_error: string | null;
+  created_at: number;
+};
+
+export type QueueCounts = { pending: number; active: number; failed: number; bytesPending: number };
+
+export class JobStore {
+  private readonly insert;
+  private readonly nextRunnable;
+  private readonly setState;
+  private readonly setRetry;
+  private readonly setFailed;
+  private readonly remove;
+  private readonly lowestPhase;
+  private readonly earliest;
+  private readonly byId;
+
+  constructor(private readonly db: Db) {
+    this.insert = db.prepare(
+      `INSERT INTO jobs (key, kind, phase, state, rule, destination, folder, path, remote_path, from_remote_path, size, sha256, reason, created_at)
+       VALUES (@key, @kind, @phase, 'pending', @rule, @destination, @folder, @path, @remotePath, @fromRemotePath, @size, @sha256, @reason, @createdAt)`,
+    );
+    this.nextRunnable = db.prepare(
+      `SELECT * FROM jobs WHERE state = 'pending' AND phase = ? AND not_before <= ? ORDER BY id LIMIT ?`,
+    );
+    this.setState = db.prepare('UPDATE jobs SET state = ? WHERE id = ?');
+    this.setRetry = db.prepare(
+      `UPDATE jobs SET state = 'pending', attempts = attempts + 1, not_before = ?, last_error = ? WHERE id = ?`,
+    );
+    this.setFailed = db.prepare(`UPDATE jobs SET state = 'failed', attempts = attempts + 1, last_error = ? WHERE id = ?`);
+    this.remove = db.prepare('DELETE FROM jobs WHERE id = ?');
+    this.lowestPhase = db.prepare(`SELECT MIN(phase) AS phase FROM jobs WHERE state IN ('pending', 'active')`);
+    this.earliest = db.prepare(`SELECT MIN(not_before) AS t FROM jobs WHERE state = 'pending' AND phase = ?`);
+    this.byId = db.prepare('SELECT * FROM jobs WHERE id = ?');
+  }
+
+  /**
+   * Replaces the queue's pending work with a fresh plan in one transaction. The plan is derived from
+   * the index and the destinations, so nothing finished is lost; failed jobs for the same target are
+   * superseded, other failed jobs stay for the person to see.
+   */
+  replacePlan(actions: readonly Action[], now = Date.now()): void {
+    this.db.transaction(() => {
+      this.db.prepare(`DELETE FROM jobs WHERE state = 'pending'`).run();
+      const dropFailed = this.db.prepare(`DELETE FROM jobs WHERE key = ? AND state = 'failed'`);
+      for (const a of actions) {
+        const key = jobKey(a);
+        dropFailed.run(key);
+        this.insert.run({
+          key,
+          kind: a.kind,
+          phase: PHASE[a.kind],
+          rule: a.rule,
+          destination: a.destination ?? null,
+          folder: a.folder,
+          path: a.path,
+          remotePath: a.remotePath ?? null,
+          fromRemotePath: a.fromRemotePath ?? null,
+          size: a.size,
+          sha256: a.sha256 ?? null,
+          reason: a.reason,
+          createdAt: now,
+        });
+      }
+    })();
+  }
+
+  /** After a crash, jobs that were running are simply runnable again. */
+  recoverInterrupted(): number {
+    return this.db.prepare(`UPDATE jobs SET state = 'pending' WHERE state = 'active'`).run().changes;
+  }
+
+  /** The phase whose jobs may run now: later phases wait until every earlier one is settled. */
+  currentPhase(): number | undefined {
+    const row = this.lowestPhase.get() as { phase: number | null };
+    return row.phase ?? undefined;
+  }
+
+  /** Claims up to `limit` runnable jobs of a phase, marking them active in the same transaction. */
+  claim(phase: number, now: number, limit: number): Job[] {
+    return this.db.transaction(() => {
+      const rows = this.nextRunnable.all(phase, now, limit) as Row[];
+      for (const r of rows) this.setState.run('active', r.id);
+      return rows.map((r) => fromRow({ ...r, state: 'active' }));
+    })();
+  }
+
+  earliestRetry(phase: number): number | undefined {
+    const row = this.earliest.get(phase) as { t: number | null };
+    return row.t ?? undefined;
+  }
+
+  get(id: number): Job | undefined {
+    const row = this.byId.get(id) as Row | undefined;
+    return row && fromRow(row);
+  }
+
+  complete(id: number): void {
+    this.remove.run(id);
+  }
+
+  retryLater(id: number, notBefore: number, error: SerializedError): void {
+    this.setRetry.run(notBefore, JSON.stringify(error), id);
+  }
+
+  fail(id: number, error: SerializedError): void {
+    this.setFailed.run(JSON.stringify(error), id);
+  }
+
+  counts(): QueueCounts {
+    const rows = this.db
+      .prepare(`SELECT state, COUNT(*) AS n, COALESCE(SUM(CASE WHEN kind = 'upload' THEN size ELSE 0 END), 0) AS bytes FROM jobs GROUP BY state`)
+      .all() as { state: JobState; n: number; bytes: number }[];
+    const out: QueueCounts = { pending: 0, active: 0, failed: 0, bytesPending: 0 };
+    for (const r of rows) {
+      out[r.state] = r.n;
+      if (r.state !== 'failed') out.bytesPending += r.bytes;
+    }
+    return out;
+  }
+
+  list(state: JobState): Job[] {
+    return (this.db.prepare('SELECT * FROM jobs WHERE state = ? ORDER BY id').all(state) as Row[]).map(fromRow);
+  }
+}
+
+function fromRow(r: Row): Job {
+  const job: Job = {
+    id: r.id,
+    key: r.key,
+    kind: r.kind,
+    phase: r.phase,
+    state: r.state,
+    rule: r.rule,
+    folder: r.folder,
+    path: r.path,
+    size: r.size,
+    reason: r.reason,
+    attempts: r.attempts,
+    notBefore: r.not_before,
+    lastError: r.last_error === null ? null : (JSON.parse(r.last_error) as SerializedError),
+    createdAt: r.created_at,
+  };
+  if (r.destination !== null) job.destination = r.destination;
+  if (r.remote_path !== null) job.remotePath = r.remote_path;
+  if (r.from_remote_path !== null) job.fromRemotePath = r.from_remote_path;
+  if (r.sha256 !== null) job.sha256 = r.sha256;
+  return job;
+}

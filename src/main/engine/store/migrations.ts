@@ -1,0 +1,76 @@
+/**
+ * Numbered migrations: append only. Each runs once, in its own transaction, and bumps user_version.
+ * Text paths are stored as the file system spells them; sizes and times as integers (mtime in ns).
+ */
+export const MIGRATIONS: readonly string[] = [
+  // 1: index (hash cache), what was shipped where, the persistent queue, history.
+  `
+  CREATE TABLE files (
+    folder     TEXT NOT NULL,
+    path       TEXT NOT NULL,
+    size       INTEGER NOT NULL,
+    mtime_ns   INTEGER NOT NULL,
+    ino        INTEGER NOT NULL,
+    sha256     TEXT NOT NULL,
+    md5        TEXT,
+    dropbox    TEXT,
+    seen_at    INTEGER NOT NULL,
+    PRIMARY KEY (folder, path)
+  ) WITHOUT ROWID;
+
+  CREATE TABLE shipped (
+    destination    TEXT NOT NULL,
+    remote_path    TEXT NOT NULL,
+    rule           TEXT NOT NULL,
+    folder         TEXT NOT NULL,
+    path           TEXT NOT NULL,
+    size           INTEGER NOT NULL,
+    sha256         TEXT NOT NULL,
+    remote_version TEXT,
+    shipped_at     INTEGER NOT NULL,
+    PRIMARY KEY (destination, remote_path)
+  ) WITHOUT ROWID;
+  CREATE INDEX shipped_by_source ON shipped (folder, path);
+  CREATE INDEX shipped_by_hash ON shipped (destination, sha256);
+
+  CREATE TABLE jobs (
+    id               INTEGER PRIMARY KEY,
+    key              TEXT NOT NULL,
+    kind             TEXT NOT NULL,
+    phase            INTEGER NOT NULL,
+    state            TEXT NOT NULL CHECK (state IN ('pending', 'active', 'failed')),
+    rule             TEXT NOT NULL,
+    destination      TEXT,
+    folder           TEXT NOT NULL,
+    path             TEXT NOT NULL,
+    remote_path      TEXT,
+    from_remote_path TEXT,
+    size             INTEGER NOT NULL,
+    sha256           TEXT,
+    reason           TEXT NOT NULL,
+    attempts         INTEGER NOT NULL DEFAULT 0,
+    not_before       INTEGER NOT NULL DEFAULT 0,
+    last_error       TEXT,
+    created_at       INTEGER NOT NULL
+  );
+  CREATE UNIQUE INDEX jobs_key ON jobs (key);
+  CREATE INDEX jobs_runnable ON jobs (state, phase, not_before);
+
+  CREATE TABLE history (
+    id          INTEGER PRIMARY KEY,
+    at          INTEGER NOT NULL,
+    kind        TEXT NOT NULL,
+    rule        TEXT NOT NULL,
+    destination TEXT,
+    folder      TEXT NOT NULL,
+    path        TEXT NOT NULL,
+    remote_path TEXT,
+    bytes       INTEGER NOT NULL,
+    duration_ms INTEGER NOT NULL,
+    outcome     TEXT NOT NULL,
+    error       TEXT
+  );
+  CREATE INDEX history_at ON history (at);
+  CREATE INDEX history_destination ON history (destination, at);
+  `,
+];

@@ -1,0 +1,83 @@
+import type { Db } from './db';
+
+/** What Ferry last delivered to a destination path, and from where. */
+export type ShippedRecord = {
+  destination: string;
+  remotePath: string;
+  rule: string;
+  folder: string;
+  path: string;
+  size: number;
+  sha256: string;
+  remoteVersion: string | null;
+  shippedAt: number;
+};
+
+type Row = {
+  destination: string;
+  remote_path: string;
+  rule: string;
+  folder: string;
+  path: string;
+  size: number;
+  sha256: string;
+  remote_version: string | null;
+  shipped_at: number;
+};
+
+export class ShippedStore {
+  private readonly selectDest;
+  private readonly selectOne;
+  private readonly selectSource;
+  private readonly upsert;
+  private readonly remove;
+
+  constructor(db: Db) {
+    this.selectDest = db.prepare('SELECT * FROM shipped WHERE destination = ?');
+    this.selectSource = db.prepare('SELECT * FROM shipped WHERE folder = ? AND path = ?');
+    this.selectOne = db.prepare('SELECT * FROM shipped WHERE destination = ? AND remote_path = ?');
+    this.upsert = db.prepare(
+      `INSERT INTO shipped (destination, remote_path, rule, folder, path, size, sha256, remote_version, shipped_at)
+       VALUES (@destination, @remotePath, @rule, @folder, @path, @size, @sha256, @remoteVersion, @shippedAt)
+       ON CONFLICT (destination, remote_path) DO UPDATE SET rule = excluded.rule, folder = excluded.folder,
+         path = excluded.path, size = excluded.size, sha256 = excluded.sha256,
+         remote_version = excluded.remote_version, shipped_at = excluded.shipped_at`,
+    );
+    this.remove = db.prepare('DELETE FROM shipped WHERE destination = ? AND remote_path = ?');
+  }
+
+  forDestination(destination: string): ShippedRecord[] {
+    return (this.selectDest.all(destination) as Row[]).map(fromRow);
+  }
+
+  forSource(folder: string, path: string): ShippedRecord[] {
+    return (this.selectSource.all(folder, path) as Row[]).map(fromRow);
+  }
+
+  get(destination: string, remotePath: string): ShippedRecord | undefined {
+    const row = this.selectOne.get(destination, remotePath) as Row | undefined;
+    return row && fromRow(row);
+  }
+
+  put(record: ShippedRecord): void {
+    this.upsert.run(record);
+  }
+
+  delete(destination: string, remotePath: string): void {
+    this.remove.run(destination, remotePath);
+  }
+}
+
+function fromRow(r: Row): ShippedRecord {
+  return {
+    destination: r.destination,
+    remotePath: r.remote_path,
+    rule: r.rule,
+    folder: r.folder,
+    path: r.path,
+    size: r.size,
+    sha256: r.sha256,
+    remoteVersion: r.remote_version,
+    shippedAt: r.shipped_at,
+  };
+}

@@ -1,0 +1,52 @@
+import { BrowserWindow } from 'electron';
+import type { BrowserWindowConstructorOptions } from 'electron';
+import { contentSecurityPolicy, mainWindowOptions } from './windowOptions';
+
+export type MainWindowPaths = {
+  /** Absolute path of the built preload script (CommonJS). */
+  readonly preloadPath: string;
+  /** Absolute path of the built renderer's index.html. */
+  readonly rendererHtmlPath: string;
+  /** Vite dev server URL (electron-vite sets ELECTRON_RENDERER_URL in `dev`); undefined in a build. */
+  readonly devServerUrl: string | undefined;
+  readonly iconPath?: string;
+};
+
+export function createMainWindow(paths: MainWindowPaths): BrowserWindow {
+  const options: BrowserWindowConstructorOptions = mainWindowOptions({
+    preloadPath: paths.preloadPath,
+    ...(paths.iconPath === undefined ? {} : { iconPath: paths.iconPath }),
+  });
+  const win = new BrowserWindow(options);
+  const { webContents } = win;
+
+  // The CSP as a response header too (the renderer's meta tag carries the same policy).
+  webContents.session.webRequest.onHeadersReceived((details, callback) => {
+    callback({
+      responseHeaders: { ...details.responseHeaders, 'Content-Security-Policy': [contentSecurityPolicy] },
+    });
+  });
+  // The renderer asks for nothing: no camera, notifications from the page, geolocation, …
+  webContents.session.setPermissionRequestHandler((_contents, _permission, callback) => callback(false));
+
+  // A single-page app: never navigate away, never open another window.
+  webContents.on('will-navigate', (event) => event.preventDefault());
+  webContents.setWindowOpenHandler(() => ({ action: 'deny' }));
+
+  win.once('ready-to-show', () => win.show());
+
+  const loading =
+    paths.devServerUrl !== undefined ? win.loadURL(paths.devServerUrl) : win.loadFile(paths.rendererHtmlPath);
+  loading.catch((error: unknown) => {
+    console.error('ferry: could not load the renderer', error);
+  });
+  return win;
+}
+
+/** Brings an existing window to the front (used when a second instance is launched). */
+export function revealWindow(win: BrowserWindow): void {
+  if (win.isDestroyed()) return;
+  if (win.isMinimized()) win.restore();
+  win.show();
+  win.focus();
+}

@@ -1,0 +1,90 @@
+// Pure: no electron import, so the security settings can be unit-tested under plain Node.
+// `window.ts` assigns the result to Electron's `BrowserWindowConstructorOptions`, which type-checks it.
+
+export type MainWindowOptions = {
+  readonly width: number;
+  readonly height: number;
+  readonly minWidth: number;
+  readonly minHeight: number;
+  readonly title: string;
+  readonly show: boolean;
+  readonly backgroundColor: string;
+  readonly autoHideMenuBar: boolean;
+  readonly icon?: string;
+  readonly webPreferences: {
+    readonly preload: string;
+    readonly contextIsolation: true;
+    readonly sandbox: true;
+    readonly nodeIntegration: false;
+    readonly nodeIntegrationInWorker: false;
+    readonly nodeIntegrationInSubFrames: false;
+    readonly webSecurity: true;
+    readonly allowRunningInsecureContent: false;
+    readonly webviewTag: false;
+    readonly experimentalFeatures: false;
+    readonly navigateOnDragDrop: false;
+  };
+};
+
+export type MainWindowParams = {
+  /** Absolute path of the built preload script. */
+  readonly preloadPath: string;
+  /** Window icon (used on Linux; macOS and Windows take the icon from the app bundle). */
+  readonly iconPath?: string;
+};
+
+export function mainWindowOptions({ preloadPath, iconPath }: MainWindowParams): MainWindowOptions {
+  return {
+    width: 1100,
+    height: 720,
+    minWidth: 720,
+    minHeight: 480,
+    title: 'Ferry',
+    show: false, // shown on 'ready-to-show', so no blank flash
+    backgroundColor: '#0f172a',
+    autoHideMenuBar: true,
+    ...(iconPath === undefined ? {} : { icon: iconPath }),
+    webPreferences: {
+      preload: preloadPath,
+      contextIsolation: true,
+      sandbox: true,
+      nodeIntegration: false,
+      nodeIntegrationInWorker: false,
+      nodeIntegrationInSubFrames: false,
+      webSecurity: true,
+      allowRunningInsecureContent: false,
+      webviewTag: false,
+      experimentalFeatures: false,
+      navigateOnDragDrop: false,
+    },
+  };
+}
+
+const cspDirectives: readonly (readonly [string, string])[] = [
+  ['default-src', "'self'"],
+  ['script-src', "'self'"],
+  ['style-src', "'self'"],
+  ['img-src', "'self' data:"],
+  ['font-src', "'self'"],
+  // The daemon and local test servers listen on 127.0.0.1.
+  ['connect-src', "'self' ws://127.0.0.1:* http://127.0.0.1:*"],
+  ['object-src', "'none'"],
+  ['base-uri', "'none'"],
+  ['form-action', "'none'"],
+  ['frame-ancestors', "'none'"],
+];
+
+/** Directives a `<meta http-equiv>` policy cannot carry (the browser ignores them there, with a warning). */
+const headerOnlyDirectives: ReadonlySet<string> = new Set(['frame-ancestors', 'report-uri', 'sandbox']);
+
+function serialize(directives: readonly (readonly [string, string])[]): string {
+  return directives.map(([name, value]) => `${name} ${value}`).join('; ');
+}
+
+/** The renderer's Content-Security-Policy, sent as a response header by `window.ts`. */
+export const contentSecurityPolicy: string = serialize(cspDirectives);
+
+/** The same policy minus header-only directives: what `src/renderer/index.html` carries in its meta tag. */
+export const metaContentSecurityPolicy: string = serialize(
+  cspDirectives.filter(([name]) => !headerOnlyDirectives.has(name)),
+);

@@ -1,0 +1,182 @@
+import { z } from 'zod';
+import { SYNC_MODES } from './models';
+
+/**
+ * The one schema for config.yml: used by the CLI, the daemon and the window's forms alike.
+ * Secrets are references (env:/file:/keychain:), never values.
+ */
+const id = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'use 1–64 letters, digits, "_", "." or "-", starting with a letter or digit');
+
+export const secretRef = z
+  .string()
+  .regex(
+    /^(env|file|keychain):.+$/,
+    'secrets are never written in clear: give a reference such as env:VAR, file:/path/to/secret or keychain:NAME',
+  );
+
+const port = z.number().int().min(1).max(65535);
+const remoteRoot = z.string().optional();
+
+export const TEMPLATE_FIELDS = ['path', 'dir', 'name', 'stem', 'ext', 'yyyy', 'mm', 'dd', 'folder', 'rule'] as const;
+
+export const folderSchema = z.strictObject({
+  id,
+  path: z.string().min(1),
+  ignore: z.array(z.string()).default([]),
+  paused: z.boolean().default(false),
+});
+
+const base = { id, prefix: remoteRoot };
+
+export const destinationSchema = z.discriminatedUnion('type', [
+  z.strictObject({ ...base, type: z.literal('local'), path: z.string().min(1) }),
+  z.strictObject({
+    ...base,
+    type: z.literal('s3'),
+    bucket: z.string().min(1),
+    region: z.string().optional(),
+    endpoint: z.url().optional(),
+    force_path_style: z.boolean().optional(),
+    access_key_id: secretRef.optional(),
+    secret_access_key: secretRef.optional(),
+    storage_class: z.string().optional(),
+  }),
+  z.strictObject({
+    ...base,
+    type: z.literal('gcs'),
+    bucket: z.string().min(1),
+    project_id: z.string().optional(),
+    key_file: secretRef.optional(),
+    endpoint: z.url().optional(),
+  }),
+  z.strictObject({
+    ...base,
+    type: z.literal('dropbox'),
+    root: z.string().default('/'),
+    app_key: z.string().min(1),
+    refresh_token: secretRef,
+  }),
+  z.strictObject({
+    ...base,
+    type: z.literal('sftp'),
+    host: z.string().min(1),
+    port: port.default(22),
+    user: z.string().min(1),
+    password: secretRef.optional(),
+    private_key: secretRef.optional(),
+    path: z.string().default('.'),
+    host_key: z.string().optional(),
+  }),
+  z.strictObject({
+    ...base,
+    type: z.literal('ftp'),
+    host: z.string().min(1),
+    port: port.default(21),
+    user: z.string().default('anonymous'),
+    password: secretRef.optional(),
+    path: z.string().default('/'),
+    tls: z.enum(['explicit', 'implicit', 'none']).default('explicit'),
+  }),
+  z.strictObject({
+    ...base,
+    type: z.literal('webdav'),
+    url: z.url(),
+    user: z.string().optional(),
+    password: secretRef.optional(),
+    path: z.string().default('/'),
+  }),
+  z.strictObject({
+    ...base,
+    type: z.literal('http'),
+    url: z.url(),
+    method: z.enum(['POST', 'PUT']).default('POST'),
+    field: z.string().default('file'),
+    path_field: z.string().optional(),
+    headers: z.record(z.string(), z.string()).default({}),
+    token: secretRef.optional(),
+  }),
+]);
+
+const templateSchema = z
+  .string()
+  .min(1)
+  .refine((t) => [...t.matchAll(/\{([^}]*)\}/g)].every((m) => (TEMPLATE_FIELDS as readonly string[]).includes(m[1] ?? '')), {
+    message: `unknown placeholder: use only ${TEMPLATE_FIELDS.map((f) => `{${f}}`).join(' ')}`,
+  });
+
+export const ruleSchema = z.strictObject({
+  name: z.string().min(1).max(120),
+  from: z.array(id).min(1, 'name at least one folder id'),
+  match: z.array(z.string().min(1)).default(['**']),
+  exclude: z.array(z.string().min(1)).default([]),
+  to: z.array(id).min(1, 'name at least one destination id'),
+  path: templateSchema.default('{path}'),
+  mode: z.enum(SYNC_MODES).default('backup'),
+});
+
+export const settingsSchema = z.strictObject({
+  transfers: z.number().int().min(1).max(64).default(4),
+  bandwidth: z.number().int().min(0).default(0),
+  retries: z.number().int().min(0).max(20).default(5),
+  /** Mirror brake: a run that would delete more than this share of what a rule shipped stops and asks. */
+  max_delete_share: z.number().min(0).max(1).default(0.5),
+  state_dir: z.string().optional(),
+});
+
+export const configSchema = z
+  .strictObject({
+    folders: z.array(folderSchema).default([]),
+    destinations: z.array(destinationSchema).default([]),
+    rules: z.array(ruleSchema).default([]),
+    settings: settingsSchema.default(settingsSchema.parse({})),
+  })
+  .superRefine((cfg, ctx) => {
+    const unique = (items: { id: string }[], key: 'folders' | 'destinations') => {
+      const seen = new Set<string>();
+      items.forEach((item, i) => {
+        if (seen.has(item.id)) ctx.addIssue({ code: 'custom', path: [key, i, 'id'], message: `duplicate id "${item.id}"` });
+        seen.add(item.id);
+      });
+    };
+    unique(cfg.folders, 'folders');
+    unique(cfg.destinations, 'destinations');
+    const folderIds = cfg.folders.map((f) => f.id);
+    const destIds = cfg.destinations.map((d) => d.id);
+    const ruleNames = new Set<string>();
+    cfg.rules.forEach((rule, i) => {
+      if (ruleNames.has(rule.name))
+        ctx.addIssue({ code: 'custom', path: ['rules', i, 'name'], message: `duplicate rule name "${rule.name}"` });
+      ruleNames.add(rule.name);
+      rule.from.forEach((f, j) => {
+        if (!folderIds.includes(f))
+          ctx.addIssue({
+            code: 'custom',
+            path: ['rules', i, 'from', j],
+            message: `unknown folder "${f}" (folders: ${folderIds.join(', ') || 'none defined'})`,
+          });
+      });
+      rule.to.forEach((d, j) => {
+        if (!destIds.includes(d))
+          ctx.addIssue({
+            code: 'custom',
+            path: ['rules', i, 'to', j],
+            message: `unknown destination "${d}" (destinations: ${destIds.join(', ') || 'none defined'})`,
+          });
+      });
+      if (rule.mode === 'two-way')
+        ctx.addIssue({
+          code: 'custom',
+          path: ['rules', i, 'mode'],
+          message: 'two-way sync is not available in this version yet: use backup, mirror or move',
+        });
+    });
+  });
+
+export type FerryConfig = z.infer<typeof configSchema>;
+export type FolderConfig = z.infer<typeof folderSchema>;
+export type DestinationConfig = z.infer<typeof destinationSchema>;
+export type DestinationType = DestinationConfig['type'];
+export type RuleConfig = z.infer<typeof ruleSchema>;
+export type Settings = z.infer<typeof settingsSchema>;

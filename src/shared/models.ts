@@ -1,0 +1,62 @@
+import type { SerializedError } from './errors';
+import type { Hashes } from './hashes';
+
+export const SYNC_MODES = ['backup', 'mirror', 'move', 'two-way'] as const;
+export type SyncMode = (typeof SYNC_MODES)[number];
+
+/** A file as the scanner last saw it in a folder. */
+export type LocalFile = {
+  folder: string;
+  /** Relative POSIX path inside the folder, exactly as the file system spells it. */
+  path: string;
+  size: number;
+  /** Modification time in nanoseconds since the epoch (as a decimal string when serialized). */
+  mtimeNs: bigint;
+  ino: bigint;
+  hashes: Hashes;
+};
+
+/** What the planner decided for one file and destination. */
+export type ActionKind = 'upload' | 'move-remote' | 'copy-remote' | 'delete-remote' | 'delete-local';
+
+export type Action = {
+  kind: ActionKind;
+  rule: string;
+  destination?: string;
+  folder: string;
+  /** Local relative path (the source for uploads; the deleted file for delete-local). */
+  path: string;
+  remotePath?: string;
+  /** For move-remote / copy-remote: the remote path the content already sits at. */
+  fromRemotePath?: string;
+  size: number;
+  sha256?: string;
+  /** Why: shown by `ferry plan` and in the queue. */
+  reason: string;
+};
+
+export type TransferOutcome = 'done' | 'failed' | 'skipped' | 'cancelled';
+
+export type HistoryEntry = {
+  id: number;
+  at: number;
+  kind: ActionKind;
+  rule: string;
+  destination: string | null;
+  folder: string;
+  path: string;
+  remotePath: string | null;
+  bytes: number;
+  durationMs: number;
+  outcome: TransferOutcome;
+  error: SerializedError | null;
+};
+
+export type ScanIssue = {
+  folder: string;
+  path: string;
+  code: 'unreadable' | 'vanished' | 'symlink-loop' | 'broken-symlink' | 'missing-folder' | 'not-a-folder' | 'changing';
+  message: string;
+  /** Whether the issue means a file that should be shipped was not. */
+  blocking: boolean;
+};
