@@ -82,6 +82,8 @@ export function plan(input: PlanInput): Plan {
     }
   }
 
+  const withheldReported = new Set<string>();
+
   // Pass 2: per destination, what each wanted path needs; renames found by content.
   for (const [destId, dest] of input.destinations) {
     const targets = targetsByDest.get(destId) ?? new Map<string, Target>();
@@ -137,9 +139,13 @@ export function plan(input: PlanInput): Plan {
         if (folder.unreadable.has(r.path)) continue;
         doomed.push(r);
       }
-      const withheld = rule.from.filter((f) => !input.folders.get(f)?.complete);
-      for (const f of withheld)
+      // Reported once per rule and folder, however many destinations the rule has.
+      for (const f of rule.from) {
+        const key = `${rule.name}\u0000${f}`;
+        if (input.folders.get(f)?.complete || withheldReported.has(key)) continue;
+        withheldReported.add(key);
         problems.push({ kind: 'deletes-withheld', rule: rule.name, folder: f, reason: 'the folder could not be scanned completely' });
+      }
       if (doomed.length >= BRAKE_MIN_FILES && doomed.length > input.maxDeleteShare * mine.length && !input.confirmDeletes) {
         problems.push({ kind: 'delete-brake', rule: rule.name, destination: destId, deletes: doomed.length, total: mine.length });
         continue;

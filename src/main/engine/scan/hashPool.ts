@@ -13,12 +13,13 @@ const BATCH_BYTES = 16 * 1024 * 1024;
 const IN_FLIGHT_PER_WORKER = 2;
 
 /** Where the worker's code is: beside the bundle when built, or the TypeScript source under tests. */
-export function resolveHashWorker(): { file: string; execArgv: string[] } {
+export function resolveHashWorker(): { file: string; eval: boolean } {
   const here = typeof __dirname !== 'undefined' ? __dirname : dirname(fileURLToPath(import.meta.url));
   const built = join(here, 'hashWorker.js');
-  if (existsSync(built)) return { file: built, execArgv: [] };
+  if (existsSync(built)) return { file: built, eval: false };
   const source = join(here, 'hashWorker.ts');
-  if (existsSync(source)) return { file: source, execArgv: ['--import', 'tsx'] };
+  // From source (tests): compile the worker on the fly with tsx's require hook.
+  if (existsSync(source)) return { file: `require('tsx/cjs'); require(${JSON.stringify(source)});`, eval: true };
   throw new Error(`hash worker not found beside ${here}: run the build (npm run build:node)`);
 }
 
@@ -35,9 +36,9 @@ export class HashPool {
   private closed = false;
 
   constructor(threads = Math.max(1, Math.min(availableParallelism(), 8))) {
-    const { file, execArgv } = resolveHashWorker();
+    const { file, eval: isEval } = resolveHashWorker();
     for (let i = 0; i < threads; i++) {
-      const worker = new Worker(file, { execArgv });
+      const worker = new Worker(file, { eval: isEval });
       const slot: Slot = { worker, inFlight: 0 };
       worker.on('message', (results: HashResult[]) => {
         slot.inFlight--;

@@ -34,11 +34,15 @@ export class IgnoreStack {
     return new IgnoreStack([...this.layers, { base: relDir, ig: ignore().add(text) }]);
   }
 
+  /** The deepest layer with an opinion wins: a nested `!name` re-includes what a parent layer ignores. */
   ignores(relPath: string, isDir: boolean): boolean {
+    let ignored = false;
     for (const { base, ig } of this.layers) {
       const sub = base === '' ? relPath : relPath.slice(base.length + 1);
-      if (ig.ignores(isDir ? `${sub}/` : sub)) return true;
+      const r = ig.test(isDir ? `${sub}/` : sub);
+      if (r.ignored) ignored = true;
+      else if (r.unignored) ignored = false;
     }
-    return false;
+    return ignored;
   }
 }

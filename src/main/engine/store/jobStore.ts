@@ -62,6 +62,7 @@ export class JobStore {
   private readonly lowestPhase;
   private readonly earliest;
   private readonly byId;
+  private readonly countStmt;
 
   constructor(private readonly db: Db) {
     this.insert = db.prepare(
@@ -80,6 +81,9 @@ export class JobStore {
     this.lowestPhase = db.prepare(`SELECT MIN(phase) AS phase FROM jobs WHERE state IN ('pending', 'active')`);
     this.earliest = db.prepare(`SELECT MIN(not_before) AS t FROM jobs WHERE state = 'pending' AND phase = ?`);
     this.byId = db.prepare('SELECT * FROM jobs WHERE id = ?');
+    this.countStmt = db.prepare(
+      `SELECT state, COUNT(*) AS n, COALESCE(SUM(CASE WHEN kind = 'upload' THEN size ELSE 0 END), 0) AS bytes FROM jobs GROUP BY state`,
+    );
   }
 
   /**
@@ -156,9 +160,7 @@ export class JobStore {
   }
 
   counts(): QueueCounts {
-    const rows = this.db
-      .prepare(`SELECT state, COUNT(*) AS n, COALESCE(SUM(CASE WHEN kind = 'upload' THEN size ELSE 0 END), 0) AS bytes FROM jobs GROUP BY state`)
-      .all() as { state: JobState; n: number; bytes: number }[];
+    const rows = this.countStmt.all() as { state: JobState; n: number; bytes: number }[];
     const out: QueueCounts = { pending: 0, active: 0, failed: 0, bytesPending: 0 };
     for (const r of rows) {
       out[r.state] = r.n;

@@ -54,7 +54,7 @@ export const MIGRATIONS: readonly string[] = [
     created_at       INTEGER NOT NULL
   );
   CREATE UNIQUE INDEX jobs_key ON jobs (key);
-  CREATE INDEX jobs_runnable ON jobs (state, phase, not_before);
+  CREATE INDEX jobs_runnable ON jobs (state, phase, id);
 
   CREATE TABLE history (
     id          INTEGER PRIMARY KEY,

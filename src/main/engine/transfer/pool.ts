@@ -51,6 +51,7 @@ export class TransferPool {
     try {
       await Promise.all(Array.from({ length: this.opts.concurrency }, () => this.worker(signal)));
     } finally {
+      this.emitQueue(true);
       signal.removeEventListener('abort', onAbort);
     }
     return this.stats;
@@ -99,7 +100,13 @@ export class TransferPool {
     }
   }
 
-  private emitQueue(): void {
+  private lastQueueEvent = 0;
+
+  /** Counting the queue costs a table scan: at most four times a second, and once at the end. */
+  private emitQueue(force = false): void {
+    const t = this.now();
+    if (!force && t - this.lastQueueEvent < 250) return;
+    this.lastQueueEvent = t;
     this.events.emit('queue:changed', this.store.jobs.counts());
   }
 

@@ -1,0 +1,45 @@
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { expect, it } from 'vitest';
+import { LocalDestination } from '../../src/main/engine/providers/local/localProvider';
+import { providerConformance } from '../conformance/providerSuite';
+
+const roots: string[] = [];
+
+providerConformance('local folder', async () => {
+  const root = mkdtempSync(join(tmpdir(), 'ferry-local-'));
+  roots.push(root);
+  return { dest: new LocalDestination({ id: 'local', path: root }) };
+});
+
+it('local provider: a failed check names the missing folder and what to do', async () => {
+  const dest = new LocalDestination({ id: 'nas', path: join(tmpdir(), 'ferry-does-not-exist-xyz') });
+  const err = await dest.check().then(() => undefined, (e: Error & { hint?: string }) => e);
+  expect(err?.message).toContain('ferry-does-not-exist-xyz');
+  expect(err?.hint).toMatch(/create the folder/);
+});
+
+it('local provider: leaves no temporary file behind after the whole suite (cancelled and refused uploads included)', () => {
+  expect(roots.length).toBe(1);
+  let seen = 0;
+  for (const root of roots) {
+    const stack = [root];
+    while (stack.length) {
+      const dir = stack.pop() as string;
+      let names: string[] = [];
+      try {
+        names = readdirSync(dir);
+      } catch {
+        continue;
+      }
+      for (const n of names) {
+        expect(n.startsWith('.ferrytmp-')).toBe(false);
+        seen++;
+        stack.push(join(dir, n));
+      }
+    }
+    rmSync(root, { recursive: true, force: true });
+  }
+  expect(seen).toBeGreaterThan(10);
+});
