@@ -2,7 +2,13 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ConfigError, expandHome, formatProblem, loadConfig, parseConfig } from '../../src/main/engine/config/loadConfig';
+import {
+  ConfigError,
+  expandHome,
+  formatProblem,
+  loadConfig,
+  parseConfig,
+} from '../../src/main/engine/config/loadConfig';
 import type { ConfigProblem } from '../../src/main/engine/config/loadConfig';
 
 const FILE = '/etc/ferry/config.yml';
@@ -73,7 +79,15 @@ describe('parseConfig on a valid config', () => {
 
     const [photos, docs] = cfg.rules;
     expect(photos).toMatchObject({ mode: 'mirror', path: '{yyyy}/{mm}/{name}', to: ['cloud', 'nas'], exclude: [] });
-    expect(docs).toEqual({ name: 'docs', from: ['docs'], to: ['nas'], match: ['**'], exclude: [], path: '{path}', mode: 'backup' });
+    expect(docs).toEqual({
+      name: 'docs',
+      from: ['docs'],
+      to: ['nas'],
+      match: ['**'],
+      exclude: [],
+      path: '{path}',
+      mode: 'backup',
+    });
 
     expect(cfg.settings).toMatchObject({ transfers: 8, bandwidth: 0, retries: 5, max_delete_share: 0.5 });
   });
@@ -115,7 +129,16 @@ describe('expandHome', () => {
 describe('parseConfig errors name the file, line, column and field path', () => {
   it('reports an unknown destination id in rules[0].to[0] at its line', () => {
     const err = refuse(
-      ['folders:', '  - { id: a, path: /a }', 'rules:', '  - name: r', '    from: [a]', '    to:', '      - nowhere', ''].join('\n'),
+      [
+        'folders:',
+        '  - { id: a, path: /a }',
+        'rules:',
+        '  - name: r',
+        '    from: [a]',
+        '    to:',
+        '      - nowhere',
+        '',
+      ].join('\n'),
     );
     const p = only(err);
     expect(p).toMatchObject({ file: FILE, line: 7, column: 9, path: 'rules[0].to[0]' });
@@ -126,7 +149,15 @@ describe('parseConfig errors name the file, line, column and field path', () => 
 
   it('reports an unknown folder id in rules[0].from and lists the known ones', () => {
     const err = refuse(
-      ['folders:', '  - { id: a, path: /a }', 'destinations:', '  - { id: d, type: local, path: /d }', 'rules:', '  - { name: r, from: [b], to: [d] }', ''].join('\n'),
+      [
+        'folders:',
+        '  - { id: a, path: /a }',
+        'destinations:',
+        '  - { id: d, type: local, path: /d }',
+        'rules:',
+        '  - { name: r, from: [b], to: [d] }',
+        '',
+      ].join('\n'),
     );
     const p = only(err);
     expect(p.path).toBe('rules[0].from[0]');
@@ -148,7 +179,9 @@ describe('parseConfig errors name the file, line, column and field path', () => 
 
   it('accepts env:, file: and keychain: secret references', () => {
     for (const ref of ['env:X', 'file:/run/secret', 'keychain:ferry-s3'])
-      expect(() => parseConfig(`destinations:\n  - { id: s, type: s3, bucket: b, secret_access_key: "${ref}" }\n`, FILE, BASE)).not.toThrow();
+      expect(() =>
+        parseConfig(`destinations:\n  - { id: s, type: s3, bucket: b, secret_access_key: "${ref}" }\n`, FILE, BASE),
+      ).not.toThrow();
   });
 
   it('reports an unknown field by name', () => {
@@ -274,7 +307,10 @@ describe('loadConfig', () => {
     const sub = join(dir, 'conf');
     mkdirSync(sub);
     const file = join(sub, 'config.yml');
-    writeFileSync(file, 'folders:\n  - { id: a, path: data }\ndestinations:\n  - { id: d, type: local, path: ../out }\n');
+    writeFileSync(
+      file,
+      'folders:\n  - { id: a, path: data }\ndestinations:\n  - { id: d, type: local, path: ../out }\n',
+    );
     const cfg = loadConfig(file);
     expect(cfg.folders[0]?.path).toBe(join(sub, 'data'));
     const d = cfg.destinations[0];

@@ -16,7 +16,9 @@ function rng(seed: number): () => number {
 /** Cuts `buf` into pieces at random points (empty pieces included). */
 function split(buf: Buffer, seed: number): Buffer[] {
   const random = rng(seed);
-  const cuts = Array.from({ length: 1 + Math.floor(random() * 8) }, () => Math.floor(random() * (buf.length + 1))).sort((a, b) => a - b);
+  const cuts = Array.from({ length: 1 + Math.floor(random() * 8) }, () => Math.floor(random() * (buf.length + 1))).sort(
+    (a, b) => a - b,
+  );
   const pieces: Buffer[] = [];
   let at = 0;
   for (const c of [...cuts, buf.length]) {
@@ -36,7 +38,11 @@ function hashInPieces(pieces: Buffer[]) {
 function dropboxReference(buf: Buffer): string {
   const digests: Buffer[] = [];
   for (let off = 0; off < buf.length; off += DROPBOX_BLOCK)
-    digests.push(createHash('sha256').update(buf.subarray(off, off + DROPBOX_BLOCK)).digest());
+    digests.push(
+      createHash('sha256')
+        .update(buf.subarray(off, off + DROPBOX_BLOCK))
+        .digest(),
+    );
   return createHash('sha256').update(Buffer.concat(digests)).digest('hex');
 }
 
@@ -62,7 +68,8 @@ describe('MultiHash', () => {
       const buf = randomBytes(size);
       const expected = { sha256: hex('sha256', buf), md5: hex('md5', buf), dropbox: dropboxReference(buf) };
       expect(hashInPieces([buf])).toEqual(expected);
-      for (let seed = 1; seed <= 4; seed++) expect(hashInPieces(split(buf, seed * 7919 + size)), `seed ${seed}`).toEqual(expected);
+      for (let seed = 1; seed <= 4; seed++)
+        expect(hashInPieces(split(buf, seed * 7919 + size)), `seed ${seed}`).toEqual(expected);
     });
   }
 

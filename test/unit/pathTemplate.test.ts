@@ -32,7 +32,9 @@ describe('expandTemplate', () => {
   });
 
   it('dates files in UTC with zero-padded month and day', () => {
-    expect(expand('{yyyy}/{mm}/{dd}', { mtimeNs: BigInt(Date.UTC(1999, 11, 31, 0, 0, 1)) * 1_000_000n })).toBe('1999/12/31');
+    expect(expand('{yyyy}/{mm}/{dd}', { mtimeNs: BigInt(Date.UTC(1999, 11, 31, 0, 0, 1)) * 1_000_000n })).toBe(
+      '1999/12/31',
+    );
     expect(expand('{mm}{dd}', { mtimeNs: BigInt(Date.UTC(2024, 1, 3)) * 1_000_000n })).toBe('0203');
   });
 

@@ -11,7 +11,16 @@ import type { ShippedRecord } from '../../src/main/engine/store/shippedStore';
 const MARCH_2024 = BigInt(Date.UTC(2024, 2, 5, 12)) * 1_000_000n;
 
 function rule(over: Partial<RuleConfig> = {}): CompiledRule {
-  return compileRule({ name: 'r', from: ['f'], match: ['**'], exclude: [], to: ['d'], path: '{path}', mode: 'backup', ...over });
+  return compileRule({
+    name: 'r',
+    from: ['f'],
+    match: ['**'],
+    exclude: [],
+    to: ['d'],
+    path: '{path}',
+    mode: 'backup',
+    ...over,
+  });
 }
 
 function file(path: string, sha256 = `sha-${path}`, size = 10, folder = 'f'): LocalFile {
@@ -65,13 +74,24 @@ function input(over: {
   };
 }
 
-const kinds = (actions: Action[]) => actions.map((a) => `${a.kind} ${a.fromRemotePath ? `${a.fromRemotePath} -> ` : ''}${a.remotePath ?? a.path}`);
+const kinds = (actions: Action[]) =>
+  actions.map((a) => `${a.kind} ${a.fromRemotePath ? `${a.fromRemotePath} -> ` : ''}${a.remotePath ?? a.path}`);
 
 describe('planner: uploads', () => {
   it('uploads a new file as "new"', () => {
     const p = plan(input({ files: [file('a.txt', 'h', 42)] }));
     expect(p.actions).toEqual([
-      { kind: 'upload', rule: 'r', destination: 'd', folder: 'f', path: 'a.txt', remotePath: 'a.txt', size: 42, sha256: 'h', reason: 'new' },
+      {
+        kind: 'upload',
+        rule: 'r',
+        destination: 'd',
+        folder: 'f',
+        path: 'a.txt',
+        remotePath: 'a.txt',
+        size: 42,
+        sha256: 'h',
+        reason: 'new',
+      },
     ]);
     expect(p.inSync).toBe(0);
     expect(p.problems).toEqual([]);
@@ -107,7 +127,12 @@ describe('planner: uploads', () => {
       const p = plan(input({ files: [file('a.txt')], dest: dest([rec], { remote: new Map([['a.txt', entry]]) }) }));
       expect(kinds(p.actions), JSON.stringify(entry)).toEqual(['upload a.txt']);
     }
-    const same = plan(input({ files: [file('a.txt')], dest: dest([rec], { remote: new Map([['a.txt', { path: 'a.txt', size: 10, version: 'v1' }]]) }) }));
+    const same = plan(
+      input({
+        files: [file('a.txt')],
+        dest: dest([rec], { remote: new Map([['a.txt', { path: 'a.txt', size: 10, version: 'v1' }]]) }),
+      }),
+    );
     expect(same.inSync).toBe(1);
   });
 
@@ -166,7 +191,11 @@ describe('planner: renames', () => {
   it('does not rename from an old path that is gone from the destination', () => {
     const rec = shipped('a.txt');
     const p = plan(
-      input({ rules: [rule({ mode: 'mirror' })], files: [file('b.txt', 'sha-a.txt')], dest: dest([rec], { remote: new Map() }) }),
+      input({
+        rules: [rule({ mode: 'mirror' })],
+        files: [file('b.txt', 'sha-a.txt')],
+        dest: dest([rec], { remote: new Map() }),
+      }),
     );
     expect(kinds(p.actions)).toEqual(['upload b.txt', 'delete-remote a.txt']);
   });
@@ -185,9 +214,25 @@ describe('planner: renames', () => {
 
 describe('planner: deletions', () => {
   it('deletes at the destination a file deleted locally, in a mirror', () => {
-    const p = plan(input({ rules: [rule({ mode: 'mirror' })], files: [file('keep')], dest: dest([shipped('keep'), shipped('gone')]) }));
+    const p = plan(
+      input({
+        rules: [rule({ mode: 'mirror' })],
+        files: [file('keep')],
+        dest: dest([shipped('keep'), shipped('gone')]),
+      }),
+    );
     expect(p.actions).toEqual([
-      { kind: 'delete-remote', rule: 'r', destination: 'd', folder: 'f', path: 'gone', remotePath: 'gone', size: 10, sha256: 'sha-gone', reason: 'deleted locally' },
+      {
+        kind: 'delete-remote',
+        rule: 'r',
+        destination: 'd',
+        folder: 'f',
+        path: 'gone',
+        remotePath: 'gone',
+        size: 10,
+        sha256: 'sha-gone',
+        reason: 'deleted locally',
+      },
     ]);
     expect(p.inSync).toBe(1);
   });
@@ -198,16 +243,24 @@ describe('planner: deletions', () => {
   });
 
   it('never deletes what another rule shipped', () => {
-    const p = plan(input({ rules: [rule({ mode: 'mirror' })], files: [], dest: dest([shipped('a', { rule: 'other' })]) }));
+    const p = plan(
+      input({ rules: [rule({ mode: 'mirror' })], files: [], dest: dest([shipped('a', { rule: 'other' })]) }),
+    );
     expect(p.actions).toEqual([]);
   });
 
   it('withholds deletions when the folder scan was incomplete, and says so', () => {
     const p = plan(
-      input({ rules: [rule({ mode: 'mirror' })], folder: folder([], { complete: false }), dest: dest([shipped('gone')]) }),
+      input({
+        rules: [rule({ mode: 'mirror' })],
+        folder: folder([], { complete: false }),
+        dest: dest([shipped('gone')]),
+      }),
     );
     expect(p.actions).toEqual([]);
-    expect(p.problems).toEqual([{ kind: 'deletes-withheld', rule: 'r', folder: 'f', reason: expect.any(String) as string }]);
+    expect(p.problems).toEqual([
+      { kind: 'deletes-withheld', rule: 'r', folder: 'f', reason: expect.any(String) as string },
+    ]);
   });
 
   it('reports withheld deletions once per rule and folder, however many destinations the rule has', () => {
@@ -216,7 +269,11 @@ describe('planner: deletions', () => {
       ['e', dest([shipped('gone', { destination: 'e' })])],
     ]);
     const p = plan(
-      input({ rules: [rule({ mode: 'mirror', to: ['d', 'e'] })], folder: folder([], { complete: false }), destinations }),
+      input({
+        rules: [rule({ mode: 'mirror', to: ['d', 'e'] })],
+        folder: folder([], { complete: false }),
+        destinations,
+      }),
     );
     expect(p.actions).toEqual([]);
     expect(p.problems.filter((x) => x.kind === 'deletes-withheld')).toHaveLength(1);
@@ -242,8 +299,16 @@ describe('planner: deletions', () => {
 
   it('deletes past the brake when deletions are confirmed', () => {
     const recs = ['a', 'b', 'c', 'd', 'e', 'f'].map((n) => shipped(n));
-    const p = plan(input({ rules: [rule({ mode: 'mirror' })], files: [file('f')], dest: dest(recs), confirmDeletes: true }));
-    expect(kinds(p.actions)).toEqual(['delete-remote a', 'delete-remote b', 'delete-remote c', 'delete-remote d', 'delete-remote e']);
+    const p = plan(
+      input({ rules: [rule({ mode: 'mirror' })], files: [file('f')], dest: dest(recs), confirmDeletes: true }),
+    );
+    expect(kinds(p.actions)).toEqual([
+      'delete-remote a',
+      'delete-remote b',
+      'delete-remote c',
+      'delete-remote d',
+      'delete-remote e',
+    ]);
     expect(p.problems).toEqual([]);
   });
 
@@ -258,12 +323,22 @@ describe('planner: deletions', () => {
     const names = Array.from({ length: 20 }, (_, i) => `n${i}`);
     const recs = names.map((n) => shipped(n));
     const p = plan(
-      input({ rules: [rule({ mode: 'mirror' })], files: names.slice(5).map((n) => file(n)), dest: dest(recs), maxDeleteShare: 0.25 }),
+      input({
+        rules: [rule({ mode: 'mirror' })],
+        files: names.slice(5).map((n) => file(n)),
+        dest: dest(recs),
+        maxDeleteShare: 0.25,
+      }),
     );
     expect(p.actions.filter((a) => a.kind === 'delete-remote')).toHaveLength(5);
     expect(p.problems).toEqual([]);
     const tighter = plan(
-      input({ rules: [rule({ mode: 'mirror' })], files: names.slice(5).map((n) => file(n)), dest: dest(recs), maxDeleteShare: 0.2 }),
+      input({
+        rules: [rule({ mode: 'mirror' })],
+        files: names.slice(5).map((n) => file(n)),
+        dest: dest(recs),
+        maxDeleteShare: 0.2,
+      }),
     );
     expect(tighter.actions).toEqual([]);
     expect(tighter.problems[0]?.kind).toBe('delete-brake');
@@ -276,7 +351,15 @@ describe('planner: collisions', () => {
     expect(p.actions.filter((a) => a.kind === 'upload')).toHaveLength(1);
     expect(p.actions[0]).toMatchObject({ path: 'a/x.txt', remotePath: 'x.txt' });
     expect(p.problems).toEqual([
-      { kind: 'collision', rule: 'r', destination: 'd', remotePath: 'x.txt', folder: 'f', path: 'b/x.txt', takenBy: 'f/a/x.txt (rule "r")' },
+      {
+        kind: 'collision',
+        rule: 'r',
+        destination: 'd',
+        remotePath: 'x.txt',
+        folder: 'f',
+        path: 'b/x.txt',
+        takenBy: 'f/a/x.txt (rule "r")',
+      },
     ]);
   });
 
@@ -317,7 +400,13 @@ describe('planner: move mode', () => {
       ['d', dest([])],
       ['e', dest([])],
     ]);
-    const p = plan(input({ rules: [rule({ name: 'a', mode: 'move' }), rule({ name: 'b', mode: 'move', to: ['e'] })], files: [file('x')], destinations }));
+    const p = plan(
+      input({
+        rules: [rule({ name: 'a', mode: 'move' }), rule({ name: 'b', mode: 'move', to: ['e'] })],
+        files: [file('x')],
+        destinations,
+      }),
+    );
     const keys = p.actions.map((a) => jobKey(a));
     expect(new Set(keys).size).toBe(keys.length);
   });
@@ -339,7 +428,10 @@ describe('planner: matching and templates', () => {
 
   it('counts a file matched by any rule as matched', () => {
     const p = plan(
-      input({ rules: [rule({ name: 'txt', match: ['*.txt'] }), rule({ name: 'jpg', match: ['*.jpg'] })], files: [file('a.txt'), file('b.jpg'), file('c.md')] }),
+      input({
+        rules: [rule({ name: 'txt', match: ['*.txt'] }), rule({ name: 'jpg', match: ['*.jpg'] })],
+        files: [file('a.txt'), file('b.jpg'), file('c.md')],
+      }),
     );
     expect(p.unmatched).toBe(1);
   });
@@ -350,7 +442,9 @@ describe('planner: matching and templates', () => {
   });
 
   it('ignores rules whose folder or destination is not in the input', () => {
-    const p = plan(input({ rules: [rule({ from: ['other'] }), rule({ name: 's', to: ['nowhere'] })], files: [file('a')] }));
+    const p = plan(
+      input({ rules: [rule({ from: ['other'] }), rule({ name: 's', to: ['nowhere'] })], files: [file('a')] }),
+    );
     expect(p.actions).toEqual([]);
   });
 });

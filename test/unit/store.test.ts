@@ -42,7 +42,9 @@ describe('openDb and migrations', () => {
   it('migrates a new in-memory database to the latest version', () => {
     const db = track(openDb(':memory:'));
     expect(schemaVersion(db)).toBe(MIGRATIONS.length);
-    const tables = (db.prepare(`SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name`).all() as { name: string }[]).map((r) => r.name);
+    const tables = (
+      db.prepare(`SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name`).all() as { name: string }[]
+    ).map((r) => r.name);
     expect(tables).toEqual(expect.arrayContaining(['files', 'history', 'jobs', 'shipped']));
   });
 
@@ -76,7 +78,9 @@ describe('openDb and migrations', () => {
 
   it('rolls a failing migration back and leaves the version where it was', () => {
     const db = track(new Database(':memory:'));
-    expect(() => migrate(db, ['CREATE TABLE t (v TEXT)', `INSERT INTO t VALUES ('x'); SELECT * FROM nowhere`])).toThrow();
+    expect(() =>
+      migrate(db, ['CREATE TABLE t (v TEXT)', `INSERT INTO t VALUES ('x'); SELECT * FROM nowhere`]),
+    ).toThrow();
     expect(schemaVersion(db)).toBe(1);
     expect(db.prepare('SELECT COUNT(*) AS n FROM t').get()).toEqual({ n: 0 });
   });
@@ -109,7 +113,15 @@ describe('openDb and migrations', () => {
 });
 
 function localFile(path: string, over: Partial<LocalFile> = {}): LocalFile {
-  return { folder: 'f', path, size: 10, mtimeNs: 1_700_000_000_123_456_789n, ino: 2n ** 62n + 3n, hashes: { sha256: `h-${path}` }, ...over };
+  return {
+    folder: 'f',
+    path,
+    size: 10,
+    mtimeNs: 1_700_000_000_123_456_789n,
+    ino: 2n ** 62n + 3n,
+    hashes: { sha256: `h-${path}` },
+    ...over,
+  };
 }
 
 describe('IndexStore', () => {
@@ -187,13 +199,27 @@ describe('JobStore', () => {
 
   it('stores a plan and hands it out phase by phase', () => {
     jobs.replacePlan(
-      [action('delete-local', 'l'), action('delete-remote', 'dr'), action('upload', 'u1'), action('move-remote', 'm', { fromRemotePath: 'old' }), action('upload', 'u2')],
+      [
+        action('delete-local', 'l'),
+        action('delete-remote', 'dr'),
+        action('upload', 'u1'),
+        action('move-remote', 'm', { fromRemotePath: 'old' }),
+        action('upload', 'u2'),
+      ],
       500,
     );
     expect(jobs.currentPhase()).toBe(PHASE['move-remote']);
     const [move, ...rest] = jobs.claim(PHASE['move-remote'], 1000, 10);
     expect(rest).toEqual([]);
-    expect(move).toMatchObject({ kind: 'move-remote', remotePath: 'm', fromRemotePath: 'old', state: 'active', attempts: 0, createdAt: 500, lastError: null });
+    expect(move).toMatchObject({
+      kind: 'move-remote',
+      remotePath: 'm',
+      fromRemotePath: 'old',
+      state: 'active',
+      attempts: 0,
+      createdAt: 500,
+      lastError: null,
+    });
     // An active job of an earlier phase holds the later phases back.
     expect(jobs.currentPhase()).toBe(PHASE['move-remote']);
     jobs.complete((move as { id: number }).id);
@@ -241,7 +267,9 @@ describe('JobStore', () => {
     const [job] = jobs.claim(PHASE.upload, 0, 1);
     jobs.fail((job as { id: number }).id, err('quota'));
     expect(jobs.currentPhase()).toBe(PHASE['delete-remote']);
-    expect(jobs.list('failed')).toEqual([expect.objectContaining({ remotePath: 'a', state: 'failed', attempts: 1, lastError: err('quota') })]);
+    expect(jobs.list('failed')).toEqual([
+      expect.objectContaining({ remotePath: 'a', state: 'failed', attempts: 1, lastError: err('quota') }),
+    ]);
     expect(jobs.claim(PHASE.upload, Date.now(), 5)).toEqual([]);
   });
 
@@ -273,12 +301,25 @@ describe('JobStore', () => {
     for (const j of jobs.claim(PHASE.upload, 0, 2)) jobs.fail(j.id, err('boom'));
     jobs.replacePlan([action('upload', 'a', { reason: 'again' })]);
     expect(jobs.list('failed').map((j) => j.remotePath)).toEqual(['b']);
-    expect(jobs.list('pending')).toEqual([expect.objectContaining({ remotePath: 'a', reason: 'again', attempts: 0, lastError: null })]);
+    expect(jobs.list('pending')).toEqual([
+      expect.objectContaining({ remotePath: 'a', reason: 'again', attempts: 0, lastError: null }),
+    ]);
   });
 });
 
 function rec(remotePath: string, over: Partial<ShippedRecord> = {}): ShippedRecord {
-  return { destination: 'd', remotePath, rule: 'r', folder: 'f', path: remotePath, size: 5, sha256: `h-${remotePath}`, remoteVersion: null, shippedAt: 1234, ...over };
+  return {
+    destination: 'd',
+    remotePath,
+    rule: 'r',
+    folder: 'f',
+    path: remotePath,
+    size: 5,
+    sha256: `h-${remotePath}`,
+    remoteVersion: null,
+    shippedAt: 1234,
+    ...over,
+  };
 }
 
 describe('ShippedStore', () => {
@@ -300,7 +341,12 @@ describe('ShippedStore', () => {
     shipped.put(rec('y/a', { destination: 'e', path: 'a' }));
     shipped.put(rec('b'));
     shipped.put(rec('z/a', { folder: 'g', path: 'a' }));
-    expect(shipped.forSource('f', 'a').map((r) => `${r.destination}:${r.remotePath}`).sort()).toEqual(['d:x/a', 'e:y/a']);
+    expect(
+      shipped
+        .forSource('f', 'a')
+        .map((r) => `${r.destination}:${r.remotePath}`)
+        .sort(),
+    ).toEqual(['d:x/a', 'e:y/a']);
   });
 
   it('lists by destination and deletes one record', () => {
@@ -341,7 +387,10 @@ describe('HistoryStore', () => {
     history.add(entry('c'));
     const recent = history.recent();
     expect(recent.map((e) => e.path)).toEqual(['c', 'b', 'a']);
-    expect(recent[1]).toEqual({ ...entry('b', { outcome: 'failed', error: err('disk full'), destination: null, remotePath: null }), id: recent[1]?.id });
+    expect(recent[1]).toEqual({
+      ...entry('b', { outcome: 'failed', error: err('disk full'), destination: null, remotePath: null }),
+      id: recent[1]?.id,
+    });
   });
 
   it('limits and pages by id', () => {

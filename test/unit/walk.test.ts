@@ -140,7 +140,15 @@ describe('walkFolder', () => {
     const res = walkFolder('f', gone, []);
     expect(res.complete).toBe(false);
     expect(res.files).toEqual([]);
-    expect(res.issues).toEqual([{ folder: 'f', path: '', code: 'missing-folder', message: expect.stringContaining(gone) as string, blocking: true }]);
+    expect(res.issues).toEqual([
+      {
+        folder: 'f',
+        path: '',
+        code: 'missing-folder',
+        message: expect.stringContaining(gone) as string,
+        blocking: true,
+      },
+    ]);
   });
 
   it('reports a root that is a file as incomplete with not-a-folder', () => {
