@@ -63,6 +63,13 @@ export default tseslint.config(
     languageOptions: { ...tseslint.configs.disableTypeChecked.languageOptions, globals: nodeGlobals },
   },
 
+  // The bin launcher is CommonJS: it must run without a build step or a loader.
+  {
+    files: ['bin/**/*.js'],
+    languageOptions: { sourceType: 'commonjs', globals: { ...nodeGlobals, require: 'readonly', module: 'writable' } },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
+
   // Later blocks override earlier ones for the same rule, so each block lists everything its files may not use.
   {
     // Nothing outside the shell, the composition root and the preload imports electron.

@@ -7,7 +7,10 @@ import { SYNC_MODES } from './models';
  */
 const id = z
   .string()
-  .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'use 1–64 letters, digits, "_", "." or "-", starting with a letter or digit');
+  .regex(
+    /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/,
+    'use 1–64 letters, digits, "_", "." or "-", starting with a letter or digit',
+  );
 
 export const secretRef = z
   .string()
@@ -102,9 +105,12 @@ export const destinationSchema = z.discriminatedUnion('type', [
 const templateSchema = z
   .string()
   .min(1)
-  .refine((t) => [...t.matchAll(/\{([^}]*)\}/g)].every((m) => (TEMPLATE_FIELDS as readonly string[]).includes(m[1] ?? '')), {
-    message: `unknown placeholder: use only ${TEMPLATE_FIELDS.map((f) => `{${f}}`).join(' ')}`,
-  });
+  .refine(
+    (t) => [...t.matchAll(/\{([^}]*)\}/g)].every((m) => (TEMPLATE_FIELDS as readonly string[]).includes(m[1] ?? '')),
+    {
+      message: `unknown placeholder: use only ${TEMPLATE_FIELDS.map((f) => `{${f}}`).join(' ')}`,
+    },
+  );
 
 export const ruleSchema = z.strictObject({
   name: z.string().min(1).max(120),
@@ -136,7 +142,8 @@ export const configSchema = z
     const unique = (items: { id: string }[], key: 'folders' | 'destinations') => {
       const seen = new Set<string>();
       items.forEach((item, i) => {
-        if (seen.has(item.id)) ctx.addIssue({ code: 'custom', path: [key, i, 'id'], message: `duplicate id "${item.id}"` });
+        if (seen.has(item.id))
+          ctx.addIssue({ code: 'custom', path: [key, i, 'id'], message: `duplicate id "${item.id}"` });
         seen.add(item.id);
       });
     };

@@ -5,7 +5,13 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FerryError } from '../../src/shared/errors';
 import { MultiHash } from '../../src/main/engine/scan/multiHash';
-import { canCopy, canMove, type Destination, type RemoteEntry, type UploadSource } from '../../src/main/engine/providers/types';
+import {
+  canCopy,
+  canMove,
+  type Destination,
+  type RemoteEntry,
+  type UploadSource,
+} from '../../src/main/engine/providers/types';
 
 export type ProviderHarness = { dest: Destination; teardown?: () => Promise<void> };
 
@@ -23,7 +29,12 @@ export function providerConformance(name: string, setup: () => Promise<ProviderH
     const source = (bytes: Buffer, fileName = `src-${Math.random().toString(36).slice(2)}`): UploadSource => {
       const abs = join(work, fileName);
       writeFileSync(abs, bytes);
-      return { absPath: abs, size: bytes.length, mtimeMs: statSync(abs).mtimeMs, hashes: new MultiHash(['md5', 'dropbox']).update(bytes).digest() };
+      return {
+        absPath: abs,
+        size: bytes.length,
+        mtimeMs: statSync(abs).mtimeMs,
+        hashes: new MultiHash(['md5', 'dropbox']).update(bytes).digest(),
+      };
     };
     const put = (path: string, bytes: Buffer) => dest.upload(path, source(bytes), { signal: signal() });
     const readBack = async (path: string): Promise<Buffer> => {
@@ -73,7 +84,8 @@ export function providerConformance(name: string, setup: () => Promise<ProviderH
       const data = randomBytes(5000);
       const entry = await put('hash/h.bin', data);
       const expected = new MultiHash(['md5', 'dropbox']).update(data).digest();
-      for (const [kind, value] of Object.entries(entry.hashes ?? {})) expect(value).toBe(expected[kind as keyof typeof expected]);
+      for (const [kind, value] of Object.entries(entry.hashes ?? {}))
+        expect(value).toBe(expected[kind as keyof typeof expected]);
     });
 
     it('stores a zero-length file', async () => {
@@ -161,7 +173,10 @@ export function providerConformance(name: string, setup: () => Promise<ProviderH
     it('cancels an upload in flight and leaves nothing under the final name', async () => {
       const data = randomBytes(24 * 1024 * 1024);
       const controller = new AbortController();
-      const p = dest.upload('cancel/c.bin', source(data), { signal: controller.signal, onProgress: () => controller.abort() });
+      const p = dest.upload('cancel/c.bin', source(data), {
+        signal: controller.signal,
+        onProgress: () => controller.abort(),
+      });
       await expectKind(p, 'cancelled');
       expect(await dest.stat('cancel/c.bin')).toBeUndefined();
     });

@@ -34,7 +34,10 @@ export function runFerry(args: string[], opts: SpawnOpts = {}): Promise<RunResul
 
 /** Runs `ferry sync --once --json` and parses its summary. */
 export async function syncJson(config: string, stateDir: string, opts: SpawnOpts & { extra?: string[] } = {}) {
-  const r = await runFerry(['sync', '--once', '--json', '--config', config, '--state-dir', stateDir, ...(opts.extra ?? [])], opts);
+  const r = await runFerry(
+    ['sync', '--once', '--json', '--config', config, '--state-dir', stateDir, ...(opts.extra ?? [])],
+    opts,
+  );
   let summary: SyncJson | undefined;
   try {
     summary = JSON.parse(r.stdout) as SyncJson;

@@ -6,7 +6,13 @@ import { writeConfig } from './tree';
 
 export type Workspace = { root: string; src: string; dest: string; state: string; config: string; cleanup: () => void };
 
-export type RuleSpec = { name?: string; mode?: 'backup' | 'mirror' | 'move'; match?: string[]; path?: string; to?: string[] };
+export type RuleSpec = {
+  name?: string;
+  mode?: 'backup' | 'mirror' | 'move';
+  match?: string[];
+  path?: string;
+  to?: string[];
+};
 
 /**
  * A temp directory with a source folder, a local destination, a state dir and a config file.

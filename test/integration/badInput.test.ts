@@ -18,7 +18,20 @@ describe('bad input gets a clear message, a non-zero exit, and the rest of the w
     const cfg = join(ws.root, 'broken.yml');
     writeFileSync(
       cfg,
-      ['folders:', '  - id: work', `    path: ${ws.src}`, 'destinations:', '  - id: nas', '    type: local', `    path: ${ws.dest}`, 'rules:', '  - name: r', '    from: [work]', '    to: [nass]', ''].join('\n'),
+      [
+        'folders:',
+        '  - id: work',
+        `    path: ${ws.src}`,
+        'destinations:',
+        '  - id: nas',
+        '    type: local',
+        `    path: ${ws.dest}`,
+        'rules:',
+        '  - name: r',
+        '    from: [work]',
+        '    to: [nass]',
+        '',
+      ].join('\n'),
     );
     const r = await runFerry(['sync', '--once', '--config', cfg, '--state-dir', ws.state]);
     expect(r.code).toBe(2);
@@ -103,7 +116,10 @@ describe('bad input gets a clear message, a non-zero exit, and the rest of the w
   it('a destination folder that does not exist is named, and nothing is created in its place', async () => {
     ws = workspace();
     const cfg = join(ws.root, 'nodest.yml');
-    writeFileSync(cfg, readFileSync(ws.config, 'utf8').replace(JSON.stringify(ws.dest), JSON.stringify(join(ws.root, 'unmounted/nas'))));
+    writeFileSync(
+      cfg,
+      readFileSync(ws.config, 'utf8').replace(JSON.stringify(ws.dest), JSON.stringify(join(ws.root, 'unmounted/nas'))),
+    );
     writeFileSync(join(ws.src, 'a.txt'), 'a');
     const r = await runFerry(['sync', '--once', '--config', cfg, '--state-dir', ws.state]);
     expect(r.code).toBe(1);

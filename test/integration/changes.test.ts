@@ -38,8 +38,13 @@ describe('changes after a first sync', () => {
 
     await editRenameDelete(ws);
     const plan = await runFerry(['plan', '--config', ws.config, '--state-dir', ws.state, '--json']);
-    const actions = (JSON.parse(plan.stdout) as { actions: { kind: string; path: string; fromRemotePath?: string }[] }).actions;
-    expect(actions.map((a) => `${a.kind} ${a.path}`).sort()).toEqual(['delete-remote edits/delete-me.txt', 'move-remote moved/renamed.bin', 'upload edits/edit-me.txt']);
+    const actions = (JSON.parse(plan.stdout) as { actions: { kind: string; path: string; fromRemotePath?: string }[] })
+      .actions;
+    expect(actions.map((a) => `${a.kind} ${a.path}`).sort()).toEqual([
+      'delete-remote edits/delete-me.txt',
+      'move-remote moved/renamed.bin',
+      'upload edits/edit-me.txt',
+    ]);
 
     const r = await syncJson(ws.config, ws.state);
     expect(r.code, r.stdout + r.stderr).toBe(0);
@@ -99,15 +104,44 @@ describe('changes after a first sync', () => {
     const store = Store.open(w.state);
     const pool = new HashPool(1);
     try {
-      const scan = await scanFolder({ id: 'work', path: w.src, ignore: [], paused: false }, [], { index: store.index, hashPool: pool, events: new EventBus() });
+      const scan = await scanFolder({ id: 'work', path: w.src, ignore: [], paused: false }, [], {
+        index: store.index,
+        hashPool: pool,
+        events: new EventBus(),
+      });
       const file = scan.files.get('report.txt');
       expect(file).toBeDefined();
       const dest = new LocalDestination({ id: 'nas', path: w.dest });
-      const rules = new Map([['r', { name: 'r', from: ['work'], to: ['nas'], match: ['**'], exclude: [], path: '{path}', mode: 'move' as const }]]);
-      const deps = { store, destinations: new Map([['nas', dest]]), folders: new Map([['work', { id: 'work', path: w.src, ignore: [], paused: false }]]), rules, rehash: async () => undefined };
+      const rules = new Map([
+        [
+          'r',
+          { name: 'r', from: ['work'], to: ['nas'], match: ['**'], exclude: [], path: '{path}', mode: 'move' as const },
+        ],
+      ]);
+      const deps = {
+        store,
+        destinations: new Map([['nas', dest]]),
+        folders: new Map([['work', { id: 'work', path: w.src, ignore: [], paused: false }]]),
+        rules,
+        rehash: async () => undefined,
+      };
       const job = (kind: 'upload' | 'delete-local') => ({
-        id: 1, key: kind, kind, phase: 0, state: 'active' as const, rule: 'r', destination: 'nas', folder: 'work', path: 'report.txt',
-        remotePath: 'report.txt', size: 2, reason: 'test', attempts: 0, notBefore: 0, lastError: null, createdAt: 0,
+        id: 1,
+        key: kind,
+        kind,
+        phase: 0,
+        state: 'active' as const,
+        rule: 'r',
+        destination: 'nas',
+        folder: 'work',
+        path: 'report.txt',
+        remotePath: 'report.txt',
+        size: 2,
+        reason: 'test',
+        attempts: 0,
+        notBefore: 0,
+        lastError: null,
+        createdAt: 0,
       });
       const opts = { signal: new AbortController().signal };
       expect((await executeJob(job('upload'), opts, deps)).outcome).toBe('done');

@@ -15,7 +15,10 @@ providerConformance('local folder', async () => {
 
 it('local provider: a failed check names the missing folder and what to do', async () => {
   const dest = new LocalDestination({ id: 'nas', path: join(tmpdir(), 'ferry-does-not-exist-xyz') });
-  const err = await dest.check().then(() => undefined, (e: Error & { hint?: string }) => e);
+  const err = await dest.check().then(
+    () => undefined,
+    (e: Error & { hint?: string }) => e,
+  );
   expect(err?.message).toContain('ferry-does-not-exist-xyz');
   expect(err?.hint).toMatch(/create the folder/);
 });

@@ -395,7 +395,7 @@ describe('planner: move mode', () => {
   // Two move rules that match the same file each emit a delete-local with the same job key, and
   // JobStore.replacePlan then fails on the unique key. Deduplicating here alone would be unsafe: the
   // executor checks only the one rule's destinations before removing the file. Flip to `it` once fixed.
-  it.fails('KNOWN BUG: plans one delete-local per file even when two move rules match it', () => {
+  it('plans one delete-local per file even when two move rules match it', () => {
     const destinations = new Map([
       ['d', dest([])],
       ['e', dest([])],

@@ -19,7 +19,10 @@ type Io = { stdout: NodeJS.WriteStream; stderr: NodeJS.WriteStream };
 type Common = { config: string; stateDir?: string; json?: boolean };
 
 class ExitError extends Error {
-  constructor(readonly exitCode: number, message: string) {
+  constructor(
+    readonly exitCode: number,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -41,13 +44,19 @@ async function withEngine<T>(cfg: FerryConfig, opts: Common, run: (deps: EngineD
   try {
     unlock = lockStateDir(stateDir);
   } catch (err) {
-    throw new ExitError(EXIT.unavailable, err instanceof FerryError ? `${err.message}${err.hint ? ` — ${err.hint}` : ''}` : String(err));
+    throw new ExitError(
+      EXIT.unavailable,
+      err instanceof FerryError ? `${err.message}${err.hint ? ` — ${err.hint}` : ''}` : String(err),
+    );
   }
   try {
     store = Store.open(stateDir);
   } catch (err) {
     unlock();
-    throw new ExitError(EXIT.unavailable, err instanceof FerryError ? `${err.message}${err.hint ? ` — ${err.hint}` : ''}` : String(err));
+    throw new ExitError(
+      EXIT.unavailable,
+      err instanceof FerryError ? `${err.message}${err.hint ? ` — ${err.hint}` : ''}` : String(err),
+    );
   }
   const hashPool = new HashPool();
   try {
@@ -85,7 +94,10 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
   const common = (cmd: Command) =>
     cmd
       .requiredOption('-c, --config <file>', 'the configuration file (YAML)')
-      .option('--state-dir <dir>', 'where Ferry keeps its state database (default: settings.state_dir, else the platform default)')
+      .option(
+        '--state-dir <dir>',
+        'where Ferry keeps its state database (default: settings.state_dir, else the platform default)',
+      )
       .option('--json', 'machine-readable output on stdout');
 
   common(
@@ -93,16 +105,24 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
       .command('sync')
       .description('scan, plan, transfer and verify; with --once, exit when done')
       .option('--once', 'one pass, then exit (live syncing is `ferry daemon`)')
-      .option('--confirm-deletes', 'allow a mirror rule to delete more than settings.max_delete_share of what it shipped')
+      .option(
+        '--confirm-deletes',
+        'allow a mirror rule to delete more than settings.max_delete_share of what it shipped',
+      )
       .addOption(new Option('-v, --verbose', 'print every file as it is shipped')),
   ).action(async (opts: Common & { once?: boolean; confirmDeletes?: boolean; verbose?: boolean }) => {
-    if (!opts.once) throw new ExitError(EXIT.usage, 'ferry sync needs --once for now: continuous syncing comes with `ferry daemon`');
+    if (!opts.once)
+      throw new ExitError(EXIT.usage, 'ferry sync needs --once for now: continuous syncing comes with `ferry daemon`');
     const cfg = readConfig(opts.config);
     const { signal, dispose } = interruptSignal();
     try {
       await withEngine(cfg, opts, async (deps) => {
-        const detach = opts.json ? () => undefined : attachProgress(deps.events, io.stderr, { verbose: opts.verbose ?? false });
-        const summary = await syncOnce(cfg, deps, { confirmDeletes: opts.confirmDeletes ?? false, signal }).finally(detach);
+        const detach = opts.json
+          ? () => undefined
+          : attachProgress(deps.events, io.stderr, { verbose: opts.verbose ?? false });
+        const summary = await syncOnce(cfg, deps, { confirmDeletes: opts.confirmDeletes ?? false, signal }).finally(
+          detach,
+        );
         if (opts.json) io.stdout.write(`${JSON.stringify(summaryJson(summary), bigintSafe, 2)}\n`);
         else for (const l of summaryLines(summary)) io.stdout.write(`${l}\n`);
         setExit(signal.aborted ? EXIT.interrupted : summary.ok ? EXIT.ok : EXIT.incomplete);
@@ -127,8 +147,11 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
         );
       } else {
         for (const l of planLines(prepared.plan)) io.stdout.write(`${l}\n`);
-        for (const d of prepared.destinationErrors) io.stdout.write(`✗ destination ${d.destination}: ${d.error.message}\n`);
-        io.stdout.write(`${prepared.plan.actions.length} action(s), ${prepared.plan.inSync} file(s) already in place, ${prepared.plan.unmatched} matched no rule.\n`);
+        for (const d of prepared.destinationErrors)
+          io.stdout.write(`✗ destination ${d.destination}: ${d.error.message}\n`);
+        io.stdout.write(
+          `${prepared.plan.actions.length} action(s), ${prepared.plan.inSync} file(s) already in place, ${prepared.plan.unmatched} matched no rule.\n`,
+        );
       }
       const blocking = [...prepared.scans.values()].some((s) => s.issues.some((i) => i.blocking));
       setExit(prepared.destinationErrors.length > 0 || blocking ? EXIT.incomplete : EXIT.ok);
@@ -143,7 +166,10 @@ function bigintSafe(_key: string, value: unknown): unknown {
 }
 
 /** Runs the CLI and resolves to its exit code; never calls process.exit itself. */
-export async function main(argv: string[], io: Io = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
+export async function main(
+  argv: string[],
+  io: Io = { stdout: process.stdout, stderr: process.stderr },
+): Promise<number> {
   let code: number = EXIT.ok;
   const program = buildProgram(io, (c) => (code = c));
   try {

@@ -56,10 +56,13 @@ export function attachProgress(events: EventBus, out: Out, opts: { verbose?: boo
     }),
     events.on('scan:done', (p) => {
       scanning = '';
-      if (!tty || opts.verbose) say(`scanned ${p.folder}: ${count(p.files)} files, ${count(p.hashed)} hashed, ${duration(p.durationMs)}`);
+      if (!tty || opts.verbose)
+        say(`scanned ${p.folder}: ${count(p.files)} files, ${count(p.hashed)} hashed, ${duration(p.durationMs)}`);
     }),
     events.on('scan:issue', (i) => say(`${i.blocking ? 'error' : 'note'}: ${i.folder}/${i.path}: ${i.message}`)),
-    events.on('destination:error', (d) => say(`error: destination ${d.destination}: ${d.error.message}${d.error.hint ? ` — ${d.error.hint}` : ''}`)),
+    events.on('destination:error', (d) =>
+      say(`error: destination ${d.destination}: ${d.error.message}${d.error.hint ? ` — ${d.error.hint}` : ''}`),
+    ),
     events.on('queue:changed', (q) => {
       filesTotal = Math.max(filesTotal, filesDone + q.pending + q.active);
       bytesTotal = Math.max(bytesTotal, bytesDone + q.bytesPending);

@@ -30,16 +30,21 @@ export function summaryLines(s: SyncSummary): string[] {
   lines.push(
     `${s.ok ? 'Done' : 'Incomplete'}: ${count(done)} action${done === 1 ? '' : 's'} done (${bytes(sent)} sent), ${count(s.plan.inSync)} already in place, ${count(skipped)} skipped, ${count(failed)} failed.`,
   );
-  if (s.cleanedPartials > 0) lines.push(`Removed ${count(s.cleanedPartials)} partial file(s) left by an interrupted run.`);
+  if (s.cleanedPartials > 0)
+    lines.push(`Removed ${count(s.cleanedPartials)} partial file(s) left by an interrupted run.`);
   for (const d of s.destinationErrors)
     lines.push(`✗ destination ${d.destination}: ${d.error.message}${d.error.hint ? ` — ${d.error.hint}` : ''}`);
   for (const i of s.blockingIssues) lines.push(`✗ ${i.folder}/${i.path}: ${i.message}`);
   for (const p of s.plan.problems) lines.push(`${p.kind === 'deletes-withheld' ? '!' : '✗'} ${describeProblem(p)}`);
   const shown = s.failures.slice(0, 50);
   for (const f of shown)
-    lines.push(`✗ ${f.kind} ${f.folder}/${f.path}${f.destination ? ` → ${f.destination}:${f.remotePath}` : ''}: ${f.error.message}${f.error.hint ? ` — ${f.error.hint}` : ''}`);
-  if (s.failures.length > shown.length) lines.push(`… and ${count(s.failures.length - shown.length)} more failures (ferry history lists them all)`);
-  if (s.plan.unmatched > 0) lines.push(`${count(s.plan.unmatched)} file(s) matched no rule and were left alone (ferry plan lists them).`);
+    lines.push(
+      `✗ ${f.kind} ${f.folder}/${f.path}${f.destination ? ` → ${f.destination}:${f.remotePath}` : ''}: ${f.error.message}${f.error.hint ? ` — ${f.error.hint}` : ''}`,
+    );
+  if (s.failures.length > shown.length)
+    lines.push(`… and ${count(s.failures.length - shown.length)} more failures (ferry history lists them all)`);
+  if (s.plan.unmatched > 0)
+    lines.push(`${count(s.plan.unmatched)} file(s) matched no rule and were left alone (ferry plan lists them).`);
   return lines;
 }
 

@@ -23,14 +23,24 @@ export function lockStateDir(stateDir: string): () => void {
       };
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST')
-        throw new FerryError('permanent', 'state-unavailable', `cannot lock the state directory ${stateDir}: ${(err as Error).message}`, {
-          hint: 'check that the state directory (--state-dir) is writable',
-        });
+        throw new FerryError(
+          'permanent',
+          'state-unavailable',
+          `cannot lock the state directory ${stateDir}: ${(err as Error).message}`,
+          {
+            hint: 'check that the state directory (--state-dir) is writable',
+          },
+        );
       const holder = Number.parseInt(readFileSync(file, 'utf8'), 10);
       if (Number.isInteger(holder) && holder !== process.pid && isAlive(holder))
-        throw new FerryError('conflict', 'state-locked', `another Ferry (pid ${holder}) is using the state directory ${stateDir}`, {
-          hint: 'wait for it to finish, stop it (ferry stop), or use another --state-dir',
-        });
+        throw new FerryError(
+          'conflict',
+          'state-locked',
+          `another Ferry (pid ${holder}) is using the state directory ${stateDir}`,
+          {
+            hint: 'wait for it to finish, stop it (ferry stop), or use another --state-dir',
+          },
+        );
       unlinkSync(file);
     }
   }

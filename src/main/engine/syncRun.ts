@@ -42,7 +42,12 @@ export type SyncSummary = Prepared & {
 
 function toSerialized(err: unknown, destination: string): SerializedError {
   if (err instanceof FerryError) return err.withContext({ destination }).toJSON();
-  return { kind: 'permanent', code: 'internal', message: (err as Error).message ?? String(err), context: { destination } };
+  return {
+    kind: 'permanent',
+    code: 'internal',
+    message: (err as Error).message ?? String(err),
+    context: { destination },
+  };
 }
 
 /** Hash kinds each folder needs: the union of what its rules' destinations can verify. */
@@ -51,14 +56,19 @@ function kindsPerFolder(cfg: FerryConfig, destinations: Map<string, Destination>
   for (const rule of cfg.rules)
     for (const f of rule.from) {
       const set = out.get(f) ?? new Set<HashKind>();
-      for (const d of rule.to) for (const k of destinations.get(d)?.features.hashes ?? []) if (HASH_KINDS.includes(k)) set.add(k);
+      for (const d of rule.to)
+        for (const k of destinations.get(d)?.features.hashes ?? []) if (HASH_KINDS.includes(k)) set.add(k);
       out.set(f, set);
     }
   return new Map([...out].map(([f, s]) => [f, [...s].filter((k) => k !== 'sha256')]));
 }
 
 /** Connects destinations, scans folders, lists destinations and plans: everything short of transferring. */
-export async function prepare(cfg: FerryConfig, deps: EngineDeps, opts: { confirmDeletes?: boolean; signal?: AbortSignal } = {}): Promise<Prepared> {
+export async function prepare(
+  cfg: FerryConfig,
+  deps: EngineDeps,
+  opts: { confirmDeletes?: boolean; signal?: AbortSignal } = {},
+): Promise<Prepared> {
   const used = new Set(cfg.rules.flatMap((r) => r.to));
   const destinations = new Map<string, Destination>();
   const destinationErrors: DestinationFailure[] = [];
@@ -82,7 +92,14 @@ export async function prepare(cfg: FerryConfig, deps: EngineDeps, opts: { confir
   const scans = new Map<string, FolderScan>();
   const activeFolders = cfg.folders.filter((f) => !f.paused && cfg.rules.some((r) => r.from.includes(f.id)));
   for (const folder of activeFolders)
-    scans.set(folder.id, await scanFolder(folder, kinds.get(folder.id) ?? [], { index: deps.store.index, hashPool: deps.hashPool, events: deps.events }));
+    scans.set(
+      folder.id,
+      await scanFolder(folder, kinds.get(folder.id) ?? [], {
+        index: deps.store.index,
+        hashPool: deps.hashPool,
+        events: deps.events,
+      }),
+    );
 
   // List each destination; leftovers of interrupted uploads are removed now, before anything runs.
   let cleanedPartials = 0;
@@ -100,10 +117,17 @@ export async function prepare(cfg: FerryConfig, deps: EngineDeps, opts: { confir
       remote = undefined;
       deps.events.emit('destination:error', { destination: id, error: toSerialized(err, id) });
     }
-    destStates.set(id, { shipped: deps.store.shipped.forDestination(id), remote, canMove: canMove(dest), canCopy: canCopy(dest) });
+    destStates.set(id, {
+      shipped: deps.store.shipped.forDestination(id),
+      remote,
+      canMove: canMove(dest),
+      canCopy: canCopy(dest),
+    });
   }
 
-  const folders = new Map<string, FolderState>([...scans].map(([id, s]) => [id, { files: s.files, unreadable: s.unreadable, complete: s.complete }]));
+  const folders = new Map<string, FolderState>(
+    [...scans].map(([id, s]) => [id, { files: s.files, unreadable: s.unreadable, complete: s.complete }]),
+  );
   const thePlan = plan({
     rules: cfg.rules.map(compileRule),
     folders,
@@ -115,7 +139,11 @@ export async function prepare(cfg: FerryConfig, deps: EngineDeps, opts: { confir
 }
 
 /** One complete pass: prepare, persist the plan as jobs, drain them, and say whether all is where the rules want it. */
-export async function syncOnce(cfg: FerryConfig, deps: EngineDeps, opts: { confirmDeletes?: boolean; signal?: AbortSignal } = {}): Promise<SyncSummary> {
+export async function syncOnce(
+  cfg: FerryConfig,
+  deps: EngineDeps,
+  opts: { confirmDeletes?: boolean; signal?: AbortSignal } = {},
+): Promise<SyncSummary> {
   const signal = opts.signal ?? new AbortController().signal;
   deps.store.jobs.recoverInterrupted();
   const prepared = await prepare(cfg, deps, opts);
@@ -128,10 +156,13 @@ export async function syncOnce(cfg: FerryConfig, deps: EngineDeps, opts: { confi
     if (!folder) return undefined;
     let fresh: LocalFile | undefined;
     let gone = false;
-    await deps.hashPool.hashAll([{ path: join(folder.path, path), size: 0, kinds: prepared.kinds.get(folderId) ?? [] }], (_job, r) => {
-      if (r.ok) fresh = { folder: folderId, path, size: r.size, mtimeNs: r.mtimeNs, ino: r.ino, hashes: r.hashes };
-      else gone = r.code === 'ENOENT';
-    });
+    await deps.hashPool.hashAll(
+      [{ path: join(folder.path, path), size: 0, kinds: prepared.kinds.get(folderId) ?? [] }],
+      (_job, r) => {
+        if (r.ok) fresh = { folder: folderId, path, size: r.size, mtimeNs: r.mtimeNs, ino: r.ino, hashes: r.hashes };
+        else gone = r.code === 'ENOENT';
+      },
+    );
     if (fresh) deps.store.index.putMany([fresh]);
     else if (gone) deps.store.index.removeMany(folderId, [path]);
     // Still being written: keep what the index knows, the retry will look again.
@@ -143,9 +174,19 @@ export async function syncOnce(cfg: FerryConfig, deps: EngineDeps, opts: { confi
   const off = deps.events.on('transfer:failed', (f) => failures.push(f));
   const pool = new TransferPool(
     deps.store,
-    { store: deps.store, destinations: prepared.destinations, folders, rules: new Map(cfg.rules.map((r) => [r.name, r])), rehash },
+    {
+      store: deps.store,
+      destinations: prepared.destinations,
+      folders,
+      rules: new Map(cfg.rules.map((r) => [r.name, r])),
+      rehash,
+    },
     deps.events,
-    { concurrency: cfg.settings.transfers, retries: cfg.settings.retries, bandwidth: new Bandwidth(cfg.settings.bandwidth) },
+    {
+      concurrency: cfg.settings.transfers,
+      retries: cfg.settings.retries,
+      bandwidth: new Bandwidth(cfg.settings.bandwidth),
+    },
   );
   let stats: PoolStats;
   try {

@@ -27,7 +27,10 @@ export function expandHome(p: string): string {
 }
 
 function pathToString(path: readonly PropertyKey[]): string {
-  return path.reduce<string>((acc, seg) => (typeof seg === 'number' ? `${acc}[${seg}]` : acc ? `${acc}.${String(seg)}` : String(seg)), '');
+  return path.reduce<string>(
+    (acc, seg) => (typeof seg === 'number' ? `${acc}[${seg}]` : acc ? `${acc}.${String(seg)}` : String(seg)),
+    '',
+  );
 }
 
 /** Finds the YAML node a schema path points at, to report its line; falls back to the nearest parent. */
@@ -60,7 +63,14 @@ export function parseConfig(text: string, file: string, baseDir: string): FerryC
     return { line, column: col };
   };
   if (doc.errors.length > 0)
-    throw new ConfigError(doc.errors.map((e) => ({ file, path: '', message: `YAML syntax: ${e.message.split('\n')[0]}`, ...pos(e.pos[0]) })));
+    throw new ConfigError(
+      doc.errors.map((e) => ({
+        file,
+        path: '',
+        message: `YAML syntax: ${e.message.split('\n')[0]}`,
+        ...pos(e.pos[0]),
+      })),
+    );
   const raw: unknown = doc.toJS() ?? {};
   const parsed = configSchema.safeParse(raw);
   if (!parsed.success) {
@@ -82,7 +92,8 @@ export function parseConfig(text: string, file: string, baseDir: string): FerryC
 }
 
 function describeIssue(issue: z.core.$ZodIssue): string {
-  if (issue.code === 'unrecognized_keys') return `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
+  if (issue.code === 'unrecognized_keys')
+    return `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
   if (issue.code === 'invalid_union' && 'note' in issue && issue.note === 'No matching discriminator')
     return 'unknown destination type: use one of local, s3, gcs, dropbox, sftp, ftp, webdav, http';
   if (issue.code === 'invalid_type' && issue.input === undefined) return `required: expected ${issue.expected}`;
@@ -95,7 +106,13 @@ export function loadConfig(file: string): FerryConfig {
   try {
     text = readFileSync(path, 'utf8');
   } catch (err) {
-    throw new ConfigError([{ file: path, path: '', message: `cannot read the config file: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'it does not exist' : (err as Error).message}` }]);
+    throw new ConfigError([
+      {
+        file: path,
+        path: '',
+        message: `cannot read the config file: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'it does not exist' : (err as Error).message}`,
+      },
+    ]);
   }
   return parseConfig(text, path, resolve(path, '..'));
 }

@@ -23,7 +23,15 @@ export type PlanInput = {
 };
 
 export type PlanProblem =
-  | { kind: 'collision'; rule: string; destination: string; remotePath: string; folder: string; path: string; takenBy: string }
+  | {
+      kind: 'collision';
+      rule: string;
+      destination: string;
+      remotePath: string;
+      folder: string;
+      path: string;
+      takenBy: string;
+    }
   | { kind: 'delete-brake'; rule: string; destination: string; deletes: number; total: number }
   | { kind: 'deletes-withheld'; rule: string; folder: string; reason: string };
 
@@ -53,9 +61,22 @@ export function plan(input: PlanInput): Plan {
         matched.add(`${folderId}\u0000${file.path}`);
         let remotePath: string;
         try {
-          remotePath = expandTemplate(rule.path, { path: file.path, mtimeNs: file.mtimeNs, folder: folderId, rule: rule.name });
+          remotePath = expandTemplate(rule.path, {
+            path: file.path,
+            mtimeNs: file.mtimeNs,
+            folder: folderId,
+            rule: rule.name,
+          });
         } catch {
-          problems.push({ kind: 'collision', rule: rule.name, destination: '*', remotePath: rule.path, folder: folderId, path: file.path, takenBy: 'outside the destination root' });
+          problems.push({
+            kind: 'collision',
+            rule: rule.name,
+            destination: '*',
+            remotePath: rule.path,
+            folder: folderId,
+            path: file.path,
+            takenBy: 'outside the destination root',
+          });
           continue;
         }
         for (const dest of rule.to) {
@@ -91,7 +112,12 @@ export function plan(input: PlanInput): Plan {
     const present = (r: ShippedRecord): boolean => {
       if (!dest.remote) return true;
       const e = dest.remote.get(r.remotePath);
-      return e !== undefined && !e.partial && e.size === r.size && (e.version === undefined || r.remoteVersion === null || e.version === r.remoteVersion);
+      return (
+        e !== undefined &&
+        !e.partial &&
+        e.size === r.size &&
+        (e.version === undefined || r.remoteVersion === null || e.version === r.remoteVersion)
+      );
     };
     // Content that sits at a path nobody wants any more: a candidate source for a server-side rename.
     const orphansByHash = new Map<string, ShippedRecord[]>();
@@ -106,7 +132,15 @@ export function plan(input: PlanInput): Plan {
     for (const { rule, file, remotePath } of targets.values()) {
       const rec = shippedAt.get(remotePath);
       const remoteEntry = dest.remote?.get(remotePath);
-      const base = { rule: rule.name, destination: destId, folder: file.folder, path: file.path, remotePath, size: file.size, sha256: file.hashes.sha256 };
+      const base = {
+        rule: rule.name,
+        destination: destId,
+        folder: file.folder,
+        path: file.path,
+        remotePath,
+        size: file.size,
+        sha256: file.hashes.sha256,
+      };
       if (rec && rec.sha256 === file.hashes.sha256 && present(rec)) {
         inSync++;
         continue;
@@ -124,7 +158,17 @@ export function plan(input: PlanInput): Plan {
         });
         continue;
       }
-      actions.push({ ...base, kind: 'upload', reason: rec ? 'changed' : remoteEntry ? 'differs at the destination' : 'new' });
+      actions.push({
+        ...base,
+        kind: 'upload',
+        reason: !rec
+          ? remoteEntry
+            ? 'differs at the destination'
+            : 'new'
+          : rec.sha256 !== file.hashes.sha256
+            ? 'changed'
+            : 'missing or altered at the destination',
+      });
     }
 
     // Pass 3: mirror deletions, only on the strength of a complete scan, braked when too many.
@@ -144,10 +188,25 @@ export function plan(input: PlanInput): Plan {
         const key = `${rule.name}\u0000${f}`;
         if (input.folders.get(f)?.complete || withheldReported.has(key)) continue;
         withheldReported.add(key);
-        problems.push({ kind: 'deletes-withheld', rule: rule.name, folder: f, reason: 'the folder could not be scanned completely' });
+        problems.push({
+          kind: 'deletes-withheld',
+          rule: rule.name,
+          folder: f,
+          reason: 'the folder could not be scanned completely',
+        });
       }
-      if (doomed.length >= BRAKE_MIN_FILES && doomed.length > input.maxDeleteShare * mine.length && !input.confirmDeletes) {
-        problems.push({ kind: 'delete-brake', rule: rule.name, destination: destId, deletes: doomed.length, total: mine.length });
+      if (
+        doomed.length >= BRAKE_MIN_FILES &&
+        doomed.length > input.maxDeleteShare * mine.length &&
+        !input.confirmDeletes
+      ) {
+        problems.push({
+          kind: 'delete-brake',
+          rule: rule.name,
+          destination: destId,
+          deletes: doomed.length,
+          total: mine.length,
+        });
         continue;
       }
       for (const r of doomed)
@@ -165,22 +224,27 @@ export function plan(input: PlanInput): Plan {
     }
   }
 
-  // Pass 4: move mode removes the local file once every destination holds it (checked again when it runs).
+  // Pass 4: move mode removes the local file once every destination of every move rule that catches
+  // it holds a verified copy (checked again, against all those rules, when the job runs).
+  const toRemove = new Set<string>();
   for (const rule of input.rules) {
     if (rule.mode !== 'move') continue;
     for (const folderId of rule.from) {
       const folder = input.folders.get(folderId);
-      for (const file of folder?.files.values() ?? [])
-        if (rule.matches(file.path))
-          actions.push({
-            kind: 'delete-local',
-            rule: rule.name,
-            folder: folderId,
-            path: file.path,
-            size: file.size,
-            sha256: file.hashes.sha256,
-            reason: 'moved: the destinations hold verified copies',
-          });
+      for (const file of folder?.files.values() ?? []) {
+        const key = `${folderId}\u0000${file.path}`;
+        if (!rule.matches(file.path) || toRemove.has(key)) continue;
+        toRemove.add(key);
+        actions.push({
+          kind: 'delete-local',
+          rule: rule.name,
+          folder: folderId,
+          path: file.path,
+          size: file.size,
+          sha256: file.hashes.sha256,
+          reason: 'moved: the destinations hold verified copies',
+        });
+      }
     }
   }
 

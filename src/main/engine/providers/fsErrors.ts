@@ -18,7 +18,11 @@ export function fsError(err: unknown, what: string, context: ErrorContext = {}):
       });
     case 'ENOSPC':
     case 'EDQUOT':
-      return new FerryError('quota', e.code, detail, { context, cause: err, hint: 'the disk is full: free some space, then sync again' });
+      return new FerryError('quota', e.code, detail, {
+        context,
+        cause: err,
+        hint: 'the disk is full: free some space, then sync again',
+      });
     case 'ENAMETOOLONG':
     case 'EILSEQ':
     case 'EINVAL':

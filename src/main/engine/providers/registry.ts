@@ -15,9 +15,14 @@ export function defaultFactories(): Map<string, DestinationFactory> {
 export function createDestination(cfg: DestinationConfig, factories: Map<string, DestinationFactory>): Destination {
   const make = factories.get(cfg.type);
   if (!make)
-    throw new FerryError('permanent', 'type-unavailable', `destination "${cfg.id}": type ${cfg.type} is not available in this build of Ferry`, {
-      context: { destination: cfg.id },
-      hint: `available types: ${[...factories.keys()].join(', ')}`,
-    });
+    throw new FerryError(
+      'permanent',
+      'type-unavailable',
+      `destination "${cfg.id}": type ${cfg.type} is not available in this build of Ferry`,
+      {
+        context: { destination: cfg.id },
+        hint: `available types: ${[...factories.keys()].join(', ')}`,
+      },
+    );
   return make(cfg);
 }

@@ -5,10 +5,13 @@ import { FerryError } from '../../../shared/errors';
  * and never absolute, so no name can escape the destination's root.
  */
 export function normalizeRemotePath(p: string): string {
-  const parts = p.replace(/\\/g, '/').split('/').filter((s) => s !== '' && s !== '.');
+  const parts = p
+    .replace(/\\/g, '/')
+    .split('/')
+    .filter((s) => s !== '' && s !== '.');
   if (parts.some((s) => s === '..'))
     throw new FerryError('invalid-name', 'path-escapes-root', `remote path "${p}" leaves the destination's root`, {
-      hint: 'fix the rule\'s path template so that it stays inside the destination',
+      hint: "fix the rule's path template so that it stays inside the destination",
     });
   return parts.join('/');
 }

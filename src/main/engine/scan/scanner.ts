@@ -31,7 +31,11 @@ const FLUSH_EVERY = 2000;
  * index (size, mtime or file id), in the worker pool, computing every hash kind the folder's
  * destinations need in the same read.
  */
-export async function scanFolder(folder: FolderConfig, kinds: readonly HashKind[], deps: ScannerDeps): Promise<FolderScan> {
+export async function scanFolder(
+  folder: FolderConfig,
+  kinds: readonly HashKind[],
+  deps: ScannerDeps,
+): Promise<FolderScan> {
   const started = Date.now();
   deps.events.emit('scan:started', { folder: folder.id });
   const walked = walkFolder(folder.id, folder.path, folder.ignore);
@@ -45,7 +49,13 @@ export async function scanFolder(folder: FolderConfig, kinds: readonly HashKind[
   const relOf = new Map<string, string>();
   for (const w of walked.files) {
     const prev = known.get(w.path);
-    if (prev && prev.size === w.size && prev.mtimeNs === w.mtimeNs && prev.ino === w.ino && hasKinds(prev.hashes, kinds)) {
+    if (
+      prev &&
+      prev.size === w.size &&
+      prev.mtimeNs === w.mtimeNs &&
+      prev.ino === w.ino &&
+      hasKinds(prev.hashes, kinds)
+    ) {
       files.set(w.path, prev);
       continue;
     }
@@ -66,7 +76,13 @@ export async function scanFolder(folder: FolderConfig, kinds: readonly HashKind[
     const now = Date.now();
     if (!force && now - lastProgress < 250) return;
     lastProgress = now;
-    deps.events.emit('scan:progress', { folder: folder.id, seen: walked.files.length, hashed, toHash: toHash.length, hashedBytes });
+    deps.events.emit('scan:progress', {
+      folder: folder.id,
+      seen: walked.files.length,
+      hashed,
+      toHash: toHash.length,
+      hashedBytes,
+    });
   };
 
   let pending = toHash;
@@ -75,7 +91,14 @@ export async function scanFolder(folder: FolderConfig, kinds: readonly HashKind[
     await deps.hashPool.hashAll(pending, (job: HashJob, r: HashResult) => {
       const rel = relOf.get(job.path) as string;
       if (r.ok) {
-        const file: LocalFile = { folder: folder.id, path: rel, size: r.size, mtimeNs: r.mtimeNs, ino: r.ino, hashes: r.hashes };
+        const file: LocalFile = {
+          folder: folder.id,
+          path: rel,
+          size: r.size,
+          mtimeNs: r.mtimeNs,
+          ino: r.ino,
+          hashes: r.hashes,
+        };
         files.set(rel, file);
         batch.push(file);
         hashed++;
@@ -85,13 +108,31 @@ export async function scanFolder(folder: FolderConfig, kinds: readonly HashKind[
       } else if (r.code === 'ECHANGED' && attempt < CHANGING_RETRIES) {
         changing.push(job);
       } else if (r.code === 'ENOENT') {
-        issues.push({ folder: folder.id, path: rel, code: 'vanished', message: 'removed during the scan', blocking: false });
+        issues.push({
+          folder: folder.id,
+          path: rel,
+          code: 'vanished',
+          message: 'removed during the scan',
+          blocking: false,
+        });
       } else if (r.code === 'ECHANGED') {
         unreadable.add(rel);
-        issues.push({ folder: folder.id, path: rel, code: 'changing', message: 'still being written: it will be shipped once it settles', blocking: true });
+        issues.push({
+          folder: folder.id,
+          path: rel,
+          code: 'changing',
+          message: 'still being written: it will be shipped once it settles',
+          blocking: true,
+        });
       } else {
         unreadable.add(rel);
-        issues.push({ folder: folder.id, path: rel, code: 'unreadable', message: `cannot read: ${r.message}`, blocking: true });
+        issues.push({
+          folder: folder.id,
+          path: rel,
+          code: 'unreadable',
+          message: `cannot read: ${r.message}`,
+          blocking: true,
+        });
       }
     });
     pending = changing;
@@ -114,6 +155,12 @@ export async function scanFolder(folder: FolderConfig, kinds: readonly HashKind[
     hashed,
     hashedBytes,
   };
-  deps.events.emit('scan:done', { folder: folder.id, files: files.size, hashed, complete: result.complete, durationMs: Date.now() - started });
+  deps.events.emit('scan:done', {
+    folder: folder.id,
+    files: files.size,
+    hashed,
+    complete: result.complete,
+    durationMs: Date.now() - started,
+  });
   return result;
 }

@@ -82,7 +82,12 @@ export function walkFolder(folder: string, root: string, patterns: readonly stri
   try {
     rootStat = statSync(root, { bigint: true });
   } catch (err) {
-    issue('', 'missing-folder', `folder ${root} does not exist (${(err as NodeJS.ErrnoException).code ?? 'error'})`, true);
+    issue(
+      '',
+      'missing-folder',
+      `folder ${root} does not exist (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
+      true,
+    );
     return { files, issues, complete: false };
   }
   if (!rootStat.isDirectory()) {

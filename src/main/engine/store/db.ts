@@ -8,9 +8,10 @@ export type Db = Database.Database;
 
 /** Opens (creating if needed) the state database: WAL, NORMAL sync, foreign keys, migrated to the latest version. */
 export function openDb(file: string): Db {
+  let db: Db | undefined;
   try {
     if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
-    const db = new Database(file);
+    db = new Database(file);
     db.pragma('journal_mode = WAL');
     // NORMAL in WAL mode: a power cut may lose the last commits but never corrupts; the planner
     // re-derives anything lost from the destination listing on the next run.
@@ -20,11 +21,17 @@ export function openDb(file: string): Db {
     migrate(db);
     return db;
   } catch (err) {
+    db?.close();
     if (err instanceof FerryError) throw err;
-    throw new FerryError('permanent', 'state-unavailable', `cannot open the state database ${file}: ${(err as Error).message}`, {
-      hint: 'check that the state directory (--state-dir) is writable, and that no other program holds the file',
-      cause: err,
-    });
+    throw new FerryError(
+      'permanent',
+      'state-unavailable',
+      `cannot open the state database ${file}: ${(err as Error).message}`,
+      {
+        hint: 'check that the state directory (--state-dir) is writable, and that no other program holds the file',
+        cause: err,
+      },
+    );
   }
 }
 

@@ -2,7 +2,16 @@ import type { Hashes } from '../../../shared/hashes';
 import type { LocalFile } from '../../../shared/models';
 import type { Db } from './db';
 
-type FileRow = { folder: string; path: string; size: number; mtime_ns: bigint; ino: bigint; sha256: string; md5: string | null; dropbox: string | null };
+type FileRow = {
+  folder: string;
+  path: string;
+  size: number;
+  mtime_ns: bigint;
+  ino: bigint;
+  sha256: string;
+  md5: string | null;
+  dropbox: string | null;
+};
 
 /** The hash cache: what each file was when last hashed. */
 export class IndexStore {
@@ -63,5 +72,12 @@ function fromRow(row: FileRow): LocalFile {
   const hashes: Hashes = { sha256: row.sha256 };
   if (row.md5 !== null) hashes.md5 = row.md5;
   if (row.dropbox !== null) hashes.dropbox = row.dropbox;
-  return { folder: row.folder, path: row.path, size: Number(row.size), mtimeNs: BigInt(row.mtime_ns), ino: BigInt(row.ino), hashes };
+  return {
+    folder: row.folder,
+    path: row.path,
+    size: Number(row.size),
+    mtimeNs: BigInt(row.mtime_ns),
+    ino: BigInt(row.ino),
+    hashes,
+  };
 }

@@ -26,7 +26,9 @@ export const PHASE: Record<ActionKind, number> = {
 };
 
 export function jobKey(a: Pick<Action, 'kind' | 'destination' | 'remotePath' | 'folder' | 'path'>): string {
-  return a.kind === 'delete-local' ? `local\u0000${a.folder}\u0000${a.path}` : `remote\u0000${a.destination}\u0000${a.remotePath}`;
+  return a.kind === 'delete-local'
+    ? `local\u0000${a.folder}\u0000${a.path}`
+    : `remote\u0000${a.destination}\u0000${a.remotePath}`;
 }
 
 type Row = {
@@ -76,7 +78,9 @@ export class JobStore {
     this.setRetry = db.prepare(
       `UPDATE jobs SET state = 'pending', attempts = attempts + 1, not_before = ?, last_error = ? WHERE id = ?`,
     );
-    this.setFailed = db.prepare(`UPDATE jobs SET state = 'failed', attempts = attempts + 1, last_error = ? WHERE id = ?`);
+    this.setFailed = db.prepare(
+      `UPDATE jobs SET state = 'failed', attempts = attempts + 1, last_error = ? WHERE id = ?`,
+    );
     this.remove = db.prepare('DELETE FROM jobs WHERE id = ?');
     this.lowestPhase = db.prepare(`SELECT MIN(phase) AS phase FROM jobs WHERE state IN ('pending', 'active')`);
     this.earliest = db.prepare(`SELECT MIN(not_before) AS t FROM jobs WHERE state = 'pending' AND phase = ?`);

@@ -4,7 +4,15 @@ import type { FolderConfig, RuleConfig } from '../../../shared/config';
 import { assertNever, FerryError } from '../../../shared/errors';
 import type { LocalFile } from '../../../shared/models';
 import { fsError } from '../providers/fsErrors';
-import { canCopy, canMove, commonHash, type Destination, type RemoteEntry, type TransferOpts } from '../providers/types';
+import { compileRule } from '../rules/ruleMatcher';
+import {
+  canCopy,
+  canMove,
+  commonHash,
+  type Destination,
+  type RemoteEntry,
+  type TransferOpts,
+} from '../providers/types';
 import type { Job } from '../store/jobStore';
 import type { ShippedRecord } from '../store/shippedStore';
 import type { Store } from '../store/store';
@@ -40,7 +48,8 @@ export async function executeJob(job: Job, opts: TransferOpts, deps: ExecutorDep
 
 function destinationOf(job: Job, deps: ExecutorDeps): Destination {
   const d = job.destination === undefined ? undefined : deps.destinations.get(job.destination);
-  if (!d) throw new FerryError('permanent', 'destination-gone', `destination "${job.destination}" is no longer configured`);
+  if (!d)
+    throw new FerryError('permanent', 'destination-gone', `destination "${job.destination}" is no longer configured`);
   return d;
 }
 
@@ -50,7 +59,7 @@ function folderPath(job: Job, deps: ExecutorDeps): string {
   return join(f.path, ...job.path.split('/'));
 }
 
-function record(job: Job, file: LocalFile, entry: RemoteEntry, deps: ExecutorDeps): ShippedRecord {
+function record(job: Job, file: LocalFile, entry: RemoteEntry): ShippedRecord {
   return {
     destination: job.destination as string,
     remotePath: job.remotePath as string,
@@ -69,9 +78,19 @@ function verify(job: Job, file: LocalFile, entry: RemoteEntry): void {
   const ctx = { destination: job.destination, remotePath: job.remotePath, path: job.path };
   const cmp = commonHash(entry, file.hashes);
   if (cmp && !cmp.matches)
-    throw new FerryError('retryable', 'verify-failed', `${job.remotePath}: the destination's ${cmp.kind} does not match the file's`, { context: ctx });
+    throw new FerryError(
+      'retryable',
+      'verify-failed',
+      `${job.remotePath}: the destination's ${cmp.kind} does not match the file's`,
+      { context: ctx },
+    );
   if (entry.size !== file.size)
-    throw new FerryError('retryable', 'verify-failed', `${job.remotePath}: the destination holds ${entry.size} bytes, the file has ${file.size}`, { context: ctx });
+    throw new FerryError(
+      'retryable',
+      'verify-failed',
+      `${job.remotePath}: the destination holds ${entry.size} bytes, the file has ${file.size}`,
+      { context: ctx },
+    );
 }
 
 async function upload(job: Job, opts: TransferOpts, deps: ExecutorDeps): Promise<JobResult> {
@@ -95,7 +114,7 @@ async function upload(job: Job, opts: TransferOpts, deps: ExecutorDeps): Promise
     throw err;
   }
   verify(job, file, entry);
-  deps.store.shipped.put(record(job, file, entry, deps));
+  deps.store.shipped.put(record(job, file, entry));
   return { outcome: 'done', bytes: file.size };
 }
 
@@ -120,9 +139,13 @@ async function serverSide(job: Job, opts: TransferOpts, deps: ExecutorDeps): Pro
   verify(job, file, entry);
   deps.store.transaction(() => {
     if (job.kind === 'move-remote') deps.store.shipped.delete(job.destination as string, from);
-    deps.store.shipped.put(record(job, file, entry, deps));
+    deps.store.shipped.put(record(job, file, entry));
   });
-  return { outcome: 'done', bytes: 0, note: `${job.kind === 'move-remote' ? 'moved' : 'copied'} on the destination from ${from}` };
+  return {
+    outcome: 'done',
+    bytes: 0,
+    note: `${job.kind === 'move-remote' ? 'moved' : 'copied'} on the destination from ${from}`,
+  };
 }
 
 async function deleteRemote(job: Job, opts: TransferOpts, deps: ExecutorDeps): Promise<JobResult> {
@@ -139,17 +162,26 @@ async function deleteRemote(job: Job, opts: TransferOpts, deps: ExecutorDeps): P
 }
 
 async function deleteLocal(job: Job, deps: ExecutorDeps): Promise<JobResult> {
-  const rule = deps.rules.get(job.rule);
   const file = deps.store.index.get(job.folder, job.path);
-  if (!rule || !file) return { outcome: 'skipped', bytes: 0, note: 'nothing to remove' };
+  if (!file) return { outcome: 'skipped', bytes: 0, note: 'nothing to remove' };
+  // Every move rule that catches this file must have its copies in place, not just the job's rule.
+  const movers = [...deps.rules.values()]
+    .filter((r) => r.mode === 'move' && r.from.includes(job.folder))
+    .map(compileRule)
+    .filter((r) => r.matches(job.path));
+  if (movers.length === 0) return { outcome: 'skipped', bytes: 0, note: 'no move rule catches it any more' };
   const records = deps.store.shipped.forSource(job.folder, job.path);
-  for (const destId of rule.to) {
-    const rec = records.find((r) => r.destination === destId && r.rule === rule.name && r.sha256 === file.hashes.sha256);
-    if (!rec) return { outcome: 'skipped', bytes: 0, note: `not yet verified on ${destId}: the file stays` };
-    const dest = deps.destinations.get(destId);
-    const there = dest ? await dest.stat(rec.remotePath) : undefined;
-    if (!there || there.size !== file.size) return { outcome: 'skipped', bytes: 0, note: `not found on ${destId}: the file stays` };
-  }
+  for (const rule of movers)
+    for (const destId of rule.to) {
+      const rec = records.find(
+        (r) => r.destination === destId && r.rule === rule.name && r.sha256 === file.hashes.sha256,
+      );
+      if (!rec) return { outcome: 'skipped', bytes: 0, note: `not yet verified on ${destId}: the file stays` };
+      const dest = deps.destinations.get(destId);
+      const there = dest ? await dest.stat(rec.remotePath) : undefined;
+      if (!there || there.size !== file.size)
+        return { outcome: 'skipped', bytes: 0, note: `not found on ${destId}: the file stays` };
+    }
   const abs = folderPath(job, deps);
   const st = await lstat(abs, { bigint: true }).catch(() => undefined);
   if (!st) return { outcome: 'skipped', bytes: 0, note: 'already removed' };

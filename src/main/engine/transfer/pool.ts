@@ -134,11 +134,22 @@ export class TransferPool {
       this.events.emit('transfer:progress', { ...ref, bytes, total: job.size, rate: bytes / secs });
     };
     try {
-      const result = await executeJob(job, { signal: controller.signal, onProgress, pace: (n) => this.opts.bandwidth.take(n) }, this.exec);
+      const result = await executeJob(
+        job,
+        { signal: controller.signal, onProgress, pace: (n) => this.opts.bandwidth.take(n) },
+        this.exec,
+      );
       const durationMs = this.now() - started;
       this.store.transaction(() => {
         this.store.jobs.complete(job.id);
-        this.store.history.add({ ...historyBase(job), at: this.now(), bytes: result.bytes, durationMs, outcome: result.outcome, error: null });
+        this.store.history.add({
+          ...historyBase(job),
+          at: this.now(),
+          bytes: result.bytes,
+          durationMs,
+          outcome: result.outcome,
+          error: null,
+        });
       });
       this.stats[result.outcome === 'done' ? 'done' : 'skipped']++;
       this.stats.bytes += result.bytes;
@@ -147,8 +158,16 @@ export class TransferPool {
       const err =
         raw instanceof FerryError
           ? raw
-          : new FerryError('permanent', 'internal', `unexpected error: ${(raw as Error).message ?? String(raw)}`, { cause: raw });
-      const withCtx = err.withContext({ destination: job.destination, path: job.path, remotePath: job.remotePath, rule: job.rule, folder: job.folder });
+          : new FerryError('permanent', 'internal', `unexpected error: ${(raw as Error).message ?? String(raw)}`, {
+              cause: raw,
+            });
+      const withCtx = err.withContext({
+        destination: job.destination,
+        path: job.path,
+        remotePath: job.remotePath,
+        rule: job.rule,
+        folder: job.folder,
+      });
       const cancelled = controller.signal.aborted || err.kind === 'cancelled';
       if (!cancelled && isRetryable(err.kind) && job.attempts < this.opts.retries) {
         const delayMs = retryDelay(err, job.attempts, this.opts.backoff ?? DEFAULT_BACKOFF);

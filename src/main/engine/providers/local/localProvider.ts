@@ -1,13 +1,34 @@
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
-import { copyFile, lstat, mkdir, open, opendir, readdir, rename, rmdir, stat, unlink, utimes, type FileHandle } from 'node:fs/promises';
+import {
+  copyFile,
+  lstat,
+  mkdir,
+  open,
+  opendir,
+  readdir,
+  rename,
+  rmdir,
+  stat,
+  unlink,
+  utimes,
+  type FileHandle,
+} from 'node:fs/promises';
 import { dirname, join, sep } from 'node:path';
 import { FerryError } from '../../../../shared/errors';
 import { isTempName, TEMP_PREFIX } from '../../scan/ignoreRules';
 import { MultiHash } from '../../scan/multiHash';
 import { fsError } from '../fsErrors';
 import { normalizeRemotePath } from '../remotePath';
-import type { Destination, ProviderFeatures, RemoteEntry, ServerSideCopy, ServerSideMove, TransferOpts, UploadSource } from '../types';
+import type {
+  Destination,
+  ProviderFeatures,
+  RemoteEntry,
+  ServerSideCopy,
+  ServerSideMove,
+  TransferOpts,
+  UploadSource,
+} from '../types';
 
 const CHUNK = 4 * 1024 * 1024;
 
@@ -20,7 +41,12 @@ export type LocalDestinationConfig = { id: string; path: string; prefix?: string
  */
 export class LocalDestination implements Destination, ServerSideMove, ServerSideCopy {
   readonly type = 'local';
-  readonly features: ProviderFeatures = { hashes: ['sha256'], caseInsensitive: false, resumable: false, maxSingleUpload: Infinity };
+  readonly features: ProviderFeatures = {
+    hashes: ['sha256'],
+    caseInsensitive: false,
+    resumable: false,
+    maxSingleUpload: Infinity,
+  };
   readonly id: string;
   private readonly root: string;
   private readonly madeDirs = new Set<string>();
@@ -40,17 +66,27 @@ export class LocalDestination implements Destination, ServerSideMove, ServerSide
     try {
       st = await stat(this.root);
     } catch (err) {
-      throw new FerryError('not-found', 'destination-missing', `destination "${this.id}": folder ${this.root} does not exist`, {
-        context: { destination: this.id },
-        hint: 'create the folder (or mount the drive it lives on), then sync again',
-        cause: err,
-      });
+      throw new FerryError(
+        'not-found',
+        'destination-missing',
+        `destination "${this.id}": folder ${this.root} does not exist`,
+        {
+          context: { destination: this.id },
+          hint: 'create the folder (or mount the drive it lives on), then sync again',
+          cause: err,
+        },
+      );
     }
     if (!st.isDirectory())
-      throw new FerryError('conflict', 'destination-not-folder', `destination "${this.id}": ${this.root} is not a folder`, {
-        context: { destination: this.id },
-        hint: 'point the destination\'s path at a folder',
-      });
+      throw new FerryError(
+        'conflict',
+        'destination-not-folder',
+        `destination "${this.id}": ${this.root} is not a folder`,
+        {
+          context: { destination: this.id },
+          hint: "point the destination's path at a folder",
+        },
+      );
     const probe = join(this.root, `${TEMP_PREFIX}probe-${randomBytes(6).toString('hex')}`);
     try {
       const fh = await open(probe, 'wx');
@@ -67,7 +103,8 @@ export class LocalDestination implements Destination, ServerSideMove, ServerSide
       if (!st.isFile()) return undefined;
       return entry(normalizeRemotePath(path), st.size, st.mtimeMs);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR') return undefined;
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR')
+        return undefined;
       throw fsError(err, `cannot stat ${path}`, { destination: this.id, remotePath: path });
     }
   }
@@ -133,7 +170,10 @@ export class LocalDestination implements Destination, ServerSideMove, ServerSide
         throw fsError(err, `cannot write ${path}`, ctx);
       });
       const hash = new MultiHash();
-      const bufs = [Buffer.allocUnsafe(Math.min(CHUNK, Math.max(source.size, 1))), Buffer.allocUnsafe(Math.min(CHUNK, Math.max(source.size, 1)))];
+      const bufs = [
+        Buffer.allocUnsafe(Math.min(CHUNK, Math.max(source.size, 1))),
+        Buffer.allocUnsafe(Math.min(CHUNK, Math.max(source.size, 1))),
+      ];
       let cur = 0;
       let done = 0;
       let reading = src.read(bufs[0] as Buffer, 0, (bufs[0] as Buffer).length, null);
@@ -154,7 +194,12 @@ export class LocalDestination implements Destination, ServerSideMove, ServerSide
       }
       const after = await src.stat({ bigint: true });
       const got = hash.digest();
-      if (done !== source.size || after.size !== before.size || after.mtimeNs !== before.mtimeNs || got.sha256 !== source.hashes.sha256)
+      if (
+        done !== source.size ||
+        after.size !== before.size ||
+        after.mtimeNs !== before.mtimeNs ||
+        got.sha256 !== source.hashes.sha256
+      )
         throw changed(source.absPath);
       await out.datasync().catch((err: unknown) => {
         throw fsError(err, `cannot flush ${path} to disk`, ctx);
@@ -170,7 +215,8 @@ export class LocalDestination implements Destination, ServerSideMove, ServerSide
       const st = await stat(target);
       return { ...entry(normalizeRemotePath(path), st.size, st.mtimeMs), hashes: { sha256: got.sha256 } };
     } catch (err) {
-      if (opts.signal.aborted) throw new FerryError('cancelled', 'cancelled', `upload of ${path} was cancelled`, { context: ctx });
+      if (opts.signal.aborted)
+        throw new FerryError('cancelled', 'cancelled', `upload of ${path} was cancelled`, { context: ctx });
       throw fsError(err, `cannot upload ${path}`, ctx);
     } finally {
       await out?.close().catch(() => undefined);
@@ -278,7 +324,9 @@ function entry(path: string, size: number, mtimeMs: number): RemoteEntry {
 }
 
 function changed(path: string): FerryError {
-  return new FerryError('source-changed', 'source-changed', `${path} changed while it was being shipped`, { context: { path } });
+  return new FerryError('source-changed', 'source-changed', `${path} changed while it was being shipped`, {
+    context: { path },
+  });
 }
 
 async function writeAll(fh: FileHandle, buf: Buffer): Promise<void> {

@@ -7,7 +7,15 @@ import { TEMP_PREFIX } from '../../scan/ignoreRules';
 import { MultiHash } from '../../scan/multiHash';
 import { fsError } from '../fsErrors';
 import { normalizeRemotePath } from '../remotePath';
-import type { Destination, ProviderFeatures, RemoteEntry, ServerSideCopy, ServerSideMove, TransferOpts, UploadSource } from '../types';
+import type {
+  Destination,
+  ProviderFeatures,
+  RemoteEntry,
+  ServerSideCopy,
+  ServerSideMove,
+  TransferOpts,
+  UploadSource,
+} from '../types';
 
 type Stored = { data: Buffer; mtimeMs: number; version: number };
 
@@ -17,7 +25,12 @@ type Stored = { data: Buffer; mtimeMs: number; version: number };
  */
 export class MemoryDestination implements Destination, ServerSideMove, ServerSideCopy {
   readonly type = 'memory';
-  readonly features: ProviderFeatures = { hashes: ['sha256', 'md5'], caseInsensitive: false, resumable: false, maxSingleUpload: Infinity };
+  readonly features: ProviderFeatures = {
+    hashes: ['sha256', 'md5'],
+    caseInsensitive: false,
+    resumable: false,
+    maxSingleUpload: Infinity,
+  };
   readonly files = new Map<string, Stored>();
   private versions = 0;
 
@@ -31,13 +44,19 @@ export class MemoryDestination implements Destination, ServerSideMove, ServerSid
       size: s.data.length,
       mtimeMs: s.mtimeMs,
       version: String(s.version),
-      hashes: { sha256: createHash('sha256').update(s.data).digest('hex'), md5: createHash('md5').update(s.data).digest('hex') },
+      hashes: {
+        sha256: createHash('sha256').update(s.data).digest('hex'),
+        md5: createHash('md5').update(s.data).digest('hex'),
+      },
     };
   }
 
   private need(path: string): Stored {
     const s = this.files.get(path);
-    if (!s) throw new FerryError('not-found', 'ENOENT', `${path} does not exist`, { context: { destination: this.id, remotePath: path } });
+    if (!s)
+      throw new FerryError('not-found', 'ENOENT', `${path} does not exist`, {
+        context: { destination: this.id, remotePath: path },
+      });
     return s;
   }
 
@@ -46,9 +65,12 @@ export class MemoryDestination implements Destination, ServerSideMove, ServerSid
     const parts = path.split('/');
     for (let i = 1; i < parts.length; i++)
       if (this.files.has(parts.slice(0, i).join('/')))
-        throw new FerryError('conflict', 'ENOTDIR', `${parts.slice(0, i).join('/')} is a file, not a folder`, { context: { remotePath: path } });
+        throw new FerryError('conflict', 'ENOTDIR', `${parts.slice(0, i).join('/')} is a file, not a folder`, {
+          context: { remotePath: path },
+        });
     for (const k of this.files.keys())
-      if (k.startsWith(`${path}/`)) throw new FerryError('conflict', 'EISDIR', `${path} is a folder`, { context: { remotePath: path } });
+      if (k.startsWith(`${path}/`))
+        throw new FerryError('conflict', 'EISDIR', `${path} is a folder`, { context: { remotePath: path } });
   }
 
   async stat(path: string): Promise<RemoteEntry | undefined> {
