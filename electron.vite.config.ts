@@ -21,8 +21,12 @@ export default defineConfig({
       // Dependencies stay in node_modules (better-sqlite3 is native); only our code is bundled.
       externalizeDeps: true,
       rollupOptions: {
-        input: { index: resolve(root, 'src/main/index.ts') },
-        output: { format: 'cjs', entryFileNames: '[name].js' },
+        // The file worker runs in its own thread and is loaded by path, beside index.js.
+        input: {
+          index: resolve(root, 'src/main/index.ts'),
+          fileWorker: resolve(root, 'src/main/engine/workers/fileWorker.ts'),
+        },
+        output: { format: 'cjs', entryFileNames: '[name].js', chunkFileNames: '[name]-[hash].js' },
       },
     },
   },

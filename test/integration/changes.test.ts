@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { EventBus } from '../../src/main/engine/events';
 import { LocalDestination } from '../../src/main/engine/providers/local/localProvider';
-import { HashPool } from '../../src/main/engine/scan/hashPool';
+import { FileWorkers } from '../../src/main/engine/workers/fileWorkers';
 import { scanFolder } from '../../src/main/engine/scan/scanner';
 import { Store } from '../../src/main/engine/store/store';
 import { executeJob } from '../../src/main/engine/transfer/executor';
@@ -102,16 +102,16 @@ describe('changes after a first sync', () => {
     const abs = join(w.src, 'report.txt');
     writeFileSync(abs, 'v1');
     const store = Store.open(w.state);
-    const pool = new HashPool(1);
+    const pool = new FileWorkers(1);
     try {
       const scan = await scanFolder({ id: 'work', path: w.src, ignore: [], paused: false }, [], {
         index: store.index,
-        hashPool: pool,
+        workers: pool,
         events: new EventBus(),
       });
       const file = scan.files.get('report.txt');
       expect(file).toBeDefined();
-      const dest = new LocalDestination({ id: 'nas', path: w.dest });
+      const dest = new LocalDestination({ id: 'nas', path: w.dest }, pool);
       const rules = new Map([
         [
           'r',

@@ -1,20 +1,23 @@
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { expect, it } from 'vitest';
+import { afterAll, expect, it } from 'vitest';
 import { LocalDestination } from '../../src/main/engine/providers/local/localProvider';
+import { FileWorkers } from '../../src/main/engine/workers/fileWorkers';
 import { providerConformance } from '../conformance/providerSuite';
 
 const roots: string[] = [];
+const workers = new FileWorkers(2);
+afterAll(() => workers.close());
 
 providerConformance('local folder', async () => {
   const root = mkdtempSync(join(tmpdir(), 'ferry-local-'));
   roots.push(root);
-  return { dest: new LocalDestination({ id: 'local', path: root }) };
+  return { dest: new LocalDestination({ id: 'local', path: root }, workers) };
 });
 
 it('local provider: a failed check names the missing folder and what to do', async () => {
-  const dest = new LocalDestination({ id: 'nas', path: join(tmpdir(), 'ferry-does-not-exist-xyz') });
+  const dest = new LocalDestination({ id: 'nas', path: join(tmpdir(), 'ferry-does-not-exist-xyz') }, workers);
   const err = await dest.check().then(
     () => undefined,
     (e: Error & { hint?: string }) => e,

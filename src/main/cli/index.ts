@@ -4,7 +4,7 @@ import { FerryError } from '../../shared/errors';
 import { ConfigError, loadConfig } from '../engine/config/loadConfig';
 import { EventBus } from '../engine/events';
 import { defaultFactories } from '../engine/providers/registry';
-import { HashPool } from '../engine/scan/hashPool';
+import { FileWorkers } from '../engine/workers/fileWorkers';
 import { defaultStateDir } from '../engine/stateDir';
 import { lockStateDir } from '../engine/stateLock';
 import { Store } from '../engine/store/store';
@@ -58,11 +58,11 @@ async function withEngine<T>(cfg: FerryConfig, opts: Common, run: (deps: EngineD
       err instanceof FerryError ? `${err.message}${err.hint ? ` — ${err.hint}` : ''}` : String(err),
     );
   }
-  const hashPool = new HashPool();
+  const workers = new FileWorkers();
   try {
-    return await run({ store, events: new EventBus(), hashPool, factories: defaultFactories() });
+    return await run({ store, events: new EventBus(), workers, factories: defaultFactories() });
   } finally {
-    await hashPool.close();
+    await workers.close();
     store.close();
     unlock();
   }

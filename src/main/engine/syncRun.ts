@@ -9,7 +9,7 @@ import { plan, type DestinationState, type FolderState, type Plan } from './plan
 import { createDestination, type DestinationFactory } from './providers/registry';
 import { canCopy, canMove, type Destination, type RemoteEntry } from './providers/types';
 import { compileRule } from './rules/ruleMatcher';
-import type { HashPool } from './scan/hashPool';
+import type { FileWorkers } from './workers/fileWorkers';
 import { scanFolder, type FolderScan } from './scan/scanner';
 import type { Store } from './store/store';
 import { Bandwidth } from './transfer/bandwidth';
@@ -18,7 +18,7 @@ import { TransferPool, type PoolStats } from './transfer/pool';
 export type EngineDeps = {
   store: Store;
   events: EventBus;
-  hashPool: HashPool;
+  workers: FileWorkers;
   factories: Map<string, DestinationFactory>;
 };
 
@@ -77,7 +77,7 @@ export async function prepare(
       .filter((d) => used.has(d.id))
       .map(async (dc) => {
         try {
-          const dest = createDestination(dc, deps.factories);
+          const dest = createDestination(dc, deps.factories, { workers: deps.workers });
           await dest.check(opts.signal);
           destinations.set(dc.id, dest);
         } catch (err) {
@@ -96,7 +96,7 @@ export async function prepare(
       folder.id,
       await scanFolder(folder, kinds.get(folder.id) ?? [], {
         index: deps.store.index,
-        hashPool: deps.hashPool,
+        workers: deps.workers,
         events: deps.events,
       }),
     );
@@ -156,7 +156,7 @@ export async function syncOnce(
     if (!folder) return undefined;
     let fresh: LocalFile | undefined;
     let gone = false;
-    await deps.hashPool.hashAll(
+    await deps.workers.hashAll(
       [{ path: join(folder.path, path), size: 0, kinds: prepared.kinds.get(folderId) ?? [] }],
       (_job, r) => {
         if (r.ok) fresh = { folder: folderId, path, size: r.size, mtimeNs: r.mtimeNs, ino: r.ino, hashes: r.hashes };

@@ -1,18 +1,26 @@
 import type { DestinationConfig } from '../../../shared/config';
 import { FerryError } from '../../../shared/errors';
 import { LocalDestination } from './local/localProvider';
+import type { FileWorkers } from '../workers/fileWorkers';
 import type { Destination } from './types';
 
-export type DestinationFactory = (cfg: DestinationConfig) => Destination;
+/** What a provider may use from the engine: shared worker threads for local file work. */
+export type ProviderDeps = { workers: FileWorkers };
+
+export type DestinationFactory = (cfg: DestinationConfig, deps: ProviderDeps) => Destination;
 
 /** Destination types this build can talk to. Tests may add their own (the in-memory reference). */
 export function defaultFactories(): Map<string, DestinationFactory> {
   return new Map<string, DestinationFactory>([
-    ['local', (cfg) => new LocalDestination(cfg as Extract<DestinationConfig, { type: 'local' }>)],
+    ['local', (cfg, deps) => new LocalDestination(cfg as Extract<DestinationConfig, { type: 'local' }>, deps.workers)],
   ]);
 }
 
-export function createDestination(cfg: DestinationConfig, factories: Map<string, DestinationFactory>): Destination {
+export function createDestination(
+  cfg: DestinationConfig,
+  factories: Map<string, DestinationFactory>,
+  deps: ProviderDeps,
+): Destination {
   const make = factories.get(cfg.type);
   if (!make)
     throw new FerryError(
@@ -24,5 +32,5 @@ export function createDestination(cfg: DestinationConfig, factories: Map<string,
         hint: `available types: ${[...factories.keys()].join(', ')}`,
       },
     );
-  return make(cfg);
+  return make(cfg, deps);
 }

@@ -1,3 +1,4 @@
+import type { FerryError } from '../../../shared/errors';
 import type { HashKind, Hashes } from '../../../shared/hashes';
 
 /** A file as a destination holds it. Paths are relative POSIX paths below the destination's root. */
@@ -58,6 +59,19 @@ export interface ServerSideMove {
 /** Capability: copy on the server without uploading the bytes again. */
 export interface ServerSideCopy {
   copy(from: string, to: string, signal?: AbortSignal): Promise<RemoteEntry>;
+}
+
+/** Capability: many small files as one unit of work (one commit round); each item succeeds or fails alone. */
+export interface BatchUpload {
+  readonly batchLimits: { files: number; bytes: number; fileSize: number };
+  uploadBatch(
+    items: readonly { path: string; source: UploadSource }[],
+    opts: TransferOpts,
+  ): Promise<(RemoteEntry | FerryError)[]>;
+}
+
+export function canUploadBatch(d: Destination): d is Destination & BatchUpload {
+  return typeof (d as Partial<BatchUpload>).uploadBatch === 'function';
 }
 
 export function canMove(d: Destination): d is Destination & ServerSideMove {

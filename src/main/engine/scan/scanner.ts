@@ -5,7 +5,7 @@ import type { LocalFile, ScanIssue } from '../../../shared/models';
 import type { EventBus } from '../events';
 import type { IndexStore } from '../store/indexStore';
 import type { HashResult } from './hashFile';
-import type { HashJob, HashPool } from './hashPool';
+import type { HashJob, FileWorkers } from '../workers/fileWorkers';
 import { hasKinds } from './multiHash';
 import { walkFolder } from './walk';
 
@@ -21,7 +21,7 @@ export type FolderScan = {
   hashedBytes: number;
 };
 
-export type ScannerDeps = { index: IndexStore; hashPool: HashPool; events: EventBus; now?: () => number };
+export type ScannerDeps = { index: IndexStore; workers: FileWorkers; events: EventBus; now?: () => number };
 
 const CHANGING_RETRIES = 3;
 const FLUSH_EVERY = 2000;
@@ -88,7 +88,7 @@ export async function scanFolder(
   let pending = toHash;
   for (let attempt = 0; pending.length > 0; attempt++) {
     const changing: HashJob[] = [];
-    await deps.hashPool.hashAll(pending, (job: HashJob, r: HashResult) => {
+    await deps.workers.hashAll(pending, (job: HashJob, r: HashResult) => {
       const rel = relOf.get(job.path) as string;
       if (r.ok) {
         const file: LocalFile = {

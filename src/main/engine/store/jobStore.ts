@@ -65,6 +65,7 @@ export class JobStore {
   private readonly earliest;
   private readonly byId;
   private readonly countStmt;
+  private readonly nextSmallUploads;
 
   constructor(private readonly db: Db) {
     this.insert = db.prepare(
@@ -85,6 +86,10 @@ export class JobStore {
     this.lowestPhase = db.prepare(`SELECT MIN(phase) AS phase FROM jobs WHERE state IN ('pending', 'active')`);
     this.earliest = db.prepare(`SELECT MIN(not_before) AS t FROM jobs WHERE state = 'pending' AND phase = ?`);
     this.byId = db.prepare('SELECT * FROM jobs WHERE id = ?');
+    this.nextSmallUploads = db.prepare(
+      `SELECT * FROM jobs WHERE state = 'pending' AND phase = ? AND kind = 'upload' AND destination = ? AND size <= ? AND not_before <= ?
+       ORDER BY id LIMIT ?`,
+    );
     this.countStmt = db.prepare(
       `SELECT state, COUNT(*) AS n, COALESCE(SUM(CASE WHEN kind = 'upload' THEN size ELSE 0 END), 0) AS bytes FROM jobs GROUP BY state`,
     );
@@ -136,6 +141,15 @@ export class JobStore {
   claim(phase: number, now: number, limit: number): Job[] {
     return this.db.transaction(() => {
       const rows = this.nextRunnable.all(phase, now, limit) as Row[];
+      for (const r of rows) this.setState.run('active', r.id);
+      return rows.map((r) => fromRow({ ...r, state: 'active' }));
+    })();
+  }
+
+  /** Claims more small uploads to the same destination, to go with one already claimed as a batch. */
+  claimSmallUploads(phase: number, destination: string, maxSize: number, now: number, limit: number): Job[] {
+    return this.db.transaction(() => {
+      const rows = this.nextSmallUploads.all(phase, destination, maxSize, now, limit) as Row[];
       for (const r of rows) this.setState.run('active', r.id);
       return rows.map((r) => fromRow({ ...r, state: 'active' }));
     })();

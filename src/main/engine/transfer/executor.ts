@@ -6,6 +6,7 @@ import type { LocalFile } from '../../../shared/models';
 import { fsError } from '../providers/fsErrors';
 import { compileRule } from '../rules/ruleMatcher';
 import {
+  type BatchUpload,
   canCopy,
   canMove,
   commonHash,
@@ -116,6 +117,58 @@ async function upload(job: Job, opts: TransferOpts, deps: ExecutorDeps): Promise
   verify(job, file, entry);
   deps.store.shipped.put(record(job, file, entry));
   return { outcome: 'done', bytes: file.size };
+}
+
+/**
+ * Many small uploads to one destination as one unit of work (see BatchUpload). Each job still
+ * succeeds or fails on its own: the result list holds a JobResult or the job's error.
+ */
+export async function executeUploadBatch(
+  jobs: readonly Job[],
+  dest: Destination & BatchUpload,
+  opts: TransferOpts,
+  deps: ExecutorDeps,
+): Promise<(JobResult | FerryError)[]> {
+  const out: (JobResult | FerryError)[] = jobs.map(() => ({ outcome: 'skipped', bytes: 0, note: 'the file is gone' }));
+  const sendable: { index: number; job: Job; file: LocalFile }[] = [];
+  jobs.forEach((job, index) => {
+    const file = deps.store.index.get(job.folder, job.path);
+    if (file) sendable.push({ index, job, file });
+  });
+  const results = await dest.uploadBatch(
+    sendable.map(({ job, file }) => ({
+      path: job.remotePath as string,
+      source: {
+        absPath: folderPath(job, deps),
+        size: file.size,
+        mtimeMs: Number(file.mtimeNs / 1_000_000n),
+        hashes: file.hashes,
+      },
+    })),
+    opts,
+  );
+  const records: ShippedRecord[] = [];
+  for (const [k, { index, job, file }] of sendable.entries()) {
+    const r = results[k];
+    if (r === undefined || r instanceof FerryError) {
+      out[index] = r ?? new FerryError('permanent', 'no-result', `${job.remotePath}: the destination gave no result`);
+      if (r instanceof FerryError && r.kind === 'source-changed' && !(await deps.rehash(job.folder, job.path)))
+        out[index] = { outcome: 'skipped', bytes: 0, note: 'the file is gone' };
+      continue;
+    }
+    try {
+      verify(job, file, r);
+    } catch (err) {
+      out[index] = err as FerryError;
+      continue;
+    }
+    records.push(record(job, file, r));
+    out[index] = { outcome: 'done', bytes: file.size };
+  }
+  deps.store.transaction(() => {
+    for (const rec of records) deps.store.shipped.put(rec);
+  });
+  return out;
 }
 
 async function serverSide(job: Job, opts: TransferOpts, deps: ExecutorDeps): Promise<JobResult> {

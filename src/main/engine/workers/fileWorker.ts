@@ -1,0 +1,48 @@
+import { parentPort, workerData } from 'node:worker_threads';
+import {
+  copyToTemp,
+  publish,
+  type CopyRequest,
+  type CopyResult,
+  type PendingCopy,
+} from '../providers/local/copyVerified';
+import { hashFile, newBuffers, type HashRequest, type HashResult } from '../scan/hashFile';
+
+/**
+ * Worker thread entry for file work off the main thread: hashing files for the index, and verified
+ * local copies (batches of small files share one fsync round; big files report progress).
+ */
+export type WorkerTask =
+  { kind: 'hash'; tag: number; items: HashRequest[] } | { kind: 'copy'; tag: number; items: CopyRequest[] };
+export type WorkerMessage =
+  { kind: 'done'; tag: number; results: (HashResult | CopyResult)[] } | { kind: 'progress'; id: number; bytes: number };
+
+const bufs = newBuffers();
+const cancelFlags = new Int32Array((workerData as { cancel: SharedArrayBuffer }).cancel);
+const port = parentPort;
+if (!port) throw new Error('fileWorker must run as a worker thread');
+
+port.on('message', (task: WorkerTask) => {
+  void (async () => {
+    if (task.kind === 'hash') {
+      const results: HashResult[] = [];
+      for (const req of task.items) results.push(await hashFile(req, bufs));
+      port.postMessage({ kind: 'done', tag: task.tag, results } satisfies WorkerMessage);
+      return;
+    }
+    const results: CopyResult[] = [];
+    const pending: PendingCopy[] = [];
+    for (const req of task.items) {
+      const r = copyToTemp(
+        req,
+        bufs[0],
+        () => Atomics.load(cancelFlags, req.cancelSlot) !== 0,
+        (bytes) => port.postMessage({ kind: 'progress', id: req.id, bytes } satisfies WorkerMessage),
+      );
+      if ('fd' in r) pending.push(r);
+      else results.push(r);
+    }
+    results.push(...(await publish(pending)));
+    port.postMessage({ kind: 'done', tag: task.tag, results } satisfies WorkerMessage);
+  })();
+});

@@ -1,0 +1,186 @@
+import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { dirname, isAbsolute, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type { HashKind } from '../../../shared/hashes';
+import type { CopyRequest, CopyResult } from '../providers/local/copyVerified';
+import type { HashRequest, HashResult } from '../scan/hashFile';
+import type { WorkerMessage, WorkerTask } from './fileWorker';
+
+export type HashJob = { path: string; size: number; kinds: HashKind[] };
+export type CopyJob = Omit<CopyRequest, 'id' | 'cancelSlot'>;
+
+const BATCH_FILES = 64;
+const BATCH_BYTES = 16 * 1024 * 1024;
+const IN_FLIGHT_PER_WORKER = 2;
+const CANCEL_SLOTS = 4096;
+
+/** Where the worker's code is: beside the bundle when built, or the TypeScript source under tests. */
+export function resolveFileWorker(): { code: string; eval: boolean } {
+  // Bundled as CommonJS, __dirname is the bundle's folder; run from source as ESM, import.meta.url is the file.
+  const dirs: string[] = [];
+  if (typeof __dirname === 'string' && isAbsolute(__dirname)) dirs.push(__dirname);
+  const url = (import.meta as { url?: string }).url;
+  if (url?.startsWith('file:')) dirs.push(dirname(fileURLToPath(url)));
+  for (const here of dirs) {
+    const built = join(here, 'fileWorker.js');
+    if (existsSync(built)) return { code: built, eval: false };
+    const source = join(here, 'fileWorker.ts');
+    // From source (tests, benches): compile the worker on the fly with tsx's require hook.
+    if (existsSync(source)) return { code: `require('tsx/cjs'); require(${JSON.stringify(source)});`, eval: true };
+  }
+  throw new Error(`the file worker is missing beside ${dirs.join(' or ')}: run the build (npm run build:node)`);
+}
+
+type Slot = { worker: Worker; inFlight: number };
+type Task = {
+  kind: WorkerTask['kind'];
+  items: (HashRequest | CopyRequest)[];
+  done: (results: (HashResult | CopyResult)[]) => void;
+};
+
+/**
+ * Worker threads for file work, one per core by default: hashing for the index and verified local
+ * copies. The main thread (the window's, in the app) never blocks on file I/O or hashing. Work goes
+ * in batches (many small files per message) and each worker keeps two queued so it never idles.
+ */
+export class FileWorkers {
+  private readonly slots: Slot[] = [];
+  private readonly tasks: Task[] = [];
+  private readonly inFlight = new Map<number, Task>();
+  private readonly progress = new Map<number, (bytes: number) => void>();
+  private readonly cancelFlags = new Int32Array(new SharedArrayBuffer(CANCEL_SLOTS * 4));
+  private readonly freeSlots: number[] = Array.from({ length: CANCEL_SLOTS }, (_, i) => i);
+  private nextId = 1;
+  private closed = false;
+
+  constructor(threads = Math.max(1, Math.min(availableParallelism(), 8))) {
+    const { code, eval: isEval } = resolveFileWorker();
+    for (let i = 0; i < threads; i++) {
+      const worker = new Worker(code, { eval: isEval, workerData: { cancel: this.cancelFlags.buffer } });
+      const slot: Slot = { worker, inFlight: 0 };
+      worker.on('message', (msg: WorkerMessage) => {
+        if (msg.kind === 'progress') {
+          this.progress.get(msg.id)?.(msg.bytes);
+          return;
+        }
+        slot.inFlight--;
+        const task = this.inFlight.get(msg.tag);
+        this.inFlight.delete(msg.tag);
+        task?.done(msg.results);
+        this.pump();
+      });
+      worker.on('error', (err) => this.failAll(err));
+      this.slots.push(slot);
+    }
+  }
+
+  /** Hashes every job; `onResult` is called as results arrive, in no particular order. */
+  hashAll(jobs: readonly HashJob[], onResult: (job: HashJob, result: HashResult) => void): Promise<void> {
+    if (this.closed) return Promise.reject(new Error('file workers are closed'));
+    if (jobs.length === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      let left = jobs.length;
+      let batch: HashRequest[] = [];
+      let batchJobs: HashJob[] = [];
+      let bytes = 0;
+      const flush = () => {
+        const jobsOf = batchJobs;
+        this.tasks.push({
+          kind: 'hash',
+          items: batch,
+          done: (results) => {
+            results.forEach((r, i) => onResult(jobsOf[i] as HashJob, r as HashResult));
+            left -= results.length;
+            if (left === 0) resolve();
+          },
+        });
+        batch = [];
+        batchJobs = [];
+        bytes = 0;
+      };
+      for (const job of jobs) {
+        batch.push({ id: this.nextId++, path: job.path, kinds: job.kinds });
+        batchJobs.push(job);
+        bytes += job.size;
+        if (batch.length >= BATCH_FILES || bytes >= BATCH_BYTES) flush();
+      }
+      if (batch.length > 0) flush();
+      this.pump();
+    });
+  }
+
+  /**
+   * Copies a batch of files (verified, fsynced, renamed into place: see copyVerified.ts) in one
+   * worker. Results come back in the order given.
+   */
+  copy(
+    jobs: readonly CopyJob[],
+    opts: { signal?: AbortSignal; onProgress?: (index: number, bytes: number) => void } = {},
+  ): Promise<CopyResult[]> {
+    if (this.closed) return Promise.reject(new Error('file workers are closed'));
+    const items: CopyRequest[] = jobs.map((job, i) => {
+      const id = this.nextId++;
+      const cancelSlot = this.freeSlots.pop() ?? 0;
+      const report = opts.onProgress;
+      if (report) this.progress.set(id, (bytes) => report(i, bytes));
+      return { ...job, id, cancelSlot };
+    });
+    const onAbort = () => {
+      for (const it of items) Atomics.store(this.cancelFlags, it.cancelSlot, 1);
+    };
+    opts.signal?.addEventListener('abort', onAbort, { once: true });
+    if (opts.signal?.aborted) onAbort();
+    return new Promise((resolve) => {
+      this.tasks.push({
+        kind: 'copy',
+        items,
+        done: (results) => {
+          opts.signal?.removeEventListener('abort', onAbort);
+          for (const it of items) {
+            this.progress.delete(it.id);
+            Atomics.store(this.cancelFlags, it.cancelSlot, 0);
+            this.freeSlots.push(it.cancelSlot);
+          }
+          const byId = new Map(results.map((r) => [r.id, r as CopyResult]));
+          resolve(
+            items.map(
+              (it) =>
+                byId.get(it.id) ?? { id: it.id, ok: false, code: 'EWORKER', message: 'no result from the file worker' },
+            ),
+          );
+        },
+      });
+      this.pump();
+    });
+  }
+
+  private tag = 1;
+
+  private pump(): void {
+    while (this.tasks.length > 0) {
+      const slot = this.slots.reduce((a, b) => (b.inFlight < a.inFlight ? b : a));
+      if (slot.inFlight >= IN_FLIGHT_PER_WORKER) return;
+      const task = this.tasks.shift() as Task;
+      const tag = this.tag++;
+      this.inFlight.set(tag, task);
+      slot.inFlight++;
+      slot.worker.postMessage({ kind: task.kind, tag, items: task.items } as WorkerTask);
+    }
+  }
+
+  private failAll(err: Error): void {
+    const pending = [...this.inFlight.values(), ...this.tasks.splice(0)];
+    this.inFlight.clear();
+    for (const task of pending)
+      task.done(
+        task.items.map((it) => ({ id: it.id, ok: false, code: 'EWORKER', message: err.message }) as HashResult),
+      );
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await Promise.all(this.slots.map((s) => s.worker.terminate()));
+  }
+}
