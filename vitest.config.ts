@@ -5,6 +5,7 @@ export default defineConfig({
     include: ['test/**/*.test.ts'],
     exclude: ['test/bench/**', 'node_modules/**'],
     globalSetup: ['test/helpers/globalSetup.ts'],
+    reporters: ['default', './test/helpers/closingLine.ts'],
     testTimeout: 120_000,
     hookTimeout: 120_000,
     pool: 'forks',
