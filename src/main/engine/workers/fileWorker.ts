@@ -22,27 +22,44 @@ const cancelFlags = new Int32Array((workerData as { cancel: SharedArrayBuffer })
 const port = parentPort;
 if (!port) throw new Error('fileWorker must run as a worker thread');
 
+// Tasks that read take turns: they share the read buffers, and a hash task awaiting a read must not
+// have another task write into the same memory. A copy's fsync-and-rename needs no buffer, so it
+// finishes in the background while the next task reads.
+let turn: Promise<void> = Promise.resolve();
+
+function fail(task: WorkerTask, err: unknown): void {
+  const message = (err as Error).message ?? String(err);
+  const results = task.items.map((it) => ({ id: it.id, ok: false as const, code: 'EWORKER', message }));
+  port?.postMessage({ kind: 'done', tag: task.tag, results } satisfies WorkerMessage);
+}
+
+async function hashTask(task: Extract<WorkerTask, { kind: 'hash' }>): Promise<void> {
+  const results: HashResult[] = [];
+  for (const req of task.items) results.push(await hashFile(req, bufs));
+  port?.postMessage({ kind: 'done', tag: task.tag, results } satisfies WorkerMessage);
+}
+
+function copyTask(task: Extract<WorkerTask, { kind: 'copy' }>): void {
+  const results: CopyResult[] = [];
+  const pending: PendingCopy[] = [];
+  for (const req of task.items) {
+    const r = copyToTemp(
+      req,
+      bufs[0],
+      () => Atomics.load(cancelFlags, req.cancelSlot) !== 0,
+      (bytes) => port?.postMessage({ kind: 'progress', id: req.id, bytes } satisfies WorkerMessage),
+    );
+    if ('fd' in r) pending.push(r);
+    else results.push(r);
+  }
+  publish(pending).then(
+    (published) => port?.postMessage({ kind: 'done', tag: task.tag, results: [...results, ...published] } satisfies WorkerMessage),
+    (err: unknown) => fail(task, err),
+  );
+}
+
 port.on('message', (task: WorkerTask) => {
-  void (async () => {
-    if (task.kind === 'hash') {
-      const results: HashResult[] = [];
-      for (const req of task.items) results.push(await hashFile(req, bufs));
-      port.postMessage({ kind: 'done', tag: task.tag, results } satisfies WorkerMessage);
-      return;
-    }
-    const results: CopyResult[] = [];
-    const pending: PendingCopy[] = [];
-    for (const req of task.items) {
-      const r = copyToTemp(
-        req,
-        bufs[0],
-        () => Atomics.load(cancelFlags, req.cancelSlot) !== 0,
-        (bytes) => port.postMessage({ kind: 'progress', id: req.id, bytes } satisfies WorkerMessage),
-      );
-      if ('fd' in r) pending.push(r);
-      else results.push(r);
-    }
-    results.push(...(await publish(pending)));
-    port.postMessage({ kind: 'done', tag: task.tag, results } satisfies WorkerMessage);
-  })();
+  turn = turn
+    .then(() => (task.kind === 'hash' ? hashTask(task) : copyTask(task)))
+    .catch((err: unknown) => fail(task, err));
 });
