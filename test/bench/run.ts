@@ -36,6 +36,8 @@ import type { FolderConfig } from '../../src/shared/config';
 import { EventBus } from '../../src/main/engine/events';
 import { scanFolder } from '../../src/main/engine/scan/scanner';
 import { Store } from '../../src/main/engine/store/store';
+import { FileWorkers } from '../../src/main/engine/workers/fileWorkers';
+import { prng } from '../helpers/tree';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -91,18 +93,6 @@ function options(): Options {
 type FileSpec = { rel: string; size: number };
 type DatasetSpec = { name: string; files: FileSpec[]; bytes: number; folders: number };
 type Dataset = DatasetSpec & { dir: string };
-
-/** mulberry32: a small deterministic PRNG for sizes and layout. */
-function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function shuffle<T>(items: T[], rnd: () => number): T[] {
   for (let i = items.length - 1; i > 0; i--) {
@@ -403,50 +393,22 @@ function toolFigure(s: ScenarioResult, r: ToolResult): string {
 
 const folderConfig = (ds: Dataset): FolderConfig => ({ id: 'bench', path: ds.dir, ignore: [], paused: false });
 
-type Pool = {
-  hashAll(jobs: { path: string; size: number; kinds: [] }[], onResult: () => void): Promise<void>;
-  close(): Promise<void>;
-};
-
-/**
- * The engine's hashing worker pool. It is being renamed from `HashPool` (engine/scan/hashPool, deps key
- * `hashPool`) to `FileWorkers` (engine/workers/fileWorkers, deps key `workers`): accept either, so the
- * bench runs on both sides of that change.
- */
-const POOLS = [
-  { module: '../../src/main/engine/workers/fileWorkers', name: 'FileWorkers' },
-  { module: '../../src/main/engine/scan/hashPool', name: 'HashPool' },
-];
-
-async function newPool(): Promise<{ pool: Pool; name: string }> {
-  for (const p of POOLS) {
-    if (!existsSync(join(__dirname, `${p.module}.ts`))) continue;
-    const mod = (await import(p.module)) as Record<string, new () => Pool>;
-    const Ctor = mod[p.name];
-    if (Ctor) return { pool: new Ctor(), name: p.name };
-  }
-  throw new Error(`no worker pool found (looked for ${POOLS.map((p) => `${p.name} in ${p.module}`).join(', ')})`);
-}
-
 const poolThreads = Math.max(1, Math.min(availableParallelism(), 8));
 
 /** A fresh store and worker pool; the pool's workers are started (and warmed) before any timing. */
 async function openEngine(stateDir: string, warmFile: string) {
   const store = Store.open(stateDir);
   const t0 = performance.now();
-  const { pool, name } = await newPool();
+  const pool = new FileWorkers();
   // 130 jobs = 3 batches of ≤ 64, so both workers get one and finish starting up.
   await pool.hashAll(
     Array.from({ length: 130 }, () => ({ path: warmFile, size: 1, kinds: [] as [] })),
     () => undefined,
   );
   const warmSecs = (performance.now() - t0) / 1000;
-  // Both deps keys, for either side of the rename (see POOLS).
-  const deps = { index: store.index, events: new EventBus(), workers: pool, hashPool: pool } as unknown as Parameters<
-    typeof scanFolder
-  >[2];
+  const deps = { index: store.index, events: new EventBus(), workers: pool };
   return {
-    poolName: name,
+    poolName: 'FileWorkers',
     warmSecs,
     deps,
     close: async () => {

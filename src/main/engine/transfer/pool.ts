@@ -202,15 +202,8 @@ export class TransferPool {
   private settle(job: Job, outcome: JobResult | FerryError, started: number, signal: AbortSignal): void {
     const ref = refOf(job);
     const durationMs = this.now() - started;
-    const base = {
-      kind: job.kind,
-      rule: job.rule,
-      destination: job.destination ?? null,
-      folder: job.folder,
-      path: job.path,
-      remotePath: job.remotePath ?? null,
-      at: this.now(),
-    };
+    const { kind, rule, destination, folder, path, remotePath } = ref;
+    const base = { kind, rule, destination, folder, path, remotePath, at: this.now() };
     if (!(outcome instanceof FerryError)) {
       this.store.jobs.complete(job.id);
       this.store.history.add({ ...base, bytes: outcome.bytes, durationMs, outcome: outcome.outcome, error: null });
