@@ -9,7 +9,8 @@ type Out = { write(s: string): unknown; isTTY?: boolean; columns?: number };
  */
 export function attachProgress(events: EventBus, out: Out, opts: { verbose?: boolean } = {}): () => void {
   const tty = out.isTTY === true;
-  const started = Date.now();
+  // The rate counts from the first transfer, not from start-up: scanning is shown on its own line.
+  let started = 0;
   let filesDone = 0;
   let filesTotal = 0;
   let bytesDone = 0;
@@ -23,7 +24,7 @@ export function attachProgress(events: EventBus, out: Out, opts: { verbose?: boo
     if (scanning) return scanning;
     const moving = [...inFlight.values()].reduce((a, b) => a + b, 0);
     const sent = bytesDone + moving;
-    const secs = (Date.now() - started) / 1000;
+    const secs = started === 0 ? 0 : (Date.now() - started) / 1000;
     const rate = secs > 0 ? sent / secs : 0;
     const eta = rate > 0 ? ((bytesTotal - sent) / rate) * 1000 : Infinity;
     return `↑ ${count(filesDone)}/${count(filesTotal)} files · ${bytes(sent)}/${bytes(bytesTotal)} · ${bytes(rate)}/s · ETA ${duration(eta)}`;
@@ -67,6 +68,9 @@ export function attachProgress(events: EventBus, out: Out, opts: { verbose?: boo
       filesTotal = Math.max(filesTotal, filesDone + q.pending + q.active);
       bytesTotal = Math.max(bytesTotal, bytesDone + q.bytesPending);
       draw();
+    }),
+    events.on('transfer:started', () => {
+      if (started === 0) started = Date.now();
     }),
     events.on('transfer:progress', (p) => {
       inFlight.set(p.jobId, p.bytes);
