@@ -43,19 +43,17 @@ describe('file workers', () => {
       () => undefined,
     );
     const results = await Promise.all(
-      files
-        .slice(0, 8)
-        .map((f, i) =>
-          workers.copy([
-            {
-              src: f.path,
-              target: join(out, `c${i}`),
-              size: f.data.length,
-              sha256: sha(f.data),
-              mtimeMs: statSync(f.path).mtimeMs,
-            },
-          ]),
-        ),
+      files.slice(0, 8).map((f, i) =>
+        workers.copy([
+          {
+            src: f.path,
+            target: join(out, `c${i}`),
+            size: f.data.length,
+            sha256: sha(f.data),
+            mtimeMs: statSync(f.path).mtimeMs,
+          },
+        ]),
+      ),
     );
     await hashing;
     expect(results.flat().every((r) => r.ok)).toBe(true);

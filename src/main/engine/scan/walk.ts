@@ -1,7 +1,7 @@
 import { lstatSync, readdirSync, statSync, type BigIntStats, type Dirent } from 'node:fs';
-import { join } from 'node:path';
+import { sep } from 'node:path';
 import type { ScanIssue } from '../../../shared/models';
-import { IgnoreStack, isTempName } from './ignoreRules';
+import { IGNORE_FILE, IgnoreStack, isTempName } from './ignoreRules';
 
 export type WalkedFile = { path: string; size: number; mtimeNs: bigint; ino: bigint };
 
@@ -25,7 +25,25 @@ export function walkFolder(folder: string, root: string, patterns: readonly stri
     if (blocking) complete = false;
   };
 
-  const visit = (abs: string, rel: string, ignores: IgnoreStack, ancestors: Set<string>) => {
+  // The chain of folders being visited. Plain folders cannot form loops, so their identity is only
+  // looked up (and cached) when a symbolic link to a folder must be checked against its ancestors.
+  const chain: string[] = [];
+  const ids = new Map<string, string>();
+  const idOf = (abs: string): string | undefined => {
+    let id = ids.get(abs);
+    if (id === undefined) {
+      try {
+        const st = statSync(abs, { bigint: true });
+        id = `${st.dev}:${st.ino}`;
+        ids.set(abs, id);
+      } catch {
+        return undefined;
+      }
+    }
+    return id;
+  };
+
+  const visit = (abs: string, rel: string, ignores: IgnoreStack) => {
     let entries: Dirent[];
     try {
       entries = readdirSync(abs, { withFileTypes: true });
@@ -35,12 +53,17 @@ export function walkFolder(folder: string, root: string, patterns: readonly stri
       else issue(rel, 'unreadable', `cannot list folder: ${(err as Error).message}`, true);
       return;
     }
-    const here = ignores.enter(abs, rel);
+    const here = entries.some((e) => e.name === IGNORE_FILE) ? ignores.enter(abs, rel) : ignores;
+    chain.push(abs);
     for (const entry of entries) {
       const name = entry.name;
       if (isTempName(name)) continue;
-      const childAbs = join(abs, name);
+      const childAbs = abs + sep + name;
       const childRel = rel === '' ? name : `${rel}/${name}`;
+      if (entry.isDirectory()) {
+        if (!here.ignores(childRel, true)) visit(childAbs, childRel, here);
+        continue;
+      }
       let st: BigIntStats;
       try {
         st = lstatSync(childAbs, { bigint: true });
@@ -53,6 +76,17 @@ export function walkFolder(folder: string, root: string, patterns: readonly stri
             else issue(childRel, 'broken-symlink', 'symbolic link points nowhere: skipped', false);
             continue;
           }
+          if (st.isDirectory()) {
+            if (here.ignores(childRel, true)) continue;
+            const target = `${st.dev}:${st.ino}`;
+            if (chain.some((a) => idOf(a) === target)) {
+              issue(childRel, 'symlink-loop', 'symbolic link loops back to a parent folder: skipped', false);
+              continue;
+            }
+            ids.set(childAbs, target);
+            visit(childAbs, childRel, here);
+            continue;
+          }
         }
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;
@@ -61,21 +95,15 @@ export function walkFolder(folder: string, root: string, patterns: readonly stri
         continue;
       }
       if (st.isDirectory()) {
-        if (here.ignores(childRel, true)) continue;
-        const id = `${st.dev}:${st.ino}`;
-        if (ancestors.has(id)) {
-          issue(childRel, 'symlink-loop', 'symbolic link loops back to a parent folder: skipped', false);
-          continue;
-        }
-        ancestors.add(id);
-        visit(childAbs, childRel, here, ancestors);
-        ancestors.delete(id);
+        // A folder that appeared between readdir and lstat (its Dirent said otherwise).
+        if (!here.ignores(childRel, true)) visit(childAbs, childRel, here);
       } else if (st.isFile()) {
         if (here.ignores(childRel, false)) continue;
         files.push({ path: childRel, size: Number(st.size), mtimeNs: st.mtimeNs, ino: st.ino });
       }
       // Sockets, FIFOs and devices are not files to ship: passed over silently, like rsync without -D.
     }
+    chain.pop();
   };
 
   let rootStat: BigIntStats;
@@ -94,7 +122,8 @@ export function walkFolder(folder: string, root: string, patterns: readonly stri
     issue('', 'not-a-folder', `${root} is not a folder`, true);
     return { files, issues, complete: false };
   }
-  visit(root, '', IgnoreStack.forRoot(patterns), new Set([`${rootStat.dev}:${rootStat.ino}`]));
+  ids.set(root, `${rootStat.dev}:${rootStat.ino}`);
+  visit(root, '', IgnoreStack.forRoot(patterns));
   // A folder unmounted mid-walk reads as empty: confirm the root is still the same before trusting it.
   try {
     const again = statSync(root, { bigint: true });

@@ -21,7 +21,11 @@ export class IndexStore {
   private readonly selectOne;
 
   constructor(private readonly db: Db) {
-    this.selectFolder = db.prepare('SELECT * FROM files WHERE folder = ?').safeIntegers(true);
+    // Raw rows (arrays) load about 3× faster than objects: this runs on every rescan.
+    this.selectFolder = db
+      .prepare('SELECT path, size, mtime_ns, ino, sha256, md5, dropbox FROM files WHERE folder = ?')
+      .safeIntegers(true)
+      .raw(true);
     this.selectOne = db.prepare('SELECT * FROM files WHERE folder = ? AND path = ?').safeIntegers(true);
     this.upsert = db.prepare(
       `INSERT INTO files (folder, path, size, mtime_ns, ino, sha256, md5, dropbox, seen_at)
@@ -34,7 +38,13 @@ export class IndexStore {
 
   loadFolder(folder: string): Map<string, LocalFile> {
     const out = new Map<string, LocalFile>();
-    for (const row of this.selectFolder.iterate(folder) as Iterable<FileRow>) out.set(row.path, fromRow(row));
+    type Raw = [string, bigint, bigint, bigint, string, string | null, string | null];
+    for (const [path, size, mtimeNs, ino, sha256, md5, dropbox] of this.selectFolder.iterate(folder) as Iterable<Raw>) {
+      const hashes: Hashes = { sha256 };
+      if (md5 !== null) hashes.md5 = md5;
+      if (dropbox !== null) hashes.dropbox = dropbox;
+      out.set(path, { folder, path, size: Number(size), mtimeNs, ino, hashes });
+    }
     return out;
   }
 

@@ -53,7 +53,8 @@ function copyTask(task: Extract<WorkerTask, { kind: 'copy' }>): void {
     else results.push(r);
   }
   publish(pending).then(
-    (published) => port?.postMessage({ kind: 'done', tag: task.tag, results: [...results, ...published] } satisfies WorkerMessage),
+    (published) =>
+      port?.postMessage({ kind: 'done', tag: task.tag, results: [...results, ...published] } satisfies WorkerMessage),
     (err: unknown) => fail(task, err),
   );
 }
