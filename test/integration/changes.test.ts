@@ -130,7 +130,7 @@ describe('changes after a first sync', () => {
         key: kind,
         kind,
         phase: 0,
-        state: 'active' as const,
+        state: 'pending' as const,
         rule: 'r',
         destination: 'nas',
         folder: 'work',

@@ -209,68 +209,58 @@ describe('JobStore', () => {
       500,
     );
     expect(jobs.currentPhase()).toBe(PHASE['move-remote']);
-    const [move, ...rest] = jobs.claim(PHASE['move-remote'], 1000, 10);
+    const [move, ...rest] = jobs.pendingAfter(PHASE['move-remote'], 0, 10);
     expect(rest).toEqual([]);
     expect(move).toMatchObject({
       kind: 'move-remote',
       remotePath: 'm',
       fromRemotePath: 'old',
-      state: 'active',
+      state: 'pending',
       attempts: 0,
       createdAt: 500,
       lastError: null,
     });
-    // An active job of an earlier phase holds the later phases back.
+    // A job of an earlier phase holds the later phases back until it is settled.
     expect(jobs.currentPhase()).toBe(PHASE['move-remote']);
     jobs.complete((move as { id: number }).id);
     expect(jobs.currentPhase()).toBe(PHASE.upload);
-    expect(jobs.claim(PHASE.upload, 1000, 10).map((j) => j.remotePath)).toEqual(['u1', 'u2']);
-    expect(jobs.claim(PHASE.upload, 1000, 10)).toEqual([]);
+    expect(jobs.pendingAfter(PHASE.upload, 0, 10).map((j) => j.remotePath)).toEqual(['u1', 'u2']);
   });
 
-  it('claims at most the limit, oldest first, and never the same job twice', () => {
+  it('reads pending jobs in pages, oldest first, after a cursor', () => {
     jobs.replacePlan(['a', 'b', 'c'].map((p) => action('upload', p)));
-    expect(jobs.claim(PHASE.upload, Date.now(), 2).map((j) => j.remotePath)).toEqual(['a', 'b']);
-    expect(jobs.claim(PHASE.upload, Date.now(), 2).map((j) => j.remotePath)).toEqual(['c']);
+    const first = jobs.pendingAfter(PHASE.upload, 0, 2);
+    expect(first.map((j) => j.remotePath)).toEqual(['a', 'b']);
+    const after = (first[1] as { id: number }).id;
+    expect(jobs.pendingAfter(PHASE.upload, after, 2).map((j) => j.remotePath)).toEqual(['c']);
   });
 
   it('round-trips a delete-local job without destination or remote path', () => {
     jobs.replacePlan([action('delete-local', 'gone')]);
-    const [job] = jobs.claim(PHASE['delete-local'], Date.now(), 1);
+    const [job] = jobs.pendingAfter(PHASE['delete-local'], 0, 1);
     expect(job).toMatchObject({ kind: 'delete-local', folder: 'f', path: 'gone' });
     expect(job && 'destination' in job).toBe(false);
     expect(job && 'remotePath' in job).toBe(false);
   });
 
-  it('makes interrupted (active) jobs runnable again', () => {
-    jobs.replacePlan([action('upload', 'a'), action('upload', 'b')]);
-    jobs.claim(PHASE.upload, Date.now(), 2);
-    expect(jobs.counts()).toMatchObject({ pending: 0, active: 2 });
-    expect(jobs.recoverInterrupted()).toBe(2);
-    expect(jobs.counts()).toMatchObject({ pending: 2, active: 0 });
-    expect(jobs.claim(PHASE.upload, Date.now(), 5)).toHaveLength(2);
-  });
-
-  it('holds a job retried later until its time, counting the attempt and keeping the error', () => {
+  it('keeps a job retried later pending, with its attempt count, its time and its error', () => {
     jobs.replacePlan([action('upload', 'a')]);
-    const [job] = jobs.claim(PHASE.upload, 0, 1);
+    const [job] = jobs.pendingAfter(PHASE.upload, 0, 1);
     const id = (job as { id: number }).id;
     jobs.retryLater(id, 5000, err('timeout'));
-    expect(jobs.claim(PHASE.upload, 4999, 1)).toEqual([]);
-    expect(jobs.earliestRetry(PHASE.upload)).toBe(5000);
-    const [again] = jobs.claim(PHASE.upload, 5000, 1);
-    expect(again).toMatchObject({ id, attempts: 1, notBefore: 5000, lastError: err('timeout'), state: 'active' });
+    const [again] = jobs.pendingAfter(PHASE.upload, 0, 1);
+    expect(again).toMatchObject({ id, attempts: 1, notBefore: 5000, lastError: err('timeout'), state: 'pending' });
   });
 
   it('keeps a failed job out of the queue and out of the current phase', () => {
     jobs.replacePlan([action('upload', 'a'), action('delete-remote', 'z')]);
-    const [job] = jobs.claim(PHASE.upload, 0, 1);
+    const [job] = jobs.pendingAfter(PHASE.upload, 0, 1);
     jobs.fail((job as { id: number }).id, err('quota'));
     expect(jobs.currentPhase()).toBe(PHASE['delete-remote']);
     expect(jobs.list('failed')).toEqual([
       expect.objectContaining({ remotePath: 'a', state: 'failed', attempts: 1, lastError: err('quota') }),
     ]);
-    expect(jobs.claim(PHASE.upload, Date.now(), 5)).toEqual([]);
+    expect(jobs.pendingAfter(PHASE.upload, 0, 5)).toEqual([]);
   });
 
   it('counts jobs by state and the upload bytes still to send', () => {
@@ -280,11 +270,11 @@ describe('JobStore', () => {
       action('upload', 'c', { size: 7 }),
       action('delete-remote', 'd', { size: 1000 }),
     ]);
-    expect(jobs.counts()).toEqual({ pending: 4, active: 0, failed: 0, bytesPending: 127 });
-    const [a, b] = jobs.claim(PHASE.upload, 0, 2);
+    expect(jobs.counts()).toEqual({ pending: 4, failed: 0, bytesPending: 127 });
+    const [a, b] = jobs.pendingAfter(PHASE.upload, 0, 2);
     jobs.fail((b as { id: number }).id, err('no'));
     expect(a?.remotePath).toBe('a');
-    expect(jobs.counts()).toEqual({ pending: 2, active: 1, failed: 1, bytesPending: 107 });
+    expect(jobs.counts()).toEqual({ pending: 3, failed: 1, bytesPending: 107 });
     expect(jobs.currentPhase()).toBe(PHASE.upload);
     jobs.complete((a as { id: number }).id);
     expect(jobs.get((a as { id: number }).id)).toBeUndefined();
@@ -298,7 +288,7 @@ describe('JobStore', () => {
 
   it('supersedes a failed job with the same target, and keeps other failed jobs', () => {
     jobs.replacePlan([action('upload', 'a'), action('upload', 'b')]);
-    for (const j of jobs.claim(PHASE.upload, 0, 2)) jobs.fail(j.id, err('boom'));
+    for (const j of jobs.pendingAfter(PHASE.upload, 0, 2)) jobs.fail(j.id, err('boom'));
     jobs.replacePlan([action('upload', 'a', { reason: 'again' })]);
     expect(jobs.list('failed').map((j) => j.remotePath)).toEqual(['b']);
     expect(jobs.list('pending')).toEqual([

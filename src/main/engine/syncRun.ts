@@ -145,10 +145,9 @@ export async function syncOnce(
   opts: { confirmDeletes?: boolean; signal?: AbortSignal } = {},
 ): Promise<SyncSummary> {
   const signal = opts.signal ?? new AbortController().signal;
-  deps.store.jobs.recoverInterrupted();
   const prepared = await prepare(cfg, deps, opts);
   deps.store.jobs.replacePlan(prepared.plan.actions);
-  deps.events.emit('queue:changed', deps.store.jobs.counts());
+  deps.events.emit('queue:changed', { ...deps.store.jobs.counts(), active: 0 });
 
   const folders = new Map<string, FolderConfig>(cfg.folders.map((f) => [f.id, f]));
   const rehash = async (folderId: string, path: string): Promise<LocalFile | undefined> => {

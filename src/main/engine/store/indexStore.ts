@@ -2,17 +2,6 @@ import type { Hashes } from '../../../shared/hashes';
 import type { LocalFile } from '../../../shared/models';
 import type { Db } from './db';
 
-type FileRow = {
-  folder: string;
-  path: string;
-  size: number;
-  mtime_ns: bigint;
-  ino: bigint;
-  sha256: string;
-  md5: string | null;
-  dropbox: string | null;
-};
-
 /** The hash cache: what each file was when last hashed. */
 export class IndexStore {
   private readonly selectFolder;
@@ -26,7 +15,10 @@ export class IndexStore {
       .prepare('SELECT path, size, mtime_ns, ino, sha256, md5, dropbox FROM files WHERE folder = ?')
       .safeIntegers(true)
       .raw(true);
-    this.selectOne = db.prepare('SELECT * FROM files WHERE folder = ? AND path = ?').safeIntegers(true);
+    this.selectOne = db
+      .prepare('SELECT path, size, mtime_ns, ino, sha256, md5, dropbox FROM files WHERE folder = ? AND path = ?')
+      .safeIntegers(true)
+      .raw(true);
     this.upsert = db.prepare(
       `INSERT INTO files (folder, path, size, mtime_ns, ino, sha256, md5, dropbox, seen_at)
        VALUES (@folder, @path, @size, @mtime_ns, @ino, @sha256, @md5, @dropbox, @seen_at)
@@ -38,19 +30,13 @@ export class IndexStore {
 
   loadFolder(folder: string): Map<string, LocalFile> {
     const out = new Map<string, LocalFile>();
-    type Raw = [string, bigint, bigint, bigint, string, string | null, string | null];
-    for (const [path, size, mtimeNs, ino, sha256, md5, dropbox] of this.selectFolder.iterate(folder) as Iterable<Raw>) {
-      const hashes: Hashes = { sha256 };
-      if (md5 !== null) hashes.md5 = md5;
-      if (dropbox !== null) hashes.dropbox = dropbox;
-      out.set(path, { folder, path, size: Number(size), mtimeNs, ino, hashes });
-    }
+    for (const row of this.selectFolder.iterate(folder) as Iterable<RawRow>) out.set(row[0], fromRaw(folder, row));
     return out;
   }
 
   get(folder: string, path: string): LocalFile | undefined {
-    const row = this.selectOne.get(folder, path) as FileRow | undefined;
-    return row && fromRow(row);
+    const row = this.selectOne.get(folder, path) as RawRow | undefined;
+    return row && fromRaw(folder, row);
   }
 
   putMany(files: readonly LocalFile[]): void {
@@ -78,16 +64,19 @@ export class IndexStore {
   }
 }
 
-function fromRow(row: FileRow): LocalFile {
-  const hashes: Hashes = { sha256: row.sha256 };
-  if (row.md5 !== null) hashes.md5 = row.md5;
-  if (row.dropbox !== null) hashes.dropbox = row.dropbox;
-  return {
-    folder: row.folder,
-    path: row.path,
-    size: Number(row.size),
-    mtimeNs: BigInt(row.mtime_ns),
-    ino: BigInt(row.ino),
-    hashes,
-  };
+type RawRow = [
+  path: string,
+  size: bigint,
+  mtimeNs: bigint,
+  ino: bigint,
+  sha256: string,
+  md5: string | null,
+  dropbox: string | null,
+];
+
+function fromRaw(folder: string, [path, size, mtimeNs, ino, sha256, md5, dropbox]: RawRow): LocalFile {
+  const hashes: Hashes = { sha256 };
+  if (md5 !== null) hashes.md5 = md5;
+  if (dropbox !== null) hashes.dropbox = dropbox;
+  return { folder, path, size: Number(size), mtimeNs, ino, hashes };
 }

@@ -2,7 +2,9 @@ import type { SerializedError } from '../../../shared/errors';
 import type { Action, ActionKind } from '../../../shared/models';
 import type { Db } from './db';
 
-export type JobState = 'pending' | 'active' | 'failed';
+/** A job is pending until it is done (then deleted: history keeps it) or failed for good. Which jobs
+ * are running is the pool's knowledge, not the database's: after a crash every pending job simply runs. */
+export type JobState = 'pending' | 'failed';
 
 /** A persisted action: written before it runs, removed when it is done (history keeps the record). */
 export type Job = Action & {
@@ -52,44 +54,33 @@ type Row = {
   created_at: number;
 };
 
-export type QueueCounts = { pending: number; active: number; failed: number; bytesPending: number };
+export type QueueCounts = { pending: number; failed: number; bytesPending: number };
 
 export class JobStore {
   private readonly insert;
-  private readonly nextRunnable;
-  private readonly setState;
+  private readonly nextPending;
   private readonly setRetry;
   private readonly setFailed;
   private readonly remove;
   private readonly lowestPhase;
-  private readonly earliest;
   private readonly byId;
   private readonly countStmt;
-  private readonly nextSmallUploads;
 
   constructor(private readonly db: Db) {
     this.insert = db.prepare(
       `INSERT INTO jobs (key, kind, phase, state, rule, destination, folder, path, remote_path, from_remote_path, size, sha256, reason, created_at)
        VALUES (@key, @kind, @phase, 'pending', @rule, @destination, @folder, @path, @remotePath, @fromRemotePath, @size, @sha256, @reason, @createdAt)`,
     );
-    this.nextRunnable = db.prepare(
-      `SELECT * FROM jobs WHERE state = 'pending' AND phase = ? AND not_before <= ? ORDER BY id LIMIT ?`,
+    this.nextPending = db.prepare(
+      `SELECT * FROM jobs WHERE state = 'pending' AND phase = ? AND id > ? ORDER BY id LIMIT ?`,
     );
-    this.setState = db.prepare('UPDATE jobs SET state = ? WHERE id = ?');
-    this.setRetry = db.prepare(
-      `UPDATE jobs SET state = 'pending', attempts = attempts + 1, not_before = ?, last_error = ? WHERE id = ?`,
-    );
+    this.setRetry = db.prepare(`UPDATE jobs SET attempts = attempts + 1, not_before = ?, last_error = ? WHERE id = ?`);
     this.setFailed = db.prepare(
       `UPDATE jobs SET state = 'failed', attempts = attempts + 1, last_error = ? WHERE id = ?`,
     );
     this.remove = db.prepare('DELETE FROM jobs WHERE id = ?');
-    this.lowestPhase = db.prepare(`SELECT MIN(phase) AS phase FROM jobs WHERE state IN ('pending', 'active')`);
-    this.earliest = db.prepare(`SELECT MIN(not_before) AS t FROM jobs WHERE state = 'pending' AND phase = ?`);
+    this.lowestPhase = db.prepare(`SELECT MIN(phase) AS phase FROM jobs WHERE state = 'pending'`);
     this.byId = db.prepare('SELECT * FROM jobs WHERE id = ?');
-    this.nextSmallUploads = db.prepare(
-      `SELECT * FROM jobs WHERE state = 'pending' AND phase = ? AND kind = 'upload' AND destination = ? AND size <= ? AND not_before <= ?
-       ORDER BY id LIMIT ?`,
-    );
     this.countStmt = db.prepare(
       `SELECT state, COUNT(*) AS n, COALESCE(SUM(CASE WHEN kind = 'upload' THEN size ELSE 0 END), 0) AS bytes FROM jobs GROUP BY state`,
     );
@@ -126,38 +117,15 @@ export class JobStore {
     })();
   }
 
-  /** After a crash, jobs that were running are simply runnable again. */
-  recoverInterrupted(): number {
-    return this.db.prepare(`UPDATE jobs SET state = 'pending' WHERE state = 'active'`).run().changes;
+  /** Pending jobs of a phase after `afterId`, oldest first: the pool reads the queue in pages. */
+  pendingAfter(phase: number, afterId: number, limit: number): Job[] {
+    return (this.nextPending.all(phase, afterId, limit) as Row[]).map(fromRow);
   }
 
   /** The phase whose jobs may run now: later phases wait until every earlier one is settled. */
   currentPhase(): number | undefined {
     const row = this.lowestPhase.get() as { phase: number | null };
     return row.phase ?? undefined;
-  }
-
-  /** Claims up to `limit` runnable jobs of a phase, marking them active in the same transaction. */
-  claim(phase: number, now: number, limit: number): Job[] {
-    return this.db.transaction(() => {
-      const rows = this.nextRunnable.all(phase, now, limit) as Row[];
-      for (const r of rows) this.setState.run('active', r.id);
-      return rows.map((r) => fromRow({ ...r, state: 'active' }));
-    })();
-  }
-
-  /** Claims more small uploads to the same destination, to go with one already claimed as a batch. */
-  claimSmallUploads(phase: number, destination: string, maxSize: number, now: number, limit: number): Job[] {
-    return this.db.transaction(() => {
-      const rows = this.nextSmallUploads.all(phase, destination, maxSize, now, limit) as Row[];
-      for (const r of rows) this.setState.run('active', r.id);
-      return rows.map((r) => fromRow({ ...r, state: 'active' }));
-    })();
-  }
-
-  earliestRetry(phase: number): number | undefined {
-    const row = this.earliest.get(phase) as { t: number | null };
-    return row.t ?? undefined;
   }
 
   get(id: number): Job | undefined {
@@ -169,6 +137,7 @@ export class JobStore {
     this.remove.run(id);
   }
 
+  /** Another attempt later; `notBefore` is persisted so that a restart honours the backoff too. */
   retryLater(id: number, notBefore: number, error: SerializedError): void {
     this.setRetry.run(notBefore, JSON.stringify(error), id);
   }
@@ -179,7 +148,7 @@ export class JobStore {
 
   counts(): QueueCounts {
     const rows = this.countStmt.all() as { state: JobState; n: number; bytes: number }[];
-    const out: QueueCounts = { pending: 0, active: 0, failed: 0, bytesPending: 0 };
+    const out: QueueCounts = { pending: 0, failed: 0, bytesPending: 0 };
     for (const r of rows) {
       out[r.state] = r.n;
       if (r.state !== 'failed') out.bytesPending += r.bytes;

@@ -29,16 +29,15 @@ export const MIGRATIONS: readonly string[] = [
     remote_version TEXT,
     shipped_at     INTEGER NOT NULL,
     PRIMARY KEY (destination, remote_path)
-  ) WITHOUT ROWID;
+  );
   CREATE INDEX shipped_by_source ON shipped (folder, path);
-  CREATE INDEX shipped_by_hash ON shipped (destination, sha256);
 
   CREATE TABLE jobs (
     id               INTEGER PRIMARY KEY,
     key              TEXT NOT NULL,
     kind             TEXT NOT NULL,
     phase            INTEGER NOT NULL,
-    state            TEXT NOT NULL CHECK (state IN ('pending', 'active', 'failed')),
+    state            TEXT NOT NULL CHECK (state IN ('pending', 'failed')),
     rule             TEXT NOT NULL,
     destination      TEXT,
     folder           TEXT NOT NULL,

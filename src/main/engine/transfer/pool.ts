@@ -43,8 +43,8 @@ function toFerryError(raw: unknown): FerryError {
 }
 
 /**
- * N workers draining the persistent queue. Jobs are claimed (marked active) before they run; a
- * later phase starts only when every job of the earlier ones has settled. Small uploads to a
+ * N workers draining the persistent queue. Every job is in the database before it runs and stays
+ * there until it has settled; a later phase starts only when every job of the earlier ones has. Small uploads to a
  * destination that takes batches go together. Retries and backoff live here and nowhere else:
  * providers only classify their errors.
  */
@@ -107,28 +107,85 @@ export class TransferPool {
     });
   }
 
+  private phase: number | undefined;
+  private cursor = 0;
+  private buffer: Job[] = [];
+  /** Jobs waiting for their retry time (their not_before is persisted too). */
+  private waiting: Job[] = [];
+  private running = 0;
+
+  /**
+   * The next unit of work: one job, or a batch of small uploads to one destination. The queue is read
+   * in pages, in id order, one phase at a time; the next phase starts when nothing of this one is
+   * buffered, running or waiting to be retried.
+   */
+  private take(): Job[] | 'wait' | 'done' {
+    const now = this.now();
+    const due = this.waiting.findIndex((j) => j.notBefore <= now);
+    if (due >= 0) return this.waiting.splice(due, 1);
+    for (;;) {
+      if (this.buffer.length === 0 && this.phase !== undefined) {
+        const page = this.store.jobs.pendingAfter(this.phase, this.cursor, 512);
+        if (page.length > 0) this.cursor = (page[page.length - 1] as Job).id;
+        for (const job of page) (job.notBefore > now ? this.waiting : this.buffer).push(job);
+      }
+      if (this.buffer.length > 0) return this.unitFromBuffer();
+      if (this.running > 0 || this.waiting.length > 0) return 'wait';
+      const next = this.store.jobs.currentPhase();
+      if (next === undefined) return 'done';
+      // Next phase (or this one again from the start, if jobs were added behind the cursor).
+      if (next === this.phase && this.cursor === 0) return 'done';
+      this.phase = next;
+      this.cursor = 0;
+    }
+  }
+
+  private unitFromBuffer(): Job[] {
+    const first = this.buffer.shift() as Job;
+    const dest = first.destination === undefined ? undefined : this.exec.destinations.get(first.destination);
+    if (first.kind !== 'upload' || !dest || !canUploadBatch(dest) || first.size > dest.batchLimits.fileSize)
+      return [first];
+    const unit = [first];
+    let bytes = first.size;
+    const { files, fileSize, bytes: maxBytes } = dest.batchLimits;
+    while (unit.length < files) {
+      const next = this.buffer[0];
+      if (
+        !next ||
+        next.kind !== 'upload' ||
+        next.destination !== first.destination ||
+        next.size > fileSize ||
+        bytes + next.size > maxBytes
+      )
+        break;
+      unit.push(this.buffer.shift() as Job);
+      bytes += next.size;
+    }
+    return unit;
+  }
+
+  private waitMs(): number {
+    const soonest = Math.min(...this.waiting.map((j) => j.notBefore));
+    return Number.isFinite(soonest) ? Math.max(1, Math.min(1000, soonest - this.now())) : 1000;
+  }
+
   private async worker(signal: AbortSignal): Promise<void> {
     while (!signal.aborted) {
-      const phase = this.store.jobs.currentPhase();
-      if (phase === undefined) return;
-      const [job] = this.store.jobs.claim(phase, this.now(), 1);
-      if (!job) {
-        const next = this.store.jobs.earliestRetry(phase);
-        const wait = next === undefined ? 1000 : Math.max(1, Math.min(1000, next - this.now()));
-        await this.sleep(wait);
+      const unit = this.take();
+      if (unit === 'done') return;
+      if (unit === 'wait') {
+        await this.sleep(this.waitMs());
         continue;
       }
-      const dest = job.destination === undefined ? undefined : this.exec.destinations.get(job.destination);
-      if (job.kind === 'upload' && dest && canUploadBatch(dest) && job.size <= dest.batchLimits.fileSize) {
-        const more = this.store.jobs.claimSmallUploads(
-          phase,
-          job.destination as string,
-          dest.batchLimits.fileSize,
-          this.now(),
-          dest.batchLimits.files - 1,
-        );
-        await this.runBatch([job, ...more], dest);
-      } else await this.run(job);
+      this.running += unit.length;
+      try {
+        const first = unit[0] as Job;
+        const dest = first.destination === undefined ? undefined : this.exec.destinations.get(first.destination);
+        if (unit.length > 1 && dest && canUploadBatch(dest)) await this.runBatch(unit, dest);
+        else await this.run(first);
+      } finally {
+        this.running -= unit.length;
+      }
       this.emitQueue();
       this.notify();
     }
@@ -139,7 +196,8 @@ export class TransferPool {
     const t = this.now();
     if (!force && t - this.lastQueueEvent < 250) return;
     this.lastQueueEvent = t;
-    this.events.emit('queue:changed', this.store.jobs.counts());
+    const { pending, failed, bytesPending } = this.store.jobs.counts();
+    this.events.emit('queue:changed', { pending: pending - this.running, active: this.running, failed, bytesPending });
   }
 
   private async run(job: Job): Promise<void> {
@@ -223,14 +281,12 @@ export class TransferPool {
       .toJSON();
     const cancelled = signal.aborted || outcome.kind === 'cancelled';
     const byPerson = cancelled && (signal.reason as { kind?: string } | undefined)?.kind === 'cancelled';
-    if (cancelled && !byPerson) {
-      // Shutdown, not the person: the job stays queued for the next start.
-      this.store.jobs.retryLater(job.id, 0, error);
-      return;
-    }
+    if (cancelled && !byPerson) return; // shutdown, not the person: the job stays queued for the next start
     if (!cancelled && isRetryable(outcome.kind) && job.attempts < this.opts.retries) {
       const delayMs = retryDelay(outcome, job.attempts, this.opts.backoff ?? DEFAULT_BACKOFF);
-      this.store.jobs.retryLater(job.id, this.now() + delayMs, error);
+      const notBefore = this.now() + delayMs;
+      this.store.jobs.retryLater(job.id, notBefore, error);
+      this.waiting.push({ ...job, attempts: job.attempts + 1, notBefore, lastError: error });
       this.events.emit('transfer:retry', { ...ref, attempt: job.attempts + 1, delayMs, error });
       return;
     }
