@@ -1,8 +1,9 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { walkFolder } from '../../src/main/engine/scan/walk';
 import { FileWorkers } from '../../src/main/engine/workers/fileWorkers';
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
@@ -68,5 +69,47 @@ describe('file workers', () => {
     ]);
     expect(r).toMatchObject({ ok: false, code: 'ECHANGED' });
     expect(() => statSync(join(dir, 'wrong'))).toThrow();
+  });
+});
+
+describe('walking a folder in every worker at once', () => {
+  let dir: string;
+  let workers: FileWorkers;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'ferry-fw-walk-'));
+    for (let d = 0; d < 25; d++) {
+      mkdirSync(join(dir, `top-${d}`, 'sub'), { recursive: true });
+      for (let f = 0; f < 4; f++) writeFileSync(join(dir, `top-${d}`, 'sub', `f${f}.txt`), `${d}/${f}`);
+      writeFileSync(join(dir, `root-file-${d}.txt`), String(d));
+    }
+    writeFileSync(join(dir, '.ferryignore'), 'top-3/\n');
+    workers = new FileWorkers(2);
+  });
+  afterAll(async () => {
+    await workers.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('splits the top-level entries so that together the parts walk each entry exactly once', () => {
+    const full = walkFolder('f', dir, [])
+      .files.map((f) => f.path)
+      .sort();
+    const parts = [0, 1, 2].flatMap((index) => walkFolder('f', dir, [], { index, of: 3 }).files.map((f) => f.path));
+    expect(parts.sort()).toEqual(full);
+    expect(new Set(parts).size).toBe(parts.length);
+  });
+
+  it('returns what a single-threaded walk returns, ignore files included', async () => {
+    const single = walkFolder('f', dir, ['*.md']);
+    const parallel = await workers.walk('f', dir, ['*.md']);
+    expect(parallel.files.map((f) => f.path).sort()).toEqual(single.files.map((f) => f.path).sort());
+    expect(parallel.files.some((f) => f.path.startsWith('top-3/'))).toBe(false);
+    expect(parallel.complete).toBe(true);
+  });
+
+  it('reports a missing folder once, as incomplete', async () => {
+    const r = await workers.walk('f', join(dir, 'nope'), []);
+    expect(r.complete).toBe(false);
+    expect(r.issues.filter((i) => i.code === 'missing-folder')).toHaveLength(1);
   });
 });

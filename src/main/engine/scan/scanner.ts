@@ -7,7 +7,6 @@ import type { IndexStore } from '../store/indexStore';
 import type { HashResult } from './hashFile';
 import type { HashJob, FileWorkers } from '../workers/fileWorkers';
 import { hasKinds } from './multiHash';
-import { walkFolder } from './walk';
 
 export type FolderScan = {
   folder: string;
@@ -38,7 +37,7 @@ export async function scanFolder(
 ): Promise<FolderScan> {
   const started = Date.now();
   deps.events.emit('scan:started', { folder: folder.id });
-  const walked = walkFolder(folder.id, folder.path, folder.ignore);
+  const walked = await deps.workers.walk(folder.id, folder.path, folder.ignore);
   const known = deps.index.loadFolder(folder.id);
   const files = new Map<string, LocalFile>();
   const unreadable = new Set<string>();

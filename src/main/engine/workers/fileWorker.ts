@@ -7,15 +7,22 @@ import {
   type PendingCopy,
 } from '../providers/local/copyVerified';
 import { hashFile, newBuffers, type HashRequest, type HashResult } from '../scan/hashFile';
+import { walkFolder, type WalkPart, type WalkResult } from '../scan/walk';
 
 /**
- * Worker thread entry for file work off the main thread: hashing files for the index, and verified
- * local copies (batches of small files share one fsync round; big files report progress).
+ * Worker thread entry for file work off the main thread: walking folders, hashing files for the
+ * index, and verified local copies (batches of small files share one fsync round; big files report
+ * progress).
  */
+export type WalkRequest = { id: number; folder: string; root: string; patterns: string[]; part: WalkPart };
+export type WalkReply = WalkResult & { id: number };
 export type WorkerTask =
-  { kind: 'hash'; tag: number; items: HashRequest[] } | { kind: 'copy'; tag: number; items: CopyRequest[] };
+  | { kind: 'hash'; tag: number; items: HashRequest[] }
+  | { kind: 'copy'; tag: number; items: CopyRequest[] }
+  | { kind: 'walk'; tag: number; items: WalkRequest[] };
 export type WorkerMessage =
-  { kind: 'done'; tag: number; results: (HashResult | CopyResult)[] } | { kind: 'progress'; id: number; bytes: number };
+  | { kind: 'done'; tag: number; results: (HashResult | CopyResult | WalkReply)[] }
+  | { kind: 'progress'; id: number; bytes: number };
 
 const bufs = newBuffers();
 const cancelFlags = new Int32Array((workerData as { cancel: SharedArrayBuffer }).cancel);
@@ -27,8 +34,32 @@ if (!port) throw new Error('fileWorker must run as a worker thread');
 // finishes in the background while the next task reads.
 let turn: Promise<void> = Promise.resolve();
 
+function walkTask(task: Extract<WorkerTask, { kind: 'walk' }>): void {
+  const results = task.items.map((w) => ({ id: w.id, ...walkFolder(w.folder, w.root, w.patterns, w.part) }));
+  port?.postMessage({ kind: 'done', tag: task.tag, results } satisfies WorkerMessage);
+}
+
 function fail(task: WorkerTask, err: unknown): void {
   const message = (err as Error).message ?? String(err);
+  if (task.kind === 'walk') {
+    // A walk that could not run is an incomplete scan: nothing may be deleted on its strength.
+    const results = task.items.map((w) => ({
+      id: w.id,
+      files: [],
+      complete: false,
+      issues: [
+        {
+          folder: w.folder,
+          path: '',
+          code: 'unreadable' as const,
+          message: `the scan failed: ${message}`,
+          blocking: true,
+        },
+      ],
+    }));
+    port?.postMessage({ kind: 'done', tag: task.tag, results } satisfies WorkerMessage);
+    return;
+  }
   const results = task.items.map((it) => ({ id: it.id, ok: false as const, code: 'EWORKER', message }));
   port?.postMessage({ kind: 'done', tag: task.tag, results } satisfies WorkerMessage);
 }
@@ -61,6 +92,6 @@ function copyTask(task: Extract<WorkerTask, { kind: 'copy' }>): void {
 
 port.on('message', (task: WorkerTask) => {
   turn = turn
-    .then(() => (task.kind === 'hash' ? hashTask(task) : copyTask(task)))
+    .then(() => (task.kind === 'hash' ? hashTask(task) : task.kind === 'copy' ? copyTask(task) : walkTask(task)))
     .catch((err: unknown) => fail(task, err));
 });

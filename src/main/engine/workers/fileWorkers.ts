@@ -6,7 +6,8 @@ import { Worker } from 'node:worker_threads';
 import type { HashKind } from '../../../shared/hashes';
 import type { CopyRequest, CopyResult } from '../providers/local/copyVerified';
 import type { HashRequest, HashResult } from '../scan/hashFile';
-import type { WorkerMessage, WorkerTask } from './fileWorker';
+import type { WalkResult } from '../scan/walk';
+import type { WalkReply, WalkRequest, WorkerMessage, WorkerTask } from './fileWorker';
 
 export type HashJob = { path: string; size: number; kinds: HashKind[] };
 export type CopyJob = Omit<CopyRequest, 'id' | 'cancelSlot'>;
@@ -36,8 +37,8 @@ export function resolveFileWorker(): { code: string; eval: boolean } {
 type Slot = { worker: Worker; inFlight: number };
 type Task = {
   kind: WorkerTask['kind'];
-  items: (HashRequest | CopyRequest)[];
-  done: (results: (HashResult | CopyResult)[]) => void;
+  items: (HashRequest | CopyRequest | WalkRequest)[];
+  done: (results: (HashResult | CopyResult | WalkReply)[]) => void;
 };
 
 /**
@@ -156,6 +157,41 @@ export class FileWorkers {
     });
   }
 
+  /**
+   * Walks a folder in every worker at once, each taking a share of its top-level entries, so the
+   * stat calls run on all cores and never on the main thread.
+   */
+  walk(folder: string, root: string, patterns: readonly string[]): Promise<WalkResult> {
+    if (this.closed) return Promise.reject(new Error('file workers are closed'));
+    const of = this.slots.length;
+    const parts = Array.from(
+      { length: of },
+      (_, index) =>
+        new Promise<WalkReply>((resolve) => {
+          const id = this.nextId++;
+          this.tasks.push({
+            kind: 'walk',
+            items: [{ id, folder, root, patterns: [...patterns], part: { index, of } }],
+            done: (results) => resolve(results[0] as WalkReply),
+          });
+        }),
+    );
+    this.pump();
+    return Promise.all(parts).then((replies) => {
+      const seen = new Set<string>();
+      const issues = replies
+        .flatMap((r) => r.issues)
+        .filter((i) => {
+          // Every part checks the root: report its problems once.
+          const key = `${i.code}\u0000${i.path}`;
+          if (seen.has(key)) return false;
+          seen.add(key);
+          return true;
+        });
+      return { files: replies.flatMap((r) => r.files), issues, complete: replies.every((r) => r.complete) };
+    });
+  }
+
   private tag = 1;
 
   private pump(): void {
@@ -175,7 +211,24 @@ export class FileWorkers {
     this.inFlight.clear();
     for (const task of pending)
       task.done(
-        task.items.map((it) => ({ id: it.id, ok: false, code: 'EWORKER', message: err.message }) as HashResult),
+        task.items.map((it): HashResult | WalkReply =>
+          task.kind === 'walk'
+            ? {
+                id: it.id,
+                files: [],
+                complete: false,
+                issues: [
+                  {
+                    folder: (it as WalkRequest).folder,
+                    path: '',
+                    code: 'unreadable',
+                    message: `the scan failed: ${err.message}`,
+                    blocking: true,
+                  },
+                ],
+              }
+            : { id: it.id, ok: false, code: 'EWORKER', message: err.message },
+        ),
       );
   }
 
