@@ -1,0 +1,203 @@
+import { join } from 'node:path';
+import type { FerryConfig, FolderConfig } from '../../shared/config';
+import { FerryError, type SerializedError } from '../../shared/errors';
+import { HASH_KINDS, type HashKind } from '../../shared/hashes';
+import type { LocalFile } from '../../shared/models';
+import type { EventBus } from './events';
+import { plan, type DestinationState, type FolderState, type Plan } from './plan/planner';
+import { createDestination, type DestinationFactory } from './providers/registry';
+import { canCopy, canMove, type Destination, type RemoteEntry } from './providers/types';
+import { compileRule } from './rules/ruleMatcher';
+import { scanFolder, type FolderScan } from './scan/scanner';
+import type { Store } from './store/store';
+import { Bandwidth } from './transfer/bandwidth';
+import { TransferPool } from './transfer/pool';
+import type { FileWorkers } from './workers/fileWorkers';
+
+/**
+ * The steps of a sync, each usable on its own: the one-shot run (syncRun.ts) and the live service
+ * (syncService.ts) compose them differently.
+ */
+export type EngineDeps = {
+  store: Store;
+  events: EventBus;
+  workers: FileWorkers;
+  factories: Map<string, DestinationFactory>;
+};
+
+export type DestinationFailure = { destination: string; error: SerializedError };
+
+export function toSerialized(err: unknown, destination: string): SerializedError {
+  if (err instanceof FerryError) return err.withContext({ destination }).toJSON();
+  return {
+    kind: 'permanent',
+    code: 'internal',
+    message: (err as Error).message ?? String(err),
+    context: { destination },
+  };
+}
+
+/** Creates and checks every destination a rule uses; one that fails is reported, the others go on. */
+export async function connectDestinations(
+  cfg: FerryConfig,
+  deps: EngineDeps,
+  signal?: AbortSignal,
+): Promise<{ destinations: Map<string, Destination>; errors: DestinationFailure[] }> {
+  const used = new Set(cfg.rules.flatMap((r) => r.to));
+  const destinations = new Map<string, Destination>();
+  const errors: DestinationFailure[] = [];
+  await Promise.all(
+    cfg.destinations
+      .filter((d) => used.has(d.id))
+      .map(async (dc) => {
+        try {
+          const dest = createDestination(dc, deps.factories, { workers: deps.workers });
+          await dest.check(signal);
+          destinations.set(dc.id, dest);
+        } catch (err) {
+          const error = toSerialized(err, dc.id);
+          errors.push({ destination: dc.id, error });
+          deps.events.emit('destination:error', { destination: dc.id, error });
+        }
+      }),
+  );
+  return { destinations, errors };
+}
+
+/** Hash kinds each folder needs beyond SHA-256: the union of what its rules' destinations can verify. */
+export function kindsPerFolder(
+  cfg: FerryConfig,
+  destinations: ReadonlyMap<string, Destination>,
+): Map<string, HashKind[]> {
+  const out = new Map<string, Set<HashKind>>();
+  for (const rule of cfg.rules)
+    for (const f of rule.from) {
+      const set = out.get(f) ?? new Set<HashKind>();
+      for (const d of rule.to)
+        for (const k of destinations.get(d)?.features.hashes ?? []) if (HASH_KINDS.includes(k)) set.add(k);
+      out.set(f, set);
+    }
+  return new Map([...out].map(([f, s]) => [f, [...s].filter((k) => k !== 'sha256')]));
+}
+
+/** The folders some rule reads from and that are not paused. */
+export function activeFolders(cfg: FerryConfig, paused: ReadonlySet<string> = new Set()): FolderConfig[] {
+  return cfg.folders.filter((f) => !f.paused && !paused.has(f.id) && cfg.rules.some((r) => r.from.includes(f.id)));
+}
+
+export async function scanFolders(
+  folders: readonly FolderConfig[],
+  kinds: ReadonlyMap<string, HashKind[]>,
+  deps: EngineDeps,
+): Promise<Map<string, FolderScan>> {
+  const scans = new Map<string, FolderScan>();
+  for (const folder of folders)
+    scans.set(
+      folder.id,
+      await scanFolder(folder, kinds.get(folder.id) ?? [], {
+        index: deps.store.index,
+        workers: deps.workers,
+        events: deps.events,
+      }),
+    );
+  return scans;
+}
+
+/**
+ * What each destination holds, for the planner. With `list`, the destination is listed (and leftovers
+ * of interrupted uploads removed); without, the shipped records are trusted.
+ */
+export async function destinationStates(
+  destinations: ReadonlyMap<string, Destination>,
+  deps: EngineDeps,
+  opts: { list: boolean; signal?: AbortSignal },
+): Promise<{ states: Map<string, DestinationState>; cleanedPartials: number }> {
+  let cleanedPartials = 0;
+  const states = new Map<string, DestinationState>();
+  for (const [id, dest] of destinations) {
+    let remote: Map<string, RemoteEntry> | undefined;
+    if (opts.list) {
+      remote = new Map();
+      try {
+        for await (const e of dest.list('', opts.signal)) {
+          if (e.partial) {
+            await dest.delete(e.path);
+            cleanedPartials++;
+          } else remote.set(e.path, e);
+        }
+      } catch (err) {
+        remote = undefined;
+        deps.events.emit('destination:error', { destination: id, error: toSerialized(err, id) });
+      }
+    }
+    states.set(id, {
+      shipped: deps.store.shipped.forDestination(id),
+      remote,
+      canMove: canMove(dest),
+      canCopy: canCopy(dest),
+    });
+  }
+  return { states, cleanedPartials };
+}
+
+export function planAll(
+  cfg: FerryConfig,
+  scans: ReadonlyMap<string, FolderScan>,
+  states: ReadonlyMap<string, DestinationState>,
+  confirmDeletes: boolean,
+): Plan {
+  const folders = new Map<string, FolderState>(
+    [...scans].map(([id, s]) => [id, { files: s.files, unreadable: s.unreadable, complete: s.complete }]),
+  );
+  return plan({
+    rules: cfg.rules.map(compileRule),
+    folders,
+    destinations: states,
+    maxDeleteShare: cfg.settings.max_delete_share,
+    confirmDeletes,
+  });
+}
+
+/** Hashes one local file again (it changed under an upload) and updates the index. */
+export function rehasher(cfg: FerryConfig, deps: EngineDeps, kinds: ReadonlyMap<string, HashKind[]>) {
+  const folders = new Map<string, FolderConfig>(cfg.folders.map((f) => [f.id, f]));
+  return async (folderId: string, path: string): Promise<LocalFile | undefined> => {
+    const folder = folders.get(folderId);
+    if (!folder) return undefined;
+    let fresh: LocalFile | undefined;
+    let gone = false;
+    await deps.workers.hashAll(
+      [{ path: join(folder.path, path), size: 0, kinds: kinds.get(folderId) ?? [] }],
+      (_job, r) => {
+        if (r.ok) fresh = { folder: folderId, path, size: r.size, mtimeNs: r.mtimeNs, ino: r.ino, hashes: r.hashes };
+        else gone = r.code === 'ENOENT';
+      },
+    );
+    if (fresh) deps.store.index.putMany([fresh]);
+    else if (gone) deps.store.index.removeMany(folderId, [path]);
+    // Still being written: keep what the index knows, the retry will look again.
+    else fresh = deps.store.index.get(folderId, path);
+    return fresh;
+  };
+}
+
+export function transferPool(
+  cfg: FerryConfig,
+  deps: EngineDeps,
+  destinations: ReadonlyMap<string, Destination>,
+  kinds: ReadonlyMap<string, HashKind[]>,
+  bandwidth = new Bandwidth(cfg.settings.bandwidth),
+): TransferPool {
+  return new TransferPool(
+    deps.store,
+    {
+      store: deps.store,
+      destinations,
+      folders: new Map(cfg.folders.map((f) => [f.id, f])),
+      rules: new Map(cfg.rules.map((r) => [r.name, r])),
+      rehash: rehasher(cfg, deps, kinds),
+    },
+    deps.events,
+    { concurrency: cfg.settings.transfers, retries: cfg.settings.retries, bandwidth },
+  );
+}
