@@ -29,6 +29,8 @@ export const folderSchema = z.strictObject({
   path: z.string().min(1),
   ignore: z.array(z.string()).default([]),
   paused: z.boolean().default(false),
+  /** How changes are noticed: `auto` (native events; polling on network mounts), `native` or `poll`. */
+  watch: z.enum(['auto', 'native', 'poll']).default('auto'),
 });
 
 const base = { id, prefix: remoteRoot };
@@ -128,6 +130,8 @@ export const settingsSchema = z.strictObject({
   retries: z.number().int().min(0).max(20).default(5),
   /** Mirror brake: a run that would delete more than this share of what a rule shipped stops and asks. */
   max_delete_share: z.number().min(0).max(1).default(0.5),
+  /** Seconds between full rescans (with a listing of every destination): the safety net under the watchers. */
+  rescan_interval: z.number().int().min(10).default(3600),
   state_dir: z.string().optional(),
 });
 

@@ -14,6 +14,10 @@ export type FerryEvents = {
   'transfer:retry': TransferRef & { attempt: number; delayMs: number; error: SerializedError };
   'transfer:failed': TransferRef & { error: SerializedError };
   'destination:error': { destination: string; error: SerializedError };
+  'folder:status': FolderStatus;
+  'service:status': { state: ServiceState };
+  /** Something the person should know that is not tied to one transfer (a watcher fallback, a limit). */
+  warning: { folder?: string; destination?: string; message: string };
 };
 
 export type TransferRef = {
@@ -28,3 +32,15 @@ export type TransferRef = {
 };
 
 export type FerryEventName = keyof FerryEvents;
+
+export type ServiceState = 'starting' | 'idle' | 'syncing' | 'paused' | 'error' | 'stopped';
+export type FolderState = 'scanning' | 'watching' | 'syncing' | 'paused' | 'error';
+export type FolderStatus = {
+  folder: string;
+  state: FolderState;
+  files: number;
+  /** How changes are noticed: native OS events, Node's watcher, or polling. */
+  watcher: 'native' | 'fs-events' | 'poll' | null;
+  lastScanAt: number | null;
+  error: string | null;
+};

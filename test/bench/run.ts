@@ -391,7 +391,13 @@ function toolFigure(s: ScenarioResult, r: ToolResult): string {
 
 // ---- scenarios -----------------------------------------------------------------------------------
 
-const folderConfig = (ds: Dataset): FolderConfig => ({ id: 'bench', path: ds.dir, ignore: [], paused: false });
+const folderConfig = (ds: Dataset): FolderConfig => ({
+  id: 'bench',
+  path: ds.dir,
+  ignore: [],
+  paused: false,
+  watch: 'auto' as const,
+});
 
 const poolThreads = Math.max(1, Math.min(availableParallelism(), 8));
 

@@ -64,12 +64,24 @@ export function makeTree(root: string, spec: TreeSpec): string[] {
 export function snapshot(root: string): Map<string, string> {
   const out = new Map<string, string>();
   const walk = (dir: string, rel: string) => {
-    for (const name of readdirSync(dir)) {
+    let names: string[];
+    try {
+      names = readdirSync(dir);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT' && rel !== '') return;
+      throw err;
+    }
+    for (const name of names) {
       const abs = join(dir, name);
       const r = rel ? `${rel}/${name}` : name;
-      const st = lstatSync(abs);
-      if (st.isDirectory()) walk(abs, r);
-      else if (st.isFile()) out.set(r, createHash('sha256').update(readFileSync(abs)).digest('hex'));
+      // A live sync may remove a temporary file between the listing and the look: skip what vanished.
+      try {
+        const st = lstatSync(abs);
+        if (st.isDirectory()) walk(abs, r);
+        else if (st.isFile()) out.set(r, createHash('sha256').update(readFileSync(abs)).digest('hex'));
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      }
     }
   };
   walk(root, '');

@@ -104,11 +104,15 @@ describe('changes after a first sync', () => {
     const store = Store.open(w.state);
     const pool = new FileWorkers(1);
     try {
-      const scan = await scanFolder({ id: 'work', path: w.src, ignore: [], paused: false }, [], {
-        index: store.index,
-        workers: pool,
-        events: new EventBus(),
-      });
+      const scan = await scanFolder(
+        { id: 'work', path: w.src, ignore: [], paused: false, watch: 'auto' as const },
+        [],
+        {
+          index: store.index,
+          workers: pool,
+          events: new EventBus(),
+        },
+      );
       const file = scan.files.get('report.txt');
       expect(file).toBeDefined();
       const dest = new LocalDestination({ id: 'nas', path: w.dest }, pool);
@@ -121,7 +125,7 @@ describe('changes after a first sync', () => {
       const deps = {
         store,
         destinations: new Map([['nas', dest]]),
-        folders: new Map([['work', { id: 'work', path: w.src, ignore: [], paused: false }]]),
+        folders: new Map([['work', { id: 'work', path: w.src, ignore: [], paused: false, watch: 'auto' as const }]]),
         rules,
         rehash: async () => undefined,
       };

@@ -98,7 +98,7 @@ describe('parseConfig on a valid config', () => {
       folders: [],
       destinations: [],
       rules: [],
-      settings: { transfers: 4, bandwidth: 0, retries: 5, max_delete_share: 0.5 },
+      settings: { transfers: 4, bandwidth: 0, retries: 5, max_delete_share: 0.5, rescan_interval: 3600 },
     });
   });
 

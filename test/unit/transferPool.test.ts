@@ -61,7 +61,7 @@ function poolFor(dest: MemoryDestination, events = new EventBus(), retries = 3) 
     {
       store,
       destinations: new Map([[dest.id, dest]]),
-      folders: new Map([['f', { id: 'f', path: dir, ignore: [], paused: false }]]),
+      folders: new Map([['f', { id: 'f', path: dir, ignore: [], paused: false, watch: 'auto' as const }]]),
       rules: new Map(),
       rehash: async () => undefined,
     },

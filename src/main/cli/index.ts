@@ -9,6 +9,7 @@ import { defaultStateDir } from '../engine/stateDir';
 import { lockStateDir } from '../engine/stateLock';
 import { Store } from '../engine/store/store';
 import { prepare, syncOnce, type EngineDeps } from '../engine/syncRun';
+import { runDaemon, stopDaemon } from './daemon';
 import { attachProgress } from './progress';
 import { planLines, summaryJson, summaryLines } from './summary';
 
@@ -157,6 +158,34 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
       setExit(prepared.destinationErrors.length > 0 || blocking ? EXIT.incomplete : EXIT.ok);
     });
   });
+
+  common(
+    program
+      .command('daemon')
+      .description('watch the folders and sync continuously, until stopped (SIGTERM, SIGINT or `ferry stop`)')
+      .option('--pidfile <file>', 'write the process id here, for `ferry stop`')
+      .option('--log-file <file>', 'structured log lines (JSON), rotated at 10 MB; default: standard error'),
+  ).action(async (opts: Common & { pidfile?: string; logFile?: string }) => {
+    const cfg = readConfig(opts.config);
+    await withEngine(cfg, opts, async (deps) => {
+      setExit(
+        await runDaemon(
+          cfg,
+          deps,
+          { ...(opts.pidfile ? { pidfile: opts.pidfile } : {}), ...(opts.logFile ? { logFile: opts.logFile } : {}) },
+          io.stderr,
+        ),
+      );
+    });
+  });
+
+  program
+    .command('stop')
+    .description('stop a running daemon gracefully and wait until it has stopped')
+    .requiredOption('--pidfile <file>', 'the pidfile the daemon was started with')
+    .action(async (opts: { pidfile: string }) => {
+      setExit(await stopDaemon(opts.pidfile, io.stderr));
+    });
 
   return program;
 }

@@ -186,7 +186,7 @@ export function transferPool(
   deps: EngineDeps,
   destinations: ReadonlyMap<string, Destination>,
   kinds: ReadonlyMap<string, HashKind[]>,
-  bandwidth = new Bandwidth(cfg.settings.bandwidth),
+  opts: { heldFolders?: () => readonly string[] } = {},
 ): TransferPool {
   return new TransferPool(
     deps.store,
@@ -198,6 +198,11 @@ export function transferPool(
       rehash: rehasher(cfg, deps, kinds),
     },
     deps.events,
-    { concurrency: cfg.settings.transfers, retries: cfg.settings.retries, bandwidth },
+    {
+      concurrency: cfg.settings.transfers,
+      retries: cfg.settings.retries,
+      bandwidth: new Bandwidth(cfg.settings.bandwidth),
+      ...(opts.heldFolders ? { heldFolders: opts.heldFolders } : {}),
+    },
   );
 }

@@ -123,8 +123,16 @@ export class JobStore {
   }
 
   /** The phase whose jobs may run now: later phases wait until every earlier one is settled. */
-  currentPhase(): number | undefined {
-    const row = this.lowestPhase.get() as { phase: number | null };
+  currentPhase(excludeFolders: readonly string[] = []): number | undefined {
+    const row = (
+      excludeFolders.length === 0
+        ? this.lowestPhase.get()
+        : this.db
+            .prepare(
+              `SELECT MIN(phase) AS phase FROM jobs WHERE state = 'pending' AND folder NOT IN (${excludeFolders.map(() => '?').join(', ')})`,
+            )
+            .get(...excludeFolders)
+    ) as { phase: number | null };
     return row.phase ?? undefined;
   }
 

@@ -15,6 +15,8 @@ export type PoolOptions = {
   backoff?: BackoffPolicy;
   bandwidth: Bandwidth;
   now?: () => number;
+  /** Folders whose jobs must not start now (paused): they stay queued for a later drain. */
+  heldFolders?: () => readonly string[];
 };
 
 export type PoolStats = { done: number; skipped: number; failed: number; bytes: number };
@@ -67,6 +69,11 @@ export class TransferPool {
 
   /** Runs until no job is pending or active (failed jobs stay for the person), or until `signal` aborts. */
   async drain(signal: AbortSignal): Promise<PoolStats> {
+    // Read the queue afresh: a new plan may have replaced what an earlier drain had buffered.
+    this.phase = undefined;
+    this.cursor = 0;
+    this.buffer = [];
+    this.waiting = [];
     const onAbort = () => {
       for (const c of this.controllers.values()) c.abort(signal.reason);
       this.notify();
@@ -121,17 +128,23 @@ export class TransferPool {
    */
   private take(): Job[] | 'wait' | 'done' {
     const now = this.now();
+    const held = this.opts.heldFolders?.() ?? [];
+    if (held.length > 0) {
+      this.buffer = this.buffer.filter((j) => !held.includes(j.folder));
+      this.waiting = this.waiting.filter((j) => !held.includes(j.folder));
+    }
     const due = this.waiting.findIndex((j) => j.notBefore <= now);
     if (due >= 0) return this.waiting.splice(due, 1);
     for (;;) {
       if (this.buffer.length === 0 && this.phase !== undefined) {
         const page = this.store.jobs.pendingAfter(this.phase, this.cursor, 512);
         if (page.length > 0) this.cursor = (page[page.length - 1] as Job).id;
-        for (const job of page) (job.notBefore > now ? this.waiting : this.buffer).push(job);
+        for (const job of page)
+          if (!held.includes(job.folder)) (job.notBefore > now ? this.waiting : this.buffer).push(job);
       }
       if (this.buffer.length > 0) return this.unitFromBuffer();
       if (this.running > 0 || this.waiting.length > 0) return 'wait';
-      const next = this.store.jobs.currentPhase();
+      const next = this.store.jobs.currentPhase(held);
       if (next === undefined) return 'done';
       // Next phase (or this one again from the start, if jobs were added behind the cursor).
       if (next === this.phase && this.cursor === 0) return 'done';

@@ -23,22 +23,49 @@ export async function watchNative(root: string, onPaths: OnPaths, onError: OnWat
  * chokidar: Node's fs.watch (one watch per file on Linux) where the native module cannot load, or
  * stat polling (`poll`) where the OS delivers no events at all (network mounts).
  */
-export async function watchChokidar(root: string, poll: boolean, onPaths: OnPaths, onError: OnWatchError): Promise<WatchHandle> {
+export async function watchChokidar(
+  root: string,
+  poll: boolean,
+  onPaths: OnPaths,
+  onError: OnWatchError,
+): Promise<WatchHandle> {
   const { watch } = await import('chokidar');
-  const watcher = watch(root, { ignoreInitial: true, usePolling: poll, interval: 2000, binaryInterval: 2000, followSymlinks: true });
+  const watcher = watch(root, {
+    ignoreInitial: true,
+    usePolling: poll,
+    interval: 2000,
+    binaryInterval: 2000,
+    followSymlinks: true,
+  });
   watcher.on('all', (_event, path) => onPaths([path]));
   watcher.on('error', (err) => onError(err as Error));
   await new Promise<void>((resolve) => watcher.once('ready', () => resolve()));
   return { backend: poll ? 'poll' : 'fs-events', close: () => watcher.close() };
 }
 
-const NETWORK_FS = new Set(['nfs', 'nfs4', 'cifs', 'smb3', 'smbfs', 'fuse.sshfs', 'fuse.rclone', '9p', 'afpfs', 'davfs', 'fuse.davfs2']);
+const NETWORK_FS = new Set([
+  'nfs',
+  'nfs4',
+  'cifs',
+  'smb3',
+  'smbfs',
+  'fuse.sshfs',
+  'fuse.rclone',
+  '9p',
+  'afpfs',
+  'davfs',
+  'fuse.davfs2',
+]);
 
 /** On Linux, whether `path` lives on a network file system, where inotify sees only local changes. */
 export function isNetworkMount(path: string, mounts = readMounts()): boolean {
   let best: { point: string; type: string } | undefined;
   for (const m of mounts)
-    if ((path === m.point || path.startsWith(m.point.endsWith('/') ? m.point : `${m.point}/`)) && (!best || m.point.length > best.point.length)) best = m;
+    if (
+      (path === m.point || path.startsWith(m.point.endsWith('/') ? m.point : `${m.point}/`)) &&
+      (!best || m.point.length > best.point.length)
+    )
+      best = m;
   return best !== undefined && NETWORK_FS.has(best.type);
 }
 

@@ -1,0 +1,263 @@
+import type { FerryConfig } from '../../shared/config';
+import type { FolderStatus, ServiceState } from '../../shared/events';
+import type { HashKind } from '../../shared/hashes';
+import type { Destination } from './providers/types';
+import {
+  activeFolders,
+  connectDestinations,
+  destinationStates,
+  kindsPerFolder,
+  planAll,
+  scanFolders,
+  transferPool,
+  type DestinationFailure,
+  type EngineDeps,
+} from './runSteps';
+import type { FolderScan } from './scan/scanner';
+import type { TransferPool } from './transfer/pool';
+import { ChangeAggregator, DEFAULT_AGGREGATOR, type AggregatorOptions, type ChangeBatch } from './watch/aggregator';
+import type { WatchHandle } from './watch/backends';
+import { watchFolder } from './watch/folderWatcher';
+
+export type ServiceOptions = {
+  aggregator?: AggregatorOptions;
+  /** Overrides settings.rescan_interval (tests). */
+  rescanIntervalMs?: number;
+};
+
+export type ServiceStatus = {
+  state: ServiceState;
+  folders: FolderStatus[];
+  destinations: { id: string; ok: boolean; error: string | null }[];
+  queue: { pending: number; failed: number; bytesPending: number };
+};
+
+/**
+ * The always-on engine: an initial full sync, then watchers whose events (hints) are coalesced per
+ * folder into rescans; each rescan is planned and drained by the transfer pool. A periodic full
+ * rescan with a listing of every destination is the safety net. Cycles run one at a time: changes
+ * that arrive during one are picked up by the next.
+ */
+export class SyncService {
+  private destinations = new Map<string, Destination>();
+  private destinationErrors: DestinationFailure[] = [];
+  private kinds = new Map<string, HashKind[]>();
+  private readonly scans = new Map<string, FolderScan>();
+  private readonly watchers = new Map<string, { handle: WatchHandle; aggregator: ChangeAggregator }>();
+  private readonly folderStatus = new Map<string, FolderStatus>();
+  private readonly dirty = new Map<string, ChangeBatch>();
+  private readonly pausedFolders = new Set<string>();
+  private pausedAll = false;
+  private listNext = true;
+  private cycling = false;
+  private state: ServiceState = 'starting';
+  private pool: TransferPool | undefined;
+  private readonly controller = new AbortController();
+  private wake: (() => void) | undefined;
+  private loop: Promise<void> | undefined;
+  private rescanTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly cfg: FerryConfig,
+    private readonly deps: EngineDeps,
+    private readonly opts: ServiceOptions = {},
+  ) {}
+
+  async start(): Promise<void> {
+    const { destinations, errors } = await connectDestinations(this.cfg, this.deps, this.controller.signal);
+    this.destinations = destinations;
+    this.destinationErrors = errors;
+    this.kinds = kindsPerFolder(this.cfg, destinations);
+    this.pool = transferPool(this.cfg, this.deps, destinations, this.kinds, { heldFolders: () => this.heldFolders() });
+    for (const folder of activeFolders(this.cfg)) {
+      this.setFolder(folder.id, { state: 'scanning' });
+      // Watch before the first scan, so that nothing written during it goes unnoticed.
+      await this.startWatcher(folder.id);
+      this.markDirty({ folder: folder.id, paths: new Set(), full: true });
+    }
+    const every = this.opts.rescanIntervalMs ?? this.cfg.settings.rescan_interval * 1000;
+    this.rescanTimer = setInterval(() => this.rescanAll(), every);
+    this.loop = this.run();
+  }
+
+  private heldFolders(): string[] {
+    return this.pausedAll ? this.cfg.folders.map((f) => f.id) : [...this.pausedFolders];
+  }
+
+  private async startWatcher(folderId: string): Promise<void> {
+    const folder = this.cfg.folders.find((f) => f.id === folderId);
+    if (!folder) return;
+    const aggregator = new ChangeAggregator(
+      folder.id,
+      folder.path,
+      (b) => this.markDirty(b),
+      this.opts.aggregator ?? DEFAULT_AGGREGATOR,
+    );
+    try {
+      const handle = await watchFolder(
+        folder,
+        (paths) => aggregator.add(paths),
+        (err) => {
+          // A watcher that errs may have lost events: rescan the whole folder.
+          this.deps.events.emit('warning', { folder: folder.id, message: `watcher error: ${err.message}` });
+          aggregator.addFull();
+        },
+        (message) => this.deps.events.emit('warning', { folder: folder.id, message }),
+      );
+      this.watchers.set(folder.id, { handle, aggregator });
+      this.setFolder(folder.id, { watcher: handle.backend });
+    } catch (err) {
+      // No watcher at all (the folder is missing, say): the periodic rescan still covers it.
+      this.setFolder(folder.id, { state: 'error', error: `cannot watch ${folder.path}: ${(err as Error).message}` });
+    }
+  }
+
+  private markDirty(batch: ChangeBatch): void {
+    const prev = this.dirty.get(batch.folder);
+    if (prev) {
+      prev.full ||= batch.full;
+      for (const p of batch.paths) prev.paths.add(p);
+    } else this.dirty.set(batch.folder, { ...batch, paths: new Set(batch.paths) });
+    this.wake?.();
+  }
+
+  /** The safety net: every folder rescanned and every destination listed. */
+  rescanAll(): void {
+    this.listNext = true;
+    for (const f of activeFolders(this.cfg)) this.markDirty({ folder: f.id, paths: new Set(), full: true });
+  }
+
+  private async run(): Promise<void> {
+    const signal = this.controller.signal;
+    while (!signal.aborted) {
+      const runnable = [...this.dirty.keys()].filter((f) => !this.pausedAll && !this.pausedFolders.has(f));
+      if (runnable.length === 0) {
+        this.setState(this.pausedAll ? 'paused' : this.destinationErrors.length > 0 ? 'error' : 'idle');
+        await new Promise<void>((resolve) => (this.wake = resolve));
+        this.wake = undefined;
+        continue;
+      }
+      const batch = runnable.map((f) => this.dirty.get(f) as ChangeBatch);
+      for (const f of runnable) this.dirty.delete(f);
+      try {
+        await this.cycle(batch);
+      } catch (err) {
+        this.deps.events.emit('warning', { message: `sync cycle failed: ${(err as Error).message}` });
+      }
+    }
+  }
+
+  private async cycle(batch: ChangeBatch[]): Promise<void> {
+    this.cycling = true;
+    this.setState('syncing');
+    try {
+      const wanted = new Set(batch.map((b) => b.folder));
+      const folders = activeFolders(this.cfg, new Set(this.heldFolders())).filter((f) => wanted.has(f.id));
+      for (const f of folders) this.setFolder(f.id, { state: 'scanning' });
+      const fresh = await scanFolders(folders, this.kinds, this.deps);
+      for (const [id, scan] of fresh) {
+        this.scans.set(id, scan);
+        this.setFolder(id, {
+          state: 'syncing',
+          files: scan.files.size,
+          lastScanAt: Date.now(),
+          error: scan.complete ? null : (scan.issues.find((i) => i.blocking)?.message ?? 'incomplete scan'),
+        });
+      }
+      const planned = new Map(
+        [...this.scans].filter(([id]) => activeFolders(this.cfg, new Set(this.heldFolders())).some((f) => f.id === id)),
+      );
+      const { states } = await destinationStates(this.destinations, this.deps, {
+        list: this.listNext,
+        signal: this.controller.signal,
+      });
+      this.listNext = false;
+      const thePlan = planAll(this.cfg, planned, states, false);
+      this.deps.store.jobs.replacePlan(thePlan.actions);
+      await this.pool?.drain(this.controller.signal);
+    } finally {
+      this.cycling = false;
+      for (const [id, st] of this.folderStatus)
+        if (st.state === 'syncing' || st.state === 'scanning')
+          this.setFolder(id, {
+            state: this.pausedFolders.has(id) || this.pausedAll ? 'paused' : st.error ? 'error' : 'watching',
+          });
+    }
+  }
+
+  pause(folder?: string): void {
+    if (folder === undefined) this.pausedAll = true;
+    else this.pausedFolders.add(folder);
+    for (const f of this.cfg.folders)
+      if (folder === undefined || f.id === folder) this.setFolder(f.id, { state: 'paused' });
+    if (this.pausedAll) this.setState('paused');
+  }
+
+  /** Resumes and drains the backlog: the folder is rescanned and its queued work runs. */
+  resume(folder?: string): void {
+    if (folder === undefined) {
+      this.pausedAll = false;
+      this.pausedFolders.clear();
+    } else this.pausedFolders.delete(folder);
+    for (const f of activeFolders(this.cfg))
+      if (folder === undefined || f.id === folder) {
+        this.setFolder(f.id, { state: 'scanning' });
+        this.markDirty({ folder: f.id, paths: new Set(), full: true });
+      }
+  }
+
+  status(): ServiceStatus {
+    return {
+      state: this.state,
+      folders: [...this.folderStatus.values()],
+      destinations: this.cfg.destinations.map((d) => {
+        const err = this.destinationErrors.find((e) => e.destination === d.id);
+        return {
+          id: d.id,
+          ok: err === undefined && this.destinations.has(d.id),
+          error: err ? err.error.message : null,
+        };
+      }),
+      queue: this.deps.store.jobs.counts(),
+    };
+  }
+
+  /** Whether anything is waiting or running: tests and `ferry status` use it to know the daemon is settled. */
+  get busy(): boolean {
+    return this.cycling || this.dirty.size > 0;
+  }
+
+  private setState(state: ServiceState): void {
+    if (state === this.state) return;
+    this.state = state;
+    this.deps.events.emit('service:status', { state });
+  }
+
+  private setFolder(folder: string, patch: Partial<Omit<FolderStatus, 'folder'>>): void {
+    const prev = this.folderStatus.get(folder) ?? {
+      folder,
+      state: 'scanning',
+      files: 0,
+      watcher: null,
+      lastScanAt: null,
+      error: null,
+    };
+    const next = { ...prev, ...patch };
+    this.folderStatus.set(folder, next);
+    this.deps.events.emit('folder:status', next);
+  }
+
+  /** Stops watching, lets running transfers be interrupted (they stay queued) and waits for the loop. */
+  async stop(): Promise<void> {
+    this.controller.abort(new Error('stopping'));
+    if (this.rescanTimer) clearInterval(this.rescanTimer);
+    this.wake?.();
+    for (const { handle, aggregator } of this.watchers.values()) {
+      aggregator.close();
+      await handle.close().catch(() => undefined);
+    }
+    await this.loop;
+    await Promise.all([...this.destinations.values()].map((d) => d.close().catch(() => undefined)));
+    this.setState('stopped');
+  }
+}
