@@ -1,11 +1,30 @@
-import { existsSync, readFileSync, unlinkSync, writeFileSync, mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import type { FerryConfig } from '../../shared/config';
+import type { StatusResult } from '../../shared/contract';
 import type { EngineDeps } from '../engine/runSteps';
 import { fileLogger, streamLogger, type Logger } from '../engine/log';
+import { createApi } from '../engine/api';
 import { SyncService } from '../engine/syncService';
+import { startServer } from '../server/httpServer';
 
-export type DaemonOptions = { pidfile?: string; logFile?: string };
+export type DaemonOptions = {
+  configPath: string;
+  stateDir: string;
+  host: string;
+  port: number;
+  webapp: boolean;
+  pidfile?: string | undefined;
+  logFile?: string | undefined;
+};
+
+/** Where a running daemon says how to reach it: read by `ferry status`. Private to the user (0600). */
+export function daemonInfoPath(stateDir: string): string {
+  return join(stateDir, 'daemon.json');
+}
+
+export type DaemonInfo = { pid: number; url: string; token: string; startedAt: number };
 
 /** Writes every event worth keeping to the log: transfers, failures, warnings, folder states. */
 function logEvents(deps: EngineDeps, log: Logger): () => void {
@@ -54,17 +73,33 @@ export async function runDaemon(
   cfg: FerryConfig,
   deps: EngineDeps,
   opts: DaemonOptions,
+  stdout: NodeJS.WriteStream,
   stderr: NodeJS.WriteStream,
 ): Promise<number> {
   const log = opts.logFile ? fileLogger(opts.logFile) : streamLogger(stderr);
   const detach = logEvents(deps, log);
-  const service = new SyncService(cfg, deps);
+  let current = cfg;
+  let service = new SyncService(cfg, deps);
+  const api = createApi({
+    store: deps.store,
+    service: () => service,
+    config: () => current,
+    configPath: opts.configPath,
+    apply: async (next) => {
+      // Re-applied without restarting the process: the old service stops (its queue stays), a new one starts.
+      log('info', 'configuration changed: re-applying');
+      await service.stop();
+      current = next;
+      service = new SyncService(next, deps);
+      await service.start();
+    },
+  });
   let stopping: Promise<void> | undefined;
   let asked: () => void = () => undefined;
   const stopAsked = new Promise<void>((resolve) => (asked = resolve));
   const stop = (signal: string) => {
     log('info', `received ${signal}: stopping`);
-    stopping ??= service.stop();
+    stopping ??= Promise.resolve().then(() => service.stop());
     asked();
   };
   const onTerm = () => stop('SIGTERM');
@@ -76,14 +111,25 @@ export async function runDaemon(
       mkdirSync(dirname(opts.pidfile), { recursive: true });
       writeFileSync(opts.pidfile, `${process.pid}\n`);
     }
-    await service.start();
-    log('info', 'daemon started', {
-      pid: process.pid,
-      folders: cfg.folders.map((f) => f.id),
-      destinations: cfg.destinations.map((d) => d.id),
+    const token = randomBytes(32).toString('base64url');
+    const server = await startServer({
+      host: opts.host,
+      port: opts.port,
+      token,
+      api,
+      events: deps.events,
+      webappDir: opts.webapp ? join(__dirname, '..', 'renderer') : undefined,
+      log,
     });
+    const info: DaemonInfo = { pid: process.pid, url: server.url, token, startedAt: Date.now() };
+    writeFileSync(daemonInfoPath(opts.stateDir), JSON.stringify(info), { mode: 0o600 });
+    stdout.write(`Ferry daemon (pid ${process.pid}) on ${server.url}\ntoken: ${token}\n`);
+    await service.start();
+    log('info', 'daemon started', { pid: process.pid, url: server.url, folders: cfg.folders.map((f) => f.id) });
     await stopAsked;
     await stopping;
+    await server.close();
+    rmSync(daemonInfoPath(opts.stateDir), { force: true });
     log('info', 'daemon stopped');
     return 0;
   } finally {
@@ -138,5 +184,46 @@ export async function stopDaemon(
     return 1;
   }
   out.write(`stopped the daemon (pid ${pid})\n`);
+  return 0;
+}
+
+/** `ferry status`: asks the running daemon how things are. */
+export async function daemonStatus(
+  stateDir: string,
+  json: boolean,
+  out: { write(s: string): unknown },
+  err: { write(s: string): unknown },
+): Promise<number> {
+  let info: DaemonInfo;
+  try {
+    info = JSON.parse(readFileSync(daemonInfoPath(stateDir), 'utf8')) as DaemonInfo;
+  } catch {
+    err.write(`ferry: no daemon is running for the state directory ${stateDir} (start one with ferry daemon)\n`);
+    return 3;
+  }
+  let res: Response;
+  try {
+    res = await fetch(`${info.url}/api/status:get`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${info.token}`, 'content-type': 'application/json' },
+      body: '{}',
+    });
+  } catch (e) {
+    err.write(`ferry: the daemon at ${info.url} does not answer (${(e as Error).message}); it may have stopped\n`);
+    return 3;
+  }
+  const status = (await res.json()) as StatusResult;
+  if (json) {
+    out.write(`${JSON.stringify(status, null, 2)}\n`);
+    return 0;
+  }
+  out.write(`${status.summary}\n`);
+  for (const f of status.folders)
+    out.write(
+      `  folder ${f.folder}: ${f.state}, ${f.files} files${f.watcher ? `, ${f.watcher} watcher` : ''}${f.error ? ` — ${f.error}` : ''}\n`,
+    );
+  for (const d of status.destinations)
+    out.write(`  destination ${d.id}: ${d.ok ? 'ok' : `unavailable — ${d.error ?? ''}`}\n`);
+  out.write(`  queue: ${status.queue.active} active, ${status.queue.pending} pending, ${status.queue.failed} failed\n`);
   return 0;
 }

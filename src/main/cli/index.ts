@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import type { FerryConfig } from '../../shared/config';
 import { FerryError } from '../../shared/errors';
@@ -9,7 +10,7 @@ import { defaultStateDir } from '../engine/stateDir';
 import { lockStateDir } from '../engine/stateLock';
 import { Store } from '../engine/store/store';
 import { prepare, syncOnce, type EngineDeps } from '../engine/syncRun';
-import { runDaemon, stopDaemon } from './daemon';
+import { daemonStatus, runDaemon, stopDaemon } from './daemon';
 import { attachProgress } from './progress';
 import { planLines, summaryJson, summaryLines } from './summary';
 
@@ -38,7 +39,11 @@ function readConfig(file: string): FerryConfig {
 }
 
 /** Opens the engine for one command: lock, store, hash workers. Closed by the returned function. */
-async function withEngine<T>(cfg: FerryConfig, opts: Common, run: (deps: EngineDeps) => Promise<T>): Promise<T> {
+async function withEngine<T>(
+  cfg: FerryConfig,
+  opts: Common,
+  run: (deps: EngineDeps, stateDir: string) => Promise<T>,
+): Promise<T> {
   const stateDir = opts.stateDir ?? cfg.settings.state_dir ?? defaultStateDir();
   let unlock: () => void;
   let store: Store;
@@ -61,7 +66,7 @@ async function withEngine<T>(cfg: FerryConfig, opts: Common, run: (deps: EngineD
   }
   const workers = new FileWorkers();
   try {
-    return await run({ store, events: new EventBus(), workers, factories: defaultFactories() });
+    return await run({ store, events: new EventBus(), workers, factories: defaultFactories() }, stateDir);
   } finally {
     await workers.close();
     store.close();
@@ -163,21 +168,46 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     program
       .command('daemon')
       .description('watch the folders and sync continuously, until stopped (SIGTERM, SIGINT or `ferry stop`)')
+      .option(
+        '--host <address>',
+        'address to serve the API and the web app on (keep loopback unless you mean it)',
+        '127.0.0.1',
+      )
+      .option('--port <n>', 'port (0: any free port)', (v) => Number.parseInt(v, 10), 7717)
+      .option('--no-webapp', 'serve only the API, not the web app')
       .option('--pidfile <file>', 'write the process id here, for `ferry stop`')
       .option('--log-file <file>', 'structured log lines (JSON), rotated at 10 MB; default: standard error'),
-  ).action(async (opts: Common & { pidfile?: string; logFile?: string }) => {
-    const cfg = readConfig(opts.config);
-    await withEngine(cfg, opts, async (deps) => {
-      setExit(
-        await runDaemon(
-          cfg,
-          deps,
-          { ...(opts.pidfile ? { pidfile: opts.pidfile } : {}), ...(opts.logFile ? { logFile: opts.logFile } : {}) },
-          io.stderr,
-        ),
-      );
+  ).action(
+    async (opts: Common & { host: string; port: number; webapp: boolean; pidfile?: string; logFile?: string }) => {
+      const cfg = readConfig(opts.config);
+      if (!Number.isInteger(opts.port) || opts.port < 0 || opts.port > 65535)
+        throw new ExitError(EXIT.usage, '--port must be a number from 0 to 65535');
+      await withEngine(cfg, opts, async (deps, stateDir) => {
+        const daemonOpts = {
+          configPath: resolve(opts.config),
+          stateDir,
+          host: opts.host,
+          port: opts.port,
+          webapp: opts.webapp,
+          pidfile: opts.pidfile,
+          logFile: opts.logFile,
+        };
+        setExit(await runDaemon(cfg, deps, daemonOpts, io.stdout, io.stderr));
+      });
+    },
+  );
+
+  program
+    .command('status')
+    .description('how a running daemon is doing')
+    .option('-c, --config <file>', 'the configuration file (to find its state directory)')
+    .option('--state-dir <dir>', 'the state directory the daemon runs with')
+    .option('--json', 'machine-readable output on stdout')
+    .action(async (opts: { config?: string; stateDir?: string; json?: boolean }) => {
+      const stateDir =
+        opts.stateDir ?? (opts.config ? readConfig(opts.config).settings.state_dir : undefined) ?? defaultStateDir();
+      setExit(await daemonStatus(stateDir, opts.json ?? false, io.stdout, io.stderr));
     });
-  });
 
   program
     .command('stop')

@@ -1,4 +1,8 @@
-import type { FerryConfig } from '../../shared/config';
+import type { FerryConfig, RuleConfig } from '../../shared/config';
+import type { PreviewResult } from '../../shared/contract';
+import { expandTemplate } from './rules/pathTemplate';
+import { compileRule } from './rules/ruleMatcher';
+import type { Job } from './store/jobStore';
 import type { FolderStatus, ServiceState } from '../../shared/events';
 import type { HashKind } from '../../shared/hashes';
 import type { Destination } from './providers/types';
@@ -220,6 +224,54 @@ export class SyncService {
       }),
       queue: this.deps.store.jobs.counts(),
     };
+  }
+
+  /** Jobs running now. */
+  activeJobs(): Job[] {
+    return [...(this.pool?.active.values() ?? [])];
+  }
+
+  /** Cancels a running transfer; it is recorded as cancelled and comes back with the next change or rescan. */
+  cancel(jobId: number): boolean {
+    return this.pool?.cancel(jobId) ?? false;
+  }
+
+  /** Plans a folder again soon (after a retry, say). */
+  requestRescan(folder?: string): void {
+    for (const f of activeFolders(this.cfg))
+      if (folder === undefined || f.id === folder) this.markDirty({ folder: f.id, paths: new Set(), full: true });
+  }
+
+  /** The files a draft rule would catch, from the latest scans, and where each would go. */
+  preview(rule: RuleConfig, limit: number): PreviewResult {
+    const compiled = compileRule(rule);
+    const matches: PreviewResult['matches'] = [];
+    let total = 0;
+    let unmatched = 0;
+    for (const folderId of rule.from) {
+      const files = this.scans.get(folderId)?.files ?? this.deps.store.index.loadFolder(folderId);
+      for (const file of files.values()) {
+        if (!compiled.matches(file.path)) {
+          unmatched++;
+          continue;
+        }
+        total++;
+        if (matches.length >= limit) continue;
+        let remotePath: string;
+        try {
+          remotePath = expandTemplate(rule.path, {
+            path: file.path,
+            mtimeNs: file.mtimeNs,
+            folder: folderId,
+            rule: rule.name,
+          });
+        } catch (err) {
+          remotePath = `(invalid: ${(err as Error).message})`;
+        }
+        matches.push({ folder: folderId, path: file.path, size: file.size, remotePath });
+      }
+    }
+    return { matches, total, unmatched };
   }
 
   /** Whether anything is waiting or running: tests and `ferry status` use it to know the daemon is settled. */

@@ -80,7 +80,24 @@ export function parseConfig(text: string, file: string, baseDir: string): FerryC
     });
     throw new ConfigError(problems);
   }
-  const cfg = parsed.data;
+  return resolvePaths(parsed.data, baseDir);
+}
+
+/** Validates a configuration given as an object (the window's editor, the API), without YAML positions. */
+export function configFromObject(raw: unknown, file: string, baseDir: string): FerryConfig {
+  const parsed = configSchema.safeParse(raw ?? {});
+  if (!parsed.success)
+    throw new ConfigError(
+      parsed.error.issues.map((issue: z.core.$ZodIssue) => ({
+        file,
+        path: pathToString(issue.path),
+        message: describeIssue(issue),
+      })),
+    );
+  return resolvePaths(parsed.data, baseDir);
+}
+
+function resolvePaths(cfg: FerryConfig, baseDir: string): FerryConfig {
   const abs = (p: string) => {
     const e = expandHome(p);
     return isAbsolute(e) ? e : resolve(baseDir, e);

@@ -164,6 +164,21 @@ export class JobStore {
     return out;
   }
 
+  /** A page of jobs in one state, oldest first, and how many there are. */
+  page(state: JobState, offset: number, limit: number): { total: number; items: Job[] } {
+    const total = (this.db.prepare('SELECT COUNT(*) AS n FROM jobs WHERE state = ?').get(state) as { n: number }).n;
+    const rows = this.db
+      .prepare('SELECT * FROM jobs WHERE state = ? ORDER BY id LIMIT ? OFFSET ?')
+      .all(state, limit, offset) as Row[];
+    return { total, items: rows.map(fromRow) };
+  }
+
+  /** A failed job becomes pending again, with a fresh count of attempts. Returns how many were retried. */
+  retryFailed(id?: number): number {
+    const sql = `UPDATE jobs SET state = 'pending', attempts = 0, not_before = 0 WHERE state = 'failed'${id === undefined ? '' : ' AND id = ?'}`;
+    return (id === undefined ? this.db.prepare(sql).run() : this.db.prepare(sql).run(id)).changes;
+  }
+
   list(state: JobState): Job[] {
     return (this.db.prepare('SELECT * FROM jobs WHERE state = ? ORDER BY id').all(state) as Row[]).map(fromRow);
   }

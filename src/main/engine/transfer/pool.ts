@@ -120,6 +120,8 @@ export class TransferPool {
   /** Jobs waiting for their retry time (their not_before is persisted too). */
   private waiting: Job[] = [];
   private running = 0;
+  /** Jobs running now, for the queue's "active" tab. */
+  readonly active = new Map<number, Job>();
 
   /**
    * The next unit of work: one job, or a batch of small uploads to one destination. The queue is read
@@ -191,6 +193,7 @@ export class TransferPool {
         continue;
       }
       this.running += unit.length;
+      for (const j of unit) this.active.set(j.id, j);
       try {
         const first = unit[0] as Job;
         const dest = first.destination === undefined ? undefined : this.exec.destinations.get(first.destination);
@@ -198,10 +201,23 @@ export class TransferPool {
         else await this.run(first);
       } finally {
         this.running -= unit.length;
+        for (const j of unit) this.active.delete(j.id);
       }
       this.emitQueue();
       this.notify();
     }
+  }
+
+  /**
+   * Awaited before bytes are sent: the bandwidth cap, and the pause. A transfer whose folder was paused
+   * meanwhile does not start; it stays queued.
+   */
+  private pacer(jobs: readonly Job[]): (bytes: number) => Promise<void> {
+    return async (bytes) => {
+      await this.opts.bandwidth.take(bytes);
+      const held = this.opts.heldFolders?.() ?? [];
+      if (jobs.some((j) => held.includes(j.folder))) throw new FerryError('cancelled', 'paused', 'the folder was paused');
+    };
   }
 
   private emitQueue(force = false): void {
@@ -229,11 +245,7 @@ export class TransferPool {
     };
     let outcome: JobResult | FerryError;
     try {
-      outcome = await executeJob(
-        job,
-        { signal: controller.signal, onProgress, pace: (n) => this.opts.bandwidth.take(n) },
-        this.exec,
-      );
+      outcome = await executeJob(job, { signal: controller.signal, onProgress, pace: this.pacer([job]) }, this.exec);
     } catch (raw) {
       outcome = toFerryError(raw);
     } finally {
@@ -251,12 +263,7 @@ export class TransferPool {
     const started = this.now();
     let outcomes: (JobResult | FerryError)[];
     try {
-      outcomes = await executeUploadBatch(
-        jobs,
-        dest,
-        { signal: controller.signal, pace: (n) => this.opts.bandwidth.take(n) },
-        this.exec,
-      );
+      outcomes = await executeUploadBatch(jobs, dest, { signal: controller.signal, pace: this.pacer(jobs) }, this.exec);
     } catch (raw) {
       const err = toFerryError(raw);
       outcomes = jobs.map(() => err);

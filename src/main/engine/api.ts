@@ -1,0 +1,169 @@
+import { randomBytes } from 'node:crypto';
+import { closeSync, fsyncSync, openSync, renameSync, writeSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { stringify } from 'yaml';
+import type { FerryConfig } from '../../shared/config';
+import {
+  isRequestName,
+  requestSchemas,
+  type ConfigUpdateResult,
+  type FerryApi,
+  type QueueItem,
+  type RequestName,
+  type StatusResult,
+} from '../../shared/contract';
+import { ConfigError, configFromObject } from './config/loadConfig';
+import type { Job } from './store/jobStore';
+import type { Store } from './store/store';
+import type { SyncService } from './syncService';
+
+/** What the API needs from the face that hosts the engine (the daemon, or Electron's main process). */
+export type ApiHost = {
+  store: Store;
+  service: () => SyncService;
+  config: () => FerryConfig;
+  /** The config file the person edits; updates are written there, atomically. */
+  configPath: string;
+  /** Re-applies a new configuration without a restart of the process. */
+  apply: (cfg: FerryConfig) => Promise<void>;
+};
+
+export class ApiInputError extends Error {
+  constructor(
+    readonly code: 'unknown-request' | 'invalid-input',
+    message: string,
+    readonly issues: { path: string; message: string }[] = [],
+  ) {
+    super(message);
+  }
+}
+
+function queueItem(job: Job, state: QueueItem['state']): QueueItem {
+  return {
+    id: job.id,
+    kind: job.kind,
+    rule: job.rule,
+    destination: job.destination ?? null,
+    folder: job.folder,
+    path: job.path,
+    remotePath: job.remotePath ?? null,
+    size: job.size,
+    reason: job.reason,
+    attempts: job.attempts,
+    lastError: job.lastError,
+    state,
+  };
+}
+
+function summarize(s: Omit<StatusResult, 'summary'>): string {
+  const down = s.destinations.filter((d) => !d.ok);
+  if (s.state === 'paused') return 'Paused: nothing is being shipped until you resume.';
+  if (down.length > 0)
+    return `Attention: ${down.map((d) => `destination "${d.id}" is unavailable (${d.error ?? 'unknown error'})`).join('; ')}.`;
+  const broken = s.folders.filter((f) => f.state === 'error');
+  if (broken.length > 0)
+    return `Attention: ${broken.map((f) => `folder "${f.folder}": ${f.error ?? 'error'}`).join('; ')}.`;
+  if (s.queue.failed > 0)
+    return `${s.queue.failed} transfer${s.queue.failed === 1 ? '' : 's'} failed: see the queue for why, and retry.`;
+  if (s.queue.pending + s.queue.active > 0 || s.state === 'syncing')
+    return `Syncing: ${s.queue.pending + s.queue.active} transfer(s) to go.`;
+  return 'Everything is safe: every folder is in sync with its destinations.';
+}
+
+/** Writes a file so that a crash leaves either the old or the new content, never a mix. */
+function writeAtomically(path: string, text: string): void {
+  const tmp = join(dirname(path), `.${randomBytes(6).toString('hex')}.tmp`);
+  const fd = openSync(tmp, 'wx', 0o600);
+  try {
+    writeSync(fd, text);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, path);
+}
+
+/** The contract's implementation, shared by every face. Inputs arrive validated (see `call`). */
+export function createApi(host: ApiHost): FerryApi {
+  const status = (): StatusResult => {
+    const s = host.service().status();
+    const active = host.service().activeJobs().length;
+    const queue = {
+      pending: Math.max(0, s.queue.pending - active),
+      active,
+      failed: s.queue.failed,
+      bytesPending: s.queue.bytesPending,
+    };
+    const base = { state: s.state, folders: s.folders, destinations: s.destinations, queue };
+    return { ...base, summary: summarize(base) };
+  };
+  return {
+    'status:get': async () => status(),
+    'queue:list': async ({ state, offset, limit }) => {
+      const active = host.service().activeJobs();
+      if (state === 'active')
+        return { total: active.length, items: active.slice(offset, offset + limit).map((j) => queueItem(j, 'active')) };
+      if (state === 'failed') {
+        const page = host.store.jobs.page('failed', offset, limit);
+        return { total: page.total, items: page.items.map((j) => queueItem(j, 'failed')) };
+      }
+      const running = new Set(active.map((j) => j.id));
+      const page = host.store.jobs.page('pending', offset, limit + running.size);
+      const items = page.items.filter((j) => !running.has(j.id)).slice(0, limit);
+      return { total: Math.max(0, page.total - running.size), items: items.map((j) => queueItem(j, 'pending')) };
+    },
+    'transfer:retry': async ({ id }) => {
+      const job = host.store.jobs.get(id);
+      const ok = host.store.jobs.retryFailed(id) > 0;
+      if (ok && job) host.service().requestRescan(job.folder);
+      return { ok };
+    },
+    'transfer:retryAll': async () => {
+      const retried = host.store.jobs.retryFailed();
+      if (retried > 0) host.service().requestRescan();
+      return { retried };
+    },
+    'transfer:cancel': async ({ id }) => ({ ok: host.service().cancel(id) }),
+    'sync:pause': async ({ folder }) => {
+      host.service().pause(folder);
+      return status();
+    },
+    'sync:resume': async ({ folder }) => {
+      host.service().resume(folder);
+      return status();
+    },
+    'config:get': async () => host.config(),
+    'config:update': async ({ config }): Promise<ConfigUpdateResult> => {
+      let cfg: FerryConfig;
+      try {
+        cfg = configFromObject(config, host.configPath, dirname(host.configPath));
+      } catch (err) {
+        if (err instanceof ConfigError)
+          return { ok: false, problems: err.problems.map(({ path, message }) => ({ path, message })) };
+        throw err;
+      }
+      writeAtomically(host.configPath, stringify(config));
+      await host.apply(cfg);
+      return { ok: true };
+    },
+    'rules:preview': async ({ rule, limit }) => host.service().preview(rule, limit),
+    'history:query': async (q) => host.store.history.query(q),
+    'activity:aggregate': async ({ bucket, from, to }) => host.store.history.activity(bucket, from, to),
+  };
+}
+
+/** Validates a request's name and input at the boundary, then calls the API. */
+export async function call(api: FerryApi, name: string, input: unknown): Promise<unknown> {
+  if (!isRequestName(name)) throw new ApiInputError('unknown-request', `unknown request "${name}"`);
+  const parsed = requestSchemas[name].safeParse(input ?? {});
+  if (!parsed.success)
+    throw new ApiInputError(
+      'invalid-input',
+      `invalid input for ${name}`,
+      parsed.error.issues.map((i) => ({ path: i.path.map(String).join('.'), message: i.message })),
+    );
+  const method = api[name] as (args: unknown) => Promise<unknown>;
+  return method(parsed.data);
+}
+
+export type { RequestName };

@@ -1,0 +1,111 @@
+import { z } from 'zod';
+import { ruleSchema } from './config';
+import type { FerryConfig } from './config';
+import type { SerializedError } from './errors';
+import type { FolderStatus, ServiceState } from './events';
+import type { ActionKind, HistoryEntry, TransferOutcome } from './models';
+
+/**
+ * The one contract every face uses (Electron IPC, the daemon's HTTP + WebSocket API, the CLI):
+ * `domain:verb` requests with zod-validated inputs, typed results, and the event stream of
+ * `FerryEvents` (events.ts). Inputs are validated where they enter the engine.
+ */
+const page = { offset: z.number().int().min(0).default(0), limit: z.number().int().min(1).max(1000).default(100) };
+const folderRef = z.object({ folder: z.string().min(1).optional() }).strict();
+
+export const requestSchemas = {
+  'status:get': z.object({}).strict(),
+  'queue:list': z.object({ state: z.enum(['pending', 'active', 'failed']).default('pending'), ...page }).strict(),
+  'transfer:retry': z.object({ id: z.number().int().positive() }).strict(),
+  'transfer:retryAll': z.object({}).strict(),
+  'transfer:cancel': z.object({ id: z.number().int().positive() }).strict(),
+  'sync:pause': folderRef,
+  'sync:resume': folderRef,
+  'config:get': z.object({}).strict(),
+  /** A whole new configuration as the YAML file would hold it (validated against the config schema). */
+  'config:update': z.object({ config: z.unknown() }).strict(),
+  'rules:preview': z.object({ rule: ruleSchema, limit: z.number().int().min(1).max(10_000).default(500) }).strict(),
+  'history:query': z
+    .object({
+      ...page,
+      destination: z.string().optional(),
+      outcome: z.enum(['done', 'failed', 'skipped', 'cancelled']).optional(),
+      from: z.number().int().optional(),
+      to: z.number().int().optional(),
+      search: z.string().max(500).optional(),
+    })
+    .strict(),
+  'activity:aggregate': z
+    .object({
+      bucket: z.enum(['day', 'week', 'month']),
+      from: z.number().int().optional(),
+      to: z.number().int().optional(),
+    })
+    .strict(),
+} as const;
+
+export type RequestName = keyof typeof requestSchemas;
+export type RequestInput<K extends RequestName> = z.input<(typeof requestSchemas)[K]>;
+export type RequestArgs<K extends RequestName> = z.output<(typeof requestSchemas)[K]>;
+
+export type QueueItem = {
+  id: number;
+  kind: ActionKind;
+  rule: string;
+  destination: string | null;
+  folder: string;
+  path: string;
+  remotePath: string | null;
+  size: number;
+  reason: string;
+  attempts: number;
+  lastError: SerializedError | null;
+  state: 'pending' | 'active' | 'failed';
+};
+
+export type StatusResult = {
+  state: ServiceState;
+  /** One sentence on whether everything is safe. */
+  summary: string;
+  folders: FolderStatus[];
+  destinations: { id: string; ok: boolean; error: string | null }[];
+  queue: { pending: number; active: number; failed: number; bytesPending: number };
+};
+
+export type PreviewResult = {
+  matches: { folder: string; path: string; size: number; remotePath: string }[];
+  total: number;
+  unmatched: number;
+};
+
+export type ActivityRow = { bucket: string; destination: string | null; files: number; bytes: number };
+
+export type ConfigUpdateResult =
+  { ok: true } | { ok: false; problems: { path: string; message: string; line?: number; column?: number }[] };
+
+export type Results = {
+  'status:get': StatusResult;
+  'queue:list': { total: number; items: QueueItem[] };
+  'transfer:retry': { ok: boolean };
+  'transfer:retryAll': { retried: number };
+  'transfer:cancel': { ok: boolean };
+  'sync:pause': StatusResult;
+  'sync:resume': StatusResult;
+  'config:get': FerryConfig;
+  'config:update': ConfigUpdateResult;
+  'rules:preview': PreviewResult;
+  'history:query': { total: number; items: HistoryEntry[] };
+  'activity:aggregate': ActivityRow[];
+};
+
+/** What a face implements or calls: one method per request. */
+export type FerryApi = { [K in RequestName]: (input: RequestArgs<K>) => Promise<Results[K]> };
+
+/** The wire form of an error answer. */
+export type ApiError = { error: { code: string; message: string; issues?: { path: string; message: string }[] } };
+
+export function isRequestName(name: string): name is RequestName {
+  return Object.hasOwn(requestSchemas, name);
+}
+
+export type { HistoryEntry, TransferOutcome };

@@ -1,0 +1,214 @@
+import type { ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { runFerry, spawnFerry } from '../helpers/cli';
+import { snapshot } from '../helpers/tree';
+import { workspace, type Workspace } from '../helpers/workspace';
+
+type Daemon = { child: ChildProcess; url: string; token: string };
+
+let ws: Workspace | undefined;
+let daemon: Daemon | undefined;
+
+afterEach(async () => {
+  if (daemon && daemon.child.exitCode === null) {
+    daemon.child.kill('SIGKILL');
+    await new Promise((r) => daemon?.child.once('close', r));
+  }
+  daemon = undefined;
+  ws?.cleanup();
+  ws = undefined;
+});
+
+async function startDaemon(w: Workspace): Promise<Daemon> {
+  const child = spawnFerry([
+    'daemon',
+    '--config',
+    w.config,
+    '--state-dir',
+    w.state,
+    '--port',
+    '0',
+    '--no-webapp',
+    '--log-file',
+    join(w.root, 'ferry.log'),
+  ]);
+  let out = '';
+  child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+  const until = Date.now() + 30_000;
+  while (!/token: (\S+)/.test(out)) {
+    if (Date.now() > until || child.exitCode !== null) throw new Error(`the daemon did not start: ${out}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return { child, url: /on (http:\/\/\S+)/.exec(out)?.[1] as string, token: /token: (\S+)/.exec(out)?.[1] as string };
+}
+
+async function api<T>(
+  d: Daemon,
+  name: string,
+  body: unknown = {},
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: T }> {
+  const res = await fetch(`${d.url}/api/${name}`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${d.token}`, 'content-type': 'application/json', ...headers },
+    body: JSON.stringify(body),
+  });
+  return { status: res.status, body: (await res.json()) as T };
+}
+
+async function until(what: string, check: () => boolean | Promise<boolean>, limitMs = 60_000): Promise<void> {
+  const end = Date.now() + limitMs;
+  while (Date.now() < end) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+describe('the daemon API', () => {
+  it('refuses a request without the token (401) and a request from another origin (403), on HTTP and WebSocket', async () => {
+    const w = (ws = workspace());
+    daemon = await startDaemon(w);
+    const noToken = await fetch(`${daemon.url}/api/status:get`, { method: 'POST', body: '{}' });
+    expect(noToken.status).toBe(401);
+    const wrongToken = await api(daemon, 'status:get', {}, { authorization: 'Bearer nope' });
+    expect(wrongToken.status).toBe(401);
+    const otherOrigin = await api(daemon, 'status:get', {}, { origin: 'http://evil.example' });
+    expect(otherOrigin.status).toBe(403);
+    const sameOrigin = await api<{ summary: string }>(daemon, 'status:get', {}, { origin: daemon.url });
+    expect(sameOrigin.status).toBe(200);
+    expect(sameOrigin.body.summary).toMatch(/Everything is safe|Syncing/);
+
+    const wsStatus = (url: string, origin?: string) =>
+      new Promise<number>((resolve) => {
+        const sock = new WebSocket(url, origin ? { origin } : {});
+        sock.on('open', () => {
+          sock.close();
+          resolve(101);
+        });
+        sock.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+        sock.on('error', () => undefined);
+      });
+    const wsUrl = daemon.url.replace('http', 'ws');
+    expect(await wsStatus(`${wsUrl}/api/events`)).toBe(401);
+    expect(await wsStatus(`${wsUrl}/api/events?token=${daemon.token}`, 'http://evil.example')).toBe(403);
+    expect(await wsStatus(`${wsUrl}/api/events?token=${daemon.token}`)).toBe(101);
+  });
+
+  it('rejects invalid input with the field at fault', async () => {
+    const w = (ws = workspace());
+    daemon = await startDaemon(w);
+    const r = await api<{ error: { code: string; issues: { path: string }[] } }>(daemon, 'queue:list', {
+      limit: 'lots',
+    });
+    expect(r.status).toBe(400);
+    expect(r.body.error.issues[0]?.path).toBe('limit');
+    expect((await api(daemon, 'no:such', {})).status).toBe(404);
+  });
+
+  it('streams progress for a 200 MB transfer and its completion over the WebSocket', async () => {
+    const w = (ws = workspace({ rules: [{ mode: 'backup' }], settings: '  bandwidth: 100000000' }));
+    daemon = await startDaemon(w);
+    const events: { event: string; payload: { path?: string; bytes?: number; total?: number } }[] = [];
+    const sock = new WebSocket(`${daemon.url.replace('http', 'ws')}/api/events?token=${daemon.token}`);
+    await new Promise((r) => sock.once('open', r));
+    sock.on('message', (m: Buffer) => events.push(JSON.parse(m.toString()) as (typeof events)[number]));
+    writeFileSync(join(w.src, 'video.bin'), randomBytes(200 * 1024 * 1024));
+    await until('the transfer to complete', () =>
+      events.some((e) => e.event === 'transfer:done' && e.payload.path === 'video.bin'),
+    );
+    sock.close();
+    const progress = events.filter((e) => e.event === 'transfer:progress' && e.payload.path === 'video.bin');
+    expect(progress.length).toBeGreaterThan(1);
+    expect(progress.some((p) => (p.payload.bytes ?? 0) < 200 * 1024 * 1024)).toBe(true);
+    expect(progress.at(-1)?.payload.bytes).toBe(200 * 1024 * 1024);
+    const bytes = progress.map((p) => p.payload.bytes ?? 0);
+    expect([...bytes].sort((a, b) => a - b)).toEqual(bytes);
+  });
+
+  it('pausing a folder stops new transfers from it within a second; resuming drains the backlog', async () => {
+    // 4 MB/s: 60 files of 1 MB take about fifteen seconds, so the pause lands mid-way.
+    const w = (ws = workspace({ rules: [{ mode: 'backup' }], settings: '  bandwidth: 4000000\n  transfers: 2' }));
+    daemon = await startDaemon(w);
+    mkdirSync(join(w.src, 'batch'));
+    for (let i = 0; i < 60; i++) writeFileSync(join(w.src, 'batch', `f${i}.bin`), randomBytes(1_000_000));
+    const count = () => {
+      try {
+        return readdirSync(join(w.dest, 'batch')).filter((n) => !n.startsWith('.ferrytmp-')).length;
+      } catch {
+        return 0;
+      }
+    };
+    await until('a few files to arrive', () => count() >= 3);
+    const paused = await api<{ folders: { folder: string; state: string }[] }>(daemon, 'sync:pause', {
+      folder: 'work',
+    });
+    expect(paused.body.folders.find((f) => f.folder === 'work')?.state).toBe('paused');
+    await new Promise((r) => setTimeout(r, 1000));
+    const afterASecond = count();
+    await new Promise((r) => setTimeout(r, 2500));
+    expect(count()).toBe(afterASecond);
+    expect(afterASecond).toBeLessThan(60);
+
+    await api(daemon, 'sync:resume', { folder: 'work' });
+    await until('the backlog to drain', () => count() === 60, 90_000);
+    expect(snapshot(w.dest)).toEqual(snapshot(w.src));
+  });
+
+  it('answers status, queue, history, activity and rule preview; applies a new config without a restart', async () => {
+    const w = (ws = workspace({ rules: [{ mode: 'backup' }] }));
+    writeFileSync(join(w.src, 'a.jpg'), 'jpeg');
+    writeFileSync(join(w.src, 'b.txt'), 'text');
+    daemon = await startDaemon(w);
+    await until('the first sync', () => snapshot(w.dest).size === 2);
+
+    const history = await api<{ total: number; items: { path: string; outcome: string }[] }>(daemon, 'history:query', {
+      search: 'a.j',
+    });
+    expect(history.body.items.map((h) => h.path)).toEqual(['a.jpg']);
+    const activity = await api<{ bucket: string; destination: string; files: number }[]>(daemon, 'activity:aggregate', {
+      bucket: 'day',
+    });
+    expect(activity.body.reduce((n, r) => n + r.files, 0)).toBe(2);
+    const queue = await api<{ total: number }>(daemon, 'queue:list', { state: 'failed' });
+    expect(queue.body.total).toBe(0);
+    const preview = await api<{ matches: { path: string; remotePath: string }[]; unmatched: number }>(
+      daemon,
+      'rules:preview',
+      {
+        rule: { name: 'photos', from: ['work'], to: ['nas'], match: ['**/*.jpg'], path: 'pics/{name}' },
+      },
+    );
+    expect(preview.body.matches).toEqual([expect.objectContaining({ path: 'a.jpg', remotePath: 'pics/a.jpg' })]);
+    expect(preview.body.unmatched).toBe(1);
+
+    const cfg = (await api<Record<string, unknown>>(daemon, 'config:get')).body;
+    const bad = await api<{ ok: boolean; problems: { path: string }[] }>(daemon, 'config:update', {
+      config: { ...cfg, rules: [{ name: 'x', from: ['nope'], to: ['nas'] }] },
+    });
+    expect(bad.body.ok).toBe(false);
+    expect(bad.body.problems[0]?.path).toBe('rules[0].from[0]');
+
+    const archive = join(w.root, 'archive');
+    mkdirSync(archive);
+    const next = {
+      ...cfg,
+      destinations: [...(cfg.destinations as object[]), { id: 'archive', type: 'local', path: archive }],
+      rules: [
+        ...(cfg.rules as object[]),
+        { name: 'texts', from: ['work'], to: ['archive'], match: ['**/*.txt'], mode: 'backup' },
+      ],
+    };
+    const good = await api<{ ok: boolean }>(daemon, 'config:update', { config: next });
+    expect(good.body).toEqual({ ok: true });
+    await until('the new rule to ship', () => snapshot(archive).has('b.txt'));
+    expect(snapshot(archive).has('a.jpg')).toBe(false);
+    const status = await runFerry(['status', '--state-dir', w.state]);
+    expect(status.code).toBe(0);
+    expect(status.stdout).toContain('destination archive: ok');
+  });
+});
