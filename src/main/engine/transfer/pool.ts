@@ -216,7 +216,8 @@ export class TransferPool {
     return async (bytes) => {
       await this.opts.bandwidth.take(bytes);
       const held = this.opts.heldFolders?.() ?? [];
-      if (jobs.some((j) => held.includes(j.folder))) throw new FerryError('cancelled', 'paused', 'the folder was paused');
+      if (jobs.some((j) => held.includes(j.folder)))
+        throw new FerryError('cancelled', 'paused', 'the folder was paused');
     };
   }
 
