@@ -114,6 +114,20 @@ const templateSchema = z
     },
   );
 
+export const HOOK_EVENTS = ['transfer.completed', 'transfer.failed'] as const;
+
+/** Something to run when a transfer ends: a command (the event as JSON on stdin) or a URL to POST it to. */
+export const hookSchema = z
+  .strictObject({
+    on: z.array(z.enum(HOOK_EVENTS)).min(1).default(['transfer.completed', 'transfer.failed']),
+    command: z.string().min(1).optional(),
+    url: z.url().optional(),
+    /** Sent as `Authorization: Bearer …` with a URL hook. */
+    token: secretRef.optional(),
+    timeout: z.number().int().min(1).max(600).default(30),
+  })
+  .refine((h) => (h.command === undefined) !== (h.url === undefined), { message: 'give either a command or a url' });
+
 export const ruleSchema = z.strictObject({
   name: z.string().min(1).max(120),
   from: z.array(id).min(1, 'name at least one folder id'),
@@ -122,6 +136,7 @@ export const ruleSchema = z.strictObject({
   to: z.array(id).min(1, 'name at least one destination id'),
   path: templateSchema.default('{path}'),
   mode: z.enum(SYNC_MODES).default('backup'),
+  hooks: z.array(hookSchema).default([]),
 });
 
 export const settingsSchema = z.strictObject({
@@ -132,6 +147,8 @@ export const settingsSchema = z.strictObject({
   max_delete_share: z.number().min(0).max(1).default(0.5),
   /** Seconds between full rescans (with a listing of every destination): the safety net under the watchers. */
   rescan_interval: z.number().int().min(10).default(3600),
+  /** Hooks for every rule's transfers. */
+  hooks: z.array(hookSchema).default([]),
   state_dir: z.string().optional(),
 });
 
@@ -191,3 +208,4 @@ export type DestinationConfig = z.infer<typeof destinationSchema>;
 export type DestinationType = DestinationConfig['type'];
 export type RuleConfig = z.infer<typeof ruleSchema>;
 export type Settings = z.infer<typeof settingsSchema>;
+export type HookConfig = z.infer<typeof hookSchema>;

@@ -10,7 +10,12 @@ export type FerryEvents = {
   'queue:changed': { pending: number; active: number; failed: number; bytesPending: number };
   'transfer:started': TransferRef;
   'transfer:progress': TransferRef & { bytes: number; total: number; rate: number };
-  'transfer:done': TransferRef & { bytes: number; durationMs: number };
+  'transfer:done': TransferRef & {
+    bytes: number;
+    durationMs: number;
+    outcome: 'done' | 'skipped';
+    note: string | null;
+  };
   'transfer:retry': TransferRef & { attempt: number; delayMs: number; error: SerializedError };
   'transfer:failed': TransferRef & { error: SerializedError };
   'destination:error': { destination: string; error: SerializedError };

@@ -119,7 +119,16 @@ describe('changes after a first sync', () => {
       const rules = new Map([
         [
           'r',
-          { name: 'r', from: ['work'], to: ['nas'], match: ['**'], exclude: [], path: '{path}', mode: 'move' as const },
+          {
+            name: 'r',
+            from: ['work'],
+            to: ['nas'],
+            match: ['**'],
+            exclude: [],
+            path: '{path}',
+            mode: 'move' as const,
+            hooks: [],
+          },
         ],
       ]);
       const deps = {

@@ -19,6 +19,7 @@ function rule(over: Partial<RuleConfig> = {}): CompiledRule {
     to: ['d'],
     path: '{path}',
     mode: 'backup',
+    hooks: [],
     ...over,
   });
 }

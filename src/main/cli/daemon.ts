@@ -6,6 +6,7 @@ import type { StatusResult } from '../../shared/contract';
 import type { EngineDeps } from '../engine/runSteps';
 import { fileLogger, streamLogger, type Logger } from '../engine/log';
 import { createApi } from '../engine/api';
+import { HookRunner } from '../engine/hooks';
 import { SyncService } from '../engine/syncService';
 import { startServer } from '../server/httpServer';
 
@@ -80,6 +81,7 @@ export async function runDaemon(
   const detach = logEvents(deps, log);
   let current = cfg;
   let service = new SyncService(cfg, deps);
+  let hooks = new HookRunner(cfg, deps.events, log).start();
   const api = createApi({
     store: deps.store,
     service: () => service,
@@ -89,7 +91,9 @@ export async function runDaemon(
       // Re-applied without restarting the process: the old service stops (its queue stays), a new one starts.
       log('info', 'configuration changed: re-applying');
       await service.stop();
+      hooks.stop();
       current = next;
+      hooks = new HookRunner(next, deps.events, log).start();
       service = new SyncService(next, deps);
       await service.start();
     },
@@ -135,6 +139,7 @@ export async function runDaemon(
   } finally {
     process.off('SIGTERM', onTerm);
     process.off('SIGINT', onInt);
+    hooks.stop();
     detach();
     if (opts.pidfile && readPid(opts.pidfile) === process.pid) unlinkSync(opts.pidfile);
   }

@@ -4,6 +4,7 @@ import type { FerryConfig } from '../../shared/config';
 import { FerryError } from '../../shared/errors';
 import { ConfigError, loadConfig } from '../engine/config/loadConfig';
 import { EventBus } from '../engine/events';
+import { HookRunner } from '../engine/hooks';
 import { defaultFactories } from '../engine/providers/registry';
 import { FileWorkers } from '../engine/workers/fileWorkers';
 import { defaultStateDir } from '../engine/stateDir';
@@ -126,9 +127,15 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
         const detach = opts.json
           ? () => undefined
           : attachProgress(deps.events, io.stderr, { verbose: opts.verbose ?? false });
+        const hooks = new HookRunner(cfg, deps.events, (_level, message) =>
+          io.stderr.write(`warning: ${message}\n`),
+        ).start();
         const summary = await syncOnce(cfg, deps, { confirmDeletes: opts.confirmDeletes ?? false, signal }).finally(
           detach,
         );
+        // Hooks run beside the sync; a one-shot run waits for them (each has its own timeout).
+        await hooks.drained();
+        hooks.stop();
         if (opts.json) io.stdout.write(`${JSON.stringify(summaryJson(summary), bigintSafe, 2)}\n`);
         else for (const l of summaryLines(summary)) io.stdout.write(`${l}\n`);
         setExit(signal.aborted ? EXIT.interrupted : summary.ok ? EXIT.ok : EXIT.incomplete);

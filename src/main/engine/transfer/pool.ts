@@ -288,7 +288,13 @@ export class TransferPool {
       this.store.history.add({ ...base, bytes: outcome.bytes, durationMs, outcome: outcome.outcome, error: null });
       this.stats[outcome.outcome === 'done' ? 'done' : 'skipped']++;
       this.stats.bytes += outcome.bytes;
-      this.events.emit('transfer:done', { ...ref, bytes: outcome.bytes, durationMs });
+      this.events.emit('transfer:done', {
+        ...ref,
+        bytes: outcome.bytes,
+        durationMs,
+        outcome: outcome.outcome,
+        note: outcome.note ?? null,
+      });
       return;
     }
     const error = outcome
