@@ -115,6 +115,11 @@ export async function runDaemon(
       mkdirSync(dirname(opts.pidfile), { recursive: true });
       writeFileSync(opts.pidfile, `${process.pid}\n`);
     }
+    if (!['127.0.0.1', '::1', 'localhost'].includes(opts.host))
+      log(
+        'warn',
+        `serving on ${opts.host}: other machines can reach the API (the token still guards it); use 127.0.0.1 unless that is what you want`,
+      );
     const token = randomBytes(32).toString('base64url');
     const server = await startServer({
       host: opts.host,
