@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3';
 import type { ChildProcess } from 'node:child_process';
-import { mkdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runFerry, spawnFerry } from '../helpers/cli';
@@ -131,5 +131,21 @@ describe('the daemon syncs live', () => {
     const r = await runFerry(['stop', '--pidfile', join(w.root, 'none.pid')]);
     expect(r.code).toBe(3);
     expect(r.stderr).toContain('none.pid does not exist');
+  });
+});
+
+describe('the daemon and a destination that comes later', () => {
+  it('connects a destination that was missing at start once it appears, and ships what waited', async () => {
+    const w = (ws = workspace({ rules: [{ mode: 'backup' }] }));
+    rmSync(w.dest, { recursive: true });
+    writeFileSync(join(w.src, 'waiting.txt'), 'shipped once the drive is there');
+    daemon = startDaemon(w);
+    await new Promise((r) => setTimeout(r, 1500));
+    mkdirSync(w.dest);
+    // Any change makes the daemon look again (a timer does too, every 30 s).
+    writeFileSync(join(w.src, 'nudge.txt'), 'x');
+    await converge(w, 'the destination appeared');
+    await stop(w);
+    expect(logLines(w).some((l) => l.message === 'destination unavailable')).toBe(true);
   });
 });

@@ -27,6 +27,8 @@ export type ServiceOptions = {
   aggregator?: AggregatorOptions;
   /** Overrides settings.rescan_interval (tests). */
   rescanIntervalMs?: number;
+  /** How often destinations that failed their check are tried again (default 30 s). */
+  retryIntervalMs?: number;
 };
 
 export type ServiceStatus = {
@@ -60,6 +62,8 @@ export class SyncService {
   private wake: (() => void) | undefined;
   private loop: Promise<void> | undefined;
   private rescanTimer: NodeJS.Timeout | undefined;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private reconnecting: Promise<void> | undefined;
 
   constructor(
     private readonly cfg: FerryConfig,
@@ -81,6 +85,9 @@ export class SyncService {
     }
     const every = this.opts.rescanIntervalMs ?? this.cfg.settings.rescan_interval * 1000;
     this.rescanTimer = setInterval(() => this.rescanAll(), every);
+    this.retryTimer = setInterval(() => {
+      if (!this.cycling) void this.reconnect();
+    }, this.opts.retryIntervalMs ?? 30_000);
     this.loop = this.run();
   }
 
@@ -151,10 +158,29 @@ export class SyncService {
     }
   }
 
+  /** Destinations that failed their check (a drive not mounted yet, a server down) are tried again. */
+  private reconnect(): Promise<void> {
+    this.reconnecting ??= this.tryReconnect().finally(() => (this.reconnecting = undefined));
+    return this.reconnecting;
+  }
+
+  private async tryReconnect(): Promise<void> {
+    if (this.destinationErrors.length === 0 || this.controller.signal.aborted) return;
+    const failed = new Set(this.destinationErrors.map((e) => e.destination));
+    const retry = { ...this.cfg, destinations: this.cfg.destinations.filter((d) => failed.has(d.id)) };
+    const { destinations, errors } = await connectDestinations(retry, this.deps, this.controller.signal);
+    // The pool holds these maps: update them in place.
+    for (const [id, dest] of destinations) this.destinations.set(id, dest);
+    for (const [folder, kinds] of kindsPerFolder(this.cfg, this.destinations)) this.kinds.set(folder, kinds);
+    this.destinationErrors = errors;
+    if (destinations.size > 0) this.rescanAll();
+  }
+
   private async cycle(batch: ChangeBatch[]): Promise<void> {
     this.cycling = true;
     this.setState('syncing');
     try {
+      await this.reconnect();
       const wanted = new Set(batch.map((b) => b.folder));
       const folders = activeFolders(this.cfg, new Set(this.heldFolders())).filter((f) => wanted.has(f.id));
       for (const f of folders) this.setFolder(f.id, { state: 'scanning' });
@@ -303,7 +329,9 @@ export class SyncService {
   async stop(): Promise<void> {
     this.controller.abort(new Error('stopping'));
     if (this.rescanTimer) clearInterval(this.rescanTimer);
+    if (this.retryTimer) clearInterval(this.retryTimer);
     this.wake?.();
+    await this.reconnecting;
     for (const { handle, aggregator } of this.watchers.values()) {
       aggregator.close();
       await handle.close().catch(() => undefined);
