@@ -6,17 +6,25 @@
  * /work/shared/docs/BENCH.md for why these peers and the traps avoided here.
  *
  * Environment:
- *   BENCH_SCALE  multiplies file counts (default 1: 20k files ≈ 1 GiB, 10k small files, 100 × 10 MiB)
- *   BENCH_RUNS   timed runs per tool (default 3); medians are reported
+ *   BENCH_SCALE  multiplies file counts (default 1: 20k files ≈ 1 GiB, 10k small files, 100 × 10 MiB,
+ *                100k tiny files in 1,000 folders for watchers/daemon-idle, 500 latency samples)
+ *   BENCH_RUNS   timed runs per tool (default 3); medians are reported. latency and daemon-idle run once
+ *                (latency's repetitions are its samples, alternated Ferry/peer one by one)
  *   BENCH_DIR    working directory (default a fresh /tmp/ferry-bench-<ts>, deleted at the end). When
  *                given, the generated data under BENCH_DIR/data is kept and reused by the next run.
- *   BENCH_ONLY   comma list of scenarios: cold-index,warm-rescan,small-files,big-files
+ *   BENCH_ONLY   comma list of scenarios: cold-index,warm-rescan,small-files,big-files,watchers,latency,daemon-idle
  *   BENCH_KEEP   1 = keep the copies and state dirs of this run (for inspection)
+ *
+ * The live scenarios (Linux only: they read /proc):
+ *   watchers     each watcher backend in a child process of its own (test/bench/watchProbe.ts): time to
+ *                ready, RSS added, inotify watches held, write-to-event latency
+ *   latency      change-to-shipped latency of the real daemon vs inotifywait piped to cp
+ *   daemon-idle  CPU and RSS of the real daemon watching 100k files once its first sync is done
  *
  * Results: stdout (a line per tool, a Markdown table at the end) and test/bench/results-latest.json.
  */
-import { spawn, spawnSync } from 'node:child_process';
-import { createCipheriv, createHash } from 'node:crypto';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { createCipheriv, createHash, randomBytes } from 'node:crypto';
 import {
   closeSync,
   existsSync,
@@ -24,6 +32,7 @@ import {
   openSync,
   readdirSync,
   readFileSync,
+  realpathSync,
   rmSync,
   statSync,
   writeFileSync,
@@ -33,11 +42,13 @@ import { availableParallelism, cpus, tmpdir, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { FolderConfig } from '../../src/shared/config';
+import type { StatusResult } from '../../src/shared/contract';
 import { EventBus } from '../../src/main/engine/events';
 import { scanFolder } from '../../src/main/engine/scan/scanner';
 import { Store } from '../../src/main/engine/store/store';
 import { FileWorkers } from '../../src/main/engine/workers/fileWorkers';
 import { prng } from '../helpers/tree';
+import type { ProbeMessage } from './watchProbe';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -47,8 +58,17 @@ const MB = 1e6;
 const ROOT = join(__dirname, '..', '..');
 const CLI = join(ROOT, 'out', 'node', 'cli.js');
 const RESULTS = join(__dirname, 'results-latest.json');
+const WATCH_PROBE = join(__dirname, 'watchProbe.ts');
 
-const SCENARIOS = ['cold-index', 'warm-rescan', 'small-files', 'big-files'] as const;
+const SCENARIOS = [
+  'cold-index',
+  'warm-rescan',
+  'small-files',
+  'big-files',
+  'watchers',
+  'latency',
+  'daemon-idle',
+] as const;
 type ScenarioName = (typeof SCENARIOS)[number];
 
 // ---- options -------------------------------------------------------------------------------------
@@ -152,6 +172,20 @@ function bigSpec(scale: number): DatasetSpec {
     size: 10 * MiB,
   }));
   return { name: 'big', files, bytes: count * 10 * MiB, folders: 1 };
+}
+
+/** 100k tiny (64-byte) files in 1,000 folders (10 groups of 100), for the watchers and the idle daemon. */
+function watchSpec(scale: number): DatasetSpec {
+  const count = Math.max(100, Math.round(100_000 * scale));
+  const folders = Math.max(10, Math.round(1_000 * scale));
+  const files = Array.from({ length: count }, (_, i) => {
+    const d = i % folders;
+    return {
+      rel: `g${String(Math.floor(d / 100)).padStart(2, '0')}/d${String(d).padStart(4, '0')}/w${String(i).padStart(6, '0')}.txt`,
+      size: 64,
+    };
+  });
+  return { name: 'watch', files, bytes: count * 64, folders };
 }
 
 /** Regular files and their total size under `dir` (everything counted, hidden and temp names too). */
@@ -315,7 +349,24 @@ type ScenarioResult = {
   tools: ToolResult[];
   comparisons: Comparison[];
   notes: string[];
+  /** Wall time of the whole scenario, data generation excluded. */
+  tookSec?: number;
 };
+
+/** A row of the final table, for the live scenarios: their figures are not one throughput per tool. */
+type Row = { scenario: string; ferry: string; peer: string; ratio: string; target: string; met: boolean | null };
+
+type LiveResult = {
+  name: ScenarioName;
+  description: string;
+  rows: Row[];
+  /** Every measured figure, raw (seconds, bytes, counts), for the JSON results. */
+  figures: Record<string, unknown>;
+  notes: string[];
+  tookSec?: number;
+};
+
+type AnyResult = ScenarioResult | LiveResult;
 
 type Measure = {
   tool: string;
@@ -703,6 +754,563 @@ async function bigFiles(o: Options, ds: Dataset): Promise<ScenarioResult> {
   );
 }
 
+// ---- live: watchers, latency, daemon-idle --------------------------------------------------------
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+const fmtMs = (secs: number) => `${(secs * 1000).toFixed(secs < 0.01 ? 2 : 1)} ms`;
+const fmtMB = (bytes: number) => `${(bytes / MB).toFixed(bytes < 10 * MB ? 1 : 0)} MB`;
+const fmtRatio = (r: number) => `${r >= 0.1 ? r.toFixed(2) : r.toPrecision(2)}×`;
+
+/** Nearest-rank percentile (p in 0–100). */
+function percentile(xs: readonly number[], p: number): number {
+  if (xs.length === 0) throw new Error('percentile of no samples');
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))] as number;
+}
+
+/** inotify watches a process holds: the `inotify wd:` lines of its inotify descriptors' fdinfo. */
+function inotifyWatches(pid: number): number {
+  let n = 0;
+  for (const fd of readdirSync(`/proc/${pid}/fdinfo`)) {
+    let text: string;
+    try {
+      text = readFileSync(`/proc/${pid}/fdinfo/${fd}`, 'utf8');
+    } catch {
+      continue; // closed meanwhile
+    }
+    for (const line of text.split('\n')) if (line.startsWith('inotify wd:')) n++;
+  }
+  return n;
+}
+
+let clkTck: number | undefined;
+/** CPU time (s) a process has used, all its threads: utime + stime of /proc/<pid>/stat. */
+function cpuSecs(pid: number): number {
+  clkTck ??= Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the command name (which may hold spaces), from field 3 (state): utime is 14, stime 15.
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) / clkTck;
+}
+
+/** A field of /proc/<pid>/status given in kB (VmRSS, VmHWM …), in bytes. */
+function procStatusBytes(pid: number, field: string): number {
+  const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  if (!m) throw new Error(`no ${field} in /proc/${pid}/status`);
+  return Number(m[1]) * KiB;
+}
+
+// -- watchers
+
+type WatchRun = {
+  backend: string;
+  readySec: number;
+  rssDelta: number;
+  rssAfter: number;
+  watches: number;
+  eventsSec: number[];
+};
+
+/** One backend in a fresh child process (its RSS and watches are its own); see watchProbe.ts. */
+async function watchRun(kind: 'native' | 'chokidar', root: string, probesFile: string): Promise<WatchRun> {
+  const child = spawn(process.execPath, ['--import', 'tsx', WATCH_PROBE, kind, root, probesFile], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+  });
+  let output = '';
+  const keep = (d: Buffer) => (output = (output + d.toString()).slice(-8 * KiB));
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
+  const inbox: ProbeMessage[] = [];
+  let wake: (() => void) | undefined;
+  let exit: string | undefined;
+  child.on('message', (m) => {
+    inbox.push(m as ProbeMessage);
+    wake?.();
+  });
+  const closed = new Promise<number | null>((resolve) =>
+    child.on('close', (code, signal) => {
+      exit = `exited ${code ?? signal}`;
+      wake?.();
+      resolve(code);
+    }),
+  );
+  child.on('error', (err) => {
+    exit = `failed to start: ${err.message}`;
+    wake?.();
+  });
+  const fail = (what: string) => new Error(`watchers/${kind}: ${what}\n${output.slice(-4000)}`);
+  const next = async <T extends ProbeMessage['type']>(type: T, limitMs: number) => {
+    const until = performance.now() + limitMs;
+    for (;;) {
+      const m = inbox.shift();
+      if (m?.type === 'error') throw fail(`the probe failed: ${m.message}`);
+      if (m) {
+        if (m.type !== type) throw fail(`expected "${type}" from the probe, got "${m.type}"`);
+        return m as Extract<ProbeMessage, { type: T }>;
+      }
+      if (exit) throw fail(`the probe ${exit} before "${type}"`);
+      const left = until - performance.now();
+      if (left <= 0) throw fail(`no "${type}" from the probe within ${Math.round(limitMs / 1000)} s`);
+      let timer: NodeJS.Timeout | undefined;
+      await new Promise<void>((resolve) => {
+        wake = resolve;
+        timer = setTimeout(resolve, left);
+      });
+      clearTimeout(timer);
+      wake = undefined;
+    }
+  };
+  try {
+    const ready = await next('ready', 300_000);
+    const watches = inotifyWatches(child.pid as number);
+    child.send('probe');
+    const events = await next('events', 300_000);
+    child.send('close');
+    const code = await closed;
+    if (code !== 0) throw fail(`the probe exited ${code}`);
+    return {
+      backend: ready.backend,
+      readySec: ready.readyMs / 1000,
+      rssDelta: ready.rssAfter - ready.rssBefore,
+      rssAfter: ready.rssAfter,
+      watches,
+      eventsSec: events.latenciesMs.map((ms) => ms / 1000),
+    };
+  } finally {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  }
+}
+
+async function watchers(o: Options, ds: Dataset): Promise<LiveResult> {
+  const work = join(o.runDir, 'watchers');
+  mkdirSync(work, { recursive: true });
+  const root = realpathSync(ds.dir);
+  const description = `${fmtInt(ds.files.length)} files in ${fmtInt(ds.folders)} folders, each backend in its own process`;
+  log(`\n== watchers: ${description}`);
+  // 20 files spread over the tree, rewritten with their own bytes (the data set stays as generated).
+  const probes = Array.from({ length: 20 }, (_, i) => {
+    const f = ds.files[Math.floor(((i + 0.5) * ds.files.length) / 20)] as FileSpec;
+    return join(root, f.rel);
+  });
+  const probesFile = join(work, 'probes.json');
+  writeFileSync(probesFile, JSON.stringify(probes));
+  const backends = [
+    { kind: 'native' as const, label: '@parcel/watcher (watchNative)' },
+    { kind: 'chokidar' as const, label: 'chokidar fs.watch (watchChokidar, no polling)' },
+  ];
+  const runs = new Map<string, WatchRun[]>(backends.map((b) => [b.kind, []]));
+  for (let i = 0; i < o.runs; i++) {
+    const line: string[] = [];
+    for (const b of backends) {
+      await sh(`find ${shq(root)} -printf '' >/dev/null`); // directory entries and inodes warm for both
+      const r = await watchRun(b.kind, root, probesFile);
+      // Every folder needs a watch of its own for inotify to see new files in it.
+      if (r.watches < ds.folders)
+        throw new Error(`watchers/${b.kind}: ${r.watches} inotify watches for ${ds.folders} folders: not watching`);
+      runs.get(b.kind)?.push(r);
+      line.push(
+        `${b.kind} ready ${fmtSecs(r.readySec)} +${fmtMB(r.rssDelta)} ${fmtInt(r.watches)} watches event ${fmtMs(median(r.eventsSec))}`,
+      );
+    }
+    log(`    run ${i + 1}/${o.runs}: ${line.join('; ')}`);
+  }
+  const figures: Record<string, unknown> = {};
+  const rows: Row[] = [];
+  for (const b of backends) {
+    const rs = runs.get(b.kind) ?? [];
+    const events = rs.flatMap((r) => r.eventsSec);
+    const f = {
+      backend: rs[0]?.backend,
+      readySec: median(rs.map((r) => r.readySec)),
+      rssDeltaBytes: median(rs.map((r) => r.rssDelta)),
+      rssAfterBytes: median(rs.map((r) => r.rssAfter)),
+      inotifyWatches: median(rs.map((r) => r.watches)),
+      eventP50Sec: median(events),
+      eventP90Sec: percentile(events, 90),
+      eventMaxSec: Math.max(...events),
+      runs: rs,
+    };
+    figures[b.kind] = f;
+    const text = `ready ${fmtSecs(f.readySec)} · +${fmtMB(f.rssDeltaBytes)} RSS · ${fmtInt(f.inotifyWatches)} inotify watches · event ${fmtMs(f.eventP50Sec)} (p90 ${fmtMs(f.eventP90Sec)})`;
+    log(`  ${b.label.padEnd(48)} ${text}; process RSS after ready ${fmtMB(f.rssAfterBytes)}`);
+    rows.push({ scenario: `watchers: ${b.label}`, ferry: text, peer: '—', ratio: '—', target: '—', met: null });
+  }
+  const notes = [
+    `${fmtInt(ds.files.length)} files + ${fmtInt(ds.folders + Math.ceil(ds.folders / 100) + 1)} directories; metadata warmed with find before each run`,
+    'Ferry uses native (@parcel/watcher) by default; chokidar with polling for network mounts and when the OS watch limit is reached; chokidar fs.watch (this row) only if the native module fails to load',
+  ];
+  for (const n of notes) log(`  note: ${n}`);
+  return { name: 'watchers', description, rows, figures, notes };
+}
+
+// -- the real daemon
+
+type Daemon = {
+  proc: ChildProcess;
+  pid: number;
+  stateDir: string;
+  pidfile: string;
+  logFile: string;
+  output: () => string;
+  closed: Promise<number | null>;
+};
+
+/** Starts `ferry daemon` on one folder with a local destination (backup rule), once it says where it listens. */
+async function startDaemon(work: string, src: string, dst: string): Promise<Daemon> {
+  mkdirSync(work, { recursive: true });
+  const cfg = join(work, 'ferry.yml');
+  ferryConfig(cfg, src, dst);
+  const stateDir = join(work, 'state');
+  const pidfile = join(work, 'ferry.pid');
+  const logFile = join(work, 'ferry.log');
+  const proc = spawn(
+    process.execPath,
+    [
+      CLI,
+      'daemon',
+      '--config',
+      cfg,
+      '--state-dir',
+      stateDir,
+      '--port',
+      '0',
+      '--no-webapp',
+      '--pidfile',
+      pidfile,
+      '--log-file',
+      logFile,
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let stdout = '';
+  let stderr = '';
+  proc.stdout.on('data', (d: Buffer) => (stdout = (stdout + d.toString()).slice(-16 * KiB)));
+  proc.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-16 * KiB)));
+  const closed = new Promise<number | null>((resolve) => proc.on('close', (code) => resolve(code)));
+  proc.on('error', () => undefined); // seen as an exit below
+  const output = () => `stdout: ${stdout.slice(-2000)}\nstderr: ${stderr.slice(-4000)}\nlog: ${logTail(logFile)}`;
+  const until = performance.now() + 30_000;
+  for (;;) {
+    const m = /Ferry daemon \(pid (\d+)\) on (http:\S+)\ntoken: \S+/.exec(stdout);
+    if (m) {
+      const pid = Number(m[1]);
+      if (pid !== proc.pid) throw new Error(`the daemon says pid ${pid}, but it was started as ${proc.pid}`);
+      return { proc, pid, stateDir, pidfile, logFile, output, closed };
+    }
+    if (proc.exitCode !== null || proc.signalCode !== null)
+      throw new Error(`ferry daemon exited ${proc.exitCode ?? proc.signalCode} at start:\n${output()}`);
+    if (performance.now() > until) {
+      proc.kill('SIGKILL');
+      throw new Error(`ferry daemon did not say where it listens within 30 s:\n${output()}`);
+    }
+    await sleep(20);
+  }
+}
+
+function logTail(file: string, lines = 15): string {
+  try {
+    return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+  } catch {
+    return '(no log)';
+  }
+}
+
+/** `ferry status --json` for the daemon's state dir. */
+async function ferryStatus(d: Daemon): Promise<StatusResult> {
+  const r = await exec(process.execPath, [CLI, 'status', '--state-dir', d.stateDir, '--json']);
+  if (r.code !== 0) throw new Error(`ferry status exited ${r.code ?? r.signal}: ${r.stderr}\n${d.output()}`);
+  return JSON.parse(r.stdout) as StatusResult;
+}
+
+/** Polls `ferry status` until the daemon is idle with an empty queue; throws on failures, errors, a dead daemon. */
+async function waitIdle(d: Daemon, what: string, limitMs: number, everyMs: number): Promise<StatusResult> {
+  const t0 = performance.now();
+  let said = t0;
+  for (;;) {
+    if (d.proc.exitCode !== null || d.proc.signalCode !== null)
+      throw new Error(`ferry daemon exited ${d.proc.exitCode ?? d.proc.signalCode} during ${what}:\n${d.output()}`);
+    const st = await ferryStatus(d);
+    if (st.queue.failed > 0 || st.state === 'error' || st.folders.some((f) => f.state === 'error'))
+      throw new Error(`ferry daemon reports a problem during ${what}: ${st.summary}\n${JSON.stringify(st)}`);
+    if (
+      st.state === 'idle' &&
+      st.queue.pending + st.queue.active === 0 &&
+      st.folders.length > 0 &&
+      st.folders.every((f) => f.state === 'watching')
+    )
+      return st;
+    const now = performance.now();
+    if (now - t0 > limitMs)
+      throw new Error(`ferry daemon not idle after ${Math.round(limitMs / 1000)} s (${what}): ${JSON.stringify(st)}`);
+    if (now - said > 15_000) {
+      said = now;
+      log(
+        `    … ${what}: ${st.state}, ${fmtInt(st.folders[0]?.files ?? 0)} files scanned, ${fmtInt(st.queue.pending + st.queue.active)} transfer(s) to go (${fmtSecs((now - t0) / 1000)})`,
+      );
+    }
+    await sleep(everyMs);
+  }
+}
+
+/** `ferry stop --pidfile`, then the process must be gone with exit code 0. */
+async function stopDaemon(d: Daemon): Promise<void> {
+  const r = await exec(process.execPath, [CLI, 'stop', '--pidfile', d.pidfile]);
+  if (r.code !== 0) throw new Error(`ferry stop exited ${r.code ?? r.signal}: ${r.stderr}`);
+  let timer: NodeJS.Timeout | undefined;
+  const code = await Promise.race([
+    d.closed,
+    new Promise<string>((resolve) => (timer = setTimeout(() => resolve('no exit within 30 s'), 30_000))),
+  ]);
+  clearTimeout(timer);
+  if (code !== 0) throw new Error(`ferry daemon ended with ${code} after ferry stop:\n${d.output()}`);
+}
+
+/** The last resort when a scenario failed: the daemon must not outlive the bench. */
+function killDaemon(d: Daemon | undefined): void {
+  if (d && d.proc.exitCode === null && d.proc.signalCode === null) d.proc.kill('SIGKILL');
+}
+
+// -- latency
+
+type Shipper = { tool: string; src: string; dst: string; samples: number[] };
+
+/** The peer: inotifywait piped to a loop that copies each closed file (a process group, killed as one). */
+async function startPeer(src: string, dst: string): Promise<ChildProcess> {
+  const script = `inotifywait -m -r -e close_write --format '%w%f' "$1" | while IFS= read -r f; do cp -- "$f" "$2/\${f#"$1"/}"; done`;
+  const proc = spawn('bash', ['-c', script, 'peer', src, dst], { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
+  let stderr = '';
+  proc.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-8 * KiB)));
+  proc.on('error', () => undefined);
+  const until = performance.now() + 10_000;
+  while (!stderr.includes('Watches established.')) {
+    if (proc.exitCode !== null || performance.now() > until) {
+      stopPeer(proc);
+      throw new Error(`inotifywait did not establish its watches: ${stderr}`);
+    }
+    await sleep(10);
+  }
+  return proc;
+}
+
+function stopPeer(proc: ChildProcess | undefined): void {
+  if (proc?.pid === undefined || proc.exitCode !== null) return;
+  try {
+    process.kill(-proc.pid, 'SIGTERM');
+  } catch {
+    // already gone
+  }
+}
+
+/** Writes a new ~1 KiB file and polls (every 2 ms) until the copy is at the destination with its size. */
+async function shipOnce(s: Shipper, name: string, limitMs = 10_000): Promise<number> {
+  const bytes = randomBytes(KiB); // new content each time: nothing for a copy/move shortcut to reuse
+  const dest = join(s.dst, name);
+  const t0 = performance.now();
+  writeFileSync(join(s.src, name), bytes);
+  for (;;) {
+    const st = statSync(dest, { throwIfNoEntry: false });
+    const now = performance.now();
+    if (st?.size === bytes.length) return (now - t0) / 1000;
+    if (now - t0 > limitMs)
+      throw new Error(
+        `latency/${s.tool}: ${name} not at ${dest} with ${bytes.length} bytes ${limitMs / 1000} s after it was written (${st ? `${st.size} bytes` : 'missing'})`,
+      );
+    await sleep(2);
+  }
+}
+
+/** Ferry's own account of each sample, from its log: watcher + settle delay to the cycle, then the cycle. */
+function latencyBreakdown(logFile: string, written: Map<string, number>): { triggerSec: number[]; cycleSec: number[] } {
+  const lines = readFileSync(logFile, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as { time: string; message: string; path?: string });
+  const starts = lines.filter((l) => l.message === 'service syncing').map((l) => Date.parse(l.time));
+  const triggerSec: number[] = [];
+  const cycleSec: number[] = [];
+  for (const l of lines) {
+    const at = l.message === 'transfer done' && l.path !== undefined ? written.get(l.path) : undefined;
+    if (at === undefined) continue;
+    const done = Date.parse(l.time);
+    const start = starts.find((t) => t >= Math.floor(at) && t <= done);
+    if (start === undefined) continue;
+    triggerSec.push((start - at) / 1000);
+    cycleSec.push((done - start) / 1000);
+  }
+  return { triggerSec, cycleSec };
+}
+
+async function latency(o: Options): Promise<LiveResult> {
+  const work = join(o.runDir, 'latency');
+  const n = Math.max(50, Math.round(500 * o.scale));
+  const description = `${n} new ~1 KiB files, one at a time, ~20 ms apart, local → local`;
+  log(`\n== latency: ${description}`);
+  const dirs = (tool: string) => {
+    const src = join(work, `${tool}-src`);
+    const dst = join(work, `${tool}-dst`);
+    mkdirSync(src, { recursive: true });
+    mkdirSync(dst, { recursive: true });
+    return { src, dst };
+  };
+  const ferry: Shipper = { tool: 'ferry', ...dirs('ferry'), samples: [] };
+  const peer: Shipper = { tool: 'inotifywait', ...dirs('peer'), samples: [] };
+  let daemon: Daemon | undefined;
+  let peerProc: ChildProcess | undefined;
+  const written = new Map<string, number>();
+  let watcher: string | null | undefined;
+  try {
+    daemon = await startDaemon(join(work, 'ferry'), ferry.src, ferry.dst);
+    const st = await waitIdle(daemon, 'start-up', 60_000, 200);
+    watcher = st.folders[0]?.watcher;
+    peerProc = await startPeer(peer.src, peer.dst);
+    for (let i = 0; i < n; i++) {
+      const name = `f${String(i).padStart(4, '0')}.bin`;
+      written.set(name, Date.now());
+      ferry.samples.push(await shipOnce(ferry, name));
+      await sleep(20);
+      peer.samples.push(await shipOnce(peer, name));
+      await sleep(20);
+      if ((i + 1) % 100 === 0 || i + 1 === n)
+        log(
+          `    ${i + 1}/${n}: ferry p50 ${fmtMs(median(ferry.samples))}, inotifywait+cp p50 ${fmtMs(median(peer.samples))}`,
+        );
+    }
+    const end = await ferryStatus(daemon);
+    if (end.queue.failed > 0) throw new Error(`ferry reports failed transfers after the latency run: ${end.summary}`);
+    await stopDaemon(daemon);
+  } finally {
+    stopPeer(peerProc);
+    killDaemon(daemon);
+  }
+  const f = { p50: median(ferry.samples), p99: percentile(ferry.samples, 99), max: Math.max(...ferry.samples) };
+  const p = { p50: median(peer.samples), p99: percentile(peer.samples, 99), max: Math.max(...peer.samples) };
+  const met = f.p50 < 0.2 && f.p99 < 1;
+  const ratio = p.p50 / f.p50;
+  log(
+    `  ${'ferry daemon (local destination)'.padEnd(48)} p50 ${fmtMs(f.p50)} · p99 ${fmtMs(f.p99)} · max ${fmtMs(f.max)}`,
+  );
+  log(`  ${'inotifywait -m -r | cp'.padEnd(48)} p50 ${fmtMs(p.p50)} · p99 ${fmtMs(p.p99)} · max ${fmtMs(p.max)}`);
+  log(`  target p50 < 200 ms, p99 < 1 s → ${met ? 'met ✓' : 'NOT met ✗'}`);
+  const bd = latencyBreakdown(daemon.logFile, written);
+  const notes = [
+    `daemon watcher: ${watcher ?? 'none'}; ${n} samples per tool, alternated; the destination polled every 2 ms`,
+    bd.triggerSec.length > 0
+      ? `from Ferry's log (ms resolution, ${bd.triggerSec.length} samples): write → cycle start p50 ${fmtMs(median(bd.triggerSec))}, p99 ${fmtMs(percentile(bd.triggerSec, 99))}; cycle start → transfer done p50 ${fmtMs(median(bd.cycleSec))}, p99 ${fmtMs(percentile(bd.cycleSec, 99))}`
+      : 'no latency breakdown: the log held no matching lines',
+  ];
+  for (const note of notes) log(`  note: ${note}`);
+  return {
+    name: 'latency',
+    description,
+    rows: [
+      {
+        scenario: 'latency (change → shipped)',
+        ferry: `p50 ${fmtMs(f.p50)} · p99 ${fmtMs(f.p99)}`,
+        peer: `inotifywait + cp: p50 ${fmtMs(p.p50)} · p99 ${fmtMs(p.p99)}`,
+        ratio: fmtRatio(ratio),
+        target: 'p50 < 200 ms, p99 < 1 s',
+        met,
+      },
+    ],
+    figures: {
+      samples: n,
+      ferry: { ...f, samplesSec: ferry.samples },
+      inotifywait: { ...p, samplesSec: peer.samples },
+      ferryTriggerSec: bd.triggerSec,
+      ferryCycleSec: bd.cycleSec,
+    },
+    notes,
+  };
+}
+
+// -- daemon-idle
+
+async function daemonIdle(o: Options, ds: Dataset): Promise<LiveResult> {
+  const work = join(o.runDir, 'daemon-idle');
+  const dst = join(work, 'dst');
+  mkdirSync(dst, { recursive: true });
+  const description = `daemon watching ${fmtInt(ds.files.length)} files in ${fmtInt(ds.folders)} folders, first sync done, 10 s window`;
+  log(`\n== daemon-idle: ${description}`);
+  let daemon: Daemon | undefined;
+  try {
+    const t0 = performance.now();
+    daemon = await startDaemon(join(work, 'ferry'), ds.dir, dst);
+    const first = await waitIdle(daemon, 'first sync', 15 * 60_000, 1000);
+    const firstSec = (performance.now() - t0) / 1000;
+    const copied = treeStats(dst);
+    if (copied.files !== ds.files.length || copied.bytes !== ds.bytes)
+      throw new Error(
+        `daemon-idle: the first sync left ${copied.files} files / ${copied.bytes} bytes at the destination, expected ${ds.files.length} / ${ds.bytes}`,
+      );
+    const pid = daemon.pid;
+    const hwmFirst = procStatusBytes(pid, 'VmHWM');
+    const watches = inotifyWatches(pid);
+    const threads = readdirSync(`/proc/${pid}/task`).length;
+    log(
+      `    first sync: ${fmtInt(ds.files.length)} files in ${fmtSecs(firstSec)} (${fmtInt(ds.files.length / firstSec)} files/s, from spawn); watcher ${first.folders[0]?.watcher ?? 'none'}`,
+    );
+    // The window: nothing asks the daemon anything (no status polls) while it is measured.
+    const logBefore = statSync(daemon.logFile).size;
+    const c0 = cpuSecs(pid);
+    const w0 = performance.now();
+    const rss: number[] = [];
+    for (let i = 0; i < 10; i++) {
+      await sleep(1000);
+      rss.push(procStatusBytes(pid, 'VmRSS'));
+    }
+    const cpu = cpuSecs(pid) - c0;
+    const wall = (performance.now() - w0) / 1000;
+    const logGrew = statSync(daemon.logFile).size - logBefore;
+    const after = await ferryStatus(daemon);
+    if (after.state !== 'idle' || after.queue.pending + after.queue.active + after.queue.failed > 0)
+      throw new Error(`daemon-idle: the daemon did not stay idle during the window: ${JSON.stringify(after)}`);
+    await stopDaemon(daemon);
+    const cpuPct = (cpu / wall) * 100;
+    const rssEnd = rss[rss.length - 1] as number;
+    const rssMax = Math.max(...rss);
+    const met = cpuPct < 1 && rssMax < 250 * MB;
+    log(
+      `  ${'ferry daemon, idle'.padEnd(48)} CPU ${cpuPct.toFixed(2)} % of one core · RSS ${fmtMB(rssEnd)} (max ${fmtMB(rssMax)} in the window)`,
+    );
+    log(`  target CPU < 1 %, RSS < 250 MB → ${met ? 'met ✓' : 'NOT met ✗'}`);
+    const notes = [
+      `first sync of ${fmtInt(ds.files.length)} files took ${fmtSecs(firstSec)} from spawn (${fmtInt(ds.files.length / firstSec)} files/s); peak RSS (VmHWM) by then ${fmtMB(hwmFirst)}`,
+      `daemon: ${first.folders[0]?.watcher ?? 'no'} watcher, ${fmtInt(watches)} inotify watches, ${threads} threads; the log grew by ${fmtInt(logGrew)} bytes during the window`,
+      `CPU ${cpu.toFixed(2)} s over ${wall.toFixed(1)} s; RSS sampled every second: ${rss.map((b) => (b / MB).toFixed(0)).join(', ')} MB`,
+    ];
+    for (const note of notes) log(`  note: ${note}`);
+    return {
+      name: 'daemon-idle',
+      description,
+      rows: [
+        {
+          scenario: `daemon-idle (${fmtInt(ds.files.length)} files)`,
+          ferry: `CPU ${cpuPct.toFixed(2)} % of a core · RSS ${fmtMB(rssMax)}`,
+          peer: '—',
+          ratio: '—',
+          target: 'CPU < 1 %, RSS < 250 MB',
+          met,
+        },
+      ],
+      figures: {
+        firstSyncSec: firstSec,
+        cpuSecs: cpu,
+        wallSecs: wall,
+        cpuPercent: cpuPct,
+        rssBytes: rss,
+        vmHwmAfterFirstSync: hwmFirst,
+        inotifyWatches: watches,
+        threads,
+        logBytesInWindow: logGrew,
+      },
+      notes,
+    };
+  } finally {
+    killDaemon(daemon);
+  }
+}
+
 // ---- report --------------------------------------------------------------------------------------
 
 function cell(s: ScenarioResult, r: ToolResult): string {
@@ -716,9 +1324,16 @@ function cell(s: ScenarioResult, r: ToolResult): string {
   }
 }
 
-function markdown(o: Options, results: ScenarioResult[]): string {
+function markdown(o: Options, results: AnyResult[]): string {
   const rows = ['| scenario | Ferry | peer | ratio | target | met? |', '|---|---|---|---|---|---|'];
   for (const s of results) {
+    if ('rows' in s) {
+      for (const r of s.rows)
+        rows.push(
+          `| ${r.scenario} | ${r.ferry} | ${r.peer} | ${r.ratio} | ${r.target} | ${r.met === null ? '—' : r.met ? '✓' : '✗'} |`,
+        );
+      continue;
+    }
     const ferry = s.tools.find((t) => t.isFerry) as ToolResult;
     for (const c of s.comparisons) {
       const p = s.tools.find((t) => t.tool === c.peer) as ToolResult;
@@ -730,24 +1345,57 @@ function markdown(o: Options, results: ScenarioResult[]): string {
   const cpu = cpus()[0]?.model.trim() ?? 'unknown CPU';
   rows.push(
     '',
-    `Medians of ${o.runs} interleaved run(s), BENCH_SCALE=${o.scale}, ${cpus().length} × ${cpu}, ${Math.round(totalmem() / GiB)} GiB, Node ${process.version}, ${new Date().toISOString().slice(0, 10)}. Ratio = Ferry's throughput / the peer's (warm-rescan: find's time / Ferry's).`,
+    `Medians of ${o.runs} interleaved run(s), BENCH_SCALE=${o.scale}, ${cpus().length} × ${cpu}, ${Math.round(totalmem() / GiB)} GiB, Node ${process.version}, ${new Date().toISOString().slice(0, 10)}. Ratio = Ferry's throughput / the peer's (warm-rescan: find's time / Ferry's).` +
+      results
+        .filter((s): s is LiveResult => 'rows' in s)
+        .map((s) => ` ${s.name}: ${LIVE_FOOTNOTES[s.name] ?? ''}`)
+        .join(''),
   );
   return rows.join('\n');
 }
 
-function versions(): Record<string, string> {
+const LIVE_FOOTNOTES: Partial<Record<ScenarioName, string>> = {
+  watchers:
+    'each backend in a fresh child process, runs interleaved; RSS = after ready − before start; watches = `inotify wd:` lines in the process’s fdinfo; event = write → first event for that path, median of 20 per run.',
+  latency:
+    'write of a new ~1 KiB file → the copy at the destination with its size (polled every 2 ms), samples alternated Ferry/peer; ratio = peer p50 / Ferry p50.',
+  'daemon-idle':
+    'one 10 s window right after the first sync is done (ferry status idle, queue empty); CPU = utime+stime of all threads / wall time.',
+};
+
+function versions(want: (s: ScenarioName) => boolean): Record<string, string> {
   const first = (cmd: string, args: string[]) => {
     const r = spawnSync(cmd, args, { encoding: 'utf8' });
     if (r.error || r.status !== 0) throw new Error(`${cmd} is needed by the bench: ${r.error?.message ?? r.stderr}`);
     return (r.stdout.split('\n')[0] ?? '').trim();
   };
-  return {
+  const out: Record<string, string> = {
     node: process.version,
     openssl: first('openssl', ['version']),
     rsync: first('rsync', ['--version']),
     rclone: first('rclone', ['version']),
     find: first('find', ['--version']),
   };
+  if (want('latency')) {
+    // `inotifywait --help` exits 1; its first line is the version.
+    const r = spawnSync('inotifywait', ['--help'], { encoding: 'utf8' });
+    const line = (`${r.stdout ?? ''}${r.stderr ?? ''}`.split('\n')[0] ?? '').trim();
+    if (r.error || !line.startsWith('inotifywait'))
+      throw new Error(
+        `inotifywait is needed by the latency scenario (apt-get install inotify-tools): ${r.error?.message ?? line}`,
+      );
+    out.inotifywait = line;
+  }
+  if (want('watchers') || want('latency') || want('daemon-idle')) {
+    if (process.platform !== 'linux')
+      throw new Error('the watchers, latency and daemon-idle scenarios need Linux (/proc)');
+    const pkg = (name: string) =>
+      (JSON.parse(readFileSync(join(ROOT, 'node_modules', name, 'package.json'), 'utf8')) as { version: string })
+        .version;
+    out.parcelWatcher = pkg('@parcel/watcher');
+    out.chokidar = pkg('chokidar');
+  }
+  return out;
 }
 
 /** Writes the JSON results formatted as the repo's Prettier would, so `prettier --check` stays clean. */
@@ -769,27 +1417,39 @@ async function writeResults(data: unknown): Promise<void> {
 async function main(): Promise<void> {
   const o = options();
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build:node\` (npm run bench does)`);
-  const tools = versions();
+  const want = (s: ScenarioName) => o.only.includes(s);
+  const tools = versions(want);
   mkdirSync(o.runDir, { recursive: true });
   log(`Ferry bench · scale ${o.scale} · ${o.runs} run(s) · ${o.only.join(', ')}`);
   log(`  dir ${o.dir} · ${tools.openssl} · ${tools.rsync} · ${tools.rclone} · Node ${process.version}`);
 
-  const results: ScenarioResult[] = [];
+  const results: AnyResult[] = [];
   const started = new Date().toISOString();
   let failure: Error | undefined;
   try {
-    const want = (s: ScenarioName) => o.only.includes(s);
     log('\n== data');
     const tree = want('cold-index') || want('warm-rescan') ? ensureDataset(o.dir, treeSpec(o.scale)) : undefined;
     const small = want('small-files') ? ensureDataset(o.dir, smallSpec(o.scale)) : undefined;
     const big = want('big-files') ? ensureDataset(o.dir, bigSpec(o.scale)) : undefined;
+    const many = want('watchers') || want('daemon-idle') ? ensureDataset(o.dir, watchSpec(o.scale)) : undefined;
     const warmFile = join(o.runDir, 'warm-up.txt');
     writeFileSync(warmFile, 'x');
 
-    if (tree && want('cold-index')) results.push(await coldIndex(o, tree, warmFile));
-    if (tree && want('warm-rescan')) results.push(await warmRescan(o, tree, warmFile));
-    if (small) results.push(await smallFiles(o, small));
-    if (big) results.push(await bigFiles(o, big));
+    /** Runs a scenario and records how long it took (data generation is done above, outside). */
+    const timed = async (run: () => Promise<AnyResult>) => {
+      const t0 = performance.now();
+      const r = await run();
+      r.tookSec = (performance.now() - t0) / 1000;
+      log(`  (${r.name} took ${fmtSecs(r.tookSec)})`);
+      results.push(r);
+    };
+    if (tree && want('cold-index')) await timed(() => coldIndex(o, tree, warmFile));
+    if (tree && want('warm-rescan')) await timed(() => warmRescan(o, tree, warmFile));
+    if (small) await timed(() => smallFiles(o, small));
+    if (big) await timed(() => bigFiles(o, big));
+    if (many && want('watchers')) await timed(() => watchers(o, many));
+    if (want('latency')) await timed(() => latency(o));
+    if (many && want('daemon-idle')) await timed(() => daemonIdle(o, many));
 
     const table = markdown(o, results);
     log('\n== results (Markdown)\n');

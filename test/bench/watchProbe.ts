@@ -19,8 +19,11 @@ export type ProbeMessage = ProbeReady | ProbeEvents | ProbeError;
 const SAMPLE_TIMEOUT_MS = 10_000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function send(m: ProbeMessage): void {
-  process.send?.(m);
+function send(m: ProbeMessage): Promise<void> {
+  return new Promise((resolve) => {
+    if (!process.send) resolve();
+    else process.send(m, undefined, undefined, () => resolve());
+  });
 }
 
 async function main(): Promise<void> {
@@ -29,6 +32,17 @@ async function main(): Promise<void> {
     throw new Error('usage: watchProbe.ts <native|chokidar> <root> <probes.json>');
   if (!process.send) throw new Error('watchProbe.ts needs an IPC channel (spawn it with stdio "ipc")');
   const probes = JSON.parse(readFileSync(probesFile, 'utf8')) as string[];
+  // Commands from the bench, queued from the start so that none is lost while the watcher starts.
+  const inbox: string[] = [];
+  let wake: (() => void) | undefined;
+  process.on('message', (m) => {
+    inbox.push(String(m));
+    wake?.();
+  });
+  const next = async (): Promise<string> => {
+    while (inbox.length === 0) await new Promise<void>((resolve) => (wake = resolve));
+    return inbox.shift() as string;
+  };
 
   let waiting: { path: string; resolve: () => void } | undefined;
   let events = 0;
@@ -48,9 +62,8 @@ async function main(): Promise<void> {
   const readyMs = performance.now() - t0;
   const rssAfter = process.memoryUsage.rss();
   if (watchError) throw watchError;
-  send({ type: 'ready', backend: handle.backend, readyMs, rssBefore, rssAfter });
+  await send({ type: 'ready', backend: handle.backend, readyMs, rssBefore, rssAfter });
 
-  const next = () => new Promise<string>((resolve) => process.once('message', (m) => resolve(String(m))));
   for (;;) {
     const cmd = await next();
     if (cmd === 'close') break;
@@ -75,17 +88,17 @@ async function main(): Promise<void> {
       if (!ok) throw new Error(`${kind}: no event for ${path} within ${SAMPLE_TIMEOUT_MS / 1000} s of writing it`);
       latenciesMs.push(ms);
     }
-    send({ type: 'events', latenciesMs, events });
+    await send({ type: 'events', latenciesMs, events });
   }
   await handle.close();
 }
 
 main().then(
   () => process.exit(0),
-  (err: unknown) => {
+  async (err: unknown) => {
     const message = err instanceof Error ? (err.stack ?? err.message) : String(err);
-    send({ type: 'error', message });
     process.stderr.write(`${message}\n`);
+    await send({ type: 'error', message });
     process.exit(1);
   },
 );

@@ -12,12 +12,11 @@ import {
   destinationStates,
   kindsPerFolder,
   planAll,
-  scanFolders,
   transferPool,
   type DestinationFailure,
   type EngineDeps,
 } from './runSteps';
-import type { FolderScan } from './scan/scanner';
+import { scanChanges, scanFolder, type FolderScan } from './scan/scanner';
 import type { TransferPool } from './transfer/pool';
 import { ChangeAggregator, DEFAULT_AGGREGATOR, type AggregatorOptions, type ChangeBatch } from './watch/aggregator';
 import type { WatchHandle } from './watch/backends';
@@ -184,7 +183,18 @@ export class SyncService {
       const wanted = new Set(batch.map((b) => b.folder));
       const folders = activeFolders(this.cfg, new Set(this.heldFolders())).filter((f) => wanted.has(f.id));
       for (const f of folders) this.setFolder(f.id, { state: 'scanning' });
-      const fresh = await scanFolders(folders, this.kinds, this.deps);
+      const fresh = new Map<string, FolderScan>();
+      const scanDeps = { index: this.deps.store.index, workers: this.deps.workers, events: this.deps.events };
+      for (const f of folders) {
+        const hints = batch.find((b) => b.folder === f.id);
+        const prev = this.scans.get(f.id);
+        // Watcher hints rescan only what they name; the first scan, an overflow or the safety net rescan all.
+        const scan =
+          !hints || hints.full || !prev
+            ? await scanFolder(f, this.kinds.get(f.id) ?? [], scanDeps)
+            : await scanChanges(f, this.kinds.get(f.id) ?? [], scanDeps, [...hints.paths], prev);
+        fresh.set(f.id, scan);
+      }
       for (const [id, scan] of fresh) {
         this.scans.set(id, scan);
         this.setFolder(id, {

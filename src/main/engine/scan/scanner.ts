@@ -4,9 +4,10 @@ import type { HashKind } from '../../../shared/hashes';
 import type { LocalFile, ScanIssue } from '../../../shared/models';
 import type { EventBus } from '../events';
 import type { IndexStore } from '../store/indexStore';
+import type { FileWorkers, HashJob } from '../workers/fileWorkers';
 import type { HashResult } from './hashFile';
-import type { HashJob, FileWorkers } from '../workers/fileWorkers';
 import { hasKinds } from './multiHash';
+import { topmost, type WalkedFile, type WalkResult } from './walk';
 
 export type FolderScan = {
   folder: string;
@@ -20,34 +21,31 @@ export type FolderScan = {
   hashedBytes: number;
 };
 
-export type ScannerDeps = { index: IndexStore; workers: FileWorkers; events: EventBus; now?: () => number };
+export type ScannerDeps = { index: IndexStore; workers: FileWorkers; events: EventBus };
 
 const CHANGING_RETRIES = 3;
 const FLUSH_EVERY = 2000;
 
+type Reconciled = { hashed: number; hashedBytes: number };
+
 /**
- * Brings the index up to date for one folder: stats every entry, hashes only what changed since the
- * index (size, mtime or file id), in the worker pool, computing every hash kind the folder's
- * destinations need in the same read.
+ * Takes walked entries into `files`: an entry whose size, mtime and file id match `baseline` (and
+ * that has every hash kind needed) is kept as it was; the others are hashed in the workers, every
+ * needed kind in one read, and written to the index. A file that changes while it is read is tried
+ * again, then reported as still being written.
  */
-export async function scanFolder(
+async function reconcile(
   folder: FolderConfig,
   kinds: readonly HashKind[],
   deps: ScannerDeps,
-): Promise<FolderScan> {
-  const started = Date.now();
-  deps.events.emit('scan:started', { folder: folder.id });
-  const walked = await deps.workers.walk(folder.id, folder.path, folder.ignore);
-  const known = deps.index.loadFolder(folder.id);
-  const files = new Map<string, LocalFile>();
-  const unreadable = new Set<string>();
-  const issues = [...walked.issues];
-  for (const i of walked.issues) if (i.code === 'unreadable') unreadable.add(i.path);
-
+  walked: readonly WalkedFile[],
+  baseline: ReadonlyMap<string, LocalFile>,
+  out: { files: Map<string, LocalFile>; unreadable: Set<string>; issues: ScanIssue[] },
+): Promise<Reconciled> {
   const toHash: HashJob[] = [];
   const relOf = new Map<string, string>();
-  for (const w of walked.files) {
-    const prev = known.get(w.path);
+  for (const w of walked) {
+    const prev = baseline.get(w.path);
     if (
       prev &&
       prev.size === w.size &&
@@ -55,7 +53,7 @@ export async function scanFolder(
       prev.ino === w.ino &&
       hasKinds(prev.hashes, kinds)
     ) {
-      files.set(w.path, prev);
+      out.files.set(w.path, prev);
       continue;
     }
     const abs = join(folder.path, w.path);
@@ -77,11 +75,15 @@ export async function scanFolder(
     lastProgress = now;
     deps.events.emit('scan:progress', {
       folder: folder.id,
-      seen: walked.files.length,
+      seen: walked.length,
       hashed,
       toHash: toHash.length,
       hashedBytes,
     });
+  };
+  const issue = (path: string, code: ScanIssue['code'], message: string, blocking: boolean) => {
+    if (blocking) out.unreadable.add(path);
+    out.issues.push({ folder: folder.id, path, code, message, blocking });
   };
 
   let pending = toHash;
@@ -98,68 +100,114 @@ export async function scanFolder(
           ino: r.ino,
           hashes: r.hashes,
         };
-        files.set(rel, file);
+        out.files.set(rel, file);
         batch.push(file);
         hashed++;
         hashedBytes += r.size;
         if (batch.length >= FLUSH_EVERY) flush();
         progress();
-      } else if (r.code === 'ECHANGED' && attempt < CHANGING_RETRIES) {
-        changing.push(job);
-      } else if (r.code === 'ENOENT') {
-        issues.push({
-          folder: folder.id,
-          path: rel,
-          code: 'vanished',
-          message: 'removed during the scan',
-          blocking: false,
-        });
-      } else if (r.code === 'ECHANGED') {
-        unreadable.add(rel);
-        issues.push({
-          folder: folder.id,
-          path: rel,
-          code: 'changing',
-          message: 'still being written: it will be shipped once it settles',
-          blocking: true,
-        });
-      } else {
-        unreadable.add(rel);
-        issues.push({
-          folder: folder.id,
-          path: rel,
-          code: 'unreadable',
-          message: `cannot read: ${r.message}`,
-          blocking: true,
-        });
-      }
+      } else if (r.code === 'ECHANGED' && attempt < CHANGING_RETRIES) changing.push(job);
+      else if (r.code === 'ENOENT') issue(rel, 'vanished', 'removed during the scan', false);
+      else if (r.code === 'ECHANGED')
+        issue(rel, 'changing', 'still being written: it will be shipped once it settles', true);
+      else issue(rel, 'unreadable', `cannot read: ${r.message}`, true);
     });
     pending = changing;
     if (pending.length > 0) await new Promise((r) => setTimeout(r, 200 * (attempt + 1)));
   }
   flush();
   progress(true);
+  return { hashed, hashedBytes };
+}
 
+function finish(folder: FolderConfig, deps: ScannerDeps, started: number, scan: FolderScan): FolderScan {
+  for (const i of scan.issues) deps.events.emit('scan:issue', i);
+  deps.events.emit('scan:done', {
+    folder: folder.id,
+    files: scan.files.size,
+    hashed: scan.hashed,
+    complete: scan.complete,
+    durationMs: Date.now() - started,
+  });
+  return scan;
+}
+
+function complete(walked: WalkResult, issues: readonly ScanIssue[]): boolean {
+  return walked.complete && !issues.some((i) => i.code === 'missing-folder');
+}
+
+/**
+ * Brings the index up to date for one whole folder: stats every entry, hashes only what changed
+ * since the index (size, mtime or file id).
+ */
+export async function scanFolder(
+  folder: FolderConfig,
+  kinds: readonly HashKind[],
+  deps: ScannerDeps,
+): Promise<FolderScan> {
+  const started = Date.now();
+  deps.events.emit('scan:started', { folder: folder.id });
+  const walked = await deps.workers.walk(folder.id, folder.path, folder.ignore);
+  const known = deps.index.loadFolder(folder.id);
+  const out = { files: new Map<string, LocalFile>(), unreadable: new Set<string>(), issues: [...walked.issues] };
+  for (const i of walked.issues) if (i.code === 'unreadable') out.unreadable.add(i.path);
+  const { hashed, hashedBytes } = await reconcile(folder, kinds, deps, walked.files, known, out);
   if (walked.complete) {
-    const gone = [...known.keys()].filter((p) => !files.has(p) && !unreadable.has(p));
+    const gone = [...known.keys()].filter((p) => !out.files.has(p) && !out.unreadable.has(p));
     if (gone.length > 0) deps.index.removeMany(folder.id, gone);
   }
-  for (const i of issues) deps.events.emit('scan:issue', i);
-  const result: FolderScan = {
+  return finish(folder, deps, started, {
     folder: folder.id,
-    files,
-    unreadable,
-    issues,
-    complete: walked.complete && !issues.some((i) => i.code === 'missing-folder'),
+    ...out,
+    complete: complete(walked, out.issues),
+    hashed,
+    hashedBytes,
+  });
+}
+
+/**
+ * A scoped rescan after watcher hints: only the given paths (and what lies below those that are
+ * folders) are looked at; the rest of `current` stands. Costs what changed, not the folder's size.
+ */
+export async function scanChanges(
+  folder: FolderConfig,
+  kinds: readonly HashKind[],
+  deps: ScannerDeps,
+  paths: readonly string[],
+  current: FolderScan,
+): Promise<FolderScan> {
+  const started = Date.now();
+  const roots = topmost(paths);
+  const walked = await deps.workers.walk(folder.id, folder.path, folder.ignore, roots);
+  // The folder itself went away: a full scan says so properly.
+  if (walked.issues.some((i) => i.code === 'missing-folder' || i.code === 'not-a-folder'))
+    return scanFolder(folder, kinds, deps);
+  const rootSet = new Set(roots);
+  const inScope = (p: string): boolean => {
+    for (let i = p.length; i > 0; i = p.lastIndexOf('/', i - 1)) if (rootSet.has(p.slice(0, i))) return true;
+    return false;
+  };
+  const out = { files: new Map(current.files), unreadable: new Set(current.unreadable), issues: [...walked.issues] };
+  // What was under the scope is re-decided by this walk.
+  const before = new Map<string, LocalFile>();
+  for (const [p, f] of current.files)
+    if (inScope(p)) {
+      before.set(p, f);
+      out.files.delete(p);
+    }
+  for (const p of current.unreadable) if (inScope(p)) out.unreadable.delete(p);
+  for (const i of walked.issues) if (i.code === 'unreadable') out.unreadable.add(i.path);
+  const { hashed, hashedBytes } = await reconcile(folder, kinds, deps, walked.files, before, out);
+  if (walked.complete) {
+    const gone = [...before.keys()].filter((p) => !out.files.has(p) && !out.unreadable.has(p));
+    if (gone.length > 0) deps.index.removeMany(folder.id, gone);
+  }
+  const scan = {
+    folder: folder.id,
+    ...out,
+    complete: current.complete && complete(walked, out.issues),
     hashed,
     hashedBytes,
   };
-  deps.events.emit('scan:done', {
-    folder: folder.id,
-    files: files.size,
-    hashed,
-    complete: result.complete,
-    durationMs: Date.now() - started,
-  });
-  return result;
+  return finish(folder, deps, started, scan);
 }

@@ -1,4 +1,4 @@
-import { lstatSync, readdirSync, statSync, type BigIntStats, type Dirent } from 'node:fs';
+import { existsSync, lstatSync, readdirSync, statSync, type BigIntStats, type Dirent } from 'node:fs';
 import { sep } from 'node:path';
 import type { ScanIssue } from '../../../shared/models';
 import { IGNORE_FILE, IgnoreStack, isTempName } from './ignoreRules';
@@ -7,6 +7,8 @@ export type WalkedFile = { path: string; size: number; mtimeNs: bigint; ino: big
 
 export type WalkResult = {
   files: WalkedFile[];
+  /** For a scoped walk: the paths asked about that no longer exist (with everything below them). */
+  gone: string[];
   issues: ScanIssue[];
   /** False when part of the tree could not be read: deletions must not be inferred from it. */
   complete: boolean;
@@ -34,8 +36,10 @@ export function walkFolder(
   root: string,
   patterns: readonly string[],
   part: WalkPart = { index: 0, of: 1 },
+  only?: readonly string[],
 ): WalkResult {
   const files: WalkedFile[] = [];
+  const gone: string[] = [];
   const issues: ScanIssue[] = [];
   let complete = true;
   const issue = (path: string, code: ScanIssue['code'], message: string, blocking: boolean) => {
@@ -61,6 +65,61 @@ export function walkFolder(
     return id;
   };
 
+  /** One entry of a folder: a file is recorded, a folder walked. `isDir` is the listing's word, if any. */
+  const look = (
+    parentAbs: string,
+    here: IgnoreStack,
+    name: string,
+    childRel: string,
+    isDir: boolean | undefined,
+  ): void => {
+    const childAbs = parentAbs + sep + name;
+    if (isDir === true) {
+      if (!here.ignores(childRel, true)) visit(childAbs, childRel, here);
+      return;
+    }
+    let st: BigIntStats;
+    try {
+      st = lstatSync(childAbs, { bigint: true });
+      if (st.isSymbolicLink()) {
+        try {
+          st = statSync(childAbs, { bigint: true });
+        } catch (err) {
+          const code = (err as NodeJS.ErrnoException).code;
+          if (code === 'ELOOP') issue(childRel, 'symlink-loop', 'symbolic link loop: skipped', false);
+          else issue(childRel, 'broken-symlink', 'symbolic link points nowhere: skipped', false);
+          return;
+        }
+        if (st.isDirectory()) {
+          if (here.ignores(childRel, true)) return;
+          const target = `${st.dev}:${st.ino}`;
+          if (chain.some((a) => idOf(a) === target)) {
+            issue(childRel, 'symlink-loop', 'symbolic link loops back to a parent folder: skipped', false);
+            return;
+          }
+          ids.set(childAbs, target);
+          visit(childAbs, childRel, here);
+          return;
+        }
+      }
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ENOTDIR') {
+        if (isDir === undefined) gone.push(childRel);
+        else issue(childRel, 'vanished', 'removed during the scan', false);
+      } else issue(childRel, 'unreadable', `cannot read: ${(err as Error).message}`, true);
+      return;
+    }
+    if (st.isDirectory()) {
+      // A folder that appeared between readdir and lstat (its Dirent said otherwise), or one asked for.
+      if (!here.ignores(childRel, true)) visit(childAbs, childRel, here);
+    } else if (st.isFile()) {
+      if (here.ignores(childRel, false)) return;
+      files.push({ path: childRel, size: Number(st.size), mtimeNs: st.mtimeNs, ino: st.ino });
+    }
+    // Sockets, FIFOs and devices are not files to ship: passed over silently, like rsync without -D.
+  };
+
   const visit = (abs: string, rel: string, ignores: IgnoreStack) => {
     let entries: Dirent[];
     try {
@@ -77,52 +136,36 @@ export function walkFolder(
       const name = entry.name;
       if (isTempName(name)) continue;
       if (rel === '' && part.of > 1 && partOf(name, part.of) !== part.index) continue;
-      const childAbs = abs + sep + name;
-      const childRel = rel === '' ? name : `${rel}/${name}`;
-      if (entry.isDirectory()) {
-        if (!here.ignores(childRel, true)) visit(childAbs, childRel, here);
-        continue;
-      }
-      let st: BigIntStats;
-      try {
-        st = lstatSync(childAbs, { bigint: true });
-        if (st.isSymbolicLink()) {
-          try {
-            st = statSync(childAbs, { bigint: true });
-          } catch (err) {
-            const code = (err as NodeJS.ErrnoException).code;
-            if (code === 'ELOOP') issue(childRel, 'symlink-loop', 'symbolic link loop: skipped', false);
-            else issue(childRel, 'broken-symlink', 'symbolic link points nowhere: skipped', false);
-            continue;
-          }
-          if (st.isDirectory()) {
-            if (here.ignores(childRel, true)) continue;
-            const target = `${st.dev}:${st.ino}`;
-            if (chain.some((a) => idOf(a) === target)) {
-              issue(childRel, 'symlink-loop', 'symbolic link loops back to a parent folder: skipped', false);
-              continue;
-            }
-            ids.set(childAbs, target);
-            visit(childAbs, childRel, here);
-            continue;
-          }
-        }
-      } catch (err) {
-        const code = (err as NodeJS.ErrnoException).code;
-        if (code === 'ENOENT') issue(childRel, 'vanished', 'removed during the scan', false);
-        else issue(childRel, 'unreadable', `cannot read: ${(err as Error).message}`, true);
-        continue;
-      }
-      if (st.isDirectory()) {
-        // A folder that appeared between readdir and lstat (its Dirent said otherwise).
-        if (!here.ignores(childRel, true)) visit(childAbs, childRel, here);
-      } else if (st.isFile()) {
-        if (here.ignores(childRel, false)) continue;
-        files.push({ path: childRel, size: Number(st.size), mtimeNs: st.mtimeNs, ino: st.ino });
-      }
-      // Sockets, FIFOs and devices are not files to ship: passed over silently, like rsync without -D.
+      look(abs, here, name, rel === '' ? name : `${rel}/${name}`, entry.isDirectory() ? true : false);
     }
     chain.pop();
+  };
+
+  /** A scoped rescan: look at one path (and below it, if it is a folder), with the ignore rules of its ancestors. */
+  const lookAtPath = (rel: string): void => {
+    const parts = rel.split('/');
+    const name = parts.pop() as string;
+    if (isTempName(name)) return;
+    let stack = IgnoreStack.forRoot(patterns);
+    let abs = root;
+    let relDir = '';
+    const pushed: string[] = [];
+    try {
+      for (const part of parts) {
+        if (existsSync(abs + sep + IGNORE_FILE)) stack = stack.enter(abs, relDir);
+        chain.push(abs);
+        pushed.push(abs);
+        relDir = relDir === '' ? part : `${relDir}/${part}`;
+        if (stack.ignores(relDir, true)) return;
+        abs = abs + sep + part;
+      }
+      if (existsSync(abs + sep + IGNORE_FILE)) stack = stack.enter(abs, relDir);
+      chain.push(abs);
+      pushed.push(abs);
+      look(abs, stack, name, rel, undefined);
+    } finally {
+      for (let i = 0; i < pushed.length; i++) chain.pop();
+    }
   };
 
   let rootStat: BigIntStats;
@@ -135,14 +178,15 @@ export function walkFolder(
       `folder ${root} does not exist (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
       true,
     );
-    return { files, issues, complete: false };
+    return { files, gone, issues, complete: false };
   }
   if (!rootStat.isDirectory()) {
     issue('', 'not-a-folder', `${root} is not a folder`, true);
-    return { files, issues, complete: false };
+    return { files, gone, issues, complete: false };
   }
   ids.set(root, `${rootStat.dev}:${rootStat.ino}`);
-  visit(root, '', IgnoreStack.forRoot(patterns));
+  if (only) for (const rel of topmost(only)) lookAtPath(rel);
+  else visit(root, '', IgnoreStack.forRoot(patterns));
   // A folder unmounted mid-walk reads as empty: confirm the root is still the same before trusting it.
   try {
     const again = statSync(root, { bigint: true });
@@ -150,5 +194,17 @@ export function walkFolder(
   } catch {
     issue('', 'missing-folder', `folder ${root} disappeared during the scan`, true);
   }
-  return { files, issues, complete };
+  return { files, gone, issues, complete };
+}
+
+/** The given relative paths without those below another one in the set (a folder's walk covers them). */
+export function topmost(paths: readonly string[]): string[] {
+  const sorted = [...new Set(paths)].filter((p) => p !== '').sort();
+  const out: string[] = [];
+  for (const p of sorted) {
+    const last = out.at(-1);
+    if (last !== undefined && p.startsWith(`${last}/`)) continue;
+    out.push(p);
+  }
+  return out;
 }

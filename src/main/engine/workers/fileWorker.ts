@@ -14,7 +14,14 @@ import { walkFolder, type WalkPart, type WalkResult } from '../scan/walk';
  * index, and verified local copies (batches of small files share one fsync round; big files report
  * progress).
  */
-export type WalkRequest = { id: number; folder: string; root: string; patterns: string[]; part: WalkPart };
+export type WalkRequest = {
+  id: number;
+  folder: string;
+  root: string;
+  patterns: string[];
+  part: WalkPart;
+  only?: string[];
+};
 export type WalkReply = WalkResult & { id: number };
 export type WorkerTask =
   | { kind: 'hash'; tag: number; items: HashRequest[] }
@@ -35,7 +42,7 @@ if (!port) throw new Error('fileWorker must run as a worker thread');
 let turn: Promise<void> = Promise.resolve();
 
 function walkTask(task: Extract<WorkerTask, { kind: 'walk' }>): void {
-  const results = task.items.map((w) => ({ id: w.id, ...walkFolder(w.folder, w.root, w.patterns, w.part) }));
+  const results = task.items.map((w) => ({ id: w.id, ...walkFolder(w.folder, w.root, w.patterns, w.part, w.only) }));
   port?.postMessage({ kind: 'done', tag: task.tag, results } satisfies WorkerMessage);
 }
 
@@ -46,6 +53,7 @@ function fail(task: WorkerTask, err: unknown): void {
     const results = task.items.map((w) => ({
       id: w.id,
       files: [],
+      gone: [],
       complete: false,
       issues: [
         {

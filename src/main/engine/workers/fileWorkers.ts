@@ -161,9 +161,10 @@ export class FileWorkers {
    * Walks a folder in every worker at once, each taking a share of its top-level entries, so the
    * stat calls run on all cores and never on the main thread.
    */
-  walk(folder: string, root: string, patterns: readonly string[]): Promise<WalkResult> {
+  walk(folder: string, root: string, patterns: readonly string[], only?: readonly string[]): Promise<WalkResult> {
     if (this.closed) return Promise.reject(new Error('file workers are closed'));
-    const of = this.slots.length;
+    // A scoped rescan (a few paths) is one worker's job; a whole folder is shared out.
+    const of = only ? 1 : this.slots.length;
     const parts = Array.from(
       { length: of },
       (_, index) =>
@@ -171,7 +172,9 @@ export class FileWorkers {
           const id = this.nextId++;
           this.tasks.push({
             kind: 'walk',
-            items: [{ id, folder, root, patterns: [...patterns], part: { index, of } }],
+            items: [
+              { id, folder, root, patterns: [...patterns], part: { index, of }, ...(only ? { only: [...only] } : {}) },
+            ],
             done: (results) => resolve(results[0] as WalkReply),
           });
         }),
@@ -188,7 +191,12 @@ export class FileWorkers {
           seen.add(key);
           return true;
         });
-      return { files: replies.flatMap((r) => r.files), issues, complete: replies.every((r) => r.complete) };
+      return {
+        files: replies.flatMap((r) => r.files),
+        gone: replies.flatMap((r) => r.gone),
+        issues,
+        complete: replies.every((r) => r.complete),
+      };
     });
   }
 
@@ -216,6 +224,7 @@ export class FileWorkers {
             ? {
                 id: it.id,
                 files: [],
+                gone: [],
                 complete: false,
                 issues: [
                   {
