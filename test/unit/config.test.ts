@@ -87,6 +87,7 @@ describe('parseConfig on a valid config', () => {
       exclude: [],
       path: '{path}',
       mode: 'backup',
+      hooks: [],
     });
 
     expect(cfg.settings).toMatchObject({ transfers: 8, bandwidth: 0, retries: 5, max_delete_share: 0.5 });
@@ -98,7 +99,7 @@ describe('parseConfig on a valid config', () => {
       folders: [],
       destinations: [],
       rules: [],
-      settings: { transfers: 4, bandwidth: 0, retries: 5, max_delete_share: 0.5, rescan_interval: 3600 },
+      settings: { transfers: 4, bandwidth: 0, retries: 5, max_delete_share: 0.5, rescan_interval: 3600, hooks: [] },
     });
   });
 
