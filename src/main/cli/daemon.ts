@@ -7,6 +7,7 @@ import type { EngineDeps } from '../engine/runSteps';
 import { fileLogger, streamLogger, type Logger } from '../engine/log';
 import { createApi } from '../engine/api';
 import { HookRunner } from '../engine/hooks';
+import { isAlive } from '../engine/stateLock';
 import { SyncService } from '../engine/syncService';
 import { startServer } from '../server/httpServer';
 
@@ -159,15 +160,6 @@ export function readPid(pidfile: string): number | undefined {
   }
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /** `ferry stop`: asks the daemon to stop (SIGTERM) and waits until it has. */
 export async function stopDaemon(
   pidfile: string,
@@ -181,15 +173,15 @@ export async function stopDaemon(
     );
     return 3;
   }
-  if (!alive(pid)) {
+  if (!isAlive(pid)) {
     unlinkSync(pidfile);
     out.write(`ferry: the daemon (pid ${pid}) is not running any more; removed the stale ${pidfile}\n`);
     return 3;
   }
   process.kill(pid, 'SIGTERM');
   const until = Date.now() + timeoutMs;
-  while (alive(pid) && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
-  if (alive(pid)) {
+  while (isAlive(pid) && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
+  if (isAlive(pid)) {
     out.write(`ferry: the daemon (pid ${pid}) did not stop within ${Math.round(timeoutMs / 1000)} s\n`);
     return 1;
   }

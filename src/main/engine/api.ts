@@ -13,7 +13,7 @@ import {
   type StatusResult,
 } from '../../shared/contract';
 import { ConfigError, configFromObject } from './config/loadConfig';
-import type { Job } from './store/jobStore';
+import { transferRef, type Job } from './store/jobStore';
 import type { Store } from './store/store';
 import type { SyncService } from './syncService';
 
@@ -39,20 +39,8 @@ export class ApiInputError extends Error {
 }
 
 function queueItem(job: Job, state: QueueItem['state']): QueueItem {
-  return {
-    id: job.id,
-    kind: job.kind,
-    rule: job.rule,
-    destination: job.destination ?? null,
-    folder: job.folder,
-    path: job.path,
-    remotePath: job.remotePath ?? null,
-    size: job.size,
-    reason: job.reason,
-    attempts: job.attempts,
-    lastError: job.lastError,
-    state,
-  };
+  const { jobId, ...ref } = transferRef(job);
+  return { id: jobId, ...ref, reason: job.reason, attempts: job.attempts, lastError: job.lastError, state };
 }
 
 function summarize(s: Omit<StatusResult, 'summary'>): string {

@@ -47,7 +47,8 @@ export function lockStateDir(stateDir: string): () => void {
   throw new FerryError('conflict', 'state-locked', `cannot take the lock on ${stateDir}`);
 }
 
-function isAlive(pid: number): boolean {
+/** Whether a process with this id exists (EPERM: it does, but belongs to someone else). */
+export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

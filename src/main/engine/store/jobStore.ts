@@ -1,4 +1,5 @@
 import type { SerializedError } from '../../../shared/errors';
+import type { TransferRef } from '../../../shared/events';
 import type { Action, ActionKind } from '../../../shared/models';
 import type { Db } from './db';
 
@@ -26,6 +27,20 @@ export const PHASE: Record<ActionKind, number> = {
   'delete-remote': 2,
   'delete-local': 3,
 };
+
+/** How a job appears in events: what it is about, without its queue bookkeeping. */
+export function transferRef(job: Job): TransferRef {
+  return {
+    jobId: job.id,
+    kind: job.kind,
+    rule: job.rule,
+    destination: job.destination ?? null,
+    folder: job.folder,
+    path: job.path,
+    remotePath: job.remotePath ?? null,
+    size: job.size,
+  };
+}
 
 export function jobKey(a: Pick<Action, 'kind' | 'destination' | 'remotePath' | 'folder' | 'path'>): string {
   return a.kind === 'delete-local'

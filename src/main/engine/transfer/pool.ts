@@ -1,8 +1,7 @@
 import { FerryError, isRetryable } from '../../../shared/errors';
-import type { TransferRef } from '../../../shared/events';
 import type { EventBus } from '../events';
 import { canUploadBatch, type BatchUpload, type Destination } from '../providers/types';
-import type { Job } from '../store/jobStore';
+import { transferRef, type Job } from '../store/jobStore';
 import type { Store } from '../store/store';
 import { retryDelay, type BackoffPolicy, DEFAULT_BACKOFF } from './backoff';
 import type { Bandwidth } from './bandwidth';
@@ -22,19 +21,6 @@ export type PoolOptions = {
 export type PoolStats = { done: number; skipped: number; failed: number; bytes: number };
 
 const PROGRESS_EVERY_MS = 200;
-
-function refOf(job: Job): TransferRef {
-  return {
-    jobId: job.id,
-    kind: job.kind,
-    rule: job.rule,
-    destination: job.destination ?? null,
-    folder: job.folder,
-    path: job.path,
-    remotePath: job.remotePath ?? null,
-    size: job.size,
-  };
-}
 
 function toFerryError(raw: unknown): FerryError {
   return raw instanceof FerryError
@@ -231,7 +217,7 @@ export class TransferPool {
   }
 
   private async run(job: Job): Promise<void> {
-    const ref = refOf(job);
+    const ref = transferRef(job);
     const controller = new AbortController();
     this.controllers.set(job.id, controller);
     const started = this.now();
@@ -259,7 +245,7 @@ export class TransferPool {
     const controller = new AbortController();
     for (const j of jobs) {
       this.controllers.set(j.id, controller);
-      this.events.emit('transfer:started', refOf(j));
+      this.events.emit('transfer:started', transferRef(j));
     }
     const started = this.now();
     let outcomes: (JobResult | FerryError)[];
@@ -279,7 +265,7 @@ export class TransferPool {
 
   /** Records how a job ended: done, retried later, or failed for good. Runs inside a transaction. */
   private settle(job: Job, outcome: JobResult | FerryError, started: number, signal: AbortSignal): void {
-    const ref = refOf(job);
+    const ref = transferRef(job);
     const durationMs = this.now() - started;
     const { kind, rule, destination, folder, path, remotePath } = ref;
     const base = { kind, rule, destination, folder, path, remotePath, at: this.now() };
