@@ -16,6 +16,7 @@ import {
   type DestinationFailure,
   type EngineDeps,
 } from './runSteps';
+import { releaseMemory } from './memory';
 import { scanChanges, scanFolder, type FolderScan } from './scan/scanner';
 import type { TransferPool } from './transfer/pool';
 import { ChangeAggregator, DEFAULT_AGGREGATOR, type AggregatorOptions, type ChangeBatch } from './watch/aggregator';
@@ -55,6 +56,7 @@ export class SyncService {
   private pausedAll = false;
   private listNext = true;
   private cycling = false;
+  private scannedSinceIdle = 0;
   private state: ServiceState = 'starting';
   private pool: TransferPool | undefined;
   private readonly controller = new AbortController();
@@ -142,6 +144,8 @@ export class SyncService {
     while (!signal.aborted) {
       const runnable = [...this.dirty.keys()].filter((f) => !this.pausedAll && !this.pausedFolders.has(f));
       if (runnable.length === 0) {
+        if (this.scannedSinceIdle >= 10_000) releaseMemory();
+        this.scannedSinceIdle = 0;
         this.setState(this.pausedAll ? 'paused' : this.destinationErrors.length > 0 ? 'error' : 'idle');
         await new Promise<void>((resolve) => (this.wake = resolve));
         this.wake = undefined;
@@ -194,6 +198,7 @@ export class SyncService {
             ? await scanFolder(f, this.kinds.get(f.id) ?? [], scanDeps)
             : await scanChanges(f, this.kinds.get(f.id) ?? [], scanDeps, [...hints.paths], prev);
         fresh.set(f.id, scan);
+        this.scannedSinceIdle += hints?.full === false ? hints.paths.size : scan.files.size;
       }
       for (const [id, scan] of fresh) {
         this.scans.set(id, scan);

@@ -8,6 +8,8 @@ export type TemplateInput = { path: string; mtimeNs: bigint; folder: string; rul
  * Dates come from the file's modification time, in UTC so that every machine maps a file the same way.
  */
 export function expandTemplate(template: string, f: TemplateInput): string {
+  // The default template, on every file of every plan: a scanned path is already normalized.
+  if (template === '{path}') return f.path;
   const name = posix.basename(f.path);
   const dot = name.lastIndexOf('.');
   const hasExt = dot > 0;

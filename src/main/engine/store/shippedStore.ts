@@ -33,7 +33,12 @@ export class ShippedStore {
   private readonly remove;
 
   constructor(db: Db) {
-    this.selectDest = db.prepare('SELECT * FROM shipped WHERE destination = ?');
+    // Raw rows: every plan reads all of a destination's records, so this must be cheap.
+    this.selectDest = db
+      .prepare(
+        'SELECT remote_path, rule, folder, path, size, sha256, remote_version, shipped_at FROM shipped WHERE destination = ?',
+      )
+      .raw(true);
     this.selectSource = db.prepare('SELECT * FROM shipped WHERE folder = ? AND path = ?');
     this.selectOne = db.prepare('SELECT * FROM shipped WHERE destination = ? AND remote_path = ?');
     this.upsert = db.prepare(
@@ -47,7 +52,20 @@ export class ShippedStore {
   }
 
   forDestination(destination: string): ShippedRecord[] {
-    return (this.selectDest.all(destination) as Row[]).map(fromRow);
+    type Raw = [string, string, string, string, number, string, string | null, number];
+    return (this.selectDest.all(destination) as Raw[]).map(
+      ([remotePath, rule, folder, path, size, sha256, remoteVersion, shippedAt]) => ({
+        destination,
+        remotePath,
+        rule,
+        folder,
+        path,
+        size,
+        sha256,
+        remoteVersion,
+        shippedAt,
+      }),
+    );
   }
 
   forSource(folder: string, path: string): ShippedRecord[] {

@@ -10,7 +10,9 @@ export type AggregatorOptions = {
   maxPaths: number;
 };
 
-export const DEFAULT_AGGREGATOR: AggregatorOptions = { settleMs: 150, maxDelayMs: 2000, maxPaths: 2000 };
+// 80 ms of quiet covers an editor's write-temp-then-rename and a burst of saves; a file that is still
+// being written when it is read is caught anyway (its size or mtime moves) and read again later.
+export const DEFAULT_AGGREGATOR: AggregatorOptions = { settleMs: 80, maxDelayMs: 2000, maxPaths: 2000 };
 
 /** What changed in a folder, as hints: relative paths, or "everything" after an overflow. */
 export type ChangeBatch = { folder: string; paths: Set<string>; full: boolean };
