@@ -7,6 +7,7 @@ import {
   type PendingCopy,
 } from '../providers/local/copyVerified';
 import { hashFile, newBuffers, type HashRequest, type HashResult } from '../scan/hashFile';
+import { releaseMemory } from '../memory';
 import { walkFolder, type WalkPart, type WalkResult } from '../scan/walk';
 
 /**
@@ -43,7 +44,10 @@ let turn: Promise<void> = Promise.resolve();
 
 function walkTask(task: Extract<WorkerTask, { kind: 'walk' }>): void {
   const results = task.items.map((w) => ({ id: w.id, ...walkFolder(w.folder, w.root, w.patterns, w.part, w.only) }));
+  const walked = results.reduce((n, r) => n + r.files.length, 0);
   port?.postMessage({ kind: 'done', tag: task.tag, results } satisfies WorkerMessage);
+  // A big walk leaves a big heap in this thread too; nothing else would collect it while idle.
+  if (walked >= 10_000) setTimeout(releaseMemory, 1000);
 }
 
 function fail(task: WorkerTask, err: unknown): void {
