@@ -113,3 +113,31 @@ describe('walking a folder in every worker at once', () => {
     expect(r.issues.filter((i) => i.code === 'missing-folder')).toHaveLength(1);
   });
 });
+
+describe('file workers that idle out', () => {
+  it('stop after the idle time and start again with the next task', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ferry-fw-idle-'));
+    const file = join(dir, 'x');
+    writeFileSync(file, 'idle');
+    const workers = new FileWorkers(1, 50);
+    try {
+      const hashOnce = async () => {
+        let got = '';
+        await workers.hashAll([{ path: file, size: 4, kinds: [] }], (_j, r) => {
+          if (r.ok) got = r.hashes.sha256;
+        });
+        return got;
+      };
+      const first = await hashOnce();
+      const threads = () => (workers as unknown as { slots: unknown[] }).slots.length;
+      expect(threads()).toBe(1);
+      await new Promise((r) => setTimeout(r, 200));
+      expect(threads()).toBe(0);
+      expect(await hashOnce()).toBe(first);
+      expect(threads()).toBe(1);
+    } finally {
+      await workers.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -44,6 +44,7 @@ async function withEngine<T>(
   cfg: FerryConfig,
   opts: Common,
   run: (deps: EngineDeps, stateDir: string) => Promise<T>,
+  engine: { workerIdleMs?: number } = {},
 ): Promise<T> {
   const stateDir = opts.stateDir ?? cfg.settings.state_dir ?? defaultStateDir();
   let unlock: () => void;
@@ -65,7 +66,7 @@ async function withEngine<T>(
       err instanceof FerryError ? `${err.message}${err.hint ? ` — ${err.hint}` : ''}` : String(err),
     );
   }
-  const workers = new FileWorkers();
+  const workers = new FileWorkers(undefined, engine.workerIdleMs);
   try {
     return await run({ store, events: new EventBus(), workers, factories: defaultFactories() }, stateDir);
   } finally {
@@ -189,18 +190,24 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
       const cfg = readConfig(opts.config);
       if (!Number.isInteger(opts.port) || opts.port < 0 || opts.port > 65535)
         throw new ExitError(EXIT.usage, '--port must be a number from 0 to 65535');
-      await withEngine(cfg, opts, async (deps, stateDir) => {
-        const daemonOpts = {
-          configPath: resolve(opts.config),
-          stateDir,
-          host: opts.host,
-          port: opts.port,
-          webapp: opts.webapp,
-          pidfile: opts.pidfile,
-          logFile: opts.logFile,
-        };
-        setExit(await runDaemon(cfg, deps, daemonOpts, io.stdout, io.stderr));
-      });
+      await withEngine(
+        cfg,
+        opts,
+        async (deps, stateDir) => {
+          const daemonOpts = {
+            configPath: resolve(opts.config),
+            stateDir,
+            host: opts.host,
+            port: opts.port,
+            webapp: opts.webapp,
+            pidfile: opts.pidfile,
+            logFile: opts.logFile,
+          };
+          setExit(await runDaemon(cfg, deps, daemonOpts, io.stdout, io.stderr));
+        },
+        // An idle daemon gives its worker threads' memory back; they start again with the next change.
+        { workerIdleMs: 5000 },
+      );
     },
   );
 

@@ -57,6 +57,7 @@ export class SyncService {
   private listNext = true;
   private cycling = false;
   private scannedSinceIdle = 0;
+  private gcTimer: NodeJS.Timeout | undefined;
   private state: ServiceState = 'starting';
   private pool: TransferPool | undefined;
   private readonly controller = new AbortController();
@@ -144,13 +145,15 @@ export class SyncService {
     while (!signal.aborted) {
       const runnable = [...this.dirty.keys()].filter((f) => !this.pausedAll && !this.pausedFolders.has(f));
       if (runnable.length === 0) {
-        if (this.scannedSinceIdle >= 10_000) releaseMemory();
+        // After a big scan, collect once the file workers have stopped too (they idle out after 5 s).
+        if (this.scannedSinceIdle >= 10_000) this.gcTimer = setTimeout(releaseMemory, 6000).unref();
         this.scannedSinceIdle = 0;
         this.setState(this.pausedAll ? 'paused' : this.destinationErrors.length > 0 ? 'error' : 'idle');
         await new Promise<void>((resolve) => (this.wake = resolve));
         this.wake = undefined;
         continue;
       }
+      if (this.gcTimer) clearTimeout(this.gcTimer);
       const batch = runnable.map((f) => this.dirty.get(f) as ChangeBatch);
       for (const f of runnable) this.dirty.delete(f);
       try {
@@ -345,6 +348,7 @@ export class SyncService {
     this.controller.abort(new Error('stopping'));
     if (this.rescanTimer) clearInterval(this.rescanTimer);
     if (this.retryTimer) clearInterval(this.retryTimer);
+    if (this.gcTimer) clearTimeout(this.gcTimer);
     this.wake?.();
     await this.reconnecting;
     for (const { handle, aggregator } of this.watchers.values()) {

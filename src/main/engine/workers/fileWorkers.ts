@@ -47,7 +47,10 @@ type Task = {
  * in batches (many small files per message) and each worker keeps two queued so it never idles.
  */
 export class FileWorkers {
-  private readonly slots: Slot[] = [];
+  private slots: Slot[] = [];
+  private readonly code: string;
+  private readonly isEval: boolean;
+  private idleTimer: NodeJS.Timeout | undefined;
   private readonly tasks: Task[] = [];
   private readonly inFlight = new Map<number, Task>();
   private readonly progress = new Map<number, (bytes: number) => void>();
@@ -56,10 +59,23 @@ export class FileWorkers {
   private nextId = 1;
   private closed = false;
 
-  constructor(threads = Math.max(1, Math.min(availableParallelism(), 8))) {
+  /**
+   * Threads start with the first task. With `idleMs`, they stop after that long without work (a daemon
+   * that sits idle gives their memory back) and start again with the next task, in some 40 ms.
+   */
+  constructor(
+    private readonly threads = Math.max(1, Math.min(availableParallelism(), 8)),
+    private readonly idleMs = Infinity,
+  ) {
     const { code, eval: isEval } = resolveFileWorker();
-    for (let i = 0; i < threads; i++) {
-      const worker = new Worker(code, { eval: isEval, workerData: { cancel: this.cancelFlags.buffer } });
+    this.code = code;
+    this.isEval = isEval;
+  }
+
+  private ensureStarted(): void {
+    if (this.slots.length > 0) return;
+    for (let i = 0; i < this.threads; i++) {
+      const worker = new Worker(this.code, { eval: this.isEval, workerData: { cancel: this.cancelFlags.buffer } });
       const slot: Slot = { worker, inFlight: 0 };
       worker.on('message', (msg: WorkerMessage) => {
         if (msg.kind === 'progress') {
@@ -75,6 +91,19 @@ export class FileWorkers {
       worker.on('error', (err) => this.failAll(err));
       this.slots.push(slot);
     }
+  }
+
+  private scheduleIdleStop(): void {
+    if (!Number.isFinite(this.idleMs) || this.tasks.length > 0 || this.inFlight.size > 0 || this.slots.length === 0)
+      return;
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.idleTimer = setTimeout(() => {
+      if (this.tasks.length > 0 || this.inFlight.size > 0) return;
+      const stopping = this.slots;
+      this.slots = [];
+      for (const s of stopping) void s.worker.terminate();
+    }, this.idleMs);
+    this.idleTimer.unref();
   }
 
   /** Hashes every job; `onResult` is called as results arrive, in no particular order. */
@@ -164,7 +193,7 @@ export class FileWorkers {
   walk(folder: string, root: string, patterns: readonly string[], only?: readonly string[]): Promise<WalkResult> {
     if (this.closed) return Promise.reject(new Error('file workers are closed'));
     // A scoped rescan (a few paths) is one worker's job; a whole folder is shared out.
-    const of = only ? 1 : this.slots.length;
+    const of = only ? 1 : this.threads;
     const parts = Array.from(
       { length: of },
       (_, index) =>
@@ -203,6 +232,10 @@ export class FileWorkers {
   private tag = 1;
 
   private pump(): void {
+    if (this.tasks.length > 0) {
+      if (this.idleTimer) clearTimeout(this.idleTimer);
+      this.ensureStarted();
+    }
     while (this.tasks.length > 0) {
       const slot = this.slots.reduce((a, b) => (b.inFlight < a.inFlight ? b : a));
       if (slot.inFlight >= IN_FLIGHT_PER_WORKER) return;
@@ -212,6 +245,7 @@ export class FileWorkers {
       slot.inFlight++;
       slot.worker.postMessage({ kind: task.kind, tag, items: task.items } as WorkerTask);
     }
+    this.scheduleIdleStop();
   }
 
   private failAll(err: Error): void {
@@ -243,6 +277,8 @@ export class FileWorkers {
 
   async close(): Promise<void> {
     this.closed = true;
+    if (this.idleTimer) clearTimeout(this.idleTimer);
     await Promise.all(this.slots.map((s) => s.worker.terminate()));
+    this.slots = [];
   }
 }
