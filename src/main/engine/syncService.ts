@@ -318,11 +318,6 @@ export class SyncService {
     return { matches, total, unmatched };
   }
 
-  /** Whether anything is waiting or running: tests and `ferry status` use it to know the daemon is settled. */
-  get busy(): boolean {
-    return this.cycling || this.dirty.size > 0;
-  }
-
   private setState(state: ServiceState): void {
     if (state === this.state) return;
     this.state = state;
