@@ -5,10 +5,8 @@ import type { FerryConfig } from '../../shared/config';
 import type { StatusResult } from '../../shared/contract';
 import type { EngineDeps } from '../engine/runSteps';
 import { fileLogger, streamLogger, type Logger } from '../engine/log';
-import { createApi } from '../engine/api';
-import { HookRunner } from '../engine/hooks';
+import { EngineHost } from '../engine/engineHost';
 import { isAlive } from '../engine/stateLock';
-import { SyncService } from '../engine/syncService';
 import { startServer } from '../server/httpServer';
 
 export type DaemonOptions = {
@@ -80,31 +78,13 @@ export async function runDaemon(
 ): Promise<number> {
   const log = opts.logFile ? fileLogger(opts.logFile) : streamLogger(stderr);
   const detach = logEvents(deps, log);
-  let current = cfg;
-  let service = new SyncService(cfg, deps);
-  let hooks = new HookRunner(cfg, deps.events, log).start();
-  const api = createApi({
-    store: deps.store,
-    service: () => service,
-    config: () => current,
-    configPath: opts.configPath,
-    apply: async (next) => {
-      // Re-applied without restarting the process: the old service stops (its queue stays), a new one starts.
-      log('info', 'configuration changed: re-applying');
-      await service.stop();
-      hooks.stop();
-      current = next;
-      hooks = new HookRunner(next, deps.events, log).start();
-      service = new SyncService(next, deps);
-      await service.start();
-    },
-  });
+  const host = new EngineHost(cfg, deps, opts.configPath, log);
   let stopping: Promise<void> | undefined;
   let asked: () => void = () => undefined;
   const stopAsked = new Promise<void>((resolve) => (asked = resolve));
   const stop = (signal: string) => {
     log('info', `received ${signal}: stopping`);
-    stopping ??= Promise.resolve().then(() => service.stop());
+    stopping ??= Promise.resolve().then(() => host.stop());
     asked();
   };
   const onTerm = () => stop('SIGTERM');
@@ -126,7 +106,7 @@ export async function runDaemon(
       host: opts.host,
       port: opts.port,
       token,
-      api,
+      api: host.api,
       events: deps.events,
       webappDir: opts.webapp ? join(__dirname, '..', 'renderer') : undefined,
       log,
@@ -134,7 +114,7 @@ export async function runDaemon(
     const info: DaemonInfo = { pid: process.pid, url: server.url, token, startedAt: Date.now() };
     writeFileSync(daemonInfoPath(opts.stateDir), JSON.stringify(info), { mode: 0o600 });
     stdout.write(`Ferry daemon (pid ${process.pid}) on ${server.url}\ntoken: ${token}\n`);
-    await service.start();
+    await host.start();
     log('info', 'daemon started', { pid: process.pid, url: server.url, folders: cfg.folders.map((f) => f.id) });
     await stopAsked;
     await stopping;
@@ -145,7 +125,6 @@ export async function runDaemon(
   } finally {
     process.off('SIGTERM', onTerm);
     process.off('SIGINT', onInt);
-    hooks.stop();
     detach();
     if (opts.pidfile && readPid(opts.pidfile) === process.pid) unlinkSync(opts.pidfile);
   }

@@ -1,0 +1,60 @@
+import type { FerryConfig } from '../../shared/config';
+import type { FerryApi } from '../../shared/contract';
+import { createApi } from './api';
+import { HookRunner } from './hooks';
+import type { Logger } from './log';
+import type { EngineDeps } from './runSteps';
+import { SyncService } from './syncService';
+
+/**
+ * The live engine as a face hosts it (the daemon, Electron's main process): the sync service, its
+ * hooks and the contract's implementation. A new configuration is re-applied without a restart:
+ * the old service stops (its queue stays in the database) and a new one starts.
+ */
+export class EngineHost {
+  readonly api: FerryApi;
+  private service: SyncService;
+  private hooks: HookRunner;
+
+  constructor(
+    private cfg: FerryConfig,
+    private readonly deps: EngineDeps,
+    configPath: string,
+    private readonly log: Logger,
+  ) {
+    this.service = new SyncService(cfg, deps);
+    this.hooks = new HookRunner(cfg, deps.events, log);
+    this.api = createApi({
+      store: deps.store,
+      service: () => this.service,
+      config: () => this.cfg,
+      configPath,
+      apply: (next) => this.apply(next),
+    });
+  }
+
+  get config(): FerryConfig {
+    return this.cfg;
+  }
+
+  async start(): Promise<void> {
+    this.hooks.start();
+    await this.service.start();
+  }
+
+  private async apply(next: FerryConfig): Promise<void> {
+    this.log('info', 'configuration changed: re-applying');
+    await this.service.stop();
+    this.hooks.stop();
+    this.cfg = next;
+    this.hooks = new HookRunner(next, this.deps.events, this.log).start();
+    this.service = new SyncService(next, this.deps);
+    await this.service.start();
+  }
+
+  /** Stops watching; running transfers are interrupted and stay queued, nothing is half-recorded. */
+  async stop(): Promise<void> {
+    await this.service.stop();
+    this.hooks.stop();
+  }
+}
