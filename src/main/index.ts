@@ -1,12 +1,16 @@
 // Composition root for the Electron face. Electron is reached only through ./shell.
 import { join } from 'node:path';
+import { openAppEngine } from './engine/appEngine';
+import { serveContract } from './shell/ipc';
 import {
   acquireSingleInstanceLock,
+  beforeQuit,
   isPackaged,
   onActivate,
   onAllWindowsClosed,
   onSecondInstance,
   quit,
+  userDataDir,
   whenReady,
 } from './shell/lifecycle';
 import { createMainWindow, revealWindow } from './shell/window';
@@ -15,11 +19,14 @@ type MainWindow = ReturnType<typeof createMainWindow>;
 
 let mainWindow: MainWindow | undefined;
 
+const rendererHtmlPath = join(__dirname, '../renderer/index.html');
+const devServerUrl = isPackaged() ? undefined : process.env['ELECTRON_RENDERER_URL'];
+
 function openWindow(): MainWindow {
   const win = createMainWindow({
     preloadPath: join(__dirname, '../preload/index.js'),
-    rendererHtmlPath: join(__dirname, '../renderer/index.html'),
-    devServerUrl: isPackaged() ? undefined : process.env['ELECTRON_RENDERER_URL'],
+    rendererHtmlPath,
+    devServerUrl,
     ...(process.platform === 'linux' ? { iconPath: join(__dirname, '../../resources/icon.png') } : {}),
   });
   win.on('closed', () => {
@@ -28,7 +35,16 @@ function openWindow(): MainWindow {
   return win;
 }
 
-function start(): void {
+async function start(): Promise<void> {
+  // The engine runs in this process (the file workers keep hashing and copying off its thread).
+  const engine = await openAppEngine(userDataDir());
+  serveContract({
+    api: engine.host.api,
+    events: engine.events,
+    window: () => mainWindow,
+    renderer: { htmlPath: rendererHtmlPath, devServerUrl },
+  });
+  beforeQuit(() => engine.close());
   mainWindow = openWindow();
   // A second launch focuses this instance's window (or reopens it, macOS, after all were closed).
   onSecondInstance(() => {

@@ -31,3 +31,22 @@ export function quit(): void {
 export function isPackaged(): boolean {
   return app.isPackaged;
 }
+
+/** Where the app keeps its config and state (per user, per OS convention). */
+export function userDataDir(): string {
+  return app.getPath('userData');
+}
+
+/**
+ * Runs `handler` once before the app quits, holding the quit until it has finished (the engine
+ * stops gracefully: running transfers stay queued).
+ */
+export function beforeQuit(handler: () => Promise<void>): void {
+  let done = false;
+  app.on('before-quit', (event) => {
+    if (done) return;
+    event.preventDefault();
+    done = true;
+    void handler().finally(() => app.quit());
+  });
+}

@@ -1,10 +1,10 @@
-// What the preload exposes as `window.ferry` (mirrors FerryBridge in src/preload/index.ts).
-// Placeholder: the typed contract from src/shared replaces it in a later issue.
-type FerryBridge = {
-  readonly version: string;
-  readonly platform: string;
-};
+import type { FerryBridge } from '../../shared/bridge';
 
-interface Window {
-  readonly ferry: FerryBridge | undefined;
+declare global {
+  interface Window {
+    /** The contract, exposed by the Electron preload; absent in a plain browser (the web bridge serves it there). */
+    readonly ferry: FerryBridge | undefined;
+  }
 }
+
+export {};

@@ -1,0 +1,50 @@
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ConfigError, loadConfig } from './config/loadConfig';
+import { EngineHost } from './engineHost';
+import { EventBus } from './events';
+import { fileLogger } from './log';
+import { defaultFactories } from './providers/registry';
+import { lockStateDir } from './stateLock';
+import { Store } from './store/store';
+import { FileWorkers } from './workers/fileWorkers';
+
+export type AppEngine = { host: EngineHost; events: EventBus; close: () => Promise<void> };
+
+const EMPTY_CONFIG =
+  '# Ferry: folders, destinations and rules (edited by the window, or by hand).\nfolders: []\ndestinations: []\nrules: []\n';
+
+/**
+ * Opens the engine for the desktop app: config and state in the user's app-data folder (an empty
+ * config on first run), one lock, the state database, file workers that idle out, and the host.
+ */
+export async function openAppEngine(dataDir: string): Promise<AppEngine> {
+  mkdirSync(dataDir, { recursive: true });
+  const configPath = join(dataDir, 'config.yml');
+  if (!existsSync(configPath)) writeFileSync(configPath, EMPTY_CONFIG, { mode: 0o600 });
+  let cfg;
+  try {
+    cfg = loadConfig(configPath);
+  } catch (err) {
+    if (err instanceof ConfigError) throw new Error(`the configuration cannot be used:\n${err.message}`);
+    throw err;
+  }
+  const stateDir = cfg.settings.state_dir ?? join(dataDir, 'state');
+  const unlock = lockStateDir(stateDir);
+  const store = Store.open(stateDir);
+  const workers = new FileWorkers(undefined, 5000);
+  const events = new EventBus();
+  const log = fileLogger(join(dataDir, 'logs', 'ferry.log'));
+  const host = new EngineHost(cfg, { store, events, workers, factories: defaultFactories() }, configPath, log);
+  await host.start();
+  return {
+    host,
+    events,
+    close: async () => {
+      await host.stop();
+      await workers.close();
+      store.close();
+      unlock();
+    },
+  };
+}

@@ -1,0 +1,43 @@
+import { ipcMain, type BrowserWindow } from 'electron';
+import { CALL_CHANNEL, EVENT_CHANNEL } from '../../shared/bridge';
+import type { FerryApi } from '../../shared/contract';
+import { ApiInputError, call } from '../engine/api';
+import type { EventBus } from '../engine/events';
+import { isTrustedSender } from './senderTrust';
+
+/** JSON round trip: BigInts become strings, as on the web API, so both bridges deliver the same values. */
+function plain(value: unknown): unknown {
+  return JSON.parse(JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))) as unknown;
+}
+
+/**
+ * Serves the contract to the window over IPC: requests from Ferry's own renderer only, validated
+ * against the contract's schemas by `call`; every engine event forwarded to the window.
+ */
+export function serveContract(opts: {
+  api: FerryApi;
+  events: EventBus;
+  window: () => BrowserWindow | undefined;
+  renderer: { htmlPath: string; devServerUrl?: string | undefined };
+}): () => void {
+  ipcMain.handle(CALL_CHANNEL, async (event, name: unknown, input: unknown) => {
+    if (!isTrustedSender(event.senderFrame?.url, opts.renderer))
+      throw new Error('refused: the request does not come from Ferry’s window');
+    try {
+      return plain(await call(opts.api, String(name), input));
+    } catch (err) {
+      // Only the message crosses IPC: keep the code and the field issues in it.
+      if (err instanceof ApiInputError)
+        throw new Error(JSON.stringify({ code: err.code, message: err.message, issues: err.issues }));
+      throw err;
+    }
+  });
+  const off = opts.events.onAny((name, payload) => {
+    const win = opts.window();
+    if (win && !win.isDestroyed()) win.webContents.send(EVENT_CHANNEL, plain({ event: name, payload }));
+  });
+  return () => {
+    off();
+    ipcMain.removeHandler(CALL_CHANNEL);
+  };
+}
