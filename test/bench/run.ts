@@ -688,6 +688,12 @@ async function smallFiles(o: Options, ds: Dataset): Promise<ScenarioResult> {
       label: 'rclone copy --transfers 4',
       cmd: (d) => `rclone copy ${src} ${shq(d)} --transfers 4 --config /dev/null`,
     },
+    // The same durability as Ferry, which fsyncs every file before it shows it under its name.
+    {
+      tool: 'rsync-durable',
+      label: 'rsync -a && sync -f',
+      cmd: (d) => `rsync -a ${src}/ ${shq(d)}/ && sync -f ${shq(d)}`,
+    },
   ]);
   const times = await interleave(o.runs, tools);
   return summarise(
@@ -708,6 +714,7 @@ async function smallFiles(o: Options, ds: Dataset): Promise<ScenarioResult> {
     [
       { peer: 'rsync', target: 1.0 },
       { peer: 'rclone', target: null },
+      { peer: 'rsync-durable', target: null },
     ],
   );
 }
@@ -728,6 +735,12 @@ async function bigFiles(o: Options, ds: Dataset): Promise<ScenarioResult> {
       tool: 'rclone-nocheck',
       label: 'rclone copy --transfers 4 --ignore-checksum',
       cmd: (d) => `rclone copy ${src} ${shq(d)} --transfers 4 --ignore-checksum --config /dev/null`,
+    },
+    // The same durability as Ferry, which fsyncs every file before it shows it under its name.
+    {
+      tool: 'rclone-durable',
+      label: 'rclone copy --transfers 4 (checksum on) && sync -f',
+      cmd: (d) => `rclone copy ${src} ${shq(d)} --transfers 4 --config /dev/null && sync -f ${shq(d)}`,
     },
   ]);
   const times = await interleave(o.runs, tools);
@@ -750,6 +763,7 @@ async function bigFiles(o: Options, ds: Dataset): Promise<ScenarioResult> {
       { peer: 'rclone', target: 2.0 },
       { peer: 'rsync', target: null },
       { peer: 'rclone-nocheck', target: null },
+      { peer: 'rclone-durable', target: null },
     ],
   );
 }
