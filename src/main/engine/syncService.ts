@@ -1,6 +1,6 @@
 import type { FerryConfig, RuleConfig } from '../../shared/config';
 import type { PreviewResult } from '../../shared/contract';
-import { expandTemplate } from './rules/pathTemplate';
+import { remotePathOf } from './rules/pathTemplate';
 import { compileRule } from './rules/ruleMatcher';
 import type { Job } from './store/jobStore';
 import type { FolderStatus, ServiceState } from '../../shared/events';
@@ -303,12 +303,7 @@ export class SyncService {
         if (matches.length >= limit) continue;
         let remotePath: string;
         try {
-          remotePath = expandTemplate(rule.path, {
-            path: file.path,
-            mtimeNs: file.mtimeNs,
-            folder: folderId,
-            rule: rule.name,
-          });
+          remotePath = remotePathOf(rule.path, file, rule.name);
         } catch (err) {
           remotePath = `(invalid: ${(err as Error).message})`;
         }

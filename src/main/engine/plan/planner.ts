@@ -1,6 +1,6 @@
 import type { Action, LocalFile } from '../../../shared/models';
 import type { RemoteEntry } from '../providers/types';
-import { expandTemplate } from '../rules/pathTemplate';
+import { remotePathOf } from '../rules/pathTemplate';
 import type { CompiledRule } from '../rules/ruleMatcher';
 import type { ShippedRecord } from '../store/shippedStore';
 
@@ -61,12 +61,7 @@ export function plan(input: PlanInput): Plan {
         matched.add(`${folderId}\u0000${file.path}`);
         let remotePath: string;
         try {
-          remotePath = expandTemplate(rule.path, {
-            path: file.path,
-            mtimeNs: file.mtimeNs,
-            folder: folderId,
-            rule: rule.name,
-          });
+          remotePath = remotePathOf(rule.path, file, rule.name);
         } catch {
           problems.push({
             kind: 'collision',

@@ -1,4 +1,5 @@
 import { posix } from 'node:path';
+import type { LocalFile } from '../../../shared/models';
 import { normalizeRemotePath } from '../providers/remotePath';
 
 export type TemplateInput = { path: string; mtimeNs: bigint; folder: string; rule: string };
@@ -28,4 +29,13 @@ export function expandTemplate(template: string, f: TemplateInput): string {
   };
   const out = template.replace(/\{([a-z]+)\}/g, (whole, key: string) => values[key] ?? whole);
   return normalizeRemotePath(out);
+}
+
+/** Where a rule sends a local file: its template expanded for the file. Throws when it leaves the root. */
+export function remotePathOf(
+  template: string,
+  file: Pick<LocalFile, 'folder' | 'path' | 'mtimeNs'>,
+  rule: string,
+): string {
+  return expandTemplate(template, { path: file.path, mtimeNs: file.mtimeNs, folder: file.folder, rule });
 }
