@@ -2,8 +2,8 @@ import { z } from 'zod';
 import { ruleSchema } from './config';
 import type { FerryConfig } from './config';
 import type { SerializedError } from './errors';
-import type { FolderStatus, ServiceState } from './events';
-import type { ActionKind, HistoryEntry, TransferOutcome } from './models';
+import type { FolderStatus, ServiceState, TransferRef } from './events';
+import type { HistoryEntry, TransferOutcome } from './models';
 
 /**
  * The one contract every face uses (Electron IPC, the daemon's HTTP + WebSocket API, the CLI):
@@ -48,15 +48,9 @@ export type RequestName = keyof typeof requestSchemas;
 export type RequestInput<K extends RequestName> = z.input<(typeof requestSchemas)[K]>;
 export type RequestArgs<K extends RequestName> = z.output<(typeof requestSchemas)[K]>;
 
-export type QueueItem = {
+/** A queued transfer as the window lists it: what it is about (as in events) plus its queue state. */
+export type QueueItem = Omit<TransferRef, 'jobId'> & {
   id: number;
-  kind: ActionKind;
-  rule: string;
-  destination: string | null;
-  folder: string;
-  path: string;
-  remotePath: string | null;
-  size: number;
   reason: string;
   attempts: number;
   lastError: SerializedError | null;
