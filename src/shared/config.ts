@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { conditionSchema, globSchema, usesContentType } from './conditions';
 import { SYNC_MODES } from './models';
 
 /**
@@ -107,12 +108,30 @@ export const destinationSchema = z.discriminatedUnion('type', [
 const templateSchema = z
   .string()
   .min(1)
-  .refine(
-    (t) => [...t.matchAll(/\{([^}]*)\}/g)].every((m) => (TEMPLATE_FIELDS as readonly string[]).includes(m[1] ?? '')),
-    {
-      message: `unknown placeholder: use only ${TEMPLATE_FIELDS.map((f) => `{${f}}`).join(' ')}`,
-    },
-  );
+  .superRefine((t, ctx) => {
+    const problem = templateProblem(t);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  });
+
+/**
+ * Why a destination path template cannot work, or undefined: unknown or unclosed placeholders, a path
+ * that climbs out of the destination, or one without {path}, {name} or {stem} (every file would land
+ * on the same name).
+ */
+export function templateProblem(t: string): string | undefined {
+  const opened = (t.match(/\{/g) ?? []).length;
+  const closed = [...t.matchAll(/\{([^{}]*)\}/g)];
+  if (closed.length !== opened || (t.match(/\}/g) ?? []).length !== opened)
+    return `"${t}" has an unclosed or stray brace: placeholders look like {name}`;
+  const unknown = closed.map((m) => m[1] ?? '').filter((k) => !(TEMPLATE_FIELDS as readonly string[]).includes(k));
+  if (unknown.length > 0)
+    return `unknown placeholder {${unknown[0]}}: use only ${TEMPLATE_FIELDS.map((f) => `{${f}}`).join(' ')}`;
+  if (t.split(/[\\/]/).some((seg) => seg === '..'))
+    return `"${t}" climbs out of the destination with "..": templates stay inside the destination root`;
+  if (!closed.some((m) => ['path', 'name', 'stem'].includes(m[1] ?? '')))
+    return `"${t}" gives every file the same name: include {path}, {name} or {stem}`;
+  return undefined;
+}
 
 export const HOOK_EVENTS = ['transfer.completed', 'transfer.failed'] as const;
 
@@ -128,14 +147,27 @@ export const hookSchema = z
   })
   .refine((h) => (h.command === undefined) !== (h.url === undefined), { message: 'give either a command or a url' });
 
+export const COMPRESSIONS = ['gzip', 'zstd'] as const;
+
 export const ruleSchema = z.strictObject({
   name: z.string().min(1).max(120),
   from: z.array(id).min(1, 'name at least one folder id'),
-  match: z.array(z.string().min(1)).default(['**']),
-  exclude: z.array(z.string().min(1)).default([]),
+  /** Globs on the folder-relative path; a file must match one of them (and `when`, if given). */
+  match: z.array(globSchema).default(['**']),
+  exclude: z.array(globSchema).default([]),
+  /** Conditions on path, extension, size, dates and sniffed content type (see conditions.ts). */
+  when: conditionSchema.optional(),
+  /** A file this rule catches is not offered to the rules after it (first-match lists). */
+  stop: z.boolean().default(false),
   to: z.array(id).min(1, 'name at least one destination id'),
   path: templateSchema.default('{path}'),
   mode: z.enum(SYNC_MODES).default('backup'),
+  /** Compress before upload; the remote name gets .gz / .zst and verification covers the compressed bytes. */
+  compress: z.enum(COMPRESSIONS).optional(),
+  /** Free strings carried to the destination as metadata where it supports it, and kept in history. */
+  tags: z.array(z.string().min(1).max(128)).max(32).default([]),
+  /** Count a file safe once this many of `to` hold verified copies (a move deletes the source then). */
+  safe_when: z.number().int().min(1).optional(),
   hooks: z.array(hookSchema).default([]),
 });
 
@@ -193,6 +225,14 @@ export const configSchema = z
             message: `unknown destination "${d}" (destinations: ${destIds.join(', ') || 'none defined'})`,
           });
       });
+      if (rule.safe_when !== undefined && rule.safe_when > rule.to.length)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['rules', i, 'safe_when'],
+          message: `safe_when is ${rule.safe_when} but the rule ships to ${rule.to.length} destination(s): at most ${rule.to.length}`,
+        });
+      if (new Set(rule.to).size !== rule.to.length)
+        ctx.addIssue({ code: 'custom', path: ['rules', i, 'to'], message: 'a destination is named twice' });
       if (rule.mode === 'two-way')
         ctx.addIssue({
           code: 'custom',
@@ -209,3 +249,9 @@ export type DestinationType = DestinationConfig['type'];
 export type RuleConfig = z.infer<typeof ruleSchema>;
 export type Settings = z.infer<typeof settingsSchema>;
 export type HookConfig = z.infer<typeof hookSchema>;
+export type Compression = (typeof COMPRESSIONS)[number];
+
+/** Whether any rule over this folder needs the files' sniffed content type. */
+export function folderNeedsContentType(cfg: Pick<FerryConfig, 'rules'>, folder: string): boolean {
+  return cfg.rules.some((r) => r.from.includes(folder) && usesContentType(r.when));
+}

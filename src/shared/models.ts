@@ -14,7 +14,14 @@ export type LocalFile = {
   mtimeNs: bigint;
   ino: bigint;
   hashes: Hashes;
+  /** Content type sniffed from the file's first bytes (magic numbers), when a rule asks for it. */
+  mime?: string;
 };
+
+/** How bytes are stored at the destination: as they are, or compressed by a rule. */
+export const ENCODINGS = ['identity', 'gzip', 'zstd'] as const;
+export type Encoding = (typeof ENCODINGS)[number];
+export const ENCODING_SUFFIX: Record<Encoding, string> = { identity: '', gzip: '.gz', zstd: '.zst' };
 
 /** What the planner decided for one file and destination. */
 export type ActionKind = 'upload' | 'move-remote' | 'copy-remote' | 'delete-remote' | 'delete-local';
@@ -29,6 +36,8 @@ export type Action = {
   remotePath?: string;
   /** For move-remote / copy-remote: the remote path the content already sits at. */
   fromRemotePath?: string;
+  /** How the bytes are stored at the destination (compressed by the rule, or not). */
+  encoding?: Encoding;
   size: number;
   sha256?: string;
   /** Why: shown by `ferry plan` and in the queue. */

@@ -1,12 +1,23 @@
 import picomatch from 'picomatch';
 import type { RuleConfig } from '../../../shared/config';
+import { usesContentType } from '../../../shared/conditions';
+import { compileCondition, type Predicate, type Subject } from './compileCondition';
 
-export type CompiledRule = RuleConfig & { matches: (path: string) => boolean };
+export type CompiledRule = RuleConfig & {
+  /** Whether the rule's own conditions catch the file (ignoring `stop` in earlier rules: see dispatch). */
+  matches: Predicate;
+  /** Whether the rule looks at sniffed content types. */
+  needsType: boolean;
+};
 
-/** Glob include/exclude on the folder-relative path (dotfiles included, as a sync client must). */
+/** Glob include/exclude on the folder-relative path (dotfiles included, as a sync client must), then `when`. */
 export function compileRule(rule: RuleConfig): CompiledRule {
   const opts = { dot: true };
-  const include = picomatch(rule.match, opts);
-  const exclude = rule.exclude.length > 0 ? picomatch(rule.exclude, opts) : () => false;
-  return { ...rule, matches: (path) => include(path) && !exclude(path) };
+  const everything = rule.match.length === 1 && rule.match[0] === '**';
+  const include = everything ? () => true : picomatch(rule.match, opts);
+  const exclude = rule.exclude.length > 0 ? picomatch(rule.exclude, opts) : undefined;
+  const when = rule.when ? compileCondition(rule.when) : undefined;
+  const matches: Predicate = (f: Subject, now: number) =>
+    include(f.path) && !exclude?.(f.path) && (when === undefined || when(f, now));
+  return { ...rule, matches, needsType: usesContentType(rule.when) };
 }

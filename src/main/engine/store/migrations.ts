@@ -72,4 +72,11 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX history_at ON history (at);
   CREATE INDEX history_destination ON history (destination, at);
   `,
+  // 2: sniffed content types, compressed deliveries, tags in history.
+  `
+  ALTER TABLE files ADD COLUMN mime TEXT;
+  ALTER TABLE shipped ADD COLUMN encoding TEXT NOT NULL DEFAULT 'identity';
+  ALTER TABLE jobs ADD COLUMN encoding TEXT NOT NULL DEFAULT 'identity';
+  ALTER TABLE history ADD COLUMN tags TEXT;
+  `,
 ];

@@ -1,0 +1,42 @@
+import type { Subject } from './compileCondition';
+import type { CompiledRule } from './ruleMatcher';
+
+const NONE: readonly CompiledRule[] = [];
+
+/**
+ * Which rules catch a file: rules are tried in the order the configuration lists them; every rule
+ * whose conditions hold catches the file, until one with `stop: true` does (first-match lists).
+ * The planner, the preview and the move check all ask here, so they cannot disagree.
+ */
+export class Dispatcher {
+  private readonly byFolder = new Map<string, CompiledRule[]>();
+
+  constructor(readonly rules: readonly CompiledRule[]) {
+    for (const rule of rules)
+      for (const folder of rule.from) {
+        const list = this.byFolder.get(folder) ?? [];
+        list.push(rule);
+        this.byFolder.set(folder, list);
+      }
+  }
+
+  /** The rules that read this folder, in order. */
+  rulesOf(folder: string): readonly CompiledRule[] {
+    return this.byFolder.get(folder) ?? NONE;
+  }
+
+  /** Whether any rule over the folder looks at content types (then its files must be sniffed). */
+  needsType(folder: string): boolean {
+    return this.rulesOf(folder).some((r) => r.needsType);
+  }
+
+  catching(folder: string, file: Subject, now: number): readonly CompiledRule[] {
+    let out: CompiledRule[] | undefined;
+    for (const rule of this.rulesOf(folder)) {
+      if (!rule.matches(file, now)) continue;
+      (out ??= []).push(rule);
+      if (rule.stop) break;
+    }
+    return out ?? NONE;
+  }
+}
