@@ -94,7 +94,10 @@ export function parseSize(v: number | string): number | undefined {
 
 const dateValue = z.string().superRefine((v, ctx) => {
   if (parseDate(v) === undefined)
-    ctx.addIssue({ code: 'custom', message: `"${v}" is not a date: write e.g. "2024-01-31" or "2024-01-31T08:00:00Z"` });
+    ctx.addIssue({
+      code: 'custom',
+      message: `"${v}" is not a date: write e.g. "2024-01-31" or "2024-01-31T08:00:00Z"`,
+    });
 });
 
 /** Milliseconds since the epoch; a bare date is midnight UTC. */
@@ -116,10 +119,7 @@ export function parseDuration(v: string): number | undefined {
 
 const typeSchema = z
   .string()
-  .regex(
-    /^[a-z0-9][a-z0-9.+-]*\/(\*|[a-z0-9][a-z0-9.+-]*)$/i,
-    'a content type such as "application/pdf" or "image/*"',
-  );
+  .regex(/^[a-z0-9][a-z0-9.+-]*\/(\*|[a-z0-9][a-z0-9.+-]*)$/i, 'a content type such as "application/pdf" or "image/*"');
 
 const range = <T extends z.ZodType>(v: T, lo: string, hi: string) =>
   z

@@ -64,12 +64,30 @@ export type StatusResult = {
   folders: FolderStatus[];
   destinations: { id: string; ok: boolean; error: string | null }[];
   queue: { pending: number; active: number; failed: number; bytesPending: number };
+  /** Files whose rule wants more verified copies than the destinations hold yet (a move keeps them). */
+  belowQuorum: {
+    count: number;
+    sample: { rule: string; folder: string; path: string; copies: number; needed: number }[];
+  };
+  /** Files no rule catches (`ferry plan` lists them). */
+  uncaught: number;
 };
 
+/** What a draft rule would do, from the index (see rules/preview.ts). Samples are capped; counts are not. */
 export type PreviewResult = {
-  matches: { folder: string; path: string; size: number; remotePath: string }[];
+  /** Files the draft catches (up to `limit`), where each would go, and which other rules also catch it. */
+  matches: { folder: string; path: string; size: number; remotePath: string; also: string[] }[];
   total: number;
+  /** Files of the draft's folders it does not catch. */
   unmatched: number;
+  /** Files the draft's conditions hold for, kept from it by an earlier rule with `stop`. */
+  shadowed: { count: number; sample: { folder: string; path: string; by: string }[] };
+  /** With the draft in place, files that no rule catches (reported, never silently dropped). */
+  uncaught: { count: number; sample: { folder: string; path: string }[] };
+  /** Two of the draft's files mapped to one remote path. */
+  collisions: { count: number; sample: { remotePath: string; paths: [string, string] }[] };
+  /** Files whose content type is not known yet, although the draft asks for it (sniffed once it is saved). */
+  untyped: number;
 };
 
 export type ActivityRow = { bucket: string; destination: string | null; files: number; bytes: number };

@@ -59,6 +59,8 @@ export type HistoryEntry = {
   durationMs: number;
   outcome: TransferOutcome;
   error: SerializedError | null;
+  /** The rule's tags when the transfer ran. */
+  tags: string[];
 };
 
 export type ScanIssue = {

@@ -4,6 +4,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { EventBus } from '../../src/main/engine/events';
 import { LocalDestination } from '../../src/main/engine/providers/local/localProvider';
 import { FileWorkers } from '../../src/main/engine/workers/fileWorkers';
+import { Dispatcher } from '../../src/main/engine/rules/dispatch';
+import { compileRule } from '../../src/main/engine/rules/ruleMatcher';
 import { scanFolder } from '../../src/main/engine/scan/scanner';
 import { Store } from '../../src/main/engine/store/store';
 import { executeJob } from '../../src/main/engine/transfer/executor';
@@ -116,26 +118,27 @@ describe('changes after a first sync', () => {
       const file = scan.files.get('report.txt');
       expect(file).toBeDefined();
       const dest = new LocalDestination({ id: 'nas', path: w.dest }, pool);
-      const rules = new Map([
-        [
-          'r',
-          {
-            name: 'r',
-            from: ['work'],
-            to: ['nas'],
-            match: ['**'],
-            exclude: [],
-            path: '{path}',
-            mode: 'move' as const,
-            hooks: [],
-          },
-        ],
+      const dispatcher = new Dispatcher([
+        compileRule({
+          name: 'r',
+          from: ['work'],
+          to: ['nas'],
+          match: ['**'],
+          exclude: [],
+          stop: false,
+          path: '{path}',
+          mode: 'move',
+          tags: [],
+          hooks: [],
+        }),
       ]);
       const deps = {
         store,
         destinations: new Map([['nas', dest]]),
         folders: new Map([['work', { id: 'work', path: w.src, ignore: [], paused: false, watch: 'auto' as const }]]),
-        rules,
+        dispatcher,
+        workers: pool,
+        stagingDir: store.stagingDir,
         rehash: async () => undefined,
       };
       const job = (kind: 'upload' | 'delete-local') => ({

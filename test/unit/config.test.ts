@@ -87,6 +87,8 @@ describe('parseConfig on a valid config', () => {
       exclude: [],
       path: '{path}',
       mode: 'backup',
+      stop: false,
+      tags: [],
       hooks: [],
     });
 

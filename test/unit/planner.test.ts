@@ -3,6 +3,7 @@ import type { RuleConfig } from '../../src/shared/config';
 import type { Action, LocalFile } from '../../src/shared/models';
 import { plan, type DestinationState, type FolderState, type PlanInput } from '../../src/main/engine/plan/planner';
 import type { RemoteEntry } from '../../src/main/engine/providers/types';
+import { Dispatcher } from '../../src/main/engine/rules/dispatch';
 import { compileRule, type CompiledRule } from '../../src/main/engine/rules/ruleMatcher';
 import { jobKey } from '../../src/main/engine/store/jobStore';
 import type { ShippedRecord } from '../../src/main/engine/store/shippedStore';
@@ -20,8 +21,10 @@ function rule(over: Partial<RuleConfig> = {}): CompiledRule {
     path: '{path}',
     mode: 'backup',
     hooks: [],
+    stop: false,
+    tags: [],
     ...over,
-  });
+  } as RuleConfig);
 }
 
 function file(path: string, sha256 = `sha-${path}`, size = 10, folder = 'f'): LocalFile {
@@ -37,6 +40,7 @@ function shipped(path: string, over: Partial<ShippedRecord> = {}): ShippedRecord
     path,
     size: 10,
     sha256: `sha-${path}`,
+    encoding: 'identity',
     remoteVersion: null,
     shippedAt: 1,
     ...over,
@@ -67,7 +71,8 @@ function input(over: {
   confirmDeletes?: boolean;
 }): PlanInput {
   return {
-    rules: over.rules ?? [rule()],
+    dispatcher: new Dispatcher(over.rules ?? [rule()]),
+    now: Date.UTC(2024, 5, 1),
     folders: new Map([['f', over.folder ?? folder(over.files ?? [])]]),
     destinations: over.destinations ?? new Map([['d', over.dest ?? dest([])]]),
     maxDeleteShare: over.maxDeleteShare ?? 0.5,

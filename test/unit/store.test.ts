@@ -306,6 +306,7 @@ function rec(remotePath: string, over: Partial<ShippedRecord> = {}): ShippedReco
     path: remotePath,
     size: 5,
     sha256: `h-${remotePath}`,
+    encoding: 'identity',
     remoteVersion: null,
     shippedAt: 1234,
     ...over,
@@ -364,6 +365,7 @@ describe('HistoryStore', () => {
     durationMs: 5,
     outcome: 'done',
     error: null,
+    tags: [],
     ...over,
   });
 

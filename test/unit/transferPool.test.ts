@@ -10,6 +10,8 @@ import type { RemoteEntry, TransferOpts, UploadSource } from '../../src/main/eng
 import { MultiHash } from '../../src/main/engine/scan/multiHash';
 import { Store } from '../../src/main/engine/store/store';
 import { Bandwidth } from '../../src/main/engine/transfer/bandwidth';
+import { Dispatcher } from '../../src/main/engine/rules/dispatch';
+import { FileWorkers } from '../../src/main/engine/workers/fileWorkers';
 import { TransferPool } from '../../src/main/engine/transfer/pool';
 
 /** The in-memory reference destination, failing the first uploads with a chosen error. */
@@ -62,7 +64,9 @@ function poolFor(dest: MemoryDestination, events = new EventBus(), retries = 3) 
       store,
       destinations: new Map([[dest.id, dest]]),
       folders: new Map([['f', { id: 'f', path: dir, ignore: [], paused: false, watch: 'auto' as const }]]),
-      rules: new Map(),
+      dispatcher: new Dispatcher([]),
+      workers: new FileWorkers(1),
+      stagingDir: store.stagingDir,
       rehash: async () => undefined,
     },
     events,

@@ -1,4 +1,4 @@
-import type { Plan, PlanProblem } from '../engine/plan/planner';
+import { isBlockingProblem, type Plan, type PlanProblem } from '../engine/plan/planner';
 import type { SyncSummary } from '../engine/syncRun';
 import { bytes, count } from './format';
 
@@ -10,6 +10,8 @@ export function describeProblem(p: PlanProblem): string {
       return `rule "${p.rule}": would delete ${count(p.deletes)} of ${count(p.total)} files on ${p.destination} — stopped to be safe; if that is what you want, run again with --confirm-deletes`;
     case 'deletes-withheld':
       return `rule "${p.rule}": no deletions from folder ${p.folder}: ${p.reason}`;
+    case 'left-behind':
+      return `rule "${p.rule}": ${count(p.count)} file(s) on ${p.destination} came from files that still exist but that the rule no longer sends there (e.g. ${p.sample.slice(0, 3).join(', ')}) — kept; run with --confirm-deletes to remove them`;
   }
 }
 
@@ -35,7 +37,7 @@ export function summaryLines(s: SyncSummary): string[] {
   for (const d of s.destinationErrors)
     lines.push(`✗ destination ${d.destination}: ${d.error.message}${d.error.hint ? ` — ${d.error.hint}` : ''}`);
   for (const i of s.blockingIssues) lines.push(`✗ ${i.folder}/${i.path}: ${i.message}`);
-  for (const p of s.plan.problems) lines.push(`${p.kind === 'deletes-withheld' ? '!' : '✗'} ${describeProblem(p)}`);
+  for (const p of s.plan.problems) lines.push(`${isBlockingProblem(p) ? '✗' : '!'} ${describeProblem(p)}`);
   const shown = s.failures.slice(0, 50);
   for (const f of shown)
     lines.push(

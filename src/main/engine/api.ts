@@ -55,6 +55,8 @@ function summarize(s: Omit<StatusResult, 'summary'>): string {
     return `${s.queue.failed} transfer${s.queue.failed === 1 ? '' : 's'} failed: see the queue for why, and retry.`;
   if (s.queue.pending + s.queue.active > 0 || s.state === 'syncing')
     return `Syncing: ${s.queue.pending + s.queue.active} transfer(s) to go.`;
+  if (s.belowQuorum.count > 0)
+    return `${s.belowQuorum.count} file(s) have fewer verified copies than their rule requires (safe_when): they stay in place until enough destinations hold them.`;
   return 'Everything is safe: every folder is in sync with its destinations.';
 }
 
@@ -82,7 +84,24 @@ export function createApi(host: ApiHost): FerryApi {
       failed: s.queue.failed,
       bytesPending: s.queue.bytesPending,
     };
-    const base = { state: s.state, folders: s.folders, destinations: s.destinations, queue };
+    const belowQuorum = {
+      count: s.belowQuorum.length,
+      sample: s.belowQuorum.slice(0, 100).map(({ rule, folder, path, copies, needed }) => ({
+        rule,
+        folder,
+        path,
+        copies,
+        needed,
+      })),
+    };
+    const base = {
+      state: s.state,
+      folders: s.folders,
+      destinations: s.destinations,
+      queue,
+      belowQuorum,
+      uncaught: s.uncaught,
+    };
     return { ...base, summary: summarize(base) };
   };
   return {

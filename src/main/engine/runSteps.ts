@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import type { FerryConfig, FolderConfig } from '../../shared/config';
+import { folderNeedsContentType, type FerryConfig, type FolderConfig } from '../../shared/config';
 import { FerryError, type SerializedError } from '../../shared/errors';
 import { HASH_KINDS, type HashKind } from '../../shared/hashes';
 import type { LocalFile } from '../../shared/models';
@@ -7,6 +7,7 @@ import type { EventBus } from './events';
 import { plan, type DestinationState, type FolderState, type Plan } from './plan/planner';
 import { createDestination, type DestinationFactory } from './providers/registry';
 import { canCopy, canMove, type Destination, type RemoteEntry } from './providers/types';
+import { Dispatcher } from './rules/dispatch';
 import { compileRule } from './rules/ruleMatcher';
 import { scanFolder, type FolderScan } from './scan/scanner';
 import type { Store } from './store/store';
@@ -85,20 +86,23 @@ export function activeFolders(cfg: FerryConfig, paused: ReadonlySet<string> = ne
   return cfg.folders.filter((f) => !f.paused && !paused.has(f.id) && cfg.rules.some((r) => r.from.includes(f.id)));
 }
 
+/** With `cfg`, folders that some rule routes by content type are sniffed (see folderNeedsContentType). */
 export async function scanFolders(
   folders: readonly FolderConfig[],
   kinds: ReadonlyMap<string, HashKind[]>,
   deps: EngineDeps,
+  cfg?: Pick<FerryConfig, 'rules'>,
 ): Promise<Map<string, FolderScan>> {
   const scans = new Map<string, FolderScan>();
   for (const folder of folders)
     scans.set(
       folder.id,
-      await scanFolder(folder, kinds.get(folder.id) ?? [], {
-        index: deps.store.index,
-        workers: deps.workers,
-        events: deps.events,
-      }),
+      await scanFolder(
+        folder,
+        kinds.get(folder.id) ?? [],
+        { index: deps.store.index, workers: deps.workers, events: deps.events },
+        { sniff: cfg ? folderNeedsContentType(cfg, folder.id) : false },
+      ),
     );
   return scans;
 }
@@ -150,11 +154,12 @@ export function planAll(
     [...scans].map(([id, s]) => [id, { files: s.files, unreadable: s.unreadable, complete: s.complete }]),
   );
   return plan({
-    rules: cfg.rules.map(compileRule),
+    dispatcher: new Dispatcher(cfg.rules.map(compileRule)),
     folders,
     destinations: states,
     maxDeleteShare: cfg.settings.max_delete_share,
     confirmDeletes,
+    now: Date.now(),
   });
 }
 
@@ -167,10 +172,19 @@ export function rehasher(cfg: FerryConfig, deps: EngineDeps, kinds: ReadonlyMap<
     let fresh: LocalFile | undefined;
     let gone = false;
     await deps.workers.hashAll(
-      [{ path: join(folder.path, path), size: 0, kinds: kinds.get(folderId) ?? [] }],
+      [
+        {
+          path: join(folder.path, path),
+          size: 0,
+          kinds: kinds.get(folderId) ?? [],
+          sniff: folderNeedsContentType(cfg, folderId),
+        },
+      ],
       (_job, r) => {
-        if (r.ok) fresh = { folder: folderId, path, size: r.size, mtimeNs: r.mtimeNs, ino: r.ino, hashes: r.hashes };
-        else gone = r.code === 'ENOENT';
+        if (r.ok) {
+          fresh = { folder: folderId, path, size: r.size, mtimeNs: r.mtimeNs, ino: r.ino, hashes: r.hashes };
+          if (r.mime !== undefined) fresh.mime = r.mime;
+        } else gone = r.code === 'ENOENT';
       },
     );
     if (fresh) deps.store.index.putMany([fresh]);
@@ -194,7 +208,9 @@ export function transferPool(
       store: deps.store,
       destinations,
       folders: new Map(cfg.folders.map((f) => [f.id, f])),
-      rules: new Map(cfg.rules.map((r) => [r.name, r])),
+      dispatcher: new Dispatcher(cfg.rules.map(compileRule)),
+      workers: deps.workers,
+      stagingDir: deps.store.stagingDir,
       rehash: rehasher(cfg, deps, kinds),
     },
     deps.events,

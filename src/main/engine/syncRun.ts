@@ -3,7 +3,7 @@ import type { SerializedError } from '../../shared/errors';
 import type { TransferRef } from '../../shared/events';
 import type { HashKind } from '../../shared/hashes';
 import type { ScanIssue } from '../../shared/models';
-import type { Plan } from './plan/planner';
+import { isBlockingProblem, type Plan } from './plan/planner';
 import type { Destination } from './providers/types';
 import {
   activeFolders,
@@ -43,7 +43,7 @@ type RunOptions = { confirmDeletes?: boolean; signal?: AbortSignal };
 export async function prepare(cfg: FerryConfig, deps: EngineDeps, opts: RunOptions = {}): Promise<Prepared> {
   const { destinations, errors } = await connectDestinations(cfg, deps, opts.signal);
   const kinds = kindsPerFolder(cfg, destinations);
-  const scans = await scanFolders(activeFolders(cfg), kinds, deps);
+  const scans = await scanFolders(activeFolders(cfg), kinds, deps, cfg);
   const { states, cleanedPartials } = await destinationStates(destinations, deps, { list: true, signal: opts.signal });
   const thePlan = planAll(cfg, scans, states, opts.confirmDeletes ?? false);
   return { plan: thePlan, scans, destinations, destinationErrors: errors, cleanedPartials, kinds };
@@ -70,7 +70,7 @@ export async function syncOnce(cfg: FerryConfig, deps: EngineDeps, opts: RunOpti
     failures.length === 0 &&
     blockingIssues.length === 0 &&
     prepared.destinationErrors.length === 0 &&
-    prepared.plan.problems.filter((p) => p.kind !== 'deletes-withheld').length === 0 &&
+    !prepared.plan.problems.some(isBlockingProblem) &&
     !signal.aborted;
   return { ...prepared, stats, failures, blockingIssues, ok };
 }

@@ -1,10 +1,12 @@
-import type { FerryConfig, RuleConfig } from '../../shared/config';
+import { folderNeedsContentType, type FerryConfig, type RuleConfig } from '../../shared/config';
 import type { PreviewResult } from '../../shared/contract';
-import { remotePathOf } from './rules/pathTemplate';
-import { compileRule } from './rules/ruleMatcher';
+import type { BelowQuorum, Plan } from './plan/planner';
+import { stillBelowQuorum } from './plan/quorum';
+import { previewRule } from './rules/preview';
 import type { Job } from './store/jobStore';
 import type { FolderStatus, ServiceState } from '../../shared/events';
 import type { HashKind } from '../../shared/hashes';
+import type { LocalFile } from '../../shared/models';
 import type { Destination } from './providers/types';
 import {
   activeFolders,
@@ -36,6 +38,10 @@ export type ServiceStatus = {
   folders: FolderStatus[];
   destinations: { id: string; ok: boolean; error: string | null }[];
   queue: { pending: number; failed: number; bytesPending: number };
+  /** Files with fewer verified copies than their rule's quorum, after the last cycle's transfers. */
+  belowQuorum: BelowQuorum[];
+  /** Files no rule catches. */
+  uncaught: number;
 };
 
 /**
@@ -66,6 +72,9 @@ export class SyncService {
   private rescanTimer: NodeJS.Timeout | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
   private reconnecting: Promise<void> | undefined;
+  /** The latest plan: its dispatch feeds rule previews, its quorum and uncaught counts the status. */
+  private lastPlan: Plan | undefined;
+  private belowQuorum: BelowQuorum[] = [];
 
   constructor(
     private readonly cfg: FerryConfig,
@@ -196,10 +205,11 @@ export class SyncService {
         const hints = batch.find((b) => b.folder === f.id);
         const prev = this.scans.get(f.id);
         // Watcher hints rescan only what they name; the first scan, an overflow or the safety net rescan all.
+        const scanOpts = { sniff: folderNeedsContentType(this.cfg, f.id) };
         const scan =
           !hints || hints.full || !prev
-            ? await scanFolder(f, this.kinds.get(f.id) ?? [], scanDeps)
-            : await scanChanges(f, this.kinds.get(f.id) ?? [], scanDeps, [...hints.paths], prev);
+            ? await scanFolder(f, this.kinds.get(f.id) ?? [], scanDeps, scanOpts)
+            : await scanChanges(f, this.kinds.get(f.id) ?? [], scanDeps, [...hints.paths], prev, scanOpts);
         fresh.set(f.id, scan);
         this.scannedSinceIdle += hints?.full === false ? hints.paths.size : scan.files.size;
       }
@@ -221,8 +231,12 @@ export class SyncService {
       });
       this.listNext = false;
       const thePlan = planAll(this.cfg, planned, states, false);
+      this.lastPlan = thePlan;
       this.deps.store.jobs.replacePlan(thePlan.actions);
       await this.pool?.drain(this.controller.signal);
+      this.belowQuorum = stillBelowQuorum(thePlan.belowQuorum, this.deps.store.shipped).filter(
+        (b) => this.deps.store.index.get(b.folder, b.path) !== undefined,
+      );
     } finally {
       this.cycling = false;
       for (const [id, st] of this.folderStatus)
@@ -267,6 +281,8 @@ export class SyncService {
         };
       }),
       queue: this.deps.store.jobs.counts(),
+      belowQuorum: this.belowQuorum,
+      uncaught: this.lastPlan?.unmatched ?? 0,
     };
   }
 
@@ -286,31 +302,19 @@ export class SyncService {
       if (folder === undefined || f.id === folder) this.markDirty({ folder: f.id, paths: new Set(), full: true });
   }
 
-  /** The files a draft rule would catch, from the latest scans, and where each would go. */
+  /** What a draft rule would do, from the latest scans (see rules/preview.ts). */
   preview(rule: RuleConfig, limit: number): PreviewResult {
-    const compiled = compileRule(rule);
-    const matches: PreviewResult['matches'] = [];
-    let total = 0;
-    let unmatched = 0;
-    for (const folderId of rule.from) {
-      const files = this.scans.get(folderId)?.files ?? this.deps.store.index.loadFolder(folderId);
-      for (const file of files.values()) {
-        if (!compiled.matches(file.path)) {
-          unmatched++;
-          continue;
-        }
-        total++;
-        if (matches.length >= limit) continue;
-        let remotePath: string;
-        try {
-          remotePath = remotePathOf(rule.path, file, rule.name);
-        } catch (err) {
-          remotePath = `(invalid: ${(err as Error).message})`;
-        }
-        matches.push({ folder: folderId, path: file.path, size: file.size, remotePath });
-      }
-    }
-    return { matches, total, unmatched };
+    const folders = new Map<string, ReadonlyMap<string, LocalFile>>();
+    for (const f of activeFolders(this.cfg))
+      folders.set(f.id, this.scans.get(f.id)?.files ?? this.deps.store.index.loadFolder(f.id));
+    return previewRule({
+      rules: this.cfg.rules,
+      draft: rule,
+      folders,
+      now: Date.now(),
+      limit,
+      ...(this.lastPlan ? { caught: this.lastPlan.caught } : {}),
+    });
   }
 
   private setState(state: ServiceState): void {

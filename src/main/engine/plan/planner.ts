@@ -1,6 +1,7 @@
-import type { Action, LocalFile } from '../../../shared/models';
+import { type Action, type Encoding, ENCODING_SUFFIX, type LocalFile } from '../../../shared/models';
 import type { RemoteEntry } from '../providers/types';
 import { remotePathOf } from '../rules/pathTemplate';
+import type { Dispatcher } from '../rules/dispatch';
 import type { CompiledRule } from '../rules/ruleMatcher';
 import type { ShippedRecord } from '../store/shippedStore';
 
@@ -15,11 +16,13 @@ export type DestinationState = {
 };
 
 export type PlanInput = {
-  rules: readonly CompiledRule[];
+  dispatcher: Dispatcher;
   folders: ReadonlyMap<string, FolderState>;
   destinations: ReadonlyMap<string, DestinationState>;
   maxDeleteShare: number;
   confirmDeletes: boolean;
+  /** The instant age conditions are judged at (ms since the epoch). */
+  now: number;
 };
 
 export type PlanProblem =
@@ -33,11 +36,49 @@ export type PlanProblem =
       takenBy: string;
     }
   | { kind: 'delete-brake'; rule: string; destination: string; deletes: number; total: number }
-  | { kind: 'deletes-withheld'; rule: string; folder: string; reason: string };
+  | { kind: 'deletes-withheld'; rule: string; folder: string; reason: string }
+  /** A mirror's copies of files that still exist but that the rule no longer sends there: kept until confirmed. */
+  | { kind: 'left-behind'; rule: string; destination: string; count: number; sample: string[] };
 
-export type Plan = { actions: Action[]; problems: PlanProblem[]; inSync: number; unmatched: number };
+/** Whether a problem means the destinations do not hold what the rules say (warnings do not). */
+export function isBlockingProblem(p: PlanProblem): boolean {
+  return p.kind === 'collision' || p.kind === 'delete-brake';
+}
+
+/** A file a rule wants held by `needed` destinations, with fewer verified copies so far. */
+export type BelowQuorum = {
+  rule: string;
+  folder: string;
+  path: string;
+  copies: number;
+  needed: number;
+  /** Where the copies go, and what they must be: to count them again once transfers ran. */
+  remotePath: string;
+  sha256: string;
+  encoding: Encoding;
+  destinations: string[];
+};
+
+export type Plan = {
+  actions: Action[];
+  problems: PlanProblem[];
+  inSync: number;
+  unmatched: number;
+  /** Files no rule catches: listed, never silently dropped. */
+  uncaught: { folder: string; path: string }[];
+  belowQuorum: BelowQuorum[];
+  /** Which rules caught each file (folder → path → rules), for previews that reuse this plan's work. */
+  caught: Map<string, Map<string, readonly CompiledRule[]>>;
+};
 
 const BRAKE_MIN_FILES = 5;
+const SAMPLE = 20;
+
+/** The remote name a rule gives a file: its template expanded, plus the compression suffix. */
+export function targetPathOf(rule: CompiledRule, file: LocalFile): string {
+  const encoding: Encoding = rule.compress ?? 'identity';
+  return remotePathOf(rule.path, file, rule.name) + ENCODING_SUFFIX[encoding];
+}
 
 /**
  * The pure planner: (local files, destinations' state, what was shipped, rules) → actions.
@@ -51,17 +92,30 @@ export function plan(input: PlanInput): Plan {
   // Pass 1: every (destination, remote path) that some rule wants, and by which file.
   type Target = { rule: CompiledRule; file: LocalFile; remotePath: string };
   const targetsByDest = new Map<string, Map<string, Target>>();
-  const matched = new Set<string>();
-  for (const rule of input.rules) {
-    for (const folderId of rule.from) {
-      const folder = input.folders.get(folderId);
-      if (!folder) continue;
-      for (const file of folder.files.values()) {
-        if (!rule.matches(file.path)) continue;
-        matched.add(`${folderId}\u0000${file.path}`);
+  const caught = new Map<string, Map<string, readonly CompiledRule[]>>();
+  const uncaught: { folder: string; path: string }[] = [];
+  const quorumChecks: Target[] = [];
+  const movedOut: { rule: CompiledRule; file: LocalFile }[] = [];
+  for (const [folderId, folder] of input.folders) {
+    const caughtHere = new Map<string, readonly CompiledRule[]>();
+    caught.set(folderId, caughtHere);
+    if (input.dispatcher.rulesOf(folderId).length === 0) {
+      for (const file of folder.files.values()) uncaught.push({ folder: folderId, path: file.path });
+      continue;
+    }
+    for (const file of folder.files.values()) {
+      const rules = input.dispatcher.catching(folderId, file, input.now);
+      caughtHere.set(file.path, rules);
+      if (rules.length === 0) {
+        uncaught.push({ folder: folderId, path: file.path });
+        continue;
+      }
+      let mover: CompiledRule | undefined;
+      for (const rule of rules) {
+        if (rule.mode === 'move') mover ??= rule;
         let remotePath: string;
         try {
-          remotePath = remotePathOf(rule.path, file, rule.name);
+          remotePath = targetPathOf(rule, file);
         } catch {
           problems.push({
             kind: 'collision',
@@ -74,6 +128,7 @@ export function plan(input: PlanInput): Plan {
           });
           continue;
         }
+        if (rule.mode === 'move' || rule.safe_when !== undefined) quorumChecks.push({ rule, file, remotePath });
         for (const dest of rule.to) {
           if (!input.destinations.has(dest)) continue;
           let targets = targetsByDest.get(dest);
@@ -95,12 +150,14 @@ export function plan(input: PlanInput): Plan {
           targets.set(remotePath, { rule, file, remotePath });
         }
       }
+      if (mover) movedOut.push({ rule: mover, file });
     }
   }
 
   const withheldReported = new Set<string>();
 
   // Pass 2: per destination, what each wanted path needs; renames found by content.
+  const verifiedAt = new Map<string, (remotePath: string, file: LocalFile, rule: CompiledRule) => boolean>();
   for (const [destId, dest] of input.destinations) {
     const targets = targetsByDest.get(destId) ?? new Map<string, Target>();
     const shippedAt = new Map(dest.shipped.map((r) => [r.remotePath, r]));
@@ -114,19 +171,26 @@ export function plan(input: PlanInput): Plan {
         (e.version === undefined || r.remoteVersion === null || e.version === r.remoteVersion)
       );
     };
+    const holds = (rec: ShippedRecord | undefined, file: LocalFile, encoding: Encoding): boolean =>
+      rec !== undefined && rec.sha256 === file.hashes.sha256 && rec.encoding === encoding && present(rec);
+    verifiedAt.set(destId, (remotePath, file, rule) =>
+      holds(shippedAt.get(remotePath), file, rule.compress ?? 'identity'),
+    );
     // Content that sits at a path nobody wants any more: a candidate source for a server-side rename.
     const orphansByHash = new Map<string, ShippedRecord[]>();
     for (const r of dest.shipped)
       if (!targets.has(r.remotePath) && present(r)) {
-        const list = orphansByHash.get(r.sha256) ?? [];
+        const key = `${r.encoding}:${r.sha256}`;
+        const list = orphansByHash.get(key) ?? [];
         list.push(r);
-        orphansByHash.set(r.sha256, list);
+        orphansByHash.set(key, list);
       }
     const consumed = new Set<string>();
 
     for (const { rule, file, remotePath } of targets.values()) {
       const rec = shippedAt.get(remotePath);
       const remoteEntry = dest.remote?.get(remotePath);
+      const encoding: Encoding = rule.compress ?? 'identity';
       const base = {
         rule: rule.name,
         destination: destId,
@@ -135,14 +199,17 @@ export function plan(input: PlanInput): Plan {
         remotePath,
         size: file.size,
         sha256: file.hashes.sha256,
+        ...(encoding === 'identity' ? {} : { encoding }),
       };
-      if (rec && rec.sha256 === file.hashes.sha256 && present(rec)) {
+      if (holds(rec, file, encoding)) {
         inSync++;
         continue;
       }
       // Only a mirror may take content away from its old path; backup and move keep what they delivered.
       const renames = rule.mode === 'mirror';
-      const orphan = (orphansByHash.get(file.hashes.sha256) ?? []).find((r) => !consumed.has(r.remotePath));
+      const orphan = (orphansByHash.get(`${encoding}:${file.hashes.sha256}`) ?? []).find(
+        (r) => !consumed.has(r.remotePath),
+      );
       if (orphan && (renames ? dest.canMove : dest.canCopy)) {
         consumed.add(orphan.remotePath);
         actions.push({
@@ -162,22 +229,35 @@ export function plan(input: PlanInput): Plan {
             : 'new'
           : rec.sha256 !== file.hashes.sha256
             ? 'changed'
-            : 'missing or altered at the destination',
+            : rec.encoding !== encoding
+              ? `now sent ${encoding === 'identity' ? 'uncompressed' : `as ${encoding}`}`
+              : 'missing or altered at the destination',
       });
     }
 
     // Pass 3: mirror deletions, only on the strength of a complete scan, braked when too many.
-    for (const rule of input.rules) {
+    for (const rule of input.dispatcher.rules) {
       if (rule.mode !== 'mirror' || !rule.to.includes(destId)) continue;
       const mine = dest.shipped.filter((r) => r.rule === rule.name && rule.from.includes(r.folder));
       const doomed: ShippedRecord[] = [];
+      const leftBehind: ShippedRecord[] = [];
       for (const r of mine) {
         if (targets.has(r.remotePath) || consumed.has(r.remotePath)) continue;
         const folder = input.folders.get(r.folder);
         if (!folder || !folder.complete) continue;
         if (folder.unreadable.has(r.path)) continue;
-        doomed.push(r);
+        // The file is still there: the rules changed, not the folder. That is no reason to delete.
+        if (folder.files.has(r.path) && !input.confirmDeletes) leftBehind.push(r);
+        else doomed.push(r);
       }
+      if (leftBehind.length > 0)
+        problems.push({
+          kind: 'left-behind',
+          rule: rule.name,
+          destination: destId,
+          count: leftBehind.length,
+          sample: leftBehind.slice(0, SAMPLE).map((r) => r.remotePath),
+        });
       // Reported once per rule and folder, however many destinations the rule has.
       for (const f of rule.from) {
         const key = `${rule.name}\u0000${f}`;
@@ -219,33 +299,36 @@ export function plan(input: PlanInput): Plan {
     }
   }
 
-  // Pass 4: move mode removes the local file once every destination of every move rule that catches
-  // it holds a verified copy (checked again, against all those rules, when the job runs).
-  const toRemove = new Set<string>();
-  for (const rule of input.rules) {
-    if (rule.mode !== 'move') continue;
-    for (const folderId of rule.from) {
-      const folder = input.folders.get(folderId);
-      for (const file of folder?.files.values() ?? []) {
-        const key = `${folderId}\u0000${file.path}`;
-        if (!rule.matches(file.path) || toRemove.has(key)) continue;
-        toRemove.add(key);
-        actions.push({
-          kind: 'delete-local',
-          rule: rule.name,
-          folder: folderId,
-          path: file.path,
-          size: file.size,
-          sha256: file.hashes.sha256,
-          reason: 'moved: the destinations hold verified copies',
-        });
-      }
-    }
+  // Pass 4: move mode removes the local file once the destinations hold verified copies: all of them,
+  // or `safe_when` of them (checked again, against every move rule that catches it, when the job runs).
+  for (const { rule, file } of movedOut)
+    actions.push({
+      kind: 'delete-local',
+      rule: rule.name,
+      folder: file.folder,
+      path: file.path,
+      size: file.size,
+      sha256: file.hashes.sha256,
+      reason: 'moved: the destinations hold verified copies',
+    });
+
+  const belowQuorum: BelowQuorum[] = [];
+  for (const { rule, file, remotePath } of quorumChecks) {
+    const needed = rule.safe_when ?? rule.to.length;
+    const copies = rule.to.filter((d) => verifiedAt.get(d)?.(remotePath, file, rule) ?? false).length;
+    if (copies < needed)
+      belowQuorum.push({
+        rule: rule.name,
+        folder: file.folder,
+        path: file.path,
+        copies,
+        needed,
+        remotePath,
+        sha256: file.hashes.sha256,
+        encoding: rule.compress ?? 'identity',
+        destinations: [...rule.to],
+      });
   }
 
-  let unmatched = 0;
-  for (const [folderId, folder] of input.folders)
-    for (const file of folder.files.values()) if (!matched.has(`${folderId}\u0000${file.path}`)) unmatched++;
-
-  return { actions, problems, inSync, unmatched };
+  return { actions, problems, inSync, unmatched: uncaught.length, uncaught, belowQuorum, caught };
 }

@@ -12,10 +12,19 @@ export type RemoteEntry = {
   version?: string;
   /** A temporary object left by an interrupted upload: never a real file, removed on the next run. */
   partial?: boolean;
+  /** Tags stored with the file as metadata (destinations with `features.tags`). */
+  tags?: readonly string[];
 };
 
 /** What to upload, and what its bytes must hash to: a provider never publishes bytes that do not match. */
-export type UploadSource = { absPath: string; size: number; mtimeMs: number; hashes: Hashes };
+export type UploadSource = {
+  absPath: string;
+  size: number;
+  mtimeMs: number;
+  hashes: Hashes;
+  /** A rule's tags: stored as metadata by destinations whose `features.tags` is true. */
+  tags?: readonly string[];
+};
 
 export type TransferOpts = {
   signal: AbortSignal;
@@ -32,6 +41,8 @@ export type ProviderFeatures = {
   resumable: boolean;
   /** Largest upload in one request, in bytes (Infinity when unlimited). */
   maxSingleUpload: number;
+  /** Whether uploads carry a rule's tags as metadata on the stored file. */
+  tags: boolean;
 };
 
 /** The narrow core every destination implements. */

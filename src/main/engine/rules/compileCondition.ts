@@ -1,11 +1,6 @@
 import picomatch from 'picomatch';
 import { RE2JS } from 're2js';
-import {
-  type Condition,
-  parseDate,
-  parseDuration,
-  parseSize,
-} from '../../../shared/conditions';
+import { type Condition, parseDate, parseDuration, parseSize } from '../../../shared/conditions';
 import type { LocalFile } from '../../../shared/models';
 
 /** What a condition looks at: the index's knowledge of a file. */

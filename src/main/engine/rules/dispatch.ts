@@ -10,14 +10,20 @@ const NONE: readonly CompiledRule[] = [];
  */
 export class Dispatcher {
   private readonly byFolder = new Map<string, CompiledRule[]>();
+  private readonly byName = new Map<string, CompiledRule>();
 
   constructor(readonly rules: readonly CompiledRule[]) {
+    for (const rule of rules) this.byName.set(rule.name, rule);
     for (const rule of rules)
       for (const folder of rule.from) {
         const list = this.byFolder.get(folder) ?? [];
         list.push(rule);
         this.byFolder.set(folder, list);
       }
+  }
+
+  rule(name: string): CompiledRule | undefined {
+    return this.byName.get(name);
   }
 
   /** The rules that read this folder, in order. */

@@ -2,19 +2,23 @@ import { closeSync, fstatSync, openSync, readSync, read as readCb, constants } f
 import { promisify } from 'node:util';
 import type { HashKind, Hashes } from '../../../shared/hashes';
 import { MultiHash } from './multiHash';
+import { SNIFF_BYTES, sniffType } from './sniffType';
 
 const readAsync = promisify(readCb);
 export const CHUNK = 4 * 1024 * 1024;
 
-export type HashRequest = { id: number; path: string; kinds: HashKind[] };
+/** With `sniff`, the result also says the content type, sniffed from the bytes read for hashing. */
+export type HashRequest = { id: number; path: string; kinds: HashKind[]; sniff?: boolean };
 export type HashResult =
-  | { id: number; ok: true; size: number; mtimeNs: bigint; ino: bigint; hashes: Hashes }
+  | { id: number; ok: true; size: number; mtimeNs: bigint; ino: bigint; hashes: Hashes; mime?: string }
   | { id: number; ok: false; code: string; message: string };
 
 /**
  * Hashes one file, reading it exactly once. Files up to one chunk are read synchronously; larger ones
  * double-buffered (the next read is in flight while the current chunk is hashed). The file's identity
  * is checked before and after: if it changed while being read, the result says so instead of lying.
+ * With `sniff`, the file's first SNIFF_BYTES are copied out of the chunks as they are read (the
+ * buffers are reused) and sniffed for the content type: still one read.
  */
 export async function hashFile(req: HashRequest, bufs: [Buffer, Buffer]): Promise<HashResult> {
   let fd: number;
@@ -35,11 +39,20 @@ export async function hashFile(req: HashRequest, bufs: [Buffer, Buffer]): Promis
     if (!before.isFile()) return { id: req.id, ok: false, code: 'EISDIR', message: 'not a regular file' };
     const hash = new MultiHash(req.kinds);
     let total = 0;
+    const head = req.sniff ? new Uint8Array(SNIFF_BYTES) : undefined;
+    let headLen = 0;
+    const keepHead = (chunk: Buffer) => {
+      if (!head || headLen >= SNIFF_BYTES) return;
+      const take = Math.min(SNIFF_BYTES - headLen, chunk.length);
+      head.set(chunk.subarray(0, take), headLen);
+      headLen += take;
+    };
     if (before.size <= BigInt(CHUNK)) {
       const buf = bufs[0];
       for (;;) {
         const n = readSync(fd, buf, 0, buf.length, null);
         if (n === 0) break;
+        keepHead(buf.subarray(0, n));
         hash.update(buf.subarray(0, n));
         total += n;
       }
@@ -52,6 +65,7 @@ export async function hashFile(req: HashRequest, bufs: [Buffer, Buffer]): Promis
         const buf = bufs[cur] as Buffer;
         cur ^= 1;
         pending = readAsync(fd, bufs[cur] as Buffer, 0, CHUNK, null);
+        keepHead(buf.subarray(0, bytesRead));
         hash.update(buf.subarray(0, bytesRead));
         total += bytesRead;
       }
@@ -59,7 +73,9 @@ export async function hashFile(req: HashRequest, bufs: [Buffer, Buffer]): Promis
     const after = fstatSync(fd, { bigint: true });
     if (after.size !== before.size || after.mtimeNs !== before.mtimeNs || BigInt(total) !== after.size)
       return { id: req.id, ok: false, code: 'ECHANGED', message: 'the file changed while it was being read' };
-    return { id: req.id, ok: true, size: total, mtimeNs: after.mtimeNs, ino: after.ino, hashes: hash.digest() };
+    const hashes = hash.digest();
+    const ok = { id: req.id, ok: true as const, size: total, mtimeNs: after.mtimeNs, ino: after.ino, hashes };
+    return head ? { ...ok, mime: await sniffType(head.subarray(0, headLen), total) } : ok;
   } catch (err) {
     return fail(req.id, err);
   } finally {

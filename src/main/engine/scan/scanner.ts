@@ -23,6 +23,15 @@ export type FolderScan = {
 
 export type ScannerDeps = { index: IndexStore; workers: FileWorkers; events: EventBus };
 
+/** Per folder. */
+export type ScanOptions = {
+  /**
+   * Sniff each file's content type (some rule over the folder routes by it): files hashed now are
+   * sniffed in the same read, and indexed files never sniffed are hashed once more to be.
+   */
+  sniff?: boolean;
+};
+
 const CHANGING_RETRIES = 3;
 const FLUSH_EVERY = 2000;
 
@@ -30,9 +39,9 @@ type Reconciled = { hashed: number; hashedBytes: number };
 
 /**
  * Takes walked entries into `files`: an entry whose size, mtime and file id match `baseline` (and
- * that has every hash kind needed) is kept as it was; the others are hashed in the workers, every
- * needed kind in one read, and written to the index. A file that changes while it is read is tried
- * again, then reported as still being written.
+ * that has every hash kind needed, and a content type when `sniff`) is kept as it was; the others are
+ * hashed in the workers, every needed kind (and the sniff) in one read, and written to the index. A
+ * file that changes while it is read is tried again, then reported as still being written.
  */
 async function reconcile(
   folder: FolderConfig,
@@ -41,6 +50,7 @@ async function reconcile(
   walked: readonly WalkedFile[],
   baseline: ReadonlyMap<string, LocalFile>,
   out: { files: Map<string, LocalFile>; unreadable: Set<string>; issues: ScanIssue[] },
+  sniff: boolean,
 ): Promise<Reconciled> {
   const toHash: HashJob[] = [];
   const relOf = new Map<string, string>();
@@ -51,14 +61,15 @@ async function reconcile(
       prev.size === w.size &&
       prev.mtimeNs === w.mtimeNs &&
       prev.ino === w.ino &&
-      hasKinds(prev.hashes, kinds)
+      hasKinds(prev.hashes, kinds) &&
+      (!sniff || prev.mime !== undefined)
     ) {
       out.files.set(w.path, prev);
       continue;
     }
     const abs = join(folder.path, w.path);
     relOf.set(abs, w.path);
-    toHash.push({ path: abs, size: w.size, kinds: [...kinds] });
+    toHash.push({ path: abs, size: w.size, kinds: [...kinds], ...(sniff ? { sniff: true } : {}) });
   }
 
   let hashed = 0;
@@ -100,6 +111,10 @@ async function reconcile(
           ino: r.ino,
           hashes: r.hashes,
         };
+        // Not sniffed this time: a type sniffed before still holds while the content is the same.
+        const prev = baseline.get(rel);
+        const mime = r.mime ?? (prev?.hashes.sha256 === r.hashes.sha256 ? prev.mime : undefined);
+        if (mime !== undefined) file.mime = mime;
         out.files.set(rel, file);
         batch.push(file);
         hashed++;
@@ -144,6 +159,7 @@ export async function scanFolder(
   folder: FolderConfig,
   kinds: readonly HashKind[],
   deps: ScannerDeps,
+  opts: ScanOptions = {},
 ): Promise<FolderScan> {
   const started = Date.now();
   deps.events.emit('scan:started', { folder: folder.id });
@@ -151,7 +167,7 @@ export async function scanFolder(
   const known = deps.index.loadFolder(folder.id);
   const out = { files: new Map<string, LocalFile>(), unreadable: new Set<string>(), issues: [...walked.issues] };
   for (const i of walked.issues) if (i.code === 'unreadable') out.unreadable.add(i.path);
-  const { hashed, hashedBytes } = await reconcile(folder, kinds, deps, walked.files, known, out);
+  const { hashed, hashedBytes } = await reconcile(folder, kinds, deps, walked.files, known, out, opts.sniff ?? false);
   if (walked.complete) {
     const gone = [...known.keys()].filter((p) => !out.files.has(p) && !out.unreadable.has(p));
     if (gone.length > 0) deps.index.removeMany(folder.id, gone);
@@ -175,13 +191,14 @@ export async function scanChanges(
   deps: ScannerDeps,
   paths: readonly string[],
   current: FolderScan,
+  opts: ScanOptions = {},
 ): Promise<FolderScan> {
   const started = Date.now();
   const roots = topmost(paths);
   const walked = await deps.workers.walk(folder.id, folder.path, folder.ignore, roots);
   // The folder itself went away: a full scan says so properly.
   if (walked.issues.some((i) => i.code === 'missing-folder' || i.code === 'not-a-folder'))
-    return scanFolder(folder, kinds, deps);
+    return scanFolder(folder, kinds, deps, opts);
   const rootSet = new Set(roots);
   const inScope = (p: string): boolean => {
     for (let i = p.length; i > 0; i = p.lastIndexOf('/', i - 1)) if (rootSet.has(p.slice(0, i))) return true;
@@ -197,7 +214,7 @@ export async function scanChanges(
     }
   for (const p of current.unreadable) if (inScope(p)) out.unreadable.delete(p);
   for (const i of walked.issues) if (i.code === 'unreadable') out.unreadable.add(i.path);
-  const { hashed, hashedBytes } = await reconcile(folder, kinds, deps, walked.files, before, out);
+  const { hashed, hashedBytes } = await reconcile(folder, kinds, deps, walked.files, before, out, opts.sniff ?? false);
   if (walked.complete) {
     const gone = [...before.keys()].filter((p) => !out.files.has(p) && !out.unreadable.has(p));
     if (gone.length > 0) deps.index.removeMany(folder.id, gone);

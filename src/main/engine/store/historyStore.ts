@@ -15,6 +15,7 @@ type Row = {
   duration_ms: number;
   outcome: HistoryEntry['outcome'];
   error: string | null;
+  tags: string | null;
 };
 
 /** One row per transfer attempt that ended (done, failed for good, skipped or cancelled). */
@@ -23,16 +24,20 @@ export class HistoryStore {
 
   constructor(private readonly db: Db) {
     this.insert = db.prepare(
-      `INSERT INTO history (at, kind, rule, destination, folder, path, remote_path, bytes, duration_ms, outcome, error)
-       VALUES (@at, @kind, @rule, @destination, @folder, @path, @remotePath, @bytes, @durationMs, @outcome, @error)`,
+      `INSERT INTO history (at, kind, rule, destination, folder, path, remote_path, bytes, duration_ms, outcome, error, tags)
+       VALUES (@at, @kind, @rule, @destination, @folder, @path, @remotePath, @bytes, @durationMs, @outcome, @error, @tags)`,
     );
   }
 
   add(entry: Omit<HistoryEntry, 'id'>): void {
-    this.insert.run({ ...entry, error: entry.error === null ? null : JSON.stringify(entry.error) });
+    this.insert.run({
+      ...entry,
+      error: entry.error === null ? null : JSON.stringify(entry.error),
+      tags: entry.tags.length === 0 ? null : JSON.stringify(entry.tags),
+    });
   }
 
-  /** A page of history, newest first, with optional filters; `search` matches path, remote path and rule. */
+  /** A page of history, newest first, with optional filters; `search` matches path, remote path, rule and tags. */
   query(q: HistoryQuery): { total: number; items: HistoryEntry[] } {
     const where: string[] = [];
     const args: (string | number)[] = [];
@@ -53,9 +58,11 @@ export class HistoryStore {
       args.push(q.to);
     }
     if (q.search) {
-      where.push(`(path LIKE ? ESCAPE '\\' OR remote_path LIKE ? ESCAPE '\\' OR rule LIKE ? ESCAPE '\\')`);
+      where.push(
+        `(path LIKE ? ESCAPE '\\' OR remote_path LIKE ? ESCAPE '\\' OR rule LIKE ? ESCAPE '\\' OR tags LIKE ? ESCAPE '\\')`,
+      );
       const like = `%${q.search.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-      args.push(like, like, like);
+      args.push(like, like, like, like);
     }
     const clause = where.length > 0 ? `WHERE ${where.join(' AND ')}` : '';
     const total = (this.db.prepare(`SELECT COUNT(*) AS n FROM history ${clause}`).get(...args) as { n: number }).n;
@@ -117,5 +124,6 @@ function fromRow(r: Row): HistoryEntry {
     durationMs: r.duration_ms,
     outcome: r.outcome,
     error: r.error === null ? null : (JSON.parse(r.error) as SerializedError),
+    tags: r.tags === null ? [] : (JSON.parse(r.tags) as string[]),
   };
 }

@@ -12,18 +12,19 @@ export class IndexStore {
   constructor(private readonly db: Db) {
     // Raw rows (arrays) load about 3× faster than objects: this runs on every rescan.
     this.selectFolder = db
-      .prepare('SELECT path, size, mtime_ns, ino, sha256, md5, dropbox FROM files WHERE folder = ?')
+      .prepare('SELECT path, size, mtime_ns, ino, sha256, md5, dropbox, mime FROM files WHERE folder = ?')
       .safeIntegers(true)
       .raw(true);
     this.selectOne = db
-      .prepare('SELECT path, size, mtime_ns, ino, sha256, md5, dropbox FROM files WHERE folder = ? AND path = ?')
+      .prepare('SELECT path, size, mtime_ns, ino, sha256, md5, dropbox, mime FROM files WHERE folder = ? AND path = ?')
       .safeIntegers(true)
       .raw(true);
     this.upsert = db.prepare(
-      `INSERT INTO files (folder, path, size, mtime_ns, ino, sha256, md5, dropbox, seen_at)
-       VALUES (@folder, @path, @size, @mtime_ns, @ino, @sha256, @md5, @dropbox, @seen_at)
+      `INSERT INTO files (folder, path, size, mtime_ns, ino, sha256, md5, dropbox, mime, seen_at)
+       VALUES (@folder, @path, @size, @mtime_ns, @ino, @sha256, @md5, @dropbox, @mime, @seen_at)
        ON CONFLICT (folder, path) DO UPDATE SET size = excluded.size, mtime_ns = excluded.mtime_ns, ino = excluded.ino,
-         sha256 = excluded.sha256, md5 = excluded.md5, dropbox = excluded.dropbox, seen_at = excluded.seen_at`,
+         sha256 = excluded.sha256, md5 = excluded.md5, dropbox = excluded.dropbox, mime = excluded.mime,
+         seen_at = excluded.seen_at`,
     );
     this.remove = db.prepare('DELETE FROM files WHERE folder = ? AND path = ?');
   }
@@ -52,6 +53,7 @@ export class IndexStore {
           sha256: f.hashes.sha256,
           md5: f.hashes.md5 ?? null,
           dropbox: f.hashes.dropbox ?? null,
+          mime: f.mime ?? null,
           seen_at: now,
         });
     })();
@@ -72,11 +74,15 @@ type RawRow = [
   sha256: string,
   md5: string | null,
   dropbox: string | null,
+  /** NULL: never sniffed. */
+  mime: string | null,
 ];
 
-function fromRaw(folder: string, [path, size, mtimeNs, ino, sha256, md5, dropbox]: RawRow): LocalFile {
+function fromRaw(folder: string, [path, size, mtimeNs, ino, sha256, md5, dropbox, mime]: RawRow): LocalFile {
   const hashes: Hashes = { sha256 };
   if (md5 !== null) hashes.md5 = md5;
   if (dropbox !== null) hashes.dropbox = dropbox;
-  return { folder, path, size: Number(size), mtimeNs, ino, hashes };
+  const file: LocalFile = { folder, path, size: Number(size), mtimeNs, ino, hashes };
+  if (mime !== null) file.mime = mime;
+  return file;
 }

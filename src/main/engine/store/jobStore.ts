@@ -1,6 +1,6 @@
 import type { SerializedError } from '../../../shared/errors';
 import type { TransferRef } from '../../../shared/events';
-import type { Action, ActionKind } from '../../../shared/models';
+import type { Action, ActionKind, Encoding } from '../../../shared/models';
 import type { Db } from './db';
 
 /** A job is pending until it is done (then deleted: history keeps it) or failed for good. Which jobs
@@ -60,6 +60,7 @@ type Row = {
   path: string;
   remote_path: string | null;
   from_remote_path: string | null;
+  encoding: Encoding;
   size: number;
   sha256: string | null;
   reason: string;
@@ -83,8 +84,8 @@ export class JobStore {
 
   constructor(private readonly db: Db) {
     this.insert = db.prepare(
-      `INSERT INTO jobs (key, kind, phase, state, rule, destination, folder, path, remote_path, from_remote_path, size, sha256, reason, created_at)
-       VALUES (@key, @kind, @phase, 'pending', @rule, @destination, @folder, @path, @remotePath, @fromRemotePath, @size, @sha256, @reason, @createdAt)`,
+      `INSERT INTO jobs (key, kind, phase, state, rule, destination, folder, path, remote_path, from_remote_path, encoding, size, sha256, reason, created_at)
+       VALUES (@key, @kind, @phase, 'pending', @rule, @destination, @folder, @path, @remotePath, @fromRemotePath, @encoding, @size, @sha256, @reason, @createdAt)`,
     );
     this.nextPending = db.prepare(
       `SELECT * FROM jobs WHERE state = 'pending' AND phase = ? AND id > ? ORDER BY id LIMIT ?`,
@@ -123,6 +124,7 @@ export class JobStore {
           path: a.path,
           remotePath: a.remotePath ?? null,
           fromRemotePath: a.fromRemotePath ?? null,
+          encoding: a.encoding ?? 'identity',
           size: a.size,
           sha256: a.sha256 ?? null,
           reason: a.reason,
@@ -218,6 +220,7 @@ function fromRow(r: Row): Job {
   };
   if (r.destination !== null) job.destination = r.destination;
   if (r.remote_path !== null) job.remotePath = r.remote_path;
+  if (r.encoding !== 'identity') job.encoding = r.encoding;
   if (r.from_remote_path !== null) job.fromRemotePath = r.from_remote_path;
   if (r.sha256 !== null) job.sha256 = r.sha256;
   return job;

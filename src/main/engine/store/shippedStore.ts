@@ -1,3 +1,4 @@
+import type { Encoding } from '../../../shared/models';
 import type { Db } from './db';
 
 /** What Ferry last delivered to a destination path, and from where. */
@@ -7,8 +8,11 @@ export type ShippedRecord = {
   rule: string;
   folder: string;
   path: string;
+  /** Bytes at the destination (the compressed size when the rule compresses). */
   size: number;
+  /** The source's SHA-256: what change and rename detection compare. */
   sha256: string;
+  encoding: Encoding;
   remoteVersion: string | null;
   shippedAt: number;
 };
@@ -21,6 +25,7 @@ type Row = {
   path: string;
   size: number;
   sha256: string;
+  encoding: Encoding;
   remote_version: string | null;
   shipped_at: number;
 };
@@ -36,25 +41,25 @@ export class ShippedStore {
     // Raw rows: every plan reads all of a destination's records, so this must be cheap.
     this.selectDest = db
       .prepare(
-        'SELECT remote_path, rule, folder, path, size, sha256, remote_version, shipped_at FROM shipped WHERE destination = ?',
+        'SELECT remote_path, rule, folder, path, size, sha256, encoding, remote_version, shipped_at FROM shipped WHERE destination = ?',
       )
       .raw(true);
     this.selectSource = db.prepare('SELECT * FROM shipped WHERE folder = ? AND path = ?');
     this.selectOne = db.prepare('SELECT * FROM shipped WHERE destination = ? AND remote_path = ?');
     this.upsert = db.prepare(
-      `INSERT INTO shipped (destination, remote_path, rule, folder, path, size, sha256, remote_version, shipped_at)
-       VALUES (@destination, @remotePath, @rule, @folder, @path, @size, @sha256, @remoteVersion, @shippedAt)
+      `INSERT INTO shipped (destination, remote_path, rule, folder, path, size, sha256, encoding, remote_version, shipped_at)
+       VALUES (@destination, @remotePath, @rule, @folder, @path, @size, @sha256, @encoding, @remoteVersion, @shippedAt)
        ON CONFLICT (destination, remote_path) DO UPDATE SET rule = excluded.rule, folder = excluded.folder,
-         path = excluded.path, size = excluded.size, sha256 = excluded.sha256,
+         path = excluded.path, size = excluded.size, sha256 = excluded.sha256, encoding = excluded.encoding,
          remote_version = excluded.remote_version, shipped_at = excluded.shipped_at`,
     );
     this.remove = db.prepare('DELETE FROM shipped WHERE destination = ? AND remote_path = ?');
   }
 
   forDestination(destination: string): ShippedRecord[] {
-    type Raw = [string, string, string, string, number, string, string | null, number];
+    type Raw = [string, string, string, string, number, string, Encoding, string | null, number];
     return (this.selectDest.all(destination) as Raw[]).map(
-      ([remotePath, rule, folder, path, size, sha256, remoteVersion, shippedAt]) => ({
+      ([remotePath, rule, folder, path, size, sha256, encoding, remoteVersion, shippedAt]) => ({
         destination,
         remotePath,
         rule,
@@ -62,6 +67,7 @@ export class ShippedStore {
         path,
         size,
         sha256,
+        encoding,
         remoteVersion,
         shippedAt,
       }),
@@ -95,6 +101,7 @@ function fromRow(r: Row): ShippedRecord {
     path: r.path,
     size: r.size,
     sha256: r.sha256,
+    encoding: r.encoding,
     remoteVersion: r.remote_version,
     shippedAt: r.shipped_at,
   };

@@ -1,3 +1,5 @@
+import { rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openDb, type Db } from './db';
 import { HistoryStore } from './historyStore';
@@ -12,7 +14,14 @@ export class Store {
   readonly jobs: JobStore;
   readonly history: HistoryStore;
 
-  constructor(readonly db: Db) {
+  /**
+   * @param stagingDir where compressed copies wait for their upload: private files, removed after each
+   * upload and swept at open (a crash may leave some).
+   */
+  constructor(
+    readonly db: Db,
+    readonly stagingDir = join(tmpdir(), `ferry-staging-${process.pid}`),
+  ) {
     this.index = new IndexStore(db);
     this.shipped = new ShippedStore(db);
     this.jobs = new JobStore(db);
@@ -20,7 +29,9 @@ export class Store {
   }
 
   static open(stateDir: string): Store {
-    return new Store(openDb(join(stateDir, 'state.db')));
+    const staging = join(stateDir, 'staging');
+    rmSync(staging, { recursive: true, force: true });
+    return new Store(openDb(join(stateDir, 'state.db')), staging);
   }
 
   transaction<T>(fn: () => T): T {

@@ -1,10 +1,14 @@
-import { lstat, unlink } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { lstat, mkdir, rm, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { FolderConfig, RuleConfig } from '../../../shared/config';
+import type { FolderConfig } from '../../../shared/config';
 import { assertNever, FerryError } from '../../../shared/errors';
-import type { LocalFile } from '../../../shared/models';
+import type { Hashes } from '../../../shared/hashes';
+import { ENCODING_SUFFIX, type Encoding, type LocalFile } from '../../../shared/models';
 import { fsError } from '../providers/fsErrors';
-import { compileRule } from '../rules/ruleMatcher';
+import type { Dispatcher } from '../rules/dispatch';
+import type { CompiledRule } from '../rules/ruleMatcher';
+import type { FileWorkers } from '../workers/fileWorkers';
 import {
   type BatchUpload,
   canCopy,
@@ -22,7 +26,11 @@ export type ExecutorDeps = {
   store: Store;
   destinations: ReadonlyMap<string, Destination>;
   folders: ReadonlyMap<string, FolderConfig>;
-  rules: ReadonlyMap<string, RuleConfig>;
+  /** The rules, in order: which ones catch a file decides what a move may delete. */
+  dispatcher: Dispatcher;
+  /** Compression runs in the file workers, into private files here. */
+  workers: FileWorkers;
+  stagingDir: string;
   /** Hashes one local file again and updates the index (after it changed under us). */
   rehash: (folder: string, path: string) => Promise<LocalFile | undefined>;
 };
@@ -60,22 +68,28 @@ function folderPath(job: Job, deps: ExecutorDeps): string {
   return join(f.path, ...job.path.split('/'));
 }
 
-function record(job: Job, file: LocalFile, entry: RemoteEntry): ShippedRecord {
+/** What was sent: the file itself, or its compressed form (then size and hashes are the compressed bytes'). */
+type Sent = { size: number; hashes: Hashes; encoding: Encoding };
+
+const asIs = (file: LocalFile): Sent => ({ size: file.size, hashes: file.hashes, encoding: 'identity' });
+
+function record(job: Job, file: LocalFile, entry: RemoteEntry, sent: Sent = asIs(file)): ShippedRecord {
   return {
     destination: job.destination as string,
     remotePath: job.remotePath as string,
     rule: job.rule,
     folder: job.folder,
     path: job.path,
-    size: file.size,
+    size: sent.size,
     sha256: file.hashes.sha256,
+    encoding: sent.encoding,
     remoteVersion: entry.version ?? null,
     shippedAt: Date.now(),
   };
 }
 
 /** The destination's word on what it holds must agree with ours: by hash where it gives one, else by size. */
-function verify(job: Job, file: LocalFile, entry: RemoteEntry): void {
+function verify(job: Job, file: Pick<Sent, 'size' | 'hashes'>, entry: RemoteEntry): void {
   const ctx = { destination: job.destination, remotePath: job.remotePath, path: job.path };
   const cmp = commonHash(entry, file.hashes);
   if (cmp && !cmp.matches)
@@ -99,13 +113,11 @@ async function upload(job: Job, opts: TransferOpts, deps: ExecutorDeps): Promise
   const abs = folderPath(job, deps);
   const file = deps.store.index.get(job.folder, job.path);
   if (!file) return { outcome: 'skipped', bytes: 0, note: 'the file is gone' };
+  if (job.encoding !== undefined && job.encoding !== 'identity')
+    return uploadCompressed(job, job.encoding, dest, abs, file, opts, deps);
   let entry: RemoteEntry;
   try {
-    entry = await dest.upload(
-      job.remotePath as string,
-      { absPath: abs, size: file.size, mtimeMs: Number(file.mtimeNs / 1_000_000n), hashes: file.hashes },
-      opts,
-    );
+    entry = await dest.upload(job.remotePath as string, { ...sourceOf(abs, file), tags: tagsOf(job, deps) }, opts);
   } catch (err) {
     if (err instanceof FerryError && err.kind === 'source-changed') {
       // Learn the file's new content now, so the retry ships (and verifies) that.
@@ -117,6 +129,72 @@ async function upload(job: Job, opts: TransferOpts, deps: ExecutorDeps): Promise
   verify(job, file, entry);
   deps.store.shipped.put(record(job, file, entry));
   return { outcome: 'done', bytes: file.size };
+}
+
+function sourceOf(absPath: string, file: LocalFile) {
+  return { absPath, size: file.size, mtimeMs: Number(file.mtimeNs / 1_000_000n), hashes: file.hashes };
+}
+
+function tagsOf(job: Job, deps: ExecutorDeps): readonly string[] {
+  return deps.dispatcher.rule(job.rule)?.tags ?? [];
+}
+
+/**
+ * Compresses the file into a private staging file (in the workers, reading the source once and
+ * checking it is still the content the plan saw), uploads that, and verifies the destination against
+ * the compressed bytes. The record keeps the source's hash, so the next plan sees it in place.
+ */
+async function uploadCompressed(
+  job: Job,
+  codec: Exclude<Encoding, 'identity'>,
+  dest: Destination,
+  abs: string,
+  file: LocalFile,
+  opts: TransferOpts,
+  deps: ExecutorDeps,
+): Promise<JobResult> {
+  await mkdir(deps.stagingDir, { recursive: true, mode: 0o700 });
+  const staged = join(deps.stagingDir, `${job.id}-${randomBytes(6).toString('hex')}${ENCODING_SUFFIX[codec]}`);
+  try {
+    const r = await deps.workers.compress({
+      src: abs,
+      dst: staged,
+      codec,
+      kinds: [...dest.features.hashes],
+      expectSha256: file.hashes.sha256,
+    });
+    if (!r.ok) {
+      // ENOENT may name the staging folder too: only a source the rehash cannot find is gone.
+      if (r.code === 'ENOENT' && !(await deps.rehash(job.folder, job.path)))
+        return { outcome: 'skipped', bytes: 0, note: 'the file is gone' };
+      if (r.code === 'ECHANGED') {
+        const fresh = await deps.rehash(job.folder, job.path);
+        if (!fresh) return { outcome: 'skipped', bytes: 0, note: 'the file is gone' };
+        throw new FerryError('source-changed', 'source-changed', `${job.path} changed while it was being compressed`);
+      }
+      throw fsError(Object.assign(new Error(r.message), { code: r.code }), `cannot compress ${abs}`, {
+        folder: job.folder,
+        path: job.path,
+      });
+    }
+    const sent: Sent = { size: r.size, hashes: r.hashes, encoding: codec };
+    const entry = await dest.upload(
+      job.remotePath as string,
+      {
+        absPath: staged,
+        size: r.size,
+        mtimeMs: Number(file.mtimeNs / 1_000_000n),
+        hashes: r.hashes,
+        tags: tagsOf(job, deps),
+      },
+      opts,
+    );
+    verify(job, sent, entry);
+    deps.store.shipped.put(record(job, file, entry, sent));
+    return { outcome: 'done', bytes: r.size, note: `${codec}: ${file.size} → ${r.size} bytes` };
+  } finally {
+    await rm(staged, { force: true });
+  }
 }
 
 /**
@@ -138,12 +216,7 @@ export async function executeUploadBatch(
   const results = await dest.uploadBatch(
     sendable.map(({ job, file }) => ({
       path: job.remotePath as string,
-      source: {
-        absPath: folderPath(job, deps),
-        size: file.size,
-        mtimeMs: Number(file.mtimeNs / 1_000_000n),
-        hashes: file.hashes,
-      },
+      source: { ...sourceOf(folderPath(job, deps), file), tags: tagsOf(job, deps) },
     })),
     opts,
   );
@@ -217,24 +290,26 @@ async function deleteRemote(job: Job, opts: TransferOpts, deps: ExecutorDeps): P
 async function deleteLocal(job: Job, deps: ExecutorDeps): Promise<JobResult> {
   const file = deps.store.index.get(job.folder, job.path);
   if (!file) return { outcome: 'skipped', bytes: 0, note: 'nothing to remove' };
-  // Every move rule that catches this file must have its copies in place, not just the job's rule.
-  const movers = [...deps.rules.values()]
-    .filter((r) => r.mode === 'move' && r.from.includes(job.folder))
-    .map(compileRule)
-    .filter((r) => r.matches(job.path));
+  // Every move rule that catches this file must have its quorum of copies, not just the job's rule.
+  const movers = deps.dispatcher.catching(job.folder, file, Date.now()).filter((r) => r.mode === 'move');
   if (movers.length === 0) return { outcome: 'skipped', bytes: 0, note: 'no move rule catches it any more' };
   const records = deps.store.shipped.forSource(job.folder, job.path);
-  for (const rule of movers)
+  for (const rule of movers) {
+    const needed = rule.safe_when ?? rule.to.length;
+    const missing: string[] = [];
+    let copies = 0;
     for (const destId of rule.to) {
-      const rec = records.find(
-        (r) => r.destination === destId && r.rule === rule.name && r.sha256 === file.hashes.sha256,
-      );
-      if (!rec) return { outcome: 'skipped', bytes: 0, note: `not yet verified on ${destId}: the file stays` };
-      const dest = deps.destinations.get(destId);
-      const there = dest ? await dest.stat(rec.remotePath) : undefined;
-      if (!there || there.size !== file.size)
-        return { outcome: 'skipped', bytes: 0, note: `not found on ${destId}: the file stays` };
+      if (copies >= needed) break;
+      if (await verifiedOn(destId, rule, file, records, deps)) copies++;
+      else missing.push(destId);
     }
+    if (copies < needed)
+      return {
+        outcome: 'skipped',
+        bytes: 0,
+        note: `${copies} of ${needed} required verified copies (not on ${missing.join(', ')}): the file stays`,
+      };
+  }
   const abs = folderPath(job, deps);
   const st = await lstat(abs, { bigint: true }).catch(() => undefined);
   if (!st) return { outcome: 'skipped', bytes: 0, note: 'already removed' };
@@ -247,4 +322,26 @@ async function deleteLocal(job: Job, deps: ExecutorDeps): Promise<JobResult> {
   }
   deps.store.index.removeMany(job.folder, [job.path]);
   return { outcome: 'done', bytes: 0 };
+}
+
+/** A verified copy of this content, as this rule sends it, that the destination still holds. */
+async function verifiedOn(
+  destId: string,
+  rule: CompiledRule,
+  file: LocalFile,
+  records: readonly ShippedRecord[],
+  deps: ExecutorDeps,
+): Promise<boolean> {
+  const rec = records.find(
+    (r) =>
+      r.destination === destId &&
+      r.rule === rule.name &&
+      r.sha256 === file.hashes.sha256 &&
+      r.encoding === (rule.compress ?? 'identity'),
+  );
+  const dest = deps.destinations.get(destId);
+  if (!rec || !dest) return false;
+  // A destination that cannot answer does not count: the source is the only copy we can vouch for.
+  const there = await dest.stat(rec.remotePath).catch(() => undefined);
+  return there !== undefined && !there.partial && there.size === rec.size;
 }

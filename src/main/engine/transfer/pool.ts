@@ -144,8 +144,9 @@ export class TransferPool {
   private unitFromBuffer(): Job[] {
     const first = this.buffer.shift() as Job;
     const dest = first.destination === undefined ? undefined : this.exec.destinations.get(first.destination);
-    if (first.kind !== 'upload' || !dest || !canUploadBatch(dest) || first.size > dest.batchLimits.fileSize)
-      return [first];
+    // Compressed uploads go one by one: each needs its own staging file.
+    const batchable = (j: Job) => j.kind === 'upload' && j.encoding === undefined;
+    if (!batchable(first) || !dest || !canUploadBatch(dest) || first.size > dest.batchLimits.fileSize) return [first];
     const unit = [first];
     let bytes = first.size;
     const { files, fileSize, bytes: maxBytes } = dest.batchLimits;
@@ -153,7 +154,7 @@ export class TransferPool {
       const next = this.buffer[0];
       if (
         !next ||
-        next.kind !== 'upload' ||
+        !batchable(next) ||
         next.destination !== first.destination ||
         next.size > fileSize ||
         bytes + next.size > maxBytes
@@ -268,7 +269,8 @@ export class TransferPool {
     const ref = transferRef(job);
     const durationMs = this.now() - started;
     const { kind, rule, destination, folder, path, remotePath } = ref;
-    const base = { kind, rule, destination, folder, path, remotePath, at: this.now() };
+    const tags = [...(this.exec.dispatcher.rule(rule)?.tags ?? [])];
+    const base = { kind, rule, destination, folder, path, remotePath, tags, at: this.now() };
     if (!(outcome instanceof FerryError)) {
       this.store.jobs.complete(job.id);
       this.store.history.add({ ...base, bytes: outcome.bytes, durationMs, outcome: outcome.outcome, error: null });

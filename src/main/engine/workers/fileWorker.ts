@@ -7,13 +7,14 @@ import {
   type PendingCopy,
 } from '../providers/local/copyVerified';
 import { hashFile, newBuffers, type HashRequest, type HashResult } from '../scan/hashFile';
+import { compressFile, type CompressRequest, type CompressResult } from './compressFile';
 import { releaseMemory } from '../memory';
 import { walkFolder, type WalkPart, type WalkResult } from '../scan/walk';
 
 /**
  * Worker thread entry for file work off the main thread: walking folders, hashing files for the
- * index, and verified local copies (batches of small files share one fsync round; big files report
- * progress).
+ * index, verified local copies (batches of small files share one fsync round; big files report
+ * progress) and compressed copies for rules that compress (see compressFile.ts).
  */
 export type WalkRequest = {
   id: number;
@@ -24,12 +25,15 @@ export type WalkRequest = {
   only?: string[];
 };
 export type WalkReply = WalkResult & { id: number };
+export type CompressItem = CompressRequest & { id: number };
+export type CompressReply = CompressResult & { id: number };
 export type WorkerTask =
   | { kind: 'hash'; tag: number; items: HashRequest[] }
   | { kind: 'copy'; tag: number; items: CopyRequest[] }
+  | { kind: 'compress'; tag: number; items: CompressItem[] }
   | { kind: 'walk'; tag: number; items: WalkRequest[] };
 export type WorkerMessage =
-  | { kind: 'done'; tag: number; results: (HashResult | CopyResult | WalkReply)[] }
+  | { kind: 'done'; tag: number; results: (HashResult | CopyResult | WalkReply | CompressReply)[] }
   | { kind: 'progress'; id: number; bytes: number };
 
 const bufs = newBuffers();
@@ -82,6 +86,12 @@ async function hashTask(task: Extract<WorkerTask, { kind: 'hash' }>): Promise<vo
   port?.postMessage({ kind: 'done', tag: task.tag, results } satisfies WorkerMessage);
 }
 
+async function compressTask(task: Extract<WorkerTask, { kind: 'compress' }>): Promise<void> {
+  const results: CompressReply[] = [];
+  for (const req of task.items) results.push({ ...(await compressFile(req, bufs)), id: req.id });
+  port?.postMessage({ kind: 'done', tag: task.tag, results } satisfies WorkerMessage);
+}
+
 function copyTask(task: Extract<WorkerTask, { kind: 'copy' }>): void {
   const results: CopyResult[] = [];
   const pending: PendingCopy[] = [];
@@ -104,6 +114,17 @@ function copyTask(task: Extract<WorkerTask, { kind: 'copy' }>): void {
 
 port.on('message', (task: WorkerTask) => {
   turn = turn
-    .then(() => (task.kind === 'hash' ? hashTask(task) : task.kind === 'copy' ? copyTask(task) : walkTask(task)))
+    .then(() => {
+      switch (task.kind) {
+        case 'hash':
+          return hashTask(task);
+        case 'copy':
+          return copyTask(task);
+        case 'compress':
+          return compressTask(task);
+        case 'walk':
+          return walkTask(task);
+      }
+    })
     .catch((err: unknown) => fail(task, err));
 });

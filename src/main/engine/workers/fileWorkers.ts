@@ -7,9 +7,11 @@ import type { HashKind } from '../../../shared/hashes';
 import type { CopyRequest, CopyResult } from '../providers/local/copyVerified';
 import type { HashRequest, HashResult } from '../scan/hashFile';
 import type { WalkResult } from '../scan/walk';
-import type { WalkReply, WalkRequest, WorkerMessage, WorkerTask } from './fileWorker';
+import type { CompressRequest, CompressResult } from './compressFile';
+import type { CompressItem, CompressReply, WalkReply, WalkRequest, WorkerMessage, WorkerTask } from './fileWorker';
 
-export type HashJob = { path: string; size: number; kinds: HashKind[] };
+/** With `sniff`, the result also carries the content type sniffed from the file's first bytes. */
+export type HashJob = { path: string; size: number; kinds: HashKind[]; sniff?: boolean };
 export type CopyJob = Omit<CopyRequest, 'id' | 'cancelSlot'>;
 
 const BATCH_FILES = 64;
@@ -37,8 +39,8 @@ export function resolveFileWorker(): { code: string; eval: boolean } {
 type Slot = { worker: Worker; inFlight: number };
 type Task = {
   kind: WorkerTask['kind'];
-  items: (HashRequest | CopyRequest | WalkRequest)[];
-  done: (results: (HashResult | CopyResult | WalkReply)[]) => void;
+  items: (HashRequest | CopyRequest | WalkRequest | CompressItem)[];
+  done: (results: (HashResult | CopyResult | WalkReply | CompressReply)[]) => void;
 };
 
 /**
@@ -131,7 +133,7 @@ export class FileWorkers {
         bytes = 0;
       };
       for (const job of jobs) {
-        batch.push({ id: this.nextId++, path: job.path, kinds: job.kinds });
+        batch.push({ id: this.nextId++, path: job.path, kinds: job.kinds, ...(job.sniff ? { sniff: true } : {}) });
         batchJobs.push(job);
         bytes += job.size;
         if (batch.length >= BATCH_FILES || bytes >= BATCH_BYTES) flush();
@@ -180,6 +182,28 @@ export class FileWorkers {
                 byId.get(it.id) ?? { id: it.id, ok: false, code: 'EWORKER', message: 'no result from the file worker' },
             ),
           );
+        },
+      });
+      this.pump();
+    });
+  }
+
+  /**
+   * Compresses one file into a staging file (see compressFile.ts) in a worker: the source's SHA-256 and
+   * size come back with the hashes of the compressed bytes, which are what the destination verifies.
+   */
+  compress(req: CompressRequest): Promise<CompressResult> {
+    if (this.closed) return Promise.reject(new Error('file workers are closed'));
+    const id = this.nextId++;
+    return new Promise((resolve) => {
+      this.tasks.push({
+        kind: 'compress',
+        items: [{ ...req, id }],
+        done: (results) => {
+          const r = results.find((x) => x.id === id) as CompressReply | undefined;
+          if (!r) return resolve({ ok: false, code: 'EWORKER', message: 'no result from the file worker' });
+          const { id: _id, ...result } = r;
+          resolve(result);
         },
       });
       this.pump();

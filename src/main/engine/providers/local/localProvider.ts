@@ -35,6 +35,7 @@ export class LocalDestination implements Destination, ServerSideMove, ServerSide
     caseInsensitive: false,
     resumable: false,
     maxSingleUpload: Infinity,
+    tags: false,
   };
   readonly batchLimits = { files: 64, bytes: 16 * 1024 * 1024, fileSize: 1024 * 1024 };
   readonly id: string;

@@ -17,7 +17,7 @@ import type {
   UploadSource,
 } from '../types';
 
-type Stored = { data: Buffer; mtimeMs: number; version: number };
+type Stored = { data: Buffer; mtimeMs: number; version: number; tags?: readonly string[] };
 
 /**
  * The reference destination: everything in memory, every capability, no protocol. The conformance
@@ -30,6 +30,7 @@ export class MemoryDestination implements Destination, ServerSideMove, ServerSid
     caseInsensitive: false,
     resumable: false,
     maxSingleUpload: Infinity,
+    tags: true,
   };
   readonly files = new Map<string, Stored>();
   private versions = 0;
@@ -44,6 +45,7 @@ export class MemoryDestination implements Destination, ServerSideMove, ServerSid
       size: s.data.length,
       mtimeMs: s.mtimeMs,
       version: String(s.version),
+      ...(s.tags && s.tags.length > 0 ? { tags: s.tags } : {}),
       hashes: {
         sha256: createHash('sha256').update(s.data).digest('hex'),
         md5: createHash('md5').update(s.data).digest('hex'),
@@ -108,7 +110,8 @@ export class MemoryDestination implements Destination, ServerSideMove, ServerSid
     }
     if (hash.digest().sha256 !== source.hashes.sha256)
       throw new FerryError('source-changed', 'source-changed', `${source.absPath} changed while it was being shipped`);
-    const stored = { data: Buffer.concat(chunks), mtimeMs: source.mtimeMs, version: ++this.versions };
+    const stored: Stored = { data: Buffer.concat(chunks), mtimeMs: source.mtimeMs, version: ++this.versions };
+    if (source.tags) stored.tags = [...source.tags];
     this.files.set(p, stored);
     return this.describe(p, stored);
   }
