@@ -52,6 +52,10 @@ export type SyncJson = {
   stats: { done: number; skipped: number; failed: number; bytes: number };
   inSync: number;
   unmatched: number;
+  /** Files no rule catches: listed, never silently dropped. */
+  uncaught: { folder: string; path: string }[];
+  /** Files with fewer verified copies than their rule requires (safe_when). */
+  belowQuorum: number;
   cleanedPartials: number;
   destinationErrors: { destination: string; error: { message: string; hint?: string } }[];
   scanIssues: { folder: string; path: string; code: string; message: string; blocking: boolean }[];

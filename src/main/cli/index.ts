@@ -13,7 +13,8 @@ import { Store } from '../engine/store/store';
 import { prepare, syncOnce, type EngineDeps } from '../engine/syncRun';
 import { daemonStatus, runDaemon, stopDaemon } from './daemon';
 import { attachProgress } from './progress';
-import { planLines, summaryJson, summaryLines } from './summary';
+import { planReport } from './planReport';
+import { summaryJson, summaryLines } from './summary';
 
 /** Exit codes: documented in the README. */
 export const EXIT = { ok: 0, incomplete: 1, usage: 2, unavailable: 3, interrupted: 130 } as const;
@@ -150,23 +151,21 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     program
       .command('plan')
       .description('show what a sync would do, without doing it')
+      .option('--rule <name>', 'only this rule: the files it catches, where each goes, and what it would do')
       .option('--confirm-deletes', 'plan as if deletions beyond the brake were confirmed'),
-  ).action(async (opts: Common & { confirmDeletes?: boolean }) => {
+  ).action(async (opts: Common & { confirmDeletes?: boolean; rule?: string }) => {
     const cfg = readConfig(opts.config);
+    const only = opts.rule === undefined ? undefined : cfg.rules.find((r) => r.name === opts.rule);
+    if (opts.rule !== undefined && !only)
+      throw new ExitError(
+        EXIT.usage,
+        `${opts.config}: no rule named "${opts.rule}" (rules: ${cfg.rules.map((r) => `"${r.name}"`).join(', ') || 'none'})`,
+      );
     await withEngine(cfg, opts, async (deps) => {
       const prepared = await prepare(cfg, deps, { confirmDeletes: opts.confirmDeletes ?? false });
-      if (opts.json) {
-        io.stdout.write(
-          `${JSON.stringify({ actions: prepared.plan.actions, problems: prepared.plan.problems, inSync: prepared.plan.inSync, unmatched: prepared.plan.unmatched, destinationErrors: prepared.destinationErrors }, bigintSafe, 2)}\n`,
-        );
-      } else {
-        for (const l of planLines(prepared.plan)) io.stdout.write(`${l}\n`);
-        for (const d of prepared.destinationErrors)
-          io.stdout.write(`✗ destination ${d.destination}: ${d.error.message}\n`);
-        io.stdout.write(
-          `${prepared.plan.actions.length} action(s), ${prepared.plan.inSync} file(s) already in place, ${prepared.plan.unmatched} matched no rule.\n`,
-        );
-      }
+      const report = planReport(cfg, prepared, only);
+      if (opts.json) io.stdout.write(`${JSON.stringify(report.json, bigintSafe, 2)}\n`);
+      else for (const l of report.lines) io.stdout.write(`${l}\n`);
       const blocking = [...prepared.scans.values()].some((s) => s.issues.some((i) => i.blocking));
       setExit(prepared.destinationErrors.length > 0 || blocking ? EXIT.incomplete : EXIT.ok);
     });

@@ -56,6 +56,8 @@ export function summaryJson(s: SyncSummary) {
     stats: s.stats,
     inSync: s.plan.inSync,
     unmatched: s.plan.unmatched,
+    uncaught: s.plan.uncaught,
+    belowQuorum: s.plan.belowQuorum.length,
     cleanedPartials: s.cleanedPartials,
     destinationErrors: s.destinationErrors,
     scanIssues: [...s.scans.values()].flatMap((x) => x.issues),
