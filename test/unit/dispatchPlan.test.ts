@@ -173,9 +173,22 @@ describe('rules:preview for a draft rule', () => {
     rule({ name: 'text', when: { ext: 'txt' }, to: ['b'] }),
   ];
   const files = [file('a.pdf'), file('b.txt'), file('c.png', { size: 5000 }), file('d.png'), file('e.bin')];
-  const folders = new Map([['f', new Map(files.map((f) => [f.path, f]))]]);
+  const planned = folder(files);
+  const folders = new Map([['f', planned.files]]);
   const preview = (draft: RuleConfig, withCache: boolean) => {
-    const p = planFor(saved, files, { a: dest(), b: dest() });
+    const p = plan({
+      dispatcher: new Dispatcher(saved.map(compileRule)),
+      folders: new Map([['f', planned]]),
+      destinations: new Map([
+        ['a', dest()],
+        ['b', dest()],
+      ]),
+      maxDeleteShare: 0.5,
+      confirmDeletes: false,
+      now: NOW,
+    });
+    // The cache is used only for the very file map that was planned.
+    expect(p.caught.get('f')?.files).toBe(folders.get('f'));
     return previewRule({
       rules: saved,
       draft,

@@ -31,6 +31,12 @@ describe('expandTemplate', () => {
     expect(expand('archive/{folder}/{yyyy}-{mm}-{dd}/{stem}.{ext}')).toBe('archive/camera/2023-01-09/IMG_0001.JPG');
   });
 
+  it('keeps literal text that spells a field name without braces', () => {
+    const f = { path: 'a/b.txt', mtimeNs: 0n, folder: 'f', rule: 'r' };
+    expect(expandTemplate('text/path/name-{name}', f)).toBe('text/path/name-b.txt');
+    expect(expandTemplate('{ext}x/{stem}', f)).toBe('txtx/b');
+  });
+
   it('dates files in UTC with zero-padded month and day', () => {
     expect(expand('{yyyy}/{mm}/{dd}', { mtimeNs: BigInt(Date.UTC(1999, 11, 31, 0, 0, 1)) * 1_000_000n })).toBe(
       '1999/12/31',

@@ -45,6 +45,10 @@ export function summaryLines(s: SyncSummary): string[] {
     );
   if (s.failures.length > shown.length)
     lines.push(`… and ${count(s.failures.length - shown.length)} more failures (ferry history lists them all)`);
+  for (const b of s.belowQuorum.slice(0, 50))
+    lines.push(
+      `! ${b.folder}/${b.path}: ${b.copies} of ${b.needed} verified copies (rule "${b.rule}"): kept until enough destinations hold it`,
+    );
   if (s.plan.unmatched > 0)
     lines.push(`${count(s.plan.unmatched)} file(s) matched no rule and were left alone (ferry plan lists them).`);
   return lines;
@@ -57,7 +61,7 @@ export function summaryJson(s: SyncSummary) {
     inSync: s.plan.inSync,
     unmatched: s.plan.unmatched,
     uncaught: s.plan.uncaught,
-    belowQuorum: s.plan.belowQuorum.length,
+    belowQuorum: s.belowQuorum.length,
     cleanedPartials: s.cleanedPartials,
     destinationErrors: s.destinationErrors,
     scanIssues: [...s.scans.values()].flatMap((x) => x.issues),

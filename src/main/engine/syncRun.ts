@@ -3,7 +3,8 @@ import type { SerializedError } from '../../shared/errors';
 import type { TransferRef } from '../../shared/events';
 import type { HashKind } from '../../shared/hashes';
 import type { ScanIssue } from '../../shared/models';
-import { isBlockingProblem, type Plan } from './plan/planner';
+import { isBlockingProblem, type BelowQuorum, type Plan } from './plan/planner';
+import { stillBelowQuorum } from './plan/quorum';
 import type { Destination } from './providers/types';
 import {
   activeFolders,
@@ -35,6 +36,8 @@ export type SyncSummary = Prepared & {
   failures: (TransferRef & { error: SerializedError })[];
   blockingIssues: ScanIssue[];
   ok: boolean;
+  /** Files still short of their rule's quorum of verified copies once the transfers ran. */
+  belowQuorum: BelowQuorum[];
 };
 
 type RunOptions = { confirmDeletes?: boolean; signal?: AbortSignal };
@@ -72,5 +75,8 @@ export async function syncOnce(cfg: FerryConfig, deps: EngineDeps, opts: RunOpti
     prepared.destinationErrors.length === 0 &&
     !prepared.plan.problems.some(isBlockingProblem) &&
     !signal.aborted;
-  return { ...prepared, stats, failures, blockingIssues, ok };
+  const belowQuorum = stillBelowQuorum(prepared.plan.belowQuorum, deps.store.shipped).filter(
+    (b) => deps.store.index.get(b.folder, b.path) !== undefined,
+  );
+  return { ...prepared, stats, failures, blockingIssues, ok, belowQuorum };
 }

@@ -45,6 +45,9 @@ export function isBlockingProblem(p: PlanProblem): boolean {
   return p.kind === 'collision' || p.kind === 'delete-brake';
 }
 
+/** The rules that caught each file of a folder: `lists[i]` for the i-th file of `files`, in its order. */
+export type FolderDispatch = { files: ReadonlyMap<string, LocalFile>; lists: (readonly CompiledRule[])[] };
+
 /** A file a rule wants held by `needed` destinations, with fewer verified copies so far. */
 export type BelowQuorum = {
   rule: string;
@@ -67,8 +70,8 @@ export type Plan = {
   /** Files no rule catches: listed, never silently dropped. */
   uncaught: { folder: string; path: string }[];
   belowQuorum: BelowQuorum[];
-  /** Which rules caught each file (folder → path → rules), for previews that reuse this plan's work. */
-  caught: Map<string, Map<string, readonly CompiledRule[]>>;
+  /** Which rules caught each file, for previews that reuse this plan's work. */
+  caught: Map<string, FolderDispatch>;
 };
 
 const BRAKE_MIN_FILES = 5;
@@ -92,20 +95,16 @@ export function plan(input: PlanInput): Plan {
   // Pass 1: every (destination, remote path) that some rule wants, and by which file.
   type Target = { rule: CompiledRule; file: LocalFile; remotePath: string };
   const targetsByDest = new Map<string, Map<string, Target>>();
-  const caught = new Map<string, Map<string, readonly CompiledRule[]>>();
+  const caught = new Map<string, FolderDispatch>();
   const uncaught: { folder: string; path: string }[] = [];
   const quorumChecks: Target[] = [];
   const movedOut: { rule: CompiledRule; file: LocalFile }[] = [];
   for (const [folderId, folder] of input.folders) {
-    const caughtHere = new Map<string, readonly CompiledRule[]>();
-    caught.set(folderId, caughtHere);
-    if (input.dispatcher.rulesOf(folderId).length === 0) {
-      for (const file of folder.files.values()) uncaught.push({ folder: folderId, path: file.path });
-      continue;
-    }
+    const lists: (readonly CompiledRule[])[] = [];
+    caught.set(folderId, { files: folder.files, lists });
     for (const file of folder.files.values()) {
       const rules = input.dispatcher.catching(folderId, file, input.now);
-      caughtHere.set(file.path, rules);
+      lists.push(rules);
       if (rules.length === 0) {
         uncaught.push({ folder: folderId, path: file.path });
         continue;

@@ -1,10 +1,14 @@
 import { FerryError } from '../../../shared/errors';
 
+/** Anything normalizing would change: backslashes, empty, "." or ".." segments, a leading or trailing slash. */
+const NEEDS_WORK = /\\|\/\/|^\/|\/$|^$|(^|\/)\.\.?(\/|$)/;
+
 /**
  * Normalizes a destination-relative path: POSIX separators, no empty or "." segments, never ".."
  * and never absolute, so no name can escape the destination's root.
  */
 export function normalizeRemotePath(p: string): string {
+  if (!NEEDS_WORK.test(p)) return p;
   const parts = p
     .replace(/\\/g, '/')
     .split('/')

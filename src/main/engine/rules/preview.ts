@@ -1,12 +1,12 @@
 import type { RuleConfig } from '../../../shared/config';
 import type { PreviewResult } from '../../../shared/contract';
 import type { LocalFile } from '../../../shared/models';
-import { targetPathOf } from '../plan/planner';
+import { type FolderDispatch, targetPathOf } from '../plan/planner';
 import { Dispatcher } from './dispatch';
 import { compileRule, type CompiledRule } from './ruleMatcher';
 
-/** Which saved rules caught each file at the last plan: folder → path → rules, in order. */
-export type CaughtCache = ReadonlyMap<string, ReadonlyMap<string, readonly CompiledRule[]>>;
+/** Which saved rules caught each file at the last plan (used for a folder only if its file map is the one planned). */
+export type CaughtCache = ReadonlyMap<string, FolderDispatch>;
 
 export type PreviewInput = {
   /** The saved rule set, in order. */
@@ -45,29 +45,26 @@ export function previewRule(input: PreviewInput): PreviewResult {
     collisions: { count: 0, sample: [] },
     untyped: 0,
   };
-  const taken = new Map<string, string>();
+  const taken = new Map<string, LocalFile>();
 
   for (const [folder, files] of input.folders) {
     const reads = draft.from.includes(folder);
-    const cached = input.caught?.get(folder);
+    const planned = input.caught?.get(folder);
+    const cached = planned?.files === files ? planned.lists : undefined;
+    let i = -1;
     const after = savedDispatch.rulesOf(folder).filter((r) => (position.get(r.name) ?? 0) > k);
+    const ctx = { k, position, now: input.now };
     for (const file of files.values()) {
-      const before: CompiledRule[] = [];
-      let later: CompiledRule[] = [];
-      const list = cached?.get(file.path) ?? savedDispatch.catching(folder, file, input.now);
-      for (const r of list) {
-        const at = position.get(r.name) ?? 0;
-        if (at < k) before.push(r);
-        else if (at > k) later.push(r);
-      }
-      const stoppedBy = before.at(-1)?.stop ? before.at(-1) : undefined;
+      // `list`: the saved rules catching the file, in order, ending at the first `stop`.
+      i++;
+      const list = cached?.[i] ?? savedDispatch.catching(folder, file, input.now);
+      const last = list.at(-1);
+      const stoppedBy = last?.stop && (position.get(last.name) ?? 0) < k ? last : undefined;
       const hit = reads && draft.matches(file, input.now);
       const catches = hit && !stoppedBy;
       if (reads && draft.needsType && file.mime === undefined) out.untyped++;
-      // The old rule at the draft's place stopped the dispatch: what follows it was never asked.
-      const oldStopped = replaced !== -1 && list.some((r) => r.name === draft.name && r.stop);
-      if (stoppedBy || (catches && draft.stop)) later = [];
-      else if (oldStopped) later = firstMatches(after, file, input.now);
+      const old = replaced === -1 ? undefined : list.find((r) => r.name === draft.name);
+      const others = () => othersOf(list, old, stoppedBy !== undefined || (catches && draft.stop), ctx, after, file);
 
       if (hit && stoppedBy) {
         out.shadowed.count++;
@@ -75,7 +72,7 @@ export function previewRule(input: PreviewInput): PreviewResult {
           out.shadowed.sample.push({ folder, path: file.path, by: stoppedBy.name });
       }
       if (reads && !catches) out.unmatched++;
-      if (!catches && before.length === 0 && later.length === 0) {
+      if (!catches && stoppedBy === undefined && (old === undefined ? list.length : others().length) === 0) {
         out.uncaught.count++;
         if (out.uncaught.sample.length < SAMPLE) out.uncaught.sample.push({ folder, path: file.path });
       }
@@ -92,19 +89,37 @@ export function previewRule(input: PreviewInput): PreviewResult {
       if (owner !== undefined) {
         out.collisions.count++;
         if (out.collisions.sample.length < SAMPLE)
-          out.collisions.sample.push({ remotePath, paths: [owner, `${folder}/${file.path}`] });
-      } else taken.set(remotePath, `${folder}/${file.path}`);
+          out.collisions.sample.push({
+            remotePath,
+            paths: [`${owner.folder}/${owner.path}`, `${folder}/${file.path}`],
+          });
+      } else taken.set(remotePath, file);
       if (out.matches.length < input.limit)
         out.matches.push({
           folder,
           path: file.path,
           size: file.size,
           remotePath,
-          also: [...before, ...later].map((r) => r.name),
+          also: others().map((r) => r.name),
         });
     }
   }
   return out;
+}
+
+/** The other rules that catch the file with the draft in place. */
+function othersOf(
+  list: readonly CompiledRule[],
+  old: CompiledRule | undefined,
+  cutAtDraft: boolean,
+  ctx: { k: number; position: ReadonlyMap<string, number>; now: number },
+  after: readonly CompiledRule[],
+  file: LocalFile,
+): readonly CompiledRule[] {
+  if (cutAtDraft) return list.filter((r) => (ctx.position.get(r.name) ?? 0) < ctx.k);
+  // The old rule in the draft's place stopped the dispatch: the rules after it were never asked.
+  if (old?.stop) return [...list.filter((r) => r !== old), ...firstMatches(after, file, ctx.now)];
+  return old ? list.filter((r) => r !== old) : list;
 }
 
 function firstMatches(rules: readonly CompiledRule[], file: LocalFile, now: number): CompiledRule[] {
