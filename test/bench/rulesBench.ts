@@ -158,3 +158,11 @@ export function runRulesBench(paths: number, runs: number): RulesFigures {
     planMs,
   };
 }
+
+// Run as a script (the bench bundles this file with esbuild, as the CLI is bundled, and runs it in a
+// child process): prints the figures as JSON.
+if (process.env.FERRY_RULES_BENCH_MAIN === '1') {
+  const paths = Number(process.env.FERRY_RULES_BENCH_PATHS ?? 100_000);
+  const runs = Number(process.env.FERRY_RULES_BENCH_RUNS ?? 3);
+  process.stdout.write(`${JSON.stringify(runRulesBench(paths, runs))}\n`);
+}
