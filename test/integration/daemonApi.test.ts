@@ -1,6 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
@@ -185,6 +185,12 @@ describe('the daemon API', () => {
     );
     expect(preview.body.matches).toEqual([expect.objectContaining({ path: 'a.jpg', remotePath: 'pics/a.jpg' })]);
     expect(preview.body.unmatched).toBe(1);
+    // A draft is checked like the config: a regex that could only run by backtracking is refused, by field.
+    const refused = await api<{ error: { issues: { path: string; message: string }[] } }>(daemon, 'rules:preview', {
+      rule: { name: 'bad', from: ['work'], to: ['nas'], when: { any: [{ regex: '(a)\\1' }] } },
+    });
+    expect(refused.status).toBe(400);
+    expect(refused.body.error.issues[0]).toMatchObject({ path: 'rule.when.any[0].regex' });
 
     const cfg = (await api<Record<string, unknown>>(daemon, 'config:get')).body;
     const bad = await api<{ ok: boolean; problems: { path: string }[] }>(daemon, 'config:update', {
@@ -210,5 +216,32 @@ describe('the daemon API', () => {
     const status = await runFerry(['status', '--state-dir', w.state]);
     expect(status.code).toBe(0);
     expect(status.stdout).toContain('destination archive: ok');
+  });
+
+  it('shows in the status the files a move keeps because too few destinations hold verified copies', async () => {
+    const w = (ws = workspace({
+      rules: [{ mode: 'move', to: ['nas', 'broken'] }],
+      extraDestinations: '  - id: broken\n    type: local\n    path: BROKEN',
+    }));
+    // A destination whose path is a file cannot be connected: only one of the two copies can exist.
+    const broken = join(w.root, 'not-a-folder');
+    writeFileSync(broken, 'x');
+    writeFileSync(w.config, readFileSync(w.config, 'utf8').replace('BROKEN', JSON.stringify(broken)));
+    writeFileSync(join(w.src, 'a.txt'), 'one');
+    writeFileSync(join(w.src, 'b.txt'), 'two');
+    daemon = await startDaemon(w);
+    type Status = { belowQuorum: { count: number; sample: { path: string; copies: number; needed: number }[] } };
+    let status: Status | undefined;
+    await until('the status to count them', async () => {
+      status = (await api<Status>(daemon as Daemon, 'status:get')).body;
+      return status.belowQuorum.count === 2;
+    });
+    expect(status?.belowQuorum.sample.map((b) => [b.path, b.copies, b.needed]).sort()).toEqual([
+      ['a.txt', 1, 2],
+      ['b.txt', 1, 2],
+    ]);
+    // Shipped to the one destination that works, and kept at the source.
+    expect([...snapshot(w.dest).keys()].sort()).toEqual(['a.txt', 'b.txt']);
+    expect(readdirSync(w.src).sort()).toEqual(['a.txt', 'b.txt']);
   });
 });

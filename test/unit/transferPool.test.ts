@@ -1,7 +1,9 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { gunzipSync } from 'node:zlib';
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ruleSchema, type RuleConfig } from '../../src/shared/config';
 import { FerryError } from '../../src/shared/errors';
 import type { Action } from '../../src/shared/models';
 import { EventBus } from '../../src/main/engine/events';
@@ -11,6 +13,7 @@ import { MultiHash } from '../../src/main/engine/scan/multiHash';
 import { Store } from '../../src/main/engine/store/store';
 import { Bandwidth } from '../../src/main/engine/transfer/bandwidth';
 import { Dispatcher } from '../../src/main/engine/rules/dispatch';
+import { compileRule } from '../../src/main/engine/rules/ruleMatcher';
 import { FileWorkers } from '../../src/main/engine/workers/fileWorkers';
 import { TransferPool } from '../../src/main/engine/transfer/pool';
 
@@ -30,6 +33,8 @@ class FlakyDestination extends MemoryDestination {
 
 let dir: string;
 let store: Store;
+const workers = new FileWorkers(1);
+afterAll(() => workers.close());
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'ferry-pool-'));
   store = Store.open(join(dir, 'state'));
@@ -57,15 +62,15 @@ function queueUpload(name: string, content: string): Action {
   };
 }
 
-function poolFor(dest: MemoryDestination, events = new EventBus(), retries = 3) {
+function poolFor(dest: MemoryDestination, events = new EventBus(), retries = 3, rules: RuleConfig[] = []) {
   return new TransferPool(
     store,
     {
       store,
       destinations: new Map([[dest.id, dest]]),
       folders: new Map([['f', { id: 'f', path: dir, ignore: [], paused: false, watch: 'auto' as const }]]),
-      dispatcher: new Dispatcher([]),
-      workers: new FileWorkers(1),
+      dispatcher: new Dispatcher(rules.map(compileRule)),
+      workers,
       stagingDir: store.stagingDir,
       rehash: async () => undefined,
     },
@@ -102,6 +107,34 @@ describe('transfer pool', () => {
     const [failed] = store.jobs.list('failed');
     expect(failed?.lastError?.code).toBe('EACCES');
     expect(store.history.recent()[0]?.error?.message).toBe('permission denied');
+  });
+
+  it("carries the rule's tags to a destination that keeps metadata, and into history", async () => {
+    const dest = new FlakyDestination([]);
+    const rule = ruleSchema.parse({ name: 'r', from: ['f'], to: ['flaky'], tags: ['finance', 'q3'] });
+    store.jobs.replacePlan([queueUpload('t.txt', 'tagged')]);
+    await poolFor(dest, new EventBus(), 3, [rule]).drain(new AbortController().signal);
+    expect((await dest.stat('t.txt'))?.tags).toEqual(['finance', 'q3']);
+    expect(store.history.recent()[0]?.tags).toEqual(['finance', 'q3']);
+    expect(store.history.query({ offset: 0, limit: 10, search: 'q3' }).total).toBe(1);
+  });
+
+  it('compresses before upload, verifies the compressed bytes and records the encoding', async () => {
+    const dest = new FlakyDestination([]);
+    const rule = ruleSchema.parse({ name: 'r', from: ['f'], to: ['flaky'], compress: 'gzip' });
+    const text = 'compress me '.repeat(1000);
+    const action = queueUpload('big.txt', text);
+    store.jobs.replacePlan([{ ...action, remotePath: 'big.txt.gz', encoding: 'gzip' }]);
+    const stats = await poolFor(dest, new EventBus(), 3, [rule]).drain(new AbortController().signal);
+    expect(stats).toMatchObject({ done: 1, failed: 0 });
+    const stored = dest.files.get('big.txt.gz')?.data as Buffer;
+    expect(gunzipSync(stored).toString()).toBe(text);
+    expect(store.shipped.get('flaky', 'big.txt.gz')).toMatchObject({
+      encoding: 'gzip',
+      size: stored.length,
+      sha256: action.sha256,
+    });
+    expect(stats.bytes).toBe(stored.length);
   });
 
   it('gives up after the configured number of retries', async () => {

@@ -12,7 +12,7 @@ import {
   type RequestName,
   type StatusResult,
 } from '../../shared/contract';
-import { ConfigError, configFromObject } from './config/loadConfig';
+import { ConfigError, configFromObject, pathToString } from './config/loadConfig';
 import { transferRef, type Job } from './store/jobStore';
 import type { Store } from './store/store';
 import type { SyncService } from './syncService';
@@ -167,7 +167,7 @@ export async function call(api: FerryApi, name: string, input: unknown): Promise
     throw new ApiInputError(
       'invalid-input',
       `invalid input for ${name}`,
-      parsed.error.issues.map((i) => ({ path: i.path.map(String).join('.'), message: i.message })),
+      parsed.error.issues.map((i) => ({ path: pathToString(i.path), message: i.message })),
     );
   const method = api[name] as (args: unknown) => Promise<unknown>;
   return method(parsed.data);

@@ -26,7 +26,8 @@ export function expandHome(p: string): string {
   return p;
 }
 
-function pathToString(path: readonly PropertyKey[]): string {
+/** A schema path as people write it: `rules[0].when.any[1].regex`. */
+export function pathToString(path: readonly PropertyKey[]): string {
   return path.reduce<string>(
     (acc, seg) => (typeof seg === 'number' ? `${acc}[${seg}]` : acc ? `${acc}.${String(seg)}` : String(seg)),
     '',
