@@ -150,7 +150,7 @@ describe('parseConfig errors name the file, line, column and field path', () => 
     expect(err.message).toBe(`${FILE}:7:9: rules[0].to[0]: ${p.message}`);
   });
 
-  it('reports an unknown folder id in rules[0].from and lists the known ones', () => {
+  it('reports an unknown folder id in rules[0].from, naming the rule and listing the known folders', () => {
     const err = refuse(
       [
         'folders:',
@@ -165,7 +165,7 @@ describe('parseConfig errors name the file, line, column and field path', () => 
     const p = only(err);
     expect(p.path).toBe('rules[0].from[0]');
     expect(p.line).toBe(6);
-    expect(p.message).toBe('unknown folder "b" (folders: a)');
+    expect(p.message).toBe('rule "r": unknown folder "b" (folders: a)');
   });
 
   it('refuses a secret written in clear and asks for a reference', () => {

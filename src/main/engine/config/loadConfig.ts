@@ -34,6 +34,14 @@ export function pathToString(path: readonly PropertyKey[]): string {
   );
 }
 
+/** A problem inside a rule names the rule too, as people know it by its name: `rule "camera": …`. */
+function inRule(raw: unknown, path: readonly PropertyKey[], message: string): string {
+  if (path[0] !== 'rules' || typeof path[1] !== 'number' || path.length < 3 || path[2] === 'name') return message;
+  const rules = (raw as { rules?: unknown } | null)?.rules;
+  const name = Array.isArray(rules) ? (rules[path[1]] as { name?: unknown } | undefined)?.name : undefined;
+  return typeof name === 'string' ? `rule ${JSON.stringify(name)}: ${message}` : message;
+}
+
 /** Finds the YAML node a schema path points at, to report its line; falls back to the nearest parent. */
 function nodeAt(root: YamlNode | null, path: readonly PropertyKey[]): YamlNode | null {
   let node = root;
@@ -77,7 +85,12 @@ export function parseConfig(text: string, file: string, baseDir: string): FerryC
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue: z.core.$ZodIssue) => {
       const node = nodeAt(doc.contents as YamlNode | null, issue.path);
-      return { file, path: pathToString(issue.path), message: describeIssue(issue), ...pos(node?.range?.[0]) };
+      return {
+        file,
+        path: pathToString(issue.path),
+        message: inRule(raw, issue.path, describeIssue(issue)),
+        ...pos(node?.range?.[0]),
+      };
     });
     throw new ConfigError(problems);
   }
@@ -92,7 +105,7 @@ export function configFromObject(raw: unknown, file: string, baseDir: string): F
       parsed.error.issues.map((issue: z.core.$ZodIssue) => ({
         file,
         path: pathToString(issue.path),
-        message: describeIssue(issue),
+        message: inRule(raw, issue.path, describeIssue(issue)),
       })),
     );
   return resolvePaths(parsed.data, baseDir);
