@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ruleSchema } from './config';
+import { destinationSchema, ruleSchema } from './config';
 import type { FerryConfig } from './config';
 import type { SerializedError } from './errors';
 import type { FolderStatus, ServiceState, TransferRef } from './events';
@@ -24,6 +24,8 @@ export const requestSchemas = {
   'config:get': z.object({}).strict(),
   /** A whole new configuration as the YAML file would hold it (validated against the config schema). */
   'config:update': z.object({ config: z.unknown() }).strict(),
+  /** "Test connection" for a saved or draft destination: which step failed (connect, auth, container, write). */
+  'destination:test': z.object({ destination: destinationSchema }).strict(),
   'rules:preview': z.object({ rule: ruleSchema, limit: z.number().int().min(1).max(10_000).default(500) }).strict(),
   'history:query': z
     .object({
@@ -90,6 +92,15 @@ export type PreviewResult = {
   untyped: number;
 };
 
+export type DestinationTestResult = {
+  ok: boolean;
+  /** The step that failed: the server could not be reached, refused the credentials, has no such bucket/folder, or refused a write. */
+  step: 'connect' | 'auth' | 'container' | 'write' | null;
+  message: string;
+  hint: string | null;
+  durationMs: number;
+};
+
 export type ActivityRow = { bucket: string; destination: string | null; files: number; bytes: number };
 
 export type ConfigUpdateResult =
@@ -105,6 +116,7 @@ export type Results = {
   'sync:resume': StatusResult;
   'config:get': FerryConfig;
   'config:update': ConfigUpdateResult;
+  'destination:test': DestinationTestResult;
   'rules:preview': PreviewResult;
   'history:query': { total: number; items: HistoryEntry[] };
   'activity:aggregate': ActivityRow[];

@@ -5,7 +5,9 @@ import { FerryError } from '../../shared/errors';
 import { ConfigError, loadConfig } from '../engine/config/loadConfig';
 import { EventBus } from '../engine/events';
 import { HookRunner } from '../engine/hooks';
-import { defaultFactories } from '../engine/providers/registry';
+import { testDestination } from '../engine/destinationTest';
+import { defaultFactories, type ProviderDeps } from '../engine/providers/registry';
+import { resolveSecret } from '../engine/secrets';
 import { FileWorkers } from '../engine/workers/fileWorkers';
 import { defaultStateDir } from '../engine/stateDir';
 import { lockStateDir } from '../engine/stateLock';
@@ -170,6 +172,48 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
       setExit(prepared.destinationErrors.length > 0 || blocking ? EXIT.incomplete : EXIT.ok);
     });
   });
+
+  program
+    .command('check')
+    .description(
+      "test each destination's connection: reachable, credentials accepted, bucket or folder present, writable",
+    )
+    .argument('[destinations...]', 'destination ids (default: all)')
+    .requiredOption('-c, --config <file>', 'the configuration file (YAML)')
+    .option('--json', 'machine-readable output on stdout')
+    .action(async (ids: string[], opts: { config: string; json?: boolean }) => {
+      const cfg = readConfig(opts.config);
+      const unknown = ids.filter((id) => !cfg.destinations.some((d) => d.id === id));
+      if (unknown.length > 0)
+        throw new ExitError(
+          EXIT.usage,
+          `${opts.config}: no destination ${unknown.map((u) => `"${u}"`).join(', ')} (destinations: ${cfg.destinations.map((d) => d.id).join(', ') || 'none'})`,
+        );
+      // No state directory needed: a check can run beside a daemon that holds it.
+      const workers = new FileWorkers(1);
+      const deps: ProviderDeps = {
+        workers,
+        secret: (ref, what) => resolveSecret(ref, what),
+        resume: { load: () => undefined, save: () => undefined, clear: () => undefined },
+      };
+      try {
+        const chosen = cfg.destinations.filter((d) => ids.length === 0 || ids.includes(d.id));
+        const results = await Promise.all(
+          chosen.map(async (d) => ({ destination: d.id, ...(await testDestination(d, defaultFactories(), deps)) })),
+        );
+        if (opts.json) io.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
+        else
+          for (const r of results)
+            io.stdout.write(
+              r.ok
+                ? `✓ ${r.destination}: ${r.message} (${r.durationMs} ms)\n`
+                : `✗ ${r.destination}: ${r.step} failed: ${r.message}${r.hint ? ` — ${r.hint}` : ''}\n`,
+            );
+        setExit(results.every((r) => r.ok) ? EXIT.ok : EXIT.incomplete);
+      } finally {
+        await workers.close();
+      }
+    });
 
   common(
     program

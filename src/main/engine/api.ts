@@ -2,11 +2,12 @@ import { randomBytes } from 'node:crypto';
 import { closeSync, fsyncSync, openSync, renameSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { stringify } from 'yaml';
-import type { FerryConfig } from '../../shared/config';
+import type { DestinationConfig, FerryConfig } from '../../shared/config';
 import {
   isRequestName,
   requestSchemas,
   type ConfigUpdateResult,
+  type DestinationTestResult,
   type FerryApi,
   type QueueItem,
   type RequestName,
@@ -26,6 +27,8 @@ export type ApiHost = {
   configPath: string;
   /** Re-applies a new configuration without a restart of the process. */
   apply: (cfg: FerryConfig) => Promise<void>;
+  /** Connects to a destination and runs its check (see destinationTest.ts). */
+  testDestination: (dc: DestinationConfig) => Promise<DestinationTestResult>;
 };
 
 export class ApiInputError extends Error {
@@ -153,6 +156,7 @@ export function createApi(host: ApiHost): FerryApi {
       await host.apply(cfg);
       return { ok: true };
     },
+    'destination:test': async ({ destination }) => host.testDestination(destination),
     'rules:preview': async ({ rule, limit }) => host.service().preview(rule, limit),
     'history:query': async (q) => host.store.history.query(q),
     'activity:aggregate': async ({ bucket, from, to }) => host.store.history.activity(bucket, from, to),

@@ -1,9 +1,10 @@
 import type { FerryConfig } from '../../shared/config';
 import type { FerryApi } from '../../shared/contract';
 import { createApi } from './api';
+import { testDestination } from './destinationTest';
 import { HookRunner } from './hooks';
 import type { Logger } from './log';
-import type { EngineDeps } from './runSteps';
+import { providerDeps, type EngineDeps } from './runSteps';
 import { SyncService } from './syncService';
 
 /**
@@ -30,6 +31,7 @@ export class EngineHost {
       config: () => this.cfg,
       configPath,
       apply: (next) => this.apply(next),
+      testDestination: (dc) => testDestination(dc, deps.factories, providerDeps(deps)),
     });
   }
 

@@ -5,7 +5,8 @@ import { HASH_KINDS, type HashKind } from '../../shared/hashes';
 import type { LocalFile } from '../../shared/models';
 import type { EventBus } from './events';
 import { plan, type DestinationState, type FolderState, type Plan } from './plan/planner';
-import { createDestination, type DestinationFactory } from './providers/registry';
+import { createDestination, type DestinationFactory, type ProviderDeps } from './providers/registry';
+import { type Keychain, resolveSecret } from './secrets';
 import { canCopy, canMove, type Destination, type RemoteEntry } from './providers/types';
 import { Dispatcher } from './rules/dispatch';
 import { compileRule } from './rules/ruleMatcher';
@@ -24,7 +25,18 @@ export type EngineDeps = {
   events: EventBus;
   workers: FileWorkers;
   factories: Map<string, DestinationFactory>;
+  /** The desktop app's OS keychain, for `keychain:` secrets. */
+  keychain?: Keychain;
 };
+
+/** What providers get from the engine (see ProviderDeps). */
+export function providerDeps(deps: EngineDeps): ProviderDeps {
+  return {
+    workers: deps.workers,
+    secret: (ref, what) => resolveSecret(ref, what, deps.keychain),
+    resume: deps.store.uploads,
+  };
+}
 
 export type DestinationFailure = { destination: string; error: SerializedError };
 
@@ -52,7 +64,7 @@ export async function connectDestinations(
       .filter((d) => used.has(d.id))
       .map(async (dc) => {
         try {
-          const dest = createDestination(dc, deps.factories, { workers: deps.workers });
+          const dest = createDestination(dc, deps.factories, providerDeps(deps));
           await dest.check(signal);
           destinations.set(dc.id, dest);
         } catch (err) {

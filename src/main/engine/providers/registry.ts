@@ -2,10 +2,19 @@ import type { DestinationConfig } from '../../../shared/config';
 import { FerryError } from '../../../shared/errors';
 import { LocalDestination } from './local/localProvider';
 import type { FileWorkers } from '../workers/fileWorkers';
-import type { Destination } from './types';
+import type { Destination, ResumeStore } from './types';
 
-/** What a provider may use from the engine: shared worker threads for local file work. */
-export type ProviderDeps = { workers: FileWorkers };
+/**
+ * What a provider may use from the engine: shared worker threads for local file work, secrets resolved
+ * from their config references at the moment they are needed, and a place to remember uploads that
+ * can resume.
+ */
+export type ProviderDeps = {
+  workers: FileWorkers;
+  /** The value behind a secret reference (env:, file:, keychain:); `what` names it in errors. */
+  secret: (ref: string, what: string) => string;
+  resume: ResumeStore;
+};
 
 export type DestinationFactory = (cfg: DestinationConfig, deps: ProviderDeps) => Destination;
 

@@ -45,12 +45,45 @@ export type ProviderFeatures = {
   tags: boolean;
 };
 
+/**
+ * Where a provider keeps what it needs to resume an interrupted upload (an upload id and the parts
+ * acknowledged, a session URL, a session id and offset) across a crash or a restart. The state is the
+ * provider's own JSON; it is handed back only for the same content (SHA-256) at the same path.
+ */
+export interface ResumeStore {
+  load(destination: string, remotePath: string, sha256: string): unknown;
+  save(destination: string, remotePath: string, sha256: string, state: unknown): void;
+  clear(destination: string, remotePath: string): void;
+}
+
+/**
+ * What `check()` failed on, as the code of the FerryError it throws: the "test connection" request
+ * tells the person which step to fix. Any other code is reported as the `connect` step.
+ */
+export const CHECK_FAILURES = {
+  unreachable: 'connect',
+  'auth-failed': 'auth',
+  'container-missing': 'container',
+  'read-only': 'write',
+  // A local or mounted folder says the same in its own words.
+  'destination-missing': 'container',
+  'destination-not-folder': 'container',
+  EACCES: 'write',
+  EPERM: 'write',
+  EROFS: 'write',
+  ENOSPC: 'write',
+} as const;
+export type CheckStep = (typeof CHECK_FAILURES)[keyof typeof CHECK_FAILURES];
+
 /** The narrow core every destination implements. */
 export interface Destination {
   readonly id: string;
   readonly type: string;
   readonly features: ProviderFeatures;
-  /** Reachable, authorised and writable; throws a FerryError that says what to fix. */
+  /**
+   * Reachable, authorised, the bucket/folder exists, and writable (a probe object is written and
+   * removed); throws a FerryError whose code is a key of CHECK_FAILURES and whose message says what to fix.
+   */
   check(signal?: AbortSignal): Promise<void>;
   stat(path: string, signal?: AbortSignal): Promise<RemoteEntry | undefined>;
   /** Every file below `prefix` ('' for all), recursively; temporary leftovers flagged `partial`. */

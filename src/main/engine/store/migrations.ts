@@ -79,4 +79,15 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE jobs ADD COLUMN encoding TEXT NOT NULL DEFAULT 'identity';
   ALTER TABLE history ADD COLUMN tags TEXT;
   `,
+  // 3: interrupted uploads that can resume (a multipart upload id, a session URL, a session offset).
+  `
+  CREATE TABLE uploads (
+    destination TEXT NOT NULL,
+    remote_path TEXT NOT NULL,
+    sha256      TEXT NOT NULL,
+    state       TEXT NOT NULL,
+    updated_at  INTEGER NOT NULL,
+    PRIMARY KEY (destination, remote_path)
+  );
+  `,
 ];

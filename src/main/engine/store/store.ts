@@ -5,6 +5,7 @@ import { openDb, type Db } from './db';
 import { HistoryStore } from './historyStore';
 import { IndexStore } from './indexStore';
 import { JobStore } from './jobStore';
+import { SqliteResumeStore } from './resumeStore';
 import { ShippedStore } from './shippedStore';
 
 /** All of Ferry's SQL sits behind this one object; it is the state database's single writer. */
@@ -13,6 +14,7 @@ export class Store {
   readonly shipped: ShippedStore;
   readonly jobs: JobStore;
   readonly history: HistoryStore;
+  readonly uploads: SqliteResumeStore;
 
   /**
    * @param stagingDir where compressed copies wait for their upload: private files, removed after each
@@ -26,6 +28,7 @@ export class Store {
     this.shipped = new ShippedStore(db);
     this.jobs = new JobStore(db);
     this.history = new HistoryStore(db);
+    this.uploads = new SqliteResumeStore(db);
   }
 
   static open(stateDir: string): Store {
