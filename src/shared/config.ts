@@ -63,6 +63,8 @@ export const destinationSchema = z.discriminatedUnion('type', [
     root: z.string().default('/'),
     app_key: z.string().min(1),
     refresh_token: secretRef,
+    /** Where Dropbox's API and content hosts are reached (a gateway or an emulator); default: Dropbox. */
+    endpoint: z.url().optional(),
   }),
   z.strictObject({
     ...base,
