@@ -244,4 +244,25 @@ describe('the daemon API', () => {
     expect([...snapshot(w.dest).keys()].sort()).toEqual(['a.txt', 'b.txt']);
     expect(readdirSync(w.src).sort()).toEqual(['a.txt', 'b.txt']);
   });
+
+  it('tests a draft destination and says which step failed', async () => {
+    const w = (ws = workspace({ rules: [{ mode: 'backup' }] }));
+    daemon = await startDaemon(w);
+    type Tested = { ok: boolean; step: string | null; message: string; hint: string | null };
+    const good = await api<Tested>(daemon, 'destination:test', {
+      destination: { id: 'draft', type: 'local', path: w.dest },
+    });
+    expect(good.body).toMatchObject({ ok: true, step: null });
+    const missing = await api<Tested>(daemon, 'destination:test', {
+      destination: { id: 'draft', type: 'local', path: join(w.root, 'no-such-folder') },
+    });
+    expect(missing.body).toMatchObject({ ok: false, step: 'container' });
+    expect(missing.body.message).toContain('no-such-folder');
+    expect(missing.body.hint).toMatch(/create the folder/);
+    const refused = await api<{ error: { issues: { path: string }[] } }>(daemon, 'destination:test', {
+      destination: { id: 'draft', type: 's3', bucket: 'b', access_key_id: 'AKIA-in-clear' },
+    });
+    expect(refused.status).toBe(400);
+    expect(refused.body.error.issues[0]?.path).toBe('destination.access_key_id');
+  });
 });
