@@ -153,6 +153,16 @@ export const conditionSchema: z.ZodType<Condition> = z.lazy(() =>
     }),
 ) as unknown as z.ZodType<Condition>;
 
+/** Whether a condition (at any depth) depends on the clock (`age`): its answer changes with time alone. */
+export function usesClock(c: Condition | undefined): boolean {
+  if (!c) return false;
+  if ('age' in c) return true;
+  if ('all' in c) return c.all.some(usesClock);
+  if ('any' in c) return c.any.some(usesClock);
+  if ('not' in c) return usesClock(c.not);
+  return false;
+}
+
 /** Whether a condition (at any depth) asks for the sniffed content type. */
 export function usesContentType(c: Condition | undefined): boolean {
   if (!c) return false;

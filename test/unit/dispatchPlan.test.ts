@@ -167,6 +167,29 @@ describe('dispatch in the planner', () => {
   });
 });
 
+describe('the dispatcher across plans', () => {
+  it('judges an unchanged file object once, but a clock-dependent folder every time', () => {
+    let calls = 0;
+    const counting = (r: RuleConfig) => {
+      const c = compileRule(r);
+      return { ...c, matches: (f: Parameters<typeof c.matches>[0], now: number) => (calls++, c.matches(f, now)) };
+    };
+    const stable = new Dispatcher([counting(rule({ name: 'r', when: { ext: 'txt' } }))]);
+    const a = file('a.txt');
+    stable.catching('f', a, NOW);
+    stable.catching('f', a, NOW);
+    expect(calls).toBe(1);
+    // A rescan that saw the file change gives a new object: judged again.
+    stable.catching('f', { ...a, size: 11 }, NOW);
+    expect(calls).toBe(2);
+    calls = 0;
+    const aging = new Dispatcher([counting(rule({ name: 'old', when: { age: { min: '7d' } } }))]);
+    aging.catching('f', a, NOW);
+    expect(aging.catching('f', a, NOW + 400 * 86_400_000)).toHaveLength(1);
+    expect(calls).toBe(2);
+  });
+});
+
 describe('rules:preview for a draft rule', () => {
   const saved = [
     rule({ name: 'pdfs', when: { ext: 'pdf' }, to: ['a'], stop: true }),

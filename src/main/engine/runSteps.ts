@@ -161,12 +161,14 @@ export function planAll(
   scans: ReadonlyMap<string, FolderScan>,
   states: ReadonlyMap<string, DestinationState>,
   confirmDeletes: boolean,
+  /** Keep one across plans of the same config: it remembers its answers for unchanged files. */
+  dispatcher = new Dispatcher(cfg.rules.map(compileRule)),
 ): Plan {
   const folders = new Map<string, FolderState>(
     [...scans].map(([id, s]) => [id, { files: s.files, unreadable: s.unreadable, complete: s.complete }]),
   );
   return plan({
-    dispatcher: new Dispatcher(cfg.rules.map(compileRule)),
+    dispatcher,
     folders,
     destinations: states,
     maxDeleteShare: cfg.settings.max_delete_share,

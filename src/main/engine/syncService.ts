@@ -2,7 +2,9 @@ import { folderNeedsContentType, type FerryConfig, type RuleConfig } from '../..
 import type { PreviewResult } from '../../shared/contract';
 import type { BelowQuorum, Plan } from './plan/planner';
 import { stillBelowQuorum } from './plan/quorum';
+import { Dispatcher } from './rules/dispatch';
 import { previewRule } from './rules/preview';
+import { compileRule } from './rules/ruleMatcher';
 import type { Job } from './store/jobStore';
 import type { FolderStatus, ServiceState } from '../../shared/events';
 import type { HashKind } from '../../shared/hashes';
@@ -75,12 +77,15 @@ export class SyncService {
   /** The latest plan: its dispatch feeds rule previews, its quorum and uncaught counts the status. */
   private lastPlan: Plan | undefined;
   private belowQuorum: BelowQuorum[] = [];
+  private readonly dispatcher: Dispatcher;
 
   constructor(
     private readonly cfg: FerryConfig,
     private readonly deps: EngineDeps,
     private readonly opts: ServiceOptions = {},
-  ) {}
+  ) {
+    this.dispatcher = new Dispatcher(cfg.rules.map(compileRule));
+  }
 
   async start(): Promise<void> {
     const { destinations, errors } = await connectDestinations(this.cfg, this.deps, this.controller.signal);
@@ -230,7 +235,7 @@ export class SyncService {
         signal: this.controller.signal,
       });
       this.listNext = false;
-      const thePlan = planAll(this.cfg, planned, states, false);
+      const thePlan = planAll(this.cfg, planned, states, false, this.dispatcher);
       this.lastPlan = thePlan;
       this.deps.store.jobs.replacePlan(thePlan.actions);
       await this.pool?.drain(this.controller.signal);

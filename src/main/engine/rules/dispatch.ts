@@ -11,6 +11,13 @@ const NONE: readonly CompiledRule[] = [];
 export class Dispatcher {
   private readonly byFolder = new Map<string, CompiledRule[]>();
   private readonly byName = new Map<string, CompiledRule>();
+  /**
+   * Answers per file object: a scan keeps the same object for a file that did not change, so a live
+   * service that re-plans after each change judges only the changed files again. Folders whose rules
+   * depend on the clock are judged afresh every time.
+   */
+  private readonly memo = new WeakMap<object, readonly CompiledRule[]>();
+  private readonly clockFolders = new Set<string>();
 
   constructor(readonly rules: readonly CompiledRule[]) {
     for (const rule of rules) this.byName.set(rule.name, rule);
@@ -19,6 +26,7 @@ export class Dispatcher {
         const list = this.byFolder.get(folder) ?? [];
         list.push(rule);
         this.byFolder.set(folder, list);
+        if (rule.usesClock) this.clockFolders.add(folder);
       }
   }
 
@@ -37,6 +45,17 @@ export class Dispatcher {
   }
 
   catching(folder: string, file: Subject, now: number): readonly CompiledRule[] {
+    const memoize = !this.clockFolders.has(folder);
+    if (memoize) {
+      const known = this.memo.get(file);
+      if (known) return known;
+    }
+    const out = this.evaluate(folder, file, now);
+    if (memoize) this.memo.set(file, out);
+    return out;
+  }
+
+  private evaluate(folder: string, file: Subject, now: number): readonly CompiledRule[] {
     let out: CompiledRule[] | undefined;
     for (const rule of this.rulesOf(folder)) {
       if (!rule.matches(file, now)) continue;

@@ -1,6 +1,6 @@
 import picomatch from 'picomatch';
 import type { RuleConfig } from '../../../shared/config';
-import { usesContentType } from '../../../shared/conditions';
+import { usesClock, usesContentType } from '../../../shared/conditions';
 import { compileCondition, type Predicate, type Subject } from './compileCondition';
 
 export type CompiledRule = RuleConfig & {
@@ -8,6 +8,8 @@ export type CompiledRule = RuleConfig & {
   matches: Predicate;
   /** Whether the rule looks at sniffed content types. */
   needsType: boolean;
+  /** Whether the rule's answer for a file can change with time alone (an `age` condition). */
+  usesClock: boolean;
 };
 
 /** Glob include/exclude on the folder-relative path (dotfiles included, as a sync client must), then `when`. */
@@ -19,5 +21,5 @@ export function compileRule(rule: RuleConfig): CompiledRule {
   const when = rule.when ? compileCondition(rule.when) : undefined;
   const matches: Predicate = (f: Subject, now: number) =>
     include(f.path) && !exclude?.(f.path) && (when === undefined || when(f, now));
-  return { ...rule, matches, needsType: usesContentType(rule.when) };
+  return { ...rule, matches, needsType: usesContentType(rule.when), usesClock: usesClock(rule.when) };
 }
