@@ -137,6 +137,23 @@ describe('transfer pool', () => {
     expect(stats.bytes).toBe(stored.length);
   });
 
+  it('gives a destination that asked to slow down no new work until its Retry-After has passed', async () => {
+    const dest = new FlakyDestination([
+      new FerryError('rate-limited', 'too_many_requests', 'slow down', { retryAfterMs: 300 }),
+    ]);
+    const starts: number[] = [];
+    const events = new EventBus();
+    events.on('transfer:started', () => starts.push(Date.now()));
+    store.jobs.replacePlan(['r1.txt', 'r2.txt', 'r3.txt', 'r4.txt'].map((n) => queueUpload(n, n)));
+    const t0 = Date.now();
+    const stats = await poolFor(dest, events, 3).drain(new AbortController().signal);
+    expect(stats).toMatchObject({ done: 4, failed: 0 });
+    // Two ran at once; the first answered 429: the others started only once the 300 ms had passed.
+    const late = starts.filter((t) => t - t0 >= 250).length;
+    expect(starts.length).toBe(5);
+    expect(late).toBeGreaterThanOrEqual(3);
+  });
+
   it('gives up after the configured number of retries', async () => {
     const dest = new FlakyDestination(
       Array.from({ length: 10 }, () => new FerryError('retryable', 'EIO', 'still flaky')),

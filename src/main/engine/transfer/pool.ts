@@ -108,6 +108,8 @@ export class TransferPool {
   private running = 0;
   /** Jobs running now, for the queue's "active" tab. */
   readonly active = new Map<number, Job>();
+  /** A destination that answered "slow down" (rate-limited, with its hint) gets no new work until then. */
+  private readonly destinationHeldUntil = new Map<string, number>();
 
   /**
    * The next unit of work: one job, or a batch of small uploads to one destination. The queue is read
@@ -121,7 +123,16 @@ export class TransferPool {
       this.buffer = this.buffer.filter((j) => !held.includes(j.folder));
       this.waiting = this.waiting.filter((j) => !held.includes(j.folder));
     }
-    const due = this.waiting.findIndex((j) => j.notBefore <= now);
+    const slowed = (j: Job) => j.destination !== undefined && (this.destinationHeldUntil.get(j.destination) ?? 0) > now;
+    // Jobs for a destination on hold wait for the hold's end; waiting costs them no attempt.
+    const holdSlowed = () => {
+      if (this.destinationHeldUntil.size === 0 || !this.buffer.some(slowed)) return;
+      for (const j of this.buffer.filter(slowed))
+        this.waiting.push({ ...j, notBefore: this.destinationHeldUntil.get(j.destination as string) as number });
+      this.buffer = this.buffer.filter((j) => !slowed(j));
+    };
+    holdSlowed();
+    const due = this.waiting.findIndex((j) => j.notBefore <= now && !slowed(j));
     if (due >= 0) return this.waiting.splice(due, 1);
     for (;;) {
       if (this.buffer.length === 0 && this.phase !== undefined) {
@@ -130,6 +141,7 @@ export class TransferPool {
         for (const job of page)
           if (!held.includes(job.folder)) (job.notBefore > now ? this.waiting : this.buffer).push(job);
       }
+      holdSlowed();
       if (this.buffer.length > 0) return this.unitFromBuffer();
       if (this.running > 0 || this.waiting.length > 0) return 'wait';
       const next = this.store.jobs.currentPhase(held);
@@ -300,6 +312,11 @@ export class TransferPool {
     if (!cancelled && isRetryable(outcome.kind) && job.attempts < this.opts.retries) {
       const delayMs = retryDelay(outcome, job.attempts, this.opts.backoff ?? DEFAULT_BACKOFF);
       const notBefore = this.now() + delayMs;
+      if (outcome.kind === 'rate-limited' && job.destination !== undefined)
+        this.destinationHeldUntil.set(
+          job.destination,
+          Math.max(notBefore, this.destinationHeldUntil.get(job.destination) ?? 0),
+        );
       this.store.jobs.retryLater(job.id, notBefore, error);
       this.waiting.push({ ...job, attempts: job.attempts + 1, notBefore, lastError: error });
       this.events.emit('transfer:retry', { ...ref, attempt: job.attempts + 1, delayMs, error });
