@@ -11,6 +11,7 @@ import { IndexStore } from '../../src/main/engine/store/indexStore';
 import { JobStore, PHASE, jobKey } from '../../src/main/engine/store/jobStore';
 import { MIGRATIONS } from '../../src/main/engine/store/migrations';
 import { ShippedStore, type ShippedRecord } from '../../src/main/engine/store/shippedStore';
+import { SqliteResumeStore } from '../../src/main/engine/store/resumeStore';
 import { Store } from '../../src/main/engine/store/store';
 
 let dir: string;
@@ -391,5 +392,25 @@ describe('HistoryStore', () => {
     expect(top.map((e) => e.path)).toEqual(['d', 'c']);
     const firstId = history.recent(100).at(-1)?.id ?? 0;
     expect(history.recent(100, firstId).map((e) => e.path)).toEqual(['d', 'c', 'b']);
+  });
+});
+
+describe('SqliteResumeStore', () => {
+  it('hands a saved upload state back only for the same content, survives a reopen, and clears', () => {
+    const db = track(openDb(join(dir, 'state.db')));
+    const resume = new SqliteResumeStore(db);
+    resume.save('s3', 'big.bin', 'sha-a', { uploadId: 'u1', parts: [1, 2] });
+    expect(resume.load('s3', 'big.bin', 'sha-a')).toEqual({ uploadId: 'u1', parts: [1, 2] });
+    // The file changed since: that session is of no use.
+    expect(resume.load('s3', 'big.bin', 'sha-b')).toBeUndefined();
+    expect(resume.load('gcs', 'big.bin', 'sha-a')).toBeUndefined();
+    db.close();
+    const again = new SqliteResumeStore(track(openDb(join(dir, 'state.db'))));
+    expect(again.all('s3')).toEqual([
+      { remotePath: 'big.bin', sha256: 'sha-a', state: { uploadId: 'u1', parts: [1, 2] } },
+    ]);
+    again.clear('s3', 'big.bin');
+    expect(again.load('s3', 'big.bin', 'sha-a')).toBeUndefined();
+    expect(again.all('s3')).toEqual([]);
   });
 });

@@ -194,7 +194,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
       const deps: ProviderDeps = {
         workers,
         secret: (ref, what) => resolveSecret(ref, what),
-        resume: { load: () => undefined, save: () => undefined, clear: () => undefined },
+        resume: { load: () => undefined, save: () => undefined, clear: () => undefined, all: () => [] },
       };
       try {
         const chosen = cfg.destinations.filter((d) => ids.length === 0 || ids.includes(d.id));

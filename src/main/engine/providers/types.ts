@@ -54,6 +54,11 @@ export interface ResumeStore {
   load(destination: string, remotePath: string, sha256: string): unknown;
   save(destination: string, remotePath: string, sha256: string, state: unknown): void;
   clear(destination: string, remotePath: string): void;
+  /**
+   * Every saved state of a destination. A provider whose interrupted uploads leave visible temporary
+   * files does not flag as `partial` (to be removed) the ones a saved state still refers to.
+   */
+  all(destination: string): { remotePath: string; sha256: string; state: unknown }[];
 }
 
 /**

@@ -9,6 +9,7 @@ export class SqliteResumeStore implements ResumeStore {
   private readonly selectOne;
   private readonly upsert;
   private readonly remove;
+  private readonly selectAll;
 
   constructor(db: Db) {
     this.selectOne = db.prepare('SELECT sha256, state FROM uploads WHERE destination = ? AND remote_path = ?');
@@ -18,6 +19,15 @@ export class SqliteResumeStore implements ResumeStore {
          updated_at = excluded.updated_at`,
     );
     this.remove = db.prepare('DELETE FROM uploads WHERE destination = ? AND remote_path = ?');
+    this.selectAll = db.prepare('SELECT remote_path, sha256, state FROM uploads WHERE destination = ?');
+  }
+
+  all(destination: string): { remotePath: string; sha256: string; state: unknown }[] {
+    return (this.selectAll.all(destination) as { remote_path: string; sha256: string; state: string }[]).map((r) => ({
+      remotePath: r.remote_path,
+      sha256: r.sha256,
+      state: JSON.parse(r.state) as unknown,
+    }));
   }
 
   load(destination: string, remotePath: string, sha256: string): unknown {
