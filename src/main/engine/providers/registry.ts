@@ -1,6 +1,7 @@
 import type { DestinationConfig } from '../../../shared/config';
 import { FerryError } from '../../../shared/errors';
 import { LocalDestination } from './local/localProvider';
+import { GcsDestination, type GcsDestinationConfig } from './gcs/gcsProvider';
 import type { FileWorkers } from '../workers/fileWorkers';
 import type { Destination, ResumeStore } from './types';
 
@@ -22,6 +23,7 @@ export type DestinationFactory = (cfg: DestinationConfig, deps: ProviderDeps) =>
 export function defaultFactories(): Map<string, DestinationFactory> {
   return new Map<string, DestinationFactory>([
     ['local', (cfg, deps) => new LocalDestination(cfg as Extract<DestinationConfig, { type: 'local' }>, deps.workers)],
+    ['gcs', (cfg, deps) => new GcsDestination(cfg as GcsDestinationConfig, deps)],
   ]);
 }
 
