@@ -2,6 +2,7 @@ import type { DestinationConfig } from '../../../shared/config';
 import { FerryError } from '../../../shared/errors';
 import { LocalDestination } from './local/localProvider';
 import { GcsDestination, type GcsDestinationConfig } from './gcs/gcsProvider';
+import { S3Destination, type S3DestinationConfig } from './s3/s3Provider';
 import type { FileWorkers } from '../workers/fileWorkers';
 import type { Destination, ResumeStore } from './types';
 
@@ -24,6 +25,7 @@ export function defaultFactories(): Map<string, DestinationFactory> {
   return new Map<string, DestinationFactory>([
     ['local', (cfg, deps) => new LocalDestination(cfg as Extract<DestinationConfig, { type: 'local' }>, deps.workers)],
     ['gcs', (cfg, deps) => new GcsDestination(cfg as GcsDestinationConfig, deps)],
+    ['s3', (cfg, deps) => new S3Destination(cfg as S3DestinationConfig, deps)],
   ]);
 }
 
