@@ -2,10 +2,15 @@
 // Dependencies stay external: better-sqlite3 is native, the rest are resolved from node_modules.
 import { build } from 'esbuild';
 
-import { readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 
-// A fresh folder each time, so no stale entry point survives a rename.
-rmSync(new URL('../out/node', import.meta.url), { recursive: true, force: true });
+// A fresh folder each time, so no stale entry point survives a rename; built beside and swapped in,
+// so a test run that is using out/node meanwhile never finds it half built or missing.
+const final = fileURLToPath(new URL('../out/node', import.meta.url));
+const staging = `${final}.build-${process.pid}`;
+rmSync(staging, { recursive: true, force: true });
+mkdirSync(staging, { recursive: true });
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
 
@@ -14,7 +19,7 @@ await build({
     cli: 'src/main/cli/run.ts',
     fileWorker: 'src/main/engine/workers/fileWorker.ts',
   },
-  outdir: 'out/node',
+  outdir: staging,
   bundle: true,
   platform: 'node',
   target: 'node20',
@@ -25,3 +30,12 @@ await build({
   // fileWorkers falls back to import.meta only when run from source (tests); bundles use __dirname.
   logOverride: { 'empty-import-meta': 'silent' },
 });
+
+const old = `${final}.old-${process.pid}`;
+try {
+  renameSync(final, old);
+} catch {
+  // First build: nothing to move aside.
+}
+renameSync(staging, final);
+rmSync(old, { recursive: true, force: true });

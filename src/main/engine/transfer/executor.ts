@@ -258,8 +258,10 @@ async function serverSide(job: Job, opts: TransferOpts, deps: ExecutorDeps): Pro
     else if (canCopy(dest)) entry = await dest.copy(from, to, opts.signal);
     else return upload(job, opts, deps);
   } catch (err) {
-    // The old copy went missing behind our back: send the bytes after all.
-    if (err instanceof FerryError && err.kind === 'not-found') return upload(job, opts, deps);
+    // The old copy went missing behind our back, or the server cannot copy this one (too large, say):
+    // send the bytes after all.
+    if (err instanceof FerryError && (err.kind === 'not-found' || err.kind === 'permanent'))
+      return upload(job, opts, deps);
     throw err;
   }
   verify(job, file, entry);
