@@ -114,14 +114,16 @@ describe('s3 provider against s3rver', () => {
     return e as FerryError;
   };
 
-  it('stores the SHA-256 as metadata and reports it only as read back; version is the ETag the listing shows', async () => {
+  it('stores the SHA-256 as metadata; a single PUT is vouched for by the MD5 the server answered; version is the ETag the listing shows', async () => {
     const dest = make({ prefix: 'meta' });
     const data = randomBytes(3000);
     const src = source(data);
     const entry = await dest.upload('a/b.bin', src, { signal: signal() });
     const head = await server.client.send(new HeadObjectCommand({ Bucket: 'test-bucket', Key: 'meta/a/b.bin' }));
     expect(head.Metadata?.['ferry-sha256']).toBe(src.hashes.sha256);
-    expect(entry.hashes).toEqual({ sha256: src.hashes.sha256 });
+    // No HeadObject after a single PUT: the ETag is the MD5 of what the server stored.
+    expect(entry.hashes).toEqual({ md5: createHash('md5').update(data).digest('hex') });
+    expect((await dest.stat('a/b.bin'))?.hashes).toEqual({ sha256: src.hashes.sha256 });
     const listed = [];
     for await (const e of dest.list('a')) listed.push(e);
     expect(listed).toHaveLength(1);

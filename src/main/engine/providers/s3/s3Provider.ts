@@ -465,6 +465,19 @@ export class S3Destination implements Destination, ServerSideMove, ServerSideCop
         ? await this.putSingle(path, key, source, opts)
         : await uploadMultipart(this.context(), path, key, source, opts);
     await this.applyTagging(path, key, source, opts.signal);
+    if (result.single && result.verifiedMd5 !== undefined) {
+      // The server answered with the MD5 of the very bytes it stored, and they are ours (checked in
+      // putSingle): a HeadObject would tell nothing more, and costs a round trip per small file.
+      opts.onProgress?.(source.size);
+      return {
+        path,
+        size: source.size,
+        mtimeMs: Date.now(),
+        version: result.verifiedMd5,
+        hashes: { md5: result.verifiedMd5 },
+        ...(source.tags && source.tags.length > 0 ? { tags: [...source.tags] } : {}),
+      };
+    }
     const entry = await this.head(path, opts.signal);
     if (!entry)
       throw new FerryError('retryable', 'verify-failed', `${path}: the object is not there after its upload`, {
@@ -496,7 +509,7 @@ export class S3Destination implements Destination, ServerSideMove, ServerSideCop
     key: string,
     source: UploadSource,
     opts: TransferOpts,
-  ): Promise<{ etag: string | undefined; single: true }> {
+  ): Promise<{ etag: string | undefined; single: true; verifiedMd5?: string }> {
     const ctx = this.ctx(path);
     const buf = await readWhole(source, ctx);
     // The SHA-256 of the very bytes we send proves they are the indexed content: then the index's MD5
@@ -554,7 +567,8 @@ export class S3Destination implements Destination, ServerSideMove, ServerSideCop
         },
       );
     }
-    return { etag, single: true };
+    const plain = etag !== undefined && plainMd5Etag(etag, res.ServerSideEncryption, res.SSECustomerAlgorithm);
+    return plain ? { etag, single: true, verifiedMd5: etag } : { etag, single: true };
   }
 
   /**
