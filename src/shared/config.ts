@@ -76,6 +76,10 @@ export const destinationSchema = z.discriminatedUnion('type', [
     private_key: secretRef.optional(),
     path: z.string().default('.'),
     host_key: z.string().optional(),
+    /** Connections kept open to the server (requests are pipelined on each); default 4. */
+    connections: z.number().int().min(1).max(16).optional(),
+    /** Seconds without an answer after which a connection is given up (and the transfer retried); default 30. */
+    timeout: z.number().int().min(1).max(600).optional(),
   }),
   z.strictObject({
     ...base,
@@ -86,6 +90,12 @@ export const destinationSchema = z.discriminatedUnion('type', [
     password: secretRef.optional(),
     path: z.string().default('/'),
     tls: z.enum(['explicit', 'implicit', 'none']).default('explicit'),
+    /** Connections kept open to the server (one transfer at a time on each); default 4. */
+    connections: z.number().int().min(1).max(16).optional(),
+    /** Seconds without an answer after which a connection is given up (and the transfer retried); default 30. */
+    timeout: z.number().int().min(1).max(600).optional(),
+    /** A self-signed or private CA's certificate (PEM) that the server's TLS certificate must chain to. */
+    ca_file: z.string().optional(),
   }),
   z.strictObject({
     ...base,
@@ -94,6 +104,10 @@ export const destinationSchema = z.discriminatedUnion('type', [
     user: z.string().optional(),
     password: secretRef.optional(),
     path: z.string().default('/'),
+    /** How to authenticate: `auto` learns Basic or Digest from the server's challenge (the default). */
+    auth: z.enum(['auto', 'basic', 'digest']).optional(),
+    /** Seconds without any progress on a connection before a request is abandoned (default 60). */
+    timeout: z.number().int().min(1).max(3600).optional(),
   }),
   z.strictObject({
     ...base,
@@ -104,6 +118,12 @@ export const destinationSchema = z.discriminatedUnion('type', [
     path_field: z.string().optional(),
     headers: z.record(z.string(), z.string()).default({}),
     token: secretRef.optional(),
+    /** Send the remote path in this header (percent-encoded) instead of, or besides, `path_field`. */
+    path_header: z.string().optional(),
+    /** A field of the JSON answer that must be true or "ok" for an upload to count as received. */
+    success_field: z.string().optional(),
+    /** Seconds without any progress on a connection before a request is abandoned (default 60). */
+    timeout: z.number().int().min(1).max(3600).optional(),
   }),
 ]);
 

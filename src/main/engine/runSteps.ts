@@ -64,7 +64,7 @@ export async function connectDestinations(
       .filter((d) => used.has(d.id))
       .map(async (dc) => {
         try {
-          const dest = createDestination(dc, deps.factories, providerDeps(deps));
+          const dest = await createDestination(dc, deps.factories, providerDeps(deps));
           await dest.check(signal);
           destinations.set(dc.id, dest);
         } catch (err) {
@@ -132,7 +132,8 @@ export async function destinationStates(
   const states = new Map<string, DestinationState>();
   for (const [id, dest] of destinations) {
     let remote: Map<string, RemoteEntry> | undefined;
-    if (opts.list) {
+    // An upload-only destination cannot be listed: its shipped records are all there is to go by.
+    if (opts.list && dest.features.listable !== false) {
       remote = new Map();
       try {
         for await (const e of dest.list('', opts.signal)) {

@@ -43,6 +43,11 @@ export type ProviderFeatures = {
   maxSingleUpload: number;
   /** Whether uploads carry a rule's tags as metadata on the stored file. */
   tags: boolean;
+  /**
+   * False for an upload-only destination (an HTTP endpoint): it cannot be listed or stat'ed, so the
+   * planner must trust the shipped records instead of a listing (absent means true).
+   */
+  listable?: boolean;
 };
 
 /**
