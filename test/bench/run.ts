@@ -12,7 +12,7 @@
  *                (latency's repetitions are its samples, alternated Ferry/peer one by one)
  *   BENCH_DIR    working directory (default a fresh /tmp/ferry-bench-<ts>, deleted at the end). When
  *                given, the generated data under BENCH_DIR/data is kept and reused by the next run.
- *   BENCH_ONLY   comma list of scenarios: cold-index,warm-rescan,small-files,big-files,watchers,latency,daemon-idle,rules,s3
+ *   BENCH_ONLY   comma list of scenarios: cold-index,warm-rescan,small-files,big-files,watchers,latency,daemon-idle,rules,s3,webdav
  *   BENCH_KEEP   1 = keep the copies and state dirs of this run (for inspection)
  *
  * The live scenarios (Linux only: they read /proc):
@@ -50,6 +50,7 @@ import { FileWorkers } from '../../src/main/engine/workers/fileWorkers';
 import { prng } from '../helpers/tree';
 import type { RulesFigures } from './rulesBench';
 import { s3Bench } from './s3Bench';
+import { webdavBench } from './webdavBench';
 import type { ProbeMessage } from './watchProbe';
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -71,6 +72,7 @@ const SCENARIOS = [
   'daemon-idle',
   'rules',
   's3',
+  'webdav',
 ] as const;
 type ScenarioName = (typeof SCENARIOS)[number];
 
@@ -1483,6 +1485,22 @@ async function s3Scenario(o: Options): Promise<LiveResult> {
   };
 }
 
+async function webdavScenario(o: Options): Promise<LiveResult> {
+  log('\n== webdav: Ferry vs rclone copy to rclone serve webdav on loopback');
+  const f = await webdavBench({ dir: join(o.runDir, 'webdav'), runs: o.runs, scale: o.scale, cli: CLI, log });
+  return {
+    name: 'webdav',
+    description: '1,000 × 64 KiB and 10 × 100 MB to `rclone serve webdav`, every file verified',
+    rows: networkRows(
+      'webdav',
+      { small: [f.small.ferryFilesPerSec, f.small.rcloneFilesPerSec], big: [f.big.ferryMBps, f.big.rcloneMBps] },
+      { smallFilesPerSec: 1000, bigRatio: 1.0 },
+    ),
+    figures: f,
+    notes: ['rclone serve webdav itself tops out near 800 small files/s here with PUT + MOVE; it shares the 2 cores'],
+  };
+}
+
 function cell(s: ScenarioResult, r: ToolResult): string {
   switch (s.figure) {
     case 'MB/s':
@@ -1525,6 +1543,8 @@ function markdown(o: Options, results: AnyResult[]): string {
 }
 
 const LIVE_FOOTNOTES: Partial<Record<ScenarioName, string>> = {
+  webdav:
+    'Ferry `sync --once` vs `rclone copy --transfers 8` (webdav backend, same server), interleaved, medians; files verified on disk after each run.',
   s3: 'Ferry `sync --once` vs `env -u AWS_CA_BUNDLE rclone copy --transfers 4` (S3 backend, same s3rver, checksums on), interleaved, medians; objects verified after each run.',
   rules:
     'in process, on the engine code bundled as shipped; evaluation = every rule (none with stop) on every path, median of runs; preview = rules:preview for a draft over the whole index, answered with the last plan’s dispatch.',
@@ -1625,6 +1645,7 @@ async function main(): Promise<void> {
     if (many && want('daemon-idle')) await timed(() => daemonIdle(o, many));
     if (want('rules')) await timed(() => rulesScenario(o));
     if (want('s3')) await timed(() => s3Scenario(o));
+    if (want('webdav')) await timed(() => webdavScenario(o));
 
     const table = markdown(o, results);
     log('\n== results (Markdown)\n');
