@@ -63,11 +63,14 @@ export async function connectDestinations(
     cfg.destinations
       .filter((d) => used.has(d.id))
       .map(async (dc) => {
+        let dest: Destination | undefined;
         try {
-          const dest = await createDestination(dc, deps.factories, providerDeps(deps));
+          dest = await createDestination(dc, deps.factories, providerDeps(deps));
           await dest.check(signal);
           destinations.set(dc.id, dest);
         } catch (err) {
+          // Its connections would keep the process alive (an SFTP session, a socket pool).
+          await dest?.close().catch(() => undefined);
           const error = toSerialized(err, dc.id);
           errors.push({ destination: dc.id, error });
           deps.events.emit('destination:error', { destination: dc.id, error });
