@@ -12,7 +12,7 @@
  *                (latency's repetitions are its samples, alternated Ferry/peer one by one)
  *   BENCH_DIR    working directory (default a fresh /tmp/ferry-bench-<ts>, deleted at the end). When
  *                given, the generated data under BENCH_DIR/data is kept and reused by the next run.
- *   BENCH_ONLY   comma list of scenarios: cold-index,warm-rescan,small-files,big-files,watchers,latency,daemon-idle,rules,s3,webdav
+ *   BENCH_ONLY   comma list of scenarios: cold-index,warm-rescan,small-files,big-files,watchers,latency,daemon-idle,rules,s3,webdav,sftp
  *   BENCH_KEEP   1 = keep the copies and state dirs of this run (for inspection)
  *
  * The live scenarios (Linux only: they read /proc):
@@ -50,6 +50,7 @@ import { FileWorkers } from '../../src/main/engine/workers/fileWorkers';
 import { prng } from '../helpers/tree';
 import type { RulesFigures } from './rulesBench';
 import { s3Bench } from './s3Bench';
+import { sftpBench } from './sftpBench';
 import { webdavBench } from './webdavBench';
 import type { ProbeMessage } from './watchProbe';
 const KiB = 1024;
@@ -73,6 +74,7 @@ const SCENARIOS = [
   'rules',
   's3',
   'webdav',
+  'sftp',
 ] as const;
 type ScenarioName = (typeof SCENARIOS)[number];
 
@@ -1501,6 +1503,22 @@ async function webdavScenario(o: Options): Promise<LiveResult> {
   };
 }
 
+async function sftpScenario(o: Options): Promise<LiveResult> {
+  log('\n== sftp: Ferry vs rclone copy to rclone serve sftp on loopback');
+  const f = await sftpBench({ dir: join(o.runDir, 'sftp'), runs: o.runs, scale: o.scale, cli: CLI, log });
+  return {
+    name: 'sftp',
+    description: '1,000 × 64 KiB and 10 × 100 MB to `rclone serve sftp`, every file verified',
+    rows: networkRows(
+      'sftp',
+      { small: [f.small.ferryFilesPerSec, f.small.rcloneFilesPerSec], big: [f.big.ferryMBps, f.big.rcloneMBps] },
+      { smallRatio: 1.5, bigRatio: 1.5 },
+    ),
+    figures: f,
+    notes: ['rclone serve sftp shares the 2 cores with both clients'],
+  };
+}
+
 function cell(s: ScenarioResult, r: ToolResult): string {
   switch (s.figure) {
     case 'MB/s':
@@ -1543,6 +1561,7 @@ function markdown(o: Options, results: AnyResult[]): string {
 }
 
 const LIVE_FOOTNOTES: Partial<Record<ScenarioName, string>> = {
+  sftp: 'Ferry `sync --once` vs `rclone copy --transfers 4` (sftp backend, same `rclone serve sftp`), interleaved, medians; files verified on disk after each run.',
   webdav:
     'Ferry `sync --once` vs `rclone copy --transfers 8` (webdav backend, same server), interleaved, medians; files verified on disk after each run.',
   s3: 'Ferry `sync --once` vs `env -u AWS_CA_BUNDLE rclone copy --transfers 4` (S3 backend, same s3rver, checksums on), interleaved, medians; objects verified after each run.',
@@ -1646,6 +1665,7 @@ async function main(): Promise<void> {
     if (want('rules')) await timed(() => rulesScenario(o));
     if (want('s3')) await timed(() => s3Scenario(o));
     if (want('webdav')) await timed(() => webdavScenario(o));
+    if (want('sftp')) await timed(() => sftpScenario(o));
 
     const table = markdown(o, results);
     log('\n== results (Markdown)\n');
