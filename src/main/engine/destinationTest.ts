@@ -17,7 +17,7 @@ export async function testDestination(
   const started = Date.now();
   let dest: Destination | undefined;
   try {
-    dest = createDestination(dc, factories, deps);
+    dest = await createDestination(dc, factories, deps);
     await dest.check(signal);
     return {
       ok: true,

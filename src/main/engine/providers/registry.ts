@@ -1,8 +1,13 @@
 import type { DestinationConfig } from '../../../shared/config';
 import { FerryError } from '../../../shared/errors';
 import { LocalDestination } from './local/localProvider';
-import { GcsDestination, type GcsDestinationConfig } from './gcs/gcsProvider';
-import { S3Destination, type S3DestinationConfig } from './s3/s3Provider';
+import type { DropboxDestinationConfig } from './dropbox/dropboxProvider';
+import type { FtpDestinationConfig } from './ftp/ftpProvider';
+import type { GcsDestinationConfig } from './gcs/gcsProvider';
+import type { HttpDestinationConfig } from './http/httpProvider';
+import type { S3DestinationConfig } from './s3/s3Provider';
+import type { SftpDestinationConfig } from './sftp/sftpProvider';
+import type { WebdavDestinationConfig } from './webdav/webdavProvider';
 import type { FileWorkers } from '../workers/fileWorkers';
 import type { Destination, ResumeStore } from './types';
 
@@ -18,22 +23,51 @@ export type ProviderDeps = {
   resume: ResumeStore;
 };
 
-export type DestinationFactory = (cfg: DestinationConfig, deps: ProviderDeps) => Destination;
+export type DestinationFactory = (cfg: DestinationConfig, deps: ProviderDeps) => Destination | Promise<Destination>;
 
 /** Destination types this build can talk to. Tests may add their own (the in-memory reference). */
 export function defaultFactories(): Map<string, DestinationFactory> {
   return new Map<string, DestinationFactory>([
     ['local', (cfg, deps) => new LocalDestination(cfg as Extract<DestinationConfig, { type: 'local' }>, deps.workers)],
-    ['gcs', (cfg, deps) => new GcsDestination(cfg as GcsDestinationConfig, deps)],
-    ['s3', (cfg, deps) => new S3Destination(cfg as S3DestinationConfig, deps)],
+    // Each provider (and its SDK) is loaded when a destination of its type is first used: a CLI run
+    // that ships to a local folder does not pay for loading the AWS, Google and Dropbox clients.
+    [
+      'dropbox',
+      async (cfg, deps) =>
+        new (await import('./dropbox/dropboxProvider')).DropboxDestination(cfg as DropboxDestinationConfig, deps),
+    ],
+    [
+      'gcs',
+      async (cfg, deps) => new (await import('./gcs/gcsProvider')).GcsDestination(cfg as GcsDestinationConfig, deps),
+    ],
+    ['s3', async (cfg, deps) => new (await import('./s3/s3Provider')).S3Destination(cfg as S3DestinationConfig, deps)],
+    [
+      'sftp',
+      async (cfg, deps) =>
+        new (await import('./sftp/sftpProvider')).SftpDestination(cfg as SftpDestinationConfig, deps),
+    ],
+    [
+      'ftp',
+      async (cfg, deps) => new (await import('./ftp/ftpProvider')).FtpDestination(cfg as FtpDestinationConfig, deps),
+    ],
+    [
+      'webdav',
+      async (cfg, deps) =>
+        new (await import('./webdav/webdavProvider')).WebdavDestination(cfg as WebdavDestinationConfig, deps),
+    ],
+    [
+      'http',
+      async (cfg, deps) =>
+        new (await import('./http/httpProvider')).HttpUploadDestination(cfg as HttpDestinationConfig, deps),
+    ],
   ]);
 }
 
-export function createDestination(
+export async function createDestination(
   cfg: DestinationConfig,
   factories: Map<string, DestinationFactory>,
   deps: ProviderDeps,
-): Destination {
+): Promise<Destination> {
   const make = factories.get(cfg.type);
   if (!make)
     throw new FerryError(

@@ -1,0 +1,950 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, open, rename, unlink, type FileHandle } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { Dropbox, type DropboxResponse, type files } from 'dropbox';
+import type { DestinationConfig } from '../../../../shared/config';
+import { FerryError, type ErrorContext } from '../../../../shared/errors';
+import type { Hashes } from '../../../../shared/hashes';
+import { TEMP_PREFIX } from '../../scan/ignoreRules';
+import { MultiHash } from '../../scan/multiHash';
+import type { ProviderDeps } from '../registry';
+import { normalizeRemotePath } from '../remotePath';
+import type {
+  BatchUpload,
+  Destination,
+  ProviderFeatures,
+  RemoteEntry,
+  ServerSideCopy,
+  ServerSideMove,
+  TransferOpts,
+  UploadSource,
+} from '../types';
+import { classify, errorBody, errorTags, isDropboxHttpError } from './errors';
+import { checkDropboxName } from './names';
+import { AccessTokens } from './oauth';
+import { Transport } from './transport';
+
+export type DropboxDestinationConfig = Extract<DestinationConfig, { type: 'dropbox' }>;
+
+const MiB = 1024 * 1024;
+/** Dropbox refuses a single request body above 150 MB (files/upload, and each session append). */
+export const DROPBOX_MAX_REQUEST = 150 * MiB;
+
+export type DropboxTuning = {
+  /** Files up to this size go in one files/upload; larger ones through an upload session. */
+  singleUploadBytes?: number;
+  /** Bytes per session append: a multiple of 4 MiB, as Dropbox asks. */
+  chunkBytes?: number;
+  /** Per-request timeout (a stalled answer fails the request; the pool retries it). */
+  timeoutMs?: number;
+  /** First wait between finish_batch/check polls (grows to a second). */
+  batchPollMs?: number;
+};
+
+/** What Dropbox says of a file (FileMetadata), as far as Ferry reads it. */
+type FileMeta = {
+  '.tag'?: string;
+  name: string;
+  path_lower?: string;
+  path_display?: string;
+  rev: string;
+  size: number;
+  content_hash?: string;
+  client_modified: string;
+};
+
+/** An interrupted upload session, kept in deps.resume after every acknowledged append. */
+type SessionState = { v: 1; sessionId: string; offset: number };
+
+type Prepared = { index: number; rel: string; path: string; buf: Buffer; hashes: Hashes; source: UploadSource };
+
+/**
+ * Dropbox (API v2, through the official SDK). Files are committed atomically by Dropbox — a file
+ * appears under its name only when its upload (or its session) is committed — so nothing partial is
+ * ever visible and no temporary names are needed. Every upload hashes exactly the bytes it sends
+ * (SHA-256 against the index, Dropbox's content_hash against what Dropbox reports), passes the
+ * content_hash for Dropbox to check too, and never overwrites a file Ferry did not ship there.
+ *
+ * Tags: Dropbox keeps no free metadata on files (file properties need a template created by a team
+ * admin), so `features.tags` is false and tags stay in Ferry's history only.
+ */
+export class DropboxDestination implements Destination, ServerSideMove, ServerSideCopy, BatchUpload {
+  readonly type = 'dropbox';
+  readonly features: ProviderFeatures = {
+    hashes: ['dropbox'],
+    caseInsensitive: true,
+    resumable: true,
+    maxSingleUpload: DROPBOX_MAX_REQUEST,
+    tags: false,
+  };
+  /** Small files go as one batch (start_batch, appends, one finish_batch): one write-lock round for many files. */
+  readonly batchLimits = { files: 200, bytes: 32 * MiB, fileSize: 4 * MiB };
+  readonly id: string;
+  /** The folder in the account that stands for the destination's root: '' (the account's root) or '/A/b'. */
+  private readonly base: string;
+  private readonly transport: Transport;
+  private readonly tokens: AccessTokens;
+  private readonly single: number;
+  private readonly chunk: number;
+  private readonly pollMs: number;
+  /** finish_batch jobs for one account run one after another, as Dropbox asks. */
+  private commits: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    cfg: DropboxDestinationConfig,
+    private readonly deps: Pick<ProviderDeps, 'secret' | 'resume'>,
+    tuning: DropboxTuning = {},
+  ) {
+    this.id = cfg.id;
+    const parts = [...segments(cfg.root ?? '/'), ...segments(normalizeRemotePath(cfg.prefix ?? ''))];
+    this.base = parts.length === 0 ? '' : `/${parts.join('/')}`;
+    this.transport = new Transport(cfg.endpoint, tuning.timeoutMs);
+    this.tokens = new AccessTokens(
+      cfg.app_key,
+      () => deps.secret(cfg.refresh_token, `destination "${cfg.id}": refresh_token`),
+      this.transport.fetch(),
+    );
+    this.single = tuning.singleUploadBytes ?? 8 * MiB;
+    this.chunk = tuning.chunkBytes ?? 8 * MiB;
+    if (this.chunk % (4 * MiB) !== 0 || this.chunk > DROPBOX_MAX_REQUEST)
+      throw new Error('Dropbox session chunks are a multiple of 4 MiB, at most 148 MiB');
+    this.pollMs = tuning.batchPollMs ?? 50;
+  }
+
+  // ---- paths -----------------------------------------------------------------------------------
+
+  private dbxPath(rel: string): string {
+    return rel === '' ? this.base : `${this.base}/${rel}`;
+  }
+
+  /** A destination path, normalized and checked against Dropbox's name rules. */
+  private target(path: string): string {
+    // A backslash is a character of the name here, not a separator: Dropbox cannot hold it.
+    if (path.includes('\\')) checkDropboxName(path, this.id);
+    const rel = normalizeRemotePath(path);
+    checkDropboxName(rel, this.id);
+    return rel;
+  }
+
+  /** The destination-relative path of what Dropbox lists, in the case it displays. */
+  private relOf(meta: { path_display?: string; path_lower?: string }): string | undefined {
+    const display = meta.path_display ?? meta.path_lower;
+    if (!display) return undefined;
+    if (this.base === '') return display.slice(1);
+    if (!display.toLowerCase().startsWith(`${this.base.toLowerCase()}/`)) return undefined;
+    return display.slice(this.base.length + 1);
+  }
+
+  private entry(rel: string, meta: FileMeta): RemoteEntry {
+    const mtime = Date.parse(meta.client_modified);
+    return {
+      path: rel,
+      size: meta.size,
+      ...(Number.isFinite(mtime) ? { mtimeMs: mtime } : {}),
+      ...(meta.content_hash ? { hashes: { dropbox: meta.content_hash } } : {}),
+      version: meta.rev,
+    };
+  }
+
+  // ---- what Ferry shipped ------------------------------------------------------------------------
+  // Ferry overwrites only files it put there itself: the revision it wrote at each path is kept beside
+  // the resumable sessions (deps.resume, under a key no remote path can take). Anything else at the
+  // path is someone else's file, and an upload there is a conflict (mode add, autorename off).
+
+  private shippedKey(rel: string): string {
+    return `/shipped/${rel}`;
+  }
+
+  private shippedRev(rel: string): string | undefined {
+    const s = this.deps.resume.load(this.id, this.shippedKey(rel), 'rev') as { rev?: unknown } | undefined;
+    return typeof s?.rev === 'string' ? s.rev : undefined;
+  }
+
+  private rememberShipped(rel: string, rev: string): void {
+    this.deps.resume.save(this.id, this.shippedKey(rel), 'rev', { rev });
+  }
+
+  private forgetShipped(rel: string): void {
+    this.deps.resume.clear(this.id, this.shippedKey(rel));
+  }
+
+  private writeMode(rel: string): 'add' | 'overwrite' {
+    return this.shippedRev(rel) === undefined ? 'add' : 'overwrite';
+  }
+
+  // ---- calls -------------------------------------------------------------------------------------
+
+  /**
+   * One Dropbox call with a fresh (or cached) access token. An answer of 401 expired_access_token
+   * (or invalid_access_token) gets one token refresh and one more try of the same request; every other
+   * failure is classified (see errors.ts), the original error kept as the FerryError's cause.
+   */
+  private async call<T>(
+    what: string,
+    ctx: ErrorContext,
+    signal: AbortSignal | undefined,
+    fn: (dbx: Dropbox) => Promise<DropboxResponse<T>>,
+  ): Promise<T> {
+    let refreshed = false;
+    for (;;) {
+      if (signal?.aborted) throw cancelled(what, ctx);
+      const token = await this.tokens.get(signal).catch((err: unknown) => {
+        throw signal?.aborted ? cancelled(what, ctx) : classify(err, what, ctx);
+      });
+      const dbx = new Dropbox({ accessToken: token, fetch: this.transport.fetch(signal) });
+      try {
+        return (await fn(dbx)).result;
+      } catch (err) {
+        if (signal?.aborted) throw cancelled(what, ctx);
+        const first = errorTags(err)[0];
+        if (
+          !refreshed &&
+          isDropboxHttpError(err) &&
+          err.status === 401 &&
+          (first === 'expired_access_token' || first === 'invalid_access_token')
+        ) {
+          this.tokens.invalidate(token);
+          refreshed = true;
+          continue;
+        }
+        throw classify(err, what, ctx);
+      }
+    }
+  }
+
+  private ctx(rel: string): ErrorContext {
+    return { destination: this.id, remotePath: rel };
+  }
+
+  // ---- check -------------------------------------------------------------------------------------
+
+  async check(signal?: AbortSignal): Promise<void> {
+    const where = this.base || '/';
+    const as = (code: string, err: FerryError, message: string, hint?: string) =>
+      new FerryError(err.kind === 'auth' || code === 'auth-failed' ? 'auth' : 'permanent', code, message, {
+        context: { destination: this.id },
+        cause: err,
+        ...((hint ?? err.hint) ? { hint: hint ?? err.hint } : {}),
+      });
+    const named = (message: string) =>
+      message.startsWith(`destination "${this.id}"`) ? message : `destination "${this.id}": ${message}`;
+    /** Failures any step can meet: no answer at all, or credentials refused. */
+    const common = (err: FerryError): FerryError | undefined => {
+      if (err.code === 'unreachable' || err.code === 'server-error')
+        return as('unreachable', err, `destination "${this.id}": cannot reach Dropbox (${err.message})`);
+      if (err.kind === 'auth' && err.code !== 'missing-scope') return as('auth-failed', err, named(err.message));
+      return undefined;
+    };
+    const ctx = { destination: this.id };
+    // 1 + 2: reachable, and the refresh token still buys an access token.
+    try {
+      await this.tokens.get(signal);
+    } catch (raw) {
+      const err = classify(raw, 'sign in to Dropbox', ctx);
+      throw common(err) ?? as('auth-failed', err, named(err.message));
+    }
+    // 3: the root folder exists, or can be made.
+    if (this.base !== '') {
+      let meta: { '.tag'?: string } | undefined;
+      try {
+        meta = await this.call('look up the root folder', ctx, signal, (d) => d.filesGetMetadata({ path: this.base }));
+      } catch (raw) {
+        const err = raw as FerryError;
+        if (err.kind !== 'not-found') throw common(err) ?? as('container-missing', err, err.message);
+      }
+      if (meta && meta['.tag'] !== 'folder')
+        throw new FerryError(
+          'conflict',
+          'container-missing',
+          `destination "${this.id}": ${where} in Dropbox is a file, not a folder`,
+          {
+            context: ctx,
+            hint: 'point root (or prefix) at a folder, or rename that file in Dropbox',
+          },
+        );
+      if (!meta)
+        try {
+          await this.call('create the root folder', ctx, signal, (d) =>
+            d.filesCreateFolderV2({ path: this.base, autorename: false }),
+          );
+        } catch (raw) {
+          const err = raw as FerryError;
+          if (err.kind !== 'conflict') {
+            const c = common(err);
+            if (c) throw c;
+            throw as(
+              'container-missing',
+              err,
+              `destination "${this.id}": the folder ${where} does not exist in Dropbox and Ferry may not create it (${err.message})`,
+              'create the folder in Dropbox (or fix root and prefix), or give the app write access there',
+            );
+          }
+        }
+    }
+    // 4: writable: a probe file is written and removed.
+    const probe = `${this.base}/${TEMP_PREFIX}probe-${randomBytes(6).toString('hex')}`;
+    try {
+      await this.call('write a probe file', ctx, signal, (d) =>
+        d.filesUpload({
+          path: probe,
+          mode: { '.tag': 'add' },
+          autorename: false,
+          mute: true,
+          contents: Buffer.from('ferry probe\n'),
+        }),
+      );
+      await this.call('remove the probe file', ctx, signal, (d) => d.filesDeleteV2({ path: probe }));
+    } catch (raw) {
+      const err = raw as FerryError;
+      const c = common(err);
+      if (c) throw c;
+      throw as(
+        'read-only',
+        err,
+        `destination "${this.id}": Ferry cannot write in ${where} in Dropbox (${err.message})`,
+        err.code === 'missing-scope'
+          ? 'the Dropbox app was not granted files.content.write: reconnect Dropbox with an app that may write files'
+          : err.code === 'quota'
+            ? err.hint
+            : 'give the app write access to that folder in Dropbox, or choose another root',
+      );
+    }
+  }
+
+  // ---- read --------------------------------------------------------------------------------------
+
+  async stat(path: string, signal?: AbortSignal): Promise<RemoteEntry | undefined> {
+    const rel = normalizeRemotePath(path);
+    try {
+      const meta = await this.call('look up', this.ctx(rel), signal, (d) =>
+        d.filesGetMetadata({ path: this.dbxPath(rel) }),
+      );
+      return meta['.tag'] === 'file' ? this.entry(rel, meta as FileMeta) : undefined;
+    } catch (err) {
+      if (err instanceof FerryError && err.kind === 'not-found') return undefined;
+      throw err;
+    }
+  }
+
+  async *list(prefix: string, signal?: AbortSignal): AsyncIterable<RemoteEntry> {
+    const rel = normalizeRemotePath(prefix);
+    const ctx = this.ctx(rel);
+    let page: files.ListFolderResult;
+    try {
+      page = await this.call('list', ctx, signal, (d) =>
+        d.filesListFolder({ path: this.dbxPath(rel), recursive: true, limit: 2000, include_deleted: false }),
+      );
+    } catch (err) {
+      // Nothing there yet (or a file where the prefix would be a folder): nothing below it.
+      if (err instanceof FerryError && (err.kind === 'not-found' || errorTags(err.cause).includes('not_folder')))
+        return;
+      throw err;
+    }
+    for (;;) {
+      for (const e of page.entries) {
+        if (e['.tag'] !== 'file') continue;
+        const path = this.relOf(e);
+        if (path === undefined || path === '') continue;
+        const entry = this.entry(path, e as unknown as FileMeta);
+        // A probe file left by a check that was interrupted: removed by the next run's listing.
+        if (e.name.startsWith(TEMP_PREFIX)) entry.partial = true;
+        yield entry;
+      }
+      if (!page.has_more) return;
+      const cursor = page.cursor;
+      page = await this.call('list', ctx, signal, (d) => d.filesListFolderContinue({ cursor }));
+    }
+  }
+
+  async download(path: string, toAbsPath: string, opts: TransferOpts): Promise<RemoteEntry> {
+    const rel = normalizeRemotePath(path);
+    const ctx = this.ctx(rel);
+    const res = await this.call('download', ctx, opts.signal, (d) => d.filesDownload({ path: this.dbxPath(rel) }));
+    const meta = res as unknown as FileMeta & { fileBinary?: Buffer };
+    const data = meta.fileBinary ?? Buffer.alloc(0);
+    const hashes = new MultiHash(['dropbox']).update(data).digest();
+    if (data.length !== meta.size || (meta.content_hash !== undefined && meta.content_hash !== hashes.dropbox))
+      throw new FerryError(
+        'retryable',
+        'verify-failed',
+        `${rel}: the bytes downloaded do not match what Dropbox reports`,
+        {
+          context: ctx,
+        },
+      );
+    await mkdir(dirname(toAbsPath), { recursive: true });
+    const tmp = join(dirname(toAbsPath), `${TEMP_PREFIX}${randomBytes(8).toString('hex')}`);
+    let fh: FileHandle | undefined;
+    try {
+      fh = await open(tmp, 'wx');
+      await fh.writeFile(data);
+      await fh.datasync();
+      await fh.close();
+      fh = undefined;
+      await rename(tmp, toAbsPath);
+    } catch (err) {
+      await fh?.close().catch(() => undefined);
+      await unlink(tmp).catch(() => undefined);
+      throw new FerryError(
+        'permanent',
+        (err as NodeJS.ErrnoException).code ?? 'EIO',
+        `cannot write ${toAbsPath}: ${(err as Error).message}`,
+        {
+          context: ctx,
+          cause: err,
+        },
+      );
+    }
+    opts.onProgress?.(data.length);
+    return { ...this.entry(rel, meta), hashes: { sha256: hashes.sha256, dropbox: hashes.dropbox as string } };
+  }
+
+  // ---- write -------------------------------------------------------------------------------------
+
+  async delete(path: string, signal?: AbortSignal): Promise<void> {
+    const rel = normalizeRemotePath(path);
+    try {
+      await this.call('delete', this.ctx(rel), signal, (d) => d.filesDeleteV2({ path: this.dbxPath(rel) }));
+    } catch (err) {
+      if (!(err instanceof FerryError && err.kind === 'not-found')) throw err;
+    }
+    this.forgetShipped(rel);
+  }
+
+  async move(from: string, to: string, signal?: AbortSignal): Promise<RemoteEntry> {
+    const src = normalizeRemotePath(from);
+    const dst = this.target(to);
+    const res = await this.call('move', this.ctx(dst), signal, (d) =>
+      d.filesMoveV2({ from_path: this.dbxPath(src), to_path: this.dbxPath(dst), autorename: false }),
+    ).catch((err: FerryError) => this.explainConflict(dst, err, signal));
+    const meta = res.metadata as unknown as FileMeta;
+    this.forgetShipped(src);
+    this.rememberShipped(dst, meta.rev);
+    return this.entry(dst, meta);
+  }
+
+  async copy(from: string, to: string, signal?: AbortSignal): Promise<RemoteEntry> {
+    const src = normalizeRemotePath(from);
+    const dst = this.target(to);
+    const res = await this.call('copy', this.ctx(dst), signal, (d) =>
+      d.filesCopyV2({ from_path: this.dbxPath(src), to_path: this.dbxPath(dst), autorename: false }),
+    ).catch((err: FerryError) => this.explainConflict(dst, err, signal));
+    const meta = res.metadata as unknown as FileMeta;
+    this.rememberShipped(dst, meta.rev);
+    return this.entry(dst, meta);
+  }
+
+  async upload(path: string, source: UploadSource, opts: TransferOpts): Promise<RemoteEntry> {
+    const rel = this.target(path);
+    if (source.size > this.single) return this.uploadSession(rel, source, opts);
+    const ctx = this.ctx(rel);
+    const { buf, hashes } = await readWhole(source, ctx);
+    if (opts.signal.aborted) throw cancelled('upload', ctx);
+    await opts.pace?.(buf.length);
+    const meta = (await this.call('upload', ctx, opts.signal, (d) =>
+      d.filesUpload({
+        path: this.dbxPath(rel),
+        mode: { '.tag': this.writeMode(rel) },
+        autorename: false,
+        mute: true,
+        client_modified: clientModified(source.mtimeMs),
+        content_hash: hashes.dropbox,
+        contents: buf,
+      }),
+    ).catch((err: FerryError) => this.explainConflict(rel, err, opts.signal))) as unknown as FileMeta;
+    opts.onProgress?.(buf.length);
+    return this.committed(rel, meta, hashes, source);
+  }
+
+  /**
+   * What Dropbox committed must be what we hashed; a name that came back in another case means the
+   * file landed on an existing file whose name differs only by case (identical content is no conflict
+   * for Dropbox): that is the other file's place, not this one's.
+   */
+  private committed(rel: string, meta: FileMeta, hashes: Hashes, source: UploadSource): RemoteEntry {
+    const ctx = this.ctx(rel);
+    if (meta.content_hash !== hashes.dropbox || meta.size !== source.size)
+      throw new FerryError('retryable', 'verify-failed', `${rel}: Dropbox holds other bytes than the ones sent`, {
+        context: ctx,
+      });
+    const name = rel.slice(rel.lastIndexOf('/') + 1);
+    if (meta.name !== name) throw caseConflict(this.relOf(meta) ?? meta.name, ctx);
+    this.rememberShipped(rel, meta.rev);
+    return this.entry(rel, meta);
+  }
+
+  /** A conflict explained: a name that differs only by case, or a file Ferry did not put there. */
+  private async explainConflict(rel: string, err: FerryError, signal?: AbortSignal): Promise<never> {
+    if (err.kind !== 'conflict') throw err;
+    const there = await this.call('look up', this.ctx(rel), signal, (d) =>
+      d.filesGetMetadata({ path: this.dbxPath(rel) }),
+    ).catch(() => undefined);
+    const name = rel.slice(rel.lastIndexOf('/') + 1);
+    if (there && there.name !== name) throw caseConflict(this.relOf(there) ?? there.name, this.ctx(rel));
+    if (there?.['.tag'] === 'file')
+      throw new FerryError(
+        'conflict',
+        'conflict',
+        'Dropbox already holds a file at this path that Ferry did not put there',
+        {
+          context: this.ctx(rel),
+          cause: err,
+          hint: "Ferry does not overwrite files it did not ship: move or remove that file in Dropbox (or change the rule's path), then sync again",
+        },
+      );
+    throw err;
+  }
+
+  /**
+   * A large file through an upload session: start, append_v2 in chunks (each acknowledged offset
+   * saved in deps.resume), finish with the content_hash. After a restart the acknowledged prefix is
+   * hashed again locally and the upload goes on from there; `incorrect_offset` says where Dropbox
+   * really is (a lost answer), and a session Dropbox no longer knows (expired after 7 days) starts over.
+   */
+  private async uploadSession(rel: string, source: UploadSource, opts: TransferOpts): Promise<RemoteEntry> {
+    const ctx = this.ctx(rel);
+    const sha = source.hashes.sha256;
+    const fh = await openSource(source, ctx);
+    try {
+      let hasher = new MultiHash(['dropbox']);
+      let hashed = 0;
+      const buf = Buffer.allocUnsafe(this.chunk);
+      const readAt = async (pos: number, n: number): Promise<Buffer> => {
+        const { bytesRead } = await fh.read(buf, 0, n, pos);
+        if (bytesRead !== n) throw sourceChanged(source, ctx);
+        return buf.subarray(0, n);
+      };
+      /** Brings the running hashes to `target` bytes (again from the start if Dropbox went back). */
+      const hashTo = async (target: number) => {
+        if (target < hashed) {
+          hasher = new MultiHash(['dropbox']);
+          hashed = 0;
+        }
+        while (hashed < target) {
+          const n = Math.min(this.chunk, target - hashed);
+          hasher.update(await readAt(hashed, n));
+          hashed += n;
+        }
+      };
+      const saved = this.deps.resume.load(this.id, rel, sha) as SessionState | undefined;
+      let sessionId: string | undefined;
+      let offset = 0;
+      if (saved?.v === 1 && typeof saved.sessionId === 'string' && saved.offset > 0 && saved.offset <= source.size) {
+        await hashTo(saved.offset);
+        sessionId = saved.sessionId;
+        offset = saved.offset;
+        opts.onProgress?.(offset);
+      }
+      let restarts = 0;
+      const startOver = () => {
+        if (++restarts > 2)
+          throw new FerryError('retryable', 'session-lost', `${rel}: Dropbox lost the upload session again`, {
+            context: ctx,
+          });
+        this.deps.resume.clear(this.id, rel);
+        sessionId = undefined;
+        offset = 0;
+        hasher = new MultiHash(['dropbox']);
+        hashed = 0;
+      };
+      const moveTo = async (correct: number) => {
+        await hashTo(correct);
+        offset = correct;
+        this.deps.resume.save(this.id, rel, sha, { v: 1, sessionId, offset } satisfies Partial<SessionState>);
+      };
+      for (;;) {
+        while (offset < source.size) {
+          if (opts.signal.aborted) throw cancelled('upload', ctx);
+          const n = Math.min(this.chunk, source.size - offset);
+          const piece = await readAt(offset, n);
+          await opts.pace?.(n);
+          try {
+            if (sessionId === undefined) {
+              const r = await this.call('start an upload session', ctx, opts.signal, (d) =>
+                d.filesUploadSessionStart({ close: false, contents: piece }),
+              );
+              sessionId = r.session_id;
+            } else {
+              const cursor = { session_id: sessionId, offset };
+              await this.call('append to the upload session', ctx, opts.signal, (d) =>
+                d.filesUploadSessionAppendV2({ cursor, close: false, contents: piece }),
+              );
+            }
+          } catch (err) {
+            const fe = err as FerryError;
+            const tags = errorTags(fe.cause);
+            const correct = (errorBody(fe.cause) as { correct_offset?: unknown } | undefined)?.correct_offset;
+            if (
+              tags[0] === 'incorrect_offset' &&
+              typeof correct === 'number' &&
+              correct >= 0 &&
+              correct <= source.size
+            ) {
+              await moveTo(correct);
+              continue;
+            }
+            if (tags[0] === 'not_found' || tags[0] === 'closed') {
+              startOver();
+              continue;
+            }
+            throw fe; // the saved state stays: the pool's next try resumes from the last acknowledged offset
+          }
+          hasher.update(piece);
+          hashed += n;
+          offset += n;
+          this.deps.resume.save(this.id, rel, sha, { v: 1, sessionId, offset } satisfies SessionState);
+          opts.onProgress?.(offset);
+        }
+        const hashes = hasher.digest();
+        if (!sameContent(hashes, source)) {
+          this.deps.resume.clear(this.id, rel);
+          throw sourceChanged(source, ctx);
+        }
+        if (sessionId === undefined) {
+          const r = await this.call('start an upload session', ctx, opts.signal, (d) =>
+            d.filesUploadSessionStart({ close: false, contents: Buffer.alloc(0) }),
+          );
+          sessionId = r.session_id;
+        }
+        const cursor = { session_id: sessionId, offset: source.size };
+        let meta: FileMeta;
+        try {
+          meta = (await this.call('commit the upload session', ctx, opts.signal, (d) =>
+            d.filesUploadSessionFinish({
+              cursor,
+              commit: {
+                path: this.dbxPath(rel),
+                mode: { '.tag': this.writeMode(rel) },
+                autorename: false,
+                mute: true,
+                client_modified: clientModified(source.mtimeMs),
+              },
+              content_hash: hashes.dropbox,
+              contents: Buffer.alloc(0),
+            }),
+          )) as unknown as FileMeta;
+        } catch (err) {
+          const fe = err as FerryError;
+          const tags = errorTags(fe.cause);
+          if (tags[0] === 'lookup_failed') {
+            const body = errorBody(fe.cause) as { lookup_failed?: { correct_offset?: unknown } } | undefined;
+            const correct = body?.lookup_failed?.correct_offset;
+            if (
+              tags[1] === 'incorrect_offset' &&
+              typeof correct === 'number' &&
+              correct >= 0 &&
+              correct < source.size
+            ) {
+              await moveTo(correct);
+              continue;
+            }
+            if (tags[1] === 'not_found') {
+              // The commit may have happened with its answer lost: the file is there with our content.
+              const there = (await this.call('look up', ctx, opts.signal, (d) =>
+                d.filesGetMetadata({ path: this.dbxPath(rel) }),
+              ).catch(() => undefined)) as unknown as FileMeta | undefined;
+              if (there && there.content_hash === hashes.dropbox && there.size === source.size) {
+                this.deps.resume.clear(this.id, rel);
+                opts.onProgress?.(source.size);
+                return this.committed(rel, there, hashes, source);
+              }
+            }
+            startOver();
+            continue;
+          }
+          if (fe.code === 'verify-failed') this.deps.resume.clear(this.id, rel); // Dropbox holds other bytes: start over
+          if (fe.kind === 'conflict') this.deps.resume.clear(this.id, rel);
+          return this.explainConflict(rel, fe, opts.signal);
+        }
+        this.deps.resume.clear(this.id, rel);
+        opts.onProgress?.(source.size);
+        return this.committed(rel, meta, hashes, source);
+      }
+    } finally {
+      await fh.close();
+    }
+  }
+
+  /**
+   * Many small files at once: one start_batch for their sessions, one append_v2 per file (its whole
+   * content, closing the session), one finish_batch to commit them all (an async job, polled with
+   * finish_batch/check). Each file succeeds or fails alone; a failure of the batch calls fails the files
+   * it concerned.
+   */
+  async uploadBatch(
+    items: readonly { path: string; source: UploadSource }[],
+    opts: TransferOpts,
+  ): Promise<(RemoteEntry | FerryError)[]> {
+    const results: (RemoteEntry | FerryError | undefined)[] = items.map(() => undefined);
+    const prepared: Prepared[] = [];
+    for (const [index, { path, source }] of items.entries()) {
+      try {
+        const rel = this.target(path);
+        if (source.size > this.batchLimits.fileSize) {
+          results[index] = await this.upload(rel, source, opts);
+          continue;
+        }
+        const { buf, hashes } = await readWhole(source, this.ctx(rel));
+        prepared.push({ index, rel, path: this.dbxPath(rel), buf, hashes, source });
+      } catch (err) {
+        results[index] = classify(err, 'upload', { destination: this.id, remotePath: path });
+      }
+    }
+    const fail = (list: readonly Prepared[], err: unknown) => {
+      for (const p of list) results[p.index] = classify(err, 'upload', this.ctx(p.rel));
+    };
+    if (prepared.length > 0 && opts.signal.aborted) fail(prepared, cancelled('upload', { destination: this.id }));
+    else if (prepared.length > 0) {
+      const ctx = { destination: this.id };
+      let ids: string[] | undefined;
+      try {
+        ids = (
+          await this.call('start upload sessions', ctx, opts.signal, (d) =>
+            d.filesUploadSessionStartBatch({ num_sessions: prepared.length }),
+          )
+        ).session_ids;
+      } catch (err) {
+        fail(prepared, err);
+      }
+      if (ids) {
+        const sessions = ids;
+        const sent: { p: Prepared; sessionId: string }[] = [];
+        await eachLimit(prepared, 4, async (p, k) => {
+          const sessionId = sessions[k] as string;
+          try {
+            if (opts.signal.aborted) throw cancelled('upload', this.ctx(p.rel));
+            await opts.pace?.(p.buf.length);
+            await this.call('upload', this.ctx(p.rel), opts.signal, (d) =>
+              d.filesUploadSessionAppendV2({
+                cursor: { session_id: sessionId, offset: 0 },
+                close: true,
+                contents: p.buf,
+              }),
+            );
+            sent.push({ p, sessionId });
+          } catch (err) {
+            fail([p], err);
+          }
+        });
+        if (sent.length > 0) {
+          try {
+            const entries = await this.finishBatch(
+              sent.map(({ p, sessionId }) => ({
+                cursor: { session_id: sessionId, offset: p.buf.length },
+                commit: {
+                  path: p.path,
+                  mode: { '.tag': this.writeMode(p.rel) },
+                  autorename: false,
+                  mute: true,
+                  client_modified: clientModified(p.source.mtimeMs),
+                },
+                content_hash: p.hashes.dropbox,
+              })),
+              opts.signal,
+            );
+            await Promise.all(
+              sent.map(async ({ p }, k) => {
+                const e = entries[k] as { '.tag': string; failure?: unknown } | undefined;
+                try {
+                  if (e?.['.tag'] !== 'success') {
+                    const failure = e?.failure ?? { '.tag': 'other' };
+                    const asHttp = {
+                      name: 'DropboxResponseError',
+                      status: 409,
+                      headers: undefined,
+                      error: { error: failure },
+                    };
+                    await this.explainConflict(p.rel, classify(asHttp, 'upload', this.ctx(p.rel)), opts.signal);
+                  }
+                  results[p.index] = this.committed(p.rel, e as unknown as FileMeta, p.hashes, p.source);
+                } catch (err) {
+                  results[p.index] = classify(err, 'upload', this.ctx(p.rel));
+                }
+              }),
+            );
+          } catch (err) {
+            fail(
+              sent.map((s) => s.p),
+              err,
+            );
+          }
+        }
+      }
+    }
+    return results.map(
+      (r) =>
+        r ??
+        new FerryError('permanent', 'no-result', 'the upload gave no result', { context: { destination: this.id } }),
+    );
+  }
+
+  /** finish_batch, then finish_batch/check until the job completes; one job at a time per destination. */
+  private finishBatch(entries: unknown[], signal: AbortSignal): Promise<unknown[]> {
+    const run = async (): Promise<unknown[]> => {
+      const ctx = { destination: this.id };
+      const launch = (await this.call('commit the batch', ctx, signal, (d) =>
+        d.filesUploadSessionFinishBatch({ entries: entries as never }),
+      )) as { '.tag': string; async_job_id?: string; entries?: unknown[] };
+      if (launch['.tag'] === 'complete') return launch.entries ?? [];
+      const jobId = launch.async_job_id as string;
+      let wait = this.pollMs;
+      let hiccups = 0;
+      for (;;) {
+        await sleep(wait, signal);
+        wait = Math.min(wait * 1.5, 1000);
+        let status: { '.tag': string; entries?: unknown[] };
+        try {
+          status = (await this.call('check the batch', ctx, signal, (d) =>
+            d.filesUploadSessionFinishBatchCheck({ async_job_id: jobId }),
+          )) as typeof status;
+        } catch (err) {
+          // The job runs at Dropbox whatever happens to one poll: a lost answer is asked again, a few times.
+          const fe = err as FerryError;
+          if ((fe.kind === 'retryable' || fe.kind === 'rate-limited') && ++hiccups <= 5) {
+            if (fe.retryAfterMs) wait = Math.max(wait, fe.retryAfterMs);
+            continue;
+          }
+          throw fe;
+        }
+        hiccups = 0;
+        if (status['.tag'] === 'complete') return status.entries ?? [];
+        if (status['.tag'] !== 'in_progress')
+          throw new FerryError('retryable', 'batch-failed', `Dropbox could not commit the batch (${status['.tag']})`, {
+            context: ctx,
+          });
+      }
+    };
+    const next = this.commits.then(run, run);
+    this.commits = next.catch(() => undefined);
+    return next;
+  }
+
+  async close(): Promise<void> {
+    this.transport.close();
+  }
+}
+
+function segments(p: string): string[] {
+  const parts = p
+    .replace(/\\/g, '/')
+    .split('/')
+    .filter((s) => s !== '' && s !== '.');
+  if (parts.includes('..'))
+    throw new FerryError('permanent', 'invalid-root', `Dropbox root "${p}" climbs out of the account with ".."`, {
+      hint: 'give root as a folder path in the Dropbox account, such as /Backups/laptop',
+    });
+  return parts;
+}
+
+/** Dropbox's client_modified: UTC, whole seconds, "%Y-%m-%dT%H:%M:%SZ". */
+function clientModified(mtimeMs: number): string {
+  const ms = Number.isFinite(mtimeMs) && mtimeMs > 0 ? mtimeMs : Date.now();
+  return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+function cancelled(what: string, context: ErrorContext): FerryError {
+  return new FerryError('cancelled', 'cancelled', `${what} was cancelled`, { context });
+}
+
+function caseConflict(existing: string, context: ErrorContext): FerryError {
+  return new FerryError(
+    'conflict',
+    'case-conflict',
+    `Dropbox already holds "${existing}", whose name differs from this one only by case (Dropbox names ignore case)`,
+    {
+      context,
+      hint: 'rename one of the two files so that their names differ by more than upper/lower case; the other files are shipped',
+    },
+  );
+}
+
+function sourceChanged(source: UploadSource, context: ErrorContext): FerryError {
+  return new FerryError('source-changed', 'source-changed', `${source.absPath} changed while it was being shipped`, {
+    context: { ...context, path: source.absPath },
+  });
+}
+
+async function openSource(source: UploadSource, context: ErrorContext): Promise<FileHandle> {
+  let fh: FileHandle;
+  try {
+    fh = await open(source.absPath, 'r');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT')
+      throw new FerryError('source-changed', 'source-gone', `${source.absPath} is gone`, { context, cause: err });
+    throw new FerryError(
+      'permanent',
+      (err as NodeJS.ErrnoException).code ?? 'EIO',
+      `cannot read ${source.absPath}: ${(err as Error).message}`,
+      {
+        context,
+        cause: err,
+      },
+    );
+  }
+  const st = await fh.stat();
+  if (st.size !== source.size) {
+    await fh.close();
+    throw sourceChanged(source, context);
+  }
+  return fh;
+}
+
+/** A small file read whole, hashed as read; refused when it is not the content the index holds. */
+async function readWhole(source: UploadSource, context: ErrorContext): Promise<{ buf: Buffer; hashes: Hashes }> {
+  const fh = await openSource(source, context);
+  try {
+    // One byte more than expected: a file that grew is caught here too.
+    const buf = Buffer.allocUnsafe(source.size + 1);
+    let got = 0;
+    for (;;) {
+      const { bytesRead } = await fh.read(buf, got, buf.length - got, got);
+      if (bytesRead === 0) break;
+      got += bytesRead;
+      if (got === buf.length) break;
+    }
+    const data = buf.subarray(0, got);
+    const hashes = new MultiHash(['dropbox']).update(data).digest();
+    if (got !== source.size || !sameContent(hashes, source)) throw sourceChanged(source, context);
+    return { buf: data, hashes };
+  } finally {
+    await fh.close();
+  }
+}
+
+/** The bytes read are the ones the index describes: its SHA-256, and its Dropbox hash when it holds one. */
+function sameContent(read: Hashes, source: UploadSource): boolean {
+  return (
+    read.sha256 === source.hashes.sha256 &&
+    (source.hashes.dropbox === undefined || read.dropbox === source.hashes.dropbox)
+  );
+}
+
+async function eachLimit<T>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T, index: number) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      await fn(items[i] as T, i);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(cancelled('waiting for Dropbox', {}));
+    const t = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(t);
+      reject(cancelled('waiting for Dropbox', {}));
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
