@@ -167,6 +167,31 @@ describe('dispatch in the planner', () => {
   });
 });
 
+describe('case-insensitive destinations', () => {
+  it('sees a file listed under another case as the one it shipped, and reports two names that differ only by case', () => {
+    const record = shipped('docs/a.txt', { path: 'docs/a.txt', sha256: 'sha-docs/a.txt' });
+    const listedAsDocs: DestinationState = {
+      ...dest([record]),
+      remote: new Map([['Docs/a.txt', { path: 'Docs/a.txt', size: 10 }]]),
+      caseInsensitive: true,
+    };
+    const p = planFor([rule({ name: 'r' })], [file('docs/a.txt')], { d: listedAsDocs });
+    expect(p.actions).toEqual([]);
+    expect(p.inSync).toBe(1);
+    // The same listing on a case-sensitive destination: the file is missing there.
+    const strict = planFor([rule({ name: 'r' })], [file('docs/a.txt')], {
+      d: { ...listedAsDocs, caseInsensitive: false },
+    });
+    expect(strict.actions.map((a) => a.kind)).toEqual(['upload']);
+
+    const twins = [file('Photo.JPG'), file('photo.jpg')];
+    const clash = planFor([rule({ name: 'r' })], twins, { d: { ...dest(), caseInsensitive: true } });
+    expect(clash.problems).toEqual([expect.objectContaining({ kind: 'collision', path: 'photo.jpg' })]);
+    expect(clash.actions).toHaveLength(1);
+    expect(planFor([rule({ name: 'r' })], twins).actions).toHaveLength(2);
+  });
+});
+
 describe('the dispatcher across plans', () => {
   it('judges an unchanged file object once, but a clock-dependent folder every time', () => {
     let calls = 0;

@@ -155,6 +155,7 @@ export async function destinationStates(
       remote,
       canMove: canMove(dest),
       canCopy: canCopy(dest),
+      caseInsensitive: dest.features.caseInsensitive,
     });
   }
   return { states, cleanedPartials };

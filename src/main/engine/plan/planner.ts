@@ -13,6 +13,8 @@ export type DestinationState = {
   remote: ReadonlyMap<string, RemoteEntry> | undefined;
   canMove: boolean;
   canCopy: boolean;
+  /** Names differing only by case are one file there (Dropbox, most Windows and macOS shares). */
+  caseInsensitive?: boolean;
 };
 
 export type PlanInput = {
@@ -95,6 +97,8 @@ export function plan(input: PlanInput): Plan {
   // Pass 1: every (destination, remote path) that some rule wants, and by which file.
   type Target = { rule: CompiledRule; file: LocalFile; remotePath: string };
   const targetsByDest = new Map<string, Map<string, Target>>();
+  // Case-insensitive destinations: the wanted paths by their lower-case form, to find case clashes.
+  const foldedByDest = new Map<string, Map<string, Target>>();
   const caught = new Map<string, FolderDispatch>();
   const uncaught: { folder: string; path: string }[] = [];
   const quorumChecks: Target[] = [];
@@ -132,7 +136,13 @@ export function plan(input: PlanInput): Plan {
           if (!input.destinations.has(dest)) continue;
           let targets = targetsByDest.get(dest);
           if (!targets) targetsByDest.set(dest, (targets = new Map()));
-          const taken = targets.get(remotePath);
+          const caseless = input.destinations.get(dest)?.caseInsensitive === true;
+          let folded: Map<string, Target> | undefined;
+          if (caseless) {
+            folded = foldedByDest.get(dest);
+            if (!folded) foldedByDest.set(dest, (folded = new Map()));
+          }
+          const taken = targets.get(remotePath) ?? folded?.get(remotePath.toLowerCase());
           if (taken) {
             if (taken.file !== file)
               problems.push({
@@ -147,6 +157,7 @@ export function plan(input: PlanInput): Plan {
             continue;
           }
           targets.set(remotePath, { rule, file, remotePath });
+          folded?.set(remotePath.toLowerCase(), { rule, file, remotePath });
         }
       }
       if (mover) movedOut.push({ rule: mover, file });
@@ -160,9 +171,18 @@ export function plan(input: PlanInput): Plan {
   for (const [destId, dest] of input.destinations) {
     const targets = targetsByDest.get(destId) ?? new Map<string, Target>();
     const shippedAt = new Map(dest.shipped.map((r) => [r.remotePath, r]));
+    // A case-insensitive destination may list a path under another case than we sent it with (a
+    // folder that already existed as "Docs" when we sent "docs/a"): it is the same file.
+    let listedCaseless: Map<string, RemoteEntry> | undefined;
+    const listed = (path: string): RemoteEntry | undefined => {
+      const exact = dest.remote?.get(path);
+      if (exact || !dest.caseInsensitive || !dest.remote) return exact;
+      listedCaseless ??= new Map([...dest.remote].map(([k, v]) => [k.toLowerCase(), v]));
+      return listedCaseless.get(path.toLowerCase());
+    };
     const present = (r: ShippedRecord): boolean => {
       if (!dest.remote) return true;
-      const e = dest.remote.get(r.remotePath);
+      const e = listed(r.remotePath);
       return (
         e !== undefined &&
         !e.partial &&
