@@ -1,3 +1,4 @@
+import { chmodSync, renameSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import type { FerryConfig } from '../../shared/config';
@@ -77,6 +78,14 @@ async function withEngine<T>(
     store.close();
     unlock();
   }
+}
+
+/** Writes a secret so that only its owner can read it, and a crash never leaves half of it. */
+function writeSecretFile(path: string, text: string): void {
+  const tmp = `${path}.${process.pid}.tmp`;
+  writeFileSync(tmp, text, { mode: 0o600 });
+  chmodSync(tmp, 0o600);
+  renameSync(tmp, path);
 }
 
 function interruptSignal(): { signal: AbortSignal; dispose: () => void } {
@@ -212,6 +221,53 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
         setExit(results.every((r) => r.ok) ? EXIT.ok : EXIT.incomplete);
       } finally {
         await workers.close();
+      }
+    });
+
+  program
+    .command('connect')
+    .description(
+      'connect a Dropbox destination: open the address shown, allow Ferry, and the refresh token is written to --token-file',
+    )
+    .argument('<destination>', 'the id of a dropbox destination in the config')
+    .requiredOption('-c, --config <file>', 'the configuration file (YAML)')
+    .requiredOption('--token-file <file>', 'where to keep the refresh token (written with mode 0600)')
+    .option('--timeout <seconds>', 'how long to wait for the browser', (v) => Number.parseInt(v, 10), 300)
+    .action(async (id: string, opts: { config: string; tokenFile: string; timeout: number }) => {
+      const cfg = readConfig(opts.config);
+      const dc = cfg.destinations.find((d) => d.id === id);
+      if (dc?.type !== 'dropbox')
+        throw new ExitError(
+          EXIT.usage,
+          `${opts.config}: ${dc ? `destination "${id}" is of type ${dc.type}` : `no destination "${id}"`}; \`ferry connect\` connects Dropbox destinations`,
+        );
+      const { connectDropbox } = await import('../engine/providers/dropbox/oauth');
+      const { Transport } = await import('../engine/providers/dropbox/transport');
+      const transport = new Transport(dc.endpoint);
+      const { signal, dispose } = interruptSignal();
+      try {
+        const { refreshToken } = await connectDropbox({
+          appKey: dc.app_key,
+          fetch: transport.fetch(signal),
+          authorizeBase: dc.endpoint,
+          timeoutMs: opts.timeout * 1000,
+          signal,
+          openBrowser: (url) => {
+            io.stdout.write(`Open this address in a browser and allow Ferry:\n${url}\n`);
+          },
+        });
+        const file = resolve(opts.tokenFile);
+        writeSecretFile(file, `${refreshToken}\n`);
+        io.stdout.write(
+          `Connected. The refresh token is in ${file} (readable by you only); in ${opts.config}, set:\n  refresh_token: file:${file}\n`,
+        );
+      } catch (err) {
+        if (err instanceof FerryError)
+          throw new ExitError(EXIT.incomplete, `${err.message}${err.hint ? ` — ${err.hint}` : ''}`);
+        throw err;
+      } finally {
+        dispose();
+        transport.close();
       }
     });
 
