@@ -1,4 +1,6 @@
+import { randomBytes } from 'node:crypto';
 import { FerryError } from '../../../shared/errors';
+import { TEMP_PREFIX } from '../scan/ignoreRules';
 
 /** Anything normalizing would change: backslashes, empty, "." or ".." segments, a leading or trailing slash. */
 const NEEDS_WORK = /\\|\/\/|^\/|\/$|^$|(^|\/)\.\.?(\/|$)/;
@@ -27,4 +29,23 @@ export function joinRemote(...parts: string[]): string {
 export function parentOf(p: string): string {
   const i = p.lastIndexOf('/');
   return i < 0 ? '' : p.slice(0, i);
+}
+
+/** Joins an absolute server path (SFTP, FTP) and a relative one. */
+export function joinAbs(dir: string, rel: string): string {
+  return dir.endsWith('/') ? `${dir}${rel}` : `${dir}/${rel}`;
+}
+
+/** The parent of an absolute server path ("/" for a top-level entry). */
+export function parentAbs(p: string): string {
+  const i = p.lastIndexOf('/');
+  return i <= 0 ? '/' : p.slice(0, i);
+}
+
+/** `.ferrytmp-<hex>-<name>` beside the final name, cut to stay within 255 bytes (most file systems' limit). */
+export function tempName(name: string): string {
+  const head = `${TEMP_PREFIX}${randomBytes(6).toString('hex')}-`;
+  let tail = name;
+  while (Buffer.byteLength(head + tail) > 255) tail = [...tail].slice(1).join('');
+  return head + tail;
 }

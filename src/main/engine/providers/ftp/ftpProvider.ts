@@ -8,7 +8,7 @@ import { FerryError, type ErrorContext } from '../../../../shared/errors';
 import { isTempName, TEMP_PREFIX } from '../../scan/ignoreRules';
 import { fsError } from '../fsErrors';
 import type { ProviderDeps } from '../registry';
-import { normalizeRemotePath, parentOf } from '../remotePath';
+import { joinAbs, normalizeRemotePath, parentAbs, parentOf, tempName } from '../remotePath';
 import type { Destination, ProviderFeatures, RemoteEntry, ServerSideMove, TransferOpts, UploadSource } from '../types';
 import { ftpError, isConnectionError, replyCode } from './ftpErrors';
 import { FtpPool, openClient } from './ftpPool';
@@ -150,13 +150,8 @@ export class FtpDestination implements Destination, ServerSideMove {
   // ---- check ----------------------------------------------------------------------------------
 
   async check(signal?: AbortSignal): Promise<void> {
-    try {
-      await this.checkSteps(signal);
-    } catch (err) {
-      // A destination that fails its check is dropped without close(): leave no connection open.
-      this.pool.drain();
-      throw err;
-    }
+    // A destination that fails its check is closed by the engine (its connections with it).
+    await this.checkSteps(signal);
   }
 
   private async checkSteps(signal?: AbortSignal): Promise<void> {
@@ -776,22 +771,6 @@ async function readReplyBeforeDataErrors<T>(c: Client, transfer: () => Promise<T
   } finally {
     ctx.closeWithError = original;
   }
-}
-
-function joinAbs(dir: string, rel: string): string {
-  return dir.endsWith('/') ? `${dir}${rel}` : `${dir}/${rel}`;
-}
-
-function parentAbs(p: string): string {
-  const i = p.lastIndexOf('/');
-  return i <= 0 ? '/' : p.slice(0, i);
-}
-
-function tempName(name: string): string {
-  const head = `${TEMP_PREFIX}${randomBytes(6).toString('hex')}-`;
-  let tail = name;
-  while (Buffer.byteLength(head + tail) > 255) tail = [...tail].slice(1).join('');
-  return head + tail;
 }
 
 /**

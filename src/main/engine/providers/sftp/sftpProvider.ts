@@ -6,7 +6,7 @@ import { FerryError, type ErrorContext } from '../../../../shared/errors';
 import { isTempName, TEMP_PREFIX } from '../../scan/ignoreRules';
 import { fsError } from '../fsErrors';
 import type { ProviderDeps } from '../registry';
-import { normalizeRemotePath, parentOf } from '../remotePath';
+import { joinAbs, normalizeRemotePath, parentAbs, parentOf, tempName } from '../remotePath';
 import type {
   BatchUpload,
   Destination,
@@ -182,13 +182,8 @@ export class SftpDestination implements Destination, ServerSideMove, BatchUpload
   // ---- check ----------------------------------------------------------------------------------
 
   async check(signal?: AbortSignal): Promise<void> {
-    try {
-      await this.checkSteps(signal);
-    } catch (err) {
-      // A destination that fails its check is dropped without close(): leave no connection open.
-      await this.pool.drain();
-      throw err;
-    }
+    // A destination that fails its check is closed by the engine (its connections with it).
+    await this.checkSteps(signal);
   }
 
   private async checkSteps(signal?: AbortSignal): Promise<void> {
@@ -919,23 +914,6 @@ export class SftpDestination implements Destination, ServerSideMove, BatchUpload
     }
     await this.pool.close();
   }
-}
-
-function joinAbs(dir: string, rel: string): string {
-  return dir.endsWith('/') ? `${dir}${rel}` : `${dir}/${rel}`;
-}
-
-function parentAbs(p: string): string {
-  const i = p.lastIndexOf('/');
-  return i <= 0 ? '/' : p.slice(0, i);
-}
-
-/** `.ferrytmp-<hex>-<name>`, cut to stay within 255 bytes (most file systems' limit). */
-function tempName(name: string): string {
-  const head = `${TEMP_PREFIX}${randomBytes(6).toString('hex')}-`;
-  let tail = name;
-  while (Buffer.byteLength(head + tail) > 255) tail = [...tail].slice(1).join('');
-  return head + tail;
 }
 
 function entryOf(path: string, size: number, mtimeSec: number): RemoteEntry {
