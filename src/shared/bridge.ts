@@ -1,4 +1,4 @@
-import type { RequestInput, RequestName, Results } from './contract';
+import type { ApiError, RequestInput, RequestName, Results } from './contract';
 import type { FerryEventName, FerryEvents } from './events';
 
 /** IPC channels of the Electron face; the preload and the main process agree on these two only. */
@@ -18,3 +18,32 @@ export type FerryBridge = {
   /** Returns the function that stops the subscription. */
   subscribe(listener: (event: BridgeEvent) => void): () => void;
 };
+
+/** A failed request as the window sees it, whichever bridge carried it. */
+export class BridgeError extends Error {
+  constructor(
+    message: string,
+    readonly code: string,
+    readonly hint?: string,
+    readonly issues: { path: string; message: string }[] = [],
+  ) {
+    super(message);
+    this.name = 'BridgeError';
+  }
+
+  /** From an ApiError body, or from an IPC rejection whose message carries one as JSON. */
+  static from(err: unknown): BridgeError {
+    if (err instanceof BridgeError) return err;
+    const text = err instanceof Error ? err.message : String(err);
+    const start = text.indexOf('{');
+    if (start >= 0) {
+      try {
+        const e = JSON.parse(text.slice(start)) as Partial<ApiError['error']>;
+        if (typeof e.message === 'string') return new BridgeError(e.message, e.code ?? 'error', e.hint, e.issues ?? []);
+      } catch {
+        // not a carried ApiError: fall through
+      }
+    }
+    return new BridgeError(text, 'error');
+  }
+}

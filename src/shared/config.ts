@@ -204,6 +204,12 @@ export const settingsSchema = z.strictObject({
   /** Hooks for every rule's transfers. */
   hooks: z.array(hookSchema).default([]),
   state_dir: z.string().optional(),
+  /** The window: light, dark or as the system says. */
+  theme: z.enum(['system', 'light', 'dark']).default('system'),
+  /** Desktop notifications for failures that need the person (auth revoked, a destination full, a folder gone). */
+  notifications: z.boolean().default(true),
+  /** Start Ferry when the person logs in (the desktop app registers itself with the OS). */
+  start_at_login: z.boolean().default(false),
 });
 
 export const configSchema = z

@@ -42,8 +42,46 @@ export const requestSchemas = {
       bucket: z.enum(['day', 'week', 'month']),
       from: z.number().int().optional(),
       to: z.number().int().optional(),
+      /** The viewer's offset from UTC in minutes (east positive), so buckets follow local days. */
+      utcOffsetMinutes: z.number().int().min(-840).max(840).default(0),
     })
     .strict(),
+  /** Where things live: the window's settings page shows it. */
+  'app:info': z.object({}).strict(),
+  /** Whether a path typed into the window can be a folder to sync (exists, is a folder, readable). */
+  'folder:check': z.object({ path: z.string().min(1).max(4096) }).strict(),
+  /** Which entries of a folder a draft list of ignore patterns (plus its .ferryignore files) leaves out. */
+  'folder:ignorePreview': z
+    .object({
+      path: z.string().min(1).max(4096),
+      ignore: z.array(z.string().max(1000)).max(1000),
+      limit: z.number().int().min(1).max(1000).default(200),
+    })
+    .strict(),
+  /**
+   * Keeps a secret entered in the window and answers the reference the config holds instead
+   * (`keychain:NAME`); the value is never sent back by any request.
+   */
+  'secret:set': z
+    .object({
+      name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/, 'use letters, digits, "_", "." or "-"'),
+      value: z.string().min(1).max(64 * 1024),
+    })
+    .strict(),
+  /** One level of a connected destination: its sub-folders and files below `prefix`. */
+  'destination:browse': z
+    .object({ destination: z.string().min(1), prefix: z.string().max(4096).default('') })
+    .strict(),
+  /** A link to one file at a destination that offers them (a presigned / signed URL, a file:// URL). */
+  'destination:shareLink': z
+    .object({
+      destination: z.string().min(1),
+      path: z.string().min(1).max(4096),
+      expiresSec: z.number().int().min(60).max(7 * 24 * 3600).default(24 * 3600),
+    })
+    .strict(),
+  /** Files and bytes Ferry has shipped to each destination and that are still there, from the records. */
+  'destination:usage': z.object({}).strict(),
 } as const;
 
 export type RequestName = keyof typeof requestSchemas;
@@ -103,6 +141,40 @@ export type DestinationTestResult = {
 
 export type ActivityRow = { bucket: string; destination: string | null; files: number; bytes: number };
 
+export type AppInfo = {
+  version: string;
+  platform: string;
+  /** Which face serves the window: the desktop app or the daemon's web mode. */
+  face: 'desktop' | 'daemon';
+  configPath: string;
+  stateDir: string;
+  /** Where `keychain:` secrets are kept: the OS keychain (desktop) or a private file in the state directory. */
+  secretStore: string;
+};
+
+export type FolderCheckResult = {
+  ok: boolean;
+  /** The path as Ferry reads it (`~` expanded, absolute). */
+  resolved: string;
+  message: string;
+  /** Entries directly inside, when it is a readable folder. */
+  entries?: number;
+};
+
+export type IgnorePreviewResult = {
+  /** Entries the patterns leave out (a left-out folder counts once, with a trailing "/"). */
+  ignored: string[];
+  ignoredCount: number;
+  /** Entries looked at; the walk stops after a cap on big trees. */
+  scanned: number;
+  truncated: boolean;
+};
+
+export type BrowseEntry = { name: string; path: string; dir: boolean; size: number; mtimeMs: number | null };
+export type BrowseResult = { prefix: string; entries: BrowseEntry[]; truncated: boolean; shareLinks: boolean };
+
+export type UsageRow = { destination: string; files: number; bytes: number; lastShippedAt: number | null };
+
 export type ConfigUpdateResult =
   { ok: true } | { ok: false; problems: { path: string; message: string; line?: number; column?: number }[] };
 
@@ -120,13 +192,22 @@ export type Results = {
   'rules:preview': PreviewResult;
   'history:query': { total: number; items: HistoryEntry[] };
   'activity:aggregate': ActivityRow[];
+  'app:info': AppInfo;
+  'folder:check': FolderCheckResult;
+  'folder:ignorePreview': IgnorePreviewResult;
+  'secret:set': { ref: string };
+  'destination:browse': BrowseResult;
+  'destination:shareLink': { url: string; expiresAt: number | null };
+  'destination:usage': UsageRow[];
 };
 
 /** What a face implements or calls: one method per request. */
 export type FerryApi = { [K in RequestName]: (input: RequestArgs<K>) => Promise<Results[K]> };
 
 /** The wire form of an error answer. */
-export type ApiError = { error: { code: string; message: string; issues?: { path: string; message: string }[] } };
+export type ApiError = {
+  error: { code: string; message: string; hint?: string; issues?: { path: string; message: string }[] };
+};
 
 export function isRequestName(name: string): name is RequestName {
   return Object.hasOwn(requestSchemas, name);

@@ -101,7 +101,17 @@ describe('parseConfig on a valid config', () => {
       folders: [],
       destinations: [],
       rules: [],
-      settings: { transfers: 4, bandwidth: 0, retries: 5, max_delete_share: 0.5, rescan_interval: 3600, hooks: [] },
+      settings: {
+        transfers: 4,
+        bandwidth: 0,
+        retries: 5,
+        max_delete_share: 0.5,
+        rescan_interval: 3600,
+        hooks: [],
+        theme: 'system',
+        notifications: true,
+        start_at_login: false,
+      },
     });
   });
 

@@ -78,7 +78,7 @@ export async function runDaemon(
 ): Promise<number> {
   const log = opts.logFile ? fileLogger(opts.logFile) : streamLogger(stderr);
   const detach = logEvents(deps, log);
-  const host = new EngineHost(cfg, deps, opts.configPath, log);
+  const host = new EngineHost(cfg, deps, opts.configPath, log, { face: 'daemon', stateDir: opts.stateDir });
   let stopping: Promise<void> | undefined;
   let asked: () => void = () => undefined;
   const stopAsked = new Promise<void>((resolve) => (asked = resolve));
@@ -114,6 +114,8 @@ export async function runDaemon(
     const info: DaemonInfo = { pid: process.pid, url: server.url, token, startedAt: Date.now() };
     writeFileSync(daemonInfoPath(opts.stateDir), JSON.stringify(info), { mode: 0o600 });
     stdout.write(`Ferry daemon (pid ${process.pid}) on ${server.url}\ntoken: ${token}\n`);
+    // The window in a browser: the token rides in the fragment, which browsers never send to a server.
+    if (opts.webapp) stdout.write(`window: ${server.url}/#token=${token}\n`);
     await host.start();
     log('info', 'daemon started', { pid: process.pid, url: server.url, folders: cfg.folders.map((f) => f.id) });
     await stopAsked;

@@ -1,3 +1,4 @@
+import { FERRY_VERSION } from '../../shared/version';
 import { chmodSync, renameSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
@@ -11,6 +12,7 @@ import { defaultFactories, type ProviderDeps } from '../engine/providers/registr
 import { resolveSecret } from '../engine/secrets';
 import { FileWorkers } from '../engine/workers/fileWorkers';
 import { defaultStateDir } from '../engine/stateDir';
+import { fileKeychain } from '../engine/fileKeychain';
 import { lockStateDir } from '../engine/stateLock';
 import { Store } from '../engine/store/store';
 import { prepare, syncOnce, type EngineDeps } from '../engine/syncRun';
@@ -72,7 +74,10 @@ async function withEngine<T>(
   }
   const workers = new FileWorkers(undefined, engine.workerIdleMs);
   try {
-    return await run({ store, events: new EventBus(), workers, factories: defaultFactories() }, stateDir);
+    return await run(
+      { store, events: new EventBus(), workers, factories: defaultFactories(), keychain: fileKeychain(stateDir) },
+      stateDir,
+    );
   } finally {
     await workers.close();
     store.close();
@@ -106,7 +111,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
   const program = new Command()
     .name('ferry')
     .description('Ferry ships every change of your folders to their destinations, verified.')
-    .version('0.1.0')
+    .version(FERRY_VERSION)
     .showHelpAfterError()
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) });

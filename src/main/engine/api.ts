@@ -5,7 +5,9 @@ import { stringify } from 'yaml';
 import type { DestinationConfig, FerryConfig } from '../../shared/config';
 import {
   isRequestName,
+  type ApiError,
   requestSchemas,
+  type AppInfo,
   type ConfigUpdateResult,
   type DestinationTestResult,
   type FerryApi,
@@ -14,7 +16,13 @@ import {
   type StatusResult,
 } from '../../shared/contract';
 import { ConfigError, configFromObject, pathToString } from './config/loadConfig';
+import { FerryError } from '../../shared/errors';
+import { FERRY_VERSION } from '../../shared/version';
+import { canShare } from './providers/types';
+import type { Keychain } from './secrets';
 import { transferRef, type Job } from './store/jobStore';
+import { browseDestination } from './window/browse';
+import { checkFolder, previewIgnore } from './window/folderCheck';
 import type { Store } from './store/store';
 import type { SyncService } from './syncService';
 
@@ -29,6 +37,9 @@ export type ApiHost = {
   apply: (cfg: FerryConfig) => Promise<void>;
   /** Connects to a destination and runs its check (see destinationTest.ts). */
   testDestination: (dc: DestinationConfig) => Promise<DestinationTestResult>;
+  /** Where `keychain:` secrets entered in the window are kept. */
+  keychain: Keychain;
+  info: { face: AppInfo['face']; stateDir: string };
 };
 
 export class ApiInputError extends Error {
@@ -107,6 +118,18 @@ export function createApi(host: ApiHost): FerryApi {
     };
     return { ...base, summary: summarize(base) };
   };
+  const connected = (id: string) => {
+    if (!host.config().destinations.some((d) => d.id === id))
+      throw new FerryError('not-found', 'unknown-destination', `there is no destination "${id}"`);
+    const dest = host.service().connected(id);
+    if (!dest)
+      throw new FerryError(
+        'not-found',
+        'not-connected',
+        `destination "${id}" is not connected: no rule uses it yet, or its connection test failed (see its status)`,
+      );
+    return dest;
+  };
   return {
     'status:get': async () => status(),
     'queue:list': async ({ state, offset, limit }) => {
@@ -159,8 +182,51 @@ export function createApi(host: ApiHost): FerryApi {
     'destination:test': async ({ destination }) => host.testDestination(destination),
     'rules:preview': async ({ rule, limit }) => host.service().preview(rule, limit),
     'history:query': async (q) => host.store.history.query(q),
-    'activity:aggregate': async ({ bucket, from, to }) => host.store.history.activity(bucket, from, to),
+    'activity:aggregate': async ({ bucket, from, to, utcOffsetMinutes }) =>
+      host.store.history.activity(bucket, from, to, utcOffsetMinutes),
+    'app:info': async () => ({
+      version: FERRY_VERSION,
+      platform: process.platform,
+      face: host.info.face,
+      configPath: host.configPath,
+      stateDir: host.info.stateDir,
+      secretStore: host.keychain.where,
+    }),
+    'folder:check': async ({ path }) => checkFolder(path),
+    'folder:ignorePreview': async ({ path, ignore, limit }) => previewIgnore(path, ignore, limit),
+    'secret:set': async ({ name, value }) => {
+      host.keychain.set(name, value);
+      return { ref: `keychain:${name}` };
+    },
+    'destination:browse': async ({ destination, prefix }) => browseDestination(connected(destination), prefix),
+    'destination:shareLink': async ({ destination, path, expiresSec }) => {
+      const dest = connected(destination);
+      if (!canShare(dest))
+        throw new FerryError(
+          'permanent',
+          'unsupported',
+          `destination "${destination}" (${dest.type}) does not make share links`,
+        );
+      const url = await dest.shareLink(path, expiresSec);
+      return { url, expiresAt: url.startsWith('file:') ? null : Date.now() + expiresSec * 1000 };
+    },
+    'destination:usage': async () => host.store.shipped.usage(),
   };
+}
+
+/** The answer a face gives for a failed request: an HTTP-like status and the error's wire form. */
+export function toApiError(err: unknown): { status: number; body: ApiError } {
+  if (err instanceof ApiInputError)
+    return {
+      status: err.code === 'unknown-request' ? 404 : 400,
+      body: { error: { code: err.code, message: err.message, issues: err.issues } },
+    };
+  if (err instanceof FerryError)
+    return {
+      status: err.kind === 'not-found' ? 404 : 422,
+      body: { error: { code: err.code, message: err.message, ...(err.hint ? { hint: err.hint } : {}) } },
+    };
+  return { status: 500, body: { error: { code: 'internal', message: (err as Error).message ?? String(err) } } };
 }
 
 /** Validates a request's name and input at the boundary, then calls the API. */

@@ -2,6 +2,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError, loadConfig } from './config/loadConfig';
 import { EngineHost } from './engineHost';
+import { fileKeychain } from './fileKeychain';
 import { EventBus } from './events';
 import { fileLogger } from './log';
 import { defaultFactories } from './providers/registry';
@@ -35,7 +36,9 @@ export async function openAppEngine(dataDir: string): Promise<AppEngine> {
   const workers = new FileWorkers(undefined, 5000);
   const events = new EventBus();
   const log = fileLogger(join(dataDir, 'logs', 'ferry.log'));
-  const host = new EngineHost(cfg, { store, events, workers, factories: defaultFactories() }, configPath, log);
+  // keychain: secrets stay in a private file until the shell brings the OS keychain (safeStorage).
+  const deps = { store, events, workers, factories: defaultFactories(), keychain: fileKeychain(stateDir) };
+  const host = new EngineHost(cfg, deps, configPath, log, { face: 'desktop', stateDir });
   await host.start();
   return {
     host,

@@ -2,6 +2,7 @@ import type { FerryConfig } from '../../shared/config';
 import type { FerryApi } from '../../shared/contract';
 import { createApi } from './api';
 import { testDestination } from './destinationTest';
+import { fileKeychain } from './fileKeychain';
 import { HookRunner } from './hooks';
 import type { Logger } from './log';
 import { providerDeps, type EngineDeps } from './runSteps';
@@ -22,6 +23,7 @@ export class EngineHost {
     private readonly deps: EngineDeps,
     configPath: string,
     private readonly log: Logger,
+    where: { face: 'desktop' | 'daemon'; stateDir: string },
   ) {
     this.service = new SyncService(cfg, deps);
     this.hooks = new HookRunner(cfg, deps.events, log);
@@ -32,6 +34,8 @@ export class EngineHost {
       configPath,
       apply: (next) => this.apply(next),
       testDestination: (dc) => testDestination(dc, deps.factories, providerDeps(deps)),
+      keychain: deps.keychain ?? fileKeychain(where.stateDir),
+      info: where,
     });
   }
 

@@ -2,8 +2,16 @@ import { readFileSync } from 'node:fs';
 import { FerryError } from '../../shared/errors';
 import { expandHome } from './config/loadConfig';
 
-/** Something that resolves a `keychain:NAME` reference: the desktop app's OS keychain. */
-export type Keychain = (name: string) => string | undefined;
+/**
+ * Where `keychain:NAME` secrets live: the OS keychain in the desktop app, a private file in the state
+ * directory for the daemon and the CLI (fileKeychain.ts).
+ */
+export interface Keychain {
+  /** Says where secrets are kept, for the settings page. */
+  readonly where: string;
+  get(name: string): string | undefined;
+  set(name: string, value: string): void;
+}
 
 /**
  * Resolves a secret reference from the config (`env:VAR`, `file:PATH`, `keychain:NAME`) at the moment
@@ -36,10 +44,10 @@ export function resolveSecret(ref: string, what: string, keychain?: Keychain): s
     }
   }
   if (scheme === 'keychain') {
-    const v = keychain?.(name);
+    const v = keychain?.get(name);
     if (v === undefined)
       throw new FerryError('auth', 'secret-missing', `${what}: the keychain entry "${name}" is not available here`, {
-        hint: 'keychain: references are kept by the desktop app; for the daemon or the CLI use env: or file:',
+        hint: 'enter the secret again in the window (destinations page), or use an env: or file: reference',
       });
     return v;
   }

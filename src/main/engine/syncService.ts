@@ -291,6 +291,11 @@ export class SyncService {
     };
   }
 
+  /** A destination this service is connected to (its check passed), for browsing and share links. */
+  connected(id: string): Destination | undefined {
+    return this.destinations.get(id);
+  }
+
   /** Jobs running now. */
   activeJobs(): Job[] {
     return [...(this.pool?.active.values() ?? [])];

@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { extname, join, normalize, sep } from 'node:path';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { ApiError, FerryApi } from '../../shared/contract';
-import { ApiInputError, call } from '../engine/api';
+import { call, toApiError } from '../engine/api';
 import type { EventBus } from '../engine/events';
 import type { Logger } from '../engine/log';
 
@@ -113,10 +113,9 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         try {
           return json(res, 200, await call(opts.api, name, input));
         } catch (err) {
-          if (err instanceof ApiInputError)
-            return apiError(res, err.code === 'unknown-request' ? 404 : 400, err.code, err.message, err.issues);
-          opts.log('error', 'api request failed', { request: name, error: (err as Error).message });
-          return apiError(res, 500, 'internal', (err as Error).message);
+          const { status, body } = toApiError(err);
+          if (status === 500) opts.log('error', 'api request failed', { request: name, error: body.error.message });
+          return json(res, status, body);
         }
       }
       return serveStatic(req, res, opts.webappDir);

@@ -1,7 +1,7 @@
 import { ipcMain, type BrowserWindow } from 'electron';
 import { CALL_CHANNEL, EVENT_CHANNEL } from '../../shared/bridge';
 import type { FerryApi } from '../../shared/contract';
-import { ApiInputError, call } from '../engine/api';
+import { call, toApiError } from '../engine/api';
 import type { EventBus } from '../engine/events';
 import { isTrustedSender } from './senderTrust';
 
@@ -26,10 +26,8 @@ export function serveContract(opts: {
     try {
       return plain(await call(opts.api, String(name), input));
     } catch (err) {
-      // Only the message crosses IPC: keep the code and the field issues in it.
-      if (err instanceof ApiInputError)
-        throw new Error(JSON.stringify({ code: err.code, message: err.message, issues: err.issues }));
-      throw err;
+      // Only the message crosses IPC: carry the wire form of the error in it (the bridge parses it back).
+      throw new Error(JSON.stringify(toApiError(err).body.error));
     }
   });
   const off = opts.events.onAny((name, payload) => {

@@ -32,6 +32,11 @@ export type TransferOpts = {
   onProgress?: (bytesDone: number) => void;
   /** Awaited before each chunk is sent: the bandwidth cap lives behind it. */
   pace?: (bytes: number) => Promise<void>;
+  /**
+   * This transfer's share of the bandwidth cap (bytes/s), for copies that run on another thread and so
+   * cannot await `pace` chunk by chunk (the local provider's file workers). Absent when there is no cap.
+   */
+  rate?: number;
 };
 
 export type ProviderFeatures = {
@@ -122,6 +127,15 @@ export interface BatchUpload {
     items: readonly { path: string; source: UploadSource }[],
     opts: TransferOpts,
   ): Promise<(RemoteEntry | FerryError)[]>;
+}
+
+/** Capability: a link to one file that can be opened elsewhere (a presigned or signed URL, a file:// URL). */
+export interface ShareLinks {
+  shareLink(path: string, expiresSec: number): Promise<string>;
+}
+
+export function canShare(d: Destination): d is Destination & ShareLinks {
+  return typeof (d as Partial<ShareLinks>).shareLink === 'function';
 }
 
 export function canUploadBatch(d: Destination): d is Destination & BatchUpload {

@@ -77,11 +77,14 @@ export class HistoryStore {
     bucket: 'day' | 'week' | 'month',
     from?: number,
     to?: number,
+    /** The viewer's offset from UTC, so that days start at their midnight, not UTC's. */
+    utcOffsetMinutes = 0,
   ): { bucket: string; destination: string | null; files: number; bytes: number }[] {
     const fmt = { day: '%Y-%m-%d', week: '%Y-W%W', month: '%Y-%m' }[bucket];
+    const shift = Math.trunc(utcOffsetMinutes) * 60;
     return this.db
       .prepare(
-        `SELECT strftime('${fmt}', at / 1000, 'unixepoch') AS bucket, destination, COUNT(*) AS files, COALESCE(SUM(bytes), 0) AS bytes
+        `SELECT strftime('${fmt}', at / 1000 + ${shift}, 'unixepoch') AS bucket, destination, COUNT(*) AS files, COALESCE(SUM(bytes), 0) AS bytes
          FROM history WHERE outcome = 'done' AND at >= ? AND at < ? GROUP BY bucket, destination ORDER BY bucket, destination`,
       )
       .all(from ?? 0, to ?? Number.MAX_SAFE_INTEGER) as {

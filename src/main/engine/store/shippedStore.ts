@@ -36,6 +36,7 @@ export class ShippedStore {
   private readonly selectSource;
   private readonly upsert;
   private readonly remove;
+  private readonly selectUsage;
 
   constructor(db: Db) {
     // Raw rows: every plan reads all of a destination's records, so this must be cheap.
@@ -54,6 +55,9 @@ export class ShippedStore {
          remote_version = excluded.remote_version, shipped_at = excluded.shipped_at`,
     );
     this.remove = db.prepare('DELETE FROM shipped WHERE destination = ? AND remote_path = ?');
+    this.selectUsage = db.prepare(
+      'SELECT destination, COUNT(*) AS files, COALESCE(SUM(size), 0) AS bytes, MAX(shipped_at) AS lastShippedAt FROM shipped GROUP BY destination',
+    );
   }
 
   forDestination(destination: string): ShippedRecord[] {
@@ -72,6 +76,11 @@ export class ShippedStore {
         shippedAt,
       }),
     );
+  }
+
+  /** Files and bytes recorded per destination (what Ferry put there and has not removed). */
+  usage(): { destination: string; files: number; bytes: number; lastShippedAt: number | null }[] {
+    return this.selectUsage.all() as { destination: string; files: number; bytes: number; lastShippedAt: number | null }[];
   }
 
   forSource(folder: string, path: string): ShippedRecord[] {

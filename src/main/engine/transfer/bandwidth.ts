@@ -14,6 +14,11 @@ export class Bandwidth {
     this.last = now();
   }
 
+  /** The cap in bytes per second; 0 when unlimited. */
+  get rate(): number {
+    return this.bytesPerSecond;
+  }
+
   setRate(bytesPerSecond: number): void {
     this.bytesPerSecond = bytesPerSecond;
     this.tokens = Math.min(this.tokens, bytesPerSecond);

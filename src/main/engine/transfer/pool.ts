@@ -245,7 +245,14 @@ export class TransferPool {
     };
     let outcome: JobResult | FerryError;
     try {
-      outcome = await executeJob(job, { signal: controller.signal, onProgress, pace: this.pacer([job]) }, this.exec);
+      const cap = this.opts.bandwidth.rate;
+      const opts = {
+        signal: controller.signal,
+        onProgress,
+        pace: this.pacer([job]),
+        ...(cap > 0 ? { rate: cap / Math.max(1, this.running) } : {}),
+      };
+      outcome = await executeJob(job, opts, this.exec);
     } catch (raw) {
       outcome = toFerryError(raw);
     } finally {

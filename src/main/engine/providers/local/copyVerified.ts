@@ -26,6 +26,8 @@ export type CopyRequest = {
   mtimeMs: number;
   /** Index into the shared cancel flags: non-zero there means stop. */
   cancelSlot: number;
+  /** A bandwidth cap for this copy (bytes/s): the worker paces its own chunks, as nothing else can. */
+  bytesPerSec?: number;
 };
 
 export type CopyResult =
@@ -63,6 +65,17 @@ function openTemp(target: string): { fd: number; tmp: string } {
   }
 }
 
+const sleeper = new Int32Array(new SharedArrayBuffer(4));
+
+/** Sleeps (this is a worker thread) until `done` bytes are within the cap, waking to check for a cancel. */
+function pace(started: number, done: number, bytesPerSec: number, cancelled: () => boolean): void {
+  for (;;) {
+    const ahead = started + (done / bytesPerSec) * 1000 - performance.now();
+    if (ahead <= 0 || cancelled()) return;
+    Atomics.wait(sleeper, 0, 0, Math.min(ahead, 100));
+  }
+}
+
 function failure(id: number, err: unknown): CopyResult {
   const e = err as NodeJS.ErrnoException;
   return { id, ok: false, code: e.code ?? 'EIO', message: e.message ?? String(err) };
@@ -90,6 +103,8 @@ export function copyToTemp(
     const hash = new MultiHash();
     let done = 0;
     let lastReport = 0;
+    let lastReportAt = 0;
+    const started = performance.now();
     for (;;) {
       if (cancelled()) {
         closeSync(out.fd);
@@ -104,8 +119,11 @@ export function copyToTemp(
       let off = 0;
       while (off < n) off += writeSync(out.fd, chunk, off, n - off);
       done += n;
-      if (done - lastReport >= 8 * 1024 * 1024) {
+      if (req.bytesPerSec) pace(started, done, req.bytesPerSec, cancelled);
+      // Every 8 MiB, and at least a few times a second when a cap makes the copy slow.
+      if (done - lastReport >= 8 * 1024 * 1024 || (done > lastReport && performance.now() - lastReportAt > 250)) {
         lastReport = done;
+        lastReportAt = performance.now();
         progress(done);
       }
     }

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import { copyFile, lstat, mkdir, open, opendir, readdir, rename, rmdir, stat, unlink, utimes } from 'node:fs/promises';
 import { dirname, join, sep } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { FerryError } from '../../../../shared/errors';
 import { isTempName, TEMP_PREFIX } from '../../scan/ignoreRules';
 import { MultiHash } from '../../scan/multiHash';
@@ -15,6 +16,7 @@ import type {
   RemoteEntry,
   ServerSideCopy,
   ServerSideMove,
+  ShareLinks,
   TransferOpts,
   UploadSource,
 } from '../types';
@@ -28,7 +30,7 @@ export type LocalDestinationConfig = { id: string; path: string; prefix?: string
  * target folder, is hashed as it is written, fsynced, given the source's mtime and only then renamed
  * into place: a partial file never shows under its final name (copyVerified.ts does the copying).
  */
-export class LocalDestination implements Destination, ServerSideMove, ServerSideCopy, BatchUpload {
+export class LocalDestination implements Destination, ServerSideMove, ServerSideCopy, BatchUpload, ShareLinks {
   readonly type = 'local';
   readonly features: ProviderFeatures = {
     hashes: ['sha256'],
@@ -53,6 +55,11 @@ export class LocalDestination implements Destination, ServerSideMove, ServerSide
   private abs(path: string): string {
     const rel = normalizeRemotePath(path);
     return rel === '' ? this.root : join(this.root, ...rel.split('/'));
+  }
+
+  /** A file:// URL: the file manager or browser of this machine opens it (it never leaves the machine). */
+  async shareLink(path: string): Promise<string> {
+    return pathToFileURL(this.abs(path)).href;
   }
 
   async check(): Promise<void> {
@@ -161,7 +168,9 @@ export class LocalDestination implements Destination, ServerSideMove, ServerSide
       return items.map(() => (err instanceof FerryError ? err : fsError(err, 'invalid path')));
     }
     if (opts.signal.aborted) return items.map((it) => cancelled(it.path));
-    if (opts.pace) for (const it of items) await opts.pace(it.source.size);
+    // One file under a cap is paced chunk by chunk in the worker; a batch of small files up front.
+    const pacedInWorker = items.length === 1 && opts.rate !== undefined;
+    if (opts.pace) for (const it of items) await opts.pace(pacedInWorker ? 0 : it.source.size);
     const results = await this.workers.copy(
       items.map((it, i) => ({
         src: it.source.absPath,
@@ -169,6 +178,7 @@ export class LocalDestination implements Destination, ServerSideMove, ServerSide
         size: it.source.size,
         sha256: it.source.hashes.sha256,
         mtimeMs: it.source.mtimeMs,
+        ...(pacedInWorker ? { bytesPerSec: opts.rate } : {}),
       })),
       { signal: opts.signal, onProgress: items.length === 1 ? (_i, bytes) => opts.onProgress?.(bytes) : undefined },
     );

@@ -1,0 +1,190 @@
+import { useCallback, useState } from 'react';
+import type { QueueItem } from '../../../shared/contract';
+import { EmptyState, ErrorNote, PageHeader, ProgressBar, Tabs } from '../components/ui';
+import { VirtualTable, type Column } from '../components/VirtualTable';
+import { request } from '../lib/bridge';
+import { formatBytes, formatEta, formatRate, plural } from '../lib/format';
+import { usePagedRows } from '../lib/pagedRows';
+import { useTransferProgress } from '../lib/progress';
+import { useAction, useRequest } from '../lib/query';
+
+type Tab = 'pending' | 'active' | 'failed';
+
+const KIND: Record<QueueItem['kind'], string> = {
+  upload: 'Upload',
+  'move-remote': 'Rename',
+  'copy-remote': 'Copy',
+  'delete-remote': 'Delete at destination',
+  'delete-local': 'Remove source',
+};
+
+function Where({ item }: { item: QueueItem }) {
+  return (
+    <span className="truncate" title={`${item.folder}/${item.path}`}>
+      <span className="mono">{item.path}</span>
+      <span className="muted small"> · {item.folder}</span>
+    </span>
+  );
+}
+
+/** One running transfer: only this row re-renders on its progress ticks. */
+function ActiveRow({ item }: { item: QueueItem }) {
+  const p = useTransferProgress(item.id);
+  const cancel = useAction('transfer:cancel', ['queue:list', 'status:get']);
+  const total = p?.total ?? item.size;
+  const done = p?.bytes ?? 0;
+  return (
+    <li className="active-row" data-testid="active-transfer">
+      <div className="active-row__top">
+        <Where item={item} />
+        <span className="muted small">
+          {KIND[item.kind]} → {item.destination ?? 'source'}
+        </span>
+        <span className="spacer" />
+        <span className="small num">
+          {formatBytes(done)} / {formatBytes(total)} · {formatRate(p?.rate ?? 0)} · {formatEta(total - done, p?.rate ?? 0)}{' '}
+          left
+        </span>
+        <button
+          type="button"
+          className="btn btn--small"
+          aria-label={`Cancel ${item.path}`}
+          disabled={cancel.isPending}
+          onClick={() => cancel.mutate({ id: item.id })}
+        >
+          Cancel
+        </button>
+      </div>
+      <ProgressBar value={done} max={total} label={`${item.path}: ${formatBytes(done)} of ${formatBytes(total)}`} />
+    </li>
+  );
+}
+
+function ActiveList() {
+  const active = useRequest('queue:list', { state: 'active', limit: 1000 }, { refetchInterval: 5_000 });
+  if (active.error) return <ErrorNote error={active.error} />;
+  const items = active.data?.items ?? [];
+  if (items.length === 0)
+    return <EmptyState title="Nothing is being shipped right now">Transfers show here, with live progress, while they run.</EmptyState>;
+  return (
+    <ul className="active-list" aria-label="Running transfers">
+      {items.map((i) => (
+        <ActiveRow key={i.id} item={i} />
+      ))}
+    </ul>
+  );
+}
+
+function PagedList({ state }: { state: 'pending' | 'failed' }) {
+  const fetchPage = useCallback(
+    (offset: number, limit: number) => request('queue:list', { state, offset, limit }),
+    [state],
+  );
+  const rows = usePagedRows<QueueItem>({
+    key: state,
+    fetchPage,
+    refreshOn: ['queue:changed', 'transfer:failed', 'transfer:done'],
+  });
+  const retry = useAction('transfer:retry', ['queue:list', 'status:get']);
+  const columns: Column<QueueItem>[] = [
+    { id: 'path', header: 'File', width: 'minmax(0, 3fr)', render: (r) => <Where item={r} /> },
+    { id: 'dest', header: 'Destination', width: 'minmax(0, 1fr)', render: (r) => r.destination ?? '—' },
+    { id: 'kind', header: 'Action', width: '150px', render: (r) => KIND[r.kind] },
+    { id: 'size', header: 'Size', width: '90px', align: 'right', render: (r) => formatBytes(r.size) },
+  ];
+  if (state === 'pending')
+    columns.push({ id: 'reason', header: 'Why', width: 'minmax(0, 2fr)', render: (r) => <span title={r.reason}>{r.reason}</span> });
+  else
+    columns.push(
+      {
+        id: 'error',
+        header: 'Reason',
+        width: 'minmax(0, 3fr)',
+        render: (r) => (
+          <span className="queue-error" title={r.lastError?.hint ?? r.lastError?.message}>
+            {r.lastError?.message ?? 'failed'}
+            {r.lastError?.hint && <span className="muted"> — {r.lastError.hint}</span>}
+          </span>
+        ),
+      },
+      {
+        id: 'retry',
+        header: '',
+        width: '80px',
+        render: (r) => (
+          <button
+            type="button"
+            className="btn btn--small"
+            aria-label={`Retry ${r.path}`}
+            onClick={() => retry.mutate({ id: r.id }, { onSettled: rows.refresh })}
+          >
+            Retry
+          </button>
+        ),
+      },
+    );
+  if (rows.error) return <ErrorNote error={rows.error} />;
+  if (rows.total === 0)
+    return state === 'pending' ? (
+      <EmptyState title="Nothing is waiting">Changes in your folders are queued here until a transfer slot is free.</EmptyState>
+    ) : (
+      <EmptyState title="No failed transfers">Transfers that fail after their retries wait here, with the reason.</EmptyState>
+    );
+  return (
+    <VirtualTable
+      label={state === 'pending' ? 'Pending transfers' : 'Failed transfers'}
+      testId={`queue-${state}`}
+      columns={columns}
+      rowCount={rows.total ?? 0}
+      row={rows.row}
+      rowKey={(r) => r.id}
+      onRange={rows.onRange}
+    />
+  );
+}
+
+export function QueuePage(): React.JSX.Element {
+  const [tab, setTab] = useState<Tab>('active');
+  const status = useRequest('status:get', {});
+  const q = status.data?.queue;
+  const retryAll = useAction('transfer:retryAll', ['queue:list', 'status:get']);
+  const paused = status.data?.state === 'paused';
+  const pause = useAction(paused ? 'sync:resume' : 'sync:pause', ['status:get']);
+  return (
+    <>
+      <PageHeader
+        title="Queue"
+        lead={q ? `${plural(q.pending, 'transfer')} waiting (${formatBytes(q.bytesPending)}), ${q.active} running, ${q.failed} failed` : ' '}
+        actions={
+          <>
+            <button type="button" className="btn" onClick={() => pause.mutate({})} disabled={pause.isPending}>
+              {paused ? 'Resume all' : 'Pause all'}
+            </button>
+            <button
+              type="button"
+              className="btn btn--primary"
+              disabled={!q || q.failed === 0 || retryAll.isPending}
+              onClick={() => retryAll.mutate({})}
+            >
+              Retry all failed
+            </button>
+          </>
+        }
+      />
+      <ErrorNote error={retryAll.error ?? pause.error} />
+      <Tabs
+        label="Queue"
+        value={tab}
+        onChange={setTab}
+        tabs={[
+          { id: 'active', label: `Active (${q?.active ?? 0})` },
+          { id: 'pending', label: `Pending (${(q?.pending ?? 0).toLocaleString()})` },
+          { id: 'failed', label: `Failed (${(q?.failed ?? 0).toLocaleString()})` },
+        ]}
+      />
+      <div role="tabpanel" aria-labelledby={`tab-${tab}`}>
+        {tab === 'active' ? <ActiveList /> : <PagedList key={tab} state={tab} />}
+      </div>
+    </>
+  );
+}

@@ -1,0 +1,188 @@
+import type { StatusResult } from '../../../shared/contract';
+import type { FolderState, ServiceState } from '../../../shared/events';
+import { EmptyState, ErrorNote, PageHeader, StatusBadge, type Health } from '../components/ui';
+import { formatBytes, formatEta, formatRate, formatWhen, plural } from '../lib/format';
+import { useThroughput } from '../lib/progress';
+import { useRequest } from '../lib/query';
+
+const SERVICE_HEALTH: Record<ServiceState, Health> = {
+  starting: 'busy',
+  idle: 'ok',
+  syncing: 'busy',
+  paused: 'paused',
+  error: 'error',
+  stopped: 'off',
+};
+const FOLDER_HEALTH: Record<FolderState, Health> = {
+  scanning: 'busy',
+  watching: 'ok',
+  syncing: 'busy',
+  paused: 'paused',
+  error: 'error',
+};
+
+function verdict(s: StatusResult): Health {
+  if (s.destinations.some((d) => !d.ok) || s.folders.some((f) => f.state === 'error') || s.queue.failed > 0) return 'error';
+  if (s.state === 'paused') return 'paused';
+  if (s.queue.pending + s.queue.active > 0 || s.state === 'syncing' || s.state === 'starting') return 'busy';
+  if (s.belowQuorum.count > 0 || s.uncaught > 0) return 'warn';
+  return 'ok';
+}
+
+function Figures({ s }: { s: StatusResult }) {
+  const rate = useThroughput();
+  const left = s.queue.pending + s.queue.active;
+  return (
+    <dl className="figures">
+      <div className="figure">
+        <dt>Throughput</dt>
+        <dd>{formatRate(rate)}</dd>
+      </div>
+      <div className="figure">
+        <dt>Time left</dt>
+        <dd>{left === 0 ? '—' : formatEta(s.queue.bytesPending, rate)}</dd>
+      </div>
+      <div className="figure">
+        <dt>Files left</dt>
+        <dd>{left.toLocaleString()}</dd>
+      </div>
+      <div className="figure">
+        <dt>Bytes left</dt>
+        <dd>{formatBytes(s.queue.bytesPending)}</dd>
+      </div>
+    </dl>
+  );
+}
+
+function RecentErrors() {
+  const failed = useRequest('history:query', { outcome: 'failed', limit: 5, offset: 0 });
+  const items = failed.data?.items ?? [];
+  return (
+    <section className="card" aria-labelledby="recent-errors">
+      <div className="card__title">
+        <h2 id="recent-errors">Last errors</h2>
+        <a href="#/queue">Open the queue</a>
+      </div>
+      {items.length === 0 ? (
+        <p className="muted">No transfer has failed.</p>
+      ) : (
+        <ul className="error-list">
+          {items.map((e) => (
+            <li key={e.id} data-testid="recent-error">
+              <div className="row">
+                <span className="mono truncate">{e.path}</span>
+                <span className="muted small">
+                  → {e.destination ?? 'source'} · {formatWhen(e.at)}
+                </span>
+              </div>
+              <div className="error-list__message">{e.error?.message ?? 'failed'}</div>
+              <div className="error-list__fix">
+                <strong>Fix: </strong>
+                {e.error?.hint ?? 'check the destination, then retry it from the queue'}
+              </div>
+            </li>
+          ))}
+        </ul>
+      )}
+    </section>
+  );
+}
+
+export function StatusPage(): React.JSX.Element {
+  const status = useRequest('status:get', {}, { refetchInterval: 5_000 });
+  const config = useRequest('config:get', {});
+  const s = status.data;
+  if (status.error) return <ErrorNote error={status.error} title="Ferry does not answer" />;
+  if (!s) return <PageHeader title="Status" lead=" " />;
+  if (config.data && config.data.folders.length === 0)
+    return (
+      <>
+        <PageHeader title="Status" />
+        <EmptyState title="Ferry is not watching any folder yet" action={<a className="btn btn--primary" href="#/folders">Add a folder</a>}>
+          Pick a folder, connect a destination and write a rule that says what goes where: Ferry then ships every change,
+          verified.
+        </EmptyState>
+      </>
+    );
+  return (
+    <>
+      <PageHeader title="Status" />
+      <section className={`verdict verdict--${verdict(s)}`} aria-live="polite" data-testid="status-summary">
+        <p className="verdict__sentence">{s.summary}</p>
+        <StatusBadge health={SERVICE_HEALTH[s.state]}>Engine {s.state}</StatusBadge>
+      </section>
+      <Figures s={s} />
+      <div className="grid">
+        <section className="card" aria-labelledby="folders-health">
+          <div className="card__title">
+            <h2 id="folders-health">Folders</h2>
+            <a href="#/folders">Manage</a>
+          </div>
+          <table className="table">
+            <thead>
+              <tr>
+                <th>Folder</th>
+                <th>State</th>
+                <th className="num">Files</th>
+                <th>Last scan</th>
+              </tr>
+            </thead>
+            <tbody>
+              {s.folders.map((f) => (
+                <tr key={f.folder}>
+                  <td>{f.folder}</td>
+                  <td>
+                    <StatusBadge health={FOLDER_HEALTH[f.state]}>{f.error ? `${f.state}: ${f.error}` : f.state}</StatusBadge>
+                  </td>
+                  <td className="num">{f.files.toLocaleString()}</td>
+                  <td>{formatWhen(f.lastScanAt)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </section>
+        <section className="card" aria-labelledby="destinations-health">
+          <div className="card__title">
+            <h2 id="destinations-health">Destinations</h2>
+            <a href="#/destinations">Manage</a>
+          </div>
+          {s.destinations.length === 0 ? (
+            <p className="muted">
+              No destination yet: <a href="#/destinations">connect one</a>.
+            </p>
+          ) : (
+            <ul className="health-list">
+              {s.destinations.map((d) => (
+                <li key={d.id}>
+                  <StatusBadge health={d.ok ? 'ok' : 'error'}>
+                    <strong>{d.id}</strong> {d.ok ? 'connected' : `unavailable — ${d.error ?? 'not connected'}`}
+                  </StatusBadge>
+                </li>
+              ))}
+            </ul>
+          )}
+        </section>
+      </div>
+      {(s.belowQuorum.count > 0 || s.uncaught > 0) && (
+        <section className="card" aria-labelledby="attention">
+          <h2 id="attention">Worth a look</h2>
+          <ul>
+            {s.belowQuorum.count > 0 && (
+              <li>
+                {plural(s.belowQuorum.count, 'file')} have fewer verified copies than their rule asks for; they stay in
+                place until enough destinations hold them.
+              </li>
+            )}
+            {s.uncaught > 0 && (
+              <li>
+                {plural(s.uncaught, 'file')} in your folders {s.uncaught === 1 ? 'is' : 'are'} caught by no rule and go
+                nowhere: <a href="#/rules">review the rules</a>.
+              </li>
+            )}
+          </ul>
+        </section>
+      )}
+      <RecentErrors />
+    </>
+  );
+}

@@ -1,0 +1,82 @@
+import type { ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { spawnFerry } from '../helpers/cli';
+
+/** Debian's Chromium, driven by playwright-core (no browser download). */
+export const CHROMIUM = process.env['FERRY_CHROMIUM'] ?? '/usr/bin/chromium';
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
+/** Where the e2e run saves a screenshot of every page, light and dark (named in the README). */
+export const SCREENSHOTS = join(__dirname, 'screenshots');
+
+export function launchChromium(): Promise<Browser> {
+  return chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+}
+
+export type Daemon = { child: ChildProcess; url: string; token: string; windowUrl: string; stop: () => Promise<void> };
+
+/** `ferry daemon` serving the built window on 127.0.0.1 with a fresh token; resolves once it listens. */
+export async function startDaemon(config: string, stateDir: string, logFile: string): Promise<Daemon> {
+  const child = spawnFerry(['daemon', '--config', config, '--state-dir', stateDir, '--port', '0', '--log-file', logFile]);
+  let out = '';
+  child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+  const until = Date.now() + 30_000;
+  while (!/window: (\S+)/.test(out)) {
+    if (Date.now() > until || child.exitCode !== null) throw new Error(`the daemon did not start: ${out}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return {
+    child,
+    url: /on (http:\/\/\S+)/.exec(out)?.[1] as string,
+    token: /token: (\S+)/.exec(out)?.[1] as string,
+    windowUrl: /window: (\S+)/.exec(out)?.[1] as string,
+    stop: async () => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const closed = new Promise((r) => child.once('close', r));
+      child.kill('SIGTERM');
+      await closed;
+    },
+  };
+}
+
+export type Sandbox = { root: string; src: string; dest: string; state: string; config: string; cleanup: () => void };
+
+/** A temp directory with an empty source folder, an empty destination folder, a state dir and a config. */
+export function sandbox(yaml = 'folders: []\ndestinations: []\nrules: []\n'): Sandbox {
+  const root = mkdtempSync(join(tmpdir(), 'ferry-e2e-'));
+  const src = join(root, 'src');
+  const dest = join(root, 'dest');
+  const state = join(root, 'state');
+  for (const d of [src, dest, state]) mkdirSync(d);
+  const config = join(root, 'ferry.yml');
+  writeFileSync(config, yaml);
+  return { root, src, dest, state, config, cleanup: () => rmSync(root, { recursive: true, force: true }) };
+}
+
+/** A full-page screenshot under SCREENSHOTS, named by page and theme. */
+export async function screenshot(page: Page, name: string): Promise<string> {
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  const file = join(SCREENSHOTS, `${name}.png`);
+  await page.screenshot({ path: file, fullPage: true });
+  return file;
+}
+
+/** Page problems the window must never have: script errors, refused CSP loads, failed requests. */
+export function watchConsole(page: Page): string[] {
+  const problems: string[] = [];
+  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+  page.on('console', (m) => {
+    if (m.type() === 'error') problems.push(`console error: ${m.text()}`);
+  });
+  return problems;
+}
