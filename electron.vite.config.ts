@@ -51,6 +51,8 @@ export default defineConfig({
     plugins: [react()],
     build: {
       outDir: resolve(root, 'out/renderer'),
+      // The daemon serves the window over HTTP too: minified, it opens faster.
+      minify: 'esbuild',
       rollupOptions: {
         input: { index: resolve(root, 'src/renderer/index.html') },
       },

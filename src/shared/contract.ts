@@ -65,19 +65,25 @@ export const requestSchemas = {
   'secret:set': z
     .object({
       name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/, 'use letters, digits, "_", "." or "-"'),
-      value: z.string().min(1).max(64 * 1024),
+      value: z
+        .string()
+        .min(1)
+        .max(64 * 1024),
     })
     .strict(),
   /** One level of a connected destination: its sub-folders and files below `prefix`. */
-  'destination:browse': z
-    .object({ destination: z.string().min(1), prefix: z.string().max(4096).default('') })
-    .strict(),
+  'destination:browse': z.object({ destination: z.string().min(1), prefix: z.string().max(4096).default('') }).strict(),
   /** A link to one file at a destination that offers them (a presigned / signed URL, a file:// URL). */
   'destination:shareLink': z
     .object({
       destination: z.string().min(1),
       path: z.string().min(1).max(4096),
-      expiresSec: z.number().int().min(60).max(7 * 24 * 3600).default(24 * 3600),
+      expiresSec: z
+        .number()
+        .int()
+        .min(60)
+        .max(7 * 24 * 3600)
+        .default(24 * 3600),
     })
     .strict(),
   /** Files and bytes Ferry has shipped to each destination and that are still there, from the records. */

@@ -27,7 +27,17 @@ export type Daemon = { child: ChildProcess; url: string; token: string; windowUr
 
 /** `ferry daemon` serving the built window on 127.0.0.1 with a fresh token; resolves once it listens. */
 export async function startDaemon(config: string, stateDir: string, logFile: string): Promise<Daemon> {
-  const child = spawnFerry(['daemon', '--config', config, '--state-dir', stateDir, '--port', '0', '--log-file', logFile]);
+  const child = spawnFerry([
+    'daemon',
+    '--config',
+    config,
+    '--state-dir',
+    stateDir,
+    '--port',
+    '0',
+    '--log-file',
+    logFile,
+  ]);
   let out = '';
   child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
   const until = Date.now() + 30_000;

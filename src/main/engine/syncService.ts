@@ -1,4 +1,4 @@
-import { folderNeedsContentType, type FerryConfig, type RuleConfig } from '../../shared/config';
+import { folderNeedsContentType, type FerryConfig, type FolderConfig, type RuleConfig } from '../../shared/config';
 import type { PreviewResult } from '../../shared/contract';
 import type { BelowQuorum, Plan } from './plan/planner';
 import { stillBelowQuorum } from './plan/quorum';
@@ -22,6 +22,7 @@ import {
 } from './runSteps';
 import { releaseMemory } from './memory';
 import { scanChanges, scanFolder, type FolderScan } from './scan/scanner';
+import { walkFolder } from './scan/walk';
 import type { TransferPool } from './transfer/pool';
 import { ChangeAggregator, DEFAULT_AGGREGATOR, type AggregatorOptions, type ChangeBatch } from './watch/aggregator';
 import type { WatchHandle } from './watch/backends';
@@ -317,6 +318,11 @@ export class SyncService {
     const folders = new Map<string, ReadonlyMap<string, LocalFile>>();
     for (const f of activeFolders(this.cfg))
       folders.set(f.id, this.scans.get(f.id)?.files ?? this.deps.store.index.loadFolder(f.id));
+    // A folder no rule reads yet was never scanned: the draft (its first rule, say) is previewed on a listing.
+    for (const id of rule.from) {
+      const f = this.cfg.folders.find((x) => x.id === id);
+      if (f && (folders.get(id)?.size ?? 0) === 0) folders.set(id, this.listed(f));
+    }
     return previewRule({
       rules: this.cfg.rules,
       draft: rule,
@@ -325,6 +331,19 @@ export class SyncService {
       limit,
       ...(this.lastPlan ? { caught: this.lastPlan.caught } : {}),
     });
+  }
+
+  private readonly listings = new Map<string, { at: number; files: ReadonlyMap<string, LocalFile> }>();
+
+  /** The folder's files by a walk (no hashing), kept a few seconds: previews come once per keystroke pause. */
+  private listed(folder: FolderConfig): ReadonlyMap<string, LocalFile> {
+    const hit = this.listings.get(folder.id);
+    if (hit && Date.now() - hit.at < 5000) return hit.files;
+    const files = new Map<string, LocalFile>();
+    for (const w of walkFolder(folder.id, folder.path, folder.ignore).files)
+      files.set(w.path, { folder: folder.id, ...w, hashes: { sha256: '' } });
+    this.listings.set(folder.id, { at: Date.now(), files });
+    return files;
   }
 
   private setState(state: ServiceState): void {

@@ -1,29 +1,22 @@
 import { QueryClientProvider } from '@tanstack/react-query';
-import { useEffect, useRef } from 'react';
+import { lazy, Suspense, useEffect, useRef, type LazyExoticComponent } from 'react';
 import { Nav } from './components/Nav';
 import { bridge } from './lib/bridge';
 import { useConfig } from './lib/config';
 import { queryClient, useLiveInvalidation } from './lib/query';
 import { PAGES, useRoute, type PageId } from './lib/route';
 import { useTheme } from './lib/theme';
-import { ActivityPage } from './pages/ActivityPage';
-import { DestinationsPage } from './pages/DestinationsPage';
-import { FoldersPage } from './pages/FoldersPage';
-import { HistoryPage } from './pages/HistoryPage';
-import { QueuePage } from './pages/QueuePage';
-import { RulesPage } from './pages/RulesPage';
-import { SettingsPage } from './pages/SettingsPage';
-import { StatusPage } from './pages/StatusPage';
 
-const VIEWS: Record<PageId, () => React.JSX.Element> = {
-  status: StatusPage,
-  queue: QueuePage,
-  folders: FoldersPage,
-  destinations: DestinationsPage,
-  rules: RulesPage,
-  history: HistoryPage,
-  activity: ActivityPage,
-  settings: SettingsPage,
+// Each page is its own chunk: the window opens without loading the chart library or the rule editor.
+const VIEWS: Record<PageId, LazyExoticComponent<() => React.JSX.Element>> = {
+  status: lazy(() => import('./pages/StatusPage').then((m) => ({ default: m.StatusPage }))),
+  queue: lazy(() => import('./pages/QueuePage').then((m) => ({ default: m.QueuePage }))),
+  folders: lazy(() => import('./pages/FoldersPage').then((m) => ({ default: m.FoldersPage }))),
+  destinations: lazy(() => import('./pages/DestinationsPage').then((m) => ({ default: m.DestinationsPage }))),
+  rules: lazy(() => import('./pages/RulesPage').then((m) => ({ default: m.RulesPage }))),
+  history: lazy(() => import('./pages/HistoryPage').then((m) => ({ default: m.HistoryPage }))),
+  activity: lazy(() => import('./pages/ActivityPage').then((m) => ({ default: m.ActivityPage }))),
+  settings: lazy(() => import('./pages/SettingsPage').then((m) => ({ default: m.SettingsPage }))),
 };
 
 function Shell(): React.JSX.Element {
@@ -45,7 +38,9 @@ function Shell(): React.JSX.Element {
       </a>
       <Nav page={page} />
       <main id="main" className="shell__main" tabIndex={-1} ref={main}>
-        <View />
+        <Suspense fallback={<div className="page-loading" aria-busy="true" />}>
+          <View />
+        </Suspense>
       </main>
     </div>
   );
@@ -57,9 +52,8 @@ function NotConnected(): React.JSX.Element {
     <main className="gate">
       <h1>Ferry</h1>
       <p>
-        This window needs the address the daemon printed when it started: it carries a token that keeps other pages
-        and programs out. Run <code>ferry daemon --config FILE</code> and open the <code>window:</code> address it
-        shows.
+        This window needs the address the daemon printed when it started: it carries a token that keeps other pages and
+        programs out. Run <code>ferry daemon --config FILE</code> and open the <code>window:</code> address it shows.
       </p>
     </main>
   );

@@ -80,7 +80,12 @@ export class ShippedStore {
 
   /** Files and bytes recorded per destination (what Ferry put there and has not removed). */
   usage(): { destination: string; files: number; bytes: number; lastShippedAt: number | null }[] {
-    return this.selectUsage.all() as { destination: string; files: number; bytes: number; lastShippedAt: number | null }[];
+    return this.selectUsage.all() as {
+      destination: string;
+      files: number;
+      bytes: number;
+      lastShippedAt: number | null;
+    }[];
   }
 
   forSource(folder: string, path: string): ShippedRecord[] {

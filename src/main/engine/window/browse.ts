@@ -9,7 +9,11 @@ const MAX_LISTED = 20_000;
  * One level of a destination for the window's browser: the listing below `prefix` folded into its
  * direct sub-folders (with the bytes below them) and files. Leftovers of interrupted uploads are hidden.
  */
-export async function browseDestination(dest: Destination, prefix: string, signal?: AbortSignal): Promise<BrowseResult> {
+export async function browseDestination(
+  dest: Destination,
+  prefix: string,
+  signal?: AbortSignal,
+): Promise<BrowseResult> {
   const base = normalizeRemotePath(prefix);
   const folders = new Map<string, BrowseEntry>();
   const files: BrowseEntry[] = [];

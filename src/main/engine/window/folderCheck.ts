@@ -21,7 +21,8 @@ export function checkFolder(path: string): FolderCheckResult {
           : `${resolved} cannot be reached (${code ?? 'error'}): check that Ferry may read it`,
     };
   }
-  if (!isDir) return { ok: false, resolved, message: `${resolved} is a file, not a folder: pick the folder that holds it` };
+  if (!isDir)
+    return { ok: false, resolved, message: `${resolved} is a file, not a folder: pick the folder that holds it` };
   try {
     const entries = readdirSync(resolved).length;
     return { ok: true, resolved, message: `a folder with ${entries} entr${entries === 1 ? 'y' : 'ies'}`, entries };

@@ -13,7 +13,12 @@ export function Nav({ page }: { page: PageId }) {
           <path d="M6 19h20l-3 6H9z" fill="currentColor" />
           <path d="M10 18V11h9l3 7z" fill="currentColor" opacity="0.7" />
           <path d="M14 11V7h3v4z" fill="currentColor" opacity="0.5" />
-          <path d="M3 27c3 0 3-1.5 6.5-1.5S13 27 16 27s3-1.5 6.5-1.5S26 27 29 27" stroke="currentColor" strokeWidth="1.6" fill="none" />
+          <path
+            d="M3 27c3 0 3-1.5 6.5-1.5S13 27 16 27s3-1.5 6.5-1.5S26 27 29 27"
+            stroke="currentColor"
+            strokeWidth="1.6"
+            fill="none"
+          />
         </svg>
         Ferry
       </div>

@@ -1,5 +1,5 @@
 import { useVirtualizer } from '@tanstack/react-virtual';
-import { useEffect, useRef, type ReactNode } from 'react';
+import { memo, useEffect, useRef, type ReactNode } from 'react';
 
 export type Column<T> = {
   id: string;
@@ -65,25 +65,15 @@ export function VirtualTable<T>({
           {items.map((v) => {
             const data = row(v.index);
             return (
-              <div
+              <Row
                 key={data !== undefined && rowKey ? rowKey(data, v.index) : `i${v.index}`}
-                role="row"
-                aria-rowindex={v.index + 2}
-                className={`vtable__row${data === undefined ? ' vtable__row--loading' : ''}`}
-                style={{ gridTemplateColumns: template, height: rowHeight, transform: `translateY(${v.start}px)` }}
-              >
-                {data === undefined ? (
-                  <div role="cell" className="vtable__cell">
-                    Loading…
-                  </div>
-                ) : (
-                  columns.map((c) => (
-                    <div key={c.id} role="cell" className={`vtable__cell${c.align === 'right' ? ' num' : ''}`}>
-                      {c.render(data, v.index)}
-                    </div>
-                  ))
-                )}
-              </div>
+                data={data}
+                index={v.index}
+                start={v.start}
+                height={rowHeight}
+                template={template}
+                columns={columns as Column<unknown>[]}
+              />
             );
           })}
         </div>
@@ -91,3 +81,41 @@ export function VirtualTable<T>({
     </div>
   );
 }
+
+/** One row; memoized, so scrolling or a page arriving re-renders only the rows whose data changed. */
+const Row = memo(function Row({
+  data,
+  index,
+  start,
+  height,
+  template,
+  columns,
+}: {
+  data: unknown;
+  index: number;
+  start: number;
+  height: number;
+  template: string;
+  columns: Column<unknown>[];
+}) {
+  return (
+    <div
+      role="row"
+      aria-rowindex={index + 2}
+      className={`vtable__row${data === undefined ? ' vtable__row--loading' : ''}`}
+      style={{ gridTemplateColumns: template, height, transform: `translateY(${start}px)` }}
+    >
+      {data === undefined ? (
+        <div role="cell" className="vtable__cell">
+          Loading…
+        </div>
+      ) : (
+        columns.map((c) => (
+          <div key={c.id} role="cell" className={`vtable__cell${c.align === 'right' ? ' num' : ''}`}>
+            {c.render(data, index)}
+          </div>
+        ))
+      )}
+    </div>
+  );
+});

@@ -94,7 +94,11 @@ export function Field({
       <label className="field__label" htmlFor={id}>
         {label}
       </label>
-      {children({ id, ...(describedBy ? { 'aria-describedby': describedBy } : {}), ...(error ? { 'aria-invalid': true } : {}) })}
+      {children({
+        id,
+        ...(describedBy ? { 'aria-describedby': describedBy } : {}),
+        ...(error ? { 'aria-invalid': true } : {}),
+      })}
       {help !== undefined && (
         <div className="field__help" id={helpId}>
           {help}

@@ -15,7 +15,9 @@ class ProgressStore {
   private rateCache = { at: 0, value: 0 };
 
   constructor() {
-    onEvent('transfer:progress', (p) => this.set(p.jobId, { bytes: p.bytes, total: p.total, rate: p.rate, at: Date.now() }));
+    onEvent('transfer:progress', (p) =>
+      this.set(p.jobId, { bytes: p.bytes, total: p.total, rate: p.rate, at: Date.now() }),
+    );
     const end = (p: { jobId: number }) => this.remove(p.jobId);
     onEvent('transfer:done', end);
     onEvent('transfer:failed', end);

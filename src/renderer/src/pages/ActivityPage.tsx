@@ -34,7 +34,13 @@ export function ActivityPage(): React.JSX.Element {
         actions={
           <div className="segmented" role="group" aria-label="Measure">
             {(['files', 'bytes'] as const).map((m) => (
-              <button key={m} type="button" className="btn btn--small" aria-pressed={metric === m} onClick={() => setMetric(m)}>
+              <button
+                key={m}
+                type="button"
+                className="btn btn--small"
+                aria-pressed={metric === m}
+                onClick={() => setMetric(m)}
+              >
                 {m === 'files' ? 'Files' : 'Bytes'}
               </button>
             ))}
@@ -52,14 +58,24 @@ export function ActivityPage(): React.JSX.Element {
         ]}
       />
       <ErrorNote error={activity.error} />
-      <section className="card chart-card" role="tabpanel" aria-labelledby={`tab-${bucket}`} data-testid="activity-chart">
+      <section
+        className="card chart-card"
+        role="tabpanel"
+        aria-labelledby={`tab-${bucket}`}
+        data-testid="activity-chart"
+      >
         {activity.data && total === 0 ? (
           <EmptyState title="Nothing shipped in this period">Files Ferry ships show here, per destination.</EmptyState>
         ) : (
           <ResponsiveContainer width="100%" height={340}>
             <BarChart data={data} margin={{ top: 8, right: 8, bottom: 0, left: 8 }}>
               <CartesianGrid stroke="var(--border)" vertical={false} />
-              <XAxis dataKey="label" stroke="var(--muted)" tick={{ fill: 'var(--muted)', fontSize: 12 }} minTickGap={12} />
+              <XAxis
+                dataKey="label"
+                stroke="var(--muted)"
+                tick={{ fill: 'var(--muted)', fontSize: 12 }}
+                minTickGap={12}
+              />
               <YAxis
                 stroke="var(--muted)"
                 tick={{ fill: 'var(--muted)', fontSize: 12 }}
@@ -74,7 +90,14 @@ export function ActivityPage(): React.JSX.Element {
               />
               <Legend />
               {destinations.map((d, i) => (
-                <Bar key={d} dataKey={d} name={d} stackId="all" fill={PALETTE[i % PALETTE.length]} isAnimationActive={false} />
+                <Bar
+                  key={d}
+                  dataKey={d}
+                  name={d}
+                  stackId="all"
+                  fill={PALETTE[i % PALETTE.length]}
+                  isAnimationActive={false}
+                />
               ))}
             </BarChart>
           </ResponsiveContainer>

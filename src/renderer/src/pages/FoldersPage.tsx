@@ -43,7 +43,12 @@ export function FoldersPage(): React.JSX.Element {
         title="Folders"
         lead="The folders Ferry watches. Rules say where their files go."
         actions={
-          <button type="button" className="btn btn--primary" onClick={() => setEditing('new')} disabled={!cfg || editing !== undefined}>
+          <button
+            type="button"
+            className="btn btn--primary"
+            onClick={() => setEditing('new')}
+            disabled={!cfg || editing !== undefined}
+          >
             Add folder
           </button>
         }
@@ -60,10 +65,21 @@ export function FoldersPage(): React.JSX.Element {
         </Note>
       )}
       {cfg && editing !== undefined && (
-        <FolderForm config={cfg} {...(editing === 'new' ? {} : { index: editing })} onDone={() => setEditing(undefined)} />
+        <FolderForm
+          config={cfg}
+          {...(editing === 'new' ? {} : { index: editing })}
+          onDone={() => setEditing(undefined)}
+        />
       )}
       {cfg && cfg.folders.length === 0 && editing === undefined && (
-        <EmptyState title="No folder yet" action={<button type="button" className="btn btn--primary" onClick={() => setEditing('new')}>Add folder</button>}>
+        <EmptyState
+          title="No folder yet"
+          action={
+            <button type="button" className="btn btn--primary" onClick={() => setEditing('new')}>
+              Add folder
+            </button>
+          }
+        >
           Add the folder you want Ferry to ship from — your photos, a project, a scanner&apos;s drop folder.
         </EmptyState>
       )}
@@ -87,12 +103,22 @@ export function FoldersPage(): React.JSX.Element {
                   >
                     {paused ? 'Resume' : 'Pause'}
                   </button>
-                  <button type="button" className="btn btn--small" aria-label={`Edit folder ${f.id}`} onClick={() => setEditing(i)}>
+                  <button
+                    type="button"
+                    className="btn btn--small"
+                    aria-label={`Edit folder ${f.id}`}
+                    onClick={() => setEditing(i)}
+                  >
                     Edit
                   </button>
                   {confirming === f.id ? (
                     <>
-                      <button type="button" className="btn btn--small btn--danger" disabled={saving} onClick={() => void remove(f.id)}>
+                      <button
+                        type="button"
+                        className="btn btn--small btn--danger"
+                        disabled={saving}
+                        onClick={() => void remove(f.id)}
+                      >
                         Remove {f.id}
                       </button>
                       <button type="button" className="btn btn--small" onClick={() => setConfirming(undefined)}>
@@ -118,7 +144,9 @@ export function FoldersPage(): React.JSX.Element {
                 <div>
                   <dt>State</dt>
                   <dd>
-                    <StatusBadge health={st ? HEALTH[st.state] : 'off'}>{st ? (st.error ? `${st.state}: ${st.error}` : st.state) : 'not started'}</StatusBadge>
+                    <StatusBadge health={st ? HEALTH[st.state] : 'off'}>
+                      {st ? (st.error ? `${st.state}: ${st.error}` : st.state) : 'not started'}
+                    </StatusBadge>
                   </dd>
                 </div>
                 <div>
@@ -139,7 +167,12 @@ export function FoldersPage(): React.JSX.Element {
                 </div>
                 <div>
                   <dt>Rules</dt>
-                  <dd>{cfg.rules.filter((r) => r.from.includes(f.id)).map((r) => r.name).join(', ') || 'none yet'}</dd>
+                  <dd>
+                    {cfg.rules
+                      .filter((r) => r.from.includes(f.id))
+                      .map((r) => r.name)
+                      .join(', ') || 'none yet'}
+                  </dd>
                 </div>
               </dl>
             </section>

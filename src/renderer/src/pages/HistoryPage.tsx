@@ -11,7 +11,12 @@ import { csvHeader, csvRows } from './history/historyCsv';
 
 type Filters = { search: string; destination: string; outcome: string; from: string; to: string };
 const NO_FILTERS: Filters = { search: '', destination: '', outcome: '', from: '', to: '' };
-const OUTCOME_HEALTH: Record<HistoryEntry['outcome'], Health> = { done: 'ok', failed: 'error', skipped: 'off', cancelled: 'paused' };
+const OUTCOME_HEALTH: Record<HistoryEntry['outcome'], Health> = {
+  done: 'ok',
+  failed: 'error',
+  skipped: 'off',
+  cancelled: 'paused',
+};
 
 /** The query the filters stand for: dates are local days, `to` includes its whole day. */
 function toQuery(f: Filters): Omit<RequestInput<'history:query'>, 'offset' | 'limit'> {
@@ -50,7 +55,9 @@ const COLUMNS: Column<HistoryEntry>[] = [
     width: 'minmax(110px, 1.2fr)',
     render: (r) => (
       <span title={r.error ? `${r.error.message}${r.error.hint ? ` — ${r.error.hint}` : ''}` : undefined}>
-        <StatusBadge health={OUTCOME_HEALTH[r.outcome]}>{r.error ? `${r.outcome}: ${r.error.message}` : r.outcome}</StatusBadge>
+        <StatusBadge health={OUTCOME_HEALTH[r.outcome]}>
+          {r.error ? `${r.outcome}: ${r.error.message}` : r.outcome}
+        </StatusBadge>
       </span>
     ),
   },
@@ -66,7 +73,12 @@ export function HistoryPage(): React.JSX.Element {
     (offset: number, limit: number) => request('history:query', { ...query, offset, limit }),
     [query],
   );
-  const rows = usePagedRows<HistoryEntry>({ key, fetchPage, refreshOn: ['transfer:done', 'transfer:failed'], refreshMs: 1000 });
+  const rows = usePagedRows<HistoryEntry>({
+    key,
+    fetchPage,
+    refreshOn: ['transfer:done', 'transfer:failed'],
+    refreshMs: 1000,
+  });
   const [exporting, setExporting] = useState<{ done: number; total: number } | undefined>();
   const [exportError, setExportError] = useState<Error | undefined>();
 
@@ -99,23 +111,40 @@ export function HistoryPage(): React.JSX.Element {
     }
   };
 
-  const set = (k: keyof Filters) => (e: { target: { value: string } }) => setFilters((f) => ({ ...f, [k]: e.target.value }));
+  const set = (k: keyof Filters) => (e: { target: { value: string } }) =>
+    setFilters((f) => ({ ...f, [k]: e.target.value }));
   const filtered = JSON.stringify(filters) !== JSON.stringify(NO_FILTERS);
   return (
     <>
       <PageHeader
         title="History"
-        lead={rows.total === undefined ? ' ' : `${rows.total.toLocaleString()} transfer${rows.total === 1 ? '' : 's'}${filtered ? ' match' : ''}`}
+        lead={
+          rows.total === undefined
+            ? ' '
+            : `${rows.total.toLocaleString()} transfer${rows.total === 1 ? '' : 's'}${filtered ? ' match' : ''}`
+        }
         actions={
-          <button type="button" className="btn" disabled={!rows.total || exporting !== undefined} onClick={() => void exportCsv()}>
-            {exporting ? `Exporting ${exporting.done.toLocaleString()} / ${exporting.total.toLocaleString()}…` : 'Export CSV'}
+          <button
+            type="button"
+            className="btn"
+            disabled={!rows.total || exporting !== undefined}
+            onClick={() => void exportCsv()}
+          >
+            {exporting
+              ? `Exporting ${exporting.done.toLocaleString()} / ${exporting.total.toLocaleString()}…`
+              : 'Export CSV'}
           </button>
         }
       />
       <form className="filters" role="search" aria-label="Filter history" onSubmit={(e) => e.preventDefault()}>
         <label className="filters__search">
           <span className="visually-hidden">Search</span>
-          <input type="search" placeholder="Search files, rules, tags…" value={filters.search} onChange={set('search')} />
+          <input
+            type="search"
+            placeholder="Search files, rules, tags…"
+            value={filters.search}
+            onChange={set('search')}
+          />
         </label>
         <label>
           <span className="filters__label">Destination</span>
@@ -156,7 +185,8 @@ export function HistoryPage(): React.JSX.Element {
           <EmptyState title="No transfer matches these filters">Clear a filter to see more.</EmptyState>
         ) : (
           <EmptyState title="Nothing shipped yet">
-            Every transfer is recorded here — time, file, rule, destination, size and outcome — once Ferry ships something.
+            Every transfer is recorded here — time, file, rule, destination, size and outcome — once Ferry ships
+            something.
           </EmptyState>
         )
       ) : (

@@ -1,4 +1,4 @@
-import { useCallback, useState } from 'react';
+import { useCallback, useMemo, useState } from 'react';
 import type { QueueItem } from '../../../shared/contract';
 import { EmptyState, ErrorNote, PageHeader, ProgressBar, Tabs } from '../components/ui';
 import { VirtualTable, type Column } from '../components/VirtualTable';
@@ -7,6 +7,7 @@ import { formatBytes, formatEta, formatRate, plural } from '../lib/format';
 import { usePagedRows } from '../lib/pagedRows';
 import { useTransferProgress } from '../lib/progress';
 import { useAction, useRequest } from '../lib/query';
+import { replaceSubRoute, subRoute } from '../lib/route';
 
 type Tab = 'pending' | 'active' | 'failed';
 
@@ -42,8 +43,8 @@ function ActiveRow({ item }: { item: QueueItem }) {
         </span>
         <span className="spacer" />
         <span className="small num">
-          {formatBytes(done)} / {formatBytes(total)} · {formatRate(p?.rate ?? 0)} · {formatEta(total - done, p?.rate ?? 0)}{' '}
-          left
+          {formatBytes(done)} / {formatBytes(total)} · {formatRate(p?.rate ?? 0)} ·{' '}
+          {formatEta(total - done, p?.rate ?? 0)} left
         </span>
         <button
           type="button"
@@ -65,7 +66,11 @@ function ActiveList() {
   if (active.error) return <ErrorNote error={active.error} />;
   const items = active.data?.items ?? [];
   if (items.length === 0)
-    return <EmptyState title="Nothing is being shipped right now">Transfers show here, with live progress, while they run.</EmptyState>;
+    return (
+      <EmptyState title="Nothing is being shipped right now">
+        Transfers show here, with live progress, while they run.
+      </EmptyState>
+    );
   return (
     <ul className="active-list" aria-label="Running transfers">
       {items.map((i) => (
@@ -86,49 +91,64 @@ function PagedList({ state }: { state: 'pending' | 'failed' }) {
     refreshOn: ['queue:changed', 'transfer:failed', 'transfer:done'],
   });
   const retry = useAction('transfer:retry', ['queue:list', 'status:get']);
-  const columns: Column<QueueItem>[] = [
-    { id: 'path', header: 'File', width: 'minmax(0, 3fr)', render: (r) => <Where item={r} /> },
-    { id: 'dest', header: 'Destination', width: 'minmax(0, 1fr)', render: (r) => r.destination ?? '—' },
-    { id: 'kind', header: 'Action', width: '150px', render: (r) => KIND[r.kind] },
-    { id: 'size', header: 'Size', width: '90px', align: 'right', render: (r) => formatBytes(r.size) },
-  ];
-  if (state === 'pending')
-    columns.push({ id: 'reason', header: 'Why', width: 'minmax(0, 2fr)', render: (r) => <span title={r.reason}>{r.reason}</span> });
-  else
-    columns.push(
-      {
-        id: 'error',
-        header: 'Reason',
-        width: 'minmax(0, 3fr)',
-        render: (r) => (
-          <span className="queue-error" title={r.lastError?.hint ?? r.lastError?.message}>
-            {r.lastError?.message ?? 'failed'}
-            {r.lastError?.hint && <span className="muted"> — {r.lastError.hint}</span>}
-          </span>
-        ),
-      },
-      {
-        id: 'retry',
-        header: '',
-        width: '80px',
-        render: (r) => (
-          <button
-            type="button"
-            className="btn btn--small"
-            aria-label={`Retry ${r.path}`}
-            onClick={() => retry.mutate({ id: r.id }, { onSettled: rows.refresh })}
-          >
-            Retry
-          </button>
-        ),
-      },
-    );
+  const retryOne = retry.mutate;
+  const refresh = rows.refresh;
+  // Stable columns: the table's rows are memoized and re-render only when their data changes.
+  const columns = useMemo(() => {
+    const cols: Column<QueueItem>[] = [
+      { id: 'path', header: 'File', width: 'minmax(0, 3fr)', render: (r) => <Where item={r} /> },
+      { id: 'dest', header: 'Destination', width: 'minmax(0, 1fr)', render: (r) => r.destination ?? '—' },
+      { id: 'kind', header: 'Action', width: '150px', render: (r) => KIND[r.kind] },
+      { id: 'size', header: 'Size', width: '90px', align: 'right', render: (r) => formatBytes(r.size) },
+    ];
+    if (state === 'pending')
+      cols.push({
+        id: 'reason',
+        header: 'Why',
+        width: 'minmax(0, 2fr)',
+        render: (r) => <span title={r.reason}>{r.reason}</span>,
+      });
+    else
+      cols.push(
+        {
+          id: 'error',
+          header: 'Reason',
+          width: 'minmax(0, 3fr)',
+          render: (r) => (
+            <span className="queue-error" title={r.lastError?.hint ?? r.lastError?.message}>
+              {r.lastError?.message ?? 'failed'}
+              {r.lastError?.hint && <span className="muted"> — {r.lastError.hint}</span>}
+            </span>
+          ),
+        },
+        {
+          id: 'retry',
+          header: '',
+          width: '80px',
+          render: (r) => (
+            <button
+              type="button"
+              className="btn btn--small"
+              aria-label={`Retry ${r.path}`}
+              onClick={() => retryOne({ id: r.id }, { onSettled: refresh })}
+            >
+              Retry
+            </button>
+          ),
+        },
+      );
+    return cols;
+  }, [state, retryOne, refresh]);
   if (rows.error) return <ErrorNote error={rows.error} />;
   if (rows.total === 0)
     return state === 'pending' ? (
-      <EmptyState title="Nothing is waiting">Changes in your folders are queued here until a transfer slot is free.</EmptyState>
+      <EmptyState title="Nothing is waiting">
+        Changes in your folders are queued here until a transfer slot is free.
+      </EmptyState>
     ) : (
-      <EmptyState title="No failed transfers">Transfers that fail after their retries wait here, with the reason.</EmptyState>
+      <EmptyState title="No failed transfers">
+        Transfers that fail after their retries wait here, with the reason.
+      </EmptyState>
     );
   return (
     <VirtualTable
@@ -144,7 +164,14 @@ function PagedList({ state }: { state: 'pending' | 'failed' }) {
 }
 
 export function QueuePage(): React.JSX.Element {
-  const [tab, setTab] = useState<Tab>('active');
+  const [tab, setTabState] = useState<Tab>(() => {
+    const sub = subRoute();
+    return sub === 'pending' || sub === 'failed' ? sub : 'active';
+  });
+  const setTab = (t: Tab) => {
+    setTabState(t);
+    replaceSubRoute('queue', t);
+  };
   const status = useRequest('status:get', {});
   const q = status.data?.queue;
   const retryAll = useAction('transfer:retryAll', ['queue:list', 'status:get']);
@@ -154,7 +181,11 @@ export function QueuePage(): React.JSX.Element {
     <>
       <PageHeader
         title="Queue"
-        lead={q ? `${plural(q.pending, 'transfer')} waiting (${formatBytes(q.bytesPending)}), ${q.active} running, ${q.failed} failed` : ' '}
+        lead={
+          q
+            ? `${plural(q.pending, 'transfer')} waiting (${formatBytes(q.bytesPending)}), ${q.active} running, ${q.failed} failed`
+            : ' '
+        }
         actions={
           <>
             <button type="button" className="btn" onClick={() => pause.mutate({})} disabled={pause.isPending}>

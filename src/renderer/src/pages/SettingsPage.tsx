@@ -4,7 +4,10 @@ import { ErrorNote, Field, Note, PageHeader } from '../components/ui';
 import { problemAt, problemsUnder, useConfig, useSaveConfig, type Problem } from '../lib/config';
 import { useRequest } from '../lib/query';
 
-type Draft = Pick<Settings, 'transfers' | 'retries' | 'rescan_interval' | 'theme' | 'notifications' | 'start_at_login'> & {
+type Draft = Pick<
+  Settings,
+  'transfers' | 'retries' | 'rescan_interval' | 'theme' | 'notifications' | 'start_at_login'
+> & {
   /** The cap in the unit people think in; the config keeps bytes per second. */
   bandwidthMBps: string;
 };
@@ -40,14 +43,19 @@ export function SettingsPage(): React.JSX.Element {
   };
   const mbps = Number(draft.bandwidthMBps || '0');
   const bandwidthProblem =
-    draft.bandwidthMBps !== '' && !(Number.isFinite(mbps) && mbps >= 0) ? 'give a number of megabytes per second, or leave it empty for no cap' : undefined;
+    draft.bandwidthMBps !== '' && !(Number.isFinite(mbps) && mbps >= 0)
+      ? 'give a number of megabytes per second, or leave it empty for no cap'
+      : undefined;
   const mine = problemsUnder(problems, 'settings');
 
   const submit = async (e: React.FormEvent) => {
     e.preventDefault();
     if (bandwidthProblem) return;
     const { bandwidthMBps: _unused, ...rest } = draft;
-    const result = await save({ ...cfg, settings: { ...cfg.settings, ...rest, bandwidth: Math.round(mbps * 1_000_000) } });
+    const result = await save({
+      ...cfg,
+      settings: { ...cfg.settings, ...rest, bandwidth: Math.round(mbps * 1_000_000) },
+    });
     setProblems(result.ok ? [] : result.problems);
     setSaved(result.ok);
   };
@@ -59,12 +67,27 @@ export function SettingsPage(): React.JSX.Element {
         <section className="card stack" aria-labelledby="set-transfers">
           <h2 id="set-transfers">Transfers</h2>
           <div className="form-grid form-grid--even">
-            <Field label="Parallel transfers" help="How many files are shipped at once (1–64)." error={problemAt(mine, 'transfers')}>
+            <Field
+              label="Parallel transfers"
+              help="How many files are shipped at once (1–64)."
+              error={problemAt(mine, 'transfers')}
+            >
               {(p) => (
-                <input {...p} type="number" min={1} max={64} value={draft.transfers} onChange={(e) => set('transfers', Number(e.target.value))} />
+                <input
+                  {...p}
+                  type="number"
+                  min={1}
+                  max={64}
+                  value={draft.transfers}
+                  onChange={(e) => set('transfers', Number(e.target.value))}
+                />
               )}
             </Field>
-            <Field label="Bandwidth cap (MB/s)" help="Empty for no cap. Shared by all transfers." error={bandwidthProblem ?? problemAt(mine, 'bandwidth')}>
+            <Field
+              label="Bandwidth cap (MB/s)"
+              help="Empty for no cap. Shared by all transfers."
+              error={bandwidthProblem ?? problemAt(mine, 'bandwidth')}
+            >
               {(p) => (
                 <input
                   {...p}
@@ -76,12 +99,35 @@ export function SettingsPage(): React.JSX.Element {
                 />
               )}
             </Field>
-            <Field label="Retries" help="Attempts before a transfer is marked failed (0–20)." error={problemAt(mine, 'retries')}>
-              {(p) => <input {...p} type="number" min={0} max={20} value={draft.retries} onChange={(e) => set('retries', Number(e.target.value))} />}
-            </Field>
-            <Field label="Full rescan every (seconds)" help="The safety net under the watchers." error={problemAt(mine, 'rescan_interval')}>
+            <Field
+              label="Retries"
+              help="Attempts before a transfer is marked failed (0–20)."
+              error={problemAt(mine, 'retries')}
+            >
               {(p) => (
-                <input {...p} type="number" min={10} value={draft.rescan_interval} onChange={(e) => set('rescan_interval', Number(e.target.value))} />
+                <input
+                  {...p}
+                  type="number"
+                  min={0}
+                  max={20}
+                  value={draft.retries}
+                  onChange={(e) => set('retries', Number(e.target.value))}
+                />
+              )}
+            </Field>
+            <Field
+              label="Full rescan every (seconds)"
+              help="The safety net under the watchers."
+              error={problemAt(mine, 'rescan_interval')}
+            >
+              {(p) => (
+                <input
+                  {...p}
+                  type="number"
+                  min={10}
+                  value={draft.rescan_interval}
+                  onChange={(e) => set('rescan_interval', Number(e.target.value))}
+                />
               )}
             </Field>
           </div>
@@ -92,21 +138,37 @@ export function SettingsPage(): React.JSX.Element {
             <legend className="field__label">Theme</legend>
             {(['system', 'light', 'dark'] as const).map((t) => (
               <label key={t} className="check">
-                <input type="radio" name="theme" value={t} checked={draft.theme === t} onChange={() => set('theme', t)} />
+                <input
+                  type="radio"
+                  name="theme"
+                  value={t}
+                  checked={draft.theme === t}
+                  onChange={() => set('theme', t)}
+                />
                 {t === 'system' ? 'As the system' : t === 'light' ? 'Light' : 'Dark'}
               </label>
             ))}
           </fieldset>
           <label className="check">
-            <input type="checkbox" checked={draft.notifications} onChange={(e) => set('notifications', e.target.checked)} />
+            <input
+              type="checkbox"
+              checked={draft.notifications}
+              onChange={(e) => set('notifications', e.target.checked)}
+            />
             Notify me when something needs me (a refused login, a full destination, a missing folder)
           </label>
           <label className="check">
-            <input type="checkbox" checked={draft.start_at_login} onChange={(e) => set('start_at_login', e.target.checked)} />
+            <input
+              type="checkbox"
+              checked={draft.start_at_login}
+              onChange={(e) => set('start_at_login', e.target.checked)}
+            />
             Start Ferry when I log in
           </label>
           {info.data?.face === 'daemon' && (
-            <p className="muted small">Notifications and start at login apply to the desktop app; this window is served by the daemon.</p>
+            <p className="muted small">
+              Notifications and start at login apply to the desktop app; this window is served by the daemon.
+            </p>
           )}
         </section>
         {problems.length > mine.length && (
@@ -124,7 +186,11 @@ export function SettingsPage(): React.JSX.Element {
           <button type="submit" className="btn btn--primary" disabled={saving || bandwidthProblem !== undefined}>
             {saving ? 'Saving…' : 'Save settings'}
           </button>
-          {saved && <span role="status" className="muted">Saved.</span>}
+          {saved && (
+            <span role="status" className="muted">
+              Saved.
+            </span>
+          )}
         </div>
       </form>
       <section className="card" aria-labelledby="set-where">
@@ -147,7 +213,8 @@ export function SettingsPage(): React.JSX.Element {
             <div>
               <dt>Version</dt>
               <dd>
-                Ferry {info.data.version} ({info.data.face === 'daemon' ? 'daemon, web window' : 'desktop app'}, {info.data.platform})
+                Ferry {info.data.version} ({info.data.face === 'daemon' ? 'daemon, web window' : 'desktop app'},{' '}
+                {info.data.platform})
               </dd>
             </div>
           </dl>

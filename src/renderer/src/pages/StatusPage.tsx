@@ -22,7 +22,8 @@ const FOLDER_HEALTH: Record<FolderState, Health> = {
 };
 
 function verdict(s: StatusResult): Health {
-  if (s.destinations.some((d) => !d.ok) || s.folders.some((f) => f.state === 'error') || s.queue.failed > 0) return 'error';
+  if (s.destinations.some((d) => !d.ok) || s.folders.some((f) => f.state === 'error') || s.queue.failed > 0)
+    return 'error';
   if (s.state === 'paused') return 'paused';
   if (s.queue.pending + s.queue.active > 0 || s.state === 'syncing' || s.state === 'starting') return 'busy';
   if (s.belowQuorum.count > 0 || s.uncaught > 0) return 'warn';
@@ -98,9 +99,16 @@ export function StatusPage(): React.JSX.Element {
     return (
       <>
         <PageHeader title="Status" />
-        <EmptyState title="Ferry is not watching any folder yet" action={<a className="btn btn--primary" href="#/folders">Add a folder</a>}>
-          Pick a folder, connect a destination and write a rule that says what goes where: Ferry then ships every change,
-          verified.
+        <EmptyState
+          title="Ferry is not watching any folder yet"
+          action={
+            <a className="btn btn--primary" href="#/folders">
+              Add a folder
+            </a>
+          }
+        >
+          Pick a folder, connect a destination and write a rule that says what goes where: Ferry then ships every
+          change, verified.
         </EmptyState>
       </>
     );
@@ -132,7 +140,9 @@ export function StatusPage(): React.JSX.Element {
                 <tr key={f.folder}>
                   <td>{f.folder}</td>
                   <td>
-                    <StatusBadge health={FOLDER_HEALTH[f.state]}>{f.error ? `${f.state}: ${f.error}` : f.state}</StatusBadge>
+                    <StatusBadge health={FOLDER_HEALTH[f.state]}>
+                      {f.error ? `${f.state}: ${f.error}` : f.state}
+                    </StatusBadge>
                   </td>
                   <td className="num">{f.files.toLocaleString()}</td>
                   <td>{formatWhen(f.lastScanAt)}</td>

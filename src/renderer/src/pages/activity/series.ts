@@ -33,7 +33,8 @@ export function lastBuckets(now: Date, bucket: Bucket, count: number): { key: st
       const monday = new Date(now.getFullYear(), now.getMonth(), now.getDate() - ((now.getDay() + 6) % 7));
       d = new Date(monday.getFullYear(), monday.getMonth(), monday.getDate() - 7 * i);
     } else d = new Date(now.getFullYear(), now.getMonth(), now.getDate() - i);
-    const label = bucket === 'month' ? monthName.format(d) : bucket === 'week' ? `wk of ${dayName.format(d)}` : dayName.format(d);
+    const label =
+      bucket === 'month' ? monthName.format(d) : bucket === 'week' ? `wk of ${dayName.format(d)}` : dayName.format(d);
     out.push({ key: bucketKey(d, bucket), label, start: d });
   }
   return out;

@@ -14,15 +14,7 @@ const lines = (text: string) =>
     .filter((l) => l.trim() !== '');
 
 /** Adds a folder, or edits one (`index`): its path checked and its ignore patterns previewed as they are typed. */
-export function FolderForm({
-  config,
-  index,
-  onDone,
-}: {
-  config: FerryConfig;
-  index?: number;
-  onDone: () => void;
-}) {
+export function FolderForm({ config, index, onDone }: { config: FerryConfig; index?: number; onDone: () => void }) {
   const existing = index === undefined ? undefined : config.folders[index];
   const [id, setId] = useState(existing?.id ?? '');
   const [path, setPath] = useState(existing?.path ?? '');
@@ -31,14 +23,24 @@ export function FolderForm({
   const [problems, setProblems] = useState<Problem[]>([]);
   const { save, saving } = useSaveConfig();
   const debouncedPath = useDebounced(path.trim(), 300);
-  const check = useRequest('folder:check', { path: debouncedPath }, { enabled: debouncedPath !== '', placeholderData: keepPreviousData });
+  const check = useRequest(
+    'folder:check',
+    { path: debouncedPath },
+    { enabled: debouncedPath !== '', placeholderData: keepPreviousData },
+  );
   const at = index ?? config.folders.length;
   const mine = problemsUnder(problems, `folders[${at}]`);
   const pathProblem = problemAt(mine, 'path') ?? (check.data && !check.data.ok ? check.data.message : undefined);
 
   const submit = async (e: React.FormEvent) => {
     e.preventDefault();
-    const folder: FolderConfig = { id: id.trim(), path: path.trim(), ignore: lines(ignore), paused: existing?.paused ?? false, watch };
+    const folder: FolderConfig = {
+      id: id.trim(),
+      path: path.trim(),
+      ignore: lines(ignore),
+      paused: existing?.paused ?? false,
+      watch,
+    };
     const folders = [...config.folders];
     if (index === undefined) folders.push(folder);
     else folders[index] = folder;
@@ -54,7 +56,12 @@ export function FolderForm({
 
   const other = problems.filter((p) => !p.path.startsWith(`folders[${at}]`));
   return (
-    <form className="card stack" onSubmit={(e) => void submit(e)} data-testid="folder-form" aria-label={existing ? `Edit folder ${existing.id}` : 'Add a folder'}>
+    <form
+      className="card stack"
+      onSubmit={(e) => void submit(e)}
+      data-testid="folder-form"
+      aria-label={existing ? `Edit folder ${existing.id}` : 'Add a folder'}
+    >
       <h2>{existing ? `Edit folder ${existing.id}` : 'Add a folder'}</h2>
       {other.length > 0 && (
         <Note kind="error">
@@ -67,14 +74,29 @@ export function FolderForm({
       )}
       <div className="form-grid">
         <Field label="ID" help="A short name rules use to refer to this folder." error={problemAt(mine, 'id')}>
-          {(p) => <input {...p} type="text" value={id} onChange={(e) => setId(e.target.value)} required autoComplete="off" />}
+          {(p) => (
+            <input {...p} type="text" value={id} onChange={(e) => setId(e.target.value)} required autoComplete="off" />
+          )}
         </Field>
         <Field
           label="Path"
-          help={check.data?.ok ? `✓ ${check.data.resolved}: ${check.data.message}` : 'The folder on this machine, e.g. ~/Pictures.'}
+          help={
+            check.data?.ok
+              ? `✓ ${check.data.resolved}: ${check.data.message}`
+              : 'The folder on this machine, e.g. ~/Pictures.'
+          }
           error={pathProblem}
         >
-          {(p) => <input {...p} type="text" value={path} onChange={(e) => setPath(e.target.value)} required spellCheck={false} />}
+          {(p) => (
+            <input
+              {...p}
+              type="text"
+              value={path}
+              onChange={(e) => setPath(e.target.value)}
+              required
+              spellCheck={false}
+            />
+          )}
         </Field>
       </div>
       <Field
@@ -82,10 +104,15 @@ export function FolderForm({
         help="One per line, in .gitignore syntax (e.g. *.tmp, node_modules/, !keep.log). A .ferryignore file in the folder adds more."
         error={problemAt(mine, 'ignore')}
       >
-        {(p) => <textarea {...p} value={ignore} onChange={(e) => setIgnore(e.target.value)} spellCheck={false} rows={4} />}
+        {(p) => (
+          <textarea {...p} value={ignore} onChange={(e) => setIgnore(e.target.value)} spellCheck={false} rows={4} />
+        )}
       </Field>
       <IgnorePreview path={debouncedPath} patterns={lines(ignore)} />
-      <Field label="Noticing changes" help="Native events are instant; polling suits network drives that send no events.">
+      <Field
+        label="Noticing changes"
+        help="Native events are instant; polling suits network drives that send no events."
+      >
         {(p) => (
           <select {...p} value={watch} onChange={(e) => setWatch(e.target.value as FolderConfig['watch'])}>
             <option value="auto">Automatic</option>

@@ -15,7 +15,9 @@ export function IgnorePreview({ path, patterns }: { path: string; patterns: stri
       {!r ? (
         <p className="muted small">Type a path to see what the patterns leave out.</p>
       ) : r.ignoredCount === 0 ? (
-        <p className="muted small">Nothing in this folder is ignored ({r.scanned.toLocaleString()} entries looked at).</p>
+        <p className="muted small">
+          Nothing in this folder is ignored ({r.scanned.toLocaleString()} entries looked at).
+        </p>
       ) : (
         <>
           <p className="small">

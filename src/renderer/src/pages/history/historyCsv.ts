@@ -1,6 +1,19 @@
 import type { HistoryEntry } from '../../../../shared/contract';
 
-const HEADER = ['time', 'outcome', 'kind', 'rule', 'destination', 'folder', 'path', 'remote_path', 'bytes', 'duration_ms', 'tags', 'error'];
+const HEADER = [
+  'time',
+  'outcome',
+  'kind',
+  'rule',
+  'destination',
+  'folder',
+  'path',
+  'remote_path',
+  'bytes',
+  'duration_ms',
+  'tags',
+  'error',
+];
 
 /** RFC 4180: fields with a comma, quote or line break are quoted, quotes doubled. */
 function cell(v: string | number | null): string {
