@@ -1,6 +1,6 @@
 // Sandboxed preload (CommonJS): exposes the contract (requests + events) and never ipcRenderer itself.
 import { contextBridge, ipcRenderer, type IpcRendererEvent } from 'electron';
-import { CALL_CHANNEL, EVENT_CHANNEL, type BridgeEvent, type FerryBridge } from '../shared/bridge';
+import { CALL_CHANNEL, EVENT_CHANNEL, PICK_FOLDER_CHANNEL, type BridgeEvent, type FerryBridge } from '../shared/bridge';
 
 /** Injected at build time from package.json by electron.vite.config.ts. */
 declare const __FERRY_VERSION__: string;
@@ -20,6 +20,10 @@ const bridge: FerryBridge = Object.freeze({
     return () => {
       ipcRenderer.off(EVENT_CHANNEL, handler);
     };
+  },
+  pickFolder: async () => {
+    const picked: unknown = await ipcRenderer.invoke(PICK_FOLDER_CHANNEL);
+    return typeof picked === 'string' ? picked : undefined;
   },
 });
 

@@ -4,6 +4,8 @@ import type { FerryEventName, FerryEvents } from './events';
 /** IPC channels of the Electron face; the preload and the main process agree on these two only. */
 export const CALL_CHANNEL = 'ferry:call';
 export const EVENT_CHANNEL = 'ferry:event';
+/** The desktop's native folder picker (the browser face types a path instead). */
+export const PICK_FOLDER_CHANNEL = 'ferry:pickFolder';
 
 export type BridgeEvent = { [K in FerryEventName]: { event: K; payload: FerryEvents[K] } }[FerryEventName];
 
@@ -17,6 +19,8 @@ export type FerryBridge = {
   call<K extends RequestName>(name: K, input: RequestInput<K>): Promise<Results[K]>;
   /** Returns the function that stops the subscription. */
   subscribe(listener: (event: BridgeEvent) => void): () => void;
+  /** The OS folder picker, in the desktop app only: the chosen absolute path, or undefined if cancelled. */
+  pickFolder?: () => Promise<string | undefined>;
 };
 
 /** A failed request as the window sees it, whichever bridge carried it. */

@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   contentSecurityPolicy,
+  externalOpenAction,
   mainWindowOptions,
   metaContentSecurityPolicy,
 } from '../../src/main/shell/windowOptions';
@@ -69,5 +70,27 @@ describe('content security policy', () => {
     const header = new Map(csp);
     header.delete('frame-ancestors');
     expect(directives(metaContentSecurityPolicy)).toEqual(header);
+  });
+});
+
+describe('links the window asks to open elsewhere', () => {
+  it('sends web pages (share links) to the browser', () => {
+    expect(externalOpenAction('https://bucket.s3.example/key?X-Amz-Signature=abc')).toEqual({
+      kind: 'browser',
+      url: 'https://bucket.s3.example/key?X-Amz-Signature=abc',
+    });
+    expect(externalOpenAction('http://127.0.0.1:9000/b/k').kind).toBe('browser');
+  });
+
+  it('reveals a file link in the file manager instead of running it', () => {
+    expect(externalOpenAction('file:///home/me/backup/report.pdf')).toEqual({
+      kind: 'reveal',
+      url: 'file:///home/me/backup/report.pdf',
+    });
+  });
+
+  it('refuses every other scheme and anything that is not a URL', () => {
+    for (const url of ['javascript:alert(1)', 'ms-msdt:/id', 'data:text/html,<b>x</b>', 'not a url', ''])
+      expect(externalOpenAction(url)).toEqual({ kind: 'deny' });
   });
 });

@@ -1,5 +1,5 @@
-import { ipcMain, type BrowserWindow } from 'electron';
-import { CALL_CHANNEL, EVENT_CHANNEL } from '../../shared/bridge';
+import { dialog, ipcMain, type BrowserWindow, type OpenDialogOptions } from 'electron';
+import { CALL_CHANNEL, EVENT_CHANNEL, PICK_FOLDER_CHANNEL } from '../../shared/bridge';
 import type { FerryApi } from '../../shared/contract';
 import { call, toApiError } from '../engine/api';
 import type { EventBus } from '../engine/events';
@@ -30,6 +30,17 @@ export function serveContract(opts: {
       throw new Error(JSON.stringify(toApiError(err).body.error));
     }
   });
+  ipcMain.handle(PICK_FOLDER_CHANNEL, async (event) => {
+    if (!isTrustedSender(event.senderFrame?.url, opts.renderer))
+      throw new Error('refused: the request does not come from Ferry’s window');
+    const win = opts.window();
+    const options: OpenDialogOptions = {
+      title: 'Choose a folder for Ferry to watch',
+      properties: ['openDirectory', 'createDirectory'],
+    };
+    const result = win ? await dialog.showOpenDialog(win, options) : await dialog.showOpenDialog(options);
+    return result.canceled ? undefined : result.filePaths[0];
+  });
   const off = opts.events.onAny((name, payload) => {
     const win = opts.window();
     if (win && !win.isDestroyed()) win.webContents.send(EVENT_CHANNEL, plain({ event: name, payload }));
@@ -37,5 +48,6 @@ export function serveContract(opts: {
   return () => {
     off();
     ipcMain.removeHandler(CALL_CHANNEL);
+    ipcMain.removeHandler(PICK_FOLDER_CHANNEL);
   };
 }

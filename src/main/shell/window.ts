@@ -1,6 +1,7 @@
-import { BrowserWindow } from 'electron';
+import { fileURLToPath } from 'node:url';
+import { BrowserWindow, shell } from 'electron';
 import type { BrowserWindowConstructorOptions } from 'electron';
-import { contentSecurityPolicy, mainWindowOptions } from './windowOptions';
+import { contentSecurityPolicy, externalOpenAction, mainWindowOptions } from './windowOptions';
 
 export type MainWindowPaths = {
   /** Absolute path of the built preload script (CommonJS). */
@@ -29,9 +30,15 @@ export function createMainWindow(paths: MainWindowPaths): BrowserWindow {
   // The renderer asks for nothing: no camera, notifications from the page, geolocation, …
   webContents.session.setPermissionRequestHandler((_contents, _permission, callback) => callback(false));
 
-  // A single-page app: never navigate away, never open another window.
+  // A single-page app: never navigate away, never open another window. Share links open in the
+  // person's browser; a file link is shown in the file manager.
   webContents.on('will-navigate', (event) => event.preventDefault());
-  webContents.setWindowOpenHandler(() => ({ action: 'deny' }));
+  webContents.setWindowOpenHandler(({ url }) => {
+    const action = externalOpenAction(url);
+    if (action.kind === 'browser') void shell.openExternal(action.url);
+    else if (action.kind === 'reveal') shell.showItemInFolder(fileURLToPath(action.url));
+    return { action: 'deny' };
+  });
 
   win.once('ready-to-show', () => win.show());
 

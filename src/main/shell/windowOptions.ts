@@ -88,3 +88,22 @@ export const contentSecurityPolicy: string = serialize(cspDirectives);
 export const metaContentSecurityPolicy: string = serialize(
   cspDirectives.filter(([name]) => !headerOnlyDirectives.has(name)),
 );
+
+export type OpenAction = { kind: 'browser'; url: string } | { kind: 'reveal'; url: string } | { kind: 'deny' };
+
+/**
+ * What a link the window asks to open in a new window becomes: web pages (a share link) go to the
+ * person's browser, a file:// link is revealed in the file manager (never executed), anything else
+ * (javascript:, custom schemes) is refused.
+ */
+export function externalOpenAction(url: string): OpenAction {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return { kind: 'deny' };
+  }
+  if (parsed.protocol === 'https:' || parsed.protocol === 'http:') return { kind: 'browser', url: parsed.href };
+  if (parsed.protocol === 'file:') return { kind: 'reveal', url: parsed.href };
+  return { kind: 'deny' };
+}

@@ -2,6 +2,7 @@ import { keepPreviousData } from '@tanstack/react-query';
 import { useState } from 'react';
 import type { FerryConfig, FolderConfig } from '../../../../shared/config';
 import { Field, Note } from '../../components/ui';
+import { bridge } from '../../lib/bridge';
 import { problemAt, problemsUnder, useSaveConfig, type Problem } from '../../lib/config';
 import { useRequest } from '../../lib/query';
 import { useDebounced } from '../../lib/useDebounced';
