@@ -1,0 +1,69 @@
+import type { DestinationConfig, FerryConfig } from '../../../../shared/config';
+import type { Problem } from '../../lib/config';
+
+/** Where a destination points, in one line a person recognises (a URL-like address or a path). */
+export function whereItPoints(d: DestinationConfig): string {
+  const under = (base: string, sub: string | undefined) =>
+    sub ? `${base.replace(/\/+$/, '')}/${sub.replace(/^\/+/, '')}` : base;
+  switch (d.type) {
+    case 'local':
+      return under(d.path, d.prefix);
+    case 's3': {
+      const host = d.endpoint ? ` at ${hostOf(d.endpoint)}` : '';
+      return `${under(`s3://${d.bucket}`, d.prefix)}${host}`;
+    }
+    case 'gcs':
+      return under(`gs://${d.bucket}`, d.prefix);
+    case 'dropbox':
+      return `Dropbox ${under(d.root, d.prefix)}`;
+    case 'sftp':
+      return under(`sftp://${d.user}@${d.host}${d.port === 22 ? '' : `:${d.port}`}${serverPath(d.path)}`, d.prefix);
+    case 'ftp': {
+      const scheme = d.tls === 'none' ? 'ftp' : 'ftps';
+      return under(
+        `${scheme}://${d.user}@${d.host}${d.port === 21 ? '' : `:${d.port}`}${serverPath(d.path)}`,
+        d.prefix,
+      );
+    }
+    case 'webdav':
+      return under(under(d.url, d.path === '/' ? undefined : d.path), d.prefix);
+    case 'http':
+      return `${d.method} ${d.url}`;
+  }
+}
+
+/** A server path after host[:port]: absolute as is, relative ones under the login folder (`/~/…`). */
+function serverPath(path: string): string {
+  if (path.startsWith('/')) return path;
+  const rel = path.replace(/^\.(\/|$)/, '');
+  return rel === '' ? '/~' : `/~/${rel}`;
+}
+
+function hostOf(url: string): string {
+  try {
+    return new URL(url).host;
+  } catch {
+    return url;
+  }
+}
+
+/** Names of the rules that send files to a destination. */
+export function rulesUsing(cfg: Pick<FerryConfig, 'rules'>, id: string): string[] {
+  return cfg.rules.filter((r) => r.to.includes(id)).map((r) => r.name);
+}
+
+/** A problem whose path is outside the form, said with the names a person knows: `rule "photos": …`. */
+export function describeProblem(cfg: FerryConfig, p: Problem): string {
+  const m = /^(rules|destinations|folders)\[(\d+)\]/.exec(p.path);
+  if (!m) return p.path ? `${p.path}: ${p.message}` : p.message;
+  const i = Number(m[2]);
+  const what =
+    m[1] === 'rules'
+      ? `Rule "${cfg.rules[i]?.name ?? i + 1}"`
+      : m[1] === 'destinations'
+        ? `Destination "${cfg.destinations[i]?.id ?? i + 1}"`
+        : `Folder "${cfg.folders[i]?.id ?? i + 1}"`;
+  // The engine already names a rule in its messages (`rule "photos": …`): not twice.
+  if (p.message.toLowerCase().startsWith(`${what.toLowerCase()}:`)) return what + p.message.slice(what.length);
+  return `${what}: ${p.message}`;
+}
