@@ -97,6 +97,14 @@ describe('the window, in Chromium, against a real daemon', () => {
 
   it('shows a dropped file go from the queue, with a moving progress bar, into history', async () => {
     await go('Queue');
+    // Layout shifts while the transfer streams in (the Cumulative Layout Shift of web vitals).
+    await page.evaluate(() => {
+      const w = window as unknown as { shift: number };
+      w.shift = 0;
+      new PerformanceObserver((list) => {
+        for (const e of list.getEntries()) w.shift += (e as unknown as { value: number }).value;
+      }).observe({ type: 'layout-shift' });
+    });
     const big = Buffer.alloc(40 * 1024 * 1024, 7);
     writeFileSync(join(sb.src, 'docs', 'big.txt'), big);
     const bar = page.getByTestId('active-transfer').filter({ hasText: 'big.txt' }).getByRole('progressbar');
@@ -109,6 +117,7 @@ describe('the window, in Chromium, against a real daemon', () => {
     }
     expect(later).toBeGreaterThan(first);
     await bar.waitFor({ state: 'detached', timeout: 60_000 });
+    expect(await page.evaluate(() => (window as unknown as { shift: number }).shift)).toBeLessThan(0.1);
     await go('History');
     await page.getByTestId('history-table').getByText('docs/big.txt').waitFor();
     expect(readFileSync(join(sb.dest, 'docs', 'big.txt')).equals(big)).toBe(true);

@@ -1,9 +1,9 @@
 import { describe, expect, it, vi } from 'vitest';
-import { CALL_CHANNEL, EVENT_CHANNEL, type FerryBridge } from '../../src/shared/bridge';
+import { CALL_CHANNEL, EVENT_CHANNEL, PICK_FOLDER_CHANNEL, type FerryBridge } from '../../src/shared/bridge';
 import { isTrustedSender } from '../../src/main/shell/senderTrust';
 
 const exposed: Record<string, unknown> = {};
-const invoke = vi.fn(async (..._args: unknown[]) => ({ ok: true }));
+const invoke = vi.fn(async (..._args: unknown[]): Promise<unknown> => ({ ok: true }));
 const listeners = new Map<string, (...args: unknown[]) => void>();
 vi.mock('electron', () => ({
   contextBridge: { exposeInMainWorld: (key: string, value: unknown) => (exposed[key] = value) },
@@ -15,11 +15,11 @@ vi.mock('electron', () => ({
 }));
 
 describe('the preload bridge', () => {
-  it('exposes the contract (call, subscribe) and nothing of ipcRenderer', async () => {
+  it('exposes the contract (call, subscribe), the folder picker and nothing of ipcRenderer', async () => {
     (globalThis as { __FERRY_VERSION__?: string }).__FERRY_VERSION__ = '0.0.0-test';
     await import('../../src/preload/index');
     const bridge = exposed['ferry'] as FerryBridge;
-    expect(Object.keys(bridge).sort()).toEqual(['call', 'platform', 'subscribe', 'version']);
+    expect(Object.keys(bridge).sort()).toEqual(['call', 'pickFolder', 'platform', 'subscribe', 'version']);
     expect(Object.isFrozen(bridge)).toBe(true);
 
     await bridge.call('sync:pause', { folder: 'work' });
@@ -32,6 +32,12 @@ describe('the preload bridge', () => {
     expect(seen).toEqual([{ event: 'service:status', payload: { state: 'idle' } }]);
     stop();
     expect(listeners.has(EVENT_CHANNEL)).toBe(false);
+
+    invoke.mockResolvedValueOnce('/home/me/Pictures');
+    await expect(bridge.pickFolder?.()).resolves.toBe('/home/me/Pictures');
+    expect(invoke).toHaveBeenLastCalledWith(PICK_FOLDER_CHANNEL);
+    invoke.mockResolvedValueOnce(undefined);
+    await expect(bridge.pickFolder?.()).resolves.toBeUndefined();
   });
 });
 

@@ -52,16 +52,25 @@ export function VirtualTable<T>({
   const template = columns.map((c) => c.width).join(' ');
   return (
     <div className="vtable" role="table" aria-label={label} aria-rowcount={rowCount + 1} data-testid={testId}>
-      <div className="vtable__head" role="row" aria-rowindex={1} style={{ gridTemplateColumns: template }}>
-        {columns.map((c) => (
-          <div key={c.id} role="columnheader" className={`vtable__cell${c.align === 'right' ? ' num' : ''}`}>
-            {c.header}
-          </div>
-        ))}
+      <div role="rowgroup">
+        <div className="vtable__head" role="row" aria-rowindex={1} style={{ gridTemplateColumns: template }}>
+          {columns.map((c) => (
+            <div key={c.id} role="columnheader" className={`vtable__cell${c.align === 'right' ? ' num' : ''}`}>
+              {c.header}
+            </div>
+          ))}
+        </div>
       </div>
       {/* Focusable so the keyboard scrolls it (arrows, Page Up/Down, Home/End). */}
-      <div className="vtable__scroll" ref={scroll} style={{ height }} tabIndex={0} data-testid="vtable-scroll">
-        <div role="rowgroup" style={{ height: virtualizer.getTotalSize(), position: 'relative' }}>
+      <div
+        className="vtable__scroll"
+        role="rowgroup"
+        ref={scroll}
+        style={{ height }}
+        tabIndex={0}
+        data-testid="vtable-scroll"
+      >
+        <div role="none" style={{ height: virtualizer.getTotalSize(), position: 'relative' }}>
           {items.map((v) => {
             const data = row(v.index);
             return (

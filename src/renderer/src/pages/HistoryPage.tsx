@@ -52,12 +52,14 @@ const COLUMNS: Column<HistoryEntry>[] = [
   {
     id: 'outcome',
     header: 'Outcome',
-    width: 'minmax(110px, 1.2fr)',
+    width: 'minmax(0, 2fr)',
     render: (r) => (
-      <span title={r.error ? `${r.error.message}${r.error.hint ? ` — ${r.error.hint}` : ''}` : undefined}>
-        <StatusBadge health={OUTCOME_HEALTH[r.outcome]}>
-          {r.error ? `${r.outcome}: ${r.error.message}` : r.outcome}
-        </StatusBadge>
+      <span
+        className="outcome"
+        title={r.error ? `${r.error.message}${r.error.hint ? ` — ${r.error.hint}` : ''}` : undefined}
+      >
+        <StatusBadge health={OUTCOME_HEALTH[r.outcome]}>{r.outcome}</StatusBadge>
+        {r.error && <span className="outcome__why">{r.error.message}</span>}
       </span>
     ),
   },

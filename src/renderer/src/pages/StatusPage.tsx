@@ -26,7 +26,7 @@ function verdict(s: StatusResult): Health {
     return 'error';
   if (s.state === 'paused') return 'paused';
   if (s.queue.pending + s.queue.active > 0 || s.state === 'syncing' || s.state === 'starting') return 'busy';
-  if (s.belowQuorum.count > 0 || s.uncaught > 0) return 'warn';
+  if (s.belowQuorum.count > 0) return 'warn';
   return 'ok';
 }
 
@@ -55,17 +55,21 @@ function Figures({ s }: { s: StatusResult }) {
   );
 }
 
+/** Transfers failing now (not ones fixed since), newest problems first, each with what to do. */
 function RecentErrors() {
-  const failed = useRequest('history:query', { outcome: 'failed', limit: 5, offset: 0 });
+  const failed = useRequest('queue:list', { state: 'failed', limit: 5, offset: 0 });
   const items = failed.data?.items ?? [];
+  const total = failed.data?.total ?? 0;
   return (
     <section className="card" aria-labelledby="recent-errors">
       <div className="card__title">
-        <h2 id="recent-errors">Last errors</h2>
-        <a href="#/queue">Open the queue</a>
+        <h2 id="recent-errors">Errors</h2>
+        <a href="#/queue/failed">
+          {total > items.length ? `All ${total.toLocaleString()} in the queue` : 'Open the queue'}
+        </a>
       </div>
       {items.length === 0 ? (
-        <p className="muted">No transfer has failed.</p>
+        <p className="muted">No transfer is failing.</p>
       ) : (
         <ul className="error-list">
           {items.map((e) => (
@@ -73,13 +77,13 @@ function RecentErrors() {
               <div className="row">
                 <span className="mono truncate">{e.path}</span>
                 <span className="muted small">
-                  → {e.destination ?? 'source'} · {formatWhen(e.at)}
+                  → {e.destination ?? 'source'} · {e.attempts} attempt{e.attempts === 1 ? '' : 's'}
                 </span>
               </div>
-              <div className="error-list__message">{e.error?.message ?? 'failed'}</div>
+              <div className="error-list__message">{e.lastError?.message ?? 'failed'}</div>
               <div className="error-list__fix">
                 <strong>Fix: </strong>
-                {e.error?.hint ?? 'check the destination, then retry it from the queue'}
+                {e.lastError?.hint ?? 'check the destination, then retry it from the queue'}
               </div>
             </li>
           ))}
@@ -185,8 +189,9 @@ export function StatusPage(): React.JSX.Element {
             )}
             {s.uncaught > 0 && (
               <li>
-                {plural(s.uncaught, 'file')} in your folders {s.uncaught === 1 ? 'is' : 'are'} caught by no rule and go
-                nowhere: <a href="#/rules">review the rules</a>.
+                {plural(s.uncaught, 'file')} in your folders{' '}
+                {s.uncaught === 1 ? 'is caught by no rule and goes' : 'are caught by no rule and go'} nowhere:{' '}
+                <a href="#/rules">review the rules</a>.
               </li>
             )}
           </ul>

@@ -89,14 +89,26 @@ export function FolderForm({ config, index, onDone }: { config: FerryConfig; ind
           error={pathProblem}
         >
           {(p) => (
-            <input
-              {...p}
-              type="text"
-              value={path}
-              onChange={(e) => setPath(e.target.value)}
-              required
-              spellCheck={false}
-            />
+            <div className="row row--nowrap">
+              <input
+                {...p}
+                type="text"
+                value={path}
+                onChange={(e) => setPath(e.target.value)}
+                required
+                spellCheck={false}
+              />
+              {/* The desktop app's native picker; a browser types the path. */}
+              {bridge?.pickFolder && (
+                <button
+                  type="button"
+                  className="btn"
+                  onClick={() => void bridge?.pickFolder?.().then((picked) => picked && setPath(picked))}
+                >
+                  Choose…
+                </button>
+              )}
+            </div>
           )}
         </Field>
       </div>
