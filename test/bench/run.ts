@@ -12,7 +12,7 @@
  *                (latency's repetitions are its samples, alternated Ferry/peer one by one)
  *   BENCH_DIR    working directory (default a fresh /tmp/ferry-bench-<ts>, deleted at the end). When
  *                given, the generated data under BENCH_DIR/data is kept and reused by the next run.
- *   BENCH_ONLY   comma list of scenarios: cold-index,warm-rescan,small-files,big-files,watchers,latency,daemon-idle,rules,s3,webdav,sftp,window
+ *   BENCH_ONLY   comma list of scenarios: cold-index,warm-rescan,small-files,big-files,watchers,latency,daemon-idle,rules,s3,webdav,sftp,window,engine-lag
  *   BENCH_KEEP   1 = keep the copies and state dirs of this run (for inspection)
  *
  * The live scenarios (Linux only: they read /proc):
@@ -53,6 +53,7 @@ import { s3Bench } from './s3Bench';
 import { sftpBench } from './sftpBench';
 import { webdavBench } from './webdavBench';
 import { windowBench } from './windowBench';
+import { engineLagBench } from './engineLagBench';
 import type { ProbeMessage } from './watchProbe';
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -77,6 +78,7 @@ const SCENARIOS = [
   'webdav',
   'sftp',
   'window',
+  'engine-lag',
 ] as const;
 type ScenarioName = (typeof SCENARIOS)[number];
 
@@ -1465,6 +1467,29 @@ async function windowScenario(o: Options): Promise<LiveResult> {
   };
 }
 
+async function engineLagScenario(o: Options): Promise<LiveResult> {
+  log("\n== engine-lag: how fast the engine's process answers while it hashes and copies 1 GiB");
+  const f = await engineLagBench({ dir: join(o.runDir, 'engine-lag'), runs: o.runs, scale: o.scale, cli: CLI, log });
+  const rows: Row[] = [
+    {
+      scenario: `status:get during a cold first sync of ${fmtInt(f.files)} × 1 MiB (${f.syncSec.toFixed(1)} s)`,
+      ferry: `p50 ${f.busy.p50Ms.toFixed(1)} ms · p99 ${f.busy.p99Ms.toFixed(1)} ms · max ${f.busy.maxMs.toFixed(0)} ms`,
+      peer: `idle: p50 ${f.idle.p50Ms.toFixed(1)} ms · p99 ${f.idle.p99Ms.toFixed(1)} ms`,
+      ratio: '',
+      target: 'p99 < 100 ms (the window stays smooth)',
+      met: f.busy.p99Ms < 100,
+    },
+  ];
+  for (const row of rows) log(`  ${row.scenario}: ${row.ferry} (${row.peer}) ${row.met ? '✓' : '✗'}`);
+  return {
+    name: 'engine-lag',
+    description: 'responsiveness of the process hosting the engine (what the window feels) during heavy hashing',
+    rows,
+    figures: f,
+    notes: ['decides where the desktop app runs the engine: its main process, hashing in worker threads'],
+  };
+}
+
 // ---- network destinations: Ferry vs rclone copy to the same local server -----------------------------
 
 /** Rows for a destination bench: small files/s and big-file MB/s, each against rclone on the same server. */
@@ -1706,6 +1731,7 @@ async function main(): Promise<void> {
     if (want('webdav')) await timed(() => webdavScenario(o));
     if (want('sftp')) await timed(() => sftpScenario(o));
     if (want('window')) await timed(() => windowScenario(o));
+    if (want('engine-lag')) await timed(() => engineLagScenario(o));
 
     const table = markdown(o, results);
     log('\n== results (Markdown)\n');

@@ -196,3 +196,30 @@ describe('transfer pool', () => {
     expect(order).toEqual(['copy-remote', 'upload', 'delete-remote']);
   });
 });
+
+describe('closing the intake (a graceful quit)', () => {
+  it('lets running transfers finish, starts nothing new, and leaves the rest queued', async () => {
+    /** Uploads that wait until released, so the test can close the intake while two are running. */
+    class GatedDestination extends MemoryDestination {
+      started: string[] = [];
+      release: () => void = () => undefined;
+      private readonly gate = new Promise<void>((r) => (this.release = r));
+      override async upload(path: string, source: UploadSource, opts: TransferOpts): Promise<RemoteEntry> {
+        this.started.push(path);
+        await this.gate;
+        return super.upload(path, source, opts);
+      }
+    }
+    const dest = new GatedDestination('flaky');
+    store.jobs.replacePlan(['a', 'b', 'c', 'd'].map((n) => queueUpload(`${n}.txt`, `content ${n}`)));
+    const pool = poolFor(dest);
+    const drained = pool.drain(new AbortController().signal);
+    while (dest.started.length < 2) await new Promise((r) => setTimeout(r, 5));
+    pool.closeIntake();
+    dest.release();
+    await drained;
+    expect(dest.started).toHaveLength(2);
+    expect([...dest.files.keys()].sort()).toEqual([...dest.started].sort());
+    expect(store.jobs.counts().pending).toBe(2);
+  });
+});

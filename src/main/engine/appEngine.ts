@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { ConfigError, loadConfig } from './config/loadConfig';
 import { EngineHost } from './engineHost';
 import { fileKeychain } from './fileKeychain';
+import type { Keychain } from './secrets';
 import { EventBus } from './events';
 import { fileLogger } from './log';
 import { defaultFactories } from './providers/registry';
@@ -10,7 +11,12 @@ import { lockStateDir } from './stateLock';
 import { Store } from './store/store';
 import { FileWorkers } from './workers/fileWorkers';
 
-export type AppEngine = { host: EngineHost; events: EventBus; close: () => Promise<void> };
+export type AppEngine = {
+  host: EngineHost;
+  events: EventBus;
+  /** Stops the engine; running transfers get `graceMs` to finish first (quitting the app). */
+  close: (graceMs?: number) => Promise<void>;
+};
 
 const EMPTY_CONFIG =
   '# Ferry: folders, destinations and rules (edited by the window, or by hand).\nfolders: []\ndestinations: []\nrules: []\n';
@@ -19,7 +25,7 @@ const EMPTY_CONFIG =
  * Opens the engine for the desktop app: config and state in the user's app-data folder (an empty
  * config on first run), one lock, the state database, file workers that idle out, and the host.
  */
-export async function openAppEngine(dataDir: string): Promise<AppEngine> {
+export async function openAppEngine(dataDir: string, opts: { keychain?: Keychain } = {}): Promise<AppEngine> {
   mkdirSync(dataDir, { recursive: true });
   const configPath = join(dataDir, 'config.yml');
   if (!existsSync(configPath)) writeFileSync(configPath, EMPTY_CONFIG, { mode: 0o600 });
@@ -36,15 +42,16 @@ export async function openAppEngine(dataDir: string): Promise<AppEngine> {
   const workers = new FileWorkers(undefined, 5000);
   const events = new EventBus();
   const log = fileLogger(join(dataDir, 'logs', 'ferry.log'));
-  // keychain: secrets stay in a private file until the shell brings the OS keychain (safeStorage).
-  const deps = { store, events, workers, factories: defaultFactories(), keychain: fileKeychain(stateDir) };
+  // The shell passes the OS keychain (safeStorage); without one, secrets stay in a private file.
+  const keychain = opts.keychain ?? fileKeychain(stateDir);
+  const deps = { store, events, workers, factories: defaultFactories(), keychain };
   const host = new EngineHost(cfg, deps, configPath, log, { face: 'desktop', stateDir });
   await host.start();
   return {
     host,
     events,
-    close: async () => {
-      await host.stop();
+    close: async (graceMs = 0) => {
+      await host.stop(graceMs);
       await workers.close();
       store.close();
       unlock();

@@ -58,9 +58,18 @@ export class EngineHost {
     await this.service.start();
   }
 
-  /** Stops watching; running transfers are interrupted and stay queued, nothing is half-recorded. */
-  async stop(): Promise<void> {
-    await this.service.stop();
+  /** After sleep or a network change: destinations are reached again, folders rescanned, listings re-read. */
+  recheck(): void {
+    this.log('info', 'rechecking after a wake-up or a network change');
+    this.service.rescanAll();
+  }
+
+  /**
+   * Stops watching. Running transfers get `graceMs` to finish (the desktop app's quit); then they are
+   * interrupted and stay queued. Nothing is half-recorded.
+   */
+  async stop(graceMs = 0): Promise<void> {
+    await this.service.stop(graceMs);
     this.hooks.stop();
   }
 }

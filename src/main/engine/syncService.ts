@@ -367,7 +367,16 @@ export class SyncService {
   }
 
   /** Stops watching, lets running transfers be interrupted (they stay queued) and waits for the loop. */
-  async stop(): Promise<void> {
+  /**
+   * Stops watching and syncing. With `graceMs`, transfers already running get that long to finish
+   * (nothing new starts) before they are interrupted; either way what did not finish stays queued.
+   */
+  async stop(graceMs = 0): Promise<void> {
+    if (graceMs > 0 && this.pool && this.pool.active.size > 0) {
+      this.pool.closeIntake();
+      const until = Date.now() + graceMs;
+      while (this.pool.active.size > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+    }
     this.controller.abort(new Error('stopping'));
     if (this.rescanTimer) clearInterval(this.rescanTimer);
     if (this.retryTimer) clearInterval(this.retryTimer);

@@ -1,4 +1,4 @@
-import { app } from 'electron';
+import { app, powerMonitor } from 'electron';
 
 /** Thin wrappers over Electron's `app`, so the composition root never imports electron itself. */
 
@@ -49,4 +49,9 @@ export function beforeQuit(handler: () => Promise<void>): void {
     done = true;
     void handler().finally(() => app.quit());
   });
+}
+
+/** The machine woke from sleep (or the screen was unlocked after one): connections may be gone. */
+export function onResume(handler: () => void): void {
+  powerMonitor.on('resume', () => handler());
 }

@@ -53,6 +53,15 @@ export class TransferPool {
     return (this.opts.now ?? Date.now)();
   }
 
+  /**
+   * Starts no new job; the running ones finish (a graceful quit waits for them a while before it
+   * interrupts them, and what was not started stays queued).
+   */
+  closeIntake(): void {
+    this.closing = true;
+    this.notify();
+  }
+
   /** Runs until no job is pending or active (failed jobs stay for the person), or until `signal` aborts. */
   async drain(signal: AbortSignal): Promise<PoolStats> {
     // Read the queue afresh: a new plan may have replaced what an earlier drain had buffered.
@@ -106,6 +115,7 @@ export class TransferPool {
   /** Jobs waiting for their retry time (their not_before is persisted too). */
   private waiting: Job[] = [];
   private running = 0;
+  private closing = false;
   /** Jobs running now, for the queue's "active" tab. */
   readonly active = new Map<number, Job>();
   /** A destination that answered "slow down" (rate-limited, with its hint) gets no new work until then. */
@@ -117,6 +127,7 @@ export class TransferPool {
    * buffered, running or waiting to be retried.
    */
   private take(): Job[] | 'wait' | 'done' {
+    if (this.closing) return this.running > 0 ? 'wait' : 'done';
     const now = this.now();
     const held = this.opts.heldFolders?.() ?? [];
     if (held.length > 0) {
