@@ -1,6 +1,13 @@
 // Sandboxed preload (CommonJS): exposes the contract (requests + events) and never ipcRenderer itself.
 import { contextBridge, ipcRenderer, type IpcRendererEvent } from 'electron';
-import { CALL_CHANNEL, EVENT_CHANNEL, PICK_FOLDER_CHANNEL, type BridgeEvent, type FerryBridge } from '../shared/bridge';
+import {
+  CALL_CHANNEL,
+  EVENT_CHANNEL,
+  PICK_FOLDER_CHANNEL,
+  REVEAL_PATH_CHANNEL,
+  type BridgeEvent,
+  type FerryBridge,
+} from '../shared/bridge';
 
 /** Injected at build time from package.json by electron.vite.config.ts. */
 declare const __FERRY_VERSION__: string;
@@ -24,6 +31,11 @@ const bridge: FerryBridge = Object.freeze({
   pickFolder: async () => {
     const picked: unknown = await ipcRenderer.invoke(PICK_FOLDER_CHANNEL);
     return typeof picked === 'string' ? picked : undefined;
+  },
+  // The main process decides what may be shown (inside a configured folder or local destination).
+  revealPath: async (absPath: string) => {
+    if (typeof absPath !== 'string' || absPath === '') throw new TypeError('revealPath needs a non-empty path');
+    return (await ipcRenderer.invoke(REVEAL_PATH_CHANNEL, absPath)) === true;
   },
 });
 

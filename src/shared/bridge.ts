@@ -6,6 +6,8 @@ export const CALL_CHANNEL = 'ferry:call';
 export const EVENT_CHANNEL = 'ferry:event';
 /** The desktop's native folder picker (the browser face types a path instead). */
 export const PICK_FOLDER_CHANNEL = 'ferry:pickFolder';
+/** The desktop's "show in the file manager", for paths inside a configured folder or local destination. */
+export const REVEAL_PATH_CHANNEL = 'ferry:revealPath';
 
 export type BridgeEvent = { [K in FerryEventName]: { event: K; payload: FerryEvents[K] } }[FerryEventName];
 
@@ -21,6 +23,11 @@ export type FerryBridge = {
   subscribe(listener: (event: BridgeEvent) => void): () => void;
   /** The OS folder picker, in the desktop app only: the chosen absolute path, or undefined if cancelled. */
   pickFolder?: () => Promise<string | undefined>;
+  /**
+   * Shows a file in the OS file manager, in the desktop app only: true if it was shown; false when the
+   * path is not inside a configured folder or local destination, or is not there.
+   */
+  revealPath?: (absPath: string) => Promise<boolean>;
 };
 
 /** A failed request as the window sees it, whichever bridge carried it. */

@@ -1,5 +1,11 @@
 import { describe, expect, it, vi } from 'vitest';
-import { CALL_CHANNEL, EVENT_CHANNEL, PICK_FOLDER_CHANNEL, type FerryBridge } from '../../src/shared/bridge';
+import {
+  CALL_CHANNEL,
+  EVENT_CHANNEL,
+  PICK_FOLDER_CHANNEL,
+  REVEAL_PATH_CHANNEL,
+  type FerryBridge,
+} from '../../src/shared/bridge';
 import { isTrustedSender } from '../../src/main/shell/senderTrust';
 
 const exposed: Record<string, unknown> = {};
@@ -15,11 +21,18 @@ vi.mock('electron', () => ({
 }));
 
 describe('the preload bridge', () => {
-  it('exposes the contract (call, subscribe), the folder picker and nothing of ipcRenderer', async () => {
+  it('exposes the contract (call, subscribe), the folder picker, reveal and nothing of ipcRenderer', async () => {
     (globalThis as { __FERRY_VERSION__?: string }).__FERRY_VERSION__ = '0.0.0-test';
     await import('../../src/preload/index');
     const bridge = exposed['ferry'] as FerryBridge;
-    expect(Object.keys(bridge).sort()).toEqual(['call', 'pickFolder', 'platform', 'subscribe', 'version']);
+    expect(Object.keys(bridge).sort()).toEqual([
+      'call',
+      'pickFolder',
+      'platform',
+      'revealPath',
+      'subscribe',
+      'version',
+    ]);
     expect(Object.isFrozen(bridge)).toBe(true);
 
     await bridge.call('sync:pause', { folder: 'work' });
@@ -38,6 +51,16 @@ describe('the preload bridge', () => {
     expect(invoke).toHaveBeenLastCalledWith(PICK_FOLDER_CHANNEL);
     invoke.mockResolvedValueOnce(undefined);
     await expect(bridge.pickFolder?.()).resolves.toBeUndefined();
+
+    invoke.mockResolvedValueOnce(true);
+    await expect(bridge.revealPath?.('/home/me/Work/a.txt')).resolves.toBe(true);
+    expect(invoke).toHaveBeenLastCalledWith(REVEAL_PATH_CHANNEL, '/home/me/Work/a.txt');
+    invoke.mockResolvedValueOnce('yes');
+    await expect(bridge.revealPath?.('/etc/passwd')).resolves.toBe(false);
+    const calls = invoke.mock.calls.length;
+    await expect(bridge.revealPath?.('')).rejects.toThrow(/non-empty path/);
+    await expect(bridge.revealPath?.(7 as unknown as string)).rejects.toThrow(/non-empty path/);
+    expect(invoke.mock.calls.length).toBe(calls);
   });
 });
 

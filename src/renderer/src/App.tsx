@@ -6,6 +6,7 @@ import { useConfig } from './lib/config';
 import { queryClient, useLiveInvalidation } from './lib/query';
 import { PAGES, useRoute, type PageId } from './lib/route';
 import { useTheme } from './lib/theme';
+import { isFirstRun } from './pages/welcome/welcomeConfig';
 
 // Each page is its own chunk: the window opens without loading the chart library or the rule editor.
 const VIEWS: Record<PageId, LazyExoticComponent<() => React.JSX.Element>> = {
@@ -18,13 +19,15 @@ const VIEWS: Record<PageId, LazyExoticComponent<() => React.JSX.Element>> = {
   activity: lazy(() => import('./pages/ActivityPage').then((m) => ({ default: m.ActivityPage }))),
   settings: lazy(() => import('./pages/SettingsPage').then((m) => ({ default: m.SettingsPage }))),
 };
+const Welcome = lazy(() => import('./pages/welcome/WelcomeFlow').then((m) => ({ default: m.WelcomeFlow })));
 
 function Shell(): React.JSX.Element {
   useLiveInvalidation();
   const config = useConfig();
   useTheme(config.data?.settings.theme);
   const page = useRoute();
-  const View = VIEWS[page];
+  // Nothing configured yet: the first-run flow stands in for the status page (the nav still leads elsewhere).
+  const View = page === 'status' && isFirstRun(config.data) ? Welcome : VIEWS[page];
   const main = useRef<HTMLElement>(null);
   useEffect(() => {
     document.title = `${PAGES.find((p) => p.id === page)?.label ?? ''} · Ferry`;
