@@ -414,3 +414,29 @@ describe('SqliteResumeStore', () => {
     expect(again.all('s3')).toEqual([]);
   });
 });
+
+describe("two-way sync's common base", () => {
+  it('keeps per rule what both sides agreed on, and follows renames and removals', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ferry-base-'));
+    const store = Store.open(dir);
+    try {
+      store.base.put('docs', { path: 'a.txt', sha256: 'aa', size: 1, remoteVersion: 'v1' });
+      store.base.put('docs', { path: 'b.txt', sha256: 'bb', size: 2, remoteVersion: null });
+      store.base.put('photos', { path: 'a.txt', sha256: 'cc', size: 3, remoteVersion: 'v9' });
+      store.base.put('docs', { path: 'a.txt', sha256: 'a2', size: 4, remoteVersion: 'v2' });
+      expect([...store.base.forRule('docs').values()]).toEqual([
+        { path: 'a.txt', sha256: 'a2', size: 4, remoteVersion: 'v2' },
+        { path: 'b.txt', sha256: 'bb', size: 2, remoteVersion: null },
+      ]);
+      store.base.move('docs', 'b.txt', 'sub/b.txt');
+      store.base.delete('docs', 'a.txt');
+      expect([...store.base.forRule('docs').keys()]).toEqual(['sub/b.txt']);
+      expect(store.base.forRule('photos').get('a.txt')?.sha256).toBe('cc');
+      store.base.forget('photos');
+      expect(store.base.forRule('photos').size).toBe(0);
+    } finally {
+      store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -90,4 +90,16 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (destination, remote_path)
   );
   `,
+  // 4: two-way sync's common base: per rule and path, the content both sides last agreed on.
+  `
+  CREATE TABLE two_way_base (
+    rule           TEXT NOT NULL,
+    path           TEXT NOT NULL,
+    sha256         TEXT NOT NULL,
+    size           INTEGER NOT NULL,
+    remote_version TEXT,
+    synced_at      INTEGER NOT NULL,
+    PRIMARY KEY (rule, path)
+  );
+  `,
 ];

@@ -1,6 +1,7 @@
 import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { BaseStore } from './baseStore';
 import { openDb, type Db } from './db';
 import { HistoryStore } from './historyStore';
 import { IndexStore } from './indexStore';
@@ -15,6 +16,8 @@ export class Store {
   readonly jobs: JobStore;
   readonly history: HistoryStore;
   readonly uploads: SqliteResumeStore;
+  /** Two-way rules' common base. */
+  readonly base: BaseStore;
 
   /**
    * @param stagingDir where compressed copies wait for their upload: private files, removed after each
@@ -29,6 +32,7 @@ export class Store {
     this.jobs = new JobStore(db);
     this.history = new HistoryStore(db);
     this.uploads = new SqliteResumeStore(db);
+    this.base = new BaseStore(db);
   }
 
   static open(stateDir: string): Store {
