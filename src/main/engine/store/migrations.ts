@@ -90,8 +90,10 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (destination, remote_path)
   );
   `,
-  // 4: two-way sync's common base: per rule and path, the content both sides last agreed on.
+  // 4: two-way sync's common base (per rule and path, the content both sides last agreed on), and
+  // what a two-way job needs beyond the common columns (a conflicted copy's name, the expected hashes).
   `
+  ALTER TABLE jobs ADD COLUMN detail TEXT;
   CREATE TABLE two_way_base (
     rule           TEXT NOT NULL,
     path           TEXT NOT NULL,
