@@ -190,6 +190,8 @@ export const ruleSchema = z.strictObject({
   tags: z.array(z.string().min(1).max(128)).max(32).default([]),
   /** Count a file safe once this many of `to` hold verified copies (a move deletes the source then). */
   safe_when: z.number().int().min(1).optional(),
+  /** Two-way only ("selective sync"): remote folders or files (globs) never brought home, nor deleted here. */
+  remote_exclude: z.array(globSchema).default([]),
   hooks: z.array(hookSchema).default([]),
 });
 
@@ -201,6 +203,8 @@ export const settingsSchema = z.strictObject({
   max_delete_share: z.number().min(0).max(1).default(0.5),
   /** Seconds between full rescans (with a listing of every destination): the safety net under the watchers. */
   rescan_interval: z.number().int().min(10).default(3600),
+  /** Seconds between looks at the destinations of two-way rules for changes made elsewhere. */
+  remote_poll: z.number().int().min(5).default(60),
   /** Hooks for every rule's transfers. */
   hooks: z.array(hookSchema).default([]),
   state_dir: z.string().optional(),
@@ -261,11 +265,24 @@ export const configSchema = z
         });
       if (new Set(rule.to).size !== rule.to.length)
         ctx.addIssue({ code: 'custom', path: ['rules', i, 'to'], message: 'a destination is named twice' });
-      if (rule.mode === 'two-way')
+      if (rule.mode === 'two-way') {
+        // Two-way keeps one folder and one destination path equal: a 1:1 mapping, both ways.
+        const refuse = (field: string, message: string) =>
+          ctx.addIssue({ code: 'custom', path: ['rules', i, field], message });
+        if (rule.to.length !== 1)
+          refuse('to', 'a two-way rule keeps one folder and one destination equal: name one destination');
+        if (rule.from.length !== 1)
+          refuse('from', 'a two-way rule keeps one folder and one destination equal: name one folder');
+        if (rule.path !== '{path}')
+          refuse('path', 'a two-way rule mirrors the folder as it is: leave the path template out (it is {path})');
+        if (rule.compress !== undefined)
+          refuse('compress', 'a two-way rule cannot compress: files must come back as they left');
+        if (rule.safe_when !== undefined) refuse('safe_when', 'safe_when is for move rules, not two-way ones');
+      } else if (rule.remote_exclude.length > 0)
         ctx.addIssue({
           code: 'custom',
-          path: ['rules', i, 'mode'],
-          message: 'two-way sync is not available in this version yet: use backup, mirror or move',
+          path: ['rules', i, 'remote_exclude'],
+          message: 'remote_exclude (selective sync) is for two-way rules only',
         });
     });
   });

@@ -108,7 +108,8 @@ export type StatusResult = {
   /** One sentence on whether everything is safe. */
   summary: string;
   folders: FolderStatus[];
-  destinations: { id: string; ok: boolean; error: string | null }[];
+  /** `used`: some rule sends there (a destination no rule uses is not connected, and that is fine). */
+  destinations: { id: string; ok: boolean; error: string | null; used: boolean }[];
   queue: { pending: number; active: number; failed: number; bytesPending: number };
   /** Files whose rule wants more verified copies than the destinations hold yet (a move keeps them). */
   belowQuorum: {

@@ -23,8 +23,33 @@ export const ENCODINGS = ['identity', 'gzip', 'zstd'] as const;
 export type Encoding = (typeof ENCODINGS)[number];
 export const ENCODING_SUFFIX: Record<Encoding, string> = { identity: '', gzip: '.gz', zstd: '.zst' };
 
-/** What the planner decided for one file and destination. */
-export type ActionKind = 'upload' | 'move-remote' | 'copy-remote' | 'delete-remote' | 'delete-local';
+/**
+ * What the planner decided for one file and destination. The last four are two-way sync's: bring a
+ * remote file home, keep both versions of a file changed on both sides, apply a remote rename here,
+ * and move a file deleted remotely to the folder's trash.
+ */
+export type ActionKind =
+  | 'upload'
+  | 'move-remote'
+  | 'copy-remote'
+  | 'delete-remote'
+  | 'delete-local'
+  | 'download'
+  | 'conflict'
+  | 'move-local'
+  | 'trash-local';
+
+/** What a two-way job needs beyond the common fields. */
+export type ActionDetail = {
+  /** download / conflict: what the local file must still be to be replaced (its SHA-256), or null for none. */
+  replaces?: string | null;
+  /** conflict: where the other side's version is kept. */
+  conflictPath?: string;
+  /** download: what the destination's listing said of the file; the bytes must agree. */
+  expect?: { size?: number; hashes?: Partial<Record<'sha256' | 'md5' | 'dropbox', string>> };
+  /** The destination's version token the plan saw (recorded in the base after the transfer). */
+  remoteVersion?: string | null;
+};
 
 export type Action = {
   kind: ActionKind;
@@ -42,6 +67,7 @@ export type Action = {
   sha256?: string;
   /** Why: shown by `ferry plan` and in the queue. */
   reason: string;
+  detail?: ActionDetail;
 };
 
 export type TransferOutcome = 'done' | 'failed' | 'skipped' | 'cancelled';

@@ -130,6 +130,7 @@ describe('changes after a first sync', () => {
           mode: 'move',
           tags: [],
           hooks: [],
+          remote_exclude: [],
         }),
       ]);
       const deps = {

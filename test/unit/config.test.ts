@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   ConfigError,
+  configFromObject,
   expandHome,
   formatProblem,
   loadConfig,
@@ -90,6 +91,7 @@ describe('parseConfig on a valid config', () => {
       stop: false,
       tags: [],
       hooks: [],
+      remote_exclude: [],
     });
 
     expect(cfg.settings).toMatchObject({ transfers: 8, bandwidth: 0, retries: 5, max_delete_share: 0.5 });
@@ -108,6 +110,7 @@ describe('parseConfig on a valid config', () => {
         max_delete_share: 0.5,
         rescan_interval: 3600,
         hooks: [],
+        remote_poll: 60,
         theme: 'system',
         notifications: true,
         start_at_login: false,
@@ -259,21 +262,58 @@ describe('parseConfig errors name the file, line, column and field path', () => 
     expect(err.message.split('\n')).toHaveLength(3);
   });
 
-  it('refuses two-way mode with a message that says what to use instead', () => {
+  it('refuses a two-way rule that is not one folder to one destination path, as it is', () => {
+    const p = only(
+      refuse(
+        [
+          'folders: [{ id: a, path: /a }]',
+          'destinations: [{ id: d, type: local, path: /d }, { id: e, type: local, path: /e }]',
+          'rules:',
+          '  - { name: r, from: [a], to: [d, e], mode: two-way }',
+          '',
+        ].join('\n'),
+      ),
+    );
+    expect(p.path).toBe('rules[0].to');
+    expect(p.line).toBe(4);
+    expect(p.message).toMatch(/two-way rule keeps one folder and one destination equal: name one destination/);
+    const template = only(
+      refuse(
+        [
+          'folders: [{ id: a, path: /a }]',
+          'destinations: [{ id: d, type: local, path: /d }]',
+          'rules:',
+          "  - { name: r, from: [a], to: [d], mode: two-way, path: '{yyyy}/{name}' }",
+          '',
+        ].join('\n'),
+      ),
+    );
+    expect(template.path).toBe('rules[0].path');
+  });
+
+  it('accepts a two-way rule, with selective sync, and refuses selective sync elsewhere', () => {
+    const cfg = configFromObject(
+      {
+        folders: [{ id: 'a', path: '/a' }],
+        destinations: [{ id: 'd', type: 'local', path: '/d' }],
+        rules: [{ name: 'r', from: ['a'], to: ['d'], mode: 'two-way', remote_exclude: ['Archive/**'] }],
+      },
+      'x.yml',
+      '/',
+    );
+    expect(cfg.rules[0]?.remote_exclude).toEqual(['Archive/**']);
     const p = only(
       refuse(
         [
           'folders: [{ id: a, path: /a }]',
           'destinations: [{ id: d, type: local, path: /d }]',
           'rules:',
-          '  - { name: r, from: [a], to: [d], mode: two-way }',
+          "  - { name: r, from: [a], to: [d], remote_exclude: ['x/**'] }",
           '',
         ].join('\n'),
       ),
     );
-    expect(p.path).toBe('rules[0].mode');
-    expect(p.line).toBe(4);
-    expect(p.message).toMatch(/two-way sync is not available.*backup, mirror or move/);
+    expect(p.path).toBe('rules[0].remote_exclude');
   });
 
   it('reports a YAML syntax error with its position and no field path', () => {

@@ -36,10 +36,10 @@ function status(patch: Partial<StatusResult> = {}): StatusResult {
     summary: '',
     folders: [{ folder: 'work', state: 'syncing', files: 10, watcher: 'native', lastScanAt: 1, error: null }],
     destinations: [
-      { id: 'nas', ok: false, error: 'connect ECONNREFUSED' },
-      { id: 'bucket', ok: true, error: null },
+      { id: 'nas', ok: false, error: 'connect ECONNREFUSED', used: true },
+      { id: 'bucket', ok: true, error: null, used: true },
       // no rule ships there: never connected, and that is no trouble
-      { id: 'spare', ok: false, error: null },
+      { id: 'spare', ok: false, error: null, used: false },
     ],
     queue: { pending: 4, active: 1, failed: 0, bytesPending: 1000 },
     belowQuorum: { count: 0, sample: [] },

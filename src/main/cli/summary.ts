@@ -12,6 +12,8 @@ export function describeProblem(p: PlanProblem): string {
       return `rule "${p.rule}": no deletions from folder ${p.folder}: ${p.reason}`;
     case 'left-behind':
       return `rule "${p.rule}": ${count(p.count)} file(s) on ${p.destination} came from files that still exist but that the rule no longer sends there (e.g. ${p.sample.slice(0, 3).join(', ')}) — kept; run with --confirm-deletes to remove them`;
+    case 'two-way':
+      return `rule "${p.rule}": ${p.path ? `${p.path}: ` : ''}${p.message}`;
   }
 }
 

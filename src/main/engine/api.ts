@@ -58,7 +58,7 @@ function queueItem(job: Job, state: QueueItem['state']): QueueItem {
 }
 
 function summarize(s: Omit<StatusResult, 'summary'>): string {
-  const down = s.destinations.filter((d) => !d.ok);
+  const down = s.destinations.filter((d) => d.used && !d.ok);
   if (s.state === 'paused') return 'Paused: nothing is being shipped until you resume.';
   if (down.length > 0)
     return `Attention: ${down.map((d) => `destination "${d.id}" is unavailable (${d.error ?? 'unknown error'})`).join('; ')}.`;

@@ -5,6 +5,8 @@ import { HASH_KINDS, type HashKind } from '../../shared/hashes';
 import type { LocalFile } from '../../shared/models';
 import type { EventBus } from './events';
 import { plan, type DestinationState, type FolderState, type Plan } from './plan/planner';
+import { planTwoWayRules } from './plan/twoWayStep';
+import type { BaseEntry } from './store/baseStore';
 import { createDestination, type DestinationFactory, type ProviderDeps } from './providers/registry';
 import { type Keychain, resolveSecret } from './secrets';
 import { canCopy, canMove, type Destination, type RemoteEntry } from './providers/types';
@@ -168,17 +170,55 @@ export function planAll(
   confirmDeletes: boolean,
   /** Keep one across plans of the same config: it remembers its answers for unchanged files. */
   dispatcher = new Dispatcher(cfg.rules.map(compileRule)),
+  /** Two-way rules' common base (the state database's). */
+  base: (rule: string) => ReadonlyMap<string, BaseEntry> = () => new Map(),
 ): Plan {
   const folders = new Map<string, FolderState>(
     [...scans].map(([id, s]) => [id, { files: s.files, unreadable: s.unreadable, complete: s.complete }]),
   );
-  return plan({
+  const now = Date.now();
+  const thePlan = plan({
     dispatcher,
     folders,
     destinations: states,
     maxDeleteShare: cfg.settings.max_delete_share,
     confirmDeletes,
-    now: Date.now(),
+    now,
+  });
+  if (!cfg.rules.some((r) => r.mode === 'two-way')) return thePlan;
+  const two = planTwoWayRules({
+    cfg,
+    folders,
+    caught: thePlan.caught,
+    destinations: states,
+    base,
+    confirmDeletes,
+    now: new Date(now),
+  });
+  thePlan.actions.push(...two.actions);
+  for (const b of two.outcome.brakes) {
+    const rule = cfg.rules.find((r) => r.name === b.rule);
+    thePlan.problems.push({
+      kind: 'delete-brake',
+      rule: b.rule,
+      destination: b.side === 'local' ? `folder ${rule?.from[0] ?? ''}` : (rule?.to[0] ?? ''),
+      deletes: b.deletes,
+      total: b.of,
+    });
+  }
+  for (const p of two.outcome.problems) thePlan.problems.push({ kind: 'two-way', ...p });
+  thePlan.twoWay = two.outcome;
+  return thePlan;
+}
+
+/** Writes what a plan learnt about two-way rules' base (both sides agree, or are both gone). */
+export function applyBaseUpdates(store: Store, thePlan: Plan): void {
+  const updates = thePlan.twoWay?.baseUpdates ?? [];
+  if (updates.length === 0) return;
+  store.transaction(() => {
+    for (const u of updates)
+      if (u.kind === 'record') store.base.put(u.rule, u.entry);
+      else store.base.delete(u.rule, u.path);
   });
 }
 
@@ -231,6 +271,7 @@ export function transferPool(
       workers: deps.workers,
       stagingDir: deps.store.stagingDir,
       rehash: rehasher(cfg, deps, kinds),
+      twoWay: new Set(cfg.rules.filter((r) => r.mode === 'two-way').map((r) => r.name)),
     },
     deps.events,
     {

@@ -1,4 +1,5 @@
 import type { FerryConfig } from '../../shared/config';
+import { purgeTrash } from './trash';
 import type { SerializedError } from '../../shared/errors';
 import type { TransferRef } from '../../shared/events';
 import type { HashKind } from '../../shared/hashes';
@@ -9,6 +10,7 @@ import type { Destination } from './providers/types';
 import {
   activeFolders,
   connectDestinations,
+  applyBaseUpdates,
   destinationStates,
   kindsPerFolder,
   planAll,
@@ -48,15 +50,22 @@ export async function prepare(cfg: FerryConfig, deps: EngineDeps, opts: RunOptio
   const kinds = kindsPerFolder(cfg, destinations);
   const scans = await scanFolders(activeFolders(cfg), kinds, deps, cfg);
   const { states, cleanedPartials } = await destinationStates(destinations, deps, { list: true, signal: opts.signal });
-  const thePlan = planAll(cfg, scans, states, opts.confirmDeletes ?? false);
+  const thePlan = planAll(cfg, scans, states, opts.confirmDeletes ?? false, undefined, (r) =>
+    deps.store.base.forRule(r),
+  );
   return { plan: thePlan, scans, destinations, destinationErrors: errors, cleanedPartials, kinds };
 }
 
 /** One complete pass: prepare, persist the plan as jobs, drain them, and say whether all is where the rules want it. */
 export async function syncOnce(cfg: FerryConfig, deps: EngineDeps, opts: RunOptions = {}): Promise<SyncSummary> {
   const signal = opts.signal ?? new AbortController().signal;
+  for (const r of cfg.rules) {
+    const folder = cfg.folders.find((f) => f.id === r.from[0]);
+    if (r.mode === 'two-way' && folder) purgeTrash(folder.path);
+  }
   const prepared = await prepare(cfg, deps, opts);
   deps.store.jobs.replacePlan(prepared.plan.actions);
+  applyBaseUpdates(deps.store, prepared.plan);
   deps.events.emit('queue:changed', { ...deps.store.jobs.counts(), active: 0 });
 
   const failures: SyncSummary['failures'] = [];

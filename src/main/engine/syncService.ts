@@ -12,6 +12,7 @@ import type { LocalFile } from '../../shared/models';
 import type { Destination } from './providers/types';
 import {
   activeFolders,
+  applyBaseUpdates,
   connectDestinations,
   destinationStates,
   kindsPerFolder,
@@ -21,6 +22,7 @@ import {
   type EngineDeps,
 } from './runSteps';
 import { releaseMemory } from './memory';
+import { purgeTrash } from './trash';
 import { scanChanges, scanFolder, type FolderScan } from './scan/scanner';
 import { walkFolder } from './scan/walk';
 import type { TransferPool } from './transfer/pool';
@@ -34,12 +36,14 @@ export type ServiceOptions = {
   rescanIntervalMs?: number;
   /** How often destinations that failed their check are tried again (default 30 s). */
   retryIntervalMs?: number;
+  /** Overrides settings.remote_poll (tests). */
+  remotePollMs?: number;
 };
 
 export type ServiceStatus = {
   state: ServiceState;
   folders: FolderStatus[];
-  destinations: { id: string; ok: boolean; error: string | null }[];
+  destinations: { id: string; ok: boolean; error: string | null; used: boolean }[];
   queue: { pending: number; failed: number; bytesPending: number };
   /** Files with fewer verified copies than their rule's quorum, after the last cycle's transfers. */
   belowQuorum: BelowQuorum[];
@@ -73,6 +77,8 @@ export class SyncService {
   private wake: (() => void) | undefined;
   private loop: Promise<void> | undefined;
   private rescanTimer: NodeJS.Timeout | undefined;
+  private pollTimer: NodeJS.Timeout | undefined;
+  private readonly twoWay: boolean;
   private retryTimer: NodeJS.Timeout | undefined;
   private reconnecting: Promise<void> | undefined;
   /** The latest plan: its dispatch feeds rule previews, its quorum and uncaught counts the status. */
@@ -86,6 +92,7 @@ export class SyncService {
     private readonly opts: ServiceOptions = {},
   ) {
     this.dispatcher = new Dispatcher(cfg.rules.map(compileRule));
+    this.twoWay = cfg.rules.some((r) => r.mode === 'two-way');
   }
 
   async start(): Promise<void> {
@@ -102,6 +109,20 @@ export class SyncService {
     }
     const every = this.opts.rescanIntervalMs ?? this.cfg.settings.rescan_interval * 1000;
     this.rescanTimer = setInterval(() => this.rescanAll(), every);
+    // Files deleted by two-way sync wait 30 days in each folder's trash.
+    for (const r of this.cfg.rules) {
+      const folder = this.cfg.folders.find((f) => f.id === r.from[0]);
+      if (r.mode === 'two-way' && folder) purgeTrash(folder.path);
+    }
+    // Changes made at the destinations of two-way rules are looked for at the interval the person set.
+    if (this.twoWay)
+      this.pollTimer = setInterval(
+        () => {
+          for (const r of this.cfg.rules)
+            if (r.mode === 'two-way') this.markDirty({ folder: r.from[0] as string, paths: new Set(), full: false });
+        },
+        this.opts.remotePollMs ?? this.cfg.settings.remote_poll * 1000,
+      );
     this.retryTimer = setInterval(() => {
       if (!this.cycling) void this.reconnect();
     }, this.opts.retryIntervalMs ?? 30_000);
@@ -231,14 +252,18 @@ export class SyncService {
       const planned = new Map(
         [...this.scans].filter(([id]) => activeFolders(this.cfg, new Set(this.heldFolders())).some((f) => f.id === id)),
       );
+      // Two-way rules compare with the destination every pass: changes come from there too.
       const { states } = await destinationStates(this.destinations, this.deps, {
-        list: this.listNext,
+        list: this.listNext || this.twoWay,
         signal: this.controller.signal,
       });
       this.listNext = false;
-      const thePlan = planAll(this.cfg, planned, states, false, this.dispatcher);
+      const thePlan = planAll(this.cfg, planned, states, false, this.dispatcher, (r) =>
+        this.deps.store.base.forRule(r),
+      );
       this.lastPlan = thePlan;
       this.deps.store.jobs.replacePlan(thePlan.actions);
+      applyBaseUpdates(this.deps.store, thePlan);
       await this.pool?.drain(this.controller.signal);
       this.belowQuorum = stillBelowQuorum(thePlan.belowQuorum, this.deps.store.shipped).filter(
         (b) => this.deps.store.index.get(b.folder, b.path) !== undefined,
@@ -284,6 +309,7 @@ export class SyncService {
           id: d.id,
           ok: err === undefined && this.destinations.has(d.id),
           error: err ? err.error.message : null,
+          used: this.cfg.rules.some((r) => r.to.includes(d.id)),
         };
       }),
       queue: this.deps.store.jobs.counts(),
@@ -379,6 +405,7 @@ export class SyncService {
     }
     this.controller.abort(new Error('stopping'));
     if (this.rescanTimer) clearInterval(this.rescanTimer);
+    if (this.pollTimer) clearInterval(this.pollTimer);
     if (this.retryTimer) clearInterval(this.retryTimer);
     if (this.gcTimer) clearTimeout(this.gcTimer);
     this.wake?.();

@@ -1,3 +1,4 @@
+import type { TwoWayOutcome } from './twoWayStep';
 import { type Action, type Encoding, ENCODING_SUFFIX, type LocalFile } from '../../../shared/models';
 import type { RemoteEntry } from '../providers/types';
 import { remotePathOf } from '../rules/pathTemplate';
@@ -40,11 +41,13 @@ export type PlanProblem =
   | { kind: 'delete-brake'; rule: string; destination: string; deletes: number; total: number }
   | { kind: 'deletes-withheld'; rule: string; folder: string; reason: string }
   /** A mirror's copies of files that still exist but that the rule no longer sends there: kept until confirmed. */
-  | { kind: 'left-behind'; rule: string; destination: string; count: number; sample: string[] };
+  | { kind: 'left-behind'; rule: string; destination: string; count: number; sample: string[] }
+  /** Two-way: a file that cannot be synced as it is (a name this side cannot hold, a case clash …). */
+  | { kind: 'two-way'; rule: string; path: string; message: string };
 
 /** Whether a problem means the destinations do not hold what the rules say (warnings do not). */
 export function isBlockingProblem(p: PlanProblem): boolean {
-  return p.kind === 'collision' || p.kind === 'delete-brake';
+  return p.kind === 'collision' || p.kind === 'delete-brake' || p.kind === 'two-way';
 }
 
 /** The rules that caught each file of a folder: `lists[i]` for the i-th file of `files`, in its order. */
@@ -74,6 +77,8 @@ export type Plan = {
   belowQuorum: BelowQuorum[];
   /** Which rules caught each file, for previews that reuse this plan's work. */
   caught: Map<string, FolderDispatch>;
+  /** Two-way rules' base updates (applied once the plan is queued), brakes and problems. */
+  twoWay?: TwoWayOutcome;
 };
 
 const BRAKE_MIN_FILES = 5;
@@ -115,6 +120,8 @@ export function plan(input: PlanInput): Plan {
       }
       let mover: CompiledRule | undefined;
       for (const rule of rules) {
+        // Two-way rules are planned against their base (twoWayStep.ts), not here.
+        if (rule.mode === 'two-way') continue;
         if (rule.mode === 'move') mover ??= rule;
         let remotePath: string;
         try {

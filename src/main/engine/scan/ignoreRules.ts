@@ -10,6 +10,9 @@ export function isTempName(name: string): boolean {
   return name.startsWith(TEMP_PREFIX);
 }
 
+/** At a folder's root: where two-way sync puts files deleted elsewhere, kept 30 days. Never synced. */
+export const TRASH_DIR = '.ferry-trash';
+
 type Layer = { base: string; ig: Ignore };
 
 /**

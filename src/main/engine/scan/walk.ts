@@ -1,7 +1,7 @@
 import { existsSync, lstatSync, readdirSync, statSync, type BigIntStats, type Dirent } from 'node:fs';
 import { sep } from 'node:path';
 import type { ScanIssue } from '../../../shared/models';
-import { IGNORE_FILE, IgnoreStack, isTempName } from './ignoreRules';
+import { IGNORE_FILE, IgnoreStack, isTempName, TRASH_DIR } from './ignoreRules';
 
 export type WalkedFile = { path: string; size: number; mtimeNs: bigint; ino: bigint };
 
@@ -134,7 +134,7 @@ export function walkFolder(
     chain.push(abs);
     for (const entry of entries) {
       const name = entry.name;
-      if (isTempName(name)) continue;
+      if (isTempName(name) || (rel === '' && name === TRASH_DIR)) continue;
       if (rel === '' && part.of > 1 && partOf(name, part.of) !== part.index) continue;
       look(abs, here, name, rel === '' ? name : `${rel}/${name}`, entry.isDirectory() ? true : false);
     }
@@ -145,7 +145,7 @@ export function walkFolder(
   const lookAtPath = (rel: string): void => {
     const parts = rel.split('/');
     const name = parts.pop() as string;
-    if (isTempName(name)) return;
+    if (isTempName(name) || parts[0] === TRASH_DIR || (parts.length === 0 && name === TRASH_DIR)) return;
     let stack = IgnoreStack.forRoot(patterns);
     let abs = root;
     let relDir = '';

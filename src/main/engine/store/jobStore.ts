@@ -1,6 +1,6 @@
 import type { SerializedError } from '../../../shared/errors';
 import type { TransferRef } from '../../../shared/events';
-import type { Action, ActionKind, Encoding } from '../../../shared/models';
+import type { Action, ActionDetail, ActionKind, Encoding } from '../../../shared/models';
 import type { Db } from './db';
 
 /** A job is pending until it is done (then deleted: history keeps it) or failed for good. Which jobs
@@ -23,10 +23,23 @@ export type Job = Action & {
 export const PHASE: Record<ActionKind, number> = {
   'move-remote': 0,
   'copy-remote': 0,
+  'move-local': 0,
   upload: 1,
+  download: 1,
+  conflict: 1,
   'delete-remote': 2,
   'delete-local': 3,
+  'trash-local': 3,
 };
+
+/** Jobs about a local path (their key is the folder and path, not a remote path). */
+const LOCAL_KINDS: ReadonlySet<ActionKind> = new Set([
+  'delete-local',
+  'trash-local',
+  'move-local',
+  'download',
+  'conflict',
+]);
 
 /** How a job appears in events: what it is about, without its queue bookkeeping. */
 export function transferRef(job: Job): TransferRef {
@@ -43,7 +56,7 @@ export function transferRef(job: Job): TransferRef {
 }
 
 export function jobKey(a: Pick<Action, 'kind' | 'destination' | 'remotePath' | 'folder' | 'path'>): string {
-  return a.kind === 'delete-local'
+  return LOCAL_KINDS.has(a.kind)
     ? `local\u0000${a.folder}\u0000${a.path}`
     : `remote\u0000${a.destination}\u0000${a.remotePath}`;
 }
@@ -68,6 +81,7 @@ type Row = {
   not_before: number;
   last_error: string | null;
   created_at: number;
+  detail: string | null;
 };
 
 export type QueueCounts = { pending: number; failed: number; bytesPending: number };
@@ -84,8 +98,8 @@ export class JobStore {
 
   constructor(private readonly db: Db) {
     this.insert = db.prepare(
-      `INSERT INTO jobs (key, kind, phase, state, rule, destination, folder, path, remote_path, from_remote_path, encoding, size, sha256, reason, created_at)
-       VALUES (@key, @kind, @phase, 'pending', @rule, @destination, @folder, @path, @remotePath, @fromRemotePath, @encoding, @size, @sha256, @reason, @createdAt)`,
+      `INSERT INTO jobs (key, kind, phase, state, rule, destination, folder, path, remote_path, from_remote_path, encoding, size, sha256, reason, created_at, detail)
+       VALUES (@key, @kind, @phase, 'pending', @rule, @destination, @folder, @path, @remotePath, @fromRemotePath, @encoding, @size, @sha256, @reason, @createdAt, @detail)`,
     );
     this.nextPending = db.prepare(
       `SELECT * FROM jobs WHERE state = 'pending' AND phase = ? AND id > ? ORDER BY id LIMIT ?`,
@@ -129,6 +143,7 @@ export class JobStore {
           sha256: a.sha256 ?? null,
           reason: a.reason,
           createdAt: now,
+          detail: a.detail === undefined ? null : JSON.stringify(a.detail),
         });
       }
     })();
@@ -223,5 +238,6 @@ function fromRow(r: Row): Job {
   if (r.encoding !== 'identity') job.encoding = r.encoding;
   if (r.from_remote_path !== null) job.fromRemotePath = r.from_remote_path;
   if (r.sha256 !== null) job.sha256 = r.sha256;
+  if (r.detail) job.detail = JSON.parse(r.detail) as ActionDetail;
   return job;
 }

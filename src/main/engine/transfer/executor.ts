@@ -19,6 +19,7 @@ import {
   type TransferOpts,
 } from '../providers/types';
 import type { Job } from '../store/jobStore';
+import { executeTwoWay } from './twoWayExec';
 import type { ShippedRecord } from '../store/shippedStore';
 import type { Store } from '../store/store';
 
@@ -33,6 +34,8 @@ export type ExecutorDeps = {
   stagingDir: string;
   /** Hashes one local file again and updates the index (after it changed under us). */
   rehash: (folder: string, path: string) => Promise<LocalFile | undefined>;
+  /** Names of the two-way rules: their jobs also keep the common base (twoWayExec.ts). */
+  twoWay?: ReadonlySet<string>;
 };
 
 /** What running a job came to, besides an error. `skipped` jobs are settled without a transfer. */
@@ -40,6 +43,13 @@ export type JobResult = { outcome: 'done' | 'skipped'; bytes: number; note?: str
 
 /** Runs one job against its destination and records what it achieved. Throws a FerryError on failure. */
 export async function executeJob(job: Job, opts: TransferOpts, deps: ExecutorDeps): Promise<JobResult> {
+  if (deps.twoWay?.has(job.rule))
+    return executeTwoWay(job, opts, {
+      ...deps,
+      destination: destinationOf(job, deps),
+      root: folderRoot(job, deps),
+      upload: (j) => upload(j, opts, deps),
+    });
   switch (job.kind) {
     case 'upload':
       return upload(job, opts, deps);
@@ -50,6 +60,11 @@ export async function executeJob(job: Job, opts: TransferOpts, deps: ExecutorDep
       return deleteRemote(job, opts, deps);
     case 'delete-local':
       return deleteLocal(job, deps);
+    case 'download':
+    case 'conflict':
+    case 'move-local':
+    case 'trash-local':
+      throw new FerryError('permanent', 'not-two-way', `rule "${job.rule}" is not a two-way rule any more`);
     default:
       return assertNever(job.kind, 'job kind');
   }
@@ -62,10 +77,14 @@ function destinationOf(job: Job, deps: ExecutorDeps): Destination {
   return d;
 }
 
-function folderPath(job: Job, deps: ExecutorDeps): string {
+function folderRoot(job: Job, deps: ExecutorDeps): string {
   const f = deps.folders.get(job.folder);
   if (!f) throw new FerryError('permanent', 'folder-gone', `folder "${job.folder}" is no longer configured`);
-  return join(f.path, ...job.path.split('/'));
+  return f.path;
+}
+
+function folderPath(job: Job, deps: ExecutorDeps): string {
+  return join(folderRoot(job, deps), ...job.path.split('/'));
 }
 
 /** What was sent: the file itself, or its compressed form (then size and hashes are the compressed bytes'). */

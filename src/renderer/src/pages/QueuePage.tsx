@@ -17,6 +17,10 @@ const KIND: Record<QueueItem['kind'], string> = {
   'copy-remote': 'Copy',
   'delete-remote': 'Delete at destination',
   'delete-local': 'Remove source',
+  download: 'Bring home',
+  conflict: 'Keep both (conflict)',
+  'move-local': 'Rename here',
+  'trash-local': 'Move to trash',
 };
 
 function Where({ item }: { item: QueueItem }) {

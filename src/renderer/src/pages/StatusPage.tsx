@@ -22,7 +22,7 @@ const FOLDER_HEALTH: Record<FolderState, Health> = {
 };
 
 function verdict(s: StatusResult): Health {
-  if (s.destinations.some((d) => !d.ok) || s.folders.some((f) => f.state === 'error') || s.queue.failed > 0)
+  if (s.destinations.some((d) => d.used && !d.ok) || s.folders.some((f) => f.state === 'error') || s.queue.failed > 0)
     return 'error';
   if (s.state === 'paused') return 'paused';
   if (s.queue.pending + s.queue.active > 0 || s.state === 'syncing' || s.state === 'starting') return 'busy';
@@ -168,8 +168,13 @@ export function StatusPage(): React.JSX.Element {
             <ul className="health-list">
               {s.destinations.map((d) => (
                 <li key={d.id}>
-                  <StatusBadge health={d.ok ? 'ok' : 'error'}>
-                    <strong>{d.id}</strong> {d.ok ? 'connected' : `unavailable — ${d.error ?? 'not connected'}`}
+                  <StatusBadge health={!d.used ? 'off' : d.ok ? 'ok' : 'error'}>
+                    <strong>{d.id}</strong>{' '}
+                    {!d.used
+                      ? 'not used by any rule yet'
+                      : d.ok
+                        ? 'connected'
+                        : `unavailable — ${d.error ?? 'not connected'}`}
                   </StatusBadge>
                 </li>
               ))}

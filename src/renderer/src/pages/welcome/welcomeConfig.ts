@@ -82,6 +82,7 @@ export function welcomeConfig(current: FerryConfig, answers: WelcomeAnswers): Fe
     mode: answers.mode,
     tags: [],
     hooks: [],
+    remote_exclude: [],
   };
   return {
     ...current,

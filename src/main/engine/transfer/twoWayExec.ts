@@ -1,0 +1,204 @@
+import { createReadStream } from 'node:fs';
+import { lstat, mkdir, rename, unlink } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { dirname, join } from 'node:path';
+import { FerryError } from '../../../shared/errors';
+import { conflictName } from '../plan/twoWay';
+import { canCopy, canMove, type Destination, type TransferOpts } from '../providers/types';
+import { TRASH_DIR } from '../scan/ignoreRules';
+import { MultiHash } from '../scan/multiHash';
+import type { Job } from '../store/jobStore';
+import type { Store } from '../store/store';
+import { downloadInto, unsafeLocalPath } from './safeDownload';
+
+/** What a two-way job needs: its destination, its folder's root, and the one-way upload it builds on. */
+export type TwoWayDeps = {
+  store: Store;
+  destination: Destination;
+  root: string;
+  upload: (job: Job) => Promise<{ outcome: 'done' | 'skipped'; bytes: number; note?: string }>;
+};
+
+type Result = { outcome: 'done' | 'skipped'; bytes: number; note?: string };
+
+const abs = (root: string, path: string) => join(root, ...path.split('/'));
+
+async function sha256Of(file: string): Promise<string | null> {
+  try {
+    const h = new MultiHash();
+    for await (const chunk of createReadStream(file)) h.update(chunk as Buffer);
+    return h.digest().sha256;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw err;
+  }
+}
+
+const exists = (file: string) =>
+  lstat(file).then(
+    () => true,
+    () => false,
+  );
+
+/** A name beside `path` for the other side's version, free on this disk. */
+async function freeConflictName(root: string, path: string, wanted: string | undefined): Promise<string> {
+  if (wanted && !(await exists(abs(root, wanted)))) return wanted;
+  const taken = new Set<string>();
+  for (let i = 0; i < 50; i++) {
+    const name = conflictName(path, hostname(), new Date(), (p) => taken.has(p));
+    if (!(await exists(abs(root, name)))) return name;
+    taken.add(name);
+  }
+  throw new FerryError('conflict', 'conflict-name-taken', `no free name for a conflicted copy of ${path}`);
+}
+
+/** Records in the base what the destination now holds at `path` (after an upload): the shipped record says. */
+function recordUploaded(job: Job, deps: TwoWayDeps): void {
+  const rec = deps.store.shipped.get(deps.destination.id, job.remotePath as string);
+  if (rec)
+    deps.store.base.put(job.rule, {
+      path: job.path,
+      sha256: rec.sha256,
+      size: rec.size,
+      remoteVersion: rec.remoteVersion,
+    });
+}
+
+/**
+ * The jobs of two-way rules. Each re-checks its premise when it runs (the plan may be minutes old):
+ * nothing local is replaced unless it is still what the plan saw, nothing remote is deleted unless it
+ * is still the version the plan saw, and the base is written only once both sides agree.
+ */
+export async function executeTwoWay(job: Job, opts: TransferOpts, deps: TwoWayDeps): Promise<Result> {
+  const dest = deps.destination;
+  const remotePath = job.remotePath ?? job.path;
+  switch (job.kind) {
+    case 'upload': {
+      const r = await deps.upload(job);
+      if (r.outcome === 'done') recordUploaded(job, deps);
+      return r;
+    }
+    case 'download': {
+      const got = await downloadInto({
+        dest,
+        remotePath,
+        root: deps.root,
+        path: job.path,
+        replaces: job.detail?.replaces ?? null,
+        conflictPath: (p) => conflictName(p, hostname(), new Date(), () => false),
+        ...(job.detail?.expect ? { expect: job.detail.expect } : {}),
+        opts,
+      });
+      // Landed as a conflicted copy (the local file changed meanwhile): the next pass ships both.
+      if (!got.conflicted)
+        deps.store.base.put(job.rule, {
+          path: job.path,
+          sha256: got.hashes.sha256,
+          size: got.size,
+          remoteVersion: got.entry.version ?? job.detail?.remoteVersion ?? null,
+        });
+      return { outcome: 'done', bytes: got.size, ...(got.conflicted ? { note: `kept beside as ${got.path}` } : {}) };
+    }
+    case 'conflict': {
+      // The other side's version comes home beside ours (unless it is the same content), then ours goes out.
+      const local = abs(deps.root, job.path);
+      const mine = await sha256Of(local);
+      const other = await freeConflictName(deps.root, job.path, job.detail?.conflictPath);
+      const got = await downloadInto({
+        dest,
+        remotePath,
+        root: deps.root,
+        path: other,
+        replaces: null,
+        conflictPath: () => {
+          throw new FerryError('conflict', 'conflict-name-taken', `${other} appeared while it was downloaded`);
+        },
+        opts,
+      });
+      if (got.hashes.sha256 === mine) {
+        // Same content after all: one file, agreed.
+        await unlink(abs(deps.root, other));
+        deps.store.base.put(job.rule, {
+          path: job.path,
+          sha256: got.hashes.sha256,
+          size: got.size,
+          remoteVersion: got.entry.version ?? job.detail?.remoteVersion ?? null,
+        });
+        return { outcome: 'done', bytes: got.size, note: 'both sides held the same content' };
+      }
+      if (mine === null)
+        return { outcome: 'done', bytes: got.size, note: `kept as ${other}; ${job.path} is gone here` };
+      const r = await deps.upload({ ...job, kind: 'upload', sha256: mine });
+      if (r.outcome === 'done') recordUploaded(job, deps);
+      return { outcome: 'done', bytes: got.size + r.bytes, note: `conflict: their version kept as ${other}` };
+    }
+    case 'trash-local': {
+      const file = abs(deps.root, job.path);
+      const now = await sha256Of(file);
+      if (now === null) {
+        deps.store.base.delete(job.rule, job.path);
+        return { outcome: 'skipped', bytes: 0, note: 'already gone here' };
+      }
+      // Changed since the plan: the change wins over the deletion (the next pass ships it).
+      if (now !== job.sha256) return { outcome: 'skipped', bytes: 0, note: 'changed here since: kept' };
+      const day = new Date().toISOString().slice(0, 10);
+      let to = join(deps.root, TRASH_DIR, day, ...job.path.split('/'));
+      for (let i = 2; await exists(to); i++) to = `${join(deps.root, TRASH_DIR, day, ...job.path.split('/'))}.${i}`;
+      await mkdir(dirname(to), { recursive: true });
+      await rename(file, to);
+      deps.store.base.delete(job.rule, job.path);
+      return { outcome: 'done', bytes: 0, note: `moved to ${TRASH_DIR}/${day}` };
+    }
+    case 'delete-remote': {
+      const there = await dest.stat(remotePath, opts.signal);
+      const planned = job.detail?.remoteVersion ?? null;
+      // Changed there since the plan: the change wins (the next pass brings it home).
+      if (there && planned !== null && there.version !== undefined && there.version !== planned)
+        return { outcome: 'skipped', bytes: 0, note: 'changed at the destination since: kept' };
+      if (there) await dest.delete(remotePath, opts.signal);
+      deps.store.shipped.delete(dest.id, remotePath);
+      deps.store.base.delete(job.rule, job.path);
+      return { outcome: there ? 'done' : 'skipped', bytes: 0 };
+    }
+    case 'move-remote': {
+      const from = job.fromRemotePath as string;
+      let entry;
+      if (canMove(dest)) entry = await dest.move(from, remotePath, opts.signal);
+      else if (canCopy(dest)) {
+        entry = await dest.copy(from, remotePath, opts.signal);
+        await dest.delete(from, opts.signal);
+      } else {
+        const r = await deps.upload({ ...job, kind: 'upload' });
+        await dest.delete(from, opts.signal);
+        deps.store.base.delete(job.rule, from);
+        recordUploaded(job, deps);
+        return r;
+      }
+      deps.store.base.move(job.rule, from, job.path);
+      const base = deps.store.base.forRule(job.rule).get(job.path);
+      if (base) deps.store.base.put(job.rule, { ...base, remoteVersion: entry.version ?? null });
+      return { outcome: 'done', bytes: 0 };
+    }
+    case 'move-local': {
+      const from = job.fromRemotePath as string;
+      const problem = unsafeLocalPath(job.path);
+      if (problem)
+        throw new FerryError('invalid-name', 'unsafe-remote-name', `"${job.path}" is not applied here: ${problem}`);
+      const base = deps.store.base.forRule(job.rule).get(from);
+      const src = abs(deps.root, from);
+      const dst = abs(deps.root, job.path);
+      // Only the file the base knows moves, and never over another.
+      if (!base || (await sha256Of(src)) !== base.sha256 || (await exists(dst)))
+        return { outcome: 'skipped', bytes: 0, note: 'changed here since: the next pass decides' };
+      await mkdir(dirname(dst), { recursive: true });
+      await rename(src, dst);
+      const there = await dest.stat(remotePath, opts.signal);
+      deps.store.base.move(job.rule, from, job.path);
+      deps.store.base.put(job.rule, { ...base, path: job.path, remoteVersion: there?.version ?? null });
+      return { outcome: 'done', bytes: 0 };
+    }
+    case 'copy-remote':
+    case 'delete-local':
+      throw new FerryError('permanent', 'not-two-way', `a ${job.kind} job has no place in a two-way rule`);
+  }
+}
