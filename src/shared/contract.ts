@@ -88,6 +88,19 @@ export const requestSchemas = {
     .strict(),
   /** Files and bytes Ferry has shipped to each destination and that are still there, from the records. */
   'destination:usage': z.object({}).strict(),
+  /** Two-way rules' conflicted copies (kept beside the file when both sides changed it). */
+  'conflicts:list': z.object({}).strict(),
+  /**
+   * Settles one: keep mine (the copy goes to the trash), keep theirs (the copy replaces the file, whose
+   * content goes to the trash), or keep both (the copy keeps a plain name). Either way it syncs.
+   */
+  'conflicts:resolve': z
+    .object({
+      folder: z.string().min(1),
+      copy: z.string().min(1).max(4096),
+      keep: z.enum(['mine', 'theirs', 'both']),
+    })
+    .strict(),
 } as const;
 
 export type RequestName = keyof typeof requestSchemas;
@@ -182,6 +195,18 @@ export type BrowseResult = { prefix: string; entries: BrowseEntry[]; truncated: 
 
 export type UsageRow = { destination: string; files: number; bytes: number; lastShippedAt: number | null };
 
+export type ConflictItem = {
+  rule: string;
+  folder: string;
+  /** The file as it is here ("mine"), and the other side's version kept beside it ("theirs"). */
+  path: string;
+  copy: string;
+  host: string;
+  date: string;
+  mine: { size: number; mtimeMs: number } | null;
+  theirs: { size: number; mtimeMs: number };
+};
+
 export type ConfigUpdateResult =
   { ok: true } | { ok: false; problems: { path: string; message: string; line?: number; column?: number }[] };
 
@@ -206,6 +231,8 @@ export type Results = {
   'destination:browse': BrowseResult;
   'destination:shareLink': { url: string; expiresAt: number | null };
   'destination:usage': UsageRow[];
+  'conflicts:list': { items: ConflictItem[] };
+  'conflicts:resolve': { ok: boolean; message: string };
 };
 
 /** What a face implements or calls: one method per request. */

@@ -22,6 +22,7 @@ import { canShare } from './providers/types';
 import type { Keychain } from './secrets';
 import { transferRef, type Job } from './store/jobStore';
 import { browseDestination } from './window/browse';
+import { listConflicts, resolveConflict } from './window/conflicts';
 import { checkFolder, previewIgnore } from './window/folderCheck';
 import type { Store } from './store/store';
 import type { SyncService } from './syncService';
@@ -211,6 +212,14 @@ export function createApi(host: ApiHost): FerryApi {
       return { url, expiresAt: url.startsWith('file:') ? null : Date.now() + expiresSec * 1000 };
     },
     'destination:usage': async () => host.store.shipped.usage(),
+    'conflicts:list': async () => ({
+      items: listConflicts(host.config(), (folder) => host.service().filesOf(folder)),
+    }),
+    'conflicts:resolve': async ({ folder, copy, keep }) => {
+      const message = resolveConflict(host.config(), folder, copy, keep);
+      host.service().requestRescan(folder);
+      return { ok: true, message };
+    },
   };
 }
 

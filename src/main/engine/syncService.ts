@@ -318,6 +318,11 @@ export class SyncService {
     };
   }
 
+  /** A folder's files as the latest scan (or the index) knows them. */
+  filesOf(folder: string): ReadonlyMap<string, LocalFile> {
+    return this.scans.get(folder)?.files ?? this.deps.store.index.loadFolder(folder);
+  }
+
   /** A destination this service is connected to (its check passed), for browsing and share links. */
   connected(id: string): Destination | undefined {
     return this.destinations.get(id);

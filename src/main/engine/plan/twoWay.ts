@@ -209,6 +209,13 @@ export function conflictName(path: string, host: string, now: Date, taken: (p: s
   }
 }
 
+/** The original a conflicted copy stands beside, and who made it when; undefined for other names. */
+export function parseConflictName(path: string): { original: string; host: string; date: string } | undefined {
+  const m = /^(.*?) \(conflicted copy from (.+) (\d{4}-\d{2}-\d{2})(?: \d+)?\)(\.[^./]*)?$/.exec(path);
+  if (!m) return undefined;
+  return { original: `${m[1] ?? ''}${m[4] ?? ''}`, host: m[2] ?? '', date: m[3] ?? '' };
+}
+
 /** Whether the remote entry no longer holds the base's content; `known` are hashes of that content. */
 function remoteDiffers(entry: RemoteEntry, base: BaseEntry, known: Hashes): boolean {
   if (entry.size !== base.size) return true;
