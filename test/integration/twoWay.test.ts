@@ -11,9 +11,10 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { spawnFerry, syncJson } from '../helpers/cli';
 import { prng, writeConfig } from '../helpers/tree';
+import { s3DestinationYaml, startS3rver, S3RVER_KEY, type S3rver } from '../servers/s3rver';
 
 /**
  * Two Ferry instances (two state directories, two folders) keep their folders equal through one
@@ -25,6 +26,35 @@ afterEach(() => {
   if (root) rmSync(root, { recursive: true, force: true });
   root = undefined;
 });
+
+/** Where both instances meet: a local folder, or a bucket of a real S3 server (s3rver). */
+type Hub = { name: string; yaml: (root: string) => string; env: NodeJS.ProcessEnv };
+const S3_ENV = { FERRY_S3_KEY: S3RVER_KEY, FERRY_S3_SECRET: S3RVER_KEY };
+let s3: S3rver | undefined;
+let hubKind: Hub;
+beforeAll(async () => {
+  s3 = await startS3rver(['two-way']);
+});
+afterAll(async () => {
+  await s3?.stop();
+});
+const HUBS: Hub[] = [
+  {
+    name: 'a local folder',
+    yaml: (r) => `  - { id: hub, type: local, path: ${JSON.stringify(join(r, 'hub'))} }`,
+    env: {},
+  },
+  {
+    name: 'S3 (s3rver)',
+    yaml: (r) =>
+      s3DestinationYaml('hub', {
+        bucket: 'two-way',
+        endpoint: (s3 as S3rver).url,
+        prefix: r.slice(r.lastIndexOf('-') + 1),
+      }),
+    env: S3_ENV,
+  },
+];
 
 function setup(): { a: Side; b: Side; hub: string } {
   root = mkdtempSync(join(tmpdir(), 'ferry-2way-'));
@@ -39,7 +69,7 @@ function setup(): { a: Side; b: Side; hub: string } {
         'folders:',
         `  - { id: work, path: ${JSON.stringify(folder)} }`,
         'destinations:',
-        `  - { id: hub, type: local, path: ${JSON.stringify(hub)} }`,
+        hubKind.yaml(root as string),
         'rules:',
         '  - { name: both-ways, from: [work], to: [hub], mode: two-way }',
         '',
@@ -72,8 +102,7 @@ function put(side: Side, path: string, content: string): void {
 }
 
 async function sync(side: Side, extra: string[] = []) {
-  const r = await syncJson(side.config, side.state, { extra });
-  return r;
+  return syncJson(side.config, side.state, { extra, env: hubKind.env });
 }
 
 /** Runs both sides until a round changes nothing (at most 4 rounds). */
@@ -87,7 +116,11 @@ async function converge(a: Side, b: Side): Promise<void> {
   }
 }
 
-describe('two-way sync between two instances through one destination', () => {
+describe.each(HUBS)('two-way sync between two instances through $name', (hub) => {
+  beforeAll(() => {
+    hubKind = hub;
+  });
+
   it('brings new files, edits, renames and deletions across, both ways', async () => {
     const { a, b } = setup();
     put(a, 'docs/plan.txt', 'plan v1');
@@ -112,7 +145,9 @@ describe('two-way sync between two instances through one destination', () => {
   it('brings a change made elsewhere home in a live daemon, at the poll interval', async () => {
     const { a, b } = setup();
     writeFileSync(b.config, `${readFileSync(b.config, 'utf8')}settings:\n  remote_poll: 5\n`);
-    const daemon = spawnFerry(['daemon', '--config', b.config, '--state-dir', b.state, '--port', '0', '--no-webapp']);
+    const daemon = spawnFerry(['daemon', '--config', b.config, '--state-dir', b.state, '--port', '0', '--no-webapp'], {
+      env: hubKind.env,
+    });
     try {
       put(a, 'from-a.txt', 'hello b');
       expect((await sync(a)).code).toBe(0);
@@ -123,9 +158,10 @@ describe('two-way sync between two instances through one destination', () => {
       // And a change made under the daemon goes out, without echoing back.
       put(b, 'from-b.txt', 'hello a');
       const back = Date.now() + 30_000;
-      while (!existsSync(join(root as string, 'hub', 'from-b.txt')) && Date.now() < back)
-        await new Promise((r) => setTimeout(r, 200));
-      expect((await sync(a)).code).toBe(0);
+      while (!existsSync(join(a.folder, 'from-b.txt')) && Date.now() < back) {
+        expect((await sync(a)).code).toBe(0);
+        await new Promise((r) => setTimeout(r, 500));
+      }
       expect(readFileSync(join(a.folder, 'from-b.txt'), 'utf8')).toBe('hello a');
     } finally {
       const closed = new Promise((r) => daemon.once('close', r));
