@@ -156,7 +156,17 @@ describe('the window, in Chromium, against a real daemon', () => {
   it('saves a screenshot of every page, light and dark, without script errors or refused loads', async () => {
     for (const scheme of ['light', 'dark'] as const) {
       await page.emulateMedia({ colorScheme: scheme });
-      for (const name of ['Status', 'Queue', 'Folders', 'Destinations', 'Rules', 'History', 'Activity', 'Settings']) {
+      for (const name of [
+        'Status',
+        'Queue',
+        'Conflicts',
+        'Folders',
+        'Destinations',
+        'Rules',
+        'History',
+        'Activity',
+        'Settings',
+      ]) {
         await go(name);
         await page.waitForTimeout(300);
         // Nothing wider than the window: no horizontal scrolling, nothing cut off at the right.

@@ -166,6 +166,12 @@ describe('the daemon API', () => {
     daemon = await startDaemon(w);
     await until('the first sync', () => snapshot(w.dest).size === 2);
 
+    // The files show at the destination a moment before their history rows are written.
+    for (let i = 0; i < 50; i++) {
+      const all = await api<{ total: number }>(daemon, 'history:query', {});
+      if (all.body.total >= 2) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
     const history = await api<{ total: number; items: { path: string; outcome: string }[] }>(daemon, 'history:query', {
       search: 'a.j',
     });

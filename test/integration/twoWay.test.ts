@@ -14,6 +14,7 @@ import { dirname, join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { spawnFerry, syncJson } from '../helpers/cli';
 import { prng, writeConfig } from '../helpers/tree';
+import { startDropboxEmulator, type DropboxEmulator } from '../servers/dropboxEmulator';
 import { s3DestinationYaml, startS3rver, S3RVER_KEY, type S3rver } from '../servers/s3rver';
 
 /**
@@ -31,12 +32,15 @@ afterEach(() => {
 type Hub = { name: string; yaml: (root: string) => string; env: NodeJS.ProcessEnv };
 const S3_ENV = { FERRY_S3_KEY: S3RVER_KEY, FERRY_S3_SECRET: S3RVER_KEY };
 let s3: S3rver | undefined;
+let dropbox: DropboxEmulator | undefined;
 let hubKind: Hub;
 beforeAll(async () => {
   s3 = await startS3rver(['two-way']);
+  dropbox = await startDropboxEmulator();
 });
 afterAll(async () => {
   await s3?.stop();
+  await dropbox?.close();
 });
 const HUBS: Hub[] = [
   {
@@ -53,6 +57,21 @@ const HUBS: Hub[] = [
         prefix: r.slice(r.lastIndexOf('-') + 1),
       }),
     env: S3_ENV,
+  },
+  {
+    name: 'Dropbox (emulator)',
+    yaml: (r) =>
+      [
+        '  - id: hub',
+        '    type: dropbox',
+        '    app_key: ferry-test-app',
+        '    refresh_token: env:FERRY_TEST_DBX_TOKEN',
+        `    endpoint: ${(dropbox as DropboxEmulator).url}`,
+        `    root: /two-way-${r.slice(r.lastIndexOf('-') + 1)}`,
+      ].join('\n'),
+    get env() {
+      return { FERRY_TEST_DBX_TOKEN: (dropbox as DropboxEmulator).issueRefreshToken() };
+    },
   },
 ];
 

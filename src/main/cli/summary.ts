@@ -19,7 +19,8 @@ export function describeProblem(p: PlanProblem): string {
 
 export function planLines(plan: Plan): string[] {
   const lines = plan.actions.map((a) => {
-    const where = a.destination ? `${a.destination}:${a.remotePath}` : `${a.folder}/${a.path}`;
+    const local = a.kind === 'delete-local' || a.kind === 'trash-local' || a.kind === 'move-local';
+    const where = a.destination && !local ? `${a.destination}:${a.remotePath}` : `${a.folder}/${a.path}`;
     const from = a.kind === 'upload' ? `${a.folder}/${a.path} → ` : a.fromRemotePath ? `${a.fromRemotePath} → ` : '';
     return `${a.kind.padEnd(13)} ${from}${where}  (${a.reason}${a.kind === 'upload' ? `, ${bytes(a.size)}` : ''})`;
   });

@@ -12,6 +12,7 @@ import { isFirstRun } from './pages/welcome/welcomeConfig';
 const VIEWS: Record<PageId, LazyExoticComponent<() => React.JSX.Element>> = {
   status: lazy(() => import('./pages/StatusPage').then((m) => ({ default: m.StatusPage }))),
   queue: lazy(() => import('./pages/QueuePage').then((m) => ({ default: m.QueuePage }))),
+  conflicts: lazy(() => import('./pages/ConflictsPage').then((m) => ({ default: m.ConflictsPage }))),
   folders: lazy(() => import('./pages/FoldersPage').then((m) => ({ default: m.FoldersPage }))),
   destinations: lazy(() => import('./pages/DestinationsPage').then((m) => ({ default: m.DestinationsPage }))),
   rules: lazy(() => import('./pages/RulesPage').then((m) => ({ default: m.RulesPage }))),

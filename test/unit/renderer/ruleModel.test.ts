@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Condition } from '../../../src/shared/conditions';
-import { ruleSchema } from '../../../src/shared/config';
+import { configSchema, ruleSchema } from '../../../src/shared/config';
 import {
   addCondition,
   conditionToDraft,
@@ -20,8 +20,10 @@ import {
   formatPath,
   formFromRule,
   formToRule,
+  modeProblems,
   parsePath,
   validateForm,
+  withMode,
   type RuleContext,
   type RuleForm,
   type RuleInput,
@@ -85,6 +87,17 @@ describe('rule form model: round trip', () => {
     expect(roundTrip(rule)).toEqual(rule);
   });
 
+  it('keeps a two-way rule and its selective sync, and the globs of any rule', () => {
+    const twoWay: RuleInput = { ...BASE, mode: 'two-way', remote_exclude: ['Archive/**', 'big/*.iso'] };
+    expect(roundTrip(twoWay)).toEqual(twoWay);
+    expect(formFromRule(twoWay).remoteExclude).toBe('Archive/**\nbig/*.iso');
+    // Not dropped from a rule of another mode either (the check refuses it, in words).
+    const stray: RuleInput = { ...BASE, remote_exclude: ['Archive/**'] };
+    expect(roundTrip(stray)).toEqual(stray);
+    const served = ruleSchema.parse(twoWay);
+    expect(ruleSchema.parse(roundTrip(served))).toEqual(served);
+  });
+
   it('gives back the same rule, defaults and all, for a rule as the engine serves it', () => {
     const served = ruleSchema.parse({ ...BASE, when: { ext: 'pdf' }, tags: ['a'] });
     expect(ruleSchema.parse(roundTrip(served))).toEqual(served);
@@ -106,7 +119,8 @@ describe('rule form model: what the form turns into', () => {
   });
 
   it('leaves empty fields out, so the schema defaults apply', () => {
-    expect(formToRule(form({ path: '  ', match: '\n \n', exclude: '', tagText: ' , ', safeWhen: '' }))).toEqual({
+    const blank = { path: '  ', match: '\n \n', exclude: '', tagText: ' , ', safeWhen: '', remoteExclude: ' \n' };
+    expect(formToRule(form(blank))).toEqual({
       name: 'r',
       from: ['inbox'],
       to: ['nas'],
@@ -236,8 +250,81 @@ describe('rule form model: validation', () => {
     f.from = ['inbox', 'gone'];
     f.to = ['nas', 'bucket'];
     f.safeWhen = '3';
-    f.mode = 'two-way';
-    expect(problems(f).map((p) => p.path)).toEqual(['name', 'from[1]', 'mode', 'safe_when']);
+    f.mode = 'mirror';
+    expect(problems(f).map((p) => p.path)).toEqual(['name', 'from[1]', 'safe_when']);
+  });
+});
+
+describe('rule form model: two-way', () => {
+  const twoWay = (patch: Partial<RuleForm> = {}): RuleForm => ({
+    ...formFromRule({ ...BASE, mode: 'two-way' }),
+    ...patch,
+  });
+  const problems = (f: RuleForm) => validateForm(f, CTX).problems;
+  /** The config schema's own verdict on the rule, at the paths below the rule. */
+  const schemaSays = (rule: RuleInput) => {
+    const cfg = configSchema.safeParse({
+      folders: CTX.folders.map((id) => ({ id, path: `/tmp/${id}` })),
+      destinations: CTX.destinations.map((id) => ({ id, type: 'local', path: `/tmp/${id}` })),
+      rules: [rule],
+    });
+    return (cfg.error?.issues ?? []).map((i) => ({ path: formatPath(i.path.slice(2)), message: i.message }));
+  };
+
+  it('accepts one folder, one destination and selective-sync globs', () => {
+    const v = validateForm(twoWay({ remoteExclude: 'Archive/**\n*.iso' }), CTX);
+    expect(v.problems).toEqual([]);
+    expect(v.parsed).toMatchObject({ mode: 'two-way', path: '{path}', remote_exclude: ['Archive/**', '*.iso'] });
+  });
+
+  it('wants exactly one folder and one destination, in the schema words', () => {
+    const found = problems(twoWay({ from: ['inbox', 'scans'], to: ['nas', 'bucket'] }));
+    expect(found).toEqual([
+      { path: 'to', message: 'a two-way rule keeps one folder and one destination equal: name one destination' },
+      { path: 'from', message: 'a two-way rule keeps one folder and one destination equal: name one folder' },
+    ]);
+    // None at all is said as for any rule, once.
+    expect(problems(twoWay({ to: [] }))).toEqual([{ path: 'to', message: 'choose at least one destination' }]);
+  });
+
+  it('mirrors every two-way check of the config schema, message for message', () => {
+    const rules: RuleInput[] = [
+      { ...BASE, mode: 'two-way', from: ['inbox', 'scans'], to: ['nas', 'bucket'] },
+      { ...BASE, mode: 'two-way', path: 'x/{name}' },
+      { ...BASE, mode: 'two-way', compress: 'gzip' },
+      { ...BASE, mode: 'two-way', safe_when: 1 },
+      { ...BASE, mode: 'backup', remote_exclude: ['Archive/**'] },
+      { ...BASE, mode: 'two-way', path: '{path}', remote_exclude: ['Archive/**'] },
+    ];
+    for (const rule of rules) {
+      const expected = schemaSays(rule);
+      expect(modeProblems(rule), JSON.stringify(rule)).toEqual(expected);
+      expect(problems(formFromRule(rule)), JSON.stringify(rule)).toEqual(expected);
+    }
+  });
+
+  it('shows refused selective-sync globs and a bad glob on the field', () => {
+    const f = formFromRule({ ...BASE, remote_exclude: ['Archive/**'] });
+    expect(problems(f)).toEqual([
+      { path: 'remote_exclude', message: 'remote_exclude (selective sync) is for two-way rules only' },
+    ]);
+    expect(fieldOf('remote_exclude', f)).toEqual({ field: 'remote_exclude', rest: '' });
+    const bad = problems(twoWay({ remoteExclude: '/abs' }));
+    expect(bad.map((p) => p.path)).toEqual(['remote_exclude[0]']);
+    expect(fieldOf('remote_exclude[0]', f)).toEqual({ field: 'remote_exclude', rest: '[0]' });
+  });
+
+  it('puts aside what two-way locks when chosen, and gives it back when left', () => {
+    const backup = formFromRule({ ...BASE, path: 'x/{name}', compress: 'zstd', safe_when: 1 });
+    const on = withMode(backup, 'two-way', null);
+    expect(on.form).toMatchObject({ mode: 'two-way', path: '', compress: '', safeWhen: '' });
+    expect(on.kept).toEqual({ path: 'x/{name}', compress: 'zstd', safeWhen: '1' });
+    expect(validateForm(on.form, CTX).problems).toEqual([]);
+    const off = withMode(on.form, 'mirror', on.kept);
+    expect(off).toEqual({ form: { ...backup, mode: 'mirror' }, kept: null });
+    // Nothing to put aside: nothing kept; the same mode: nothing changes.
+    expect(withMode(formFromRule(BASE), 'two-way', null).kept).toBeNull();
+    expect(withMode(on.form, 'two-way', on.kept)).toEqual(on);
   });
 });
 

@@ -18,7 +18,12 @@ export type TwoWayOutcome = {
 
 const BRAKE_MIN_FILES = 5;
 
-function toAction(rule: RuleConfig, a: TwoWayAction, local: ReadonlyMap<string, LocalFile>): Action | undefined {
+function toAction(
+  rule: RuleConfig,
+  a: TwoWayAction,
+  local: ReadonlyMap<string, LocalFile>,
+  remote: ReadonlyMap<string, RemoteEntry> | undefined,
+): Action | undefined {
   const folder = rule.from[0] as string;
   const destination = rule.to[0] as string;
   const base = { rule: rule.name, folder, destination };
@@ -32,6 +37,8 @@ function toAction(rule: RuleConfig, a: TwoWayAction, local: ReadonlyMap<string, 
         size: a.size,
         sha256: a.sha256,
         reason: a.reason,
+        // The upload replaces exactly what the plan saw there (or creates the file).
+        detail: { remoteVersion: remote?.get(a.path)?.version ?? null },
       };
     case 'download':
       return {
@@ -162,7 +169,7 @@ export function planTwoWayRules(input: {
         });
       else if (a.kind === 'forget') outcome.baseUpdates.push({ rule: rule.name, kind: 'forget', path: a.path });
       else {
-        const action = toAction(rule, a, local);
+        const action = toAction(rule, a, local, remote);
         if (action) actions.push(action);
       }
     }

@@ -24,6 +24,11 @@ export type UploadSource = {
   hashes: Hashes;
   /** A rule's tags: stored as metadata by destinations whose `features.tags` is true. */
   tags?: readonly string[];
+  /**
+   * Two-way sync: the destination's version the plan saw at this path (null: nothing was there).
+   * Destinations that can write conditionally (Dropbox's `update` mode) refuse when it changed since.
+   */
+  replaces?: string | null;
 };
 
 export type TransferOpts = {

@@ -136,7 +136,12 @@ async function upload(job: Job, opts: TransferOpts, deps: ExecutorDeps): Promise
     return uploadCompressed(job, job.encoding, dest, abs, file, opts, deps);
   let entry: RemoteEntry;
   try {
-    entry = await dest.upload(job.remotePath as string, { ...sourceOf(abs, file), tags: tagsOf(job, deps) }, opts);
+    const replaces = job.detail && 'remoteVersion' in job.detail ? { replaces: job.detail.remoteVersion ?? null } : {};
+    entry = await dest.upload(
+      job.remotePath as string,
+      { ...sourceOf(abs, file), tags: tagsOf(job, deps), ...replaces },
+      opts,
+    );
   } catch (err) {
     if (err instanceof FerryError && err.kind === 'source-changed') {
       // Learn the file's new content now, so the retry ships (and verifies) that.

@@ -168,7 +168,8 @@ export class TransferPool {
     const first = this.buffer.shift() as Job;
     const dest = first.destination === undefined ? undefined : this.exec.destinations.get(first.destination);
     // Compressed uploads go one by one: each needs its own staging file.
-    const batchable = (j: Job) => j.kind === 'upload' && j.encoding === undefined;
+    // Two-way uploads go one by one too: each must write the base, and replace exactly what the plan saw.
+    const batchable = (j: Job) => j.kind === 'upload' && j.encoding === undefined && !this.exec.twoWay?.has(j.rule);
     if (!batchable(first) || !dest || !canUploadBatch(dest) || first.size > dest.batchLimits.fileSize) return [first];
     const unit = [first];
     let bytes = first.size;

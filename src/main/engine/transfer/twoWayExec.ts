@@ -128,7 +128,12 @@ export async function executeTwoWay(job: Job, opts: TransferOpts, deps: TwoWayDe
       }
       if (mine === null)
         return { outcome: 'done', bytes: got.size, note: `kept as ${other}; ${job.path} is gone here` };
-      const r = await deps.upload({ ...job, kind: 'upload', sha256: mine });
+      const r = await deps.upload({
+        ...job,
+        kind: 'upload',
+        sha256: mine,
+        detail: { ...job.detail, remoteVersion: got.entry.version ?? job.detail?.remoteVersion ?? null },
+      });
       if (r.outcome === 'done') recordUploaded(job, deps);
       return { outcome: 'done', bytes: got.size + r.bytes, note: `conflict: their version kept as ${other}` };
     }

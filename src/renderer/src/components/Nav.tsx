@@ -1,9 +1,12 @@
 import { useRequest } from '../lib/query';
 import { hrefOf, PAGES, type PageId } from '../lib/route';
 
-/** The sidebar: every page, with the counts that need attention beside Queue and Status. */
+/** The sidebar: every page, with the counts that need attention beside Queue and Conflicts. */
 export function Nav({ page }: { page: PageId }) {
   const status = useRequest('status:get', {}, { refetchInterval: 10_000 });
+  // Refreshed by the event stream (scans and transfers) and after each settled conflict.
+  const conflicts = useRequest('conflicts:list', {});
+  const conflicted = conflicts.data?.items.length ?? 0;
   const failed = status.data?.queue.failed ?? 0;
   const busy = (status.data?.queue.pending ?? 0) + (status.data?.queue.active ?? 0);
   return (
@@ -35,6 +38,14 @@ export function Nav({ page }: { page: PageId }) {
               {p.id === 'queue' && failed === 0 && busy > 0 && (
                 <span className="nav__count" aria-label={`${busy} to go`}>
                   {busy > 999 ? '999+' : busy}
+                </span>
+              )}
+              {p.id === 'conflicts' && conflicted > 0 && (
+                <span
+                  className="nav__count nav__count--warn"
+                  aria-label={conflicted === 1 ? '1 conflict' : `${conflicted} conflicts`}
+                >
+                  {conflicted > 999 ? '999+' : conflicted}
                 </span>
               )}
             </a>

@@ -39,13 +39,13 @@ export function useAction<K extends RequestName>(name: K, invalidates: RequestNa
 /** Which cached requests an event makes stale. */
 const STALE: Partial<Record<FerryEventName, RequestName[]>> = {
   'queue:changed': ['queue:list', 'status:get'],
-  'transfer:done': ['history:query', 'activity:aggregate', 'destination:usage'],
+  'transfer:done': ['history:query', 'activity:aggregate', 'destination:usage', 'conflicts:list'],
   'transfer:failed': ['history:query', 'queue:list', 'status:get'],
   'transfer:started': ['queue:list'],
   'folder:status': ['status:get'],
   'service:status': ['status:get'],
   'destination:error': ['status:get'],
-  'scan:done': ['status:get', 'rules:preview'],
+  'scan:done': ['status:get', 'rules:preview', 'conflicts:list'],
 };
 
 /**

@@ -3,6 +3,7 @@ import { useSyncExternalStore } from 'react';
 export const PAGES = [
   { id: 'status', label: 'Status' },
   { id: 'queue', label: 'Queue' },
+  { id: 'conflicts', label: 'Conflicts' },
   { id: 'folders', label: 'Folders' },
   { id: 'destinations', label: 'Destinations' },
   { id: 'rules', label: 'Rules' },

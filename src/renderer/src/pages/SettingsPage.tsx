@@ -6,7 +6,7 @@ import { useRequest } from '../lib/query';
 
 type Draft = Pick<
   Settings,
-  'transfers' | 'retries' | 'rescan_interval' | 'theme' | 'notifications' | 'start_at_login'
+  'transfers' | 'retries' | 'rescan_interval' | 'remote_poll' | 'theme' | 'notifications' | 'start_at_login'
 > & {
   /** The cap in the unit people think in; the config keeps bytes per second. */
   bandwidthMBps: string;
@@ -17,6 +17,7 @@ function draftOf(s: Settings): Draft {
     transfers: s.transfers,
     retries: s.retries,
     rescan_interval: s.rescan_interval,
+    remote_poll: s.remote_poll,
     theme: s.theme,
     notifications: s.notifications,
     start_at_login: s.start_at_login,
@@ -46,11 +47,16 @@ export function SettingsPage(): React.JSX.Element {
     draft.bandwidthMBps !== '' && !(Number.isFinite(mbps) && mbps >= 0)
       ? 'give a number of megabytes per second, or leave it empty for no cap'
       : undefined;
+  // The schema's floor, said before saving: a shorter interval would list the destinations too often.
+  const pollProblem =
+    Number.isInteger(draft.remote_poll) && draft.remote_poll >= 5
+      ? undefined
+      : 'give a whole number of seconds, at least 5';
   const mine = problemsUnder(problems, 'settings');
 
   const submit = async (e: React.FormEvent) => {
     e.preventDefault();
-    if (bandwidthProblem) return;
+    if (bandwidthProblem || pollProblem) return;
     const { bandwidthMBps: _unused, ...rest } = draft;
     const result = await save({
       ...cfg,
@@ -130,6 +136,22 @@ export function SettingsPage(): React.JSX.Element {
                 />
               )}
             </Field>
+            <Field
+              label="Look for changes at two-way destinations every (seconds)"
+              help="Two-way rules only: how often their destinations are listed for changes made elsewhere (at least 5)."
+              error={pollProblem ?? problemAt(mine, 'remote_poll')}
+            >
+              {(p) => (
+                <input
+                  {...p}
+                  type="number"
+                  min={5}
+                  step={1}
+                  value={Number.isNaN(draft.remote_poll) ? '' : draft.remote_poll}
+                  onChange={(e) => set('remote_poll', e.target.value === '' ? Number.NaN : Number(e.target.value))}
+                />
+              )}
+            </Field>
           </div>
         </section>
         <section className="card stack" aria-labelledby="set-app">
@@ -183,7 +205,11 @@ export function SettingsPage(): React.JSX.Element {
           </Note>
         )}
         <div className="row">
-          <button type="submit" className="btn btn--primary" disabled={saving || bandwidthProblem !== undefined}>
+          <button
+            type="submit"
+            className="btn btn--primary"
+            disabled={saving || bandwidthProblem !== undefined || pollProblem !== undefined}
+          >
             {saving ? 'Saving…' : 'Save settings'}
           </button>
           {saved && (

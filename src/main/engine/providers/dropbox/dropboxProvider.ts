@@ -168,8 +168,17 @@ export class DropboxDestination implements Destination, ServerSideMove, ServerSi
     this.deps.resume.clear(this.id, this.shippedKey(rel));
   }
 
-  private writeMode(rel: string): 'add' | 'overwrite' {
-    return this.shippedRev(rel) === undefined ? 'add' : 'overwrite';
+  /**
+   * How an upload may write: over exactly the revision a two-way plan saw (`update`: Dropbox refuses if
+   * it changed since), only where nothing is (`add`), or over what Ferry itself put there.
+   */
+  private writeMode(
+    rel: string,
+    replaces?: string | null,
+  ): { '.tag': 'add' } | { '.tag': 'overwrite' } | { '.tag': 'update'; update: string } {
+    if (typeof replaces === 'string') return { '.tag': 'update', update: replaces };
+    if (replaces === null) return { '.tag': 'add' };
+    return this.shippedRev(rel) === undefined ? { '.tag': 'add' } : { '.tag': 'overwrite' };
   }
 
   // ---- calls -------------------------------------------------------------------------------------
@@ -444,7 +453,7 @@ export class DropboxDestination implements Destination, ServerSideMove, ServerSi
     const meta = (await this.call('upload', ctx, opts.signal, (d) =>
       d.filesUpload({
         path: this.dbxPath(rel),
-        mode: { '.tag': this.writeMode(rel) },
+        mode: this.writeMode(rel, source.replaces),
         autorename: false,
         mute: true,
         client_modified: clientModified(source.mtimeMs),
@@ -614,7 +623,7 @@ export class DropboxDestination implements Destination, ServerSideMove, ServerSi
               cursor,
               commit: {
                 path: this.dbxPath(rel),
-                mode: { '.tag': this.writeMode(rel) },
+                mode: this.writeMode(rel, source.replaces),
                 autorename: false,
                 mute: true,
                 client_modified: clientModified(source.mtimeMs),
@@ -733,7 +742,7 @@ export class DropboxDestination implements Destination, ServerSideMove, ServerSi
                 cursor: { session_id: sessionId, offset: p.buf.length },
                 commit: {
                   path: p.path,
-                  mode: { '.tag': this.writeMode(p.rel) },
+                  mode: this.writeMode(p.rel, p.source.replaces),
                   autorename: false,
                   mute: true,
                   client_modified: clientModified(p.source.mtimeMs),

@@ -39,6 +39,7 @@ export function RuleCard({
   };
   const quorum = describeQuorum(rule);
   const customMatch = !(rule.match.length === 1 && rule.match[0] === '**');
+  const twoWay = rule.mode === 'two-way';
   // Move buttons stay focusable while a save runs (a disabled button would drop the focus): they wait instead.
   const move = (step: -1 | 1) => {
     if (!busy) onMove(step);
@@ -87,10 +88,10 @@ export function RuleCard({
               {f}
             </span>
           ))}
-          <span className="rule-card__arrow" aria-hidden="true">
-            →
+          <span className="rule-card__arrow" aria-hidden="true" title={twoWay ? 'Both ways' : undefined}>
+            {twoWay ? '⇄' : '→'}
           </span>
-          <span className="visually-hidden"> to </span>
+          <span className="visually-hidden">{twoWay ? ' kept equal with ' : ' to '}</span>
           {rule.to.map((d) => (
             <span key={d} className="rule-chip rule-chip--dest">
               {d}
@@ -121,6 +122,16 @@ export function RuleCard({
             <div>
               <dt>When</dt>
               <dd>{describeCondition(rule.when)}</dd>
+            </div>
+          )}
+          {rule.remote_exclude.length > 0 && (
+            <div>
+              <dt>Not brought home</dt>
+              <dd className="rule-card__tags" title="Selective sync: these stay at the destination">
+                {rule.remote_exclude.map((g) => (
+                  <code key={g}>{g}</code>
+                ))}
+              </dd>
             </div>
           )}
           {rule.compress && (

@@ -1,6 +1,7 @@
 import { useEffect, useId, useMemo, useRef, useState, type FormEvent } from 'react';
 import { templateProblem } from '../../../../shared/config';
 import type { FerryConfig, RuleConfig } from '../../../../shared/config';
+import type { SyncMode } from '../../../../shared/models';
 import { Field } from '../../components/ui';
 import { problemsUnder, useSaveConfig } from '../../lib/config';
 import { hrefOf } from '../../lib/route';
@@ -14,7 +15,9 @@ import {
   formFromRule,
   formToRule,
   validateForm,
+  withMode,
   type FieldKey,
+  type LockedByTwoWay,
   type Problem,
   type RuleContext,
   type RuleForm,
@@ -65,6 +68,8 @@ export function RuleEditor({
   const [server, setServer] = useState<{ rule: Problem[]; other: Problem[] }>({ rule: [], other: [] });
   const [saveError, setSaveError] = useState<Error | null>(null);
   const [confirmDiscard, setConfirmDiscard] = useState(false);
+  // What choosing two-way put aside (a template, compression, safe_when), given back when another mode is chosen.
+  const [kept, setKept] = useState<LockedByTwoWay | null>(null);
   const { save, saving } = useSaveConfig();
 
   const validation = useMemo(() => validateForm(form, ctx), [form, ctx]);
@@ -104,6 +109,14 @@ export function RuleEditor({
           return at === undefined || !(keys.includes(at) || (condEdit && (at === 'when' || at.startsWith('cond:'))));
         }),
       }));
+  };
+
+  const pickMode = (mode: SyncMode) => {
+    const next = withMode(form, mode, kept);
+    setKept(next.kept);
+    // Two-way wants one folder and one destination: say so at once if more are chosen.
+    const shown: FieldKey[] = mode === 'two-way' ? ['from', 'to'] : [];
+    change(['mode', 'path', 'compress', 'safe_when', 'remote_exclude', ...shown], () => next.form);
   };
 
   // After a refused save, focus goes to the first field that says why (or to the note above the form).
@@ -161,6 +174,13 @@ export function RuleEditor({
   const toChosen = form.to.length;
   const safeWhen = Number(form.safeWhen);
   const title = original ? `Edit rule “${original.name}”` : 'New rule';
+  // Two-way locks the template to {path}, without compression or safe_when: those fields only show when they
+  // hold something the mode refuses (so that it can be cleared), as selective sync shows outside two-way.
+  const twoWay = form.mode === 'two-way';
+  const showTemplate = !twoWay || !['', '{path}'].includes(form.path.trim());
+  const showCompress = !twoWay || form.compress !== '';
+  const showSafeWhen = !twoWay || form.safeWhen !== '';
+  const showRemoteExclude = twoWay || form.remoteExclude.trim() !== '';
 
   return (
     <section className="rule-editor" aria-labelledby={headingId}>
@@ -311,30 +331,41 @@ export function RuleEditor({
                 </>
               }
             />
-            <TemplateField
-              value={form.path}
-              error={templateError}
-              onChange={(path) => change(['path'], (f) => ({ ...f, path }))}
-            />
-            <Field
-              label="Compression"
-              error={errorOf('compress')}
-              help="Stored as NAME.gz or NAME.zst; verification covers the compressed bytes."
-            >
-              {(p) => (
-                <select
-                  {...p}
-                  value={form.compress}
-                  onChange={(e) =>
-                    change(['compress'], (f) => ({ ...f, compress: e.target.value as RuleForm['compress'] }))
-                  }
-                >
-                  <option value="">None</option>
-                  <option value="gzip">gzip (.gz)</option>
-                  <option value="zstd">zstd (.zst)</option>
-                </select>
-              )}
-            </Field>
+            {twoWay && (
+              <p className="rule-form__locked small" data-testid="two-way-locked">
+                Two-way mirrors the folder as it is: every file keeps its path at the destination (
+                <code>{'{path}'}</code>), uncompressed.
+                {kept && ' The template, compression and “safe when” you had set come back if you choose another mode.'}
+              </p>
+            )}
+            {showTemplate && (
+              <TemplateField
+                value={form.path}
+                error={templateError}
+                onChange={(path) => change(['path'], (f) => ({ ...f, path }))}
+              />
+            )}
+            {showCompress && (
+              <Field
+                label="Compression"
+                error={errorOf('compress')}
+                help="Stored as NAME.gz or NAME.zst; verification covers the compressed bytes."
+              >
+                {(p) => (
+                  <select
+                    {...p}
+                    value={form.compress}
+                    onChange={(e) =>
+                      change(['compress'], (f) => ({ ...f, compress: e.target.value as RuleForm['compress'] }))
+                    }
+                  >
+                    <option value="">None</option>
+                    <option value="gzip">gzip (.gz)</option>
+                    <option value="zstd">zstd (.zst)</option>
+                  </select>
+                )}
+              </Field>
+            )}
           </div>
 
           <div className="rule-form__section">
@@ -344,59 +375,77 @@ export function RuleEditor({
                 label="Mode"
                 error={errorOf('mode')}
                 help={
+                  twoWay
+                    ? 'Two-way keeps one folder and one destination equal, changes going both ways; a file changed on both sides keeps both versions (see Conflicts).'
+                    : `${capitalize(form.mode)} ${MODE_WORDS[form.mode]}.`
+                }
+              >
+                {(p) => (
+                  <select {...p} value={form.mode} onChange={(e) => pickMode(e.target.value as SyncMode)}>
+                    <option value="backup">backup</option>
+                    <option value="mirror">mirror</option>
+                    <option value="move">move</option>
+                    <option value="two-way">two-way</option>
+                  </select>
+                )}
+              </Field>
+              {showSafeWhen && (
+                <Field
+                  label="Safe when"
+                  error={errorOf('safe_when')}
+                  help={
+                    form.mode === 'move'
+                      ? 'Keep the source until this many destinations hold a verified copy; the move deletes it then.'
+                      : 'How many destinations must hold a verified copy for a file to count as safe (it matters most for move).'
+                  }
+                >
+                  {(p) => (
+                    <select
+                      {...p}
+                      value={form.safeWhen}
+                      onChange={(e) => change(['safe_when'], (f) => ({ ...f, safeWhen: e.target.value }))}
+                    >
+                      <option value="">
+                        {toChosen > 1 ? `All ${toChosen} destinations (default)` : 'Every destination (default)'}
+                      </option>
+                      {Array.from({ length: toChosen }, (_, i) => i + 1).map((n) => (
+                        <option key={n} value={String(n)}>
+                          {n} of {toChosen} {n === 1 ? 'holds' : 'hold'} it
+                        </option>
+                      ))}
+                      {form.safeWhen !== '' && safeWhen > toChosen && (
+                        <option value={form.safeWhen}>
+                          {form.safeWhen} (more than the {toChosen} chosen)
+                        </option>
+                      )}
+                    </select>
+                  )}
+                </Field>
+              )}
+            </div>
+            {showRemoteExclude && (
+              <Field
+                label="Don't bring home (selective sync)"
+                error={errorOf('remote_exclude')}
+                help={
                   <>
-                    {capitalize(form.mode)} {MODE_WORDS[form.mode]}. Two-way sync is refused by the engine in this
-                    version.
+                    Globs of folders or files at the destination, one per line, e.g. <code>Archive/**</code>: they stay
+                    there, never brought to this computer, and nothing is deleted for them on either side.
                   </>
                 }
               >
                 {(p) => (
-                  <select
+                  <textarea
                     {...p}
-                    value={form.mode}
-                    onChange={(e) => change(['mode'], (f) => ({ ...f, mode: e.target.value as RuleForm['mode'] }))}
-                  >
-                    <option value="backup">backup</option>
-                    <option value="mirror">mirror</option>
-                    <option value="move">move</option>
-                    <option value="two-way" disabled>
-                      two-way (not available yet)
-                    </option>
-                  </select>
+                    rows={3}
+                    value={form.remoteExclude}
+                    placeholder="Archive/**"
+                    spellCheck={false}
+                    onChange={(e) => change(['remote_exclude'], (f) => ({ ...f, remoteExclude: e.target.value }))}
+                  />
                 )}
               </Field>
-              <Field
-                label="Safe when"
-                error={errorOf('safe_when')}
-                help={
-                  form.mode === 'move'
-                    ? 'Keep the source until this many destinations hold a verified copy; the move deletes it then.'
-                    : 'How many destinations must hold a verified copy for a file to count as safe (it matters most for move).'
-                }
-              >
-                {(p) => (
-                  <select
-                    {...p}
-                    value={form.safeWhen}
-                    onChange={(e) => change(['safe_when'], (f) => ({ ...f, safeWhen: e.target.value }))}
-                  >
-                    <option value="">
-                      {toChosen > 1 ? `All ${toChosen} destinations (default)` : 'Every destination (default)'}
-                    </option>
-                    {Array.from({ length: toChosen }, (_, i) => i + 1).map((n) => (
-                      <option key={n} value={String(n)}>
-                        {n} of {toChosen} {n === 1 ? 'holds' : 'hold'} it
-                      </option>
-                    ))}
-                    {form.safeWhen !== '' && safeWhen > toChosen && (
-                      <option value={form.safeWhen}>
-                        {form.safeWhen} (more than the {toChosen} chosen)
-                      </option>
-                    )}
-                  </select>
-                )}
-              </Field>
-            </div>
+            )}
             <div className={`field rule-form__stop${errorOf('stop') ? ' field--invalid' : ''}`}>
               <label className="check">
                 <input

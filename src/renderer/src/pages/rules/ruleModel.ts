@@ -42,6 +42,8 @@ export type RuleForm = {
   tagText: string;
   /** How many of `to` must hold a verified copy; empty means all of them (the engine's default). */
   safeWhen: string;
+  /** Two-way only ("selective sync"): globs, one per line, of remote paths never brought home. */
+  remoteExclude: string;
   /** Not edited by the form: carried through untouched. */
   hooks: Hooks;
 };
@@ -62,6 +64,7 @@ export function emptyForm(folders: readonly string[] = [], destinations: readonl
     tags: [],
     tagText: '',
     safeWhen: '',
+    remoteExclude: '',
     hooks: [],
   };
 }
@@ -81,6 +84,7 @@ export function formFromRule(rule: RuleInput): RuleForm {
     tags: [...(rule.tags ?? [])],
     tagText: '',
     safeWhen: rule.safe_when === undefined ? '' : String(rule.safe_when),
+    remoteExclude: (rule.remote_exclude ?? []).join('\n'),
     hooks: rule.hooks ?? [],
   };
 }
@@ -102,6 +106,8 @@ export function formToRule(form: RuleForm): RuleInput {
   const exclude = splitLines(form.exclude);
   const path = form.path.trim();
   const tags = allTags(form);
+  // Kept whatever the mode, so that switching a mode back and forth drops nothing (the check says why it is refused).
+  const remoteExclude = splitLines(form.remoteExclude);
   return {
     name: form.name.trim(),
     from: [...form.from],
@@ -111,6 +117,7 @@ export function formToRule(form: RuleForm): RuleInput {
     to: [...form.to],
     ...(path ? { path } : {}),
     mode: form.mode,
+    ...(remoteExclude.length > 0 ? { remote_exclude: remoteExclude } : {}),
     ...(form.safeWhen.trim() ? { safe_when: Number(form.safeWhen) } : {}),
     ...(form.compress ? { compress: form.compress } : {}),
     ...(tags.length > 0 ? { tags } : {}),
@@ -163,11 +170,12 @@ export function validateForm(form: RuleForm, ctx: RuleContext): Validation {
       });
   });
   if (new Set(rule.to).size !== rule.to.length) own.push({ path: 'to', message: 'a destination is named twice' });
-  if (rule.mode === 'two-way')
-    own.push({
-      path: 'mode',
-      message: 'two-way sync is not available in this version yet: use backup, mirror or move',
-    });
+  // No folder or destination at all is said above already.
+  own.push(
+    ...modeProblems(rule).filter(
+      (p) => !(p.path === 'from' && rule.from.length === 0) && !(p.path === 'to' && rule.to.length === 0),
+    ),
+  );
   if (rule.safe_when !== undefined && rule.to.length > 0 && rule.safe_when > rule.to.length)
     own.push({
       path: 'safe_when',
@@ -181,6 +189,61 @@ export function validateForm(form: RuleForm, ctx: RuleContext): Validation {
     : result.error.issues.map((i) => ({ path: formatPath(i.path), message: i.message }));
   const problems = dedupe([...own, ...fromSchema.filter((p) => !own.some((o) => covers(o.path, p.path)))]);
   return { rule, parsed: result.success && problems.length === 0 ? result.data : undefined, problems };
+}
+
+/**
+ * The config schema's checks of a rule's mode (configSchema in shared/config.ts, with its messages): a
+ * two-way rule maps one folder to one destination path 1:1, and selective sync is for two-way rules only.
+ */
+export function modeProblems(rule: RuleInput): Problem[] {
+  if (rule.mode !== 'two-way')
+    return (rule.remote_exclude ?? []).length > 0
+      ? [{ path: 'remote_exclude', message: 'remote_exclude (selective sync) is for two-way rules only' }]
+      : [];
+  const problems: Problem[] = [];
+  if (rule.to.length !== 1)
+    problems.push({
+      path: 'to',
+      message: 'a two-way rule keeps one folder and one destination equal: name one destination',
+    });
+  if (rule.from.length !== 1)
+    problems.push({
+      path: 'from',
+      message: 'a two-way rule keeps one folder and one destination equal: name one folder',
+    });
+  if ((rule.path ?? '{path}') !== '{path}')
+    problems.push({
+      path: 'path',
+      message: 'a two-way rule mirrors the folder as it is: leave the path template out (it is {path})',
+    });
+  if (rule.compress !== undefined)
+    problems.push({ path: 'compress', message: 'a two-way rule cannot compress: files must come back as they left' });
+  if (rule.safe_when !== undefined)
+    problems.push({ path: 'safe_when', message: 'safe_when is for move rules, not two-way ones' });
+  return problems;
+}
+
+/** What the two-way mode locks (path {path}, no compression, no safe_when), put aside while it is chosen. */
+export type LockedByTwoWay = Pick<RuleForm, 'path' | 'compress' | 'safeWhen'>;
+
+/**
+ * The form with another mode. Choosing two-way clears what it locks and hands it back as `kept`;
+ * leaving two-way restores what was kept, so that trying the mode out loses nothing.
+ */
+export function withMode(
+  form: RuleForm,
+  mode: SyncMode,
+  kept: LockedByTwoWay | null,
+): { form: RuleForm; kept: LockedByTwoWay | null } {
+  if (mode === form.mode) return { form, kept };
+  if (mode === 'two-way') {
+    const { path, compress, safeWhen } = form;
+    const locked = path.trim() === '' || path.trim() === '{path}';
+    const aside = locked && compress === '' && safeWhen === '' ? null : { path, compress, safeWhen };
+    return { form: { ...form, mode, path: '', compress: '', safeWhen: '' }, kept: aside };
+  }
+  if (form.mode === 'two-way' && kept) return { form: { ...form, mode, ...kept }, kept: null };
+  return { form: { ...form, mode }, kept };
 }
 
 const covers = (outer: string, inner: string): boolean =>
@@ -223,6 +286,7 @@ const SIMPLE_FIELDS = [
   'compress',
   'tags',
   'safe_when',
+  'remote_exclude',
 ] as const;
 type SimpleField = (typeof SIMPLE_FIELDS)[number];
 

@@ -36,5 +36,5 @@ export const MODE_WORDS: Record<RuleConfig['mode'], string> = {
   backup: 'never deletes at the destination',
   mirror: 'follows local deletions at the destination',
   move: 'deletes the source once the copies are verified',
-  'two-way': 'not available in this version',
+  'two-way': 'keeps one folder and one destination equal, changes going both ways',
 };
