@@ -1,5 +1,5 @@
 import type { FerryConfig } from '../../shared/config';
-import { purgeTrash } from './trash';
+import { purgeTrash, sweepDownloadLeftovers } from './trash';
 import type { SerializedError } from '../../shared/errors';
 import type { TransferRef } from '../../shared/events';
 import type { HashKind } from '../../shared/hashes';
@@ -61,7 +61,10 @@ export async function syncOnce(cfg: FerryConfig, deps: EngineDeps, opts: RunOpti
   const signal = opts.signal ?? new AbortController().signal;
   for (const r of cfg.rules) {
     const folder = cfg.folders.find((f) => f.id === r.from[0]);
-    if (r.mode === 'two-way' && folder) purgeTrash(folder.path);
+    if (r.mode === 'two-way' && folder) {
+      purgeTrash(folder.path);
+      sweepDownloadLeftovers(folder.path);
+    }
   }
   const prepared = await prepare(cfg, deps, opts);
   deps.store.jobs.replacePlan(prepared.plan.actions);

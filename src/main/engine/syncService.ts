@@ -22,7 +22,7 @@ import {
   type EngineDeps,
 } from './runSteps';
 import { releaseMemory } from './memory';
-import { purgeTrash } from './trash';
+import { purgeTrash, sweepDownloadLeftovers } from './trash';
 import { scanChanges, scanFolder, type FolderScan } from './scan/scanner';
 import { walkFolder } from './scan/walk';
 import type { TransferPool } from './transfer/pool';
@@ -112,7 +112,10 @@ export class SyncService {
     // Files deleted by two-way sync wait 30 days in each folder's trash.
     for (const r of this.cfg.rules) {
       const folder = this.cfg.folders.find((f) => f.id === r.from[0]);
-      if (r.mode === 'two-way' && folder) purgeTrash(folder.path);
+      if (r.mode === 'two-way' && folder) {
+        purgeTrash(folder.path);
+        sweepDownloadLeftovers(folder.path);
+      }
     }
     // Changes made at the destinations of two-way rules are looked for at the interval the person set.
     if (this.twoWay)

@@ -1,6 +1,6 @@
-import { readdirSync, rmSync } from 'node:fs';
+import { readdirSync, rmSync, unlinkSync, type Dirent } from 'node:fs';
 import { join } from 'node:path';
-import { TRASH_DIR } from './scan/ignoreRules';
+import { isTempName, TRASH_DIR } from './scan/ignoreRules';
 
 /** How long files deleted by two-way sync stay in a folder's trash. */
 export const TRASH_DAYS = 30;
@@ -26,5 +26,37 @@ export function purgeTrash(folderRoot: string, now = new Date()): string[] {
     rmSync(join(trash, day), { recursive: true, force: true });
     removed.push(day);
   }
+  return removed;
+}
+
+/**
+ * Removes what a killed download left in a two-way folder: temporary files (never shown under a real
+ * name, ignored by the scanner) that no running transfer owns, since this engine holds the folder's
+ * state lock and is not transferring yet. Returns how many were removed.
+ */
+export function sweepDownloadLeftovers(folderRoot: string): number {
+  let removed = 0;
+  const walk = (dir: string, depth: number) => {
+    let entries: Dirent[];
+    try {
+      entries = readdirSync(dir, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const e of entries) {
+      if (depth === 0 && e.name === TRASH_DIR) continue;
+      const abs = join(dir, e.name);
+      if (e.isDirectory()) walk(abs, depth + 1);
+      else if (isTempName(e.name)) {
+        try {
+          unlinkSync(abs);
+          removed++;
+        } catch {
+          // gone already, or not ours to remove: the scanner ignores it either way
+        }
+      }
+    }
+  };
+  walk(folderRoot, 0);
   return removed;
 }
