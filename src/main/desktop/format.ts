@@ -1,22 +1,6 @@
 // Words and numbers for the tray and the notifications (the window's lib/format.ts reads the same way).
 
-const UNITS = ['B', 'KB', 'MB', 'GB', 'TB', 'PB'];
-
-/** 1_234_000 → "1.2 MB" (decimal units, as file managers show sizes). */
-export function formatBytes(n: number): string {
-  if (!Number.isFinite(n) || n < 0) return '—';
-  let i = 0;
-  let v = n;
-  while (v >= 1000 && i < UNITS.length - 1) {
-    v /= 1000;
-    i++;
-  }
-  return `${i === 0 ? v : v.toFixed(v < 10 ? 1 : 0)} ${UNITS[i]}`;
-}
-
-export function formatRate(bytesPerSec: number): string {
-  return `${formatBytes(bytesPerSec)}/s`;
-}
+export { formatBytes, formatRate } from '../../shared/units';
 
 /** 1 → "1 file", 1500 → "1,500 files". */
 export function plural(n: number, one: string, many = `${one}s`): string {

@@ -1,20 +1,4 @@
-const UNITS = ['B', 'KB', 'MB', 'GB', 'TB', 'PB'];
-
-/** 1536 → "1.5 KB" (decimal units, as file managers show sizes). */
-export function formatBytes(n: number): string {
-  if (!Number.isFinite(n) || n < 0) return '—';
-  let i = 0;
-  let v = n;
-  while (v >= 1000 && i < UNITS.length - 1) {
-    v /= 1000;
-    i++;
-  }
-  return `${i === 0 ? v : v.toFixed(v < 10 ? 1 : 0)} ${UNITS[i]}`;
-}
-
-export function formatRate(bytesPerSec: number): string {
-  return `${formatBytes(bytesPerSec)}/s`;
-}
+export { formatBytes, formatRate } from '../../../shared/units';
 
 /** 65_000 → "1 min 5 s". */
 export function formatDuration(ms: number): string {
