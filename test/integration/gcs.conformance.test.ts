@@ -137,6 +137,29 @@ describe('gcs provider against the emulator: what the suite does not cover', () 
     expect(emu.object('conformance', 'pre/cond.txt')?.data.toString()).toBe('ours 2');
   });
 
+  it('two-way: replaces exactly the generation the plan saw, or creates only, and refuses otherwise', async () => {
+    const first = await dest.upload('tw/a.txt', { ...source(Buffer.from('v1')), replaces: null }, { signal: signal() });
+    const again = await failure(
+      dest.upload('tw/a.txt', { ...source(Buffer.from('v1 bis')), replaces: null }, { signal: signal() }),
+    );
+    expect(again?.code).toBe('remote-changed');
+    const stale = await failure(
+      dest.upload(
+        'tw/a.txt',
+        { ...source(Buffer.from('v2')), replaces: String(Number(first.version) + 1) },
+        { signal: signal() },
+      ),
+    );
+    expect(stale?.code).toBe('remote-changed');
+    expect(emu.object('conformance', 'tw/a.txt')?.data.toString()).toBe('v1');
+    await dest.upload(
+      'tw/a.txt',
+      { ...source(Buffer.from('v2')), replaces: first.version ?? null },
+      { signal: signal() },
+    );
+    expect(emu.object('conformance', 'tw/a.txt')?.data.toString()).toBe('v2');
+  });
+
   it('classifies 429 with Retry-After as rate-limited, 503 as retryable, and sends nothing for them', async () => {
     emu.inject((r) => (r.path.startsWith('/upload/') ? { status: 429, retryAfterSec: 7 } : undefined));
     const limited = await failure(dest.upload('faults/a', source(Buffer.from('a')), { signal: signal() }));

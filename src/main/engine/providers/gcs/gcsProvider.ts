@@ -402,7 +402,11 @@ export class GcsDestination implements Destination, ServerSideMove, ServerSideCo
     const ctx = { remotePath: path, path: source.absPath };
     if (opts.signal.aborted) throw cancelled(path);
     try {
-      const generation = await this.expectedGeneration(name, path, opts.signal);
+      // Two-way: exactly the generation the plan saw ('0': create only); otherwise what this instance saw.
+      const generation =
+        source.replaces !== undefined
+          ? (source.replaces ?? '0')
+          : await this.expectedGeneration(name, path, opts.signal);
       const meta =
         source.size <= SIMPLE_UPLOAD_MAX
           ? await this.simpleUpload(name, path, source, generation, opts)
