@@ -189,6 +189,35 @@ describe.each(HUBS)('two-way sync between two instances through $name', (hub) =>
     }
   });
 
+  it.skipIf(!hub.name.startsWith('Dropbox'))(
+    'Dropbox: a change made elsewhere arrives within seconds through longpoll, with polling set to 10 minutes',
+    async () => {
+      const { a, b } = setup();
+      writeFileSync(b.config, `${readFileSync(b.config, 'utf8')}settings:\n  remote_poll: 600\n`);
+      const daemon = spawnFerry(
+        ['daemon', '--config', b.config, '--state-dir', b.state, '--port', '0', '--no-webapp'],
+        {
+          env: hubKind.env,
+        },
+      );
+      try {
+        // Let the daemon finish its first pass and open its longpoll.
+        await new Promise((r) => setTimeout(r, 3000));
+        put(a, 'pushed.txt', 'within seconds');
+        expect((await sync(a)).code).toBe(0);
+        const sent = Date.now();
+        while (!existsSync(join(b.folder, 'pushed.txt')) && Date.now() - sent < 20_000)
+          await new Promise((r) => setTimeout(r, 100));
+        expect(readFileSync(join(b.folder, 'pushed.txt'), 'utf8')).toBe('within seconds');
+        expect(Date.now() - sent).toBeLessThan(15_000);
+      } finally {
+        const closed = new Promise((r) => daemon.once('close', r));
+        daemon.kill('SIGTERM');
+        await closed;
+      }
+    },
+  );
+
   it('keeps both versions of a file changed on both sides, as a conflicted copy', async () => {
     const { a, b } = setup();
     put(a, 'notes.md', 'shared');

@@ -186,6 +186,10 @@ export class DropboxEmulator {
   private readonly sessions = new Map<string, Session>();
   private readonly jobs = new Map<string, Job>();
   private readonly cursors = new Map<string, Cursor>();
+  /** Every change to the namespace, in order: what list_folder/longpoll waits on. */
+  private readonly journal: { seq: number; lower: string }[] = [];
+  private changeSeq = 0;
+  private readonly changeWaiters = new Set<() => void>();
   private readonly refreshTokens = new Map<string, { revoked: boolean; scopes: string[] }>();
   private readonly accessTokens = new Map<string, Token>();
   private readonly codes = new Map<string, AuthCode>();
@@ -295,6 +299,7 @@ export class DropboxEmulator {
   }
 
   async close(): Promise<void> {
+    for (const wake of this.changeWaiters) wake();
     for (const t of this.timers) clearTimeout(t);
     for (const s of this.sockets) s.destroy();
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
@@ -342,7 +347,8 @@ export class DropboxEmulator {
         res.end(`Unknown API function: "${route}"`);
         return;
       }
-      this.authenticate(req, route);
+      // Longpoll goes to the notify host without a token (it reveals nothing but "something changed").
+      if (route !== 'files/list_folder/longpoll') this.authenticate(req, route);
       if (refused) throw refused;
       if (WRITE_ROUTES.has(route) && this.writeLatencyMs > 0)
         await new Promise((resolve) => setTimeout(resolve, this.writeLatencyMs));
@@ -614,6 +620,7 @@ export class DropboxEmulator {
       throw new ApiError(tag('insufficient_space'));
     this.makeParents(parts);
     const now = Date.now();
+    this.noteChange(lower);
     this.nodes.set(lower, {
       kind: 'file',
       name: existing?.name ?? (parts.at(-1) as string),
@@ -882,6 +889,53 @@ export class DropboxEmulator {
     return this.page(cursorId);
   }
 
+  private noteChange(lower: string): void {
+    this.journal.push({ seq: ++this.changeSeq, lower });
+    for (const wake of [...this.changeWaiters]) wake();
+  }
+
+  /** A cursor for "changes from now on" below a folder (files/list_folder/get_latest_cursor). */
+  latestCursor(arg: Record<string, unknown>): Record<string, unknown> {
+    const raw = typeof arg.path === 'string' ? arg.path : '';
+    const lower = raw === '' ? '' : `/${lookupPath(raw, 'path').join('/')}`.toLowerCase();
+    return { cursor: `chg:${this.changeSeq}:${Buffer.from(lower).toString('base64url')}` };
+  }
+
+  /**
+   * files/list_folder/longpoll (notify host, no token): answers as soon as something changed below the
+   * cursor's folder since it was made, or `{changes: false}` after `timeout` seconds (30–480).
+   */
+  async longpoll(arg: Record<string, unknown>): Promise<Record<string, unknown>> {
+    const m = typeof arg.cursor === 'string' ? /^chg:(\d+):([\w-]*)$/.exec(arg.cursor) : null;
+    if (!m) throw new ApiError(tag('reset'));
+    const since = Number(m[1]);
+    const prefix = Buffer.from(m[2] ?? '', 'base64url').toString();
+    const timeout = typeof arg.timeout === 'number' ? arg.timeout : 30;
+    if (timeout < 30 || timeout > 480)
+      throw new BadRequest(
+        'Error in call to API function "files/list_folder/longpoll": timeout must be between 30 and 480',
+      );
+    const changed = () =>
+      this.journal.some(
+        (c) => c.seq > since && (prefix === '' || c.lower === prefix || c.lower.startsWith(`${prefix}/`)),
+      );
+    if (!changed())
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(done, timeout * 1000);
+        function done() {
+          clearTimeout(timer);
+          resolve();
+        }
+        const wake = () => {
+          if (!changed()) return;
+          this.changeWaiters.delete(wake);
+          done();
+        };
+        this.changeWaiters.add(wake);
+      });
+    return { changes: changed() };
+  }
+
   listFolderContinue(arg: Record<string, unknown>): Record<string, unknown> {
     if (typeof arg.cursor !== 'string' || !this.cursors.has(arg.cursor)) throw new ApiError(tag('reset'));
     return this.page(arg.cursor);
@@ -901,6 +955,7 @@ export class DropboxEmulator {
     if (this.denyWrites?.(lower)) throw new ApiError(nested('path_write', tag('no_write_permission')));
     const meta = this.metadata(lower);
     for (const k of [...this.nodes.keys()]) if (k === lower || k.startsWith(`${lower}/`)) this.nodes.delete(k);
+    this.noteChange(lower);
     return { metadata: meta };
   }
 
@@ -926,6 +981,8 @@ export class DropboxEmulator {
       }
       const moved = [...this.nodes].filter(([k]) => k === fromLower || k.startsWith(`${fromLower}/`));
       if (!keepSource) for (const [k] of moved) this.nodes.delete(k);
+      if (!keepSource) this.noteChange(fromLower);
+      this.noteChange(toLower);
       for (const [k, n] of moved) {
         const dest = toLower + k.slice(fromLower.length);
         const name = k === fromLower ? (to.at(-1) as string) : n.name;
@@ -971,6 +1028,8 @@ const ROUTES: Record<string, Handler> = {
   'files/get_metadata': DropboxEmulator.prototype.getMetadata,
   'files/list_folder': DropboxEmulator.prototype.listFolder,
   'files/list_folder/continue': DropboxEmulator.prototype.listFolderContinue,
+  'files/list_folder/get_latest_cursor': DropboxEmulator.prototype.latestCursor,
+  'files/list_folder/longpoll': DropboxEmulator.prototype.longpoll,
   'files/delete_v2': DropboxEmulator.prototype.deleteV2,
   'files/move_v2': function (arg) {
     return this.relocate(arg, false);
@@ -1014,6 +1073,7 @@ const SCOPE_OF: Record<string, string> = {
   'files/get_metadata': 'files.metadata.read',
   'files/list_folder': 'files.metadata.read',
   'files/list_folder/continue': 'files.metadata.read',
+  'files/list_folder/get_latest_cursor': 'files.metadata.read',
 };
 
 function writeConflict(kind: 'file' | 'folder' | 'file_ancestor'): ApiError {

@@ -9,7 +9,7 @@ import type { Job } from './store/jobStore';
 import type { FolderStatus, ServiceState } from '../../shared/events';
 import type { HashKind } from '../../shared/hashes';
 import type { LocalFile } from '../../shared/models';
-import type { Destination } from './providers/types';
+import { canWatch, type Destination } from './providers/types';
 import {
   activeFolders,
   applyBaseUpdates,
@@ -117,7 +117,16 @@ export class SyncService {
         sweepDownloadLeftovers(folder.path);
       }
     }
-    // Changes made at the destinations of two-way rules are looked for at the interval the person set.
+    // A destination that announces changes (Dropbox's longpoll) wakes its two-way rules within seconds.
+    for (const r of this.cfg.rules) {
+      const dest = r.mode === 'two-way' ? this.destinations.get(r.to[0] as string) : undefined;
+      if (dest && canWatch(dest))
+        void dest.watchChanges(
+          () => this.markDirty({ folder: r.from[0] as string, paths: new Set(), full: false }),
+          this.controller.signal,
+        );
+    }
+    // Otherwise (and as a safety net) they are looked for at the interval the person set.
     if (this.twoWay)
       this.pollTimer = setInterval(
         () => {

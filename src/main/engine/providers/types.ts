@@ -134,6 +134,18 @@ export interface BatchUpload {
   ): Promise<(RemoteEntry | FerryError)[]>;
 }
 
+/**
+ * Capability: the destination tells when something changed below the root (Dropbox's longpoll), so
+ * two-way rules learn of remote changes within seconds instead of polling. Resolves when `signal` aborts.
+ */
+export interface ChangeFeed {
+  watchChanges(onChange: () => void, signal: AbortSignal): Promise<void>;
+}
+
+export function canWatch(d: Destination): d is Destination & ChangeFeed {
+  return typeof (d as Partial<ChangeFeed>).watchChanges === 'function';
+}
+
 /** Capability: a link to one file that can be opened elsewhere (a presigned or signed URL, a file:// URL). */
 export interface ShareLinks {
   shareLink(path: string, expiresSec: number): Promise<string>;

@@ -11,6 +11,7 @@ import type { ProviderDeps } from '../registry';
 import { normalizeRemotePath } from '../remotePath';
 import type {
   BatchUpload,
+  ChangeFeed,
   Destination,
   ProviderFeatures,
   RemoteEntry,
@@ -68,7 +69,7 @@ type Prepared = { index: number; rel: string; path: string; buf: Buffer; hashes:
  * Tags: Dropbox keeps no free metadata on files (file properties need a template created by a team
  * admin), so `features.tags` is false and tags stay in Ferry's history only.
  */
-export class DropboxDestination implements Destination, ServerSideMove, ServerSideCopy, BatchUpload {
+export class DropboxDestination implements Destination, ServerSideMove, ServerSideCopy, BatchUpload, ChangeFeed {
   readonly type = 'dropbox';
   readonly features: ProviderFeatures = {
     hashes: ['dropbox'],
@@ -409,6 +410,43 @@ export class DropboxDestination implements Destination, ServerSideMove, ServerSi
   }
 
   // ---- write -------------------------------------------------------------------------------------
+
+  /**
+   * Waits on list_folder/longpoll (Dropbox's change notification: one open request, no polling) and
+   * calls `onChange` each time something changed below the root; a fresh cursor is taken before each
+   * call, so a change made while the caller relists is reported by the next wait.
+   */
+  async watchChanges(onChange: () => void, signal: AbortSignal): Promise<void> {
+    const ctx = this.ctx('');
+    const sleep = (ms: number) =>
+      new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, ms);
+        signal.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
+      });
+    while (!signal.aborted) {
+      try {
+        let { cursor } = await this.call('watch for changes', ctx, signal, (d) =>
+          d.filesListFolderGetLatestCursor({ path: this.dbxPath(''), recursive: true }),
+        );
+        while (!signal.aborted) {
+          const res = await this.call('watch for changes', ctx, signal, (d) =>
+            d.filesListFolderLongpoll({ cursor, timeout: 30 }),
+          );
+          if (res.changes) {
+            ({ cursor } = await this.call('watch for changes', ctx, signal, (d) =>
+              d.filesListFolderGetLatestCursor({ path: this.dbxPath(''), recursive: true }),
+            ));
+            onChange();
+          }
+          // Dropbox may ask for a pause between waits.
+          if (res.backoff) await sleep(res.backoff * 1000);
+        }
+      } catch {
+        // A lost connection or a reset cursor: start over with a fresh cursor, a little later.
+        await sleep(5000);
+      }
+    }
+  }
 
   async delete(path: string, signal?: AbortSignal): Promise<void> {
     const rel = normalizeRemotePath(path);
