@@ -320,5 +320,5 @@ describe.each(HUBS)('two-way sync between two instances through $name', (hub) =>
     // Every conflicted copy holds a version someone wrote.
     for (const [path, content] of Object.entries(final))
       if (path.includes('(conflicted copy from ')) expect(content).toMatch(/^[ab] v\d+$/);
-  });
+  }, 600_000);
 });
