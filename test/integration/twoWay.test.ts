@@ -189,9 +189,9 @@ describe.each(HUBS)('two-way sync between two instances through $name', (hub) =>
     }
   });
 
-  it.skipIf(!hub.name.startsWith('Dropbox'))(
-    'Dropbox: a change made elsewhere arrives within seconds through longpoll, with polling set to 10 minutes',
-    async () => {
+  // Only Dropbox announces changes (the others are polled): the test exists for that hub alone.
+  if (hub.name.startsWith('Dropbox'))
+    it('Dropbox: a change made elsewhere arrives within seconds through longpoll, with polling set to 10 minutes', async () => {
       const { a, b } = setup();
       writeFileSync(b.config, `${readFileSync(b.config, 'utf8')}settings:\n  remote_poll: 600\n`);
       const daemon = spawnFerry(
@@ -215,8 +215,7 @@ describe.each(HUBS)('two-way sync between two instances through $name', (hub) =>
         daemon.kill('SIGTERM');
         await closed;
       }
-    },
-  );
+    });
 
   it('keeps both versions of a file changed on both sides, as a conflicted copy', async () => {
     const { a, b } = setup();
