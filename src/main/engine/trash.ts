@@ -1,9 +1,23 @@
-import { readdirSync, rmSync, unlinkSync, type Dirent } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, unlinkSync, type Dirent } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { isTempName, TRASH_DIR } from './scan/ignoreRules';
 
 /** How long files deleted by two-way sync stay in a folder's trash. */
 export const TRASH_DAYS = 30;
+
+/**
+ * Moves a file of a folder into the folder's trash, under today's day (`.ferry-trash/YYYY-MM-DD/path`,
+ * numbered when the name is taken there). Returns the day.
+ */
+export function moveToTrash(folderRoot: string, path: string, now = new Date()): string {
+  const day = now.toISOString().slice(0, 10);
+  const base = join(folderRoot, TRASH_DIR, day, ...path.split('/'));
+  let to = base;
+  for (let i = 2; existsSync(to); i++) to = `${base}.${i}`;
+  mkdirSync(dirname(to), { recursive: true });
+  renameSync(join(folderRoot, ...path.split('/')), to);
+  return day;
+}
 
 /**
  * Empties the days of a folder's `.ferry-trash` older than TRASH_DAYS (each day is a sub-folder named

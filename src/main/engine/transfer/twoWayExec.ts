@@ -7,6 +7,7 @@ import { conflictName } from '../plan/twoWay';
 import { canCopy, canMove, type Destination, type TransferOpts } from '../providers/types';
 import { TRASH_DIR } from '../scan/ignoreRules';
 import { MultiHash } from '../scan/multiHash';
+import { moveToTrash } from '../trash';
 import type { Job } from '../store/jobStore';
 import type { Store } from '../store/store';
 import { downloadInto, unsafeLocalPath } from './safeDownload';
@@ -146,11 +147,7 @@ export async function executeTwoWay(job: Job, opts: TransferOpts, deps: TwoWayDe
       }
       // Changed since the plan: the change wins over the deletion (the next pass ships it).
       if (now !== job.sha256) return { outcome: 'skipped', bytes: 0, note: 'changed here since: kept' };
-      const day = new Date().toISOString().slice(0, 10);
-      let to = join(deps.root, TRASH_DIR, day, ...job.path.split('/'));
-      for (let i = 2; await exists(to); i++) to = `${join(deps.root, TRASH_DIR, day, ...job.path.split('/'))}.${i}`;
-      await mkdir(dirname(to), { recursive: true });
-      await rename(file, to);
+      const day = moveToTrash(deps.root, job.path);
       deps.store.base.delete(job.rule, job.path);
       return { outcome: 'done', bytes: 0, note: `moved to ${TRASH_DIR}/${day}` };
     }

@@ -1,11 +1,12 @@
-import { lstatSync, mkdirSync, renameSync, statSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { lstatSync, renameSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import type { FerryConfig } from '../../../shared/config';
 import type { ConflictItem } from '../../../shared/contract';
 import { FerryError } from '../../../shared/errors';
 import type { LocalFile } from '../../../shared/models';
 import { conflictName, parseConflictName } from '../plan/twoWay';
 import { TRASH_DIR } from '../scan/ignoreRules';
+import { moveToTrash } from '../trash';
 import { unsafeLocalPath } from '../transfer/safeDownload';
 
 const abs = (root: string, path: string) => join(root, ...path.split('/'));
@@ -50,14 +51,6 @@ export function listConflicts(
   return items.sort((a, b) => a.folder.localeCompare(b.folder) || a.copy.localeCompare(b.copy));
 }
 
-function toTrash(root: string, path: string): void {
-  const day = new Date().toISOString().slice(0, 10);
-  let to = join(root, TRASH_DIR, day, ...path.split('/'));
-  for (let i = 2; exists(to); i++) to = `${join(root, TRASH_DIR, day, ...path.split('/'))}.${i}`;
-  mkdirSync(dirname(to), { recursive: true });
-  renameSync(abs(root, path), to);
-}
-
 function exists(file: string): boolean {
   try {
     lstatSync(file);
@@ -85,11 +78,11 @@ export function resolveConflict(
   if (!exists(abs(folder.path, copy)))
     throw new FerryError('not-found', 'conflict-gone', `"${copy}" is not there any more (settled elsewhere?)`);
   if (keep === 'mine') {
-    toTrash(folder.path, copy);
+    moveToTrash(folder.path, copy);
     return `kept ${parsed.original}; the other version is in ${TRASH_DIR}`;
   }
   if (keep === 'theirs') {
-    if (exists(abs(folder.path, parsed.original))) toTrash(folder.path, parsed.original);
+    if (exists(abs(folder.path, parsed.original))) moveToTrash(folder.path, parsed.original);
     renameSync(abs(folder.path, copy), abs(folder.path, parsed.original));
     return `${parsed.original} now holds the version from ${parsed.host}; yours is in ${TRASH_DIR}`;
   }
