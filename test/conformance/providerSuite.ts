@@ -19,7 +19,14 @@ export type ProviderHarness = { dest: Destination; teardown?: () => Promise<void
  * The one suite every destination runs (rclone's fstests idea): the in-memory reference first, then
  * each real provider against a real server. A provider is done when this passes against its server.
  */
-export function providerConformance(name: string, setup: () => Promise<ProviderHarness>): void {
+/** What a provider promises beyond the core, each checked by its own tests. */
+export type ConformanceClaims = { conditionalWrites?: boolean };
+
+export function providerConformance(
+  name: string,
+  setup: () => Promise<ProviderHarness>,
+  claims: ConformanceClaims = {},
+): void {
   describe(`provider conformance: ${name}`, () => {
     let h: ProviderHarness;
     let dest: Destination;
@@ -184,5 +191,32 @@ export function providerConformance(name: string, setup: () => Promise<ProviderH
     it('refuses a path that climbs out of its root', async () => {
       await expectKind(put('../escape.txt', Buffer.from('no')), 'invalid-name');
     });
+
+    if (claims.conditionalWrites)
+      it('writes conditionally: an upload over a version that changed since, or over a file expected absent, is refused and the other writer keeps its file', async () => {
+        expect(dest.features.conditionalWrites).toBe(true);
+        const seen = await put('cond/a.txt', Buffer.from('theirs, first'));
+        const theirs = Buffer.from('theirs, changed again meanwhile');
+        const now = await put('cond/a.txt', theirs);
+        expect(now.version).toBeDefined();
+        expect(now.version).not.toBe(seen.version);
+        const mine = (replaces: string | null) => ({ ...source(Buffer.from('mine')), replaces });
+        for (const replaces of [seen.version ?? null, null]) {
+          const err = await dest.upload('cond/a.txt', mine(replaces), { signal: signal() }).then(
+            () => undefined,
+            (e: unknown) => e,
+          );
+          expect(err, `replacing ${replaces} should be refused`).toBeInstanceOf(FerryError);
+          expect((err as FerryError).code).toBe('remote-changed');
+          expect((err as FerryError).kind).toBe('conflict');
+          expect((await readBack('cond/a.txt')).equals(theirs)).toBe(true);
+        }
+        const replaced = await dest.upload('cond/a.txt', mine(now.version ?? null), { signal: signal() });
+        expect(replaced.size).toBe(4);
+        expect((await readBack('cond/a.txt')).toString()).toBe('mine');
+        await dest.upload('cond/new.txt', mine(null), { signal: signal() });
+        expect((await readBack('cond/new.txt')).toString()).toBe('mine');
+        expect((await listAll('cond')).filter((e) => e.partial)).toEqual([]);
+      });
   });
 }

@@ -15,11 +15,15 @@ import { everyNth, startFaultProxy } from '../servers/faultProxy';
 const MiB = 1024 * 1024;
 
 // Small list pages, so that every listing in the suite goes through list_folder/continue.
-providerConformance('dropbox (emulated Dropbox API v2)', async () => {
-  const emu = await startDropboxEmulator({ listPageSize: 3 });
-  const { dest } = emulatedDropbox(emu);
-  return { dest, teardown: () => emu.close() };
-});
+providerConformance(
+  'dropbox (emulated Dropbox API v2)',
+  async () => {
+    const emu = await startDropboxEmulator({ listPageSize: 3 });
+    const { dest } = emulatedDropbox(emu);
+    return { dest, teardown: () => emu.close() };
+  },
+  { conditionalWrites: true },
+);
 
 describe('dropbox provider against the emulator', () => {
   let emu: DropboxEmulator;
@@ -54,7 +58,7 @@ describe('dropbox provider against the emulator', () => {
     rmSync(work, { recursive: true, force: true });
   });
 
-  it('declares what Dropbox offers: dropbox content hashes, case-insensitive names, resumable uploads, no tags', () => {
+  it('declares what Dropbox offers: dropbox content hashes, case-insensitive names, resumable and conditional uploads, no tags', () => {
     const { dest } = emulatedDropbox(emu);
     expect(dest.features).toEqual({
       hashes: ['dropbox'],
@@ -62,6 +66,7 @@ describe('dropbox provider against the emulator', () => {
       resumable: true,
       maxSingleUpload: 150 * MiB,
       tags: false,
+      conditionalWrites: true,
     });
   });
 

@@ -27,13 +27,17 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-providerConformance('gcs (emulator, service-account key)', async () => {
-  const dest = new GcsDestination(
-    { id: 'gcs', type: 'gcs', bucket: 'conformance', endpoint: emu.url, key_file: `file:${account.keyFile}` },
-    { secret, resume: new MemoryResumeStore() },
-  );
-  return { dest };
-});
+providerConformance(
+  'gcs (emulator, service-account key)',
+  async () => {
+    const dest = new GcsDestination(
+      { id: 'gcs', type: 'gcs', bucket: 'conformance', endpoint: emu.url, key_file: `file:${account.keyFile}` },
+      { secret, resume: new MemoryResumeStore() },
+    );
+    return { dest };
+  },
+  { conditionalWrites: true },
+);
 
 providerConformance('gcs (emulator, under a prefix)', async () => {
   const dest = new GcsDestination(

@@ -114,6 +114,20 @@ function tree(dir: string): Record<string, string> {
   return out;
 }
 
+/** Every file below `dir` (trashes and the hub included) that holds exactly `content`. */
+function findContent(dir: string, content: string): string[] {
+  const out: string[] = [];
+  for (const rel of readdirSync(dir, { recursive: true }) as string[]) {
+    const abs = join(dir, rel);
+    try {
+      if (readFileSync(abs, 'utf8') === content) out.push(rel);
+    } catch {
+      // a folder
+    }
+  }
+  return out;
+}
+
 function put(side: Side, path: string, content: string): void {
   const abs = join(side.folder, path);
   mkdirSync(dirname(abs), { recursive: true });
@@ -159,6 +173,13 @@ describe.each(HUBS)('two-way sync between two instances through $name', (hub) =>
     // A deletion made elsewhere lands in the folder's trash, not in oblivion.
     const trashed = readdirSync(join(a.folder, '.ferry-trash'), { recursive: true }) as string[];
     expect(trashed.some((p) => p.endsWith('cat.jpg'))).toBe(true);
+    // And at the destination, where it keeps a trash: a local folder's .ferry-trash, Dropbox's deleted files.
+    if (hub.name === 'a local folder') {
+      const hubTrash = readdirSync(join(dirname(a.folder), 'hub', '.ferry-trash'), { recursive: true }) as string[];
+      expect(hubTrash.some((p) => p.endsWith('photos/cat.jpg'))).toBe(true);
+    }
+    if (hub.name.startsWith('Dropbox'))
+      expect((dropbox as DropboxEmulator).deleted().some((p) => p.endsWith('/photos/cat.jpg'))).toBe(true);
   });
 
   it('brings a change made elsewhere home in a live daemon, at the poll interval', async () => {
@@ -315,7 +336,11 @@ describe.each(HUBS)('two-way sync between two instances through $name', (hub) =>
     expect(killed).toBeGreaterThan(20);
     const contents = new Set(Object.values(final));
     const lost = [...live].filter((c) => !contents.has(c));
-    expect(lost, 'contents written and never removed on purpose, missing at the end').toEqual([]);
+    // Where a lost content still is (a trash, the hub), to tell a wrong decision from a wrong deletion.
+    const traces = lost.map((c) => `${c}: ${findContent(root as string, c).join(', ') || 'nowhere'}`);
+    expect(lost, `contents written and never removed on purpose, missing at the end (${traces.join('; ')})`).toEqual(
+      [],
+    );
     // Every conflicted copy holds a version someone wrote.
     for (const [path, content] of Object.entries(final))
       if (path.includes('(conflicted copy from ')) expect(content).toMatch(/^[ab] v\d+$/);

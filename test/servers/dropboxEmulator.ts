@@ -188,6 +188,8 @@ export class DropboxEmulator {
   private readonly cursors = new Map<string, Cursor>();
   /** Every change to the namespace, in order: what list_folder/longpoll waits on. */
   private readonly journal: { seq: number; lower: string }[] = [];
+  /** Paths of deleted files, as Dropbox keeps them restorable ("deleted files"). */
+  private readonly deletedPaths: string[] = [];
   private changeSeq = 0;
   private readonly changeWaiters = new Set<() => void>();
   private readonly refreshTokens = new Map<string, { revoked: boolean; scopes: string[] }>();
@@ -260,6 +262,11 @@ export class DropboxEmulator {
   }
 
   /** Every folder, by path_display (without the leading slash). */
+  /** Files deleted so far (display paths): what Dropbox would offer to restore. */
+  deleted(): string[] {
+    return [...this.deletedPaths];
+  }
+
   folders(): string[] {
     return [...this.nodes].filter(([, n]) => n.kind === 'folder').map(([lower]) => this.display(lower).slice(1));
   }
@@ -954,7 +961,10 @@ export class DropboxEmulator {
     if (!this.nodes.has(lower)) throw new ApiError(nested('path_lookup', tag('not_found')));
     if (this.denyWrites?.(lower)) throw new ApiError(nested('path_write', tag('no_write_permission')));
     const meta = this.metadata(lower);
-    for (const k of [...this.nodes.keys()]) if (k === lower || k.startsWith(`${lower}/`)) this.nodes.delete(k);
+    const gone = [...this.nodes.keys()].filter((k) => k === lower || k.startsWith(`${lower}/`));
+    for (const k of gone)
+      if (this.nodes.get(k)?.kind === 'file') this.deletedPaths.push(String(this.metadata(k).path_display));
+    for (const k of gone) this.nodes.delete(k);
     this.noteChange(lower);
     return { metadata: meta };
   }

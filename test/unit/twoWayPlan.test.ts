@@ -505,9 +505,15 @@ describe('remote paths this folder cannot hold', () => {
     expect(run({ remote: [re('a:b.txt')], platform: 'linux' })).toEqual(['download a:b.txt']);
   });
 
-  it('does not report those the rule leaves alone anyway', () => {
+  it('does not report names the rule leaves alone anyway, unless they would leave the folder', () => {
     expect(planTwoWay(input({ remote: [re('../x')], excluded: () => true })).problems).toEqual([]);
-    expect(planTwoWay(input({ remote: [re('../x')], catches: () => false })).problems).toEqual([]);
+    expect(planTwoWay(input({ remote: [re('a:b.txt')], catches: () => false, platform: 'win32' })).problems).toEqual(
+      [],
+    );
+    // No glob matches a ".." segment: it is refused out loud all the same.
+    expect(planTwoWay(input({ remote: [re('../x')], catches: () => false })).problems).toEqual([
+      { path: '../x', message: 'left alone: a ".." segment would lead out of the folder' },
+    ]);
   });
 });
 

@@ -158,14 +158,26 @@ const RESERVED = /^(con|prn|aux|nul|com[1-9]|lpt[1-9])(\..*)?$/i;
  * is not portable, so a folder synced from a Mac can be synced from Windows too.
  */
 export function remotePathProblem(path: string, platform: NodeJS.Platform = process.platform): string | undefined {
+  return remotePathEscapes(path) ?? remoteNameProblem(path, platform);
+}
+
+/** What makes a remote path unsafe anywhere: it would not stay inside the folder (or not be a path). */
+export function remotePathEscapes(path: string): string | undefined {
   if (path === '') return 'the path is empty';
   if (path.includes('\u0000')) return 'the path contains a NUL character';
   if (path.startsWith('/')) return 'the path is absolute';
-  const portable = platform === 'win32' || platform === 'darwin';
   for (const name of path.split('/')) {
     if (name === '') return 'the path has an empty segment';
     if (name === '..') return 'a ".." segment would lead out of the folder';
     if (name === '.') return 'the path has a "." segment';
+  }
+  return undefined;
+}
+
+/** Names this operating system's file systems cannot hold (checked on Windows and macOS). */
+function remoteNameProblem(path: string, platform: NodeJS.Platform): string | undefined {
+  const portable = platform === 'win32' || platform === 'darwin';
+  for (const name of path.split('/')) {
     if (platform === 'win32' && name.includes('\\')) return `"${name}" contains "\\", a path separator on Windows`;
     if (!portable) continue;
     for (const ch of name) {
@@ -259,8 +271,9 @@ export function planTwoWay(input: TwoWayInput): TwoWayPlan {
   // Remote names this folder cannot hold; only reported when the rule would otherwise sync them.
   const refused = new Set<string>();
   for (const p of [...remote.keys()].sort(byPath)) {
-    if (input.excluded(p) || (!local.has(p) && !input.catches(p))) continue;
-    const why = remotePathProblem(p, platform);
+    if (input.excluded(p)) continue;
+    // A path that would leave the folder is reported even when no glob of the rule could match it.
+    const why = remotePathEscapes(p) ?? (local.has(p) || input.catches(p) ? remotePathProblem(p, platform) : undefined);
     if (why === undefined) continue;
     refused.add(p);
     problems.push({ path: p, message: `left alone: ${why}` });

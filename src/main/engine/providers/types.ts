@@ -58,6 +58,11 @@ export type ProviderFeatures = {
    * planner must trust the shipped records instead of a listing (absent means true).
    */
   listable?: boolean;
+  /**
+   * Whether uploads honour `UploadSource.replaces` themselves (Dropbox's update mode, GCS's generation
+   * precondition, a compare just before the local rename). Elsewhere two-way uploads stat first.
+   */
+  conditionalWrites?: boolean;
 };
 
 /**
@@ -144,6 +149,18 @@ export interface ChangeFeed {
 
 export function canWatch(d: Destination): d is Destination & ChangeFeed {
   return typeof (d as Partial<ChangeFeed>).watchChanges === 'function';
+}
+
+/**
+ * Capability: a deletion that can be undone, into a trash the destination keeps (Dropbox's deleted
+ * files, a local folder's `.ferry-trash`). Two-way deletions use it; resolves to where the file went.
+ */
+export interface RemoteTrash {
+  trash(path: string, signal?: AbortSignal): Promise<string>;
+}
+
+export function canTrash(d: Destination): d is Destination & RemoteTrash {
+  return typeof (d as Partial<RemoteTrash>).trash === 'function';
 }
 
 /** Capability: a link to one file that can be opened elsewhere (a presigned or signed URL, a file:// URL). */

@@ -4,7 +4,7 @@ import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import { FerryError } from '../../../shared/errors';
 import { conflictName } from '../plan/twoWay';
-import { canCopy, canMove, type Destination, type TransferOpts } from '../providers/types';
+import { canCopy, canMove, canTrash, type Destination, type TransferOpts } from '../providers/types';
 import { TRASH_DIR } from '../scan/ignoreRules';
 import { MultiHash } from '../scan/multiHash';
 import { moveToTrash } from '../trash';
@@ -73,9 +73,13 @@ function recordUploaded(job: Job, deps: TwoWayDeps): void {
 export async function executeTwoWay(job: Job, opts: TransferOpts, deps: TwoWayDeps): Promise<Result> {
   const dest = deps.destination;
   const remotePath = job.remotePath ?? job.path;
+  const upload = async (j: Job): Promise<Result> => {
+    await remoteStillAsPlanned(dest, remotePath, j, opts.signal);
+    return deps.upload(j);
+  };
   switch (job.kind) {
     case 'upload': {
-      const r = await deps.upload(job);
+      const r = await upload(job);
       if (r.outcome === 'done') recordUploaded(job, deps);
       return r;
     }
@@ -129,7 +133,7 @@ export async function executeTwoWay(job: Job, opts: TransferOpts, deps: TwoWayDe
       }
       if (mine === null)
         return { outcome: 'done', bytes: got.size, note: `kept as ${other}; ${job.path} is gone here` };
-      const r = await deps.upload({
+      const r = await upload({
         ...job,
         kind: 'upload',
         sha256: mine,
@@ -157,10 +161,17 @@ export async function executeTwoWay(job: Job, opts: TransferOpts, deps: TwoWayDe
       // Changed there since the plan: the change wins (the next pass brings it home).
       if (there && planned !== null && there.version !== undefined && there.version !== planned)
         return { outcome: 'skipped', bytes: 0, note: 'changed at the destination since: kept' };
-      if (there) await dest.delete(remotePath, opts.signal);
+      if (!there) {
+        deps.store.shipped.delete(dest.id, remotePath);
+        deps.store.base.delete(job.rule, job.path);
+        return { outcome: 'skipped', bytes: 0, note: 'already gone at the destination' };
+      }
+      let where: string | undefined;
+      if (canTrash(dest)) where = await dest.trash(remotePath, opts.signal);
+      else await dest.delete(remotePath, opts.signal);
       deps.store.shipped.delete(dest.id, remotePath);
       deps.store.base.delete(job.rule, job.path);
-      return { outcome: there ? 'done' : 'skipped', bytes: 0 };
+      return { outcome: 'done', bytes: 0, ...(where !== undefined ? { note: `moved to ${where}` } : {}) };
     }
     case 'move-remote': {
       const from = job.fromRemotePath as string;
@@ -203,4 +214,26 @@ export async function executeTwoWay(job: Job, opts: TransferOpts, deps: TwoWayDe
     case 'delete-local':
       throw new FerryError('permanent', 'not-two-way', `a ${job.kind} job has no place in a two-way rule`);
   }
+}
+
+/**
+ * An upload replaces only the destination's version the plan saw. Destinations that write
+ * conditionally check that themselves, atomically; for the others it is compared here, just before
+ * the upload, which leaves only the upload's own duration for another writer to slip in.
+ */
+async function remoteStillAsPlanned(dest: Destination, remotePath: string, job: Job, signal: AbortSignal) {
+  if (dest.features.conditionalWrites === true || !job.detail || !('remoteVersion' in job.detail)) return;
+  const planned = job.detail.remoteVersion ?? null;
+  const there = await dest.stat(remotePath, signal);
+  const now = there === undefined ? null : there.version;
+  if (now === undefined || now === planned) return;
+  throw new FerryError(
+    'conflict',
+    'remote-changed',
+    `${remotePath}: the destination's copy changed since it was compared`,
+    {
+      context: { destination: dest.id, remotePath },
+      hint: 'another writer changed it; the next pass compares both sides again and keeps both versions if they differ',
+    },
+  );
 }

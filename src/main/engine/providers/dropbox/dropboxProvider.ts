@@ -15,6 +15,7 @@ import type {
   Destination,
   ProviderFeatures,
   RemoteEntry,
+  RemoteTrash,
   ServerSideCopy,
   ServerSideMove,
   TransferOpts,
@@ -69,7 +70,9 @@ type Prepared = { index: number; rel: string; path: string; buf: Buffer; hashes:
  * Tags: Dropbox keeps no free metadata on files (file properties need a template created by a team
  * admin), so `features.tags` is false and tags stay in Ferry's history only.
  */
-export class DropboxDestination implements Destination, ServerSideMove, ServerSideCopy, BatchUpload, ChangeFeed {
+export class DropboxDestination
+  implements Destination, ServerSideMove, ServerSideCopy, BatchUpload, ChangeFeed, RemoteTrash
+{
   readonly type = 'dropbox';
   readonly features: ProviderFeatures = {
     hashes: ['dropbox'],
@@ -77,6 +80,7 @@ export class DropboxDestination implements Destination, ServerSideMove, ServerSi
     resumable: true,
     maxSingleUpload: DROPBOX_MAX_REQUEST,
     tags: false,
+    conditionalWrites: true,
   };
   /** Small files go as one batch (start_batch, appends, one finish_batch): one write-lock round for many files. */
   readonly batchLimits = { files: 200, bytes: 32 * MiB, fileSize: 4 * MiB };
@@ -458,6 +462,12 @@ export class DropboxDestination implements Destination, ServerSideMove, ServerSi
     this.forgetShipped(rel);
   }
 
+  /** Dropbox keeps what is deleted (30 days or more, by plan) and can restore it: a delete is a trash. */
+  async trash(path: string, signal?: AbortSignal): Promise<string> {
+    await this.delete(path, signal);
+    return "Dropbox's deleted files";
+  }
+
   async move(from: string, to: string, signal?: AbortSignal): Promise<RemoteEntry> {
     const src = normalizeRemotePath(from);
     const dst = this.target(to);
@@ -498,7 +508,7 @@ export class DropboxDestination implements Destination, ServerSideMove, ServerSi
         content_hash: hashes.dropbox,
         contents: buf,
       }),
-    ).catch((err: FerryError) => this.explainConflict(rel, err, opts.signal))) as unknown as FileMeta;
+    ).catch((err: FerryError) => this.explainConflict(rel, err, opts.signal, source.replaces))) as unknown as FileMeta;
     opts.onProgress?.(buf.length);
     return this.committed(rel, meta, hashes, source);
   }
@@ -520,14 +530,28 @@ export class DropboxDestination implements Destination, ServerSideMove, ServerSi
     return this.entry(rel, meta);
   }
 
-  /** A conflict explained: a name that differs only by case, or a file Ferry did not put there. */
-  private async explainConflict(rel: string, err: FerryError, signal?: AbortSignal): Promise<never> {
+  /**
+   * A conflict explained: a name that differs only by case, a file changed since a two-way plan saw
+   * it (`replaces` given), or a file Ferry did not put there.
+   */
+  private async explainConflict(
+    rel: string,
+    err: FerryError,
+    signal?: AbortSignal,
+    replaces?: string | null,
+  ): Promise<never> {
     if (err.kind !== 'conflict') throw err;
     const there = await this.call('look up', this.ctx(rel), signal, (d) =>
       d.filesGetMetadata({ path: this.dbxPath(rel) }),
     ).catch(() => undefined);
     const name = rel.slice(rel.lastIndexOf('/') + 1);
     if (there && there.name !== name) throw caseConflict(this.relOf(there) ?? there.name, this.ctx(rel));
+    if (there?.['.tag'] === 'file' && replaces !== undefined)
+      throw new FerryError('conflict', 'remote-changed', `${rel}: the copy in Dropbox changed since it was compared`, {
+        context: this.ctx(rel),
+        cause: err,
+        hint: 'another writer changed it; the next pass compares both sides again and keeps both versions if they differ',
+      });
     if (there?.['.tag'] === 'file')
       throw new FerryError(
         'conflict',
@@ -701,7 +725,7 @@ export class DropboxDestination implements Destination, ServerSideMove, ServerSi
           }
           if (fe.code === 'verify-failed') this.deps.resume.clear(this.id, rel); // Dropbox holds other bytes: start over
           if (fe.kind === 'conflict') this.deps.resume.clear(this.id, rel);
-          return this.explainConflict(rel, fe, opts.signal);
+          return this.explainConflict(rel, fe, opts.signal, source.replaces);
         }
         this.deps.resume.clear(this.id, rel);
         opts.onProgress?.(source.size);
@@ -801,7 +825,12 @@ export class DropboxDestination implements Destination, ServerSideMove, ServerSi
                       headers: undefined,
                       error: { error: failure },
                     };
-                    await this.explainConflict(p.rel, classify(asHttp, 'upload', this.ctx(p.rel)), opts.signal);
+                    await this.explainConflict(
+                      p.rel,
+                      classify(asHttp, 'upload', this.ctx(p.rel)),
+                      opts.signal,
+                      p.source.replaces,
+                    );
                   }
                   results[p.index] = this.committed(p.rel, e as unknown as FileMeta, p.hashes, p.source);
                 } catch (err) {

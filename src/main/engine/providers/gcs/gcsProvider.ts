@@ -68,6 +68,7 @@ export class GcsDestination implements Destination, ServerSideMove, ServerSideCo
     resumable: true,
     maxSingleUpload: 5 * 1024 ** 4,
     tags: true,
+    conditionalWrites: true,
   };
   readonly id: string;
   private readonly bucketName: string;
@@ -420,6 +421,13 @@ export class GcsDestination implements Destination, ServerSideMove, ServerSideCo
         // An earlier attempt whose answer was lost may have published this very content: then it is done.
         const there = await this.alreadyThere(name, source).catch(() => undefined);
         if (there) return there;
+        // Two-way: the plan's premise is gone, and retrying the same precondition cannot restore it.
+        if (source.replaces !== undefined)
+          throw new FerryError('conflict', 'remote-changed', fe.message, {
+            context: fe.context,
+            cause: fe,
+            hint: 'another writer changed it; the next pass compares both sides again and keeps both versions if they differ',
+          });
       }
       throw fe;
     }

@@ -9,6 +9,7 @@ import {
   openSync,
   readSync,
   renameSync,
+  statSync,
   unlinkSync,
   writeSync,
 } from 'node:fs';
@@ -28,6 +29,11 @@ export type CopyRequest = {
   cancelSlot: number;
   /** A bandwidth cap for this copy (bytes/s): the worker paces its own chunks, as nothing else can. */
   bytesPerSec?: number;
+  /**
+   * Two-way sync: the target's version (`size:mtime`) the plan saw, or null for "nothing there". When
+   * given, the copy is published only if the target is still that version ('EREMOTECHANGED' otherwise).
+   */
+  expectVersion?: string | null;
 };
 
 export type CopyResult =
@@ -43,6 +49,7 @@ export type PendingCopy = {
   size: number;
   sha256: string;
   mtimeMs: number;
+  expectVersion?: string | null;
 };
 
 const fdatasync = promisify(fdatasyncCb);
@@ -145,6 +152,7 @@ export function copyToTemp(
       size: done,
       sha256,
       mtimeMs: fstatSync(out.fd).mtimeMs,
+      ...(req.expectVersion !== undefined ? { expectVersion: req.expectVersion } : {}),
     };
     out = undefined;
     return pending;
@@ -182,6 +190,15 @@ export async function publish(pending: readonly PendingCopy[]): Promise<CopyResu
     const failed = synced[i];
     if (!failed) {
       try {
+        if (p.expectVersion !== undefined && versionAt(p.target) !== p.expectVersion) {
+          removeQuietly(p.tmp);
+          return {
+            id: p.id,
+            ok: false,
+            code: 'EREMOTECHANGED',
+            message: `${p.target} changed since it was compared with the folder`,
+          };
+        }
         renameSync(p.tmp, p.target);
         return { id: p.id, ok: true, size: p.size, sha256: p.sha256, mtimeMs: p.mtimeMs };
       } catch (err) {
@@ -192,6 +209,21 @@ export async function publish(pending: readonly PendingCopy[]): Promise<CopyResu
     removeQuietly(p.tmp);
     return failed;
   });
+}
+
+/**
+ * A destination file's version as the local provider reports it (null: no file there). Compared just
+ * before the rename: a plain file system has no compare-and-swap rename, so this narrows the window
+ * in which another writer's change could be replaced to the rename itself.
+ */
+export function versionAt(path: string): string | null {
+  try {
+    const st = statSync(path);
+    return st.isFile() ? `${st.size}:${Math.round(st.mtimeMs)}` : 'not-a-file';
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw err;
+  }
 }
 
 function removeQuietly(path: string): void {

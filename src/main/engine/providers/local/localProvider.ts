@@ -4,7 +4,8 @@ import { copyFile, lstat, mkdir, open, opendir, readdir, rename, rmdir, stat, un
 import { dirname, join, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { FerryError } from '../../../../shared/errors';
-import { isTempName, TEMP_PREFIX } from '../../scan/ignoreRules';
+import { isTempName, TEMP_PREFIX, TRASH_DIR } from '../../scan/ignoreRules';
+import { moveToTrash, purgeTrash } from '../../trash';
 import { MultiHash } from '../../scan/multiHash';
 import { fsError } from '../fsErrors';
 import { normalizeRemotePath } from '../remotePath';
@@ -14,6 +15,7 @@ import type {
   Destination,
   ProviderFeatures,
   RemoteEntry,
+  RemoteTrash,
   ServerSideCopy,
   ServerSideMove,
   ShareLinks,
@@ -30,7 +32,9 @@ export type LocalDestinationConfig = { id: string; path: string; prefix?: string
  * target folder, is hashed as it is written, fsynced, given the source's mtime and only then renamed
  * into place: a partial file never shows under its final name (copyVerified.ts does the copying).
  */
-export class LocalDestination implements Destination, ServerSideMove, ServerSideCopy, BatchUpload, ShareLinks {
+export class LocalDestination
+  implements Destination, ServerSideMove, ServerSideCopy, BatchUpload, ShareLinks, RemoteTrash
+{
   readonly type = 'local';
   readonly features: ProviderFeatures = {
     hashes: ['sha256'],
@@ -38,6 +42,7 @@ export class LocalDestination implements Destination, ServerSideMove, ServerSide
     resumable: false,
     maxSingleUpload: Infinity,
     tags: false,
+    conditionalWrites: true,
   };
   readonly batchLimits = { files: 64, bytes: 16 * 1024 * 1024, fileSize: 1024 * 1024 };
   readonly id: string;
@@ -125,6 +130,8 @@ export class LocalDestination implements Destination, ServerSideMove, ServerSide
       }
       for (const d of names) {
         const childRel = rel === '' ? d.name : `${rel}/${d.name}`;
+        // The destination's trash (two-way deletions) is Ferry's, not content to sync.
+        if (rel === '' && d.name === TRASH_DIR) continue;
         if (d.isDirectory()) stack.push(childRel);
         else if (d.isFile()) {
           const st = await lstat(this.abs(childRel)).catch(() => undefined);
@@ -179,6 +186,7 @@ export class LocalDestination implements Destination, ServerSideMove, ServerSide
         sha256: it.source.hashes.sha256,
         mtimeMs: it.source.mtimeMs,
         ...(pacedInWorker ? { bytesPerSec: opts.rate } : {}),
+        ...(it.source.replaces !== undefined ? { expectVersion: it.source.replaces } : {}),
       })),
       { signal: opts.signal, onProgress: items.length === 1 ? (_i, bytes) => opts.onProgress?.(bytes) : undefined },
     );
@@ -195,6 +203,16 @@ export class LocalDestination implements Destination, ServerSideMove, ServerSide
   private copyError(path: string, source: UploadSource, code: string, message: string): FerryError {
     const ctx = { destination: this.id, remotePath: path };
     if (code === 'ECANCELED') return cancelled(path);
+    if (code === 'EREMOTECHANGED')
+      return new FerryError(
+        'conflict',
+        'remote-changed',
+        `${path}: the destination's copy changed since it was compared`,
+        {
+          context: ctx,
+          hint: 'another writer changed it; the next pass compares both sides again and keeps both versions if they differ',
+        },
+      );
     if (code === 'ECHANGED')
       return new FerryError('source-changed', 'source-changed', message, { context: { ...ctx, path: source.absPath } });
     // A source that vanished is a local change: a rescan decides what to do with it.
@@ -242,6 +260,19 @@ export class LocalDestination implements Destination, ServerSideMove, ServerSide
       throw fsError(err, `cannot delete ${path}`, { destination: this.id, remotePath: path });
     }
     await this.pruneEmptyParents(dirname(target));
+  }
+
+  /** Into the destination's own `.ferry-trash/YYYY-MM-DD/`, emptied after 30 days like a folder's. */
+  async trash(path: string): Promise<string> {
+    const rel = normalizeRemotePath(path);
+    try {
+      purgeTrash(this.root);
+      const day = moveToTrash(this.root, rel);
+      await this.pruneEmptyParents(dirname(this.abs(rel)));
+      return `${TRASH_DIR}/${day} at the destination`;
+    } catch (err) {
+      throw fsError(err, `cannot move ${path} to the trash`, { destination: this.id, remotePath: path });
+    }
   }
 
   /** Removes folders left empty by a delete or a move, up to the root, as a mirror should. */
