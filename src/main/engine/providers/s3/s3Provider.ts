@@ -35,9 +35,11 @@ import type {
   TransferOpts,
   UploadSource,
 } from '../types';
-import { hexToBase64, pacedBody, unquote } from './s3Body';
+import { hexToBase64, md5hex, pacedBody, unquote } from './s3Body';
+import { readSmall, SMALL_FILE } from '../http/fileBody';
 import { classify, describe, errorInfo } from './s3Errors';
 import { uploadMultipart } from './s3Multipart';
+import { DirectPut, errorOf } from './s3Put';
 
 export type S3DestinationConfig = Extract<DestinationConfig, { type: 's3' }>;
 
@@ -116,6 +118,8 @@ export class S3Destination implements Destination, ServerSideMove, ServerSideCop
   private readonly slowClient: S3Client;
   private readonly tuning: S3Tuning;
   private credentials: { accessKeyId: string; secretAccessKey: string } | undefined;
+  /** Small PutObjects without the SDK, where the address and the keys are plain (see DirectPut). */
+  private readonly direct: DirectPut | undefined;
 
   constructor(
     private readonly cfg: S3DestinationConfig,
@@ -131,6 +135,17 @@ export class S3Destination implements Destination, ServerSideMove, ServerSideCop
     process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
     this.client = this.makeClient(this.tuning.idleTimeoutMs);
     this.slowClient = this.makeClient(this.tuning.slowIdleTimeoutMs);
+    const pathStyle = cfg.force_path_style ?? cfg.endpoint !== undefined;
+    this.direct =
+      cfg.endpoint !== undefined && pathStyle && cfg.access_key_id !== undefined && cfg.secret_access_key !== undefined
+        ? new DirectPut(
+            cfg.endpoint,
+            cfg.bucket,
+            cfg.region ?? 'us-east-1',
+            () => this.resolveCredentials(),
+            this.tuning.idleTimeoutMs,
+          )
+        : undefined;
   }
 
   private makeClient(idleTimeoutMs: number): S3Client {
@@ -511,49 +526,30 @@ export class S3Destination implements Destination, ServerSideMove, ServerSideCop
     opts: TransferOpts,
   ): Promise<{ etag: string | undefined; single: true; verifiedMd5?: string }> {
     const ctx = this.ctx(path);
-    const buf = await readWhole(source, ctx);
+    // Small files: read with synchronous calls and checked against the index's SHA-256 there (readSmall);
+    // larger ones through the thread pool, hashed here.
+    const small = source.size <= SMALL_FILE;
+    const buf = small ? readSmall(source, ctx) : await readWhole(source, ctx);
     // The SHA-256 of the very bytes we send proves they are the indexed content: then the index's MD5
     // (when the scan made one) is theirs too.
-    const hashes = new MultiHash(source.hashes.md5 === undefined ? ['md5'] : []).update(buf).digest();
+    const kinds: ('md5' | 'sha256')[] = source.hashes.md5 === undefined ? ['md5'] : [];
+    const hashes = small
+      ? { sha256: source.hashes.sha256, md5: kinds.length > 0 ? md5hex(buf) : undefined }
+      : new MultiHash(kinds).update(buf).digest();
     if (hashes.sha256 !== source.hashes.sha256)
       throw new FerryError('source-changed', 'source-changed', `${source.absPath} changed since it was scanned`, {
         context: { ...ctx, path: source.absPath },
       });
     const md5 = hashes.md5 ?? (source.hashes.md5 as string);
-    const local = new AbortController();
-    const signal = AbortSignal.any([opts.signal, local.signal]);
-    let sent = 0;
-    const body =
-      buf.length === 0
-        ? buf
-        : pacedBody(
-            buf,
-            opts.pace,
-            (n) => {
-              sent += n;
-              opts.onProgress?.(sent);
-            },
-            (err) => local.abort(err),
-          );
-    let res;
     const startedAt = Date.now();
-    try {
-      res = await this.client.send(
-        new PutObjectCommand({
-          Bucket: this.bucket,
-          Key: key,
-          Body: body,
-          ContentLength: buf.length,
-          ContentMD5: hexToBase64(md5),
-          ...this.objectParams(source),
-        }),
-        { abortSignal: signal },
-      );
-    } catch (err) {
-      const fe = classify(err, `cannot upload ${path}`, ctx, signal);
-      if (fe.kind === 'cancelled' || fe.code === 'network') await this.dropTruncated(path, key, source, startedAt);
-      throw fe;
-    }
+    let res: { ETag?: string; ServerSideEncryption?: string; SSECustomerAlgorithm?: string };
+    if (small && this.direct) {
+      // Paced once and sent as one buffer: at this size the bandwidth cap's grain does not matter.
+      await opts.pace?.(buf.length);
+      if (opts.signal.aborted)
+        throw new FerryError('cancelled', 'cancelled', `upload of ${path} was cancelled`, { context: ctx });
+      res = await this.putDirect(this.direct, path, key, buf, md5, source, opts.signal, startedAt);
+    } else res = await this.putSdk(path, key, buf, md5, source, opts, startedAt);
     const etag = unquote(res.ETag);
     if (etag !== undefined && plainMd5Etag(etag, res.ServerSideEncryption, res.SSECustomerAlgorithm) && etag !== md5) {
       // The server kept other bytes than we sent (a store that ignores Content-MD5): take them away.
@@ -569,6 +565,105 @@ export class S3Destination implements Destination, ServerSideMove, ServerSideCop
     }
     const plain = etag !== undefined && plainMd5Etag(etag, res.ServerSideEncryption, res.SSECustomerAlgorithm);
     return plain ? { etag, single: true, verifiedMd5: etag } : { etag, single: true };
+  }
+
+  private async putSdk(
+    path: string,
+    key: string,
+    buf: Buffer,
+    md5: string,
+    source: UploadSource,
+    opts: TransferOpts,
+    startedAt: number,
+  ): Promise<{ ETag?: string; ServerSideEncryption?: string; SSECustomerAlgorithm?: string }> {
+    const ctx = this.ctx(path);
+    const local = new AbortController();
+    const signal = AbortSignal.any([opts.signal, local.signal]);
+    let sent = 0;
+    const body =
+      buf.length === 0
+        ? buf
+        : pacedBody(
+            buf,
+            opts.pace,
+            (n) => {
+              sent += n;
+              opts.onProgress?.(sent);
+            },
+            (err) => local.abort(err),
+          );
+    try {
+      return await this.client.send(
+        new PutObjectCommand({
+          Bucket: this.bucket,
+          Key: key,
+          Body: body,
+          ContentLength: buf.length,
+          ContentMD5: hexToBase64(md5),
+          ...this.objectParams(source),
+        }),
+        { abortSignal: signal },
+      );
+    } catch (err) {
+      const fe = classify(err, `cannot upload ${path}`, ctx, signal);
+      if (fe.kind === 'cancelled' || fe.code === 'network') await this.dropTruncated(path, key, source, startedAt);
+      throw fe;
+    }
+  }
+
+  /**
+   * The same PutObject without the SDK (see DirectPut): Content-MD5 and the SHA-256 as the signed
+   * payload hash, both of the bytes just checked against the index, so a server that verifies either
+   * stores nothing else; the ETag is checked by the caller for those that verify neither (s3rver).
+   */
+  private async putDirect(
+    direct: DirectPut,
+    path: string,
+    key: string,
+    buf: Buffer,
+    md5: string,
+    source: UploadSource,
+    signal: AbortSignal,
+    startedAt: number,
+  ): Promise<{ ETag?: string; ServerSideEncryption?: string; SSECustomerAlgorithm?: string }> {
+    const ctx = this.ctx(path);
+    const { Metadata, StorageClass } = this.objectParams(source);
+    const headers: Record<string, string> = {
+      'content-type': 'application/octet-stream',
+      'content-md5': hexToBase64(md5),
+    };
+    for (const [k, v] of Object.entries(Metadata)) headers[`x-amz-meta-${k}`] = v;
+    if (StorageClass !== undefined) headers['x-amz-storage-class'] = StorageClass;
+    let answer;
+    try {
+      answer = await direct.put(key, buf, source.hashes.sha256, headers, signal);
+    } catch (err) {
+      const fe = classify(err, `cannot upload ${path}`, ctx, signal);
+      if (fe.kind === 'cancelled' || fe.kind === 'retryable') await this.dropTruncated(path, key, source, startedAt);
+      throw fe;
+    }
+    const header = (name: string) => {
+      const v = answer.headers[name];
+      return Array.isArray(v) ? v[0] : v;
+    };
+    if (answer.status < 200 || answer.status > 299) {
+      // Shaped like the SDK's errors, so that one classification serves both paths.
+      const { code, message } = errorOf(answer.body);
+      const err = Object.assign(new Error(message ?? `HTTP ${answer.status}`), {
+        name: code ?? 'Unknown',
+        ...(code !== undefined ? { Code: code } : {}),
+        $metadata: { httpStatusCode: answer.status },
+        $response: { statusCode: answer.status, headers: answer.headers },
+      });
+      throw classify(err, `cannot upload ${path}`, ctx, signal);
+    }
+    const sse = header('x-amz-server-side-encryption');
+    const sseCustomer = header('x-amz-server-side-encryption-customer-algorithm');
+    return {
+      ...(header('etag') !== undefined ? { ETag: header('etag') } : {}),
+      ...(sse !== undefined ? { ServerSideEncryption: sse } : {}),
+      ...(sseCustomer !== undefined ? { SSECustomerAlgorithm: sseCustomer } : {}),
+    };
   }
 
   /**
@@ -692,6 +787,7 @@ export class S3Destination implements Destination, ServerSideMove, ServerSideCop
   async close(): Promise<void> {
     this.client.destroy();
     this.slowClient.destroy();
+    this.direct?.close();
   }
 }
 
