@@ -1,4 +1,6 @@
-import { createHash, createHmac } from 'node:crypto';
+import { createHash, createHmac, type Hash, type Hmac } from 'node:crypto';
+import { SignatureV4 } from '@smithy/signature-v4';
+import type { Checksum, SourceData } from '@smithy/types';
 import type { IncomingHttpHeaders } from 'node:http';
 import { HttpTransport } from '../http/httpTransport';
 
@@ -15,18 +17,28 @@ export type PutAnswer = { status: number; headers: IncomingHttpHeaders; body: Bu
 export class DirectPut {
   private readonly http: HttpTransport;
   private readonly basePath: string;
-  private signingKey: { scope: string; key: Buffer } | undefined;
+  private readonly signer: SignatureV4;
 
   constructor(
     endpoint: string,
     private readonly bucket: string,
-    private readonly region: string,
-    private readonly keys: () => PutKeys,
+    region: string,
+    keys: () => PutKeys,
     idleTimeoutMs: number,
   ) {
     const url = new URL(endpoint);
     this.http = new HttpTransport(new URL(url.origin), { timeoutMs: idleTimeoutMs });
     this.basePath = url.pathname.replace(/\/+$/, '');
+    // The SDK's own signer, without the SDK's request pipeline around it. S3 paths are signed as sent
+    // (encoded once, here); the payload hash is the header we set, so the signer never hashes the body.
+    this.signer = new SignatureV4({
+      service: 's3',
+      region,
+      credentials: async () => keys(),
+      sha256: NodeSha256,
+      uriEscapePath: false,
+      applyChecksum: false,
+    });
   }
 
   /**
@@ -43,48 +55,58 @@ export class DirectPut {
   ): Promise<PutAnswer> {
     const path = `${this.basePath}/${encodeSegment(this.bucket)}/${key.split('/').map(encodeSegment).join('/')}`;
     const url = new URL(path, this.http.origin);
-    const all: Record<string, string> = {
-      ...headers,
-      host: url.host,
-      'content-length': String(body.length),
-      'x-amz-content-sha256': sha256,
-    };
-    all.authorization = this.sign('PUT', path, all, new Date());
-    return this.http.send('PUT', url, { headers: all, body, signal, maxBody: 64 * 1024 });
-  }
-
-  /** Adds x-amz-date and returns the Authorization header for these (lower-case) headers. */
-  private sign(method: string, path: string, headers: Record<string, string>, now: Date): string {
-    const amzDate = now
-      .toISOString()
-      .replace(/[-:]/g, '')
-      .replace(/\.\d{3}/, '');
-    const day = amzDate.slice(0, 8);
-    headers['x-amz-date'] = amzDate;
-    const names = Object.keys(headers)
-      .map((n) => n.toLowerCase())
-      .sort();
-    const canonicalHeaders = names.map((n) => `${n}:${String(headers[n]).trim().replace(/\s+/g, ' ')}\n`).join('');
-    const signed = names.join(';');
-    const canonical = [method, path, '', canonicalHeaders, signed, headers['x-amz-content-sha256']].join('\n');
-    const scope = `${day}/${this.region}/s3/aws4_request`;
-    const toSign = ['AWS4-HMAC-SHA256', amzDate, scope, createHash('sha256').update(canonical).digest('hex')].join(
-      '\n',
-    );
-    const { accessKeyId, secretAccessKey } = this.keys();
-    // The signing key depends only on the day, region and secret: derived once a day, not per request.
-    if (this.signingKey?.scope !== `${scope}:${secretAccessKey}`) {
-      const hmac = (k: string | Buffer, v: string) => createHmac('sha256', k).update(v).digest();
-      const key = hmac(hmac(hmac(hmac(`AWS4${secretAccessKey}`, day), this.region), 's3'), 'aws4_request');
-      this.signingKey = { scope: `${scope}:${secretAccessKey}`, key };
-    }
-    const signature = createHmac('sha256', this.signingKey.key).update(toSign).digest('hex');
-    return `AWS4-HMAC-SHA256 Credential=${accessKeyId}/${scope}, SignedHeaders=${signed}, Signature=${signature}`;
+    const signed = await this.signer.sign({
+      method: 'PUT',
+      protocol: url.protocol,
+      hostname: url.hostname,
+      ...(url.port !== '' ? { port: Number(url.port) } : {}),
+      path,
+      query: {},
+      headers: {
+        ...headers,
+        host: url.host,
+        'content-length': String(body.length),
+        'x-amz-content-sha256': sha256,
+      },
+    });
+    return this.http.send('PUT', url, { headers: signed.headers, body, signal, maxBody: 64 * 1024 });
   }
 
   close(): void {
     this.http.close();
   }
+}
+
+/** SHA-256 (and HMAC-SHA-256 when given a secret) from node:crypto, in the shape the signer asks for. */
+class NodeSha256 implements Checksum {
+  private hash: Hash | Hmac;
+
+  constructor(private readonly secret?: SourceData) {
+    this.hash = this.make();
+  }
+
+  private make(): Hash | Hmac {
+    return this.secret === undefined ? createHash('sha256') : createHmac('sha256', bytes(this.secret));
+  }
+
+  update(data: Uint8Array): void {
+    this.hash.update(data);
+  }
+
+  async digest(): Promise<Uint8Array> {
+    return new Uint8Array(this.hash.digest());
+  }
+
+  reset(): void {
+    this.hash = this.make();
+  }
+}
+
+function bytes(data: SourceData): Uint8Array | string {
+  if (typeof data === 'string') return data;
+  return ArrayBuffer.isView(data)
+    ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength)
+    : new Uint8Array(data);
 }
 
 /** RFC 3986 encoding of one path segment, as SigV4 wants it (S3 keys are not encoded twice). */
