@@ -198,6 +198,8 @@ describe('the daemon API', () => {
     expect(refused.status).toBe(400);
     expect(refused.body.error.issues[0]).toMatchObject({ path: 'rule.when.any[0].regex' });
 
+    // A comment the person wrote in the file must survive an edit made through the API.
+    writeFileSync(w.config, `# written by hand\n${readFileSync(w.config, 'utf8')}`);
     const cfg = (await api<Record<string, unknown>>(daemon, 'config:get')).body;
     const bad = await api<{ ok: boolean; problems: { path: string }[] }>(daemon, 'config:update', {
       config: { ...cfg, rules: [{ name: 'x', from: ['nope'], to: ['nas'] }] },
@@ -217,6 +219,9 @@ describe('the daemon API', () => {
     };
     const good = await api<{ ok: boolean }>(daemon, 'config:update', { config: next });
     expect(good.body).toEqual({ ok: true });
+    const written = readFileSync(w.config, 'utf8');
+    expect(written.startsWith('# written by hand\n')).toBe(true);
+    expect(written).toContain('- id: archive');
     await until('the new rule to ship', () => snapshot(archive).has('b.txt'));
     expect(snapshot(archive).has('a.jpg')).toBe(false);
     const status = await runFerry(['status', '--state-dir', w.state]);

@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { closeSync, fsyncSync, openSync, renameSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { stringify } from 'yaml';
 import type { DestinationConfig, FerryConfig } from '../../shared/config';
 import {
   isRequestName,
@@ -16,6 +15,7 @@ import {
   type StatusResult,
 } from '../../shared/contract';
 import { ConfigError, configFromObject, pathToString } from './config/loadConfig';
+import { updateConfigText } from './config/configWriter';
 import { FerryError } from '../../shared/errors';
 import { FERRY_VERSION } from '../../shared/version';
 import { canShare } from './providers/types';
@@ -73,6 +73,16 @@ function summarize(s: Omit<StatusResult, 'summary'>): string {
   if (s.belowQuorum.count > 0)
     return `${s.belowQuorum.count} file(s) have fewer verified copies than their rule requires (safe_when): they stay in place until enough destinations hold them.`;
   return 'Everything is safe: every folder is in sync with its destinations.';
+}
+
+/** A file's text, or '' when there is none yet (a first run writes the config from scratch). */
+function readIfThere(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return '';
+    throw err;
+  }
 }
 
 /** Writes a file so that a crash leaves either the old or the new content, never a mix. */
@@ -176,7 +186,10 @@ export function createApi(host: ApiHost): FerryApi {
           return { ok: false, problems: err.problems.map(({ path, message }) => ({ path, message })) };
         throw err;
       }
-      writeAtomically(host.configPath, stringify(config));
+      writeAtomically(
+        host.configPath,
+        updateConfigText(readIfThere(host.configPath), config, host.configPath, dirname(host.configPath)),
+      );
       await host.apply(cfg);
       return { ok: true };
     },
