@@ -21,6 +21,8 @@ export const requestSchemas = {
   'transfer:cancel': z.object({ id: z.number().int().positive() }).strict(),
   'sync:pause': folderRef,
   'sync:resume': folderRef,
+  /** Lets the deletions the brake holds for one rule go ahead, on the next pass only. */
+  'sync:confirmDeletes': z.object({ rule: z.string().min(1) }).strict(),
   'config:get': z.object({}).strict(),
   /** A whole new configuration as the YAML file would hold it (validated against the config schema). */
   'config:update': z.object({ config: z.unknown() }).strict(),
@@ -131,6 +133,11 @@ export type StatusResult = {
   };
   /** Files no rule catches (`ferry plan` lists them). */
   uncaught: number;
+  /**
+   * Deletions held by the brake: a rule would delete `deletes` of the `total` files it keeps at `where`
+   * (a destination id, or `folder ID` for a two-way rule's local side). Nothing is deleted until confirmed.
+   */
+  heldDeletions: { rule: string; where: string; deletes: number; total: number }[];
 };
 
 /** What a draft rule would do, from the index (see rules/preview.ts). Samples are capped; counts are not. */
@@ -218,6 +225,7 @@ export type Results = {
   'transfer:cancel': { ok: boolean };
   'sync:pause': StatusResult;
   'sync:resume': StatusResult;
+  'sync:confirmDeletes': { ok: boolean };
   'config:get': FerryConfig;
   'config:update': ConfigUpdateResult;
   'destination:test': DestinationTestResult;

@@ -1,10 +1,18 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import axe from 'axe-core';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { syncJson } from '../helpers/cli';
-import { launchChromium, sandbox, screenshot, startDaemon, watchConsole, type Daemon, type Sandbox } from './harness';
+import {
+  accessibilityViolations,
+  launchChromium,
+  sandbox,
+  screenshot,
+  startDaemon,
+  watchConsole,
+  type Daemon,
+  type Sandbox,
+} from './harness';
 
 /**
  * The Conflicts page end to end: two Ferry instances edit the same files before they sync through one
@@ -157,21 +165,6 @@ describe('the Conflicts page, in Chromium, against a real daemon', () => {
     expect(problems).toEqual([]);
   });
 });
-
-/** axe-core's serious and critical WCAG 2 A/AA findings on the page as it is now (as window.test.ts checks). */
-async function accessibilityViolations(page: Page): Promise<string[]> {
-  if (!(await page.evaluate(() => 'axe' in window))) await page.evaluate(axe.source);
-  return page.evaluate(async () => {
-    const { axe: injected } = window as unknown as { axe: typeof axe };
-    const result = await injected.run(document, {
-      runOnly: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'],
-      resultTypes: ['violations'],
-    });
-    return result.violations
-      .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-      .map((v) => `${v.id}: ${v.help} — ${v.nodes.map((n) => n.target.join(' ')).join(' | ')}`);
-  });
-}
 
 async function waitFor(cond: () => boolean, timeoutMs = 30_000): Promise<void> {
   const until = Date.now() + timeoutMs;

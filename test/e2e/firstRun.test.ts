@@ -1,10 +1,18 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import axe from 'axe-core';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { launchChromium, sandbox, screenshot, startDaemon, watchConsole, type Daemon, type Sandbox } from './harness';
+import {
+  accessibilityViolations,
+  launchChromium,
+  sandbox,
+  screenshot,
+  startDaemon,
+  watchConsole,
+  type Daemon,
+  type Sandbox,
+} from './harness';
 
 /**
  * The first run, end to end: a daemon with the default empty config, the window's welcome flow
@@ -118,21 +126,6 @@ describe('the first-run flow, in Chromium, against a real daemon', () => {
     await page.emulateMedia({ colorScheme: 'light' });
   }
 });
-
-async function accessibilityViolations(page: Page): Promise<string[]> {
-  // Injected through the debugging protocol, which the page's CSP does not govern.
-  if (!(await page.evaluate(() => 'axe' in window))) await page.evaluate(axe.source);
-  return page.evaluate(async () => {
-    const { axe: injected } = window as unknown as { axe: typeof axe };
-    const result = await injected.run(document, {
-      runOnly: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'],
-      resultTypes: ['violations'],
-    });
-    return result.violations
-      .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-      .map((v) => `${v.id}: ${v.help} — ${v.nodes.map((n) => n.target.join(' ')).join(' | ')}`);
-  });
-}
 
 function readable(path: string): string | undefined {
   try {

@@ -1,9 +1,17 @@
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import axe from 'axe-core';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium, sandbox, screenshot, startDaemon, watchConsole, type Daemon, type Sandbox } from './harness';
+import {
+  accessibilityViolations,
+  launchChromium,
+  sandbox,
+  screenshot,
+  startDaemon,
+  watchConsole,
+  type Daemon,
+  type Sandbox,
+} from './harness';
 
 /**
  * The window end to end: a real daemon (web mode) with a temp folder and a local destination, driven
@@ -180,28 +188,6 @@ describe('the window, in Chromium, against a real daemon', () => {
     expect(problems).toEqual([]);
   });
 });
-
-/** axe-core's serious and critical WCAG 2 A/AA findings on the page as it is now. */
-async function accessibilityViolations(page: Page): Promise<string[]> {
-  // Injected through the debugging protocol, which the page's CSP does not govern (it must still refuse inline scripts).
-  if (!(await page.evaluate(() => 'axe' in window))) await page.evaluate(axe.source);
-  return page.evaluate(async () => {
-    const { axe: injected } = window as unknown as { axe: typeof axe };
-    const result = await injected.run(document, {
-      runOnly: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'],
-      resultTypes: ['violations'],
-    });
-    return result.violations
-      .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-      .map(
-        (v) =>
-          `${v.id}: ${v.help} — ${v.nodes
-            .slice(0, 3)
-            .map((n) => n.target.join(' '))
-            .join(' | ')}`,
-      );
-  });
-}
 
 async function valueNow(bar: ReturnType<Page['getByRole']>): Promise<number> {
   return Number(await bar.getAttribute('aria-valuenow', { timeout: 1000 }));

@@ -1,6 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
@@ -254,6 +254,38 @@ describe('the daemon API', () => {
     // Shipped to the one destination that works, and kept at the source.
     expect([...snapshot(w.dest).keys()].sort()).toEqual(['a.txt', 'b.txt']);
     expect(readdirSync(w.src).sort()).toEqual(['a.txt', 'b.txt']);
+  });
+
+  it('holds a mass deletion until a person confirms it: status says so with the numbers, ferry confirm-deletes lets it through', async () => {
+    const w = (ws = workspace({ rules: [{ name: 'r0', mode: 'mirror' }] }));
+    for (let i = 0; i < 10; i++) writeFileSync(join(w.src, `f${i}.txt`), `file ${i}`);
+    daemon = await startDaemon(w);
+    await until('the first sync', () => snapshot(w.dest).size === 10);
+    for (let i = 0; i < 8; i++) unlinkSync(join(w.src, `f${i}.txt`));
+    type Status = { summary: string; heldDeletions: { rule: string; where: string; deletes: number; total: number }[] };
+    await until(
+      'the brake to hold',
+      async () => (await api<Status>(daemon as Daemon, 'status:get')).body.heldDeletions.length > 0,
+    );
+    const held = (await api<Status>(daemon, 'status:get')).body;
+    expect(held.heldDeletions).toEqual([{ rule: 'r0', where: 'nas', deletes: 8, total: 10 }]);
+    expect(held.summary).toBe(
+      'Waiting for you: rule "r0" would delete 8 of 10 files at nas; nothing is deleted until you confirm.',
+    );
+    const cli = await runFerry(['status', '--state-dir', w.state]);
+    expect(cli.stdout).toContain('held: rule r0 would delete 8 of 10 files at nas');
+    expect(snapshot(w.dest).size).toBe(10);
+
+    const wrong = await runFerry(['confirm-deletes', 'no-such-rule', '--state-dir', w.state]);
+    expect(wrong.code).toBe(1);
+    expect(wrong.stderr).toContain('no deletions are held for rule "no-such-rule"');
+    const confirmed = await runFerry(['confirm-deletes', 'r0', '--state-dir', w.state]);
+    expect(confirmed.code, confirmed.stderr).toBe(0);
+    await until('the confirmed deletions', () => snapshot(w.dest).size === 2);
+    await until(
+      'the hold to clear',
+      async () => (await api<Status>(daemon as Daemon, 'status:get')).body.heldDeletions.length === 0,
+    );
   });
 
   it('tests a draft destination and says which step failed', async () => {

@@ -26,6 +26,7 @@ function snapshot(patch: Partial<TraySnapshot> = {}): TraySnapshot {
       { id: 'bucket', type: 's3', ok: true, error: null, shareLinks: true },
     ],
     offline: false,
+    heldDeletions: [],
     recent: [],
     theme: 'light',
     platform: 'linux',
@@ -154,6 +155,12 @@ describe('tray state, icon and tooltip', () => {
     expect(trayModel(snapshot({ queue: { pending: 0, active: 0, failed: 1, bytesPending: 0 } })).tooltip).toBe(
       'Ferry — 1 transfer failed',
     );
+  });
+
+  it('deletions held by the brake: the error icon, until the person confirms them in the window', () => {
+    const m = trayModel(snapshot({ heldDeletions: [{ rule: 'notebook', deletes: 8 }] }));
+    expect(m.state).toBe('error');
+    expect(find(m.menu, 'status').label).toBe('8 deletions of rule “notebook” wait for you');
   });
 
   it('an error outranks syncing and a pause', () => {

@@ -44,6 +44,7 @@ function status(patch: Partial<StatusResult> = {}): StatusResult {
     queue: { pending: 4, active: 1, failed: 0, bytesPending: 1000 },
     belowQuorum: { count: 0, sample: [] },
     uncaught: 0,
+    heldDeletions: [],
     ...patch,
   };
 }

@@ -171,36 +171,51 @@ export async function stopDaemon(
 }
 
 /** `ferry status`: asks the running daemon how things are. */
+/** Calls one request of the contract on the daemon that runs with `stateDir`; writes why not to `err`. */
+async function daemonCall<T>(
+  stateDir: string,
+  name: string,
+  body: unknown,
+  err: { write(s: string): unknown },
+): Promise<{ ok: true; status: number; body: T } | { ok: false }> {
+  let info: DaemonInfo;
+  try {
+    info = JSON.parse(readFileSync(daemonInfoPath(stateDir), 'utf8')) as DaemonInfo;
+  } catch {
+    err.write(`ferry: no daemon is running for the state directory ${stateDir} (start one with ferry daemon)\n`);
+    return { ok: false };
+  }
+  try {
+    const res = await fetch(`${info.url}/api/${name}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${info.token}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    return { ok: true, status: res.status, body: (await res.json()) as T };
+  } catch (e) {
+    err.write(`ferry: the daemon at ${info.url} does not answer (${(e as Error).message}); it may have stopped\n`);
+    return { ok: false };
+  }
+}
+
 export async function daemonStatus(
   stateDir: string,
   json: boolean,
   out: { write(s: string): unknown },
   err: { write(s: string): unknown },
 ): Promise<number> {
-  let info: DaemonInfo;
-  try {
-    info = JSON.parse(readFileSync(daemonInfoPath(stateDir), 'utf8')) as DaemonInfo;
-  } catch {
-    err.write(`ferry: no daemon is running for the state directory ${stateDir} (start one with ferry daemon)\n`);
-    return 3;
-  }
-  let res: Response;
-  try {
-    res = await fetch(`${info.url}/api/status:get`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${info.token}`, 'content-type': 'application/json' },
-      body: '{}',
-    });
-  } catch (e) {
-    err.write(`ferry: the daemon at ${info.url} does not answer (${(e as Error).message}); it may have stopped\n`);
-    return 3;
-  }
-  const status = (await res.json()) as StatusResult;
+  const answer = await daemonCall<StatusResult>(stateDir, 'status:get', {}, err);
+  if (!answer.ok) return 3;
+  const status = answer.body;
   if (json) {
     out.write(`${JSON.stringify(status, null, 2)}\n`);
     return 0;
   }
   out.write(`${status.summary}\n`);
+  for (const h of status.heldDeletions)
+    out.write(
+      `  held: rule ${h.rule} would delete ${h.deletes} of ${h.total} files at ${h.where} — if that is meant, run: ferry confirm-deletes ${JSON.stringify(h.rule)}\n`,
+    );
   for (const f of status.folders)
     out.write(
       `  folder ${f.folder}: ${f.state}, ${f.files} files${f.watcher ? `, ${f.watcher} watcher` : ''}${f.error ? ` — ${f.error}` : ''}\n`,
@@ -208,5 +223,22 @@ export async function daemonStatus(
   for (const d of status.destinations)
     out.write(`  destination ${d.id}: ${d.ok ? 'ok' : `unavailable — ${d.error ?? ''}`}\n`);
   out.write(`  queue: ${status.queue.active} active, ${status.queue.pending} pending, ${status.queue.failed} failed\n`);
+  return 0;
+}
+
+/** Lets the deletions a running daemon holds for `rule` go ahead (the window's "Delete N files"). */
+export async function confirmDaemonDeletes(
+  stateDir: string,
+  rule: string,
+  out: { write(s: string): unknown },
+  err: { write(s: string): unknown },
+): Promise<number> {
+  const answer = await daemonCall<{ ok: boolean }>(stateDir, 'sync:confirmDeletes', { rule }, err);
+  if (!answer.ok) return 3;
+  if (answer.status !== 200 || !answer.body.ok) {
+    err.write(`ferry: no deletions are held for rule ${JSON.stringify(rule)} (ferry status lists what is held)\n`);
+    return 1;
+  }
+  out.write(`the deletions held for rule ${JSON.stringify(rule)} go ahead on the next pass\n`);
   return 0;
 }

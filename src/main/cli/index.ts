@@ -16,7 +16,7 @@ import { fileKeychain } from '../engine/fileKeychain';
 import { lockStateDir } from '../engine/stateLock';
 import { Store } from '../engine/store/store';
 import { prepare, syncOnce, type EngineDeps } from '../engine/syncRun';
-import { daemonStatus, runDaemon, stopDaemon } from './daemon';
+import { confirmDaemonDeletes, daemonStatus, runDaemon, stopDaemon } from './daemon';
 import { attachProgress } from './progress';
 import { planReport } from './planReport';
 import { summaryJson, summaryLines } from './summary';
@@ -325,6 +325,18 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
       const stateDir =
         opts.stateDir ?? (opts.config ? readConfig(opts.config).settings.state_dir : undefined) ?? defaultStateDir();
       setExit(await daemonStatus(stateDir, opts.json ?? false, io.stdout, io.stderr));
+    });
+
+  program
+    .command('confirm-deletes')
+    .description('let the deletions a running daemon holds for a rule (the deletion brake) go ahead')
+    .argument('<rule>', 'the rule whose held deletions to confirm (ferry status lists them)')
+    .option('-c, --config <file>', 'the configuration file (to find its state directory)')
+    .option('--state-dir <dir>', 'the state directory the daemon runs with')
+    .action(async (rule: string, opts: { config?: string; stateDir?: string }) => {
+      const stateDir =
+        opts.stateDir ?? (opts.config ? readConfig(opts.config).settings.state_dir : undefined) ?? defaultStateDir();
+      setExit(await confirmDaemonDeletes(stateDir, rule, io.stdout, io.stderr));
     });
 
   program

@@ -60,6 +60,8 @@ export type TraySnapshot = {
   destinations: TrayDestination[];
   /** The OS says there is no network. */
   offline: boolean;
+  /** Deletions the brake holds until the person confirms them in the window. */
+  heldDeletions: { rule: string; deletes: number }[];
   recent: RecentFile[];
   theme: MenuBarTheme;
   platform: TrayPlatform;
@@ -144,6 +146,7 @@ export function problems(s: TraySnapshot): string[] {
   for (const d of s.destinations) if (!d.ok) out.push(`${quoted(d.id)} is unavailable`);
   for (const f of s.folders) if (f.state === 'error') out.push(`folder ${quoted(f.id)} needs attention`);
   if (s.queue.failed > 0) out.push(`${plural(s.queue.failed, 'transfer')} failed`);
+  for (const h of s.heldDeletions) out.push(`${plural(h.deletes, 'deletion')} of rule ${quoted(h.rule)} wait for you`);
   return out;
 }
 

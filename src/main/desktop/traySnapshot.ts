@@ -155,6 +155,7 @@ export class TraySnapshotSource {
       folders: trayFolders(config, status),
       destinations: trayDestinations(config, status),
       offline: this.env.offline(),
+      heldDeletions: status.heldDeletions.map(({ rule, deletes }) => ({ rule, deletes })),
       recent: await this.recentFiles(config, status.queue.pending + status.queue.active > 0),
       theme: this.env.theme(),
       platform: this.env.platform,

@@ -63,6 +63,9 @@ function summarize(s: Omit<StatusResult, 'summary'>): string {
   if (s.state === 'paused') return 'Paused: nothing is being shipped until you resume.';
   if (down.length > 0)
     return `Attention: ${down.map((d) => `destination "${d.id}" is unavailable (${d.error ?? 'unknown error'})`).join('; ')}.`;
+  const held = s.heldDeletions[0];
+  if (held)
+    return `Waiting for you: rule "${held.rule}" would delete ${held.deletes} of ${held.total} files at ${held.where}; nothing is deleted until you confirm.`;
   const broken = s.folders.filter((f) => f.state === 'error');
   if (broken.length > 0)
     return `Attention: ${broken.map((f) => `folder "${f.folder}": ${f.error ?? 'error'}`).join('; ')}.`;
@@ -126,6 +129,7 @@ export function createApi(host: ApiHost): FerryApi {
       queue,
       belowQuorum,
       uncaught: s.uncaught,
+      heldDeletions: s.heldDeletions,
     };
     return { ...base, summary: summarize(base) };
   };
@@ -172,6 +176,7 @@ export function createApi(host: ApiHost): FerryApi {
       host.service().pause(folder);
       return status();
     },
+    'sync:confirmDeletes': async ({ rule }) => ({ ok: host.service().confirmDeletes(rule) }),
     'sync:resume': async ({ folder }) => {
       host.service().resume(folder);
       return status();

@@ -4,7 +4,7 @@ import { FerryError, type SerializedError } from '../../shared/errors';
 import { HASH_KINDS, type HashKind } from '../../shared/hashes';
 import type { LocalFile } from '../../shared/models';
 import type { EventBus } from './events';
-import { plan, type DestinationState, type FolderState, type Plan } from './plan/planner';
+import { plan, type DeleteConsent, type DestinationState, type FolderState, type Plan } from './plan/planner';
 import { planTwoWayRules } from './plan/twoWayStep';
 import type { BaseEntry } from './store/baseStore';
 import { createDestination, type DestinationFactory, type ProviderDeps } from './providers/registry';
@@ -167,7 +167,7 @@ export function planAll(
   cfg: FerryConfig,
   scans: ReadonlyMap<string, FolderScan>,
   states: ReadonlyMap<string, DestinationState>,
-  confirmDeletes: boolean,
+  confirmDeletes: DeleteConsent,
   /** Keep one across plans of the same config: it remembers its answers for unchanged files. */
   dispatcher = new Dispatcher(cfg.rules.map(compileRule)),
   /** Two-way rules' common base (the state database's). */

@@ -49,7 +49,12 @@ export type ServiceStatus = {
   belowQuorum: BelowQuorum[];
   /** Files no rule catches. */
   uncaught: number;
+  /** Deletions the last pass held back (the deletion brake), waiting for a person to confirm them. */
+  heldDeletions: HeldDeletion[];
 };
+
+/** A rule's deletions held by the brake: `deletes` of the `total` files it keeps at `where`. */
+export type HeldDeletion = { rule: string; where: string; deletes: number; total: number };
 
 /**
  * The always-on engine: an initial full sync, then watchers whose events (hints) are coalesced per
@@ -83,6 +88,8 @@ export class SyncService {
   private reconnecting: Promise<void> | undefined;
   /** The latest plan: its dispatch feeds rule previews, its quorum and uncaught counts the status. */
   private lastPlan: Plan | undefined;
+  /** Rules whose held deletions a person confirmed, for the next pass. */
+  private readonly confirmedDeletes = new Set<string>();
   private belowQuorum: BelowQuorum[] = [];
   private readonly dispatcher: Dispatcher;
 
@@ -270,7 +277,10 @@ export class SyncService {
         signal: this.controller.signal,
       });
       this.listNext = false;
-      const thePlan = planAll(this.cfg, planned, states, false, this.dispatcher, (r) =>
+      // A confirmation covers the pass that follows it: a later mass deletion is held again.
+      const consent = new Set(this.confirmedDeletes);
+      this.confirmedDeletes.clear();
+      const thePlan = planAll(this.cfg, planned, states, consent, this.dispatcher, (r) =>
         this.deps.store.base.forRule(r),
       );
       this.lastPlan = thePlan;
@@ -327,7 +337,26 @@ export class SyncService {
       queue: this.deps.store.jobs.counts(),
       belowQuorum: this.belowQuorum,
       uncaught: this.lastPlan?.unmatched ?? 0,
+      heldDeletions: this.heldDeletions(),
     };
+  }
+
+  private heldDeletions(): HeldDeletion[] {
+    return (this.lastPlan?.problems ?? []).flatMap((p) =>
+      p.kind === 'delete-brake' ? [{ rule: p.rule, where: p.destination, deletes: p.deletes, total: p.total }] : [],
+    );
+  }
+
+  /**
+   * A person confirmed the deletions the brake holds for `rule`: the rule's folders are planned again
+   * at once with its deletions allowed, for that one pass. False when nothing is held for it.
+   */
+  confirmDeletes(rule: string): boolean {
+    if (!this.heldDeletions().some((h) => h.rule === rule)) return false;
+    this.confirmedDeletes.add(rule);
+    const r = this.cfg.rules.find((x) => x.name === rule);
+    for (const f of r?.from ?? []) this.markDirty({ folder: f, paths: new Set(), full: true });
+    return true;
   }
 
   /** A folder's files as the latest scan (or the index) knows them. */

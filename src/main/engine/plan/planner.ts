@@ -18,12 +18,20 @@ export type DestinationState = {
   caseInsensitive?: boolean;
 };
 
+/** Whose deletions beyond the brake a person confirmed: every rule's (`--confirm-deletes`), or some rules'. */
+export type DeleteConsent = boolean | ReadonlySet<string>;
+
+export function consents(c: DeleteConsent, rule: string): boolean {
+  return typeof c === 'boolean' ? c : c.has(rule);
+}
+
 export type PlanInput = {
   dispatcher: Dispatcher;
   folders: ReadonlyMap<string, FolderState>;
   destinations: ReadonlyMap<string, DestinationState>;
   maxDeleteShare: number;
-  confirmDeletes: boolean;
+  /** Deletions beyond the brake confirmed: for every rule, or for the rules named. */
+  confirmDeletes: DeleteConsent;
   /** The instant age conditions are judged at (ms since the epoch). */
   now: number;
 };
@@ -273,7 +281,7 @@ export function plan(input: PlanInput): Plan {
         if (!folder || !folder.complete) continue;
         if (folder.unreadable.has(r.path)) continue;
         // The file is still there: the rules changed, not the folder. That is no reason to delete.
-        if (folder.files.has(r.path) && !input.confirmDeletes) leftBehind.push(r);
+        if (folder.files.has(r.path) && !consents(input.confirmDeletes, rule.name)) leftBehind.push(r);
         else doomed.push(r);
       }
       if (leftBehind.length > 0)
@@ -299,7 +307,7 @@ export function plan(input: PlanInput): Plan {
       if (
         doomed.length >= BRAKE_MIN_FILES &&
         doomed.length > input.maxDeleteShare * mine.length &&
-        !input.confirmDeletes
+        !consents(input.confirmDeletes, rule.name)
       ) {
         problems.push({
           kind: 'delete-brake',

@@ -5,7 +5,7 @@ import type { Action, LocalFile } from '../../../shared/models';
 import type { RemoteEntry } from '../providers/types';
 import { TRASH_DIR } from '../scan/ignoreRules';
 import type { BaseEntry } from '../store/baseStore';
-import type { DestinationState, FolderDispatch, FolderState } from './planner';
+import { consents, type DeleteConsent, type DestinationState, type FolderDispatch, type FolderState } from './planner';
 import { planTwoWay, type TwoWayAction } from './twoWay';
 
 /** What a pass of two-way planning decided besides queued jobs: base updates, brakes, problems. */
@@ -114,7 +114,7 @@ export function planTwoWayRules(input: {
   caught: ReadonlyMap<string, FolderDispatch>;
   destinations: ReadonlyMap<string, DestinationState>;
   base: (rule: string) => ReadonlyMap<string, BaseEntry>;
-  confirmDeletes: boolean;
+  confirmDeletes: DeleteConsent;
   now: Date;
 }): { actions: Action[]; outcome: TwoWayOutcome } {
   const actions: Action[] = [];
@@ -157,7 +157,7 @@ export function planTwoWayRules(input: {
       now: input.now,
       maxDeleteShare: input.cfg.settings.max_delete_share,
       minDeletes: BRAKE_MIN_FILES,
-      confirmDeletes: input.confirmDeletes,
+      confirmDeletes: consents(input.confirmDeletes, rule.name),
       remoteCaseInsensitive: dest.caseInsensitive === true,
     });
     for (const a of plan.actions) {

@@ -3,7 +3,7 @@ import type { FolderState, ServiceState } from '../../../shared/events';
 import { EmptyState, ErrorNote, PageHeader, StatusBadge, type Health } from '../components/ui';
 import { formatBytes, formatEta, formatRate, formatWhen, plural } from '../lib/format';
 import { useThroughput } from '../lib/progress';
-import { useRequest } from '../lib/query';
+import { useAction, useRequest } from '../lib/query';
 
 const SERVICE_HEALTH: Record<ServiceState, Health> = {
   starting: 'busy',
@@ -22,6 +22,7 @@ const FOLDER_HEALTH: Record<FolderState, Health> = {
 };
 
 function verdict(s: StatusResult): Health {
+  if (s.heldDeletions.length > 0) return 'error';
   if (s.destinations.some((d) => d.used && !d.ok) || s.folders.some((f) => f.state === 'error') || s.queue.failed > 0)
     return 'error';
   if (s.state === 'paused') return 'paused';
@@ -52,6 +53,48 @@ function Figures({ s }: { s: StatusResult }) {
         <dd>{formatBytes(s.queue.bytesPending)}</dd>
       </div>
     </dl>
+  );
+}
+
+/** Where held deletions would happen, as a person reads it. */
+function place(where: string): string {
+  return where.startsWith('folder ') ? `in folder "${where.slice('folder '.length)}"` : `at destination "${where}"`;
+}
+
+/**
+ * Deletions the brake holds: nothing is deleted until the person says so here. Undoing the deletions
+ * on the other side (putting the files back) clears the hold by itself.
+ */
+function HeldDeletions({ held }: { held: StatusResult['heldDeletions'] }) {
+  const confirm = useAction('sync:confirmDeletes', ['status:get']);
+  return (
+    <section className="card card--alert" aria-labelledby="held-deletions" data-testid="held-deletions">
+      <h2 id="held-deletions">Deletions waiting for you</h2>
+      <ul className="error-list">
+        {held.map((h) => (
+          <li key={`${h.rule}\u0000${h.where}`}>
+            <div className="error-list__message">
+              Rule <strong>{h.rule}</strong> would delete {plural(h.deletes, 'file')} of {h.total.toLocaleString()}{' '}
+              {place(h.where)}. That is more than the deletion brake lets through without asking.
+            </div>
+            <div className="error-list__fix">
+              If the files were removed on purpose, let the deletions go ahead. If not, put them back where they were
+              deleted: the hold clears on its own and nothing is lost.
+            </div>
+            <div className="row">
+              <button
+                type="button"
+                className="btn btn--danger"
+                disabled={confirm.isPending}
+                onClick={() => confirm.mutate({ rule: h.rule })}
+              >
+                Delete {plural(h.deletes, 'file')}
+              </button>
+            </div>
+          </li>
+        ))}
+      </ul>
+    </section>
   );
 }
 
@@ -123,6 +166,7 @@ export function StatusPage(): React.JSX.Element {
         <p className="verdict__sentence">{s.summary}</p>
         <StatusBadge health={SERVICE_HEALTH[s.state]}>Engine {s.state}</StatusBadge>
       </section>
+      {s.heldDeletions.length > 0 && <HeldDeletions held={s.heldDeletions} />}
       <Figures s={s} />
       <div className="grid">
         <section className="card" aria-labelledby="folders-health">
