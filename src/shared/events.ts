@@ -21,6 +21,8 @@ export type FerryEvents = {
   'destination:error': { destination: string; error: SerializedError };
   'folder:status': FolderStatus;
   'service:status': { state: ServiceState };
+  /** After each pass: the deletions the brake holds until a person confirms them (empty: none). */
+  'deletions:held': { held: { rule: string; where: string; deletes: number; total: number }[] };
   /** Something the person should know that is not tied to one transfer (a watcher fallback, a limit). */
   warning: { folder?: string; destination?: string; message: string };
 };

@@ -274,6 +274,11 @@ describe('the daemon API', () => {
     );
     const cli = await runFerry(['status', '--state-dir', w.state]);
     expect(cli.stdout).toContain('held: rule r0 would delete 8 of 10 files at nas');
+    // The log says it once, however many passes hold it.
+    const logged = readFileSync(join(w.root, 'ferry.log'), 'utf8').split('\n');
+    expect(logged.filter((l) => l.includes('deletions held: rule r0 would delete 8 of 10 files at nas'))).toHaveLength(
+      1,
+    );
     expect(snapshot(w.dest).size).toBe(10);
 
     const wrong = await runFerry(['confirm-deletes', 'no-such-rule', '--state-dir', w.state]);

@@ -249,6 +249,28 @@ describe('notification batcher', () => {
     expect(sent).toHaveLength(2);
   });
 
+  it('tells of deletions held by the brake once per rule, until they are confirmed or undone', () => {
+    const held = { rule: 'notebook', where: 'folder work', deletes: 8, total: 10 };
+    batcher.observe('deletions:held', { held: [held] });
+    vi.advanceTimersByTime(5000);
+    expect(sent).toEqual([
+      {
+        title: 'Deletions waiting for you: rule “notebook”',
+        body: 'It would delete 8 files of 10 in folder “work”. Nothing is deleted until you confirm in Ferry; put the files back if it was a mistake.',
+        action: { kind: 'open-window', page: 'status' },
+      },
+    ]);
+    // Every pass says so again: still the same hold.
+    batcher.observe('deletions:held', { held: [held] });
+    vi.advanceTimersByTime(5000);
+    expect(sent).toHaveLength(1);
+    // Confirmed (or the files came back): a later hold is news.
+    batcher.observe('deletions:held', { held: [] });
+    batcher.observe('deletions:held', { held: [{ ...held, deletes: 9 }] });
+    vi.advanceTimersByTime(5000);
+    expect(sent).toHaveLength(2);
+  });
+
   it('tells of a destination only once it has been unavailable for long', () => {
     const down = { destination: 'nas', error: error('retryable', 'connect ECONNREFUSED 10.0.0.5:22') };
     batcher.observe('destination:error', down);

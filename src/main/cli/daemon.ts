@@ -28,7 +28,18 @@ export type DaemonInfo = { pid: number; url: string; token: string; startedAt: n
 
 /** Writes every event worth keeping to the log: transfers, failures, warnings, folder states. */
 function logEvents(deps: EngineDeps, log: Logger): () => void {
+  // Every pass reports what the brake holds: logged when that changes, not every pass.
+  let lastHeld = '[]';
   const offs = [
+    deps.events.on('deletions:held', ({ held }) => {
+      const now = JSON.stringify(held);
+      if (now === lastHeld) return;
+      lastHeld = now;
+      for (const h of held)
+        log('warn', `deletions held: rule ${h.rule} would delete ${h.deletes} of ${h.total} files at ${h.where}`, {
+          hint: `ferry confirm-deletes ${JSON.stringify(h.rule)} lets them through; putting the files back clears the hold`,
+        });
+    }),
     deps.events.on('transfer:done', (t) =>
       log('info', 'transfer done', {
         kind: t.kind,

@@ -22,6 +22,7 @@ export type Cause =
   | { kind: 'quota'; destination: string }
   | { kind: 'folder-missing'; folder: string }
   | { kind: 'destination-down'; destination: string; sinceMs: number }
+  | { kind: 'held-deletions'; rule: string; where: string; deletes: number; total: number }
   | { kind: 'failed' }
   | { kind: 'completed' };
 
@@ -52,6 +53,8 @@ function keyOf(cause: Cause): string {
       return `${cause.kind}:${cause.destination}`;
     case 'folder-missing':
       return `${cause.kind}:${cause.folder}`;
+    case 'held-deletions':
+      return `${cause.kind}:${cause.rule}`;
     case 'failed':
     case 'completed':
       return cause.kind;
@@ -63,8 +66,9 @@ const ORDER: Record<Cause['kind'], number> = {
   quota: 1,
   'folder-missing': 2,
   'destination-down': 3,
-  failed: 4,
-  completed: 5,
+  'held-deletions': 4,
+  failed: 5,
+  completed: 6,
 };
 
 function errorDetail(error: SerializedError): string {
@@ -136,6 +140,14 @@ export class NotificationBatcher {
         if (event.payload.code === 'missing-folder' || event.payload.code === 'not-a-folder')
           this.add({ kind: 'folder-missing', folder: event.payload.folder }, 0, event.payload.message);
         return;
+      case 'deletions:held': {
+        // Told once per rule while held; a rule no longer held (confirmed, or the files came back) clears.
+        const held = new Set(event.payload.held.map((h) => `held-deletions:${h.rule}`));
+        for (const key of [...this.told.keys()])
+          if (key.startsWith('held-deletions:') && !held.has(key)) this.clear(key);
+        for (const h of event.payload.held) this.add({ kind: 'held-deletions', ...h }, 0, undefined);
+        return;
+      }
       case 'scan:done':
         if (event.payload.complete) this.clear(`folder-missing:${event.payload.folder}`);
         return;
@@ -266,11 +278,18 @@ function pageOf(cause: Cause): NoticeAction {
       return { kind: 'open-window', page: 'destinations' };
     case 'folder-missing':
       return { kind: 'open-window', page: 'folders' };
+    case 'held-deletions':
+      return { kind: 'open-window', page: 'status' };
     case 'failed':
       return { kind: 'open-window', page: 'queue', tab: 'failed' };
     case 'completed':
       return { kind: 'open-window', page: 'history' };
   }
+}
+
+/** Where held deletions would happen: `folder ID` (a two-way rule's local side) or a destination. */
+function place(where: string): string {
+  return where.startsWith('folder ') ? `in folder ${quoted(where.slice('folder '.length))}` : `at ${quoted(where)}`;
 }
 
 function minutesSince(sinceMs: number, now: number): string {
@@ -309,6 +328,11 @@ function single(p: Pending, now: number): Omit<Notice, 'action'> {
           'Nothing is shipped from it, and nothing is deleted at its destinations, until it is back.',
         ),
       };
+    case 'held-deletions':
+      return {
+        title: `Deletions waiting for you: rule ${quoted(cause.rule)}`,
+        body: `It would delete ${plural(cause.deletes, 'file')} of ${cause.total} ${place(cause.where)}. Nothing is deleted until you confirm in Ferry; put the files back if it was a mistake.`,
+      };
     case 'destination-down':
       return {
         title: `${quoted(cause.destination)} has been unavailable for ${minutesSince(cause.sinceMs, now)}`,
@@ -336,6 +360,8 @@ function line(p: Pending, now: number): string {
       return `Folder ${quoted(cause.folder)} is missing`;
     case 'destination-down':
       return `${quoted(cause.destination)} unavailable for ${minutesSince(cause.sinceMs, now)}`;
+    case 'held-deletions':
+      return `Rule ${quoted(cause.rule)}: ${plural(cause.deletes, 'deletion')} wait for you`;
     case 'failed':
       return `${plural(files, 'file')} could not be shipped`;
     case 'completed':

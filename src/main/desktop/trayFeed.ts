@@ -13,6 +13,7 @@ const REFRESH_ON: ReadonlySet<FerryEventName> = new Set<FerryEventName>([
   'transfer:failed',
   'transfer:progress',
   'destination:error',
+  'deletions:held',
 ]);
 
 export type TrayFeedOptions = {

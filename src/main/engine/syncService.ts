@@ -284,6 +284,7 @@ export class SyncService {
         this.deps.store.base.forRule(r),
       );
       this.lastPlan = thePlan;
+      this.deps.events.emit('deletions:held', { held: this.heldDeletions() });
       this.deps.store.jobs.replacePlan(thePlan.actions);
       applyBaseUpdates(this.deps.store, thePlan);
       await this.pool?.drain(this.controller.signal);

@@ -44,6 +44,7 @@ const STALE: Partial<Record<FerryEventName, RequestName[]>> = {
   'transfer:started': ['queue:list'],
   'folder:status': ['status:get'],
   'service:status': ['status:get'],
+  'deletions:held': ['status:get'],
   'destination:error': ['status:get'],
   'scan:done': ['status:get', 'rules:preview', 'conflicts:list'],
 };
