@@ -13,6 +13,9 @@ import type { HistoryEntry, TransferOutcome } from './models';
 const page = { offset: z.number().int().min(0).default(0), limit: z.number().int().min(1).max(1000).default(100) };
 const folderRef = z.object({ folder: z.string().min(1).optional() }).strict();
 
+/** A keychain entry's name (`keychain:NAME`). */
+const secretName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/, 'use letters, digits, "_", "." or "-"');
+
 export const requestSchemas = {
   'status:get': z.object({}).strict(),
   'queue:list': z.object({ state: z.enum(['pending', 'active', 'failed']).default('pending'), ...page }).strict(),
@@ -66,13 +69,26 @@ export const requestSchemas = {
    */
   'secret:set': z
     .object({
-      name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/, 'use letters, digits, "_", "." or "-"'),
+      name: secretName,
       value: z
         .string()
         .min(1)
         .max(64 * 1024),
     })
     .strict(),
+  /**
+   * "Connect to Dropbox", first step: answers the consent page's address for the window to open, and
+   * waits (in the engine) for Dropbox to send the person back. `endpoint` as in a Dropbox destination.
+   */
+  'dropbox:authorize': z
+    .object({
+      app_key: z.string().min(1).max(256),
+      endpoint: z.url({ protocol: /^https?$/ }).optional(),
+      name: secretName,
+    })
+    .strict(),
+  /** Second step: resolves once the person allowed Ferry; the refresh token is kept as `keychain:NAME`. */
+  'dropbox:finish': z.object({ attempt: z.string().min(1).max(64) }).strict(),
   /** One level of a connected destination: its sub-folders and files below `prefix`. */
   'destination:browse': z.object({ destination: z.string().min(1), prefix: z.string().max(4096).default('') }).strict(),
   /** A link to one file at a destination that offers them (a presigned / signed URL, a file:// URL). */
@@ -236,6 +252,8 @@ export type Results = {
   'folder:check': FolderCheckResult;
   'folder:ignorePreview': IgnorePreviewResult;
   'secret:set': { ref: string };
+  'dropbox:authorize': { attempt: string; url: string };
+  'dropbox:finish': { ref: string };
   'destination:browse': BrowseResult;
   'destination:shareLink': { url: string; expiresAt: number | null };
   'destination:usage': UsageRow[];

@@ -22,6 +22,7 @@ import { canShare } from './providers/types';
 import type { Keychain } from './secrets';
 import { transferRef, type Job } from './store/jobStore';
 import { browseDestination } from './window/browse';
+import { DropboxConnections } from './window/dropboxConnect';
 import { listConflicts, resolveConflict } from './window/conflicts';
 import { checkFolder, previewIgnore } from './window/folderCheck';
 import type { Store } from './store/store';
@@ -103,6 +104,7 @@ function writeAtomically(path: string, text: string): void {
 
 /** The contract's implementation, shared by every face. Inputs arrive validated (see `call`). */
 export function createApi(host: ApiHost): FerryApi {
+  const dropbox = new DropboxConnections(host.keychain);
   const status = (): StatusResult => {
     const s = host.service().status();
     const active = host.service().activeJobs().length;
@@ -213,6 +215,8 @@ export function createApi(host: ApiHost): FerryApi {
     }),
     'folder:check': async ({ path }) => checkFolder(path),
     'folder:ignorePreview': async ({ path, ignore, limit }) => previewIgnore(path, ignore, limit),
+    'dropbox:authorize': async ({ app_key, endpoint, name }) => dropbox.start({ appKey: app_key, endpoint, name }),
+    'dropbox:finish': async ({ attempt }) => dropbox.finish(attempt),
     'secret:set': async ({ name, value }) => {
       host.keychain.set(name, value);
       return { ref: `keychain:${name}` };

@@ -16,10 +16,12 @@ import {
   initialValues,
   isDestinationType,
   offeredHostKey,
+  secretName,
   validateValues,
   valuesFromDestination,
 } from './schemaForm';
 import type { FieldValue, FormField, FormValues, Pair } from './schemaForm';
+import { DropboxConnect } from './DropboxConnect';
 import { SecretField } from './SecretField';
 import type { SecretMode } from './SecretField';
 import { storeSecrets } from './secrets';
@@ -207,7 +209,37 @@ export function DestinationForm({ initial, takenIds, usedBy, onSave, onCancel }:
   const renderField = (f: FormField) => {
     const wide = f.kind === 'record' || f.kind === 'secret' || f.name === 'url' || f.name === 'path';
     let input: React.JSX.Element;
-    if (f.kind === 'secret')
+    if (f.kind === 'secret' && type === 'dropbox' && f.name === 'refresh_token')
+      input = (
+        <div className="stack">
+          <DropboxConnect
+            appKey={str(values.app_key)}
+            endpoint={str(values.endpoint)}
+            secret={id === '' ? '' : secretName(id, f.name)}
+            connected={str(values[f.name]) !== ''}
+            onConnected={(ref) => {
+              edit(f.name, ref);
+              setPending(({ [f.name]: _, ...rest }) => rest);
+              setModes((m) => ({ ...m, [f.name]: 'stored' }));
+            }}
+          />
+          <SecretField
+            field={f}
+            mode={modes[f.name] ?? 'value'}
+            reference={str(values[f.name])}
+            pending={pending[f.name] ?? ''}
+            error={errorOf(f.name)}
+            onMode={(m) => setModes((s) => ({ ...s, [f.name]: m }))}
+            onReference={(ref) => edit(f.name, ref)}
+            onPending={(value) => {
+              setPending((p) => ({ ...p, [f.name]: value }));
+              setServerErrors(({ [f.name]: _, ...rest }) => rest);
+            }}
+            onBlur={() => touch(f.name)}
+          />
+        </div>
+      );
+    else if (f.kind === 'secret')
       input = (
         <SecretField
           field={f}
