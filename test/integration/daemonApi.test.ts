@@ -293,6 +293,26 @@ describe('the daemon API', () => {
     );
   });
 
+  it('keeps a secret typed in the window only while the config refers to it', async () => {
+    const w = (ws = workspace());
+    daemon = await startDaemon(w);
+    const secrets = () => JSON.parse(readFileSync(join(w.state, 'secrets.json'), 'utf8')) as Record<string, string>;
+    const stored = await api<{ ref: string }>(daemon, 'secret:set', { name: 'dav.password', value: 'hunter2' });
+    expect(stored.body.ref).toBe('keychain:dav.password');
+    const cfg = (await api<{ destinations: object[] }>(daemon, 'config:get')).body;
+    const dav = { id: 'dav', type: 'webdav', url: 'http://127.0.0.1:9/dav', user: 'ann', password: stored.body.ref };
+    const added = await api<{ ok: boolean }>(daemon, 'config:update', {
+      config: { ...cfg, destinations: [...cfg.destinations, dav] },
+    });
+    expect(added.body).toEqual({ ok: true });
+    expect(secrets()['dav.password']).toBe('hunter2');
+    expect(readFileSync(w.config, 'utf8')).not.toContain('hunter2');
+    // The destination is removed: its password is forgotten with it.
+    const removed = await api<{ ok: boolean }>(daemon, 'config:update', { config: cfg });
+    expect(removed.body).toEqual({ ok: true });
+    expect(secrets()).not.toHaveProperty('dav.password');
+  });
+
   it('tests a draft destination and says which step failed', async () => {
     const w = (ws = workspace({ rules: [{ mode: 'backup' }] }));
     daemon = await startDaemon(w);

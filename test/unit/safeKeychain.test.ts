@@ -50,6 +50,18 @@ describe('the desktop keychain (safeStorage)', () => {
     expect(safeKeychain(dir, fakeCipher({ key })).get('s3-secret')).toBe(SECRET);
   });
 
+  it('forgets an entry it is told to, keeping the others (forgetting a missing one is no error)', () => {
+    const key = randomBytes(32);
+    const kc = safeKeychain(dir, fakeCipher({ key }));
+    kc.set('gone.password', SECRET);
+    kc.set('kept.password', 'x');
+    kc.delete('gone.password');
+    kc.delete('never-there');
+    const again = safeKeychain(dir, fakeCipher({ key }));
+    expect(again.get('gone.password')).toBeUndefined();
+    expect(again.get('kept.password')).toBe('x');
+  });
+
   it('never writes a value in clear: the file holds base64 of the encrypted bytes only', () => {
     const kc = safeKeychain(dir, fakeCipher());
     kc.set('s3-secret', SECRET);

@@ -122,6 +122,12 @@ export function safeKeychain(dir: string, cipher: Cipher): Keychain {
       const next: SecretsFile = { version: 1, entries: { ...read(), [name]: blob.toString('base64') } };
       writeAtomically(dir, file, JSON.stringify(next, null, 2));
     },
+    delete(name) {
+      const entries = read();
+      if (!(name in entries)) return;
+      delete entries[name];
+      writeAtomically(dir, file, JSON.stringify({ version: 1, entries } satisfies SecretsFile, null, 2));
+    },
   };
 }
 

@@ -19,7 +19,7 @@ import { updateConfigText } from './config/configWriter';
 import { FerryError } from '../../shared/errors';
 import { FERRY_VERSION } from '../../shared/version';
 import { canShare } from './providers/types';
-import type { Keychain } from './secrets';
+import { keychainNames, type Keychain } from './secrets';
 import { transferRef, type Job } from './store/jobStore';
 import { browseDestination } from './window/browse';
 import { DropboxConnections } from './window/dropboxConnect';
@@ -193,11 +193,21 @@ export function createApi(host: ApiHost): FerryApi {
           return { ok: false, problems: err.problems.map(({ path, message }) => ({ path, message })) };
         throw err;
       }
+      const before = keychainNames(host.config());
       writeAtomically(
         host.configPath,
         updateConfigText(readIfThere(host.configPath), config, host.configPath, dirname(host.configPath)),
       );
       await host.apply(cfg);
+      // Secrets kept for what the config no longer refers to (a removed destination) are forgotten.
+      const after = keychainNames(cfg);
+      for (const name of before)
+        if (!after.has(name))
+          try {
+            host.keychain.delete(name);
+          } catch {
+            // The secret store cannot be written now: the entry stays, unused, which harms nothing.
+          }
       return { ok: true };
     },
     'destination:test': async ({ destination }) => host.testDestination(destination),

@@ -23,18 +23,25 @@ export function fileKeychain(stateDir: string): Keychain {
       const v = read()[name];
       return typeof v === 'string' ? v : undefined;
     },
-    set: (name, value) => {
-      const all = { ...read(), [name]: value };
-      mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
-      const tmp = `${file}.${randomBytes(6).toString('hex')}.tmp`;
-      const fd = openSync(tmp, 'wx', 0o600);
-      try {
-        writeSync(fd, JSON.stringify(all));
-        fsyncSync(fd);
-      } finally {
-        closeSync(fd);
-      }
-      renameSync(tmp, file);
+    set: (name, value) => write({ ...read(), [name]: value }),
+    delete: (name) => {
+      const all = read();
+      if (!(name in all)) return;
+      delete all[name];
+      write(all);
     },
   };
+
+  function write(all: Record<string, string>): void {
+    mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+    const tmp = `${file}.${randomBytes(6).toString('hex')}.tmp`;
+    const fd = openSync(tmp, 'wx', 0o600);
+    try {
+      writeSync(fd, JSON.stringify(all));
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, file);
+  }
 }

@@ -11,6 +11,21 @@ export interface Keychain {
   readonly where: string;
   get(name: string): string | undefined;
   set(name: string, value: string): void;
+  /** Forgets an entry (removing a missing one is not an error). */
+  delete(name: string): void;
+}
+
+/** The `keychain:` entries a configuration refers to, wherever they are (every secret field is a string). */
+export function keychainNames(config: unknown): Set<string> {
+  const names = new Set<string>();
+  const walk = (v: unknown): void => {
+    if (typeof v === 'string') {
+      if (v.startsWith('keychain:')) names.add(v.slice('keychain:'.length));
+    } else if (Array.isArray(v)) v.forEach(walk);
+    else if (typeof v === 'object' && v !== null) Object.values(v).forEach(walk);
+  };
+  walk(config);
+  return names;
 }
 
 /**
