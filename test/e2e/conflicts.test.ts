@@ -3,16 +3,7 @@ import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { syncJson } from '../helpers/cli';
-import {
-  accessibilityViolations,
-  launchChromium,
-  sandbox,
-  screenshot,
-  startDaemon,
-  watchConsole,
-  type Daemon,
-  type Sandbox,
-} from './harness';
+import { accessibilityViolations, openWindow, sandbox, screenshot, type Daemon, type Sandbox } from './harness';
 
 /**
  * The Conflicts page end to end: two Ferry instances edit the same files before they sync through one
@@ -73,11 +64,7 @@ describe('the Conflicts page, in Chromium, against a real daemon', () => {
     await conflict('todo.txt', 'my todo\n', 'their todo\n');
     expect(copies()).toHaveLength(2);
 
-    daemon = await startDaemon(sb.config, sb.state, join(sb.root, 'ferry.log'));
-    browser = await launchChromium();
-    page = await browser.newPage({ viewport: { width: 1280, height: 800 }, colorScheme: 'light' });
-    problems = watchConsole(page);
-    await page.goto(daemon.windowUrl);
+    ({ daemon, browser, page, problems } = await openWindow(sb));
   });
 
   afterAll(async () => {

@@ -1,18 +1,8 @@
 import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDropboxEmulator, type DropboxEmulator } from '../servers/dropboxEmulator';
-import {
-  accessibilityViolations,
-  launchChromium,
-  sandbox,
-  screenshot,
-  startDaemon,
-  watchConsole,
-  type Daemon,
-  type Sandbox,
-} from './harness';
+import { accessibilityViolations, openWindow, sandbox, screenshot, type Daemon, type Sandbox } from './harness';
 
 /**
  * Connecting a Dropbox destination from the window: the consent page (the Dropbox emulator's
@@ -35,11 +25,7 @@ describe('"Connect to Dropbox" in the destination form, in Chromium, against the
       sb.config,
       ['folders:', `  - { id: work, path: ${JSON.stringify(sb.src)} }`, 'destinations: []', 'rules: []', ''].join('\n'),
     );
-    daemon = await startDaemon(sb.config, sb.state, join(sb.root, 'ferry.log'));
-    browser = await launchChromium();
-    page = await browser.newPage({ viewport: { width: 1280, height: 800 }, colorScheme: 'light' });
-    problems = watchConsole(page);
-    await page.goto(daemon.windowUrl);
+    ({ daemon, browser, page, problems } = await openWindow(sb));
   });
 
   afterAll(async () => {

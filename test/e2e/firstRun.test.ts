@@ -3,16 +3,7 @@ import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import {
-  accessibilityViolations,
-  launchChromium,
-  sandbox,
-  screenshot,
-  startDaemon,
-  watchConsole,
-  type Daemon,
-  type Sandbox,
-} from './harness';
+import { accessibilityViolations, openWindow, sandbox, screenshot, type Daemon, type Sandbox } from './harness';
 
 /**
  * The first run, end to end: a daemon with the default empty config, the window's welcome flow
@@ -28,11 +19,7 @@ describe('the first-run flow, in Chromium, against a real daemon', () => {
   beforeAll(async () => {
     sb = sandbox();
     writeFileSync(join(sb.src, 'notes.txt'), 'first file\n');
-    daemon = await startDaemon(sb.config, sb.state, join(sb.root, 'ferry.log'));
-    browser = await launchChromium();
-    page = await browser.newPage({ viewport: { width: 1280, height: 800 }, colorScheme: 'light' });
-    problems = watchConsole(page);
-    await page.goto(daemon.windowUrl);
+    ({ daemon, browser, page, problems } = await openWindow(sb));
   });
 
   afterAll(async () => {

@@ -113,3 +113,15 @@ export async function accessibilityViolations(page: Page): Promise<string[]> {
       );
   });
 }
+
+export type OpenWindow = { daemon: Daemon; browser: Browser; page: Page; problems: string[] };
+
+/** A daemon on the sandbox's config and Chromium showing its window (1280×800, light), watched for errors. */
+export async function openWindow(sb: Sandbox): Promise<OpenWindow> {
+  const daemon = await startDaemon(sb.config, sb.state, join(sb.root, 'ferry.log'));
+  const browser = await launchChromium();
+  const page = await browser.newPage({ viewport: { width: 1280, height: 800 }, colorScheme: 'light' });
+  const problems = watchConsole(page);
+  await page.goto(daemon.windowUrl);
+  return { daemon, browser, page, problems };
+}

@@ -2,16 +2,7 @@ import { readdirSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  accessibilityViolations,
-  launchChromium,
-  sandbox,
-  screenshot,
-  startDaemon,
-  watchConsole,
-  type Daemon,
-  type Sandbox,
-} from './harness';
+import { accessibilityViolations, openWindow, sandbox, screenshot, type Daemon, type Sandbox } from './harness';
 
 /**
  * The deletion brake in the window: a mirror rule whose folder loses 8 of its 10 files holds those
@@ -41,12 +32,8 @@ describe('held deletions on the Status page, in Chromium, against a real daemon'
       ].join('\n'),
     );
     for (let i = 0; i < 10; i++) writeFileSync(join(sb.src, `report-${i}.txt`), `report ${i}\n`);
-    daemon = await startDaemon(sb.config, sb.state, join(sb.root, 'ferry.log'));
+    ({ daemon, browser, page, problems } = await openWindow(sb));
     await waitFor(() => atDestination() === 10);
-    browser = await launchChromium();
-    page = await browser.newPage({ viewport: { width: 1280, height: 800 }, colorScheme: 'light' });
-    problems = watchConsole(page);
-    await page.goto(daemon.windowUrl);
   });
 
   afterAll(async () => {

@@ -2,16 +2,7 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  accessibilityViolations,
-  launchChromium,
-  sandbox,
-  screenshot,
-  startDaemon,
-  watchConsole,
-  type Daemon,
-  type Sandbox,
-} from './harness';
+import { accessibilityViolations, openWindow, sandbox, screenshot, type Daemon, type Sandbox } from './harness';
 
 /**
  * The window end to end: a real daemon (web mode) with a temp folder and a local destination, driven
@@ -31,11 +22,7 @@ describe('the window, in Chromium, against a real daemon', () => {
     writeFileSync(join(sb.src, 'docs', 'a.txt'), 'alpha\n');
     writeFileSync(join(sb.src, 'docs', 'b.txt'), 'beta\n');
     writeFileSync(join(sb.src, 'picture.jpg'), Buffer.from([0xff, 0xd8, 0xff, 0xe0, 1, 2, 3]));
-    daemon = await startDaemon(sb.config, sb.state, join(sb.root, 'ferry.log'));
-    browser = await launchChromium();
-    page = await browser.newPage({ viewport: { width: 1280, height: 800 }, colorScheme: 'light' });
-    problems = watchConsole(page);
-    await page.goto(daemon.windowUrl);
+    ({ daemon, browser, page, problems } = await openWindow(sb));
   });
 
   afterAll(async () => {

@@ -209,6 +209,22 @@ export function DestinationForm({ initial, takenIds, usedBy, onSave, onCancel }:
   const renderField = (f: FormField) => {
     const wide = f.kind === 'record' || f.kind === 'secret' || f.name === 'url' || f.name === 'path';
     let input: React.JSX.Element;
+    const secretField = () => (
+      <SecretField
+        field={f}
+        mode={modes[f.name] ?? 'value'}
+        reference={str(values[f.name])}
+        pending={pending[f.name] ?? ''}
+        error={errorOf(f.name)}
+        onMode={(m) => setModes((s) => ({ ...s, [f.name]: m }))}
+        onReference={(ref) => edit(f.name, ref)}
+        onPending={(value) => {
+          setPending((p) => ({ ...p, [f.name]: value }));
+          setServerErrors(({ [f.name]: _, ...rest }) => rest);
+        }}
+        onBlur={() => touch(f.name)}
+      />
+    );
     if (f.kind === 'secret' && type === 'dropbox' && f.name === 'refresh_token')
       input = (
         <div className="stack">
@@ -223,39 +239,10 @@ export function DestinationForm({ initial, takenIds, usedBy, onSave, onCancel }:
               setModes((m) => ({ ...m, [f.name]: 'stored' }));
             }}
           />
-          <SecretField
-            field={f}
-            mode={modes[f.name] ?? 'value'}
-            reference={str(values[f.name])}
-            pending={pending[f.name] ?? ''}
-            error={errorOf(f.name)}
-            onMode={(m) => setModes((s) => ({ ...s, [f.name]: m }))}
-            onReference={(ref) => edit(f.name, ref)}
-            onPending={(value) => {
-              setPending((p) => ({ ...p, [f.name]: value }));
-              setServerErrors(({ [f.name]: _, ...rest }) => rest);
-            }}
-            onBlur={() => touch(f.name)}
-          />
+          {secretField()}
         </div>
       );
-    else if (f.kind === 'secret')
-      input = (
-        <SecretField
-          field={f}
-          mode={modes[f.name] ?? 'value'}
-          reference={str(values[f.name])}
-          pending={pending[f.name] ?? ''}
-          error={errorOf(f.name)}
-          onMode={(m) => setModes((s) => ({ ...s, [f.name]: m }))}
-          onReference={(ref) => edit(f.name, ref)}
-          onPending={(value) => {
-            setPending((p) => ({ ...p, [f.name]: value }));
-            setServerErrors(({ [f.name]: _, ...rest }) => rest);
-          }}
-          onBlur={() => touch(f.name)}
-        />
-      );
+    else if (f.kind === 'secret') input = secretField();
     else if (f.kind === 'record')
       input = (
         <RecordField
