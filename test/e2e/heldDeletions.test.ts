@@ -1,4 +1,4 @@
-import { readdirSync, unlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, renameSync, writeFileSync, type Dirent } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,7 +15,8 @@ describe('held deletions on the Status page, in Chromium, against a real daemon'
   let browser: Browser;
   let page: Page;
   let problems: string[];
-  const atDestination = () => readdirSync(sb.dest).length;
+  const atDestination = () =>
+    (readdirSync(sb.dest, { recursive: true, withFileTypes: true }) as Dirent[]).filter((d) => d.isFile()).length;
 
   beforeAll(async () => {
     sb = sandbox();
@@ -31,7 +32,9 @@ describe('held deletions on the Status page, in Chromium, against a real daemon'
         '',
       ].join('\n'),
     );
-    for (let i = 0; i < 10; i++) writeFileSync(join(sb.src, `report-${i}.txt`), `report ${i}\n`);
+    // Eight files in a folder that then leaves in one rename: the watcher sees the 8 deletions at once.
+    mkdirSync(join(sb.src, 'old'));
+    for (let i = 0; i < 10; i++) writeFileSync(join(sb.src, i < 8 ? 'old' : '', `report-${i}.txt`), `report ${i}\n`);
     ({ daemon, browser, page, problems } = await openWindow(sb));
     await waitFor(() => atDestination() === 10);
   });
@@ -43,7 +46,7 @@ describe('held deletions on the Status page, in Chromium, against a real daemon'
   });
 
   it('shows the rule, the numbers and the way out, and deletes nothing by itself', async () => {
-    for (let i = 0; i < 8; i++) unlinkSync(join(sb.src, `report-${i}.txt`));
+    renameSync(join(sb.src, 'old'), join(sb.root, 'moved-away'));
     const held = page.getByTestId('held-deletions');
     await held.waitFor({ timeout: 30_000 });
     expect(await held.textContent()).toContain('Rule nightly would delete 8 files of 10 at destination "nas"');

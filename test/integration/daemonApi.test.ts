@@ -1,6 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
@@ -258,10 +258,12 @@ describe('the daemon API', () => {
 
   it('holds a mass deletion until a person confirms it: status says so with the numbers, ferry confirm-deletes lets it through', async () => {
     const w = (ws = workspace({ rules: [{ name: 'r0', mode: 'mirror' }] }));
-    for (let i = 0; i < 10; i++) writeFileSync(join(w.src, `f${i}.txt`), `file ${i}`);
+    // Eight of them in a folder that then leaves in one rename: the watcher sees the 8 deletions at once.
+    mkdirSync(join(w.src, 'old'));
+    for (let i = 0; i < 10; i++) writeFileSync(join(w.src, i < 8 ? 'old' : '', `f${i}.txt`), `file ${i}`);
     daemon = await startDaemon(w);
     await until('the first sync', () => snapshot(w.dest).size === 10);
-    for (let i = 0; i < 8; i++) unlinkSync(join(w.src, `f${i}.txt`));
+    renameSync(join(w.src, 'old'), join(w.root, 'moved-away'));
     type Status = { summary: string; heldDeletions: { rule: string; where: string; deletes: number; total: number }[] };
     await until(
       'the brake to hold',

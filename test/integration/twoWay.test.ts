@@ -190,7 +190,8 @@ describe.each(HUBS)('two-way sync between two instances through $name', (hub) =>
     });
     try {
       put(a, 'from-a.txt', 'hello b');
-      expect((await sync(a)).code).toBe(0);
+      const first = await sync(a);
+      expect(first.code, first.stdout + first.stderr).toBe(0);
       const until = Date.now() + 30_000;
       while (!existsSync(join(b.folder, 'from-a.txt')) && Date.now() < until)
         await new Promise((r) => setTimeout(r, 200));
@@ -199,7 +200,8 @@ describe.each(HUBS)('two-way sync between two instances through $name', (hub) =>
       put(b, 'from-b.txt', 'hello a');
       const back = Date.now() + 30_000;
       while (!existsSync(join(a.folder, 'from-b.txt')) && Date.now() < back) {
-        expect((await sync(a)).code).toBe(0);
+        const r = await sync(a);
+        expect(r.code, r.stdout + r.stderr).toBe(0);
         await new Promise((r) => setTimeout(r, 500));
       }
       expect(readFileSync(join(a.folder, 'from-b.txt'), 'utf8')).toBe('hello a');
@@ -225,7 +227,8 @@ describe.each(HUBS)('two-way sync between two instances through $name', (hub) =>
         // Let the daemon finish its first pass and open its longpoll.
         await new Promise((r) => setTimeout(r, 3000));
         put(a, 'pushed.txt', 'within seconds');
-        expect((await sync(a)).code).toBe(0);
+        const r = await sync(a);
+        expect(r.code, r.stdout + r.stderr).toBe(0);
         const sent = Date.now();
         while (!existsSync(join(b.folder, 'pushed.txt')) && Date.now() - sent < 20_000)
           await new Promise((r) => setTimeout(r, 100));
