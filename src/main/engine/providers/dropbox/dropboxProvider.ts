@@ -307,7 +307,12 @@ export class DropboxDestination
           contents: Buffer.from('ferry probe\n'),
         }),
       );
-      await this.call('remove the probe file', ctx, signal, (d) => d.filesDeleteV2({ path: probe }));
+      // Another Ferry sharing this folder may have swept the probe already (it looks like a leftover).
+      await this.call('remove the probe file', ctx, signal, (d) => d.filesDeleteV2({ path: probe })).catch(
+        (err: unknown) => {
+          if (!(err instanceof FerryError && err.kind === 'not-found')) throw err;
+        },
+      );
     } catch (raw) {
       const err = raw as FerryError;
       const c = common(err);

@@ -181,7 +181,19 @@ export class FtpDestination implements Destination, ServerSideMove {
       try {
         if (root !== container) await this.mkdirp(c, root, container);
         await c.uploadFrom(Readable.from([Buffer.alloc(0)]), probe);
-        await c.remove(probe);
+        // Another Ferry sharing this folder may have swept the probe already (it looks like a leftover).
+        try {
+          await c.remove(probe);
+        } catch (err) {
+          // 550 is also "not allowed": only a probe that is really gone is no failure.
+          const gone =
+            (err as { code?: unknown }).code === 550 &&
+            (await c.size(probe).then(
+              () => false,
+              () => true,
+            ));
+          if (!gone) throw err;
+        }
       } catch (err) {
         const fe = ftpError(err, `${where}: cannot write in ${root}`, dctx, 'write');
         if (fe.kind === 'auth' || fe.kind === 'quota' || fe.kind === 'not-found')

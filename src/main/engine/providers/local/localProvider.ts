@@ -97,7 +97,10 @@ export class LocalDestination
     try {
       const fh = await open(probe, 'wx');
       await fh.close();
-      await unlink(probe);
+      // Another Ferry sharing this folder may have swept the probe already (it looks like a leftover).
+      await unlink(probe).catch((err: NodeJS.ErrnoException) => {
+        if (err.code !== 'ENOENT') throw err;
+      });
     } catch (err) {
       throw fsError(err, `destination "${this.id}": cannot write in ${this.root}`, { destination: this.id });
     }

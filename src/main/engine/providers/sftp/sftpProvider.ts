@@ -229,7 +229,10 @@ export class SftpDestination implements Destination, ServerSideMove, BatchUpload
         const h = await s.open(probe, 'w');
         await s.write(h, Buffer.from('ferry'), 0);
         await s.close(h);
-        await s.unlink(probe);
+        // Another Ferry sharing this folder may have swept the probe already (it looks like a leftover).
+        await s.unlink(probe).catch((err: unknown) => {
+          if ((err as { code?: unknown }).code !== FX.NO_SUCH_FILE) throw err;
+        });
       } catch (err) {
         const fe = sftpError(err, `${where}: cannot write in ${root}`, dctx, 'write');
         if (fe.kind === 'auth' || fe.kind === 'quota')
