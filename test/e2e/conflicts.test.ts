@@ -3,7 +3,15 @@ import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { syncJson } from '../helpers/cli';
-import { accessibilityViolations, openWindow, sandbox, screenshot, type Daemon, type Sandbox } from './harness';
+import {
+  accessibilityViolations,
+  openWindow,
+  sandbox,
+  screenshot,
+  waitFor,
+  type Daemon,
+  type Sandbox,
+} from './harness';
 
 /**
  * The Conflicts page end to end: two Ferry instances edit the same files before they sync through one
@@ -152,11 +160,3 @@ describe('the Conflicts page, in Chromium, against a real daemon', () => {
     expect(problems).toEqual([]);
   });
 });
-
-async function waitFor(cond: () => boolean, timeoutMs = 30_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > until) throw new Error('timed out waiting for the condition');
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}

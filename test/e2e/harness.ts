@@ -125,3 +125,12 @@ export async function openWindow(sb: Sandbox): Promise<OpenWindow> {
   await page.goto(daemon.windowUrl);
   return { daemon, browser, page, problems };
 }
+
+/** Polls `cond` (a look at the file system) until it holds; fails after `timeoutMs`. */
+export async function waitFor(cond: () => boolean, timeoutMs = 30_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > until) throw new Error('timed out waiting for the condition');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}

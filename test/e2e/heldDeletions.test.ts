@@ -2,7 +2,15 @@ import { mkdirSync, readdirSync, renameSync, writeFileSync, type Dirent } from '
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { accessibilityViolations, openWindow, sandbox, screenshot, type Daemon, type Sandbox } from './harness';
+import {
+  accessibilityViolations,
+  openWindow,
+  sandbox,
+  screenshot,
+  waitFor,
+  type Daemon,
+  type Sandbox,
+} from './harness';
 
 /**
  * The deletion brake in the window: a mirror rule whose folder loses 8 of its 10 files holds those
@@ -73,11 +81,3 @@ describe('held deletions on the Status page, in Chromium, against a real daemon'
     expect(problems).toEqual([]);
   });
 });
-
-async function waitFor(cond: () => boolean, timeoutMs = 30_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > until) throw new Error('timed out waiting for the condition');
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
