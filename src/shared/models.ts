@@ -97,3 +97,17 @@ export type ScanIssue = {
   /** Whether the issue means a file that should be shipped was not. */
   blocking: boolean;
 };
+
+/**
+ * Where a deletion brake holds deletions: a destination by its id, or a two-way rule's own folder,
+ * written `folder ID` (the plan's problems and the status carry it as one string).
+ */
+export function brakeSiteOfFolder(folder: string): string {
+  return `folder ${folder}`;
+}
+
+export function parseBrakeSite(where: string): { kind: 'folder' | 'destination'; id: string } {
+  return where.startsWith('folder ')
+    ? { kind: 'folder', id: where.slice('folder '.length) }
+    : { kind: 'destination', id: where };
+}

@@ -1,6 +1,7 @@
-import { mkdirSync, readdirSync, renameSync, writeFileSync, type Dirent } from 'node:fs';
+import { mkdirSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
+import { snapshot } from '../helpers/tree';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   accessibilityViolations,
@@ -23,8 +24,7 @@ describe('held deletions on the Status page, in Chromium, against a real daemon'
   let browser: Browser;
   let page: Page;
   let problems: string[];
-  const atDestination = () =>
-    (readdirSync(sb.dest, { recursive: true, withFileTypes: true }) as Dirent[]).filter((d) => d.isFile()).length;
+  const atDestination = () => snapshot(sb.dest).size;
 
   beforeAll(async () => {
     sb = sandbox();

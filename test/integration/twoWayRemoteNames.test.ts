@@ -1,9 +1,9 @@
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, type Dirent } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { syncJson } from '../helpers/cli';
-import { writeConfig } from '../helpers/tree';
+import { snapshot, writeConfig } from '../helpers/tree';
 import { startGcsEmulator, type GcsEmulator } from '../servers/gcsEmulator';
 import { fakeServiceAccount, type FakeServiceAccount } from '../servers/gcsFixtures';
 
@@ -39,12 +39,7 @@ async function seed(name: string, content: string): Promise<void> {
 }
 
 /** Every file below `dir`, as paths relative to it. */
-function files(dir: string): string[] {
-  return (readdirSync(dir, { recursive: true, withFileTypes: true }) as Dirent[])
-    .filter((d) => d.isFile())
-    .map((d) => join(d.parentPath, d.name).slice(dir.length + 1))
-    .sort();
-}
+const files = (dir: string): string[] => [...snapshot(dir).keys()].sort();
 
 it('two-way: remote names that would leave the folder are refused one by one, the rest arrives, and nothing remote is deleted', async () => {
   const shared = join(root, 'shared');

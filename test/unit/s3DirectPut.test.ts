@@ -1,10 +1,9 @@
-import { createHash, createHmac, type Hash, type Hmac } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { SignatureV4 } from '@smithy/signature-v4';
-import type { SourceData } from '@smithy/types';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { DirectPut } from '../../src/main/engine/providers/s3/s3Put';
+import { DirectPut, NodeSha256 } from '../../src/main/engine/providers/s3/s3Put';
 
 /**
  * s3rver does not check Signature V4, so the integration tests cannot prove that the small-PUT path
@@ -45,29 +44,7 @@ async function expectedSignature(r: Received, region: string): Promise<string> {
     service: 's3',
     region,
     credentials: KEYS,
-    sha256: class {
-      private h: Hash | Hmac;
-      constructor(secret?: SourceData) {
-        this.h =
-          secret === undefined
-            ? createHash('sha256')
-            : createHmac(
-                'sha256',
-                typeof secret === 'string'
-                  ? secret
-                  : ArrayBuffer.isView(secret)
-                    ? Buffer.from(secret.buffer, secret.byteOffset, secret.byteLength)
-                    : Buffer.from(secret),
-              );
-      }
-      update(d: Uint8Array) {
-        this.h.update(d);
-      }
-      async digest() {
-        return new Uint8Array(this.h.digest());
-      }
-      reset() {}
-    },
+    sha256: NodeSha256,
     uriEscapePath: false,
     applyChecksum: false,
   });

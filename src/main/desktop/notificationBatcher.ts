@@ -2,6 +2,7 @@
 // electron): shell/notify.ts shows what `notify` receives.
 import type { SerializedError } from '../../shared/errors';
 import type { FerryEventName, FerryEvents } from '../../shared/events';
+import { parseBrakeSite } from '../../shared/models';
 import { anyEvent } from './anyEvent';
 import { plural, quoted } from './format';
 import { systemTimers, type Timers } from './timers';
@@ -289,7 +290,8 @@ function pageOf(cause: Cause): NoticeAction {
 
 /** Where held deletions would happen: `folder ID` (a two-way rule's local side) or a destination. */
 function place(where: string): string {
-  return where.startsWith('folder ') ? `in folder ${quoted(where.slice('folder '.length))}` : `at ${quoted(where)}`;
+  const site = parseBrakeSite(where);
+  return site.kind === 'folder' ? `in folder ${quoted(site.id)}` : `at ${quoted(site.id)}`;
 }
 
 function minutesSince(sinceMs: number, now: number): string {

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { folderNeedsContentType, type FerryConfig, type FolderConfig } from '../../shared/config';
 import { FerryError, type SerializedError } from '../../shared/errors';
 import { HASH_KINDS, type HashKind } from '../../shared/hashes';
-import type { LocalFile } from '../../shared/models';
+import { brakeSiteOfFolder, type LocalFile } from '../../shared/models';
 import type { EventBus } from './events';
 import { plan, type DeleteConsent, type DestinationState, type FolderState, type Plan } from './plan/planner';
 import { planTwoWayRules } from './plan/twoWayStep';
@@ -201,7 +201,7 @@ export function planAll(
     thePlan.problems.push({
       kind: 'delete-brake',
       rule: b.rule,
-      destination: b.side === 'local' ? `folder ${rule?.from[0] ?? ''}` : (rule?.to[0] ?? ''),
+      destination: b.side === 'local' ? brakeSiteOfFolder(rule?.from[0] ?? '') : (rule?.to[0] ?? ''),
       deletes: b.deletes,
       total: b.of,
     });

@@ -1,5 +1,6 @@
 import type { StatusResult } from '../../../shared/contract';
 import type { FolderState, ServiceState } from '../../../shared/events';
+import { parseBrakeSite } from '../../../shared/models';
 import { EmptyState, ErrorNote, PageHeader, StatusBadge, type Health } from '../components/ui';
 import { formatBytes, formatEta, formatRate, formatWhen, plural } from '../lib/format';
 import { useThroughput } from '../lib/progress';
@@ -58,7 +59,8 @@ function Figures({ s }: { s: StatusResult }) {
 
 /** Where held deletions would happen, as a person reads it. */
 function place(where: string): string {
-  return where.startsWith('folder ') ? `in folder "${where.slice('folder '.length)}"` : `at destination "${where}"`;
+  const site = parseBrakeSite(where);
+  return site.kind === 'folder' ? `in folder "${site.id}"` : `at destination "${site.id}"`;
 }
 
 /**

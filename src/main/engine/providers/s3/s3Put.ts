@@ -78,7 +78,7 @@ export class DirectPut {
 }
 
 /** SHA-256 (and HMAC-SHA-256 when given a secret) from node:crypto, in the shape the signer asks for. */
-class NodeSha256 implements Checksum {
+export class NodeSha256 implements Checksum {
   private hash: Hash | Hmac;
 
   constructor(private readonly secret?: SourceData) {
