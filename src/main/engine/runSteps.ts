@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { folderNeedsContentType, type FerryConfig, type FolderConfig } from '../../shared/config';
 import { FerryError, type SerializedError } from '../../shared/errors';
 import { HASH_KINDS, type HashKind } from '../../shared/hashes';
@@ -13,7 +14,9 @@ import { canCopy, canMove, type Destination, type RemoteEntry } from './provider
 import { Dispatcher } from './rules/dispatch';
 import { compileRule } from './rules/ruleMatcher';
 import { scanFolder, type FolderScan } from './scan/scanner';
+import { isSweepableTemp } from './scan/ignoreRules';
 import type { Store } from './store/store';
+import { retryDelay, type BackoffPolicy } from './transfer/backoff';
 import { Bandwidth } from './transfer/bandwidth';
 import { TransferPool } from './transfer/pool';
 import type { FileWorkers } from './workers/fileWorkers';
@@ -67,8 +70,9 @@ export async function connectDestinations(
       .map(async (dc) => {
         let dest: Destination | undefined;
         try {
-          dest = await createDestination(dc, deps.factories, providerDeps(deps));
-          await dest.check(signal);
+          const created = await createDestination(dc, deps.factories, providerDeps(deps));
+          dest = created;
+          await passingFailuresRetried(() => created.check(signal), signal);
           destinations.set(dc.id, dest);
         } catch (err) {
           // Its connections would keep the process alive (an SFTP session, a socket pool).
@@ -139,14 +143,24 @@ export async function destinationStates(
     let remote: Map<string, RemoteEntry> | undefined;
     // An upload-only destination cannot be listed: its shipped records are all there is to go by.
     if (opts.list && dest.features.listable !== false) {
-      remote = new Map();
       try {
-        for await (const e of dest.list('', opts.signal)) {
-          if (e.partial) {
-            await dest.delete(e.path);
-            cleanedPartials++;
-          } else remote.set(e.path, e);
-        }
+        remote = await passingFailuresRetried(async () => {
+          const listed = new Map<string, RemoteEntry>();
+          for await (const e of dest.list('', opts.signal)) {
+            if (!e.partial) listed.set(e.path, e);
+            else if (isSweepableTemp(e.path.slice(e.path.lastIndexOf('/') + 1), e.mtimeMs)) {
+              // A leftover that cannot be removed now is tried again next time; the listing stands.
+              if (
+                await dest.delete(e.path).then(
+                  () => true,
+                  () => false,
+                )
+              )
+                cleanedPartials++;
+            }
+          }
+          return listed;
+        }, opts.signal);
       } catch (err) {
         remote = undefined;
         deps.events.emit('destination:error', { destination: id, error: toSerialized(err, id) });
@@ -161,6 +175,28 @@ export async function destinationStates(
     });
   }
   return { states, cleanedPartials };
+}
+
+/**
+ * A check or a listing that meets a passing failure (a 500, a dropped connection) is tried again twice
+ * before the destination counts as failed for this pass, as one transfer would be. An unreachable server
+ * is not: the next pass tries it again anyway.
+ */
+export async function passingFailuresRetried<T>(
+  fn: () => Promise<T>,
+  signal?: AbortSignal,
+  attempts = 3,
+  policy: BackoffPolicy = { baseMs: 400, maxMs: 2000 },
+): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await fn();
+    } catch (err) {
+      const passing = err instanceof FerryError && err.kind === 'retryable' && err.code !== 'unreachable';
+      if (!passing || attempt + 1 >= attempts || signal?.aborted) throw err;
+      await sleep(retryDelay(err, attempt, policy), undefined, { signal });
+    }
+  }
 }
 
 export function planAll(

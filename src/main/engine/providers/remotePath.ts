@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { FerryError } from '../../../shared/errors';
-import { TEMP_PREFIX } from '../scan/ignoreRules';
+import { tempHead } from '../scan/ignoreRules';
 
 /** Anything normalizing would change: backslashes, empty, "." or ".." segments, a leading or trailing slash. */
 const NEEDS_WORK = /\\|\/\/|^\/|\/$|^$|(^|\/)\.\.?(\/|$)/;
@@ -44,7 +44,7 @@ export function parentAbs(p: string): string {
 
 /** `.ferrytmp-<hex>-<name>` beside the final name, cut to stay within 255 bytes (most file systems' limit). */
 export function tempName(name: string): string {
-  const head = `${TEMP_PREFIX}${randomBytes(6).toString('hex')}-`;
+  const head = `${tempHead()}${randomBytes(6).toString('hex')}-`;
   let tail = name;
   while (Buffer.byteLength(head + tail) > 255) tail = [...tail].slice(1).join('');
   return head + tail;

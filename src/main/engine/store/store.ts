@@ -1,7 +1,9 @@
-import { rmSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BaseStore } from './baseStore';
+import { setInstanceTag } from '../scan/ignoreRules';
 import { openDb, type Db } from './db';
 import { HistoryStore } from './historyStore';
 import { IndexStore } from './indexStore';
@@ -38,7 +40,9 @@ export class Store {
   static open(stateDir: string): Store {
     const staging = join(stateDir, 'staging');
     rmSync(staging, { recursive: true, force: true });
-    return new Store(openDb(join(stateDir, 'state.db')), staging);
+    const db = openDb(join(stateDir, 'state.db'));
+    setInstanceTag(instanceTagOf(stateDir));
+    return new Store(db, staging);
   }
 
   transaction<T>(fn: () => T): T {
@@ -48,4 +52,18 @@ export class Store {
   close(): void {
     this.db.close();
   }
+}
+
+/** This state directory's tag in temporary names: made once, kept in `instance-id` beside the database. */
+function instanceTagOf(stateDir: string): string {
+  const file = join(stateDir, 'instance-id');
+  try {
+    const tag = readFileSync(file, 'utf8').trim();
+    if (/^[0-9a-f]{8}$/.test(tag)) return tag;
+  } catch {
+    // first run with this state directory
+  }
+  const tag = randomBytes(4).toString('hex');
+  writeFileSync(file, `${tag}\n`, { mode: 0o600 });
+  return tag;
 }

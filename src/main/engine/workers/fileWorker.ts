@@ -9,6 +9,7 @@ import {
 import { hashFile, newBuffers, type HashRequest, type HashResult } from '../scan/hashFile';
 import { compressFile, type CompressRequest, type CompressResult } from './compressFile';
 import { releaseMemory } from '../memory';
+import { setInstanceTag } from '../scan/ignoreRules';
 import { walkFolder, type WalkPart, type WalkResult } from '../scan/walk';
 
 /**
@@ -37,7 +38,10 @@ export type WorkerMessage =
   | { kind: 'progress'; id: number; bytes: number };
 
 const bufs = newBuffers();
-const cancelFlags = new Int32Array((workerData as { cancel: SharedArrayBuffer }).cancel);
+const data = workerData as { cancel: SharedArrayBuffer; instanceTag: string };
+const cancelFlags = new Int32Array(data.cancel);
+// Its temporary names must carry the same tag as the main thread's, or a restart would not sweep them.
+setInstanceTag(data.instanceTag);
 const port = parentPort;
 if (!port) throw new Error('fileWorker must run as a worker thread');
 

@@ -7,6 +7,7 @@ import type { HashKind } from '../../../shared/hashes';
 import type { CopyRequest, CopyResult } from '../providers/local/copyVerified';
 import type { HashRequest, HashResult } from '../scan/hashFile';
 import type { WalkResult } from '../scan/walk';
+import { currentInstanceTag } from '../scan/ignoreRules';
 import type { CompressRequest, CompressResult } from './compressFile';
 import type { CompressItem, CompressReply, WalkReply, WalkRequest, WorkerMessage, WorkerTask } from './fileWorker';
 
@@ -77,7 +78,10 @@ export class FileWorkers {
   private ensureStarted(): void {
     if (this.slots.length > 0) return;
     for (let i = 0; i < this.threads; i++) {
-      const worker = new Worker(this.code, { eval: this.isEval, workerData: { cancel: this.cancelFlags.buffer } });
+      const worker = new Worker(this.code, {
+        eval: this.isEval,
+        workerData: { cancel: this.cancelFlags.buffer, instanceTag: currentInstanceTag() },
+      });
       const slot: Slot = { worker, inFlight: 0 };
       worker.on('message', (msg: WorkerMessage) => {
         if (msg.kind === 'progress') {

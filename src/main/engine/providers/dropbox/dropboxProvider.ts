@@ -5,7 +5,7 @@ import { Dropbox, type DropboxResponse, type files } from 'dropbox';
 import type { DestinationConfig } from '../../../../shared/config';
 import { FerryError, type ErrorContext } from '../../../../shared/errors';
 import type { Hashes } from '../../../../shared/hashes';
-import { TEMP_PREFIX } from '../../scan/ignoreRules';
+import { isTempName, tempHead } from '../../scan/ignoreRules';
 import { MultiHash } from '../../scan/multiHash';
 import type { ProviderDeps } from '../registry';
 import { normalizeRemotePath } from '../remotePath';
@@ -296,7 +296,7 @@ export class DropboxDestination
         }
     }
     // 4: writable: a probe file is written and removed.
-    const probe = `${this.base}/${TEMP_PREFIX}probe-${randomBytes(6).toString('hex')}`;
+    const probe = `${this.base}/${tempHead()}probe-${randomBytes(6).toString('hex')}`;
     try {
       await this.call('write a probe file', ctx, signal, (d) =>
         d.filesUpload({
@@ -366,7 +366,7 @@ export class DropboxDestination
         if (path === undefined || path === '') continue;
         const entry = this.entry(path, e as unknown as FileMeta);
         // A probe file left by a check that was interrupted: removed by the next run's listing.
-        if (e.name.startsWith(TEMP_PREFIX)) entry.partial = true;
+        if (isTempName(e.name)) entry.partial = true;
         yield entry;
       }
       if (!page.has_more) return;
@@ -392,7 +392,7 @@ export class DropboxDestination
         },
       );
     await mkdir(dirname(toAbsPath), { recursive: true });
-    const tmp = join(dirname(toAbsPath), `${TEMP_PREFIX}${randomBytes(8).toString('hex')}`);
+    const tmp = join(dirname(toAbsPath), `${tempHead()}${randomBytes(8).toString('hex')}`);
     let fh: FileHandle | undefined;
     try {
       fh = await open(tmp, 'wx');

@@ -5,7 +5,7 @@ import { Readable, Writable } from 'node:stream';
 import type { Client, FileInfo } from 'basic-ftp';
 import type { DestinationConfig } from '../../../../shared/config';
 import { FerryError, type ErrorContext } from '../../../../shared/errors';
-import { isTempName, TEMP_PREFIX } from '../../scan/ignoreRules';
+import { isTempName, tempHead } from '../../scan/ignoreRules';
 import { fsError } from '../fsErrors';
 import type { ProviderDeps } from '../registry';
 import { joinAbs, normalizeRemotePath, parentAbs, parentOf, tempName } from '../remotePath';
@@ -177,7 +177,7 @@ export class FtpDestination implements Destination, ServerSideMove {
             : `${where}: the folder ${container} does not exist on the server`,
           { context: dctx, hint: `create ${container} on the server, or fix the destination's path` },
         );
-      const probe = joinAbs(root, `${TEMP_PREFIX}probe-${randomBytes(6).toString('hex')}`);
+      const probe = joinAbs(root, `${tempHead()}probe-${randomBytes(6).toString('hex')}`);
       try {
         if (root !== container) await this.mkdirp(c, root, container);
         await c.uploadFrom(Readable.from([Buffer.alloc(0)]), probe);
@@ -346,7 +346,7 @@ export class FtpDestination implements Destination, ServerSideMove {
         throw new FerryError('not-found', 'not-found', `cannot download ${rel}: it is not on the server`, {
           context: ctx,
         });
-      const tmp = join(dirname(toAbsPath), `${TEMP_PREFIX}${randomBytes(8).toString('hex')}`);
+      const tmp = join(dirname(toAbsPath), `${tempHead()}${randomBytes(8).toString('hex')}`);
       await mkdir(dirname(toAbsPath), { recursive: true });
       const fh = await open(tmp, 'wx');
       const hash = createHash('sha256');

@@ -6,7 +6,7 @@ import { pipeline } from 'node:stream/promises';
 import { CRC32C, Storage, type File, type FileMetadata } from '@google-cloud/storage';
 import type { DestinationConfig } from '../../../../shared/config';
 import { FerryError, type ErrorContext } from '../../../../shared/errors';
-import { isTempName, TEMP_PREFIX } from '../../scan/ignoreRules';
+import { isTempName, tempHead } from '../../scan/ignoreRules';
 import { MultiHash } from '../../scan/multiHash';
 import { normalizeRemotePath } from '../remotePath';
 import type {
@@ -251,7 +251,7 @@ export class GcsDestination implements Destination, ServerSideMove, ServerSideCo
         });
       }
     }
-    const probe = this.objectName(`${TEMP_PREFIX}probe-${randomBytes(6).toString('hex')}`);
+    const probe = this.objectName(`${tempHead()}probe-${randomBytes(6).toString('hex')}`);
     try {
       signal?.throwIfAborted();
       await this.multipart(probe, Buffer.alloc(0), { metadata: {} }, '0', {
@@ -327,7 +327,7 @@ export class GcsDestination implements Destination, ServerSideMove, ServerSideCo
 
   async download(path: string, toAbsPath: string, opts: TransferOpts): Promise<RemoteEntry> {
     const name = this.objectName(path);
-    const tmp = join(dirname(toAbsPath), `${TEMP_PREFIX}${randomBytes(8).toString('hex')}`);
+    const tmp = join(dirname(toAbsPath), `${tempHead()}${randomBytes(8).toString('hex')}`);
     const ctx = { remotePath: path };
     let meta: FileMetadata;
     try {

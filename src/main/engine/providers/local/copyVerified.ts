@@ -15,7 +15,7 @@ import {
 } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
-import { TEMP_PREFIX } from '../../scan/ignoreRules';
+import { tempHead } from '../../scan/ignoreRules';
 import { MultiHash } from '../../scan/multiHash';
 
 export type CopyRequest = {
@@ -57,7 +57,7 @@ const madeDirs = new Set<string>();
 
 function openTemp(target: string): { fd: number; tmp: string } {
   const dir = dirname(target);
-  const tmp = join(dir, `${TEMP_PREFIX}${randomBytes(8).toString('hex')}`);
+  const tmp = join(dir, `${tempHead()}${randomBytes(8).toString('hex')}`);
   if (!madeDirs.has(dir)) {
     mkdirSync(dir, { recursive: true });
     madeDirs.add(dir);

@@ -4,7 +4,7 @@ import { copyFile, lstat, mkdir, open, opendir, readdir, rename, rmdir, stat, un
 import { dirname, join, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { FerryError } from '../../../../shared/errors';
-import { isTempName, TEMP_PREFIX, TRASH_DIR } from '../../scan/ignoreRules';
+import { isTempName, tempHead, TRASH_DIR } from '../../scan/ignoreRules';
 import { moveToTrash, purgeTrash } from '../../trash';
 import { MultiHash } from '../../scan/multiHash';
 import { fsError } from '../fsErrors';
@@ -93,7 +93,7 @@ export class LocalDestination
           hint: "point the destination's path at a folder",
         },
       );
-    const probe = join(this.root, `${TEMP_PREFIX}probe-${randomBytes(6).toString('hex')}`);
+    const probe = join(this.root, `${tempHead()}probe-${randomBytes(6).toString('hex')}`);
     try {
       const fh = await open(probe, 'wx');
       await fh.close();
@@ -154,7 +154,7 @@ export class LocalDestination
   }
 
   private tempFor(target: string): string {
-    return join(dirname(target), `${TEMP_PREFIX}${randomBytes(8).toString('hex')}`);
+    return join(dirname(target), `${tempHead()}${randomBytes(8).toString('hex')}`);
   }
 
   async upload(path: string, source: UploadSource, opts: TransferOpts): Promise<RemoteEntry> {
@@ -226,7 +226,7 @@ export class LocalDestination
 
   async download(path: string, toAbsPath: string, opts: TransferOpts): Promise<RemoteEntry> {
     const from = this.abs(path);
-    const tmp = join(dirname(toAbsPath), `${TEMP_PREFIX}${randomBytes(8).toString('hex')}`);
+    const tmp = join(dirname(toAbsPath), `${tempHead()}${randomBytes(8).toString('hex')}`);
     try {
       opts.signal.throwIfAborted();
       await mkdir(dirname(toAbsPath), { recursive: true });

@@ -3,7 +3,7 @@ import { createReadStream } from 'node:fs';
 import { mkdir, rename, utimes, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { FerryError } from '../../../../shared/errors';
-import { TEMP_PREFIX } from '../../scan/ignoreRules';
+import { tempHead } from '../../scan/ignoreRules';
 import { MultiHash } from '../../scan/multiHash';
 import { fsError } from '../fsErrors';
 import { normalizeRemotePath } from '../remotePath';
@@ -120,7 +120,7 @@ export class MemoryDestination implements Destination, ServerSideMove, ServerSid
     opts.signal.throwIfAborted();
     const p = normalizeRemotePath(path);
     const s = this.need(p);
-    const tmp = join(dirname(toAbsPath), `${TEMP_PREFIX}${s.version}`);
+    const tmp = join(dirname(toAbsPath), `${tempHead()}${s.version}`);
     await mkdir(dirname(toAbsPath), { recursive: true });
     await writeFile(tmp, s.data, { flush: true });
     await utimes(tmp, new Date(s.mtimeMs), new Date(s.mtimeMs));

@@ -22,7 +22,7 @@ import {
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import type { DestinationConfig } from '../../../../shared/config';
 import { FerryError, type ErrorContext } from '../../../../shared/errors';
-import { isTempName, TEMP_PREFIX } from '../../scan/ignoreRules';
+import { isTempName, tempHead } from '../../scan/ignoreRules';
 import { MultiHash } from '../../scan/multiHash';
 import type { ProviderDeps } from '../registry';
 import { normalizeRemotePath } from '../remotePath';
@@ -301,7 +301,7 @@ export class S3Destination implements Destination, ServerSideMove, ServerSideCop
     }
     // Writable: a probe object under the prefix, written and removed. Its name is a temporary's, so a
     // probe left behind by a crash is listed as `partial` and removed by the next run.
-    const probe = this.key(`${TEMP_PREFIX}probe-${randomBytes(6).toString('hex')}`);
+    const probe = this.key(`${tempHead()}probe-${randomBytes(6).toString('hex')}`);
     for (const [step, run] of [
       [
         'write',
@@ -403,7 +403,7 @@ export class S3Destination implements Destination, ServerSideMove, ServerSideCop
 
   async download(path: string, toAbsPath: string, opts: TransferOpts): Promise<RemoteEntry> {
     const key = this.key(path);
-    const tmp = join(dirname(toAbsPath), `${TEMP_PREFIX}${randomBytes(8).toString('hex')}`);
+    const tmp = join(dirname(toAbsPath), `${tempHead()}${randomBytes(8).toString('hex')}`);
     try {
       opts.signal.throwIfAborted();
       const res = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }), {

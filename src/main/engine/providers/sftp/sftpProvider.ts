@@ -3,7 +3,7 @@ import { mkdir, open, rename, unlink, utimes } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { DestinationConfig } from '../../../../shared/config';
 import { FerryError, type ErrorContext } from '../../../../shared/errors';
-import { isTempName, TEMP_PREFIX } from '../../scan/ignoreRules';
+import { isTempName, tempHead } from '../../scan/ignoreRules';
 import { fsError } from '../fsErrors';
 import { readSmall, SMALL_FILE } from '../http/fileBody';
 import type { ProviderDeps } from '../registry';
@@ -223,7 +223,7 @@ export class SftpDestination implements Destination, ServerSideMove, BatchUpload
         throw sftpError(err, `${where}: cannot look at ${this.cfg.path}`, dctx);
       }
       const { root } = await this.rootsOn(s);
-      const probe = joinAbs(root, `${TEMP_PREFIX}probe-${randomBytes(6).toString('hex')}`);
+      const probe = joinAbs(root, `${tempHead()}probe-${randomBytes(6).toString('hex')}`);
       try {
         if (root !== container) await this.mkdirp(s, root, container);
         const h = await s.open(probe, 'w');
@@ -328,7 +328,7 @@ export class SftpDestination implements Destination, ServerSideMove, BatchUpload
       } catch (err) {
         throw sftpError(err, `cannot download ${rel}`, ctx);
       }
-      const tmp = join(dirname(toAbsPath), `${TEMP_PREFIX}${randomBytes(8).toString('hex')}`);
+      const tmp = join(dirname(toAbsPath), `${tempHead()}${randomBytes(8).toString('hex')}`);
       let fh: Awaited<ReturnType<typeof open>> | undefined;
       try {
         const st = await s.fstat(handle);
