@@ -218,5 +218,26 @@ export function providerConformance(
         expect((await readBack('cond/new.txt')).toString()).toBe('mine');
         expect((await listAll('cond')).filter((e) => e.partial)).toEqual([]);
       });
+
+    it('tells apart, by version, two contents of one size written with the same modification time', async () => {
+      // Two instances' edits within one millisecond: a two-way pass must not take the second for the first.
+      const mtimeMs = Date.parse('2026-11-23T10:00:00.123Z');
+      const first = await dest.upload(
+        'same/t.txt',
+        { ...source(Buffer.from('a v142')), mtimeMs },
+        { signal: signal() },
+      );
+      const second = await dest.upload(
+        'same/t.txt',
+        { ...source(Buffer.from('b v143')), mtimeMs, replaces: first.version ?? null },
+        { signal: signal() },
+      );
+      expect(second.size).toBe(first.size);
+      expect(first.version).toBeDefined();
+      expect(second.version).not.toBe(first.version);
+      const listed = (await listAll('same')).find((e) => e.path === 'same/t.txt');
+      expect(listed?.version).toBe(second.version);
+      expect((await dest.stat('same/t.txt'))?.version).toBe(second.version);
+    });
   });
 }

@@ -78,7 +78,7 @@ describe('dropbox through the CLI: a generated tree, a second run, a rename', ()
     expect(r.summary?.stats).toEqual({ done: 0, skipped: 0, failed: 0, bytes: 0 });
     expect(r.summary?.inSync).toBe(paths.length);
     expect(emu.stats.contentBytes).toBe('ferry probe\n'.length); // only the connection check's probe
-    expect(Object.keys(emu.stats.commits).filter((p) => !p.includes('.ferrytmp-probe'))).toEqual([]);
+    expect(Object.keys(emu.stats.commits).filter((p) => !p.includes('-probe-'))).toEqual([]);
   });
 
   it('turns a local rename into move_v2: no bytes sent again', async () => {
@@ -212,7 +212,7 @@ describe('dropbox through the CLI: faults between Ferry and Dropbox during a 1,0
     expect(proxy.stats.faults.stall).toBe(1);
     expect(sorted(remoteSnapshot(emu))).toEqual(sorted(snapshot(ws.src)));
     // Once: every path written once (a retried commit of the same bytes writes nothing), no renamed copies.
-    const commits = Object.entries(emu.stats.commits).filter(([p]) => !p.includes('.ferrytmp-probe'));
+    const commits = Object.entries(emu.stats.commits).filter(([p]) => !p.includes('-probe-'));
     expect(commits.length).toBe(paths.length);
     expect(commits.filter(([, n]) => n !== 1)).toEqual([]);
   });

@@ -7,6 +7,7 @@ import {
   renameSync,
   rmSync,
   unlinkSync,
+  utimesSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -255,6 +256,22 @@ describe.each(HUBS)('two-way sync between two instances through $name', (hub) =>
     expect(new Set([final['notes.md'], final[copies[0] as string]])).toEqual(
       new Set(['mine, from a', 'theirs, from b']),
     );
+  });
+
+  it('tells two edits of one size made in the same millisecond on both sides apart, and keeps both', async () => {
+    const { a, b } = setup();
+    put(a, 'status.txt', 'base v0');
+    await converge(a, b);
+    // Same size, same mtime: only the content differs (the hub keeps each upload's mtime).
+    const at = new Date('2026-11-23T10:00:00.123Z');
+    put(a, 'status.txt', 'a v142');
+    put(b, 'status.txt', 'b v143');
+    utimesSync(join(a.folder, 'status.txt'), at, at);
+    utimesSync(join(b.folder, 'status.txt'), at, at);
+    await converge(a, b);
+    const final = tree(a.folder);
+    expect(final).toEqual(tree(b.folder));
+    expect(new Set(Object.values(final))).toEqual(new Set(['a v142', 'b v143']));
   });
 
   it('stops a pass that would delete most files, until it is confirmed', async () => {

@@ -86,7 +86,7 @@ describe('a generated tree reaches a WebDAV server (rclone serve webdav) through
     expect(r.code, r.stdout + r.stderr).toBe(0);
     expect(r.summary?.stats).toEqual({ done: 0, skipped: 0, failed: 0, bytes: 0 });
     expect(r.summary?.inSync).toBe(paths.length);
-    const puts = seen.slice(before).filter((q) => q.method === 'PUT' && !q.url.includes('.ferrytmp-probe'));
+    const puts = seen.slice(before).filter((q) => q.method === 'PUT' && !q.url.includes('-probe-'));
     expect(puts).toEqual([]);
   });
 
@@ -100,8 +100,8 @@ describe('a generated tree reaches a WebDAV server (rclone serve webdav) through
     expect(r.summary?.stats.done).toBe(2);
     expect(r.summary?.stats.bytes).toBe(0);
     const during = seen.slice(before);
-    expect(during.filter((q) => q.method === 'PUT' && !q.url.includes('.ferrytmp-probe'))).toEqual([]);
-    expect(during.filter((q) => q.method === 'MOVE' && !q.url.includes('.ferrytmp-probe')).length).toBe(2);
+    expect(during.filter((q) => q.method === 'PUT' && !q.url.includes('-probe-'))).toEqual([]);
+    expect(during.filter((q) => q.method === 'MOVE' && !q.url.includes('-probe-')).length).toBe(2);
     // Only PROPFIND bodies and the check's probe crossed the wire: far less than the 20 MB file.
     expect(proxy.stats.bodyBytes - bytesBefore).toBeLessThan(1024 * 1024);
     expect(snapshot(server.dir)).toEqual(snapshot(ws.src));
@@ -191,7 +191,7 @@ describe('faults between Ferry and the WebDAV server (resets, 503, 429 + Retry-A
       // A stall holds the answer's body for 30 s: Ferry's own timeout (2 s here) must give up first.
       stallMs: 30_000,
       faults: (r) => {
-        if ((r.method !== 'PUT' && r.method !== 'MOVE') || r.url.includes('.ferrytmp-probe')) return undefined;
+        if ((r.method !== 'PUT' && r.method !== 'MOVE') || r.url.includes('-probe-')) return undefined;
         // Every 31st transfer request, rotating through the kinds of failure.
         if (++transfers % 31 !== 0) return undefined;
         return kinds[faultNo++ % kinds.length];

@@ -30,14 +30,14 @@ export type CopyRequest = {
   /** A bandwidth cap for this copy (bytes/s): the worker paces its own chunks, as nothing else can. */
   bytesPerSec?: number;
   /**
-   * Two-way sync: the target's version (`size:mtime`) the plan saw, or null for "nothing there". When
+   * Two-way sync: the target's version (`localVersion`) the plan saw, or null for "nothing there". When
    * given, the copy is published only if the target is still that version ('EREMOTECHANGED' otherwise).
    */
   expectVersion?: string | null;
 };
 
 export type CopyResult =
-  | { id: number; ok: true; size: number; sha256: string; mtimeMs: number }
+  | { id: number; ok: true; size: number; sha256: string; mtimeMs: number; ino: number }
   | { id: number; ok: false; code: string; message: string };
 
 /** A copy written and hashed, waiting for its fsync and rename (done together for a batch). */
@@ -49,6 +49,7 @@ export type PendingCopy = {
   size: number;
   sha256: string;
   mtimeMs: number;
+  ino: number;
   expectVersion?: string | null;
 };
 
@@ -144,6 +145,7 @@ export function copyToTemp(
     }
     const mtime = req.mtimeMs / 1000;
     futimesSync(out.fd, mtime, mtime);
+    const st = fstatSync(out.fd);
     const pending = {
       id: req.id,
       fd: out.fd,
@@ -151,7 +153,8 @@ export function copyToTemp(
       target: req.target,
       size: done,
       sha256,
-      mtimeMs: fstatSync(out.fd).mtimeMs,
+      mtimeMs: st.mtimeMs,
+      ino: st.ino,
       ...(req.expectVersion !== undefined ? { expectVersion: req.expectVersion } : {}),
     };
     out = undefined;
@@ -200,7 +203,7 @@ export async function publish(pending: readonly PendingCopy[]): Promise<CopyResu
           };
         }
         renameSync(p.tmp, p.target);
-        return { id: p.id, ok: true, size: p.size, sha256: p.sha256, mtimeMs: p.mtimeMs };
+        return { id: p.id, ok: true, size: p.size, sha256: p.sha256, mtimeMs: p.mtimeMs, ino: p.ino };
       } catch (err) {
         removeQuietly(p.tmp);
         return failure(p.id, err);
@@ -212,6 +215,16 @@ export async function publish(pending: readonly PendingCopy[]): Promise<CopyResu
 }
 
 /**
+ * A local destination file's version token. Size and mtime alone are not enough: the mtime is the
+ * source's (preserved), so two instances' different contents of one size written within the same
+ * millisecond would look alike, and a two-way pass would take a change for no change. Every upload
+ * publishes a new inode (temp file + rename), which tells them apart.
+ */
+export function localVersion(size: number, mtimeMs: number, ino: number): string {
+  return `${size}:${Math.round(mtimeMs)}:${ino}`;
+}
+
+/**
  * A destination file's version as the local provider reports it (null: no file there). Compared just
  * before the rename: a plain file system has no compare-and-swap rename, so this narrows the window
  * in which another writer's change could be replaced to the rename itself.
@@ -219,7 +232,7 @@ export async function publish(pending: readonly PendingCopy[]): Promise<CopyResu
 export function versionAt(path: string): string | null {
   try {
     const st = statSync(path);
-    return st.isFile() ? `${st.size}:${Math.round(st.mtimeMs)}` : 'not-a-file';
+    return st.isFile() ? localVersion(st.size, st.mtimeMs, st.ino) : 'not-a-file';
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw err;

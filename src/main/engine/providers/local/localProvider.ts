@@ -9,6 +9,7 @@ import { moveToTrash, purgeTrash } from '../../trash';
 import { MultiHash } from '../../scan/multiHash';
 import { fsError } from '../fsErrors';
 import { normalizeRemotePath } from '../remotePath';
+import { localVersion } from './copyVerified';
 import type { FileWorkers } from '../../workers/fileWorkers';
 import type {
   BatchUpload,
@@ -110,7 +111,7 @@ export class LocalDestination
     try {
       const st = await stat(this.abs(path));
       if (!st.isFile()) return undefined;
-      return entry(normalizeRemotePath(path), st.size, st.mtimeMs);
+      return entry(normalizeRemotePath(path), st);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR')
         return undefined;
@@ -139,7 +140,7 @@ export class LocalDestination
         else if (d.isFile()) {
           const st = await lstat(this.abs(childRel)).catch(() => undefined);
           if (!st) continue;
-          const e = entry(childRel, st.size, st.mtimeMs);
+          const e = entry(childRel, st);
           if (isTempName(d.name)) e.partial = true;
           yield e;
         }
@@ -197,7 +198,7 @@ export class LocalDestination
       const item = items[i] as { path: string; source: UploadSource };
       if (r.ok) {
         if (items.length === 1) opts.onProgress?.(r.size);
-        return { ...entry(normalizeRemotePath(item.path), r.size, r.mtimeMs), hashes: { sha256: r.sha256 } };
+        return { ...entry(normalizeRemotePath(item.path), r), hashes: { sha256: r.sha256 } };
       }
       return this.copyError(item.path, item.source, r.code, r.message);
     });
@@ -247,7 +248,7 @@ export class LocalDestination
       const st = await stat(from);
       await utimes(tmp, st.atime, st.mtime);
       await rename(tmp, toAbsPath);
-      return { ...entry(normalizeRemotePath(path), st.size, st.mtimeMs), hashes: { sha256: hash.digest().sha256 } };
+      return { ...entry(normalizeRemotePath(path), st), hashes: { sha256: hash.digest().sha256 } };
     } catch (err) {
       await unlink(tmp).catch(() => undefined);
       throw fsError(err, `cannot download ${path}`, { destination: this.id, remotePath: path });
@@ -306,7 +307,7 @@ export class LocalDestination
     }
     await this.pruneEmptyParents(dirname(src));
     const st = await stat(dst);
-    return entry(normalizeRemotePath(to), st.size, st.mtimeMs);
+    return entry(normalizeRemotePath(to), st);
   }
 
   async copy(from: string, to: string): Promise<RemoteEntry> {
@@ -319,9 +320,10 @@ export class LocalDestination
       const st = await stat(src);
       await utimes(tmp, st.atime, st.mtime);
       const fh = await open(tmp, 'r+');
+      const copied = await fh.stat();
       await fh.datasync().finally(() => fh.close());
       await rename(tmp, dst);
-      return entry(normalizeRemotePath(to), st.size, st.mtimeMs);
+      return entry(normalizeRemotePath(to), copied);
     } catch (err) {
       await unlink(tmp).catch(() => undefined);
       throw fsError(err, `cannot copy ${from} to ${to}`, { destination: this.id, remotePath: to });
@@ -331,8 +333,9 @@ export class LocalDestination
   async close(): Promise<void> {}
 }
 
-function entry(path: string, size: number, mtimeMs: number): RemoteEntry {
-  return { path, size, mtimeMs, version: `${size}:${Math.round(mtimeMs)}` };
+/** The entry of a file as stat (or the copy worker) saw it; the inode goes into the version (see localVersion). */
+function entry(path: string, st: { size: number; mtimeMs: number; ino: number }): RemoteEntry {
+  return { path, size: st.size, mtimeMs: st.mtimeMs, version: localVersion(st.size, st.mtimeMs, st.ino) };
 }
 
 function cancelled(path: string): FerryError {
