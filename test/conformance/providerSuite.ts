@@ -219,8 +219,9 @@ export function providerConformance(
         expect((await listAll('cond')).filter((e) => e.partial)).toEqual([]);
       });
 
-    it('tells apart, by version, two contents of one size written with the same modification time', async () => {
-      // Two instances' edits within one millisecond: a two-way pass must not take the second for the first.
+    it('tells apart, by version, two contents of one size written over each other with the same modification time', async () => {
+      // Two instances' edits within one second: a two-way pass must not take the second for the first.
+      // Where a version is only size and time, the second upload (it names what it replaces) moves a second on.
       const mtimeMs = Date.parse('2026-11-23T10:00:00.123Z');
       const first = await dest.upload(
         'same/t.txt',

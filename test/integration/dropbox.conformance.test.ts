@@ -58,7 +58,7 @@ describe('dropbox provider against the emulator', () => {
     rmSync(work, { recursive: true, force: true });
   });
 
-  it('declares what Dropbox offers: dropbox content hashes, case-insensitive names, resumable and conditional uploads, no tags', () => {
+  it('declares what Dropbox offers: dropbox content hashes, case-insensitive names, resumable and conditional uploads, a rev per write, no tags', () => {
     const { dest } = emulatedDropbox(emu);
     expect(dest.features).toEqual({
       hashes: ['dropbox'],
@@ -67,6 +67,7 @@ describe('dropbox provider against the emulator', () => {
       maxSingleUpload: 150 * MiB,
       tags: false,
       conditionalWrites: true,
+      versionPerWrite: true,
     });
   });
 

@@ -63,6 +63,13 @@ export type ProviderFeatures = {
    * precondition, a compare just before the local rename). Elsewhere two-way uploads stat first.
    */
   conditionalWrites?: boolean;
+  /**
+   * Whether a file's version token changes whenever its bytes do: an ETag of the bytes, a generation, a
+   * revision, a new inode. Absent where it is only size and mtime (SFTP, FTP, a WebDAV ETag made of
+   * them): two writes of one size within the mtime's resolution keep one token, so two-way sync reads
+   * the destination's copy back before it replaces or deletes it.
+   */
+  versionPerWrite?: boolean;
 };
 
 /**

@@ -9,6 +9,7 @@ export type BaseEntry = { path: string; sha256: string; size: number; remoteVers
  */
 export class BaseStore {
   private readonly selectRule;
+  private readonly selectOne;
   private readonly upsert;
   private readonly remove;
   private readonly rename;
@@ -16,6 +17,9 @@ export class BaseStore {
 
   constructor(db: Db) {
     this.selectRule = db.prepare('SELECT path, sha256, size, remote_version FROM two_way_base WHERE rule = ?');
+    this.selectOne = db.prepare(
+      'SELECT path, sha256, size, remote_version FROM two_way_base WHERE rule = ? AND path = ?',
+    );
     this.upsert = db.prepare(
       `INSERT INTO two_way_base (rule, path, sha256, size, remote_version, synced_at) VALUES (?, ?, ?, ?, ?, ?)
        ON CONFLICT (rule, path) DO UPDATE SET sha256 = excluded.sha256, size = excluded.size,
@@ -32,6 +36,13 @@ export class BaseStore {
     for (const r of this.selectRule.all(rule) as Row[])
       out.set(r.path, { path: r.path, sha256: r.sha256, size: r.size, remoteVersion: r.remote_version });
     return out;
+  }
+
+  get(rule: string, path: string): BaseEntry | undefined {
+    const r = this.selectOne.get(rule, path) as
+      | { path: string; sha256: string; size: number; remote_version: string | null }
+      | undefined;
+    return r && { path: r.path, sha256: r.sha256, size: r.size, remoteVersion: r.remote_version };
   }
 
   put(rule: string, entry: BaseEntry, now = Date.now()): void {

@@ -1,11 +1,12 @@
 import { createReadStream } from 'node:fs';
-import { lstat, mkdir, rename, unlink } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { lstat, mkdir, rename, rm, unlink } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import { FerryError } from '../../../shared/errors';
 import { conflictName } from '../plan/twoWay';
 import { canCopy, canMove, canTrash, type Destination, type TransferOpts } from '../providers/types';
-import { TRASH_DIR } from '../scan/ignoreRules';
+import { tempHead, TRASH_DIR } from '../scan/ignoreRules';
 import { MultiHash } from '../scan/multiHash';
 import { moveToTrash } from '../trash';
 import type { Job } from '../store/jobStore';
@@ -79,6 +80,19 @@ export async function executeTwoWay(job: Job, opts: TransferOpts, deps: TwoWayDe
   };
   switch (job.kind) {
     case 'upload': {
+      if (!(await remoteHoldsBase(job, deps, opts.signal))) {
+        // Its base no longer describes the destination: the next pass sees both sides new and keeps both.
+        deps.store.base.delete(job.rule, job.path);
+        throw new FerryError(
+          'conflict',
+          'remote-changed',
+          `${remotePath}: the destination's copy is not the one last synced, though its size and time are`,
+          {
+            context: { destination: dest.id, remotePath },
+            hint: 'another computer wrote it within the same second; the next pass keeps both versions',
+          },
+        );
+      }
       const r = await upload(job);
       if (r.outcome === 'done') recordUploaded(job, deps);
       return r;
@@ -166,6 +180,10 @@ export async function executeTwoWay(job: Job, opts: TransferOpts, deps: TwoWayDe
         deps.store.base.delete(job.rule, job.path);
         return { outcome: 'skipped', bytes: 0, note: 'already gone at the destination' };
       }
+      if (!(await remoteHoldsBase(job, deps, opts.signal))) {
+        deps.store.base.delete(job.rule, job.path);
+        return { outcome: 'skipped', bytes: 0, note: 'changed at the destination since: kept' };
+      }
       let where: string | undefined;
       if (canTrash(dest)) where = await dest.trash(remotePath, opts.signal);
       else await dest.delete(remotePath, opts.signal);
@@ -213,6 +231,30 @@ export async function executeTwoWay(job: Job, opts: TransferOpts, deps: TwoWayDe
     case 'copy-remote':
     case 'delete-local':
       throw new FerryError('permanent', 'not-two-way', `a ${job.kind} job has no place in a two-way rule`);
+  }
+}
+
+/**
+ * Whether the destination's file still holds the base's content, before a two-way job replaces or
+ * deletes it. Where versions change with every write this is what the version compare already says;
+ * where they are only size and mtime (features.versionPerWrite absent), another computer's edit of the
+ * same size within the mtime's resolution looks unchanged, so the file is read back and hashed.
+ */
+async function remoteHoldsBase(job: Job, deps: TwoWayDeps, signal: AbortSignal): Promise<boolean> {
+  if (deps.destination.features.versionPerWrite === true) return true;
+  if (job.kind === 'upload' && (job.detail?.remoteVersion ?? null) === null) return true; // a new file
+  const base = deps.store.base.get(job.rule, job.path);
+  if (!base) return true;
+  await mkdir(deps.store.stagingDir, { recursive: true });
+  const copy = join(deps.store.stagingDir, `${tempHead()}check-${randomBytes(6).toString('hex')}`);
+  try {
+    await deps.destination.download(job.remotePath ?? job.path, copy, { signal });
+    return (await sha256Of(copy)) === base.sha256;
+  } catch (err) {
+    if (err instanceof FerryError && err.kind === 'not-found') return true; // gone: nothing to lose
+    throw err;
+  } finally {
+    await rm(copy, { force: true });
   }
 }
 

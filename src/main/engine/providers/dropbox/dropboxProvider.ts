@@ -81,6 +81,7 @@ export class DropboxDestination
     maxSingleUpload: DROPBOX_MAX_REQUEST,
     tags: false,
     conditionalWrites: true,
+    versionPerWrite: true,
   };
   /** Small files go as one batch (start_batch, appends, one finish_batch): one write-lock round for many files. */
   readonly batchLimits = { files: 200, bytes: 32 * MiB, fileSize: 4 * MiB };

@@ -467,7 +467,7 @@ export class FtpDestination implements Destination, ServerSideMove {
               context: { ...ctx, path: source.absPath },
             },
           );
-        if (this.server.mfmt) await c.send(`MFMT ${mfmtDate(source.mtimeMs)} ${temp}`).catch(() => undefined);
+        if (this.server.mfmt) await c.send(`MFMT ${mfmtDate(distinctMtimeMs(source))} ${temp}`).catch(() => undefined);
         const hashes = await this.verify(c, temp, rel, source.size, { sha256: digest, md5: md5?.digest('hex') });
         await this.publish(c, temp, target);
         tempAbs = undefined;
@@ -813,6 +813,16 @@ function mlsxDate(v: string): number | undefined {
     Number(s),
     ms ? Number(ms.padEnd(3, '0')) : 0,
   );
+}
+
+/**
+ * The time the copy gets: the source's, in whole seconds, unless the file it replaces (two-way sync's
+ * `replaces`) has this very size and second. Then one second later: a version here is size and time, and
+ * another instance that recorded the old file must see that it changed.
+ */
+function distinctMtimeMs(source: UploadSource): number {
+  const ms = Math.floor(source.mtimeMs / 1000) * 1000;
+  return source.replaces === `${source.size}:${ms}` ? ms + 1000 : ms;
 }
 
 function mfmtDate(ms: number): string {

@@ -69,6 +69,7 @@ export class GcsDestination implements Destination, ServerSideMove, ServerSideCo
     maxSingleUpload: 5 * 1024 ** 4,
     tags: true,
     conditionalWrites: true,
+    versionPerWrite: true,
   };
   readonly id: string;
   private readonly bucketName: string;

@@ -44,6 +44,7 @@ export class LocalDestination
     maxSingleUpload: Infinity,
     tags: false,
     conditionalWrites: true,
+    versionPerWrite: true,
   };
   readonly batchLimits = { files: 64, bytes: 16 * 1024 * 1024, fileSize: 1024 * 1024 };
   readonly id: string;

@@ -31,6 +31,7 @@ export class MemoryDestination implements Destination, ServerSideMove, ServerSid
     resumable: false,
     maxSingleUpload: Infinity,
     tags: true,
+    versionPerWrite: true,
   };
   readonly files = new Map<string, Stored>();
   private versions = 0;

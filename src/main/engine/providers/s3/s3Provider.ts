@@ -110,6 +110,7 @@ export class S3Destination implements Destination, ServerSideMove, ServerSideCop
     resumable: true,
     maxSingleUpload: MAX_OBJECT,
     tags: true,
+    versionPerWrite: true,
   };
   readonly id: string;
   private readonly bucket: string;

@@ -512,7 +512,7 @@ export class SftpDestination implements Destination, ServerSideMove, BatchUpload
         );
       // The source's time on the copy (best effort: not every server lets a client set it), and the
       // close in the same round trip: requests on one handle are processed in order.
-      const mtime = Math.floor(source.mtimeMs / 1000);
+      const mtime = distinctMtime(source);
       const times = s.futimes(handle, mtime, mtime).catch((err: unknown) => {
         if (isConnectionError(err)) throw err;
       });
@@ -523,13 +523,14 @@ export class SftpDestination implements Destination, ServerSideMove, BatchUpload
       closed = true;
       const sentMd5 = md5?.digest('hex') ?? source.hashes.md5;
       const hashes = await this.verify(s, temp, rel, source.size, { sha256: digest, md5: sentMd5 }, sampler);
-      // The stat goes out right behind the rename (one round trip for both): servers process requests
-      // on one path in order; one that did not would show the old file or none, and is asked again.
-      const statAfter = s.stat(target);
-      statAfter.catch(() => undefined); // awaited below, after the rename
-      await this.publish(s, temp, target);
+      // With posix-rename the stat goes out right behind the rename (one round trip for both): requests
+      // on one channel are processed in order. Sent before it, it would describe the file replaced.
+      const publishing = this.publish(s, temp, target);
+      const statAfter = s.posixRename ? s.stat(target) : undefined;
+      statAfter?.catch(() => undefined); // awaited below, after the rename
+      await publishing;
       this.forget(rel, resumable);
-      let st = await statAfter.catch(() => undefined);
+      let st = await statAfter?.catch(() => undefined);
       if (st?.size !== source.size) st = await s.stat(target);
       if (st.size !== source.size)
         throw new FerryError(
@@ -955,6 +956,16 @@ export class SftpDestination implements Destination, ServerSideMove, BatchUpload
     }
     await this.pool.close();
   }
+}
+
+/**
+ * The whole second the copy gets: the source's, unless the file it replaces (two-way sync's
+ * `replaces`) has this very size and second. Then one second later: a version here is only size and
+ * mtime, and another instance that recorded the old file must see that it changed.
+ */
+function distinctMtime(source: UploadSource): number {
+  const mtime = Math.floor(source.mtimeMs / 1000);
+  return source.replaces === `${source.size}:${mtime}` ? mtime + 1 : mtime;
 }
 
 function entryOf(path: string, size: number, mtimeSec: number): RemoteEntry {
