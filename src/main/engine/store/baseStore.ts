@@ -40,8 +40,7 @@ export class BaseStore {
 
   get(rule: string, path: string): BaseEntry | undefined {
     const r = this.selectOne.get(rule, path) as
-      | { path: string; sha256: string; size: number; remote_version: string | null }
-      | undefined;
+      { path: string; sha256: string; size: number; remote_version: string | null } | undefined;
     return r && { path: r.path, sha256: r.sha256, size: r.size, remoteVersion: r.remote_version };
   }
 
