@@ -149,14 +149,12 @@ export async function destinationStates(
           for await (const e of dest.list('', opts.signal)) {
             if (!e.partial) listed.set(e.path, e);
             else if (isSweepableTemp(e.path.slice(e.path.lastIndexOf('/') + 1), e.mtimeMs)) {
-              // A leftover that cannot be removed now is tried again next time; the listing stands.
-              if (
-                await dest.delete(e.path).then(
-                  () => true,
-                  () => false,
-                )
-              )
+              try {
+                await dest.delete(e.path);
                 cleanedPartials++;
+              } catch {
+                // A leftover that cannot be removed now is tried again next time; the listing stands.
+              }
             }
           }
           return listed;
