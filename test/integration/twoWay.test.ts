@@ -15,6 +15,7 @@ import { dirname, join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { spawnFerry, syncJson } from '../helpers/cli';
 import { prng, writeConfig } from '../helpers/tree';
+import { converge as convergeBoth, folderTree, putFile } from '../helpers/twoWay';
 import { startDropboxEmulator, type DropboxEmulator } from '../servers/dropboxEmulator';
 import { s3DestinationYaml, startS3rver, S3RVER_KEY, type S3rver } from '../servers/s3rver';
 
@@ -100,20 +101,7 @@ function setup(): { a: Side; b: Side; hub: string } {
   return { a: side('a'), b: side('b'), hub };
 }
 
-/** Every file below a folder with its content, the trash left out. */
-function tree(dir: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  const walk = (abs: string, rel: string) => {
-    for (const d of readdirSync(abs, { withFileTypes: true })) {
-      if (rel === '' && d.name === '.ferry-trash') continue;
-      const r = rel ? `${rel}/${d.name}` : d.name;
-      if (d.isDirectory()) walk(join(abs, d.name), r);
-      else out[r] = readFileSync(join(abs, d.name), 'utf8');
-    }
-  };
-  walk(dir, '');
-  return out;
-}
+const tree = folderTree;
 
 /** Every file below `dir` (trashes and the hub included) that holds exactly `content`. */
 function findContent(dir: string, content: string): string[] {
@@ -129,26 +117,13 @@ function findContent(dir: string, content: string): string[] {
   return out;
 }
 
-function put(side: Side, path: string, content: string): void {
-  const abs = join(side.folder, path);
-  mkdirSync(dirname(abs), { recursive: true });
-  writeFileSync(abs, content);
-}
+const put = (side: Side, path: string, content: string): void => putFile(side, path, content);
 
 async function sync(side: Side, extra: string[] = []) {
   return syncJson(side.config, side.state, { extra, env: hubKind.env });
 }
 
-/** Runs both sides until a round changes nothing (at most 4 rounds). */
-async function converge(a: Side, b: Side): Promise<void> {
-  for (let i = 0; i < 4; i++) {
-    const ra = await sync(a);
-    const rb = await sync(b);
-    expect(ra.code, ra.stderr + ra.stdout).toBe(0);
-    expect(rb.code, rb.stderr + rb.stdout).toBe(0);
-    if ((ra.summary?.stats.done ?? 0) + (rb.summary?.stats.done ?? 0) === 0) return;
-  }
-}
+const converge = (a: Side, b: Side): Promise<void> => convergeBoth(a, b, hubKind.env);
 
 describe.each(HUBS)('two-way sync between two instances through $name', (hub) => {
   beforeAll(() => {

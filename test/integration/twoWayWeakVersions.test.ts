@@ -1,19 +1,10 @@
-import {
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  statSync,
-  unlinkSync,
-  utimesSync,
-  writeFileSync,
-} from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { syncJson } from '../helpers/cli';
 import { writeConfig } from '../helpers/tree';
+import { converge, folderTree, putFile, type TwoWaySide } from '../helpers/twoWay';
 import { startSshd, type SftpServer } from '../servers/sshd';
 
 /**
@@ -32,7 +23,7 @@ afterAll(async () => {
   rmSync(root, { recursive: true, force: true });
 });
 
-type Side = { folder: string; state: string; config: string };
+type Side = TwoWaySide;
 
 function side(name: string, hubDir: string): Side {
   mkdirSync(join(sftp.dataDir, hubDir), { recursive: true });
@@ -60,35 +51,8 @@ function side(name: string, hubDir: string): Side {
   return { folder, state: join(root, `${name}-state`), config };
 }
 
-const put = (s: Side, path: string, content: string, at?: Date) => {
-  const abs = join(s.folder, path);
-  mkdirSync(dirname(abs), { recursive: true });
-  writeFileSync(abs, content);
-  if (at) utimesSync(abs, at, at);
-};
-
-function tree(dir: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const rel of readdirSync(dir, { recursive: true }) as string[]) {
-    if (rel.startsWith('.ferry-trash')) continue;
-    try {
-      out[rel] = readFileSync(join(dir, rel), 'utf8');
-    } catch {
-      // a folder
-    }
-  }
-  return out;
-}
-
-async function converge(a: Side, b: Side): Promise<void> {
-  for (let i = 0; i < 4; i++) {
-    const ra = await syncJson(a.config, a.state);
-    const rb = await syncJson(b.config, b.state);
-    expect(ra.code, ra.stdout + ra.stderr).toBe(0);
-    expect(rb.code, rb.stdout + rb.stderr).toBe(0);
-    if ((ra.summary?.stats.done ?? 0) + (rb.summary?.stats.done ?? 0) === 0) return;
-  }
-}
+const put = putFile;
+const tree = folderTree;
 
 it('sees another computer’s same-size edit made within the same second, and keeps both versions', async () => {
   const a = side('a1', 'one');

@@ -181,7 +181,6 @@ export async function stopDaemon(
   return 0;
 }
 
-/** `ferry status`: asks the running daemon how things are. */
 /** Calls one request of the contract on the daemon that runs with `stateDir`; writes why not to `err`. */
 async function daemonCall<T>(
   stateDir: string,
@@ -209,6 +208,7 @@ async function daemonCall<T>(
   }
 }
 
+/** `ferry status`: asks the running daemon how things are. */
 export async function daemonStatus(
   stateDir: string,
   json: boolean,

@@ -322,9 +322,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .option('--state-dir <dir>', 'the state directory the daemon runs with')
     .option('--json', 'machine-readable output on stdout')
     .action(async (opts: { config?: string; stateDir?: string; json?: boolean }) => {
-      const stateDir =
-        opts.stateDir ?? (opts.config ? readConfig(opts.config).settings.state_dir : undefined) ?? defaultStateDir();
-      setExit(await daemonStatus(stateDir, opts.json ?? false, io.stdout, io.stderr));
+      setExit(await daemonStatus(daemonStateDir(opts), opts.json ?? false, io.stdout, io.stderr));
     });
 
   program
@@ -334,9 +332,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .option('-c, --config <file>', 'the configuration file (to find its state directory)')
     .option('--state-dir <dir>', 'the state directory the daemon runs with')
     .action(async (rule: string, opts: { config?: string; stateDir?: string }) => {
-      const stateDir =
-        opts.stateDir ?? (opts.config ? readConfig(opts.config).settings.state_dir : undefined) ?? defaultStateDir();
-      setExit(await confirmDaemonDeletes(stateDir, rule, io.stdout, io.stderr));
+      setExit(await confirmDaemonDeletes(daemonStateDir(opts), rule, io.stdout, io.stderr));
     });
 
   program
@@ -348,6 +344,11 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     });
 
   return program;
+}
+
+/** The state directory of the daemon a command talks to: --state-dir, else the config's, else the default. */
+function daemonStateDir(opts: { config?: string; stateDir?: string }): string {
+  return opts.stateDir ?? (opts.config ? readConfig(opts.config).settings.state_dir : undefined) ?? defaultStateDir();
 }
 
 function bigintSafe(_key: string, value: unknown): unknown {

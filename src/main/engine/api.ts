@@ -22,7 +22,7 @@ import { canShare } from './providers/types';
 import { keychainNames, type Keychain } from './secrets';
 import { transferRef, type Job } from './store/jobStore';
 import { browseDestination } from './window/browse';
-import { DropboxConnections } from './window/dropboxConnect';
+import type { DropboxConnections } from './window/dropboxConnect';
 import { listConflicts, resolveConflict } from './window/conflicts';
 import { checkFolder, previewIgnore } from './window/folderCheck';
 import type { Store } from './store/store';
@@ -41,6 +41,8 @@ export type ApiHost = {
   testDestination: (dc: DestinationConfig) => Promise<DestinationTestResult>;
   /** Where `keychain:` secrets entered in the window are kept. */
   keychain: Keychain;
+  /** "Connect to Dropbox" attempts in progress; the host stops them when it stops. */
+  dropbox: DropboxConnections;
   info: { face: AppInfo['face']; stateDir: string };
 };
 
@@ -104,7 +106,6 @@ function writeAtomically(path: string, text: string): void {
 
 /** The contract's implementation, shared by every face. Inputs arrive validated (see `call`). */
 export function createApi(host: ApiHost): FerryApi {
-  const dropbox = new DropboxConnections(host.keychain);
   const status = (): StatusResult => {
     const s = host.service().status();
     const active = host.service().activeJobs().length;
@@ -225,8 +226,8 @@ export function createApi(host: ApiHost): FerryApi {
     }),
     'folder:check': async ({ path }) => checkFolder(path),
     'folder:ignorePreview': async ({ path, ignore, limit }) => previewIgnore(path, ignore, limit),
-    'dropbox:authorize': async ({ app_key, endpoint, name }) => dropbox.start({ appKey: app_key, endpoint, name }),
-    'dropbox:finish': async ({ attempt }) => dropbox.finish(attempt),
+    'dropbox:authorize': async ({ app_key, endpoint, name }) => host.dropbox.start({ appKey: app_key, endpoint, name }),
+    'dropbox:finish': async ({ attempt }) => host.dropbox.finish(attempt),
     'secret:set': async ({ name, value }) => {
       host.keychain.set(name, value);
       return { ref: `keychain:${name}` };

@@ -7,6 +7,7 @@ import { HookRunner } from './hooks';
 import type { Logger } from './log';
 import { providerDeps, type EngineDeps } from './runSteps';
 import { SyncService } from './syncService';
+import { DropboxConnections } from './window/dropboxConnect';
 
 /**
  * The live engine as a face hosts it (the daemon, Electron's main process): the sync service, its
@@ -17,6 +18,7 @@ export class EngineHost {
   readonly api: FerryApi;
   private service: SyncService;
   private hooks: HookRunner;
+  private readonly dropbox: DropboxConnections;
 
   constructor(
     private cfg: FerryConfig,
@@ -27,6 +29,8 @@ export class EngineHost {
   ) {
     this.service = new SyncService(cfg, deps);
     this.hooks = new HookRunner(cfg, deps.events, log);
+    const keychain = deps.keychain ?? fileKeychain(where.stateDir);
+    this.dropbox = new DropboxConnections(keychain);
     this.api = createApi({
       store: deps.store,
       service: () => this.service,
@@ -34,7 +38,8 @@ export class EngineHost {
       configPath,
       apply: (next) => this.apply(next),
       testDestination: (dc) => testDestination(dc, deps.factories, providerDeps(deps)),
-      keychain: deps.keychain ?? fileKeychain(where.stateDir),
+      keychain,
+      dropbox: this.dropbox,
       info: where,
     });
   }
@@ -69,6 +74,7 @@ export class EngineHost {
    * interrupted and stay queued. Nothing is half-recorded.
    */
   async stop(graceMs = 0): Promise<void> {
+    this.dropbox.close();
     await this.service.stop(graceMs);
     this.hooks.stop();
   }

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { FerryError } from '../../../shared/errors';
 import { tempHead } from '../scan/ignoreRules';
+import type { UploadSource } from './types';
 
 /** Anything normalizing would change: backslashes, empty, "." or ".." segments, a leading or trailing slash. */
 const NEEDS_WORK = /\\|\/\/|^\/|\/$|^$|(^|\/)\.\.?(\/|$)/;
@@ -42,7 +43,18 @@ export function parentAbs(p: string): string {
   return i <= 0 ? '/' : p.slice(0, i);
 }
 
-/** `.ferrytmp-<hex>-<name>` beside the final name, cut to stay within 255 bytes (most file systems' limit). */
+/**
+ * The whole second an upload's copy gets where a version is only size and time (SFTP, FTP): the
+ * source's, unless that would give the copy the very version of the file it replaces (two-way sync's
+ * `replaces`; `versionAt` says what a second would give). Then one second later, so that another
+ * instance that recorded the old file sees that it changed.
+ */
+export function secondApart(source: UploadSource, versionAt: (second: number) => string | undefined): number {
+  const second = Math.floor(source.mtimeMs / 1000);
+  return source.replaces != null && source.replaces === versionAt(second) ? second + 1 : second;
+}
+
+/** `.ferrytmp-<instance>-<hex>-<name>` beside the final name, cut to stay within 255 bytes (most file systems' limit). */
 export function tempName(name: string): string {
   const head = `${tempHead()}${randomBytes(6).toString('hex')}-`;
   let tail = name;

@@ -16,9 +16,15 @@ export function isTempName(name: string): boolean {
  * leftovers, because another instance sharing the destination may be writing one at this very moment.
  * The tag belongs to the state directory (see Store.open), so a restart still finds its own leftovers.
  */
-let instanceTag = randomBytes(4).toString('hex');
+let instanceTag = newInstanceTag();
+export function newInstanceTag(): string {
+  return randomBytes(4).toString('hex');
+}
+export function isInstanceTag(tag: string): boolean {
+  return /^[0-9a-f]{8}$/.test(tag);
+}
 export function setInstanceTag(tag: string): void {
-  if (!/^[0-9a-f]{8}$/.test(tag)) throw new Error(`invalid instance tag ${JSON.stringify(tag)}`);
+  if (!isInstanceTag(tag)) throw new Error(`invalid instance tag ${JSON.stringify(tag)}`);
   instanceTag = tag;
 }
 /** Worker threads start with their own module state: they are handed this. */
@@ -28,6 +34,10 @@ export function currentInstanceTag(): string {
 /** The start of every temporary name this process writes. */
 export function tempHead(): string {
   return `${TEMP_PREFIX}${instanceTag}-`;
+}
+/** A fresh temporary name of this process (`kind` tells what it is for: `probe-`, `dl-`, ...). */
+export function tempFileName(kind = ''): string {
+  return `${tempHead()}${kind}${randomBytes(8).toString('hex')}`;
 }
 /** Another instance's temporary is taken for abandoned, and swept, only once it is this old. */
 export const FOREIGN_TEMP_AGE_MS = 24 * 3600_000;

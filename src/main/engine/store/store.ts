@@ -1,9 +1,8 @@
-import { randomBytes } from 'node:crypto';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BaseStore } from './baseStore';
-import { setInstanceTag } from '../scan/ignoreRules';
+import { isInstanceTag, newInstanceTag, setInstanceTag } from '../scan/ignoreRules';
 import { openDb, type Db } from './db';
 import { HistoryStore } from './historyStore';
 import { IndexStore } from './indexStore';
@@ -59,11 +58,11 @@ function instanceTagOf(stateDir: string): string {
   const file = join(stateDir, 'instance-id');
   try {
     const tag = readFileSync(file, 'utf8').trim();
-    if (/^[0-9a-f]{8}$/.test(tag)) return tag;
+    if (isInstanceTag(tag)) return tag;
   } catch {
     // first run with this state directory
   }
-  const tag = randomBytes(4).toString('hex');
+  const tag = newInstanceTag();
   writeFileSync(file, `${tag}\n`, { mode: 0o600 });
   return tag;
 }

@@ -1,11 +1,10 @@
-import { randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { lstat, mkdir, open, realpath, rename, unlink, utimes } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { FerryError } from '../../../shared/errors';
 import { HASH_KINDS, type HashKind, type Hashes } from '../../../shared/hashes';
 import type { Destination, RemoteEntry, TransferOpts } from '../providers/types';
-import { tempHead } from '../scan/ignoreRules';
+import { tempFileName } from '../scan/ignoreRules';
 import { MultiHash } from '../scan/multiHash';
 
 export type Downloaded = {
@@ -98,7 +97,7 @@ export async function downloadInto(req: DownloadRequest): Promise<Downloaded> {
       hint: 'a link inside the folder points elsewhere, or the name climbs out: rename it at the destination',
     });
   await mkdir(dirname(target), { recursive: true });
-  const tmp = join(dirname(target), `${tempHead()}dl-${randomBytes(8).toString('hex')}`);
+  const tmp = join(dirname(target), tempFileName('dl-'));
   try {
     const entry = await req.dest.download(req.remotePath, tmp, req.opts);
     const kinds = HASH_KINDS.filter((k) => req.expect?.hashes?.[k] !== undefined || entry.hashes?.[k] !== undefined);

@@ -1,12 +1,11 @@
 import { createReadStream } from 'node:fs';
-import { randomBytes } from 'node:crypto';
 import { lstat, mkdir, rename, rm, unlink } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import { FerryError } from '../../../shared/errors';
 import { conflictName } from '../plan/twoWay';
 import { canCopy, canMove, canTrash, type Destination, type TransferOpts } from '../providers/types';
-import { tempHead, TRASH_DIR } from '../scan/ignoreRules';
+import { tempFileName, TRASH_DIR } from '../scan/ignoreRules';
 import { MultiHash } from '../scan/multiHash';
 import { moveToTrash } from '../trash';
 import type { Job } from '../store/jobStore';
@@ -246,7 +245,7 @@ async function remoteHoldsBase(job: Job, deps: TwoWayDeps, signal: AbortSignal):
   const base = deps.store.base.get(job.rule, job.path);
   if (!base) return true;
   await mkdir(deps.store.stagingDir, { recursive: true });
-  const copy = join(deps.store.stagingDir, `${tempHead()}check-${randomBytes(6).toString('hex')}`);
+  const copy = join(deps.store.stagingDir, tempFileName('check-'));
   try {
     await deps.destination.download(job.remotePath ?? job.path, copy, { signal });
     return (await sha256Of(copy)) === base.sha256;

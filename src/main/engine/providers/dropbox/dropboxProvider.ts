@@ -1,11 +1,10 @@
-import { randomBytes } from 'node:crypto';
 import { mkdir, open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { Dropbox, type DropboxResponse, type files } from 'dropbox';
 import type { DestinationConfig } from '../../../../shared/config';
 import { FerryError, type ErrorContext } from '../../../../shared/errors';
 import type { Hashes } from '../../../../shared/hashes';
-import { isTempName, tempHead } from '../../scan/ignoreRules';
+import { isTempName, tempFileName } from '../../scan/ignoreRules';
 import { MultiHash } from '../../scan/multiHash';
 import type { ProviderDeps } from '../registry';
 import { normalizeRemotePath } from '../remotePath';
@@ -297,7 +296,7 @@ export class DropboxDestination
         }
     }
     // 4: writable: a probe file is written and removed.
-    const probe = `${this.base}/${tempHead()}probe-${randomBytes(6).toString('hex')}`;
+    const probe = `${this.base}/${tempFileName('probe-')}`;
     try {
       await this.call('write a probe file', ctx, signal, (d) =>
         d.filesUpload({
@@ -308,12 +307,7 @@ export class DropboxDestination
           contents: Buffer.from('ferry probe\n'),
         }),
       );
-      // Another Ferry sharing this folder may have swept the probe already (it looks like a leftover).
-      await this.call('remove the probe file', ctx, signal, (d) => d.filesDeleteV2({ path: probe })).catch(
-        (err: unknown) => {
-          if (!(err instanceof FerryError && err.kind === 'not-found')) throw err;
-        },
-      );
+      await this.call('remove the probe file', ctx, signal, (d) => d.filesDeleteV2({ path: probe }));
     } catch (raw) {
       const err = raw as FerryError;
       const c = common(err);
@@ -393,7 +387,7 @@ export class DropboxDestination
         },
       );
     await mkdir(dirname(toAbsPath), { recursive: true });
-    const tmp = join(dirname(toAbsPath), `${tempHead()}${randomBytes(8).toString('hex')}`);
+    const tmp = join(dirname(toAbsPath), tempFileName());
     let fh: FileHandle | undefined;
     try {
       fh = await open(tmp, 'wx');

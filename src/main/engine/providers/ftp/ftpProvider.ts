@@ -1,14 +1,14 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { mkdir, open, rename, unlink, utimes } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import type { Client, FileInfo } from 'basic-ftp';
 import type { DestinationConfig } from '../../../../shared/config';
 import { FerryError, type ErrorContext } from '../../../../shared/errors';
-import { isTempName, tempHead } from '../../scan/ignoreRules';
+import { isTempName, tempFileName } from '../../scan/ignoreRules';
 import { fsError } from '../fsErrors';
 import type { ProviderDeps } from '../registry';
-import { joinAbs, normalizeRemotePath, parentAbs, parentOf, tempName } from '../remotePath';
+import { joinAbs, normalizeRemotePath, parentAbs, parentOf, secondApart, tempName } from '../remotePath';
 import type { Destination, ProviderFeatures, RemoteEntry, ServerSideMove, TransferOpts, UploadSource } from '../types';
 import { ftpError, isConnectionError, replyCode } from './ftpErrors';
 import { FtpPool, openClient } from './ftpPool';
@@ -177,23 +177,11 @@ export class FtpDestination implements Destination, ServerSideMove {
             : `${where}: the folder ${container} does not exist on the server`,
           { context: dctx, hint: `create ${container} on the server, or fix the destination's path` },
         );
-      const probe = joinAbs(root, `${tempHead()}probe-${randomBytes(6).toString('hex')}`);
+      const probe = joinAbs(root, tempFileName('probe-'));
       try {
         if (root !== container) await this.mkdirp(c, root, container);
         await c.uploadFrom(Readable.from([Buffer.alloc(0)]), probe);
-        // Another Ferry sharing this folder may have swept the probe already (it looks like a leftover).
-        try {
-          await c.remove(probe);
-        } catch (err) {
-          // 550 is also "not allowed": only a probe that is really gone is no failure.
-          const gone =
-            (err as { code?: unknown }).code === 550 &&
-            (await c.size(probe).then(
-              () => false,
-              () => true,
-            ));
-          if (!gone) throw err;
-        }
+        await c.remove(probe);
       } catch (err) {
         const fe = ftpError(err, `${where}: cannot write in ${root}`, dctx, 'write');
         if (fe.kind === 'auth' || fe.kind === 'quota' || fe.kind === 'not-found')
@@ -346,7 +334,7 @@ export class FtpDestination implements Destination, ServerSideMove {
         throw new FerryError('not-found', 'not-found', `cannot download ${rel}: it is not on the server`, {
           context: ctx,
         });
-      const tmp = join(dirname(toAbsPath), `${tempHead()}${randomBytes(8).toString('hex')}`);
+      const tmp = join(dirname(toAbsPath), tempFileName());
       await mkdir(dirname(toAbsPath), { recursive: true });
       const fh = await open(tmp, 'wx');
       const hash = createHash('sha256');
@@ -467,7 +455,10 @@ export class FtpDestination implements Destination, ServerSideMove {
               context: { ...ctx, path: source.absPath },
             },
           );
-        if (this.server.mfmt) await c.send(`MFMT ${mfmtDate(distinctMtimeMs(source))} ${temp}`).catch(() => undefined);
+        if (this.server.mfmt) {
+          const second = secondApart(source, (sec) => entryOf(rel, source.size, sec * 1000, true).version);
+          await c.send(`MFMT ${mfmtDate(second * 1000)} ${temp}`).catch(() => undefined);
+        }
         const hashes = await this.verify(c, temp, rel, source.size, { sha256: digest, md5: md5?.digest('hex') });
         await this.publish(c, temp, target);
         tempAbs = undefined;
@@ -813,16 +804,6 @@ function mlsxDate(v: string): number | undefined {
     Number(s),
     ms ? Number(ms.padEnd(3, '0')) : 0,
   );
-}
-
-/**
- * The time the copy gets: the source's, in whole seconds, unless the file it replaces (two-way sync's
- * `replaces`) has this very size and second. Then one second later: a version here is size and time, and
- * another instance that recorded the old file must see that it changed.
- */
-function distinctMtimeMs(source: UploadSource): number {
-  const ms = Math.floor(source.mtimeMs / 1000) * 1000;
-  return source.replaces === `${source.size}:${ms}` ? ms + 1000 : ms;
 }
 
 function mfmtDate(ms: number): string {

@@ -6,7 +6,7 @@ import { pipeline } from 'node:stream/promises';
 import { CRC32C, Storage, type File, type FileMetadata } from '@google-cloud/storage';
 import type { DestinationConfig } from '../../../../shared/config';
 import { FerryError, type ErrorContext } from '../../../../shared/errors';
-import { isTempName, tempHead } from '../../scan/ignoreRules';
+import { isTempName, tempFileName } from '../../scan/ignoreRules';
 import { MultiHash } from '../../scan/multiHash';
 import { normalizeRemotePath } from '../remotePath';
 import type {
@@ -252,7 +252,7 @@ export class GcsDestination implements Destination, ServerSideMove, ServerSideCo
         });
       }
     }
-    const probe = this.objectName(`${tempHead()}probe-${randomBytes(6).toString('hex')}`);
+    const probe = this.objectName(tempFileName('probe-'));
     try {
       signal?.throwIfAborted();
       await this.multipart(probe, Buffer.alloc(0), { metadata: {} }, '0', {
@@ -328,7 +328,7 @@ export class GcsDestination implements Destination, ServerSideMove, ServerSideCo
 
   async download(path: string, toAbsPath: string, opts: TransferOpts): Promise<RemoteEntry> {
     const name = this.objectName(path);
-    const tmp = join(dirname(toAbsPath), `${tempHead()}${randomBytes(8).toString('hex')}`);
+    const tmp = join(dirname(toAbsPath), tempFileName());
     const ctx = { remotePath: path };
     let meta: FileMetadata;
     try {

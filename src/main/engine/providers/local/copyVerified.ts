@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import {
   closeSync,
   constants,
@@ -15,7 +14,7 @@ import {
 } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
-import { tempHead } from '../../scan/ignoreRules';
+import { tempFileName } from '../../scan/ignoreRules';
 import { MultiHash } from '../../scan/multiHash';
 
 export type CopyRequest = {
@@ -58,7 +57,7 @@ const madeDirs = new Set<string>();
 
 function openTemp(target: string): { fd: number; tmp: string } {
   const dir = dirname(target);
-  const tmp = join(dir, `${tempHead()}${randomBytes(8).toString('hex')}`);
+  const tmp = join(dir, tempFileName());
   if (!madeDirs.has(dir)) {
     mkdirSync(dir, { recursive: true });
     madeDirs.add(dir);

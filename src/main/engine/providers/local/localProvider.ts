@@ -1,10 +1,9 @@
-import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import { copyFile, lstat, mkdir, open, opendir, readdir, rename, rmdir, stat, unlink, utimes } from 'node:fs/promises';
 import { dirname, join, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { FerryError } from '../../../../shared/errors';
-import { isTempName, tempHead, TRASH_DIR } from '../../scan/ignoreRules';
+import { isTempName, tempFileName, TRASH_DIR } from '../../scan/ignoreRules';
 import { moveToTrash, purgeTrash } from '../../trash';
 import { MultiHash } from '../../scan/multiHash';
 import { fsError } from '../fsErrors';
@@ -95,14 +94,11 @@ export class LocalDestination
           hint: "point the destination's path at a folder",
         },
       );
-    const probe = join(this.root, `${tempHead()}probe-${randomBytes(6).toString('hex')}`);
+    const probe = join(this.root, tempFileName('probe-'));
     try {
       const fh = await open(probe, 'wx');
       await fh.close();
-      // Another Ferry sharing this folder may have swept the probe already (it looks like a leftover).
-      await unlink(probe).catch((err: NodeJS.ErrnoException) => {
-        if (err.code !== 'ENOENT') throw err;
-      });
+      await unlink(probe);
     } catch (err) {
       throw fsError(err, `destination "${this.id}": cannot write in ${this.root}`, { destination: this.id });
     }
@@ -156,7 +152,7 @@ export class LocalDestination
   }
 
   private tempFor(target: string): string {
-    return join(dirname(target), `${tempHead()}${randomBytes(8).toString('hex')}`);
+    return join(dirname(target), tempFileName());
   }
 
   async upload(path: string, source: UploadSource, opts: TransferOpts): Promise<RemoteEntry> {
@@ -228,7 +224,7 @@ export class LocalDestination
 
   async download(path: string, toAbsPath: string, opts: TransferOpts): Promise<RemoteEntry> {
     const from = this.abs(path);
-    const tmp = join(dirname(toAbsPath), `${tempHead()}${randomBytes(8).toString('hex')}`);
+    const tmp = join(dirname(toAbsPath), tempFileName());
     try {
       opts.signal.throwIfAborted();
       await mkdir(dirname(toAbsPath), { recursive: true });

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import { createWriteStream } from 'node:fs';
@@ -22,7 +21,7 @@ import {
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import type { DestinationConfig } from '../../../../shared/config';
 import { FerryError, type ErrorContext } from '../../../../shared/errors';
-import { isTempName, tempHead } from '../../scan/ignoreRules';
+import { isTempName, tempFileName } from '../../scan/ignoreRules';
 import { MultiHash } from '../../scan/multiHash';
 import type { ProviderDeps } from '../registry';
 import { normalizeRemotePath } from '../remotePath';
@@ -302,7 +301,7 @@ export class S3Destination implements Destination, ServerSideMove, ServerSideCop
     }
     // Writable: a probe object under the prefix, written and removed. Its name is a temporary's, so a
     // probe left behind by a crash is listed as `partial` and removed by the next run.
-    const probe = this.key(`${tempHead()}probe-${randomBytes(6).toString('hex')}`);
+    const probe = this.key(tempFileName('probe-'));
     for (const [step, run] of [
       [
         'write',
@@ -404,7 +403,7 @@ export class S3Destination implements Destination, ServerSideMove, ServerSideCop
 
   async download(path: string, toAbsPath: string, opts: TransferOpts): Promise<RemoteEntry> {
     const key = this.key(path);
-    const tmp = join(dirname(toAbsPath), `${tempHead()}${randomBytes(8).toString('hex')}`);
+    const tmp = join(dirname(toAbsPath), tempFileName());
     try {
       opts.signal.throwIfAborted();
       const res = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }), {

@@ -1,13 +1,13 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { mkdir, open, rename, unlink, utimes } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { DestinationConfig } from '../../../../shared/config';
 import { FerryError, type ErrorContext } from '../../../../shared/errors';
-import { isTempName, tempHead } from '../../scan/ignoreRules';
+import { isTempName, tempFileName } from '../../scan/ignoreRules';
 import { fsError } from '../fsErrors';
 import { readSmall, SMALL_FILE } from '../http/fileBody';
 import type { ProviderDeps } from '../registry';
-import { joinAbs, normalizeRemotePath, parentAbs, parentOf, tempName } from '../remotePath';
+import { joinAbs, normalizeRemotePath, parentAbs, parentOf, secondApart, tempName } from '../remotePath';
 import type {
   BatchUpload,
   Destination,
@@ -223,16 +223,13 @@ export class SftpDestination implements Destination, ServerSideMove, BatchUpload
         throw sftpError(err, `${where}: cannot look at ${this.cfg.path}`, dctx);
       }
       const { root } = await this.rootsOn(s);
-      const probe = joinAbs(root, `${tempHead()}probe-${randomBytes(6).toString('hex')}`);
+      const probe = joinAbs(root, tempFileName('probe-'));
       try {
         if (root !== container) await this.mkdirp(s, root, container);
         const h = await s.open(probe, 'w');
         await s.write(h, Buffer.from('ferry'), 0);
         await s.close(h);
-        // Another Ferry sharing this folder may have swept the probe already (it looks like a leftover).
-        await s.unlink(probe).catch((err: unknown) => {
-          if ((err as { code?: unknown }).code !== FX.NO_SUCH_FILE) throw err;
-        });
+        await s.unlink(probe);
       } catch (err) {
         const fe = sftpError(err, `${where}: cannot write in ${root}`, dctx, 'write');
         if (fe.kind === 'auth' || fe.kind === 'quota')
@@ -328,7 +325,7 @@ export class SftpDestination implements Destination, ServerSideMove, BatchUpload
       } catch (err) {
         throw sftpError(err, `cannot download ${rel}`, ctx);
       }
-      const tmp = join(dirname(toAbsPath), `${tempHead()}${randomBytes(8).toString('hex')}`);
+      const tmp = join(dirname(toAbsPath), tempFileName());
       let fh: Awaited<ReturnType<typeof open>> | undefined;
       try {
         const st = await s.fstat(handle);
@@ -512,7 +509,7 @@ export class SftpDestination implements Destination, ServerSideMove, BatchUpload
         );
       // The source's time on the copy (best effort: not every server lets a client set it), and the
       // close in the same round trip: requests on one handle are processed in order.
-      const mtime = distinctMtime(source);
+      const mtime = secondApart(source, (sec) => entryOf(rel, source.size, sec).version);
       const times = s.futimes(handle, mtime, mtime).catch((err: unknown) => {
         if (isConnectionError(err)) throw err;
       });
@@ -956,16 +953,6 @@ export class SftpDestination implements Destination, ServerSideMove, BatchUpload
     }
     await this.pool.close();
   }
-}
-
-/**
- * The whole second the copy gets: the source's, unless the file it replaces (two-way sync's
- * `replaces`) has this very size and second. Then one second later: a version here is only size and
- * mtime, and another instance that recorded the old file must see that it changed.
- */
-function distinctMtime(source: UploadSource): number {
-  const mtime = Math.floor(source.mtimeMs / 1000);
-  return source.replaces === `${source.size}:${mtime}` ? mtime + 1 : mtime;
 }
 
 function entryOf(path: string, size: number, mtimeSec: number): RemoteEntry {

@@ -5,7 +5,7 @@ import type { IncomingMessage, OutgoingHttpHeaders } from 'node:http';
 import { dirname, join } from 'node:path';
 import type { DestinationConfig } from '../../../../shared/config';
 import { FerryError, type ErrorContext } from '../../../../shared/errors';
-import { isTempName, tempHead } from '../../scan/ignoreRules';
+import { isTempName, tempFileName, tempHead } from '../../scan/ignoreRules';
 import { fileBody, openSource, readSmall, SMALL_FILE } from '../http/fileBody';
 import { type HttpAnswer, HttpTransport, networkError, type SendOptions, statusError } from '../http/httpTransport';
 import { joinRemote, normalizeRemotePath, parentOf } from '../remotePath';
@@ -277,7 +277,7 @@ export class WebdavDestination implements Destination, ServerSideMove, ServerSid
         },
       );
     // A probe: written, moved (does the ETag survive a MOVE here?), looked at, removed.
-    const probe = `${tempHead()}probe-${randomBytes(6).toString('hex')}`;
+    const probe = tempFileName('probe-');
     const probeUrl = this.url(probe);
     const movedUrl = this.url(`${probe}-moved`);
     let put: HttpAnswer;
@@ -428,7 +428,7 @@ export class WebdavDestination implements Destination, ServerSideMove, ServerSid
   async download(path: string, toAbsPath: string, opts: TransferOpts): Promise<RemoteEntry> {
     const rel = normalizeRemotePath(path);
     const url = this.url(rel);
-    const tmp = join(dirname(toAbsPath), `${tempHead()}${randomBytes(8).toString('hex')}`);
+    const tmp = join(dirname(toAbsPath), tempFileName());
     await mkdir(dirname(toAbsPath), { recursive: true });
     await this.prime(opts.signal);
     const headers: OutgoingHttpHeaders = {};
