@@ -19,7 +19,7 @@ let emu: GcsEmulator;
 beforeAll(async () => {
   emu = await startGcsEmulator({
     buckets: ['conformance'],
-    accounts: [{ email: account.email, publicKeyPem: account.publicKeyPem, role: 'writer' }],
+    accounts: [{ email: account.email, keyId: account.keyId, publicKeyPem: account.publicKeyPem, role: 'writer' }],
   });
 });
 afterAll(async () => {
