@@ -41,7 +41,15 @@ export const META_SHA256 = 'ferry-sha256';
 export const META_TAGS = 'ferry-tags';
 export const META_MTIME = 'goog-reserved-file-mtime';
 
-type ServiceAccount = { client_email: string; private_key: string; project_id?: string };
+/** A service-account key as the Cloud console hands it out (the fields the auth library reads). */
+type ServiceAccount = {
+  type: 'service_account';
+  client_email: string;
+  private_key: string;
+  private_key_id?: string;
+  project_id?: string;
+  universe_domain?: string;
+};
 
 /** What survives a crash to resume a large upload: the session URI and how far the service confirmed. */
 type ResumeState = { uri: string; size: number; offset: number };
@@ -101,7 +109,9 @@ export class GcsDestination implements Destination, ServerSideMove, ServerSideCo
       ...(this.cfg.project_id || key?.project_id ? { projectId: this.cfg.project_id ?? key?.project_id } : {}),
       ...(this.cfg.endpoint ? { apiEndpoint: this.cfg.endpoint.replace(/\/+$/, '') } : {}),
       // With an endpoint (an emulator, a private endpoint), authenticate only when a key is given.
-      ...(key ? { credentials: { client_email: key.client_email, private_key: key.private_key } } : {}),
+      // The whole key, not just email and private key: google-auth-library (JWT.fromJSON) takes the key's
+      // `private_key_id` as the `kid` of every self-signed JWT, which AIP-4111 requires.
+      ...(key ? { credentials: key } : {}),
       useAuthWithCustomEndpoint: key !== undefined,
       // Retries and backoff are the transfer pool's: the SDK must answer the first failure.
       retryOptions: { autoRetry: false, maxRetries: 0, retryableErrorFn: () => false },
