@@ -771,7 +771,7 @@ export class GcsDestination implements Destination, ServerSideMove, ServerSideCo
       throw new FerryError(
         'conflict',
         'remote-changed',
-        `${what}: another writer replaced it at the destination since Ferry saw it; that version is kept`,
+        `destination "${this.id}": ${what}: another writer replaced it since Ferry saw it; that version is kept`,
         {
           context: fe.context,
           cause: fe,
@@ -875,7 +875,7 @@ export class GcsDestination implements Destination, ServerSideMove, ServerSideCo
       throw fe;
     }
     const entry = this.entry(meta);
-    await this.deleteGeneration(src, from, source, `destination "${this.id}": moved ${from} to ${to}, but ${from}`);
+    await this.deleteGeneration(src, from, source, `moved ${from} to ${to}, but cannot delete ${from}`);
     return entry;
   }
 
