@@ -5,7 +5,7 @@ import type { DestinationConfig } from '../../../../shared/config';
 import { FerryError, type ErrorContext } from '../../../../shared/errors';
 import type { Hashes } from '../../../../shared/hashes';
 import { isTempName, tempFileName } from '../../scan/ignoreRules';
-import { MultiHash } from '../../scan/multiHash';
+import { dropboxContentHash, MultiHash } from '../../scan/multiHash';
 import type { ProviderDeps } from '../registry';
 import { normalizeRemotePath } from '../remotePath';
 import type {
@@ -38,8 +38,6 @@ export type DropboxTuning = {
   chunkBytes?: number;
   /** Per-request timeout (a stalled answer fails the request; the pool retries it). */
   timeoutMs?: number;
-  /** First wait between finish_batch/check polls (grows to a second). */
-  batchPollMs?: number;
 };
 
 /** What Dropbox says of a file (FileMetadata), as far as Ferry reads it. */
@@ -82,7 +80,7 @@ export class DropboxDestination
     conditionalWrites: true,
     versionPerWrite: true,
   };
-  /** Small files go as one batch (start_batch, appends, one finish_batch): one write-lock round for many files. */
+  /** Small files go as one batch (start_batch, appends, one finish_batch_v2): one write-lock round for many files. */
   readonly batchLimits = { files: 200, bytes: 32 * MiB, fileSize: 4 * MiB };
   readonly id: string;
   /** The folder in the account that stands for the destination's root: '' (the account's root) or '/A/b'. */
@@ -91,8 +89,7 @@ export class DropboxDestination
   private readonly tokens: AccessTokens;
   private readonly single: number;
   private readonly chunk: number;
-  private readonly pollMs: number;
-  /** finish_batch jobs for one account run one after another, as Dropbox asks. */
+  /** Batch commits for one account run one after another. */
   private commits: Promise<unknown> = Promise.resolve();
 
   constructor(
@@ -113,7 +110,6 @@ export class DropboxDestination
     this.chunk = tuning.chunkBytes ?? 8 * MiB;
     if (this.chunk % (4 * MiB) !== 0 || this.chunk > DROPBOX_MAX_REQUEST)
       throw new Error('Dropbox session chunks are a multiple of 4 MiB, at most 148 MiB');
-    this.pollMs = tuning.batchPollMs ?? 50;
   }
 
   // ---- paths -----------------------------------------------------------------------------------
@@ -177,13 +173,14 @@ export class DropboxDestination
    * How an upload may write: over exactly the revision a two-way plan saw (`update`: Dropbox refuses if
    * it changed since), only where nothing is (`add`), or over what Ferry itself put there.
    */
-  private writeMode(
-    rel: string,
-    replaces?: string | null,
-  ): { '.tag': 'add' } | { '.tag': 'overwrite' } | { '.tag': 'update'; update: string } {
+  private writeMode(rel: string, replaces?: string | null): { '.tag': 'add' } | { '.tag': 'update'; update: string } {
     if (typeof replaces === 'string') return { '.tag': 'update', update: replaces };
     if (replaces === null) return { '.tag': 'add' };
-    return this.shippedRev(rel) === undefined ? { '.tag': 'add' } : { '.tag': 'overwrite' };
+    // Over what Ferry shipped only while it is still that revision: another writer's change since is a
+    // conflict, never overwritten (WriteMode.update: "Overwrite if the given "rev" matches the existing
+    // file's "rev"", files.stone).
+    const shipped = this.shippedRev(rel);
+    return shipped === undefined ? { '.tag': 'add' } : { '.tag': 'update', update: shipped };
   }
 
   // ---- calls -------------------------------------------------------------------------------------
@@ -552,6 +549,12 @@ export class DropboxDestination
         cause: err,
         hint: 'another writer changed it; the next pass compares both sides again and keeps both versions if they differ',
       });
+    if (there?.['.tag'] === 'file' && this.shippedRev(rel) !== undefined)
+      throw new FerryError('conflict', 'remote-changed', `${rel}: the copy in Dropbox changed since Ferry shipped it`, {
+        context: this.ctx(rel),
+        cause: err,
+        hint: 'another writer changed it in Dropbox; Ferry keeps that version: compare the two and keep the one you want, then sync again',
+      });
     if (there?.['.tag'] === 'file')
       throw new FerryError(
         'conflict',
@@ -632,13 +635,13 @@ export class DropboxDestination
           try {
             if (sessionId === undefined) {
               const r = await this.call('start an upload session', ctx, opts.signal, (d) =>
-                d.filesUploadSessionStart({ close: false, contents: piece }),
+                d.filesUploadSessionStart({ close: false, content_hash: callHash(piece), contents: piece }),
               );
               sessionId = r.session_id;
             } else {
               const cursor = { session_id: sessionId, offset };
               await this.call('append to the upload session', ctx, opts.signal, (d) =>
-                d.filesUploadSessionAppendV2({ cursor, close: false, contents: piece }),
+                d.filesUploadSessionAppendV2({ cursor, close: false, content_hash: callHash(piece), contents: piece }),
               );
             }
           } catch (err) {
@@ -690,7 +693,9 @@ export class DropboxDestination
                 mute: true,
                 client_modified: clientModified(source.mtimeMs),
               },
-              content_hash: hashes.dropbox,
+              // content_hash is "a hash of the file content uploaded in this call" (files.stone,
+              // UploadSessionFinishArg): this call carries none, so none is given; the whole file is checked
+              // against the content_hash of the metadata Dropbox answers (committed()).
               contents: Buffer.alloc(0),
             }),
           )) as unknown as FileMeta;
@@ -738,9 +743,10 @@ export class DropboxDestination
 
   /**
    * Many small files at once: one start_batch for their sessions, one append_v2 per file (its whole
-   * content, closing the session), one finish_batch to commit them all (an async job, polled with
-   * finish_batch/check). Each file succeeds or fails alone; a failure of the batch calls fails the files
-   * it concerned.
+   * content, closing the session), one finish_batch_v2 to commit them all. Each file succeeds or fails
+   * alone: an entry refused with too_many_write_operations is rate-limited, one with internal_error is
+   * looked up (it may have been committed) and otherwise retryable; a failure of the batch calls fails
+   * the files it concerned.
    */
   async uploadBatch(
     items: readonly { path: string; source: UploadSource }[],
@@ -789,6 +795,7 @@ export class DropboxDestination
               d.filesUploadSessionAppendV2({
                 cursor: { session_id: sessionId, offset: 0 },
                 close: true,
+                content_hash: p.hashes.dropbox,
                 contents: p.buf,
               }),
             );
@@ -809,7 +816,8 @@ export class DropboxDestination
                   mute: true,
                   client_modified: clientModified(p.source.mtimeMs),
                 },
-                content_hash: p.hashes.dropbox,
+                // No content_hash: an entry uploads no bytes in this call (UploadSessionFinishArg); the
+                // append checked the bytes, committed() checks the file Dropbox made of them.
               })),
               opts.signal,
             );
@@ -817,6 +825,37 @@ export class DropboxDestination
               sent.map(async ({ p }, k) => {
                 const e = entries[k] as { '.tag': string; failure?: unknown } | undefined;
                 try {
+                  const failed = (e?.failure as { '.tag'?: unknown } | undefined)?.['.tag'];
+                  if (e?.['.tag'] !== 'success' && failed === 'too_many_write_operations')
+                    throw new FerryError(
+                      'rate-limited',
+                      'rate-limited',
+                      `${p.rel}: Dropbox was too busy to commit it`,
+                      {
+                        context: this.ctx(p.rel),
+                        retryAfterMs: 1000,
+                        hint: 'Dropbox limits writes to one account at a time: Ferry waits and tries again',
+                      },
+                    );
+                  if (e?.['.tag'] !== 'success' && (failed === 'internal_error' || failed === undefined)) {
+                    // "You'll need to verify that the action you were taking succeeded, and if not, try again"
+                    // (files.stone, internal_error of Dropbox's batch entries).
+                    const there = (await this.call('look up', this.ctx(p.rel), opts.signal, (d) =>
+                      d.filesGetMetadata({ path: p.path }),
+                    ).catch(() => undefined)) as unknown as FileMeta | undefined;
+                    if (there?.['.tag'] === 'file' && there.content_hash === p.hashes.dropbox) {
+                      results[p.index] = this.committed(p.rel, there, p.hashes, p.source);
+                      return;
+                    }
+                    throw new FerryError(
+                      'retryable',
+                      'batch-entry-failed',
+                      `${p.rel}: Dropbox could not commit it (${String(failed ?? 'no answer')})`,
+                      {
+                        context: this.ctx(p.rel),
+                      },
+                    );
+                  }
                   if (e?.['.tag'] !== 'success') {
                     const failure = e?.failure ?? { '.tag': 'other' };
                     const asHttp = {
@@ -854,41 +893,17 @@ export class DropboxDestination
     );
   }
 
-  /** finish_batch, then finish_batch/check until the job completes; one job at a time per destination. */
+  /**
+   * upload_session/finish_batch_v2: synchronous, one result entry per session in order (files.stone,
+   * route upload_session/finish_batch:2; v1 is deprecated). Batches for one account still go one after
+   * another: each holds the account's write lock while it commits.
+   */
   private finishBatch(entries: unknown[], signal: AbortSignal): Promise<unknown[]> {
     const run = async (): Promise<unknown[]> => {
-      const ctx = { destination: this.id };
-      const launch = (await this.call('commit the batch', ctx, signal, (d) =>
-        d.filesUploadSessionFinishBatch({ entries: entries as never }),
-      )) as { '.tag': string; async_job_id?: string; entries?: unknown[] };
-      if (launch['.tag'] === 'complete') return launch.entries ?? [];
-      const jobId = launch.async_job_id as string;
-      let wait = this.pollMs;
-      let hiccups = 0;
-      for (;;) {
-        await sleep(wait, signal);
-        wait = Math.min(wait * 1.5, 1000);
-        let status: { '.tag': string; entries?: unknown[] };
-        try {
-          status = (await this.call('check the batch', ctx, signal, (d) =>
-            d.filesUploadSessionFinishBatchCheck({ async_job_id: jobId }),
-          )) as typeof status;
-        } catch (err) {
-          // The job runs at Dropbox whatever happens to one poll: a lost answer is asked again, a few times.
-          const fe = err as FerryError;
-          if ((fe.kind === 'retryable' || fe.kind === 'rate-limited') && ++hiccups <= 5) {
-            if (fe.retryAfterMs) wait = Math.max(wait, fe.retryAfterMs);
-            continue;
-          }
-          throw fe;
-        }
-        hiccups = 0;
-        if (status['.tag'] === 'complete') return status.entries ?? [];
-        if (status['.tag'] !== 'in_progress')
-          throw new FerryError('retryable', 'batch-failed', `Dropbox could not commit the batch (${status['.tag']})`, {
-            context: ctx,
-          });
-      }
+      const res = await this.call('commit the batch', { destination: this.id }, signal, (d) =>
+        d.filesUploadSessionFinishBatchV2({ entries: entries as never }),
+      );
+      return res.entries;
     };
     const next = this.commits.then(run, run);
     this.commits = next.catch(() => undefined);
@@ -910,6 +925,11 @@ function segments(p: string): string[] {
       hint: 'give root as a folder path in the Dropbox account, such as /Backups/laptop',
     });
   return parts;
+}
+
+/** The content_hash of one request's body: each upload call's own bytes, checked by Dropbox on arrival. */
+function callHash(body: Buffer): string {
+  return dropboxContentHash(body);
 }
 
 /** Dropbox's client_modified: UTC, whole seconds, "%Y-%m-%dT%H:%M:%SZ". */
