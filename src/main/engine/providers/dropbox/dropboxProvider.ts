@@ -337,34 +337,81 @@ export class DropboxDestination
     }
   }
 
+  /**
+   * Every file below `prefix`, recursively. Paths are built from `path_lower`: path_display guarantees
+   * only the last component's case ("at least the last path component will have the correct casing",
+   * files.stone Metadata.path_display), so each parent takes the case of its own folder entry (`name`,
+   * met before its children) and the listed folder the case the caller gave. A cursor Dropbox resets
+   * (ListFolderContinueError.reset: "Call list_folder to obtain a new cursor") starts the listing over;
+   * files already yielded are not yielded twice.
+   */
   async *list(prefix: string, signal?: AbortSignal): AsyncIterable<RemoteEntry> {
     const rel = normalizeRemotePath(prefix);
     const ctx = this.ctx(rel);
-    let page: files.ListFolderResult;
-    try {
-      page = await this.call('list', ctx, signal, (d) =>
-        d.filesListFolder({ path: this.dbxPath(rel), recursive: true, limit: 2000, include_deleted: false }),
-      );
-    } catch (err) {
-      // Nothing there yet (or a file where the prefix would be a folder): nothing below it.
-      if (err instanceof FerryError && (err.kind === 'not-found' || errorTags(err.cause).includes('not_folder')))
-        return;
-      throw err;
-    }
-    for (;;) {
-      for (const e of page.entries) {
-        if (e['.tag'] !== 'file') continue;
-        const path = this.relOf(e);
-        if (path === undefined || path === '') continue;
-        const entry = this.entry(path, e as unknown as FileMeta);
-        // A probe file left by a check that was interrupted: removed by the next run's listing.
-        if (isTempName(e.name)) entry.partial = true;
-        yield entry;
+    const yielded = new Set<string>();
+    for (let restarts = 0; ; restarts++) {
+      let page: files.ListFolderResult;
+      try {
+        page = await this.call('list', ctx, signal, (d) =>
+          d.filesListFolder({ path: this.dbxPath(rel), recursive: true, limit: 2000, include_deleted: false }),
+        );
+      } catch (err) {
+        // Nothing there yet (or a file where the prefix would be a folder): nothing below it.
+        if (err instanceof FerryError && (err.kind === 'not-found' || errorTags(err.cause).includes('not_folder')))
+          return;
+        throw err;
       }
-      if (!page.has_more) return;
-      const cursor = page.cursor;
-      page = await this.call('list', ctx, signal, (d) => d.filesListFolderContinue({ cursor }));
+      /** Folders met so far, path_lower → destination-relative path in the folder's own case. */
+      const folders = new Map<string, string>([[this.dbxPath(rel).toLowerCase(), rel]]);
+      try {
+        for (;;) {
+          for (const e of page.entries) {
+            if (e['.tag'] !== 'file' && e['.tag'] !== 'folder') continue;
+            const path = this.casedRel(e, folders);
+            if (path === undefined || path === '') continue;
+            if (e['.tag'] === 'folder') {
+              const key = (e.path_lower ?? '').toLowerCase();
+              // The listed folder itself keeps the caller's case.
+              if (!folders.has(key)) folders.set(key, path);
+              continue;
+            }
+            const lower = (e.path_lower ?? path).toLowerCase();
+            if (yielded.has(lower)) continue;
+            yielded.add(lower);
+            const entry = this.entry(path, e as unknown as FileMeta);
+            // A probe file left by a check that was interrupted: removed by the next run's listing.
+            if (isTempName(e.name)) entry.partial = true;
+            yield entry;
+          }
+          if (!page.has_more) return;
+          const cursor = page.cursor;
+          page = await this.call('list', ctx, signal, (d) => d.filesListFolderContinue({ cursor }));
+        }
+      } catch (err) {
+        if (restarts < 3 && err instanceof FerryError && errorTags(err.cause)[0] === 'reset') continue;
+        throw err;
+      }
     }
+  }
+
+  /**
+   * The destination-relative path of a listed entry: its parents in the case of their own folder entries
+   * (known below the listed folder), its name as Dropbox gives it; path_display's parents only for a
+   * parent not seen.
+   */
+  private casedRel(
+    meta: { name: string; path_lower?: string; path_display?: string },
+    folders: ReadonlyMap<string, string>,
+  ): string | undefined {
+    const lower = meta.path_lower?.toLowerCase();
+    if (!lower) return this.relOf(meta);
+    const cut = lower.lastIndexOf('/');
+    const parent = folders.get(lower.slice(0, cut));
+    if (parent !== undefined) return parent === '' ? meta.name : `${parent}/${meta.name}`;
+    const display = this.relOf(meta);
+    if (display === undefined) return undefined;
+    const slash = display.lastIndexOf('/');
+    return slash < 0 ? meta.name : `${display.slice(0, slash)}/${meta.name}`;
   }
 
   async download(path: string, toAbsPath: string, opts: TransferOpts): Promise<RemoteEntry> {
