@@ -31,6 +31,10 @@ const MiB = 1024 * 1024;
 /** Dropbox refuses a single request body above 150 MB (files/upload, and each session append). */
 export const DROPBOX_MAX_REQUEST = 150 * MiB;
 
+/** Seconds a longpoll waits for a change (30–480), and the jitter Dropbox may add to it (up to 90 s). */
+const LONGPOLL_TIMEOUT_S = 30;
+const LONGPOLL_JITTER_S = 90;
+
 export type DropboxTuning = {
   /** Files up to this size go in one files/upload; larger ones through an upload session. */
   singleUploadBytes?: number;
@@ -462,37 +466,60 @@ export class DropboxDestination
   /**
    * Waits on list_folder/longpoll (Dropbox's change notification: one open request, no polling) and
    * calls `onChange` each time something changed below the root; a fresh cursor is taken before each
-   * call, so a change made while the caller relists is reported by the next wait.
+   * call, so a change made while the caller relists is reported by the next wait. A longpoll blocks
+   * "for at most this length of time, plus up to 90 seconds of random jitter" (files.stone,
+   * ListFolderLongpollArg.timeout): its request waits that long before it counts as stalled. An answer's
+   * `backoff` is waited out before the next longpoll; a `reset` cursor may have hidden changes, so it is
+   * reported as a change (the caller relists) and a new cursor taken.
    */
   async watchChanges(onChange: () => void, signal: AbortSignal): Promise<void> {
     const ctx = this.ctx('');
     const sleep = (ms: number) =>
       new Promise<void>((resolve) => {
+        if (signal.aborted) return resolve();
         const t = setTimeout(resolve, ms);
         signal.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
       });
+    const latest = async () =>
+      (
+        await this.call('watch for changes', ctx, signal, (d) =>
+          d.filesListFolderGetLatestCursor({ path: this.dbxPath(''), recursive: true }),
+        )
+      ).cursor;
     while (!signal.aborted) {
       try {
-        let { cursor } = await this.call('watch for changes', ctx, signal, (d) =>
-          d.filesListFolderGetLatestCursor({ path: this.dbxPath(''), recursive: true }),
-        );
+        let cursor = await latest();
         while (!signal.aborted) {
-          const res = await this.call('watch for changes', ctx, signal, (d) =>
-            d.filesListFolderLongpoll({ cursor, timeout: 30 }),
-          );
+          const res = await this.longpoll(cursor, signal);
           if (res.changes) {
-            ({ cursor } = await this.call('watch for changes', ctx, signal, (d) =>
-              d.filesListFolderGetLatestCursor({ path: this.dbxPath(''), recursive: true }),
-            ));
+            cursor = await latest();
             onChange();
           }
-          // Dropbox may ask for a pause between waits.
           if (res.backoff) await sleep(res.backoff * 1000);
         }
-      } catch {
-        // A lost connection or a reset cursor: start over with a fresh cursor, a little later.
-        await sleep(5000);
+      } catch (err) {
+        if (signal.aborted) return;
+        if (err instanceof FerryError && errorTags(err.cause)[0] === 'reset') {
+          onChange();
+          continue;
+        }
+        // A lost connection: start over with a fresh cursor, a little later.
+        const wait = err instanceof FerryError && err.retryAfterMs ? err.retryAfterMs : 5000;
+        await sleep(wait);
       }
+    }
+  }
+
+  /** One list_folder/longpoll (no token: the notify host takes none), with a timeout beyond its jitter. */
+  private async longpoll(cursor: string, signal: AbortSignal): Promise<files.ListFolderLongpollResult> {
+    const dbx = new Dropbox({
+      fetch: this.transport.fetch(signal, (LONGPOLL_TIMEOUT_S + LONGPOLL_JITTER_S + 30) * 1000),
+    });
+    try {
+      return (await dbx.filesListFolderLongpoll({ cursor, timeout: LONGPOLL_TIMEOUT_S })).result;
+    } catch (err) {
+      if (signal.aborted) throw cancelled('watch for changes', this.ctx(''));
+      throw classify(err, 'watch for changes', this.ctx(''));
     }
   }
 
