@@ -132,7 +132,12 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
 
   // No request, however malformed, ends the process: what cannot be served is refused, and the rest goes on.
   const server = createServer(
-    { requestTimeout: limits.requestTimeoutMs, headersTimeout: limits.headersTimeoutMs },
+    {
+      requestTimeout: limits.requestTimeoutMs,
+      headersTimeout: limits.headersTimeoutMs,
+      // How often Node looks for requests past those timeouts (its default, 30 s, lets them linger).
+      connectionsCheckingInterval: Math.max(100, Math.min(limits.headersTimeoutMs / 2, 5000)),
+    },
     (req, res) => {
       handle(req, res).catch((err: unknown) => {
         const refused = err instanceof RequestRefused;
@@ -145,8 +150,14 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       });
     },
   );
-  server.on('clientError', (_err, socket) => {
-    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
+    const status =
+      err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? '408 Request Timeout'
+        : err.code === 'HPE_HEADER_OVERFLOW'
+          ? '431 Request Header Fields Too Large'
+          : '400 Bad Request';
+    if (socket.writable) socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
     else socket.destroy();
   });
 
