@@ -81,7 +81,7 @@ export function parseConfig(text: string, file: string, baseDir: string): FerryC
       })),
     );
   const raw: unknown = doc.toJS() ?? {};
-  const parsed = configSchema.safeParse(raw);
+  const parsed = configSchema.safeParse(raw, { reportInput: true });
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue: z.core.$ZodIssue) => {
       const node = nodeAt(doc.contents as YamlNode | null, issue.path);
@@ -99,7 +99,7 @@ export function parseConfig(text: string, file: string, baseDir: string): FerryC
 
 /** Validates a configuration given as an object (the window's editor, the API), without YAML positions. */
 export function configFromObject(raw: unknown, file: string, baseDir: string): FerryConfig {
-  const parsed = configSchema.safeParse(raw ?? {});
+  const parsed = configSchema.safeParse(raw ?? {}, { reportInput: true });
   if (!parsed.success)
     throw new ConfigError(
       parsed.error.issues.map((issue: z.core.$ZodIssue) => ({
@@ -122,12 +122,24 @@ function resolvePaths(cfg: FerryConfig, baseDir: string): FerryConfig {
   return cfg;
 }
 
+function kindOf(v: unknown): string {
+  if (v === null) return 'nothing (null)';
+  if (Array.isArray(v)) return 'a list';
+  if (typeof v === 'object') return 'a mapping';
+  if (typeof v === 'string') return 'text';
+  return `a ${typeof v}`;
+}
+
 function describeIssue(issue: z.core.$ZodIssue): string {
   if (issue.code === 'unrecognized_keys')
     return `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
   if (issue.code === 'invalid_union' && 'note' in issue && issue.note === 'No matching discriminator')
     return 'unknown destination type: use one of local, s3, gcs, dropbox, sftp, ftp, webdav, http';
-  if (issue.code === 'invalid_type' && issue.input === undefined) return `required: expected ${issue.expected}`;
+  if (issue.code === 'invalid_type')
+    // The kind of value given, never the value (it may be a secret written in the wrong place).
+    return issue.input === undefined
+      ? `required: expected ${issue.expected}`
+      : `expected ${issue.expected}, but ${kindOf(issue.input)} was given`;
   return issue.message;
 }
 
