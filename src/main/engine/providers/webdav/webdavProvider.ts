@@ -5,6 +5,7 @@ import type { IncomingMessage, OutgoingHttpHeaders } from 'node:http';
 import { dirname, join } from 'node:path';
 import type { DestinationConfig } from '../../../../shared/config';
 import { FerryError, type ErrorContext } from '../../../../shared/errors';
+import { formatBytes } from '../../../../shared/units';
 import { isTempName, tempFileName, tempHead } from '../../scan/ignoreRules';
 import { fileBody, openSource, readSmall, SMALL_FILE } from '../http/fileBody';
 import { type HttpAnswer, HttpTransport, networkError, type SendOptions, statusError } from '../http/httpTransport';
@@ -104,7 +105,9 @@ export class WebdavDestination implements Destination, ServerSideMove, ServerSid
 
   private url(rel: string, collection = false): URL {
     const segs = [...this.rootSegs, ...(rel === '' ? [] : rel.split('/'))];
-    const path = `/${segs.map(encodeSegment).join('/')}${collection && segs.length > 0 ? '/' : ''}`;
+    // The root is always a collection: nginx's `location /dav/` does not match `/dav` (405).
+    const slash = (collection || rel === '') && segs.length > 0;
+    const path = `/${segs.map(encodeSegment).join('/')}${slash ? '/' : ''}`;
     return new URL(path, this.origin);
   }
 
@@ -220,6 +223,22 @@ export class WebdavDestination implements Destination, ServerSideMove, ServerSid
         },
       );
     return statusError(answer, what, this.ctx(rel));
+  }
+
+  /** A 413: the server's own upload limit (nginx's client_max_body_size, Apache's LimitRequestBody…). */
+  private tooLarge(answer: HttpAnswer, rel: string, size: number): FerryError {
+    return new FerryError(
+      'permanent',
+      'too-large',
+      `${rel} (${formatBytes(size)}) is larger than ${this.origin.host} accepts in one upload (HTTP 413)`,
+      {
+        context: this.ctx(rel),
+        hint:
+          "raise the server's upload limit (nginx: client_max_body_size; Apache: LimitRequestBody; " +
+          'PHP front ends: upload_max_filesize and post_max_size), or keep files this large out of the rule',
+        cause: statusError(answer, `PUT ${rel}`, this.ctx(rel)),
+      },
+    );
   }
 
   /**
@@ -576,6 +595,7 @@ export class WebdavDestination implements Destination, ServerSideMove, ServerSid
           },
         );
       }
+      if (answer.status === 413) throw this.tooLarge(answer, rel, source.size);
       throw this.writeError(answer, `cannot upload ${rel}`, rel);
     }
     this.noteServer(answer);
