@@ -131,6 +131,26 @@ describe('no getetag: the weakest version', () => {
   }, 120_000);
 });
 
+describe('no getetag: size and time as the version', () => {
+  it('a same-size edit made on the server comes home on the next two-way pass, and the pass after does nothing', async () => {
+    const s = side('pull', 'pull', 'two-way');
+    putFile(s, 'config.ini', 'colour=red\n');
+    const first = await sync(s);
+    expect(first.code, first.stdout + first.stderr).toBe(0);
+    const there = join(nginx.dataDir, 'pull', 'config.ini');
+    const later = new Date(statSync(there).mtimeMs + 10_000);
+    writeFileSync(there, 'colour=tan\n');
+    utimesSync(there, later, later);
+
+    const pull = await sync(s);
+    expect(pull.code, pull.stdout + pull.stderr).toBe(0);
+    expect(readFileSync(join(s.folder, 'config.ini'), 'utf8')).toBe('colour=tan\n');
+    const after = await sync(s);
+    expect(after.code, after.stdout + after.stderr).toBe(0);
+    expect(after.summary?.stats.done).toBe(0);
+  }, 120_000);
+});
+
 describe('client_max_body_size', () => {
   it('a file above the server’s upload limit fails by name as too large for this server, with the fix; the rest ships', async () => {
     const s = side('limit', 'limit', 'mirror');
