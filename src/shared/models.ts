@@ -13,6 +13,12 @@ export type LocalFile = {
   /** Modification time in nanoseconds since the epoch (as a decimal string when serialized). */
   mtimeNs: bigint;
   ino: bigint;
+  /**
+   * Inode change time in nanoseconds: any write moves it, and no tool sets it back, so a same-size
+   * edit that restores the mtime (`cp -p`, `touch -r`, an archive) is still seen. Absent in entries
+   * recorded before it was kept.
+   */
+  ctimeNs?: bigint;
   hashes: Hashes;
   /** Content type sniffed from the file's first bytes (magic numbers), when a rule asks for it. */
   mime?: string;

@@ -287,7 +287,15 @@ export function rehasher(cfg: FerryConfig, deps: EngineDeps, kinds: ReadonlyMap<
       ],
       (_job, r) => {
         if (r.ok) {
-          fresh = { folder: folderId, path, size: r.size, mtimeNs: r.mtimeNs, ino: r.ino, hashes: r.hashes };
+          fresh = {
+            folder: folderId,
+            path,
+            size: r.size,
+            mtimeNs: r.mtimeNs,
+            ino: r.ino,
+            ctimeNs: r.ctimeNs,
+            hashes: r.hashes,
+          };
           if (r.mime !== undefined) fresh.mime = r.mime;
         } else gone = r.code === 'ENOENT';
       },

@@ -104,4 +104,8 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (rule, path)
   );
   `,
+  // 5: the inode change time of each indexed file (NULL: recorded before it was kept).
+  `
+  ALTER TABLE files ADD COLUMN ctime_ns INTEGER;
+  `,
 ];
