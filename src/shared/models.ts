@@ -55,6 +55,11 @@ export type ActionDetail = {
   expect?: { size?: number; hashes?: Partial<Record<'sha256' | 'md5' | 'dropbox', string>> };
   /** The destination's version token the plan saw (recorded in the base after the transfer). */
   remoteVersion?: string | null;
+  /**
+   * upload (two-way): the size of the file the plan saw at the destination, null when nothing was there.
+   * A file without a version token is there all the same: it is not a new file.
+   */
+  remoteSize?: number | null;
 };
 
 export type Action = {

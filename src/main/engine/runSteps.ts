@@ -1,11 +1,12 @@
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { folderNeedsContentType, type FerryConfig, type FolderConfig } from '../../shared/config';
+import { folderNeedsContentType, type FerryConfig, type FolderConfig, type RuleConfig } from '../../shared/config';
 import { FerryError, type SerializedError } from '../../shared/errors';
 import { HASH_KINDS, type HashKind } from '../../shared/hashes';
 import { brakeSiteOfFolder, type LocalFile } from '../../shared/models';
 import type { EventBus } from './events';
 import { plan, type DeleteConsent, type DestinationState, type FolderState, type Plan } from './plan/planner';
+import { confirmUnlisted } from './plan/listingHint';
 import { planTwoWayRules } from './plan/twoWayStep';
 import type { BaseEntry } from './store/baseStore';
 import { createDestination, type DestinationFactory, type ProviderDeps } from './providers/registry';
@@ -135,7 +136,12 @@ export async function scanFolders(
 export async function destinationStates(
   destinations: ReadonlyMap<string, Destination>,
   deps: EngineDeps,
-  opts: { list: boolean; signal?: AbortSignal },
+  opts: {
+    list: boolean;
+    signal?: AbortSignal;
+    /** The rules, so that two-way rules' base entries are confirmed like shipped records (see confirmUnlisted). */
+    rules?: readonly Pick<RuleConfig, 'name' | 'mode' | 'to'>[];
+  },
 ): Promise<{ states: Map<string, DestinationState>; cleanedPartials: number }> {
   let cleanedPartials = 0;
   const states = new Map<string, DestinationState>();
@@ -157,6 +163,12 @@ export async function destinationStates(
               }
             }
           }
+          // What the records say is there and the listing lacks is looked at before the plan trusts its absence.
+          const expected = deps.store.shipped.forDestination(id).map((r) => r.remotePath);
+          for (const rule of opts.rules ?? [])
+            if (rule.mode === 'two-way' && rule.to[0] === id)
+              expected.push(...deps.store.base.forRule(rule.name).keys());
+          await confirmUnlisted(dest, listed, expected, opts.signal);
           return listed;
         }, opts.signal);
       } catch (err) {

@@ -275,6 +275,7 @@ export class SyncService {
       const { states } = await destinationStates(this.destinations, this.deps, {
         list: this.listNext || this.twoWay,
         signal: this.controller.signal,
+        rules: this.cfg.rules,
       });
       this.listNext = false;
       // A confirmation covers the pass that follows it: a later mass deletion is held again.
