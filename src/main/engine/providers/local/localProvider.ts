@@ -12,6 +12,7 @@ import { localVersion } from './copyVerified';
 import type { FileWorkers } from '../../workers/fileWorkers';
 import type {
   BatchUpload,
+  CheckOptions,
   Destination,
   ProviderFeatures,
   RemoteEntry,
@@ -68,7 +69,7 @@ export class LocalDestination
     return pathToFileURL(this.abs(path)).href;
   }
 
-  async check(): Promise<void> {
+  async check(_signal?: AbortSignal, opts: CheckOptions = {}): Promise<void> {
     let st;
     try {
       st = await stat(this.root);
@@ -94,6 +95,7 @@ export class LocalDestination
           hint: "point the destination's path at a folder",
         },
       );
+    if (opts.write === false) return;
     const probe = join(this.root, tempFileName('probe-'));
     try {
       const fh = await open(probe, 'wx');
