@@ -56,7 +56,10 @@ export function toSerialized(err: unknown, destination: string): SerializedError
   };
 }
 
-/** Creates and checks every destination a rule uses; one that fails is reported, the others go on. */
+/**
+ * Creates and checks (without writing) every destination a rule uses; one that fails is reported, the
+ * others go on.
+ */
 export async function connectDestinations(
   cfg: FerryConfig,
   deps: EngineDeps,
@@ -73,7 +76,8 @@ export async function connectDestinations(
         try {
           const created = await createDestination(dc, deps.factories, providerDeps(deps));
           dest = created;
-          await passingFailuresRetried(() => created.check(signal), signal);
+          // A routine pass writes nothing to look: its first real write proves the destination writable.
+          await passingFailuresRetried(() => created.check(signal, { write: false }), signal);
           destinations.set(dc.id, dest);
         } catch (err) {
           // Its connections would keep the process alive (an SFTP session, a socket pool).

@@ -10,6 +10,7 @@ import { isTempName, tempFileName } from '../../scan/ignoreRules';
 import { MultiHash } from '../../scan/multiHash';
 import { normalizeRemotePath } from '../remotePath';
 import type {
+  CheckOptions,
   Destination,
   ProviderFeatures,
   RemoteEntry,
@@ -214,7 +215,7 @@ export class GcsDestination implements Destination, ServerSideMove, ServerSideCo
 
   // ---- check ------------------------------------------------------------------------------------------
 
-  async check(signal?: AbortSignal): Promise<void> {
+  async check(signal?: AbortSignal, opts: CheckOptions = {}): Promise<void> {
     const ctx = { destination: this.id };
     signal?.throwIfAborted();
     let bucket;
@@ -262,6 +263,7 @@ export class GcsDestination implements Destination, ServerSideMove, ServerSideCo
         });
       }
     }
+    if (opts.write === false) return;
     const probe = this.objectName(tempFileName('probe-'));
     try {
       signal?.throwIfAborted();

@@ -13,6 +13,7 @@ import { type HttpAnswer, HttpTransport, networkError, type SendOptions, statusE
 import { joinRemote, normalizeRemotePath, parentOf } from '../remotePath';
 import type { ProviderDeps } from '../registry';
 import type {
+  CheckOptions,
   Destination,
   ProviderFeatures,
   RemoteEntry,
@@ -281,7 +282,7 @@ export class WebdavDestination implements Destination, ServerSideMove, ServerSid
 
   // ---- check -----------------------------------------------------------------------------------
 
-  async check(signal?: AbortSignal): Promise<void> {
+  async check(signal?: AbortSignal, opts: CheckOptions = {}): Promise<void> {
     let root: DavResource[] | undefined;
     try {
       root = await this.propfind('', '0', signal, true);
@@ -309,6 +310,8 @@ export class WebdavDestination implements Destination, ServerSideMove, ServerSid
           hint: "point the destination's url/path at a folder",
         },
       );
+    // A routine pass writes nothing: whether ETags survive a MOVE is learned on the first upload.
+    if (opts.write === false) return;
     // A probe: written, moved (does the ETag survive a MOVE here?), looked at, removed.
     const probe = tempFileName('probe-');
     const probeUrl = this.url(probe);
