@@ -197,20 +197,25 @@ export async function passingFailuresRetried<T>(
   }
 }
 
+/** What the planner needs of a folder's scan. */
+export type ScannedFolder = Pick<FolderScan, 'files' | 'unreadable' | 'complete'>;
+
 export function planAll(
   cfg: FerryConfig,
-  scans: ReadonlyMap<string, FolderScan>,
+  scans: ReadonlyMap<string, ScannedFolder>,
   states: ReadonlyMap<string, DestinationState>,
   confirmDeletes: DeleteConsent,
   /** Keep one across plans of the same config: it remembers its answers for unchanged files. */
   dispatcher = new Dispatcher(cfg.rules.map(compileRule)),
   /** Two-way rules' common base (the state database's). */
   base: (rule: string) => ReadonlyMap<string, BaseEntry> = () => new Map(),
+  /** The instant and host name the plan is made at (fixed by the golden scenarios). */
+  at: { now?: number; host?: string } = {},
 ): Plan {
   const folders = new Map<string, FolderState>(
     [...scans].map(([id, s]) => [id, { files: s.files, unreadable: s.unreadable, complete: s.complete }]),
   );
-  const now = Date.now();
+  const now = at.now ?? Date.now();
   const thePlan = plan({
     dispatcher,
     folders,
@@ -228,6 +233,7 @@ export function planAll(
     base,
     confirmDeletes,
     now: new Date(now),
+    ...(at.host !== undefined ? { host: at.host } : {}),
   });
   thePlan.actions.push(...two.actions);
   for (const b of two.outcome.brakes) {
