@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { configSchema } from '../../src/shared/config';
 import type { Encoding, LocalFile } from '../../src/shared/models';
-import type { DestinationState } from '../../src/main/engine/plan/planner';
+import { brakeKey, type DestinationState } from '../../src/main/engine/plan/planner';
 import type { RemoteEntry } from '../../src/main/engine/providers/types';
 import { planAll, type ScannedFolder } from '../../src/main/engine/runSteps';
 import type { BaseEntry } from '../../src/main/engine/store/baseStore';
@@ -51,6 +51,8 @@ type ScenarioInput = {
     }
   >;
   base?: Record<string, Record<string, BaseIn>>;
+  /** The deletion brake's baselines: rule name → destination → real files at the last confirmed state. */
+  brakeBaselines?: Record<string, Record<string, number>>;
 };
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
@@ -142,8 +144,11 @@ function load(dir: string) {
         }),
       ),
     );
+  const brakeBaselines = new Map<string, number>();
+  for (const [rule, perDest] of Object.entries(input.brakeBaselines ?? {}))
+    for (const [dest, files] of Object.entries(perDest)) brakeBaselines.set(brakeKey(rule, dest), files);
   const consent = Array.isArray(input.confirmDeletes) ? new Set(input.confirmDeletes) : (input.confirmDeletes ?? false);
-  return { input, cfg, scans, states, base, consent, now, aliases };
+  return { input, cfg, scans, states, base, consent, now, aliases, brakeBaselines };
 }
 
 /** Hashes of contents the input names are written as `sha256(<content>)`, so that expectations stay readable. */
@@ -156,10 +161,11 @@ function readable<T>(value: T, aliases: ReadonlyMap<string, string>): T {
 }
 
 function run(dir: string) {
-  const { cfg, scans, states, base, consent, now, aliases, input } = load(dir);
+  const { cfg, scans, states, base, consent, now, aliases, input, brakeBaselines } = load(dir);
   const p = planAll(cfg, scans, states, consent, undefined, (r) => base.get(r) ?? new Map(), {
     now,
     host: input.host ?? 'laptop',
+    brakeBaselines,
   });
   return readable(
     {
@@ -168,6 +174,7 @@ function run(dir: string) {
       inSync: p.inSync,
       uncaught: p.uncaught,
       belowQuorum: p.belowQuorum,
+      brakeBaselines: p.brakeBaselines,
       ...(p.twoWay ? { baseUpdates: p.twoWay.baseUpdates } : {}),
     },
     aliases,

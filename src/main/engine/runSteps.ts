@@ -209,8 +209,11 @@ export function planAll(
   dispatcher = new Dispatcher(cfg.rules.map(compileRule)),
   /** Two-way rules' common base (the state database's). */
   base: (rule: string) => ReadonlyMap<string, BaseEntry> = () => new Map(),
-  /** The instant and host name the plan is made at (fixed by the golden scenarios). */
-  at: { now?: number; host?: string } = {},
+  /**
+   * The deletion brake's baselines (the state database's), and the instant and host name the plan is
+   * made at (fixed by the golden scenarios).
+   */
+  at: { now?: number; host?: string; brakeBaselines?: ReadonlyMap<string, number> } = {},
 ): Plan {
   const folders = new Map<string, FolderState>(
     [...scans].map(([id, s]) => [id, { files: s.files, unreadable: s.unreadable, complete: s.complete }]),
@@ -223,6 +226,7 @@ export function planAll(
     maxDeleteShare: cfg.settings.max_delete_share,
     confirmDeletes,
     now,
+    ...(at.brakeBaselines ? { brakeBaselines: at.brakeBaselines } : {}),
   });
   if (!cfg.rules.some((r) => r.mode === 'two-way')) return thePlan;
   const two = planTwoWayRules({
