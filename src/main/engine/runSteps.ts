@@ -213,20 +213,28 @@ export async function passingFailuresRetried<T>(
   }
 }
 
+/** What the planner needs of a folder's scan. */
+export type ScannedFolder = Pick<FolderScan, 'files' | 'unreadable' | 'complete'>;
+
 export function planAll(
   cfg: FerryConfig,
-  scans: ReadonlyMap<string, FolderScan>,
+  scans: ReadonlyMap<string, ScannedFolder>,
   states: ReadonlyMap<string, DestinationState>,
   confirmDeletes: DeleteConsent,
   /** Keep one across plans of the same config: it remembers its answers for unchanged files. */
   dispatcher = new Dispatcher(cfg.rules.map(compileRule)),
   /** Two-way rules' common base (the state database's). */
   base: (rule: string) => ReadonlyMap<string, BaseEntry> = () => new Map(),
+  /**
+   * The deletion brake's baselines (the state database's), and the instant and host name the plan is
+   * made at (fixed by the golden scenarios).
+   */
+  at: { now?: number; host?: string; brakeBaselines?: ReadonlyMap<string, number> } = {},
 ): Plan {
   const folders = new Map<string, FolderState>(
     [...scans].map(([id, s]) => [id, { files: s.files, unreadable: s.unreadable, complete: s.complete }]),
   );
-  const now = Date.now();
+  const now = at.now ?? Date.now();
   const thePlan = plan({
     dispatcher,
     folders,
@@ -234,6 +242,7 @@ export function planAll(
     maxDeleteShare: cfg.settings.max_delete_share,
     confirmDeletes,
     now,
+    ...(at.brakeBaselines ? { brakeBaselines: at.brakeBaselines } : {}),
   });
   if (!cfg.rules.some((r) => r.mode === 'two-way')) return thePlan;
   const two = planTwoWayRules({
@@ -244,6 +253,7 @@ export function planAll(
     base,
     confirmDeletes,
     now: new Date(now),
+    ...(at.host !== undefined ? { host: at.host } : {}),
   });
   thePlan.actions.push(...two.actions);
   for (const b of two.outcome.brakes) {

@@ -54,8 +54,14 @@ export async function prepare(cfg: FerryConfig, deps: EngineDeps, opts: RunOptio
     signal: opts.signal,
     rules: cfg.rules,
   });
-  const thePlan = planAll(cfg, scans, states, opts.confirmDeletes ?? false, undefined, (r) =>
-    deps.store.base.forRule(r),
+  const thePlan = planAll(
+    cfg,
+    scans,
+    states,
+    opts.confirmDeletes ?? false,
+    undefined,
+    (r) => deps.store.base.forRule(r),
+    { brakeBaselines: deps.store.brakes.all() },
   );
   return { plan: thePlan, scans, destinations, destinationErrors: errors, cleanedPartials, kinds };
 }
@@ -84,6 +90,8 @@ export async function syncOnce(cfg: FerryConfig, deps: EngineDeps, opts: RunOpti
     off();
     await Promise.all([...prepared.destinations.values()].map((d) => d.close().catch(() => undefined)));
   }
+  // The pass ran to its end: the brake's baselines follow what it did (or the person confirmed).
+  if (!signal.aborted) deps.store.brakes.putMany(prepared.plan.brakeBaselines);
   const blockingIssues = [...prepared.scans.values()].flatMap((s) => s.issues.filter((i) => i.blocking));
   const ok =
     failures.length === 0 &&

@@ -311,14 +311,22 @@ export class SyncService {
       // A confirmation covers the pass that follows it: a later mass deletion is held again.
       const consent = new Set(this.confirmedDeletes);
       this.confirmedDeletes.clear();
-      const thePlan = planAll(this.cfg, planned, states, consent, this.dispatcher, (r) =>
-        this.deps.store.base.forRule(r),
+      const thePlan = planAll(
+        this.cfg,
+        planned,
+        states,
+        consent,
+        this.dispatcher,
+        (r) => this.deps.store.base.forRule(r),
+        { brakeBaselines: this.deps.store.brakes.all() },
       );
       this.lastPlan = thePlan;
       this.deps.events.emit('deletions:held', { held: this.heldDeletions() });
       this.deps.store.jobs.replacePlan(thePlan.actions);
       applyBaseUpdates(this.deps.store, thePlan);
       await this.pool?.drain(this.controller.signal);
+      // The pass ran to its end: the brake's baselines follow what it did (or the person confirmed).
+      if (!this.controller.signal.aborted) this.deps.store.brakes.putMany(thePlan.brakeBaselines);
       this.belowQuorum = stillBelowQuorum(thePlan.belowQuorum, this.deps.store.shipped).filter(
         (b) => this.deps.store.index.get(b.folder, b.path) !== undefined,
       );

@@ -108,4 +108,15 @@ export const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE files ADD COLUMN ctime_ns INTEGER;
   `,
+  // 6: the mirror deletion brake's baseline: per rule and destination, the real files held at the state
+  // the person last confirmed (deletions spread over passes add up against it).
+  `
+  CREATE TABLE brake_baselines (
+    rule        TEXT NOT NULL,
+    destination TEXT NOT NULL,
+    files       INTEGER NOT NULL,
+    updated_at  INTEGER NOT NULL,
+    PRIMARY KEY (rule, destination)
+  );
+  `,
 ];
