@@ -5,6 +5,7 @@ import type { FolderConfig } from '../../../shared/config';
 import { assertNever, FerryError } from '../../../shared/errors';
 import type { Hashes } from '../../../shared/hashes';
 import { ENCODING_SUFFIX, type Encoding, type LocalFile } from '../../../shared/models';
+import { targetPathOf } from '../plan/planner';
 import { fsError } from '../providers/fsErrors';
 import type { Dispatcher } from '../rules/dispatch';
 import type { CompiledRule } from '../rules/ruleMatcher';
@@ -358,10 +359,19 @@ async function verifiedOn(
   records: readonly ShippedRecord[],
   deps: ExecutorDeps,
 ): Promise<boolean> {
+  // Only a copy at the path the rule sends this very file to counts: a record of another path (an old
+  // template, a name another file now claims) vouches for nothing the person will look for.
+  let wanted: string;
+  try {
+    wanted = targetPathOf(rule, file);
+  } catch {
+    return false;
+  }
   const rec = records.find(
     (r) =>
       r.destination === destId &&
       r.rule === rule.name &&
+      r.remotePath === wanted &&
       r.sha256 === file.hashes.sha256 &&
       r.encoding === (rule.compress ?? 'identity'),
   );
@@ -369,5 +379,12 @@ async function verifiedOn(
   if (!rec || !dest) return false;
   // A destination that cannot answer does not count: the source is the only copy we can vouch for.
   const there = await dest.stat(rec.remotePath).catch(() => undefined);
-  return there !== undefined && !there.partial && there.size === rec.size;
+  if (there === undefined || there.partial || there.size !== rec.size) return false;
+  // What the destination vouches for must be these bytes, not another file's of the same size.
+  if (rec.encoding === 'identity') {
+    const cmp = commonHash(there, file.hashes);
+    if (cmp && !cmp.matches) return false;
+  }
+  if (there.version !== undefined && rec.remoteVersion !== null && there.version !== rec.remoteVersion) return false;
+  return true;
 }

@@ -60,6 +60,17 @@ export class LocalDestination
 
   private abs(path: string): string {
     const rel = normalizeRemotePath(path);
+    // Windows reads a backslash as a separator: the name would land on another file's path.
+    if (sep === '\\' && rel.includes('\\'))
+      throw new FerryError(
+        'invalid-name',
+        'invalid-name',
+        `"${rel}": a name this destination cannot hold ("\\" separates folders on Windows)`,
+        {
+          context: { destination: this.id, remotePath: rel },
+          hint: "rename the file, or map it to another name with the rule's path template; the other files are shipped",
+        },
+      );
     return rel === '' ? this.root : join(this.root, ...rel.split('/'));
   }
 
