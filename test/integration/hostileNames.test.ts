@@ -1,8 +1,10 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { syncJson } from '../helpers/cli';
-import { sha256, snapshot } from '../helpers/tree';
+import { openToAll, RUN_AS_NOBODY, syncJson } from '../helpers/cli';
+import { sha256, snapshot, writeConfig } from '../helpers/tree';
+import { converge, folderTree, putFile, type TwoWaySide } from '../helpers/twoWay';
 import { workspace, type RuleSpec, type Workspace } from '../helpers/workspace';
 
 let ws: Workspace | undefined;
@@ -75,5 +77,55 @@ describe('two files on one remote path', () => {
     expect(again.code).not.toBe(0);
     expect(snapshot(w.dest)).toEqual(new Map([['x.txt', sha256('from a')]]));
     expect(snapshot(w.src)).toEqual(new Map([['b/x.txt', sha256('from b')]]));
+  });
+});
+
+describe('conflicted copies of long names', () => {
+  let root: string | undefined;
+  afterEach(() => {
+    if (root) rmSync(root, { recursive: true, force: true });
+    root = undefined;
+  });
+
+  it('keeps a conflicted copy of a file whose name is near 255 bytes, its stem shortened', async () => {
+    root = mkdtempSync(join(tmpdir(), 'ferry-names-'));
+    const r = root;
+    mkdirSync(join(r, 'hub'));
+    if (RUN_AS_NOBODY) openToAll(r);
+    const side = (name: string): TwoWaySide => {
+      const folder = join(r, name);
+      mkdirSync(folder);
+      if (RUN_AS_NOBODY) openToAll(folder);
+      const config = writeConfig(
+        join(r, `${name}.yml`),
+        [
+          'folders:',
+          `  - { id: work, path: ${JSON.stringify(folder)} }`,
+          'destinations:',
+          `  - { id: hub, type: local, path: ${JSON.stringify(join(r, 'hub'))} }`,
+          'rules:',
+          '  - { name: both-ways, from: [work], to: [hub], mode: two-way }',
+          '',
+        ].join('\n'),
+      );
+      return { folder, state: join(r, `${name}-state`), config };
+    };
+    const a = side('a');
+    const b = side('b');
+    if (RUN_AS_NOBODY) openToAll(join(r, 'hub'));
+    const long = `${'\u00e9'.repeat(120)}.txt`; // 244 bytes: with the suffix it would be over 255
+    putFile(a, long, 'shared');
+    await converge(a, b);
+    putFile(a, long, 'mine, from a');
+    putFile(b, long, 'theirs, from b');
+    await converge(a, b);
+    const final = folderTree(a.folder);
+    expect(final).toEqual(folderTree(b.folder));
+    const copies = Object.keys(final).filter((p) => p.includes(' (conflicted copy from '));
+    expect(copies).toHaveLength(1);
+    const copy = copies[0] as string;
+    expect(Buffer.byteLength(copy)).toBeLessThanOrEqual(255);
+    expect(copy.endsWith('.txt')).toBe(true);
+    expect(new Set([final[long], final[copy]])).toEqual(new Set(['mine, from a', 'theirs, from b']));
   });
 });
