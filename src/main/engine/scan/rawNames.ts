@@ -105,17 +105,19 @@ export function shownName(s: string): string {
 }
 
 // SQLite keeps text as UTF-8, which has no lone surrogates (they would come back as U+FFFD): in the
-// state database a raw byte is written NUL + two hex digits, and a NUL (no path has one) NUL + "00".
+// state database a raw byte is written U+FFFF + two hex digits, and a U+FFFF (a noncharacter, which
+// no real name holds) U+FFFF + "00". NUL is left alone: job keys use it as a separator.
+const MARK = '\uffff';
 
 /** A string as the state database keeps it. */
 export function toDbText(s: string): string {
-  if (!hasRawBytes(s) && !s.includes('\u0000')) return s;
+  if (!hasRawBytes(s) && !s.includes(MARK)) return s;
   let out = '';
   for (const ch of s) {
     const c = ch.charCodeAt(0);
-    if (ch === '\u0000') out += '\u000000';
+    if (ch === MARK) out += `${MARK}00`;
     else if (ch.length === 1 && c >= ESCAPE_BASE + 0x80 && c <= ESCAPE_BASE + 0xff)
-      out += `\u0000${(c - ESCAPE_BASE).toString(16)}`;
+      out += `${MARK}${(c - ESCAPE_BASE).toString(16)}`;
     else out += ch;
   }
   return out;
@@ -123,12 +125,18 @@ export function toDbText(s: string): string {
 
 /** The string `toDbText` kept. */
 export function fromDbText(s: string): string {
-  if (!s.includes('\u0000')) return s;
+  if (!s.includes(MARK)) return s;
   let out = '';
   let from = 0;
-  for (let i = s.indexOf('\u0000'); i !== -1; i = s.indexOf('\u0000', from)) {
-    const b = parseInt(s.slice(i + 1, i + 3), 16);
-    out += s.slice(from, i) + (b === 0 ? '\u0000' : String.fromCharCode(ESCAPE_BASE + b));
+  for (let i = s.indexOf(MARK); i !== -1; i = s.indexOf(MARK, from)) {
+    const hex = s.slice(i + 1, i + 3);
+    if (!/^(00|[89a-f][0-9a-f])$/.test(hex)) {
+      out += s.slice(from, i + 1);
+      from = i + 1;
+      continue;
+    }
+    const b = parseInt(hex, 16);
+    out += s.slice(from, i) + (b === 0 ? MARK : String.fromCharCode(ESCAPE_BASE + b));
     from = i + 3;
   }
   return out + s.slice(from);
