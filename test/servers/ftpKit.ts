@@ -4,6 +4,8 @@ import { connect, createServer } from 'node:net';
 import { join } from 'node:path';
 import { stopOnExit } from './sshd';
 
+export { stopChild } from './sshd';
+
 /** A running FTP server for a test: where it listens, how to log in, and where its files land on disk. */
 export type FtpServer = {
   /** Which server this is, for test names and messages. */
@@ -137,15 +139,6 @@ export function spawnLogged(
   child.stdout?.on('data', keep);
   child.stderr?.on('data', keep);
   return { child, log: () => out };
-}
-
-/** SIGTERM, then SIGKILL after 5 s, by PID. */
-export async function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
-  const exited = new Promise<void>((r) => child.once('exit', () => r()));
-  process.kill(child.pid, 'SIGTERM');
-  await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
-  if (child.exitCode === null && child.signalCode === null) process.kill(child.pid, 'SIGKILL');
 }
 
 /** A file's text, or '' when it is not there (yet). */
