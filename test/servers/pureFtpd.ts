@@ -3,6 +3,8 @@ import { chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync, wri
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freeRange, selfSignedCert, spawnLogged, stopChild, waitForBanner, type FtpServer } from './ftpKit';
+
+export type { FtpServer } from './ftpKit';
 import { freePort } from './sshd';
 
 /** The uid/gid pure-ftpd's virtual user writes files as: `nobody` (pure-ftpd refuses root). */

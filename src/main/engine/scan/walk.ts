@@ -3,7 +3,7 @@ import { sep } from 'node:path';
 import type { ScanIssue } from '../../../shared/models';
 import { IGNORE_FILE, IgnoreStack, isTempName, TRASH_DIR } from './ignoreRules';
 
-export type WalkedFile = { path: string; size: number; mtimeNs: bigint; ino: bigint };
+export type WalkedFile = { path: string; size: number; mtimeNs: bigint; ino: bigint; ctimeNs: bigint };
 
 export type WalkResult = {
   files: WalkedFile[];
@@ -115,7 +115,7 @@ export function walkFolder(
       if (!here.ignores(childRel, true)) visit(childAbs, childRel, here);
     } else if (st.isFile()) {
       if (here.ignores(childRel, false)) return;
-      files.push({ path: childRel, size: Number(st.size), mtimeNs: st.mtimeNs, ino: st.ino });
+      files.push({ path: childRel, size: Number(st.size), mtimeNs: st.mtimeNs, ino: st.ino, ctimeNs: st.ctimeNs });
     }
     // Sockets, FIFOs and devices are not files to ship: passed over silently, like rsync without -D.
   };

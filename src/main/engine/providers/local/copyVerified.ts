@@ -4,7 +4,6 @@ import {
   fdatasync as fdatasyncCb,
   fstatSync,
   futimesSync,
-  mkdirSync,
   openSync,
   readSync,
   renameSync,
@@ -16,11 +15,14 @@ import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { tempFileName } from '../../scan/ignoreRules';
 import { MultiHash } from '../../scan/multiHash';
+import { mkdirBelowSync } from './dirsBelow';
 
 export type CopyRequest = {
   id: number;
   src: string;
   target: string;
+  /** The destination's root: folders are made below it, never it (see dirsBelow.ts). */
+  root: string;
   size: number;
   sha256: string;
   mtimeMs: number;
@@ -55,11 +57,11 @@ export type PendingCopy = {
 const fdatasync = promisify(fdatasyncCb);
 const madeDirs = new Set<string>();
 
-function openTemp(target: string): { fd: number; tmp: string } {
+function openTemp(root: string, target: string): { fd: number; tmp: string } {
   const dir = dirname(target);
   const tmp = join(dir, tempFileName());
   if (!madeDirs.has(dir)) {
-    mkdirSync(dir, { recursive: true });
+    mkdirBelowSync(root, dir);
     madeDirs.add(dir);
   }
   try {
@@ -67,7 +69,7 @@ function openTemp(target: string): { fd: number; tmp: string } {
   } catch (err) {
     // Someone removed the folder since we made it: make it again, once.
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-    mkdirSync(dir, { recursive: true });
+    mkdirBelowSync(root, dir);
     return { fd: openSync(tmp, 'wx', 0o644), tmp };
   }
 }
@@ -106,7 +108,7 @@ export function copyToTemp(
     const before = fstatSync(src, { bigint: true });
     if (Number(before.size) !== req.size)
       return { id: req.id, ok: false, code: 'ECHANGED', message: `${req.src} changed since it was scanned` };
-    out = openTemp(req.target);
+    out = openTemp(req.root, req.target);
     const hash = new MultiHash();
     let done = 0;
     let lastReport = 0;
