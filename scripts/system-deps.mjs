@@ -26,6 +26,23 @@ export const benchDeps = [
   { pkg: 'inotify-tools', why: 'the bench peer for live latency', anyOf: ['inotifywait'] },
 ];
 
+/**
+ * vsftpd and ProFTPD conflict with pure-ftpd (and each other) as packages: scripts/test-servers.sh
+ * unpacks them from their .debs (as root, once) into this folder, with the user vsftpd logs in.
+ */
+export const FETCHED_SERVERS_SCRIPT = 'scripts/test-servers.sh';
+
+/** Whether scripts/test-servers.sh has run here (its cache is complete). */
+export function serversFetched(root) {
+  const cache = process.env.FERRY_TEST_SERVERS ?? join(root, 'node_modules', '.cache', 'ferry-test-servers');
+  try {
+    accessSync(join(cache, '.complete'));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Whether a command (a name looked up in PATH, or an absolute path) can be run here. */
 export function found(command) {
   const candidates = command.includes('/')

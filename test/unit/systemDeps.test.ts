@@ -11,8 +11,9 @@ const root = resolve(__dirname, '../..');
 describe("the tests' system packages", () => {
   it("are all named in the README's one install line", () => {
     const readme = readFileSync(join(root, 'README.md'), 'utf8');
-    const block = /<!-- system-packages -->\s*```sh\n(.*)\n```/.exec(readme);
+    const block = /<!-- system-packages -->\s*```sh\n(.*)\n(.*)\n```/.exec(readme);
     expect(block?.[1]).toBe(installLine(testDeps) as string);
+    expect(block?.[2]).toMatch(/^sudo scripts\/test-servers\.sh /);
   });
 
   it('are checked before npm test builds anything: a missing one stops it with that line and exit 1', () => {
@@ -26,6 +27,17 @@ describe("the tests' system packages", () => {
     expect(run.status).toBe(1);
     expect(run.stderr).toContain('rclone');
     expect(run.stderr).toContain(installLine(testDeps) as string);
+    expect(run.stderr).toContain('sudo scripts/test-servers.sh');
+  });
+
+  it('name the FTP servers apt cannot install beside pure-ftpd when their script has not run', () => {
+    const run = spawnSync(process.execPath, [join(root, 'scripts/preflight.mjs')], {
+      env: { ...process.env, FERRY_TEST_SERVERS: mkdtempSync(join(tmpdir(), 'ferry-no-servers-')) },
+      encoding: 'utf8',
+    });
+    expect(run.status).toBe(1);
+    expect(run.stderr).toContain('vsftpd, ProFTPD');
+    expect(run.stderr).toContain('sudo scripts/test-servers.sh');
   });
 
   it('let npm test go on when every package is there', () => {
