@@ -11,6 +11,7 @@ import { normalizeRemotePath } from '../remotePath';
 import type {
   BatchUpload,
   ChangeFeed,
+  CheckOptions,
   Destination,
   ProviderFeatures,
   RemoteEntry,
@@ -233,7 +234,7 @@ export class DropboxDestination
 
   // ---- check -------------------------------------------------------------------------------------
 
-  async check(signal?: AbortSignal): Promise<void> {
+  async check(signal?: AbortSignal, opts: CheckOptions = {}): Promise<void> {
     const where = this.base || '/';
     const as = (code: string, err: FerryError, message: string, hint?: string) =>
       new FerryError(err.kind === 'auth' || code === 'auth-failed' ? 'auth' : 'permanent', code, message, {
@@ -277,7 +278,8 @@ export class DropboxDestination
             hint: 'point root (or prefix) at a folder, or rename that file in Dropbox',
           },
         );
-      if (!meta)
+      // A routine pass creates nothing: the first upload makes the folder (Dropbox makes parents).
+      if (!meta && opts.write !== false)
         try {
           await this.call('create the root folder', ctx, signal, (d) =>
             d.filesCreateFolderV2({ path: this.base, autorename: false }),
@@ -296,6 +298,7 @@ export class DropboxDestination
           }
         }
     }
+    if (opts.write === false) return;
     // 4: writable: a probe file is written and removed.
     const probe = `${this.base}/${tempFileName('probe-')}`;
     try {
