@@ -100,6 +100,8 @@ export const destinationSchema = z.discriminatedUnion('type', [
     refresh_token: secretRef,
     /** Where Dropbox's API and content hosts are reached (a gateway or an emulator); default: Dropbox. */
     endpoint: urlWithoutPassword('the credentials through "Connect to Dropbox" (refresh_token)').optional(),
+    /** The loopback redirect URI registered for app_key in the App Console (`ferry connect`); default Ferry's. */
+    redirect_uri: z.url().optional(),
   }),
   z.strictObject({
     ...base,

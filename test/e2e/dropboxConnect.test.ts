@@ -1,6 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DROPBOX_REDIRECT_URI } from '../../src/main/engine/providers/dropbox/oauth';
 import { startDropboxEmulator, type DropboxEmulator } from '../servers/dropboxEmulator';
 import { accessibilityViolations, openWindow, sandbox, screenshot, type Daemon, type Sandbox } from './harness';
 
@@ -20,6 +21,8 @@ describe('"Connect to Dropbox" in the destination form, in Chromium, against the
 
   beforeAll(async () => {
     emu = await startDropboxEmulator();
+    // The window connects through Ferry's registered redirect URI, as the App Console lists it.
+    emu.redirectUris.add(DROPBOX_REDIRECT_URI);
     sb = sandbox();
     writeFileSync(
       sb.config,

@@ -182,7 +182,7 @@ describe('dropbox provider against the emulator', () => {
     expect(emu.file('/Ferry/case2/notes.md')?.toString()).toBe('n1');
   });
 
-  it('commits small files as one batch: start_batch, one append each, finish_batch polled with check', async () => {
+  it('commits small files as one batch: start_batch, one append each, one finish_batch_v2', async () => {
     const { dest } = emulatedDropbox(emu);
     emu.resetStats();
     const items = Array.from({ length: 30 }, (_, i) => ({
@@ -193,8 +193,7 @@ describe('dropbox provider against the emulator', () => {
     expect(results.filter((r) => r instanceof FerryError)).toEqual([]);
     expect(emu.stats.calls['files/upload_session/start_batch']).toBe(1);
     expect(emu.stats.calls['files/upload_session/append_v2']).toBe(30);
-    expect(emu.stats.calls['files/upload_session/finish_batch']).toBe(1);
-    expect(emu.stats.calls['files/upload_session/finish_batch/check']).toBeGreaterThanOrEqual(1);
+    expect(emu.stats.calls['files/upload_session/finish_batch_v2']).toBe(1);
     expect(emu.stats.finishBatchEntries).toBe(30);
     for (const [i, it] of items.entries()) {
       expect(emu.file(`/Ferry/${it.path}`)?.length).toBe(i * 100);

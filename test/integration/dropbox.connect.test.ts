@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { runFerry, spawnFerry } from '../helpers/cli';
 import { startDropboxEmulator, type DropboxEmulator } from '../servers/dropboxEmulator';
+import { registeredRedirectUri } from '../servers/dropboxHarness';
 
 let emu: DropboxEmulator;
 let dir: string;
@@ -16,7 +17,7 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-function config(tokenFile: string): string {
+function config(tokenFile: string, redirectUri = 'http://127.0.0.1:9/callback'): string {
   const file = join(dir, 'ferry.yml');
   mkdirSync(join(dir, 'src'), { recursive: true });
   writeFileSync(
@@ -30,6 +31,7 @@ function config(tokenFile: string): string {
       `    app_key: ${emu.appKey}`,
       `    endpoint: ${emu.url}`,
       `    refresh_token: file:${tokenFile}`,
+      `    redirect_uri: ${redirectUri}`,
       `  - { id: nas, type: local, path: ${JSON.stringify(dir)} }`,
       'rules: [{ name: all, from: [src], to: [box] }]',
       '',
@@ -40,7 +42,7 @@ function config(tokenFile: string): string {
 
 it('ferry connect: the person allows Ferry in the browser, the refresh token lands in a private file, and the destination works', async () => {
   const tokenFile = join(dir, 'dropbox.token');
-  const cfg = config(tokenFile);
+  const cfg = config(tokenFile, await registeredRedirectUri(emu));
   const child = spawnFerry(['connect', 'box', '--config', cfg, '--token-file', tokenFile, '--timeout', '60']);
   let out = '';
   child.stdout?.on('data', (d: Buffer) => (out += d.toString()));

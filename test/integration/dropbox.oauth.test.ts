@@ -5,13 +5,14 @@ import {
   authorizeUrl,
   connectDropbox,
   createPkce,
+  DROPBOX_REDIRECT_URI,
   exchangeCode,
   startLoopbackListener,
 } from '../../src/main/engine/providers/dropbox/oauth';
 import { Transport } from '../../src/main/engine/providers/dropbox/transport';
 import { FerryError } from '../../src/shared/errors';
 import { startDropboxEmulator, type DropboxEmulator } from '../servers/dropboxEmulator';
-import { emulatedDropbox } from '../servers/dropboxHarness';
+import { emulatedDropbox, registeredRedirectUri } from '../servers/dropboxHarness';
 
 /** The person's browser: opens the consent page, follows Dropbox's redirect to the loopback listener. */
 async function browser(url: string): Promise<{ authorize: URL; landing: number; page: string }> {
@@ -43,12 +44,14 @@ describe('Dropbox OAuth 2 with PKCE, against the emulator', () => {
     expect(createPkce().verifier).not.toBe(verifier);
   });
 
-  it('connects: consent page, loopback redirect answered with a page, code exchanged for a refresh token that works', async () => {
+  it('connects: consent page, redirect to the registered loopback URI answered with a page, code exchanged for a refresh token that works', async () => {
     let seen: Awaited<ReturnType<typeof browser>> | undefined;
+    const redirectUri = await registeredRedirectUri(emu);
     const { refreshToken } = await connectDropbox({
       appKey: emu.appKey,
       fetch: transport.fetch(),
       authorizeBase: emu.url,
+      redirectUri,
       openBrowser: async (url) => {
         seen = await browser(url);
       },
@@ -58,7 +61,7 @@ describe('Dropbox OAuth 2 with PKCE, against the emulator', () => {
     expect(q?.get('response_type')).toBe('code');
     expect(q?.get('token_access_type')).toBe('offline');
     expect(q?.get('code_challenge_method')).toBe('S256');
-    expect(q?.get('redirect_uri')).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/callback$/);
+    expect(q?.get('redirect_uri')).toBe(redirectUri);
     expect(q?.get('state')).toMatch(/^[A-Za-z0-9_-]{16,}$/);
     expect(seen?.landing).toBe(200);
     expect(seen?.page).toMatch(/Dropbox is connected/);
@@ -70,7 +73,7 @@ describe('Dropbox OAuth 2 with PKCE, against the emulator', () => {
 
   it('the code is refused without the right verifier, and is good only once', async () => {
     const pkce = createPkce();
-    const listener = await startLoopbackListener('s1');
+    const listener = await startLoopbackListener('s1', 60_000, await registeredRedirectUri(emu));
     try {
       const url = authorizeUrl({
         appKey: emu.appKey,
@@ -103,7 +106,7 @@ describe('Dropbox OAuth 2 with PKCE, against the emulator', () => {
   });
 
   it('the listener ignores an answer with another state, and reports a refusal of consent', async () => {
-    const listener = await startLoopbackListener('expected-state');
+    const listener = await startLoopbackListener('expected-state', 60_000, await registeredRedirectUri(emu));
     const stray = await fetch(`${listener.redirectUri}?code=x&state=forged`);
     expect(stray.status).toBe(400);
     emu.denyConsent = true;
@@ -125,6 +128,27 @@ describe('Dropbox OAuth 2 with PKCE, against the emulator', () => {
       emu.denyConsent = false;
       await listener.close();
     }
+  });
+
+  it('uses the fixed redirect URI registered for the app (Dropbox accepts registered URIs only), asking for offline access', async () => {
+    expect(DROPBOX_REDIRECT_URI).toMatch(/^http:\/\/localhost:\d+\/callback$/);
+    const url = new URL(
+      authorizeUrl({ appKey: 'k', redirectUri: DROPBOX_REDIRECT_URI, challenge: createPkce().challenge, state: 's' }),
+    );
+    expect(url.searchParams.get('redirect_uri')).toBe(DROPBOX_REDIRECT_URI);
+    expect(url.searchParams.get('token_access_type')).toBe('offline');
+    // A port taken by another program is a clear error naming the URI, not a silent other port.
+    const uri = await registeredRedirectUri(emu);
+    const first = await startLoopbackListener('a', 60_000, uri);
+    try {
+      const err = await startLoopbackListener('b', 60_000, uri).catch((e: unknown) => e);
+      expect(err).toMatchObject({ code: 'redirect-port-busy' });
+      expect((err as FerryError).message).toContain(uri);
+    } finally {
+      await first.close();
+    }
+    const bad = await startLoopbackListener('c', 60_000, 'https://example.com/cb').catch((e: unknown) => e);
+    expect(bad).toMatchObject({ code: 'invalid-redirect-uri' });
   });
 
   it('access tokens: fetched once for concurrent callers, reused while fresh, refreshed before they expire', async () => {

@@ -57,7 +57,7 @@ describe('dropbox through the CLI: a generated tree, a second run, a rename', ()
     await emu.close();
   });
 
-  it('ships the foundation tree byte for byte (nested, empty, spaces, NFC and NFD names), small files through finish_batch', async () => {
+  it('ships the foundation tree byte for byte (nested, empty, spaces, NFC and NFD names), small files through finish_batch_v2', async () => {
     const r = await syncJson(ws.config, ws.state, { env });
     expect(r.code, r.stdout + r.stderr).toBe(0);
     expect(r.summary?.stats.done).toBe(paths.length);
@@ -68,7 +68,8 @@ describe('dropbox through the CLI: a generated tree, a second run, a rename', ()
     // Small files are committed in batches; a unit of one file goes through files/upload.
     expect(emu.stats.finishBatchEntries + (emu.stats.calls['files/upload'] ?? 0) - 1).toBe(paths.length);
     expect(emu.stats.finishBatchEntries).toBeGreaterThan(paths.length * 0.9);
-    expect(emu.stats.calls['files/upload_session/finish_batch']).toBeLessThan(paths.length / 20);
+    expect(emu.stats.calls['files/upload_session/finish_batch_v2']).toBeLessThan(paths.length / 20);
+    expect(emu.stats.calls['files/upload_session/finish_batch']).toBeUndefined();
   });
 
   it('ships nothing on a second run', async () => {
@@ -176,13 +177,13 @@ describe('dropbox through the CLI: faults between Ferry and Dropbox during a 1,0
     const upload = (r: { url: string }) => r.url.startsWith('/2/files/upload_session/');
     const resets = everyNth(97, 'reset', upload);
     const unavailable = everyNth(89, '503', upload);
-    const limited = everyNth(3, '429', (r) => r.url === '/2/files/upload_session/finish_batch');
+    const limited = everyNth(3, '429', (r) => r.url === '/2/files/upload_session/finish_batch_v2');
     let stalled = false;
     proxy = await startFaultProxy(emu.url, {
       retryAfterSec: 1,
       stallMs: 1500,
       faults: (r) => {
-        if (!stalled && r.url === '/2/files/upload_session/finish_batch/check') {
+        if (!stalled && r.url === '/2/files/upload_session/finish_batch_v2') {
           stalled = true;
           return 'stall';
         }

@@ -1,3 +1,4 @@
+import { createServer } from 'node:net';
 import type { ResumeStore } from '../../src/main/engine/providers/types';
 import {
   DropboxDestination,
@@ -59,4 +60,22 @@ export function emulatedDropbox(
   };
   const dest = new DropboxDestination(cfg, { secret: () => refreshToken, resume }, opts.tuning);
   return { dest, resume, refreshToken };
+}
+
+/**
+ * A loopback redirect URI on a port free right now, registered with the emulator as an app's redirect
+ * URI is in the App Console (Dropbox accepts exactly the URIs registered).
+ */
+export async function registeredRedirectUri(emu: DropboxEmulator): Promise<string> {
+  const port = await new Promise<number>((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const a = probe.address();
+      probe.close(() => resolve(typeof a === 'object' && a ? a.port : 0));
+    });
+  });
+  const uri = `http://127.0.0.1:${port}/callback`;
+  emu.redirectUris.add(uri);
+  return uri;
 }

@@ -255,6 +255,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
           appKey: dc.app_key,
           fetch: transport.fetch(signal),
           authorizeBase: dc.endpoint,
+          redirectUri: dc.redirect_uri,
           timeoutMs: opts.timeout * 1000,
           signal,
           openBrowser: (url) => {

@@ -199,7 +199,7 @@ export class DropboxDestination
     what: string,
     ctx: ErrorContext,
     signal: AbortSignal | undefined,
-    fn: (dbx: Dropbox) => Promise<DropboxResponse<T>>,
+    fn: (dbx: Dropbox, token: string) => Promise<DropboxResponse<T>>,
   ): Promise<T> {
     let refreshed = false;
     for (;;) {
@@ -209,7 +209,7 @@ export class DropboxDestination
       });
       const dbx = new Dropbox({ accessToken: token, fetch: this.transport.fetch(signal) });
       try {
-        return (await fn(dbx)).result;
+        return (await fn(dbx, token)).result;
       } catch (err) {
         if (signal?.aborted) throw cancelled(what, ctx);
         const first = errorTags(err)[0];
@@ -421,36 +421,16 @@ export class DropboxDestination
     return slash < 0 ? meta.name : `${display.slice(0, slash)}/${meta.name}`;
   }
 
+  /**
+   * A download streamed into a temporary file beside the target, hashed as it is written, checked
+   * against the size and content_hash Dropbox reports, then renamed into place: memory holds a few
+   * pieces of the answer at a time, never the file (the SDK's filesDownload reads the whole answer).
+   */
   async download(path: string, toAbsPath: string, opts: TransferOpts): Promise<RemoteEntry> {
     const rel = normalizeRemotePath(path);
     const ctx = this.ctx(rel);
-    const res = await this.call('download', ctx, opts.signal, (d) => d.filesDownload({ path: this.dbxPath(rel) }));
-    const meta = res as unknown as FileMeta & { fileBinary?: Buffer };
-    const data = meta.fileBinary ?? Buffer.alloc(0);
-    const hashes = new MultiHash(['dropbox']).update(data).digest();
-    if (data.length !== meta.size || (meta.content_hash !== undefined && meta.content_hash !== hashes.dropbox))
-      throw new FerryError(
-        'retryable',
-        'verify-failed',
-        `${rel}: the bytes downloaded do not match what Dropbox reports`,
-        {
-          context: ctx,
-        },
-      );
-    await mkdir(dirname(toAbsPath), { recursive: true });
-    const tmp = join(dirname(toAbsPath), tempFileName());
-    let fh: FileHandle | undefined;
-    try {
-      fh = await open(tmp, 'wx');
-      await fh.writeFile(data);
-      await fh.datasync();
-      await fh.close();
-      fh = undefined;
-      await rename(tmp, toAbsPath);
-    } catch (err) {
-      await fh?.close().catch(() => undefined);
-      await unlink(tmp).catch(() => undefined);
-      throw new FerryError(
+    const writeFailed = (err: unknown) =>
+      new FerryError(
         'permanent',
         (err as NodeJS.ErrnoException).code ?? 'EIO',
         `cannot write ${toAbsPath}: ${(err as Error).message}`,
@@ -459,9 +439,92 @@ export class DropboxDestination
           cause: err,
         },
       );
+    await mkdir(dirname(toAbsPath), { recursive: true }).catch((err: unknown) => {
+      throw writeFailed(err);
+    });
+    const tmp = join(dirname(toAbsPath), tempFileName());
+    try {
+      const got = await this.call('download', ctx, opts.signal, async (_d, token) => ({
+        status: 200,
+        headers: {},
+        result: await this.downloadInto(rel, token, tmp, opts, writeFailed),
+      }));
+      const { meta, hashes, size } = got;
+      if (size !== meta.size || (meta.content_hash !== undefined && meta.content_hash !== hashes.dropbox))
+        throw new FerryError(
+          'retryable',
+          'verify-failed',
+          `${rel}: the bytes downloaded do not match what Dropbox reports`,
+          {
+            context: ctx,
+          },
+        );
+      await rename(tmp, toAbsPath).catch((err: unknown) => {
+        throw writeFailed(err);
+      });
+      return { ...this.entry(rel, meta), hashes: { sha256: hashes.sha256, dropbox: hashes.dropbox as string } };
+    } catch (err) {
+      await unlink(tmp).catch(() => undefined);
+      throw err;
     }
-    opts.onProgress?.(data.length);
-    return { ...this.entry(rel, meta), hashes: { sha256: hashes.sha256, dropbox: hashes.dropbox as string } };
+  }
+
+  /** files/download's answer piped into `tmp` (made anew on each try), hashed on the way. */
+  private async downloadInto(
+    rel: string,
+    token: string,
+    tmp: string,
+    opts: TransferOpts,
+    writeFailed: (err: unknown) => FerryError,
+  ): Promise<{ meta: FileMeta; hashes: Hashes; size: number }> {
+    const res = await this.transport.request('https://content.dropboxapi.com/2/files/download', {
+      headers: { authorization: `Bearer ${token}`, 'dropbox-api-arg': headerArg({ path: this.dbxPath(rel) }) },
+      signal: opts.signal,
+    });
+    if (res.statusCode !== 200) {
+      // The SDK's DropboxResponseError, as classify() reads it: the status, headers and parsed body.
+      const text = (await readSmall(res)).toString('utf8');
+      let error: unknown = text;
+      try {
+        error = JSON.parse(text);
+      } catch {
+        // plain text (a 400): kept as is
+      }
+      throw {
+        name: 'DropboxResponseError',
+        status: res.statusCode ?? 0,
+        headers: { get: (n: string) => headerValue(res.headers[n.toLowerCase()]) },
+        error,
+      };
+    }
+    const meta = JSON.parse(headerValue(res.headers['dropbox-api-result']) ?? '{}') as FileMeta;
+    const hasher = new MultiHash(['dropbox']);
+    let size = 0;
+    let fh: FileHandle | undefined;
+    try {
+      fh = await open(tmp, 'w');
+    } catch (err) {
+      res.destroy();
+      throw writeFailed(err);
+    }
+    try {
+      // One piece of the answer at a time: read, hashed, written, then the next.
+      for await (const chunk of res as AsyncIterable<Buffer>) {
+        hasher.update(chunk);
+        await fh.write(chunk).catch((err: unknown) => {
+          res.destroy();
+          throw writeFailed(err);
+        });
+        size += chunk.length;
+        opts.onProgress?.(size);
+      }
+      await fh.datasync().catch((err: unknown) => {
+        throw writeFailed(err);
+      });
+    } finally {
+      await fh.close().catch(() => undefined);
+    }
+    return { meta, hashes: hasher.digest(), size };
   }
 
   // ---- write -------------------------------------------------------------------------------------
@@ -1004,6 +1067,29 @@ function segments(p: string): string[] {
   return parts;
 }
 
+/** JSON for the Dropbox-API-Arg header: ASCII only, anything else escaped as \uXXXX (Dropbox's JSON encoding page). */
+function headerArg(value: unknown): string {
+  return JSON.stringify(value).replace(
+    /[\u007f-\uffff]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
+}
+
+function headerValue(v: string | string[] | undefined): string | null {
+  return Array.isArray(v) ? (v[0] ?? null) : (v ?? null);
+}
+
+/** An error answer's body (a few hundred bytes of JSON or text), at most 64 KiB kept. */
+async function readSmall(res: NodeJS.ReadableStream): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let n = 0;
+  for await (const chunk of res as AsyncIterable<Buffer>) {
+    if (n < 64 * 1024) chunks.push(chunk);
+    n += chunk.length;
+  }
+  return Buffer.concat(chunks);
+}
+
 /** The content_hash of one request's body: each upload call's own bytes, checked by Dropbox on arrival. */
 function callHash(body: Buffer): string {
   return dropboxContentHash(body);
@@ -1105,19 +1191,4 @@ async function eachLimit<T>(
     }
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(cancelled('waiting for Dropbox', {}));
-    const t = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(t);
-      reject(cancelled('waiting for Dropbox', {}));
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
 }

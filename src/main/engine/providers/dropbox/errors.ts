@@ -60,7 +60,9 @@ function summary(err: DropboxHttpError): string {
 }
 
 function retryAfterMs(err: DropboxHttpError): number {
-  const header = Number(err.headers?.get('retry-after'));
+  // No header (a 409 too_many_write_operations carries none) is not "retry at once": Number(null) is 0.
+  const raw = err.headers?.get('retry-after');
+  const header = raw === null || raw === undefined || raw.trim() === '' ? Number.NaN : Number(raw);
   if (Number.isFinite(header) && header >= 0) return header * 1000;
   const body = errorBody(err) as { retry_after?: unknown } | undefined;
   return typeof body?.retry_after === 'number' ? body.retry_after * 1000 : 1000;

@@ -1,15 +1,24 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { FerryError } from '../../../../shared/errors';
 import { networkError, type FetchLike } from './transport';
 
 /**
  * OAuth 2 for a desktop app, as Dropbox documents it (https://developers.dropbox.com/oauth-guide):
- * the authorization-code flow with PKCE (no app secret ships with Ferry), a loopback redirect on
- * 127.0.0.1, `token_access_type=offline` so that Dropbox hands out a long-lived refresh token, and
- * short-lived access tokens obtained from that refresh token when needed.
+ * the authorization-code flow with PKCE (no app secret ships with Ferry), a loopback redirect,
+ * `token_access_type=offline` so that Dropbox hands out a long-lived refresh token, and short-lived
+ * access tokens obtained from that refresh token when needed.
+ *
+ * The redirect URI is fixed, not a random port: "Dropbox checks that the specified redirect_uri
+ * parameter in your Authorization URL matches one of the registered values ... You'll need to register
+ * the exact redirect URI(s) your app may use in the App Console" (OAuth guide); "even 'localhost' must
+ * be listed if it is used for testing. All redirect URIs must be HTTPS except for localhost URIs"
+ * (/oauth2/authorize, HTTP API documentation). Ferry listens on the port of the URI registered for its
+ * app (DROPBOX_REDIRECT_URI, or the destination's `redirect_uri` for an app of one's own).
  */
+
+/** The redirect URI registered for Ferry's Dropbox app: loopback, plain http (allowed for localhost). */
+export const DROPBOX_REDIRECT_URI = 'http://localhost:53682/callback';
 
 export const DROPBOX_AUTHORIZE_URL = 'https://www.dropbox.com/oauth2/authorize';
 export const DROPBOX_TOKEN_URL = 'https://api.dropboxapi.com/oauth2/token';
@@ -56,12 +65,44 @@ const PAGE = (title: string, text: string) =>
   `<!doctype html><html><head><meta charset="utf-8"><title>${title}</title></head>` +
   `<body style="font-family:system-ui,sans-serif;margin:3em"><h1>${title}</h1><p>${text}</p></body></html>`;
 
+/** The loopback address and port a redirect URI names, or a FerryError saying why Ferry cannot listen there. */
+function loopbackOf(redirectUri: string): { host: string; port: number; path: string } {
+  let url: URL | undefined;
+  try {
+    url = new URL(redirectUri);
+  } catch {
+    // described below
+  }
+  const host =
+    url?.hostname === 'localhost' || url?.hostname === '127.0.0.1'
+      ? '127.0.0.1'
+      : url?.hostname === '[::1]'
+        ? '::1'
+        : undefined;
+  if (!url || url.protocol !== 'http:' || !host || url.port === '' || url.search !== '' || url.hash !== '')
+    throw new FerryError(
+      'permanent',
+      'invalid-redirect-uri',
+      `redirect URI "${redirectUri}" is not a loopback address Ferry can listen on`,
+      {
+        hint: 'give redirect_uri as http://localhost:PORT/PATH (or 127.0.0.1), exactly as registered for the app in the Dropbox App Console',
+      },
+    );
+  return { host, port: Number(url.port), path: url.pathname };
+}
+
 /**
- * Listens on 127.0.0.1 (a random port) for Dropbox's redirect. The first request with the expected
- * `state` settles `code` (a mismatched state is answered and ignored); the browser gets a small page
- * saying it can be closed. The listener closes itself once it has the answer, or after `timeoutMs`.
+ * Listens on the loopback port of `redirectUri` for Dropbox's redirect. The first request to its path
+ * with the expected `state` settles `code` (a mismatched state is answered and ignored); the browser
+ * gets a small page saying it can be closed. The listener closes itself once it has the answer, or
+ * after `timeoutMs`. A port already taken is a clear error: Dropbox redirects to that URI only.
  */
-export async function startLoopbackListener(state: string, timeoutMs = 5 * 60_000): Promise<LoopbackListener> {
+export async function startLoopbackListener(
+  state: string,
+  timeoutMs = 5 * 60_000,
+  redirectUri = DROPBOX_REDIRECT_URI,
+): Promise<LoopbackListener> {
+  const where = loopbackOf(redirectUri);
   let settle!: { resolve: (code: string) => void; reject: (err: FerryError) => void };
   const code = new Promise<string>((resolve, reject) => (settle = { resolve, reject }));
   // Nobody may be waiting yet: a refusal must not surface as an unhandled rejection.
@@ -69,7 +110,7 @@ export async function startLoopbackListener(state: string, timeoutMs = 5 * 60_00
   let done = false;
   const server: Server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
-    if (url.pathname !== '/callback' || done) {
+    if (url.pathname !== where.path || done) {
       res.writeHead(404, { 'content-type': 'text/plain' });
       res.end('not found');
       return;
@@ -96,8 +137,24 @@ export async function startLoopbackListener(state: string, timeoutMs = 5 * 60_00
     }
     void close();
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(where.port, where.host, resolve);
+  }).catch((err: unknown) => {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new FerryError(
+      'permanent',
+      'redirect-port-busy',
+      `cannot listen for Dropbox's answer at ${redirectUri} (${code ?? String(err)})`,
+      {
+        cause: err,
+        hint:
+          code === 'EADDRINUSE'
+            ? `another program uses port ${where.port}: close it (or another \`ferry connect\` still waiting) and connect again`
+            : 'connect again; if it persists, register another loopback redirect URI for the app and set redirect_uri',
+      },
+    );
+  });
   const timer = setTimeout(() => {
     settle.reject(
       new FerryError('auth', 'auth-timeout', 'no answer from Dropbox in time', {
@@ -116,7 +173,7 @@ export async function startLoopbackListener(state: string, timeoutMs = 5 * 60_00
     });
     return closing;
   };
-  return { redirectUri: `http://127.0.0.1:${port}/callback`, code, close };
+  return { redirectUri, code, close };
 }
 
 export type TokenAnswer = {
@@ -195,12 +252,14 @@ export async function connectDropbox(p: {
   openBrowser: (url: string) => void | Promise<void>;
   /** Where the consent page lives when not at Dropbox (a gateway or an emulator). */
   authorizeBase?: string | undefined;
+  /** The redirect URI registered for the app (default: Ferry's, DROPBOX_REDIRECT_URI). */
+  redirectUri?: string | undefined;
   timeoutMs?: number;
   signal?: AbortSignal;
 }): Promise<{ refreshToken: string; accountId: string | undefined }> {
   const pkce = createPkce();
   const state = randomBytes(16).toString('base64url');
-  const listener = await startLoopbackListener(state, p.timeoutMs);
+  const listener = await startLoopbackListener(state, p.timeoutMs, p.redirectUri ?? DROPBOX_REDIRECT_URI);
   try {
     await p.openBrowser(
       authorizeUrl({

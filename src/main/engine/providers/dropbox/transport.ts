@@ -1,5 +1,5 @@
-import { Agent as HttpAgent, type ClientRequest, type IncomingMessage } from 'node:http';
-import { Agent as HttpsAgent } from 'node:https';
+import { Agent as HttpAgent, request as httpRequest, type ClientRequest, type IncomingMessage } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import nodeFetch, { Response, type RequestInit } from 'node-fetch';
 import { FerryError } from '../../../../shared/errors';
 
@@ -130,6 +130,36 @@ export class Transport {
         signal?.removeEventListener('abort', onAbort);
       }
     };
+  }
+
+  /**
+   * One POST whose answer is handed over as a stream (files/download: the body may be many GB and is
+   * written to disk as it comes). The answer's pieces must keep coming: `timeoutMs` without a byte ends
+   * the request (ETIMEDOUT), as `fetch` does.
+   */
+  request(
+    url: string,
+    init: { headers: Record<string, string>; signal?: AbortSignal | undefined; timeoutMs?: number },
+  ): Promise<IncomingMessage> {
+    const target = new URL(rewriteUrl(url, this.endpoint));
+    const https = target.protocol === 'https:';
+    const timeoutMs = init.timeoutMs ?? this.timeoutMs;
+    return new Promise((resolve, reject) => {
+      const req = (https ? httpsRequest : httpRequest)(target, {
+        method: 'POST',
+        agent: https ? this.httpsAgent : this.httpAgent,
+        headers: init.headers,
+        ...(init.signal ? { signal: init.signal } : {}),
+      });
+      req.setTimeout(timeoutMs, () =>
+        req.destroy(
+          Object.assign(new Error(`no answer from ${target.host} for ${timeoutMs / 1000} s`), { code: 'ETIMEDOUT' }),
+        ),
+      );
+      req.once('response', resolve);
+      req.once('error', reject);
+      req.end();
+    });
   }
 
   close(): void {
