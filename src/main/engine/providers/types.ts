@@ -70,6 +70,11 @@ export type ProviderFeatures = {
    * the destination's copy back before it replaces or deletes it.
    */
   versionPerWrite?: boolean;
+  /**
+   * Whether names are bytes here, so a name that is not UTF-8 (scan/rawNames.ts) can be held as it is:
+   * a local folder on POSIX. Elsewhere such a file fails by name.
+   */
+  rawNames?: boolean;
 };
 
 /**

@@ -3,6 +3,7 @@ import { promisify } from 'node:util';
 import type { HashKind, Hashes } from '../../../shared/hashes';
 import { MultiHash } from './multiHash';
 import { SNIFF_BYTES, sniffType } from './sniffType';
+import { fsPath } from './rawNames';
 
 const readAsync = promisify(readCb);
 export const CHUNK = 4 * 1024 * 1024;
@@ -23,12 +24,12 @@ export type HashResult =
 export async function hashFile(req: HashRequest, bufs: [Buffer, Buffer]): Promise<HashResult> {
   let fd: number;
   try {
-    fd = openSync(req.path, constants.O_RDONLY | (constants.O_NOATIME ?? 0));
+    fd = openSync(fsPath(req.path), constants.O_RDONLY | (constants.O_NOATIME ?? 0));
   } catch (err) {
     // O_NOATIME is refused for files we do not own; retry without it.
     if ((err as NodeJS.ErrnoException).code === 'EPERM') {
       try {
-        fd = openSync(req.path, constants.O_RDONLY);
+        fd = openSync(fsPath(req.path), constants.O_RDONLY);
       } catch (err2) {
         return fail(req.id, err2);
       }

@@ -15,6 +15,7 @@ import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { tempFileName } from '../../scan/ignoreRules';
 import { MultiHash } from '../../scan/multiHash';
+import { fsPath } from '../../scan/rawNames';
 import { mkdirBelowSync } from './dirsBelow';
 
 export type CopyRequest = {
@@ -65,12 +66,12 @@ function openTemp(root: string, target: string): { fd: number; tmp: string } {
     madeDirs.add(dir);
   }
   try {
-    return { fd: openSync(tmp, 'wx', 0o644), tmp };
+    return { fd: openSync(fsPath(tmp), 'wx', 0o644), tmp };
   } catch (err) {
     // Someone removed the folder since we made it: make it again, once.
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
     mkdirBelowSync(root, dir);
-    return { fd: openSync(tmp, 'wx', 0o644), tmp };
+    return { fd: openSync(fsPath(tmp), 'wx', 0o644), tmp };
   }
 }
 
@@ -104,7 +105,7 @@ export function copyToTemp(
   let src: number | undefined;
   let out: { fd: number; tmp: string } | undefined;
   try {
-    src = openSync(req.src, constants.O_RDONLY);
+    src = openSync(fsPath(req.src), constants.O_RDONLY);
     const before = fstatSync(src, { bigint: true });
     if (Number(before.size) !== req.size)
       return { id: req.id, ok: false, code: 'ECHANGED', message: `${req.src} changed since it was scanned` };
@@ -117,7 +118,7 @@ export function copyToTemp(
     for (;;) {
       if (cancelled()) {
         closeSync(out.fd);
-        unlinkSync(out.tmp);
+        unlinkSync(fsPath(out.tmp));
         out = undefined;
         return { id: req.id, ok: false, code: 'ECANCELED', message: 'cancelled' };
       }
@@ -140,7 +141,7 @@ export function copyToTemp(
     const sha256 = hash.digest().sha256;
     if (done !== req.size || after.size !== before.size || after.mtimeNs !== before.mtimeNs || sha256 !== req.sha256) {
       closeSync(out.fd);
-      unlinkSync(out.tmp);
+      unlinkSync(fsPath(out.tmp));
       out = undefined;
       return { id: req.id, ok: false, code: 'ECHANGED', message: `${req.src} changed while it was being shipped` };
     }
@@ -164,7 +165,7 @@ export function copyToTemp(
     if (out) {
       try {
         closeSync(out.fd);
-        unlinkSync(out.tmp);
+        unlinkSync(fsPath(out.tmp));
       } catch {
         // best effort: the next run sweeps leftovers
       }
@@ -203,7 +204,7 @@ export async function publish(pending: readonly PendingCopy[]): Promise<CopyResu
             message: `${p.target} changed since it was compared with the folder`,
           };
         }
-        renameSync(p.tmp, p.target);
+        renameSync(fsPath(p.tmp), fsPath(p.target));
         return { id: p.id, ok: true, size: p.size, sha256: p.sha256, mtimeMs: p.mtimeMs, ino: p.ino };
       } catch (err) {
         removeQuietly(p.tmp);
@@ -232,7 +233,7 @@ export function localVersion(size: number, mtimeMs: number, ino: number): string
  */
 export function versionAt(path: string): string | null {
   try {
-    const st = statSync(path);
+    const st = statSync(fsPath(path));
     return st.isFile() ? localVersion(st.size, st.mtimeMs, st.ino) : 'not-a-file';
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
@@ -242,7 +243,7 @@ export function versionAt(path: string): string | null {
 
 function removeQuietly(path: string): void {
   try {
-    unlinkSync(path);
+    unlinkSync(fsPath(path));
   } catch {
     // best effort: the next run sweeps leftovers
   }

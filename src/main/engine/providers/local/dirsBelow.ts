@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { dirname, sep } from 'node:path';
+import { fsPath } from '../../scan/rawNames';
 
 /**
  * Folders are made below a destination's root (or a folder's), never the root itself: a root that is
@@ -11,7 +12,7 @@ import { dirname, sep } from 'node:path';
 export function mkdirBelowSync(root: string, dir: string): void {
   if (dir === root || !dir.startsWith(root.endsWith(sep) ? root : root + sep)) return;
   try {
-    mkdirSync(dir);
+    mkdirSync(fsPath(dir));
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'EEXIST') return;
@@ -20,7 +21,7 @@ export function mkdirBelowSync(root: string, dir: string): void {
     if (parent === root) throw rootMissing(root, err);
     mkdirBelowSync(root, parent);
     try {
-      mkdirSync(dir);
+      mkdirSync(fsPath(dir));
     } catch (again) {
       if ((again as NodeJS.ErrnoException).code !== 'EEXIST') throw again;
     }
@@ -31,7 +32,7 @@ export function mkdirBelowSync(root: string, dir: string): void {
 export async function mkdirBelow(root: string, dir: string): Promise<void> {
   if (dir === root || !dir.startsWith(root.endsWith(sep) ? root : root + sep)) return;
   try {
-    await mkdir(dir);
+    await mkdir(fsPath(dir));
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'EEXIST') return;
@@ -40,7 +41,7 @@ export async function mkdirBelow(root: string, dir: string): Promise<void> {
     if (parent === root) throw rootMissing(root, err);
     await mkdirBelow(root, parent);
     try {
-      await mkdir(dir);
+      await mkdir(fsPath(dir));
     } catch (again) {
       if ((again as NodeJS.ErrnoException).code !== 'EEXIST') throw again;
     }
