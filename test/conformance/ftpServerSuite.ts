@@ -95,6 +95,10 @@ export function ftpServerSuite(
         expect(err.hint).toMatch(/tls: none/);
         const r = await testDestination(cfg, defaultFactories(), ftpDeps());
         expect(r.step).toBe('connect');
+        // Implicit TLS on a plain FTP port: the handshake meets the server's plain-text greeting.
+        const implicit = await failure(new FtpDestination({ ...cfg, tls: 'implicit' }, ftpDeps()).check());
+        expect(implicit.code, implicit.message).toBe('tls-mismatch');
+        expect(implicit.hint).toMatch(/tls: explicit/);
         // The same login over plain FTP works: the password was right all along.
         await expect(new FtpDestination({ ...cfg, tls: 'none' }, ftpDeps()).check()).resolves.toBeUndefined();
       } finally {
