@@ -18,11 +18,14 @@ export async function testDestination(
   let dest: Destination | undefined;
   try {
     dest = await createDestination(dc, factories, deps);
-    await dest.check(signal);
+    await dest.check(signal, { write: true });
     return {
       ok: true,
       step: null,
-      message: `destination "${dc.id}" (${dc.type}) is reachable, accepts the credentials, and can be written to`,
+      message: [
+        `destination "${dc.id}" (${dc.type}) is reachable, accepts the credentials, and can be written to`,
+        ...(dest.notes ?? []),
+      ].join('; '),
       hint: null,
       durationMs: Date.now() - started,
     };

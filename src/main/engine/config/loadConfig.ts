@@ -4,6 +4,7 @@ import { isAbsolute, resolve } from 'node:path';
 import { isMap, isSeq, LineCounter, parseDocument, type Node as YamlNode } from 'yaml';
 import type { z } from 'zod';
 import { configSchema, type FerryConfig } from '../../../shared/config';
+import { pathRelationProblems } from './pathRelations';
 
 export type ConfigProblem = { file: string; line?: number; column?: number; path: string; message: string };
 
@@ -59,11 +60,14 @@ function nodeAt(root: YamlNode | null, path: readonly PropertyKey[]): YamlNode |
   return node;
 }
 
+/** `paths: false` skips the checks that look at the disk (folders and destinations that overlap). */
+export type ParseOptions = { paths?: boolean };
+
 /**
  * Parses and validates config text. Relative folder and destination paths are resolved against the
  * config file's directory; `~` is the home directory.
  */
-export function parseConfig(text: string, file: string, baseDir: string): FerryConfig {
+export function parseConfig(text: string, file: string, baseDir: string, opts: ParseOptions = {}): FerryConfig {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
   const pos = (offset: number | undefined) => {
@@ -94,7 +98,19 @@ export function parseConfig(text: string, file: string, baseDir: string): FerryC
     });
     throw new ConfigError(problems);
   }
-  return resolvePaths(parsed.data, baseDir);
+  const cfg = resolvePaths(parsed.data, baseDir);
+  if (opts.paths === false) return cfg;
+  const overlaps = pathRelationProblems(cfg);
+  if (overlaps.length > 0)
+    throw new ConfigError(
+      overlaps.map((o) => ({
+        file,
+        path: pathToString(o.path),
+        message: o.message,
+        ...pos(nodeAt(doc.contents as YamlNode | null, o.path)?.range?.[0]),
+      })),
+    );
+  return cfg;
 }
 
 /** Validates a configuration given as an object (the window's editor, the API), without YAML positions. */
@@ -108,7 +124,11 @@ export function configFromObject(raw: unknown, file: string, baseDir: string): F
         message: inRule(raw, issue.path, describeIssue(issue)),
       })),
     );
-  return resolvePaths(parsed.data, baseDir);
+  const cfg = resolvePaths(parsed.data, baseDir);
+  const overlaps = pathRelationProblems(cfg);
+  if (overlaps.length > 0)
+    throw new ConfigError(overlaps.map((o) => ({ file, path: pathToString(o.path), message: o.message })));
+  return cfg;
 }
 
 function resolvePaths(cfg: FerryConfig, baseDir: string): FerryConfig {

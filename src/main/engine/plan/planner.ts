@@ -34,7 +34,17 @@ export type PlanInput = {
   confirmDeletes: DeleteConsent;
   /** The instant age conditions are judged at (ms since the epoch). */
   now: number;
+  /**
+   * Per mirror rule and destination (`brakeKey`), the number of real files it held at the state the
+   * person last confirmed (see BrakeBaseline); none yet: the brake counts against this pass's total.
+   */
+  brakeBaselines?: ReadonlyMap<string, number>;
 };
+
+/** The deletion brake's memory for one mirror rule and destination (kept in the state database). */
+export type BrakeBaseline = { rule: string; destination: string; files: number };
+
+export const brakeKey = (rule: string, destination: string): string => `${rule}\u0000${destination}`;
 
 export type PlanProblem =
   | {
@@ -46,7 +56,11 @@ export type PlanProblem =
       path: string;
       takenBy: string;
     }
-  | { kind: 'delete-brake'; rule: string; destination: string; deletes: number; total: number }
+  /**
+   * `deletes` of this pass held, because with the `earlier` deletions made since the person last
+   * confirmed (when any) they would take more than the allowed share of the `total` real files then.
+   */
+  | { kind: 'delete-brake'; rule: string; destination: string; deletes: number; total: number; earlier?: number }
   | { kind: 'deletes-withheld'; rule: string; folder: string; reason: string }
   /** A mirror's copies of files that still exist but that the rule no longer sends there: kept until confirmed. */
   | { kind: 'left-behind'; rule: string; destination: string; count: number; sample: string[] }
@@ -87,6 +101,8 @@ export type Plan = {
   caught: Map<string, FolderDispatch>;
   /** Two-way rules' base updates (applied once the plan is queued), brakes and problems. */
   twoWay?: TwoWayOutcome;
+  /** The brake baselines to keep once this pass completes (see applyBrakeBaselines). */
+  brakeBaselines: BrakeBaseline[];
 };
 
 const BRAKE_MIN_FILES = 5;
@@ -96,6 +112,26 @@ const SAMPLE = 20;
 export function targetPathOf(rule: CompiledRule, file: LocalFile): string {
   const encoding: Encoding = rule.compress ?? 'identity';
   return remotePathOf(rule.path, file, rule.name) + ENCODING_SUFFIX[encoding];
+}
+
+/**
+ * The key under which a case-insensitive destination (Dropbox, Windows and macOS volumes) holds a path:
+ * such stores also treat the NFC and NFD forms of one name as one name.
+ */
+export function foldName(remotePath: string): string {
+  return remotePath.normalize('NFC').toLowerCase();
+}
+
+/** Orders two claimants of one path by folder, then path, then rule (code unit order: locale-free). */
+function sourceOrder(a: { rule: CompiledRule; file: LocalFile }, b: { rule: CompiledRule; file: LocalFile }): number {
+  const ka = [a.file.folder, a.file.path, a.rule.name];
+  const kb = [b.file.folder, b.file.path, b.rule.name];
+  for (let i = 0; i < ka.length; i++) {
+    const x = ka[i] as string;
+    const y = kb[i] as string;
+    if (x !== y) return x < y ? -1 : 1;
+  }
+  return 0;
 }
 
 /**
@@ -116,6 +152,8 @@ export function plan(input: PlanInput): Plan {
   const uncaught: { folder: string; path: string }[] = [];
   const quorumChecks: Target[] = [];
   const movedOut: { rule: CompiledRule; file: LocalFile }[] = [];
+  // Files another file's copy stands in for somewhere: never removed by a move.
+  const collided = new Set<LocalFile>();
   for (const [folderId, folder] of input.folders) {
     const lists: (readonly CompiledRule[])[] = [];
     caught.set(folderId, { files: folder.files, lists });
@@ -157,22 +195,33 @@ export function plan(input: PlanInput): Plan {
             folded = foldedByDest.get(dest);
             if (!folded) foldedByDest.set(dest, (folded = new Map()));
           }
-          const taken = targets.get(remotePath) ?? folded?.get(remotePath.toLowerCase());
+          const key = caseless ? foldName(remotePath) : remotePath;
+          const taken = targets.get(remotePath) ?? folded?.get(key);
           if (taken) {
-            if (taken.file !== file)
-              problems.push({
-                kind: 'collision',
-                rule: rule.name,
-                destination: dest,
-                remotePath,
-                folder: folderId,
-                path: file.path,
-                takenBy: `${taken.file.folder}/${taken.file.path} (rule "${taken.rule.name}")`,
-              });
+            if (taken.file === file) continue;
+            // One path, two files: the first by folder and path keeps it, whatever order the scan
+            // listed them in (so the destination never flips between them); the other is reported.
+            const [keeper, loser] =
+              sourceOrder(taken, { rule, file }) <= 0 ? [taken, { rule, file }] : [{ rule, file }, taken];
+            if (keeper !== taken) {
+              targets.delete(taken.remotePath);
+              targets.set(remotePath, { rule, file, remotePath });
+              folded?.set(key, { rule, file, remotePath });
+            }
+            collided.add(loser.file);
+            problems.push({
+              kind: 'collision',
+              rule: loser.rule.name,
+              destination: dest,
+              remotePath,
+              folder: loser.file.folder,
+              path: loser.file.path,
+              takenBy: `${keeper.file.folder}/${keeper.file.path} (rule "${keeper.rule.name}")`,
+            });
             continue;
           }
           targets.set(remotePath, { rule, file, remotePath });
-          folded?.set(remotePath.toLowerCase(), { rule, file, remotePath });
+          folded?.set(key, { rule, file, remotePath });
         }
       }
       if (mover) movedOut.push({ rule: mover, file });
@@ -180,6 +229,7 @@ export function plan(input: PlanInput): Plan {
   }
 
   const withheldReported = new Set<string>();
+  const brakeBaselines: BrakeBaseline[] = [];
 
   // Pass 2: per destination, what each wanted path needs; renames found by content.
   const verifiedAt = new Map<string, (remotePath: string, file: LocalFile, rule: CompiledRule) => boolean>();
@@ -192,8 +242,8 @@ export function plan(input: PlanInput): Plan {
     const listed = (path: string): RemoteEntry | undefined => {
       const exact = dest.remote?.get(path);
       if (exact || !dest.caseInsensitive || !dest.remote) return exact;
-      listedCaseless ??= new Map([...dest.remote].map(([k, v]) => [k.toLowerCase(), v]));
-      return listedCaseless.get(path.toLowerCase());
+      listedCaseless ??= new Map([...dest.remote].map(([k, v]) => [foldName(k), v]));
+      return listedCaseless.get(foldName(path));
     };
     const present = (r: ShippedRecord): boolean => {
       if (!dest.remote) return true;
@@ -237,6 +287,26 @@ export function plan(input: PlanInput): Plan {
       };
       if (holds(rec, file, encoding)) {
         inSync++;
+        continue;
+      }
+      // Backup and move keep what they delivered: a copy whose source is gone (moved, deleted) may be
+      // its only copy, and another file that now maps to its path must not overwrite it.
+      if (
+        rec &&
+        rule.mode !== 'mirror' &&
+        (rec.folder !== file.folder || rec.path !== file.path) &&
+        !input.folders.get(rec.folder)?.files.has(rec.path)
+      ) {
+        collided.add(file);
+        problems.push({
+          kind: 'collision',
+          rule: rule.name,
+          destination: destId,
+          remotePath,
+          folder: file.folder,
+          path: file.path,
+          takenBy: `${rec.folder}/${rec.path} (shipped there before; its source is gone, so that copy may be its only one)`,
+        });
         continue;
       }
       // Only a mirror may take content away from its old path; backup and move keep what they delivered.
@@ -304,20 +374,35 @@ export function plan(input: PlanInput): Plan {
           reason: 'the folder could not be scanned completely',
         });
       }
-      if (
-        doomed.length >= BRAKE_MIN_FILES &&
-        doomed.length > input.maxDeleteShare * mine.length &&
-        !consents(input.confirmDeletes, rule.name)
-      ) {
+      // The brake counts against the state the person last confirmed, so that deletions spread over
+      // passes add up. The baseline counts every copy the rule keeps there (copies left behind by a rules
+      // change included, as they stay); the share is taken of real files only, so that such copies
+      // cannot dilute it.
+      const copies = leftBehind.length;
+      const confirmed = input.brakeBaselines?.get(brakeKey(rule.name, destId)) ?? mine.length;
+      const lost = confirmed - (mine.length - doomed.length);
+      const real = Math.max(confirmed - copies, 0);
+      const consented = consents(input.confirmDeletes, rule.name);
+      if (doomed.length > 0 && lost >= BRAKE_MIN_FILES && lost > input.maxDeleteShare * real && !consented) {
         problems.push({
           kind: 'delete-brake',
           rule: rule.name,
           destination: destId,
           deletes: doomed.length,
-          total: mine.length,
+          total: real,
+          ...(lost > doomed.length ? { earlier: lost - doomed.length } : {}),
         });
         continue;
       }
+      // What the rule keeps there once this pass is done: every file it sends there, and the copies left
+      // behind. Growth needs no confirmation; a loss is forgotten only once the person confirmed it.
+      let kept = copies;
+      for (const t of targets.values()) if (t.rule === rule) kept++;
+      brakeBaselines.push({
+        rule: rule.name,
+        destination: destId,
+        files: consented ? kept : Math.max(confirmed, kept),
+      });
       for (const r of doomed)
         actions.push({
           kind: 'delete-remote',
@@ -335,7 +420,8 @@ export function plan(input: PlanInput): Plan {
 
   // Pass 4: move mode removes the local file once the destinations hold verified copies: all of them,
   // or `safe_when` of them (checked again, against every move rule that catches it, when the job runs).
-  for (const { rule, file } of movedOut)
+  for (const { rule, file } of movedOut) {
+    if (collided.has(file)) continue;
     actions.push({
       kind: 'delete-local',
       rule: rule.name,
@@ -345,6 +431,7 @@ export function plan(input: PlanInput): Plan {
       sha256: file.hashes.sha256,
       reason: 'moved: the destinations hold verified copies',
     });
+  }
 
   const belowQuorum: BelowQuorum[] = [];
   for (const { rule, file, remotePath } of quorumChecks) {
@@ -364,5 +451,5 @@ export function plan(input: PlanInput): Plan {
       });
   }
 
-  return { actions, problems, inSync, unmatched: uncaught.length, uncaught, belowQuorum, caught };
+  return { actions, problems, inSync, unmatched: uncaught.length, uncaught, belowQuorum, caught, brakeBaselines };
 }

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { privateFile } from '../stateDir';
 import { BaseStore } from './baseStore';
+import { BrakeStore } from './brakeStore';
 import { isInstanceTag, newInstanceTag, setInstanceTag } from '../scan/ignoreRules';
 import { openDb, type Db } from './db';
 import { HistoryStore } from './historyStore';
@@ -20,6 +21,8 @@ export class Store {
   readonly uploads: SqliteResumeStore;
   /** Two-way rules' common base. */
   readonly base: BaseStore;
+  /** The mirror deletion brake's baselines. */
+  readonly brakes: BrakeStore;
 
   /**
    * @param stagingDir where compressed copies wait for their upload: private files, removed after each
@@ -35,6 +38,7 @@ export class Store {
     this.history = new HistoryStore(db);
     this.uploads = new SqliteResumeStore(db);
     this.base = new BaseStore(db);
+    this.brakes = new BrakeStore(db);
   }
 
   static open(stateDir: string): Store {

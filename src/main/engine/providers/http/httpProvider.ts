@@ -109,6 +109,7 @@ export class HttpUploadDestination implements Destination {
    * uploading: an OPTIONS request with the configured headers and token. 401/403 → auth, 404 →
    * no endpoint there; anything else answers. Writing is not probed (nothing could remove the probe).
    */
+  /** OPTIONS only: it writes nothing either way. */
   async check(signal?: AbortSignal): Promise<void> {
     let answer: HttpAnswer;
     try {
