@@ -47,6 +47,19 @@ describe('bad input gets a clear message, a non-zero exit, and the rest of the w
     expect(r.stderr).toMatch(/nope\.yml.*does not exist/);
   });
 
+  it('an empty config says nothing is configured (exit 2), for sync, plan and check', async () => {
+    ws = workspace();
+    for (const text of ['', 'folders: []\ndestinations: []\nrules: []\n']) {
+      const cfg = join(ws.root, 'empty.yml');
+      writeFileSync(cfg, text);
+      for (const args of [['sync', '--once', '--state-dir', ws.state], ['plan', '--state-dir', ws.state], ['check']]) {
+        const r = await runFerry([...args, '--config', cfg]);
+        expect(r.code, `${args[0]}: ${r.stdout}${r.stderr}`).toBe(2);
+        expect(r.stderr).toContain(`${cfg}: nothing configured (0 folders, 0 destinations, 0 rules)`);
+      }
+    }
+  });
+
   it('a missing folder is named; the other folder is still shipped', async () => {
     ws = workspace();
     const missing = join(ws.root, 'not-there');

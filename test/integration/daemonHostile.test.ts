@@ -1,3 +1,5 @@
+import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
@@ -92,5 +94,33 @@ describe('the daemon faces hostile requests', () => {
     expect(streamed.status).toBe(413);
     expect(((await streamed.json()) as { error: { message: string } }).error.message).toMatch(/larger than 10 MB/);
     expect(await answers(d)).toBe(true);
+  });
+
+  it('does not let a link inside a local destination take destination:browse outside it', async () => {
+    const w = (ws = workspace());
+    const outside = join(w.root, 'outside');
+    mkdirSync(outside);
+    writeFileSync(join(outside, 'private.key'), 'x');
+    mkdirSync(join(w.dest, 'inside'));
+    writeFileSync(join(w.dest, 'inside', 'photo.jpg'), 'p');
+    symlinkSync(outside, join(w.dest, 'out'));
+    symlinkSync(join(w.dest, 'inside'), join(w.dest, 'alias'));
+    const d = (daemon = await startDaemon(w));
+    const browse = async (prefix: string) => {
+      const res = await fetch(`${d.url}/api/destination:browse`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${d.token}` },
+        body: JSON.stringify({ destination: 'nas', prefix }),
+      });
+      return { status: res.status, text: await res.text() };
+    };
+    for (const prefix of ['out', 'out/', './out', 'inside/../out']) {
+      const r = await browse(prefix);
+      expect(r.text, prefix).not.toContain('private.key');
+    }
+    expect((await browse('out')).text).toMatch(/leads outside destination \\"nas\\"/);
+    // The root's listing does not follow the link either; a link that stays inside is browsable.
+    expect((await browse('')).text).not.toContain('private.key');
+    expect((await browse('alias')).text).toContain('photo.jpg');
   });
 });

@@ -6,6 +6,7 @@ import type { StatusResult } from '../../shared/contract';
 import type { EngineDeps } from '../engine/runSteps';
 import { fileLogger, streamLogger, type Logger } from '../engine/log';
 import { EngineHost } from '../engine/engineHost';
+import { privateFile } from '../engine/stateDir';
 import { isAlive } from '../engine/stateLock';
 import { startServer } from '../server/httpServer';
 
@@ -123,6 +124,8 @@ export async function runDaemon(
       log,
     });
     const info: DaemonInfo = { pid: process.pid, url: server.url, token, startedAt: Date.now() };
+    // The token is in it: an existing file with a looser mode is closed up before the token is written.
+    privateFile(daemonInfoPath(opts.stateDir));
     writeFileSync(daemonInfoPath(opts.stateDir), JSON.stringify(info), { mode: 0o600 });
     stdout.write(`Ferry daemon (pid ${process.pid}) on ${server.url}\ntoken: ${token}\n`);
     // The window in a browser: the token rides in the fragment, which browsers never send to a server.

@@ -45,6 +45,21 @@ function readConfig(file: string): FerryConfig {
   }
 }
 
+/**
+ * A config with nothing to do (an empty file, or no rule yet) is not a successful sync of nothing: it
+ * is most often the wrong file, and the person is told so.
+ */
+function requireConfigured(cfg: FerryConfig, file: string, needs: 'rules' | 'destinations'): void {
+  if (cfg[needs].length > 0) return;
+  const has = `${cfg.folders.length} folder${cfg.folders.length === 1 ? '' : 's'}, ${cfg.destinations.length} destination${cfg.destinations.length === 1 ? '' : 's'}, ${cfg.rules.length} rule${cfg.rules.length === 1 ? '' : 's'}`;
+  throw new ExitError(
+    EXIT.usage,
+    `${file}: nothing configured (${has}). ${
+      needs === 'rules' ? 'Add a folder, a destination and a rule that ships one to the other' : 'Add a destination'
+    } (the README's "Quick start" has one), or set them up in the window: ferry daemon, then open the address it prints`,
+  );
+}
+
 /** Opens the engine for one command: lock, store, hash workers. Closed by the returned function. */
 async function withEngine<T>(
   cfg: FerryConfig,
@@ -139,6 +154,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     if (!opts.once)
       throw new ExitError(EXIT.usage, 'ferry sync needs --once for now: continuous syncing comes with `ferry daemon`');
     const cfg = readConfig(opts.config);
+    requireConfigured(cfg, opts.config, 'rules');
     const { signal, dispose } = interruptSignal();
     try {
       await withEngine(cfg, opts, async (deps) => {
@@ -171,6 +187,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
       .option('--confirm-deletes', 'plan as if deletions beyond the brake were confirmed'),
   ).action(async (opts: Common & { confirmDeletes?: boolean; rule?: string }) => {
     const cfg = readConfig(opts.config);
+    requireConfigured(cfg, opts.config, 'rules');
     const only = opts.rule === undefined ? undefined : cfg.rules.find((r) => r.name === opts.rule);
     if (opts.rule !== undefined && !only)
       throw new ExitError(
@@ -197,6 +214,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .option('--json', 'machine-readable output on stdout')
     .action(async (ids: string[], opts: { config: string; json?: boolean }) => {
       const cfg = readConfig(opts.config);
+      requireConfigured(cfg, opts.config, 'destinations');
       const unknown = ids.filter((id) => !cfg.destinations.some((d) => d.id === id));
       if (unknown.length > 0)
         throw new ExitError(

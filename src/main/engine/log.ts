@@ -1,4 +1,5 @@
 import { appendFileSync, mkdirSync, renameSync, statSync } from 'node:fs';
+import { privateFile } from './stateDir';
 import { dirname } from 'node:path';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
@@ -23,6 +24,8 @@ export function fileLogger(path: string, opts: { maxBytes?: number; keep?: numbe
   const maxBytes = opts.maxBytes ?? 10 * 1024 * 1024;
   const keep = opts.keep ?? 3;
   mkdirSync(dirname(path), { recursive: true });
+  // Log lines name files and folders: the owner's only, also a log an earlier version left readable.
+  privateFile(path);
   let size = 0;
   try {
     size = statSync(path).size;
@@ -42,7 +45,7 @@ export function fileLogger(path: string, opts: { maxBytes?: number; keep?: numbe
       renameSync(path, `${path}.1`);
       size = 0;
     }
-    appendFileSync(path, text);
+    appendFileSync(path, text, { mode: 0o600 });
     size += text.length;
   };
 }

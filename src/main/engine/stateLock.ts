@@ -1,17 +1,18 @@
-import { closeSync, openSync, readFileSync, unlinkSync, writeSync, mkdirSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { FerryError } from '../../shared/errors';
+import { makeStateDirPrivate } from './stateDir';
 
 /**
  * One Ferry process per state directory (the database has one writer). A lock left by a process that
  * died (SIGKILL, power cut) is taken over; a live holder is named in the error.
  */
 export function lockStateDir(stateDir: string): () => void {
-  mkdirSync(stateDir, { recursive: true });
+  makeStateDirPrivate(stateDir);
   const file = join(stateDir, 'ferry.lock');
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
-      const fd = openSync(file, 'wx');
+      const fd = openSync(file, 'wx', 0o600);
       writeSync(fd, String(process.pid));
       closeSync(fd);
       return () => {

@@ -251,5 +251,8 @@ function serveStatic(res: ServerResponse, path: string, root: string | undefined
     'x-content-type-options': 'nosniff',
     'referrer-policy': 'no-referrer',
   });
-  createReadStream(file).pipe(res);
+  // A file that goes away mid-read (a rebuild) cuts this answer, not the process.
+  createReadStream(file)
+    .on('error', () => res.destroy())
+    .pipe(res);
 }

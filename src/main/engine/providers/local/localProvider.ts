@@ -1,5 +1,18 @@
 import { constants } from 'node:fs';
-import { copyFile, lstat, mkdir, open, opendir, readdir, rename, rmdir, stat, unlink, utimes } from 'node:fs/promises';
+import {
+  copyFile,
+  lstat,
+  mkdir,
+  open,
+  opendir,
+  readdir,
+  realpath,
+  rename,
+  rmdir,
+  stat,
+  unlink,
+  utimes,
+} from 'node:fs/promises';
 import { dirname, join, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { FerryError } from '../../../../shared/errors';
@@ -138,6 +151,7 @@ export class LocalDestination
 
   async *list(prefix: string, signal?: AbortSignal): AsyncIterable<RemoteEntry> {
     const base = normalizeRemotePath(prefix);
+    if (base !== '') await this.refuseLinkOut(base);
     const stack = [base];
     while (stack.length > 0) {
       signal?.throwIfAborted();
@@ -165,6 +179,27 @@ export class LocalDestination
         }
       }
     }
+  }
+
+  /**
+   * Links below the root are not followed while listing; a prefix that names one (the window's browser
+   * asks for any prefix) would be: it must resolve inside the root, or nothing is listed.
+   */
+  private async refuseLinkOut(rel: string): Promise<void> {
+    let real: string;
+    let root: string;
+    try {
+      [real, root] = await Promise.all([realpath(this.abs(rel)), realpath(this.root)]);
+    } catch {
+      return; // missing: listed as empty, as before
+    }
+    if (real !== root && !real.startsWith(root.endsWith(sep) ? root : root + sep))
+      throw new FerryError(
+        'permanent',
+        'outside-destination',
+        `"${rel}" is a link that leads outside destination "${this.id}": it is not listed`,
+        { context: { destination: this.id, remotePath: rel }, hint: 'links inside a destination are not followed' },
+      );
   }
 
   private async ensureDir(dir: string): Promise<void> {
