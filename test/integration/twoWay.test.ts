@@ -233,6 +233,26 @@ describe.each(HUBS)('two-way sync between two instances through $name', (hub) =>
     );
   });
 
+  it('sends a conflicted copy to the destination in the pass that makes it', async () => {
+    const { a, b } = setup();
+    put(a, 'notes.md', 'shared');
+    await converge(a, b);
+    put(a, 'notes.md', 'mine, from a');
+    put(b, 'notes.md', 'theirs, from b');
+    expect((await sync(a)).code).toBe(0);
+    // b meets the conflict: both versions must be at the destination when its pass says all is well.
+    const conflicted = await sync(b);
+    expect(conflicted.code, conflicted.stdout + conflicted.stderr).toBe(0);
+    const copies = Object.keys(tree(b.folder)).filter((p) => p.startsWith('notes (conflicted copy from '));
+    expect(copies).toHaveLength(1);
+    // So one pass of a brings both home, and b has nothing left to do.
+    expect((await sync(a)).code).toBe(0);
+    expect(tree(a.folder)).toEqual(tree(b.folder));
+    const again = await sync(b);
+    expect(again.code).toBe(0);
+    expect(again.summary?.stats.done).toBe(0);
+  });
+
   it('tells two edits of one size made in the same millisecond on both sides apart, and keeps both', async () => {
     const { a, b } = setup();
     put(a, 'status.txt', 'base v0');

@@ -7,7 +7,7 @@ export function describeProblem(p: PlanProblem): string {
     case 'collision':
       return `rule "${p.rule}": ${p.folder}/${p.path} would land on ${p.destination}:${p.remotePath}, already taken by ${p.takenBy} — nothing was overwritten; change one rule's path template`;
     case 'delete-brake':
-      return `rule "${p.rule}": would delete ${count(p.deletes)} of ${count(p.total)} files on ${p.destination} — stopped to be safe; if that is what you want, run again with --confirm-deletes`;
+      return `rule "${p.rule}": would delete ${count(p.deletes)} of ${count(p.total)} files on ${p.destination}${p.earlier ? `, after ${count(p.earlier)} deleted since deletions were last confirmed` : ''} — stopped to be safe; if that is what you want, run again with --confirm-deletes`;
     case 'deletes-withheld':
       return `rule "${p.rule}": no deletions from folder ${p.folder}: ${p.reason}`;
     case 'left-behind':

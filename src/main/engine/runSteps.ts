@@ -1,11 +1,12 @@
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { folderNeedsContentType, type FerryConfig, type FolderConfig } from '../../shared/config';
+import { folderNeedsContentType, type FerryConfig, type FolderConfig, type RuleConfig } from '../../shared/config';
 import { FerryError, type SerializedError } from '../../shared/errors';
 import { HASH_KINDS, type HashKind } from '../../shared/hashes';
 import { brakeSiteOfFolder, type LocalFile } from '../../shared/models';
 import type { EventBus } from './events';
 import { plan, type DeleteConsent, type DestinationState, type FolderState, type Plan } from './plan/planner';
+import { confirmUnlisted } from './plan/listingHint';
 import { planTwoWayRules } from './plan/twoWayStep';
 import type { BaseEntry } from './store/baseStore';
 import { createDestination, type DestinationFactory, type ProviderDeps } from './providers/registry';
@@ -55,7 +56,10 @@ export function toSerialized(err: unknown, destination: string): SerializedError
   };
 }
 
-/** Creates and checks every destination a rule uses; one that fails is reported, the others go on. */
+/**
+ * Creates and checks (without writing) every destination a rule uses; one that fails is reported, the
+ * others go on.
+ */
 export async function connectDestinations(
   cfg: FerryConfig,
   deps: EngineDeps,
@@ -72,7 +76,8 @@ export async function connectDestinations(
         try {
           const created = await createDestination(dc, deps.factories, providerDeps(deps));
           dest = created;
-          await passingFailuresRetried(() => created.check(signal), signal);
+          // A routine pass writes nothing to look: its first real write proves the destination writable.
+          await passingFailuresRetried(() => created.check(signal, { write: false }), signal);
           destinations.set(dc.id, dest);
         } catch (err) {
           // Its connections would keep the process alive (an SFTP session, a socket pool).
@@ -135,7 +140,12 @@ export async function scanFolders(
 export async function destinationStates(
   destinations: ReadonlyMap<string, Destination>,
   deps: EngineDeps,
-  opts: { list: boolean; signal?: AbortSignal },
+  opts: {
+    list: boolean;
+    signal?: AbortSignal;
+    /** The rules, so that two-way rules' base entries are confirmed like shipped records (see confirmUnlisted). */
+    rules?: readonly Pick<RuleConfig, 'name' | 'mode' | 'to'>[];
+  },
 ): Promise<{ states: Map<string, DestinationState>; cleanedPartials: number }> {
   let cleanedPartials = 0;
   const states = new Map<string, DestinationState>();
@@ -157,6 +167,12 @@ export async function destinationStates(
               }
             }
           }
+          // What the records say is there and the listing lacks is looked at before the plan trusts its absence.
+          const expected = deps.store.shipped.forDestination(id).map((r) => r.remotePath);
+          for (const rule of opts.rules ?? [])
+            if (rule.mode === 'two-way' && rule.to[0] === id)
+              expected.push(...deps.store.base.forRule(rule.name).keys());
+          await confirmUnlisted(dest, listed, expected, opts.signal);
           return listed;
         }, opts.signal);
       } catch (err) {
@@ -197,20 +213,28 @@ export async function passingFailuresRetried<T>(
   }
 }
 
+/** What the planner needs of a folder's scan. */
+export type ScannedFolder = Pick<FolderScan, 'files' | 'unreadable' | 'complete'>;
+
 export function planAll(
   cfg: FerryConfig,
-  scans: ReadonlyMap<string, FolderScan>,
+  scans: ReadonlyMap<string, ScannedFolder>,
   states: ReadonlyMap<string, DestinationState>,
   confirmDeletes: DeleteConsent,
   /** Keep one across plans of the same config: it remembers its answers for unchanged files. */
   dispatcher = new Dispatcher(cfg.rules.map(compileRule)),
   /** Two-way rules' common base (the state database's). */
   base: (rule: string) => ReadonlyMap<string, BaseEntry> = () => new Map(),
+  /**
+   * The deletion brake's baselines (the state database's), and the instant and host name the plan is
+   * made at (fixed by the golden scenarios).
+   */
+  at: { now?: number; host?: string; brakeBaselines?: ReadonlyMap<string, number> } = {},
 ): Plan {
   const folders = new Map<string, FolderState>(
     [...scans].map(([id, s]) => [id, { files: s.files, unreadable: s.unreadable, complete: s.complete }]),
   );
-  const now = Date.now();
+  const now = at.now ?? Date.now();
   const thePlan = plan({
     dispatcher,
     folders,
@@ -218,6 +242,7 @@ export function planAll(
     maxDeleteShare: cfg.settings.max_delete_share,
     confirmDeletes,
     now,
+    ...(at.brakeBaselines ? { brakeBaselines: at.brakeBaselines } : {}),
   });
   if (!cfg.rules.some((r) => r.mode === 'two-way')) return thePlan;
   const two = planTwoWayRules({
@@ -228,6 +253,7 @@ export function planAll(
     base,
     confirmDeletes,
     now: new Date(now),
+    ...(at.host !== undefined ? { host: at.host } : {}),
   });
   thePlan.actions.push(...two.actions);
   for (const b of two.outcome.brakes) {
@@ -275,7 +301,15 @@ export function rehasher(cfg: FerryConfig, deps: EngineDeps, kinds: ReadonlyMap<
       ],
       (_job, r) => {
         if (r.ok) {
-          fresh = { folder: folderId, path, size: r.size, mtimeNs: r.mtimeNs, ino: r.ino, hashes: r.hashes };
+          fresh = {
+            folder: folderId,
+            path,
+            size: r.size,
+            mtimeNs: r.mtimeNs,
+            ino: r.ino,
+            ctimeNs: r.ctimeNs,
+            hashes: r.hashes,
+          };
           if (r.mime !== undefined) fresh.mime = r.mime;
         } else gone = r.code === 'ENOENT';
       },

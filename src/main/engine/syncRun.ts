@@ -49,9 +49,19 @@ export async function prepare(cfg: FerryConfig, deps: EngineDeps, opts: RunOptio
   const { destinations, errors } = await connectDestinations(cfg, deps, opts.signal);
   const kinds = kindsPerFolder(cfg, destinations);
   const scans = await scanFolders(activeFolders(cfg), kinds, deps, cfg);
-  const { states, cleanedPartials } = await destinationStates(destinations, deps, { list: true, signal: opts.signal });
-  const thePlan = planAll(cfg, scans, states, opts.confirmDeletes ?? false, undefined, (r) =>
-    deps.store.base.forRule(r),
+  const { states, cleanedPartials } = await destinationStates(destinations, deps, {
+    list: true,
+    signal: opts.signal,
+    rules: cfg.rules,
+  });
+  const thePlan = planAll(
+    cfg,
+    scans,
+    states,
+    opts.confirmDeletes ?? false,
+    undefined,
+    (r) => deps.store.base.forRule(r),
+    { brakeBaselines: deps.store.brakes.all() },
   );
   return { plan: thePlan, scans, destinations, destinationErrors: errors, cleanedPartials, kinds };
 }
@@ -80,6 +90,8 @@ export async function syncOnce(cfg: FerryConfig, deps: EngineDeps, opts: RunOpti
     off();
     await Promise.all([...prepared.destinations.values()].map((d) => d.close().catch(() => undefined)));
   }
+  // The pass ran to its end: the brake's baselines follow what it did (or the person confirmed).
+  if (!signal.aborted) deps.store.brakes.putMany(prepared.plan.brakeBaselines);
   const blockingIssues = [...prepared.scans.values()].flatMap((s) => s.issues.filter((i) => i.blocking));
   const ok =
     failures.length === 0 &&

@@ -1,5 +1,6 @@
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, unlinkSync, type Dirent } from 'node:fs';
+import { existsSync, readdirSync, renameSync, rmSync, unlinkSync, type Dirent } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { mkdirBelowSync } from './providers/local/dirsBelow';
 import { isTempName, TRASH_DIR } from './scan/ignoreRules';
 import { fsPath } from './scan/rawNames';
 
@@ -15,7 +16,8 @@ export function moveToTrash(folderRoot: string, path: string, now = new Date()):
   const base = join(folderRoot, TRASH_DIR, day, ...path.split('/'));
   let to = base;
   for (let i = 2; existsSync(fsPath(to)); i++) to = `${base}.${i}`;
-  mkdirSync(fsPath(dirname(to)), { recursive: true });
+  // Never the folder itself: a root that is gone is not made again (see dirsBelow.ts).
+  mkdirBelowSync(folderRoot, dirname(to));
   renameSync(fsPath(join(folderRoot, ...path.split('/'))), fsPath(to));
   return day;
 }

@@ -34,7 +34,17 @@ export type PlanInput = {
   confirmDeletes: DeleteConsent;
   /** The instant age conditions are judged at (ms since the epoch). */
   now: number;
+  /**
+   * Per mirror rule and destination (`brakeKey`), the number of real files it held at the state the
+   * person last confirmed (see BrakeBaseline); none yet: the brake counts against this pass's total.
+   */
+  brakeBaselines?: ReadonlyMap<string, number>;
 };
+
+/** The deletion brake's memory for one mirror rule and destination (kept in the state database). */
+export type BrakeBaseline = { rule: string; destination: string; files: number };
+
+export const brakeKey = (rule: string, destination: string): string => `${rule}\u0000${destination}`;
 
 export type PlanProblem =
   | {
@@ -46,7 +56,11 @@ export type PlanProblem =
       path: string;
       takenBy: string;
     }
-  | { kind: 'delete-brake'; rule: string; destination: string; deletes: number; total: number }
+  /**
+   * `deletes` of this pass held, because with the `earlier` deletions made since the person last
+   * confirmed (when any) they would take more than the allowed share of the `total` real files then.
+   */
+  | { kind: 'delete-brake'; rule: string; destination: string; deletes: number; total: number; earlier?: number }
   | { kind: 'deletes-withheld'; rule: string; folder: string; reason: string }
   /** A mirror's copies of files that still exist but that the rule no longer sends there: kept until confirmed. */
   | { kind: 'left-behind'; rule: string; destination: string; count: number; sample: string[] }
@@ -87,6 +101,8 @@ export type Plan = {
   caught: Map<string, FolderDispatch>;
   /** Two-way rules' base updates (applied once the plan is queued), brakes and problems. */
   twoWay?: TwoWayOutcome;
+  /** The brake baselines to keep once this pass completes (see applyBrakeBaselines). */
+  brakeBaselines: BrakeBaseline[];
 };
 
 const BRAKE_MIN_FILES = 5;
@@ -213,6 +229,7 @@ export function plan(input: PlanInput): Plan {
   }
 
   const withheldReported = new Set<string>();
+  const brakeBaselines: BrakeBaseline[] = [];
 
   // Pass 2: per destination, what each wanted path needs; renames found by content.
   const verifiedAt = new Map<string, (remotePath: string, file: LocalFile, rule: CompiledRule) => boolean>();
@@ -357,20 +374,35 @@ export function plan(input: PlanInput): Plan {
           reason: 'the folder could not be scanned completely',
         });
       }
-      if (
-        doomed.length >= BRAKE_MIN_FILES &&
-        doomed.length > input.maxDeleteShare * mine.length &&
-        !consents(input.confirmDeletes, rule.name)
-      ) {
+      // The brake counts against the state the person last confirmed, so that deletions spread over
+      // passes add up. The baseline counts every copy the rule keeps there (copies left behind by a rules
+      // change included, as they stay); the share is taken of real files only, so that such copies
+      // cannot dilute it.
+      const copies = leftBehind.length;
+      const confirmed = input.brakeBaselines?.get(brakeKey(rule.name, destId)) ?? mine.length;
+      const lost = confirmed - (mine.length - doomed.length);
+      const real = Math.max(confirmed - copies, 0);
+      const consented = consents(input.confirmDeletes, rule.name);
+      if (doomed.length > 0 && lost >= BRAKE_MIN_FILES && lost > input.maxDeleteShare * real && !consented) {
         problems.push({
           kind: 'delete-brake',
           rule: rule.name,
           destination: destId,
           deletes: doomed.length,
-          total: mine.length,
+          total: real,
+          ...(lost > doomed.length ? { earlier: lost - doomed.length } : {}),
         });
         continue;
       }
+      // What the rule keeps there once this pass is done: every file it sends there, and the copies left
+      // behind. Growth needs no confirmation; a loss is forgotten only once the person confirmed it.
+      let kept = copies;
+      for (const t of targets.values()) if (t.rule === rule) kept++;
+      brakeBaselines.push({
+        rule: rule.name,
+        destination: destId,
+        files: consented ? kept : Math.max(confirmed, kept),
+      });
       for (const r of doomed)
         actions.push({
           kind: 'delete-remote',
@@ -419,5 +451,5 @@ export function plan(input: PlanInput): Plan {
       });
   }
 
-  return { actions, problems, inSync, unmatched: uncaught.length, uncaught, belowQuorum, caught };
+  return { actions, problems, inSync, unmatched: uncaught.length, uncaught, belowQuorum, caught, brakeBaselines };
 }

@@ -38,7 +38,7 @@ function toAction(
         sha256: a.sha256,
         reason: a.reason,
         // The upload replaces exactly what the plan saw there (or creates the file).
-        detail: { remoteVersion: remote?.get(a.path)?.version ?? null },
+        detail: { remoteVersion: remote?.get(a.path)?.version ?? null, remoteSize: remote?.get(a.path)?.size ?? null },
       };
     case 'download':
       return {
@@ -116,6 +116,8 @@ export function planTwoWayRules(input: {
   base: (rule: string) => ReadonlyMap<string, BaseEntry>;
   confirmDeletes: DeleteConsent;
   now: Date;
+  /** The name conflicted copies carry (this computer's by default). */
+  host?: string;
 }): { actions: Action[]; outcome: TwoWayOutcome } {
   const actions: Action[] = [];
   const outcome: TwoWayOutcome = { baseUpdates: [], brakes: [], problems: [] };
@@ -153,7 +155,7 @@ export function planTwoWayRules(input: {
       base: input.base(rule.name),
       excluded: (p) => p === TRASH_DIR || p.startsWith(`${TRASH_DIR}/`) || excluded(p),
       catches: (p) => include(p) && !exclude(p),
-      host: hostname(),
+      host: input.host ?? hostname(),
       now: input.now,
       maxDeleteShare: input.cfg.settings.max_delete_share,
       minDeletes: BRAKE_MIN_FILES,

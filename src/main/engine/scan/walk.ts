@@ -4,7 +4,7 @@ import type { ScanIssue } from '../../../shared/models';
 import { IGNORE_FILE, IgnoreStack, isTempName, TRASH_DIR } from './ignoreRules';
 import { fsPath, nameFromBytes } from './rawNames';
 
-export type WalkedFile = { path: string; size: number; mtimeNs: bigint; ino: bigint };
+export type WalkedFile = { path: string; size: number; mtimeNs: bigint; ino: bigint; ctimeNs: bigint };
 
 export type WalkResult = {
   files: WalkedFile[];
@@ -116,7 +116,7 @@ export function walkFolder(
       if (!here.ignores(childRel, true)) visit(childAbs, childRel, here);
     } else if (st.isFile()) {
       if (here.ignores(childRel, false)) return;
-      files.push({ path: childRel, size: Number(st.size), mtimeNs: st.mtimeNs, ino: st.ino });
+      files.push({ path: childRel, size: Number(st.size), mtimeNs: st.mtimeNs, ino: st.ino, ctimeNs: st.ctimeNs });
     }
     // Sockets, FIFOs and devices are not files to ship: passed over silently, like rsync without -D.
   };

@@ -95,6 +95,7 @@ export class JobStore {
   private readonly lowestPhase;
   private readonly byId;
   private readonly countStmt;
+  private readonly dropFailed;
 
   constructor(private readonly db: Db) {
     this.insert = db.prepare(
@@ -109,6 +110,7 @@ export class JobStore {
       `UPDATE jobs SET state = 'failed', attempts = attempts + 1, last_error = ? WHERE id = ?`,
     );
     this.remove = db.prepare('DELETE FROM jobs WHERE id = ?');
+    this.dropFailed = db.prepare(`DELETE FROM jobs WHERE key = ? AND state = 'failed'`);
     this.lowestPhase = db.prepare(`SELECT MIN(phase) AS phase FROM jobs WHERE state = 'pending'`);
     this.byId = db.prepare('SELECT * FROM jobs WHERE id = ?');
     this.countStmt = db.prepare(
@@ -124,29 +126,39 @@ export class JobStore {
   replacePlan(actions: readonly Action[], now = Date.now()): void {
     this.db.transaction(() => {
       this.db.prepare(`DELETE FROM jobs WHERE state = 'pending'`).run();
-      const dropFailed = this.db.prepare(`DELETE FROM jobs WHERE key = ? AND state = 'failed'`);
-      for (const a of actions) {
-        const key = jobKey(a);
-        dropFailed.run(key);
-        this.insert.run({
-          key,
-          kind: a.kind,
-          phase: PHASE[a.kind],
-          rule: a.rule,
-          destination: a.destination ?? null,
-          folder: a.folder,
-          path: a.path,
-          remotePath: a.remotePath ?? null,
-          fromRemotePath: a.fromRemotePath ?? null,
-          encoding: a.encoding ?? 'identity',
-          size: a.size,
-          sha256: a.sha256 ?? null,
-          reason: a.reason,
-          createdAt: now,
-          detail: a.detail === undefined ? null : JSON.stringify(a.detail),
-        });
-      }
+      for (const a of actions) this.insertAction(a, now);
     })();
+  }
+
+  /**
+   * One more job for the running pass (a job that made work of its own, such as a conflicted copy to
+   * send): a running drain picks it up in its phase, so the pass ends only once it is settled too.
+   */
+  add(action: Action, now = Date.now()): void {
+    this.db.transaction(() => this.insertAction(action, now))();
+  }
+
+  /** Failed jobs for the same target are superseded. */
+  private insertAction(a: Action, now: number): void {
+    const key = jobKey(a);
+    this.dropFailed.run(key);
+    this.insert.run({
+      key,
+      kind: a.kind,
+      phase: PHASE[a.kind],
+      rule: a.rule,
+      destination: a.destination ?? null,
+      folder: a.folder,
+      path: a.path,
+      remotePath: a.remotePath ?? null,
+      fromRemotePath: a.fromRemotePath ?? null,
+      encoding: a.encoding ?? 'identity',
+      size: a.size,
+      sha256: a.sha256 ?? null,
+      reason: a.reason,
+      createdAt: now,
+      detail: a.detail === undefined ? null : JSON.stringify(a.detail),
+    });
   }
 
   /** Pending jobs of a phase after `afterId`, oldest first: the pool reads the queue in pages. */

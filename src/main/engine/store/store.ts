@@ -2,6 +2,7 @@ import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BaseStore } from './baseStore';
+import { BrakeStore } from './brakeStore';
 import { isInstanceTag, newInstanceTag, setInstanceTag } from '../scan/ignoreRules';
 import { openDb, type Db } from './db';
 import { HistoryStore } from './historyStore';
@@ -19,6 +20,8 @@ export class Store {
   readonly uploads: SqliteResumeStore;
   /** Two-way rules' common base. */
   readonly base: BaseStore;
+  /** The mirror deletion brake's baselines. */
+  readonly brakes: BrakeStore;
 
   /**
    * @param stagingDir where compressed copies wait for their upload: private files, removed after each
@@ -34,6 +37,7 @@ export class Store {
     this.history = new HistoryStore(db);
     this.uploads = new SqliteResumeStore(db);
     this.base = new BaseStore(db);
+    this.brakes = new BrakeStore(db);
   }
 
   static open(stateDir: string): Store {

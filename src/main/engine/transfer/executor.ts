@@ -364,7 +364,12 @@ async function deleteLocal(job: Job, deps: ExecutorDeps): Promise<JobResult> {
   const abs = folderPath(job, deps);
   const st = await lstat(fsPath(abs), { bigint: true }).catch(() => undefined);
   if (!st) return { outcome: 'skipped', bytes: 0, note: 'already removed' };
-  if (st.size !== BigInt(file.size) || st.mtimeNs !== file.mtimeNs || st.ino !== file.ino)
+  if (
+    st.size !== BigInt(file.size) ||
+    st.mtimeNs !== file.mtimeNs ||
+    st.ino !== file.ino ||
+    (file.ctimeNs !== undefined && st.ctimeNs !== file.ctimeNs)
+  )
     return { outcome: 'skipped', bytes: 0, note: 'changed since it was shipped: the file stays' };
   try {
     await unlink(fsPath(abs));

@@ -3,6 +3,7 @@ import { lstat, mkdir, rename, rm, unlink } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import { FerryError } from '../../../shared/errors';
+import type { LocalFile } from '../../../shared/models';
 import { conflictName } from '../plan/twoWay';
 import { canCopy, canMove, canTrash, type Destination, type TransferOpts } from '../providers/types';
 import { tempFileName, TRASH_DIR } from '../scan/ignoreRules';
@@ -18,6 +19,8 @@ export type TwoWayDeps = {
   destination: Destination;
   root: string;
   upload: (job: Job) => Promise<{ outcome: 'done' | 'skipped'; bytes: number; note?: string }>;
+  /** Hashes one local file and indexes it (a conflicted copy made here, before it is sent). */
+  rehash: (folder: string, path: string) => Promise<LocalFile | undefined>;
 };
 
 type Result = { outcome: 'done' | 'skipped'; bytes: number; note?: string };
@@ -66,6 +69,29 @@ function recordUploaded(job: Job, deps: TwoWayDeps): void {
 }
 
 /**
+ * A conflicted copy made here goes to the destination in the same pass, under its own name: an upload
+ * job added to the running pass (with its own retries and failure report), so that the pass ends, and
+ * says all is in place, only once both versions are on both sides.
+ */
+async function sendConflictedCopy(job: Job, path: string, deps: TwoWayDeps): Promise<void> {
+  const file = await deps.rehash(job.folder, path);
+  if (!file) return; // gone again already: nothing to send
+  deps.store.jobs.add({
+    kind: 'upload',
+    rule: job.rule,
+    folder: job.folder,
+    destination: deps.destination.id,
+    path,
+    remotePath: path,
+    size: file.size,
+    sha256: file.hashes.sha256,
+    reason: `conflicted copy of ${job.path}`,
+    // Only where nothing is: another computer's file under that name is never replaced.
+    detail: { remoteVersion: null },
+  });
+}
+
+/**
  * The jobs of two-way rules. Each re-checks its premise when it runs (the plan may be minutes old):
  * nothing local is replaced unless it is still what the plan saw, nothing remote is deleted unless it
  * is still the version the plan saw, and the base is written only once both sides agree.
@@ -107,8 +133,10 @@ export async function executeTwoWay(job: Job, opts: TransferOpts, deps: TwoWayDe
         ...(job.detail?.expect ? { expect: job.detail.expect } : {}),
         opts,
       });
-      // Landed as a conflicted copy (the local file changed meanwhile): the next pass ships both.
-      if (!got.conflicted)
+      // Landed as a conflicted copy (the local file changed meanwhile): the copy goes out in this pass,
+      // the local change (made during the pass) in the next.
+      if (got.conflicted) await sendConflictedCopy(job, got.path, deps);
+      else
         deps.store.base.put(job.rule, {
           path: job.path,
           sha256: got.hashes.sha256,
@@ -144,6 +172,7 @@ export async function executeTwoWay(job: Job, opts: TransferOpts, deps: TwoWayDe
         });
         return { outcome: 'done', bytes: got.size, note: 'both sides held the same content' };
       }
+      await sendConflictedCopy(job, other, deps);
       if (mine === null)
         return { outcome: 'done', bytes: got.size, note: `kept as ${other}; ${job.path} is gone here` };
       const r = await upload({
@@ -241,7 +270,9 @@ export async function executeTwoWay(job: Job, opts: TransferOpts, deps: TwoWayDe
  */
 async function remoteHoldsBase(job: Job, deps: TwoWayDeps, signal: AbortSignal): Promise<boolean> {
   if (deps.destination.features.versionPerWrite === true) return true;
-  if (job.kind === 'upload' && (job.detail?.remoteVersion ?? null) === null) return true; // a new file
+  // Nothing was there when the plan looked. A missing version token is no such proof: no version is the
+  // weakest version (nginx sends no getetag), and jobs queued before remoteSize existed are read back too.
+  if (job.kind === 'upload' && job.detail?.remoteSize === null) return true;
   const base = deps.store.base.get(job.rule, job.path);
   if (!base) return true;
   await mkdir(deps.store.stagingDir, { recursive: true });
@@ -266,8 +297,11 @@ async function remoteStillAsPlanned(dest: Destination, remotePath: string, job: 
   if (dest.features.conditionalWrites === true || !job.detail || !('remoteVersion' in job.detail)) return;
   const planned = job.detail.remoteVersion ?? null;
   const there = await dest.stat(remotePath, signal);
+  // Without version tokens, what can still be compared is whether a file is there, and its size.
+  const plannedSize = job.detail.remoteSize;
+  if (there && there.version === undefined && plannedSize !== undefined && there.size === plannedSize) return;
   const now = there === undefined ? null : there.version;
-  if (now === undefined || now === planned) return;
+  if (now === planned || (now === undefined && plannedSize === undefined)) return;
   throw new FerryError(
     'conflict',
     'remote-changed',

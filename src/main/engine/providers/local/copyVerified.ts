@@ -4,7 +4,6 @@ import {
   fdatasync as fdatasyncCb,
   fstatSync,
   futimesSync,
-  mkdirSync,
   openSync,
   readSync,
   renameSync,
@@ -17,11 +16,14 @@ import { promisify } from 'node:util';
 import { tempFileName } from '../../scan/ignoreRules';
 import { MultiHash } from '../../scan/multiHash';
 import { fsPath } from '../../scan/rawNames';
+import { mkdirBelowSync } from './dirsBelow';
 
 export type CopyRequest = {
   id: number;
   src: string;
   target: string;
+  /** The destination's root: folders are made below it, never it (see dirsBelow.ts). */
+  root: string;
   size: number;
   sha256: string;
   mtimeMs: number;
@@ -56,11 +58,11 @@ export type PendingCopy = {
 const fdatasync = promisify(fdatasyncCb);
 const madeDirs = new Set<string>();
 
-function openTemp(target: string): { fd: number; tmp: string } {
+function openTemp(root: string, target: string): { fd: number; tmp: string } {
   const dir = dirname(target);
   const tmp = join(dir, tempFileName());
   if (!madeDirs.has(dir)) {
-    mkdirSync(fsPath(dir), { recursive: true });
+    mkdirBelowSync(root, dir);
     madeDirs.add(dir);
   }
   try {
@@ -68,7 +70,7 @@ function openTemp(target: string): { fd: number; tmp: string } {
   } catch (err) {
     // Someone removed the folder since we made it: make it again, once.
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-    mkdirSync(fsPath(dir), { recursive: true });
+    mkdirBelowSync(root, dir);
     return { fd: openSync(fsPath(tmp), 'wx', 0o644), tmp };
   }
 }
@@ -107,7 +109,7 @@ export function copyToTemp(
     const before = fstatSync(src, { bigint: true });
     if (Number(before.size) !== req.size)
       return { id: req.id, ok: false, code: 'ECHANGED', message: `${req.src} changed since it was scanned` };
-    out = openTemp(req.target);
+    out = openTemp(req.root, req.target);
     const hash = new MultiHash();
     let done = 0;
     let lastReport = 0;

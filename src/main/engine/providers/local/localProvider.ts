@@ -10,9 +10,11 @@ import { fsError } from '../fsErrors';
 import { normalizeRemotePath } from '../remotePath';
 import { fsPath, nameFromBytes } from '../../scan/rawNames';
 import { localVersion } from './copyVerified';
+import { mkdirBelow } from './dirsBelow';
 import type { FileWorkers } from '../../workers/fileWorkers';
 import type {
   BatchUpload,
+  CheckOptions,
   Destination,
   ProviderFeatures,
   RemoteEntry,
@@ -81,21 +83,25 @@ export class LocalDestination
     return pathToFileURL(this.abs(path)).href;
   }
 
-  async check(): Promise<void> {
+  private missing(cause: unknown): FerryError {
+    return new FerryError(
+      'not-found',
+      'destination-missing',
+      `destination "${this.id}": folder ${this.root} does not exist`,
+      {
+        context: { destination: this.id },
+        hint: 'mount the drive it lives on (or create the folder): Ferry never creates it, and goes on once it is there',
+        cause,
+      },
+    );
+  }
+
+  async check(_signal?: AbortSignal, opts: CheckOptions = {}): Promise<void> {
     let st;
     try {
       st = await stat(this.root);
     } catch (err) {
-      throw new FerryError(
-        'not-found',
-        'destination-missing',
-        `destination "${this.id}": folder ${this.root} does not exist`,
-        {
-          context: { destination: this.id },
-          hint: 'create the folder (or mount the drive it lives on), then sync again',
-          cause: err,
-        },
-      );
+      throw this.missing(err);
     }
     if (!st.isDirectory())
       throw new FerryError(
@@ -107,6 +113,7 @@ export class LocalDestination
           hint: "point the destination's path at a folder",
         },
       );
+    if (opts.write === false) return;
     const probe = join(this.root, tempFileName('probe-'));
     try {
       const fh = await open(probe, 'wx');
@@ -139,7 +146,9 @@ export class LocalDestination
       try {
         names = await listNames(this.abs(rel));
       } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === 'ENOENT' && rel === base) return;
+        // A prefix not made yet holds nothing; the root itself gone is a drive unplugged, never "empty".
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT' && rel === base && base !== '') return;
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT' && rel === '') throw this.missing(err);
         throw fsError(err, `cannot list ${rel || this.root}`, { destination: this.id, remotePath: rel });
       }
       for (const d of names) {
@@ -160,7 +169,7 @@ export class LocalDestination
 
   private async ensureDir(dir: string): Promise<void> {
     if (this.madeDirs.has(dir)) return;
-    await mkdir(fsPath(dir), { recursive: true });
+    await mkdirBelow(this.root, dir);
     this.madeDirs.add(dir);
   }
 
@@ -196,6 +205,7 @@ export class LocalDestination
       items.map((it, i) => ({
         src: it.source.absPath,
         target: targets[i] as string,
+        root: this.root,
         size: it.source.size,
         sha256: it.source.hashes.sha256,
         mtimeMs: it.source.mtimeMs,
