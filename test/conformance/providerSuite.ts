@@ -20,7 +20,14 @@ export type ProviderHarness = { dest: Destination; teardown?: () => Promise<void
  * each real provider against a real server. A provider is done when this passes against its server.
  */
 /** What a provider promises beyond the core, each checked by its own tests. */
-export type ConformanceClaims = { conditionalWrites?: boolean };
+export type ConformanceClaims = {
+  conditionalWrites?: boolean;
+  /**
+   * The server offers nothing but a file's size to version it by (an FTP server without MLSD, such
+   * as vsftpd): two contents of one size share a version, and the provider must not claim otherwise.
+   */
+  sizeOnlyVersions?: boolean;
+};
 
 export function providerConformance(
   name: string,
@@ -219,26 +226,41 @@ export function providerConformance(
         expect((await listAll('cond')).filter((e) => e.partial)).toEqual([]);
       });
 
-    it('tells apart, by version, two contents of one size written over each other with the same modification time', async () => {
-      // Two instances' edits within one second: a two-way pass must not take the second for the first.
-      // Where a version is only size and time, the second upload (it names what it replaces) moves a second on.
-      const mtimeMs = Date.parse('2026-11-23T10:00:00.123Z');
-      const first = await dest.upload(
-        'same/t.txt',
-        { ...source(Buffer.from('a v142')), mtimeMs },
-        { signal: signal() },
-      );
-      const second = await dest.upload(
-        'same/t.txt',
-        { ...source(Buffer.from('b v143')), mtimeMs, replaces: first.version ?? null },
-        { signal: signal() },
-      );
-      expect(second.size).toBe(first.size);
-      expect(first.version).toBeDefined();
-      expect(second.version).not.toBe(first.version);
-      const listed = (await listAll('same')).find((e) => e.path === 'same/t.txt');
-      expect(listed?.version).toBe(second.version);
-      expect((await dest.stat('same/t.txt'))?.version).toBe(second.version);
-    });
+    if (claims.sizeOnlyVersions)
+      it('admits that its versions are the size only: two contents of one size share one, and it claims no version per write', async () => {
+        // Two-way sync then reads the destination's copy back before it replaces or deletes it.
+        const first = await put('same/t.txt', Buffer.from('a v142'));
+        const second = await dest.upload(
+          'same/t.txt',
+          { ...source(Buffer.from('b v143')), replaces: first.version ?? null },
+          { signal: signal() },
+        );
+        expect(first.version).toBeDefined();
+        expect(second.version).toBe(first.version);
+        expect((await dest.stat('same/t.txt'))?.version).toBe(second.version);
+        expect(dest.features.versionPerWrite).not.toBe(true);
+      });
+    else
+      it('tells apart, by version, two contents of one size written over each other with the same modification time', async () => {
+        // Two instances' edits within one second: a two-way pass must not take the second for the first.
+        // Where a version is only size and time, the second upload (it names what it replaces) moves a second on.
+        const mtimeMs = Date.parse('2026-11-23T10:00:00.123Z');
+        const first = await dest.upload(
+          'same/t.txt',
+          { ...source(Buffer.from('a v142')), mtimeMs },
+          { signal: signal() },
+        );
+        const second = await dest.upload(
+          'same/t.txt',
+          { ...source(Buffer.from('b v143')), mtimeMs, replaces: first.version ?? null },
+          { signal: signal() },
+        );
+        expect(second.size).toBe(first.size);
+        expect(first.version).toBeDefined();
+        expect(second.version).not.toBe(first.version);
+        const listed = (await listAll('same')).find((e) => e.path === 'same/t.txt');
+        expect(listed?.version).toBe(second.version);
+        expect((await dest.stat('same/t.txt'))?.version).toBe(second.version);
+      });
   });
 }

@@ -21,7 +21,7 @@ import { MultiHash } from '../../src/main/engine/scan/multiHash';
 import { resolveSecret } from '../../src/main/engine/secrets';
 import type { FileWorkers } from '../../src/main/engine/workers/fileWorkers';
 import { providerConformance } from '../conformance/providerSuite';
-import { FTP_GID, FTP_UID, startPureFtpd, type FtpServer } from '../servers/pureFtpd';
+import { FTP_GID, FTP_UID, startPureFtpd, type PureFtpServer as FtpServer } from '../servers/pureFtpd';
 import { MemoryResume } from '../helpers/memoryResume';
 
 function deps(resume = new MemoryResume()): ProviderDeps {
@@ -117,7 +117,7 @@ describe('ftp provider specifics', () => {
       await dest.check();
       const src = sourceOf(work, randomBytes(1000));
       const e = await dest.upload('a/b.bin', src, { signal: new AbortController().signal });
-      expect(dest.methods).toEqual({ verification: 'SIZE' });
+      expect(dest.methods).toEqual({ verification: 'SIZE', versions: 'size and time' });
       expect(dest.verified).toEqual({ hash: 0, size: 1 });
       expect(e.hashes).toBeUndefined();
       expect(e.mtimeMs).toBe(Math.floor(src.mtimeMs / 1000) * 1000);

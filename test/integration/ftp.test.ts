@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runFerry, spawnFerry, syncJson } from '../helpers/cli';
 import { makeTree, snapshot } from '../helpers/tree';
 import { workspace, type Workspace } from '../helpers/workspace';
-import { FTP_GID, FTP_UID, startPureFtpd, type FtpServer } from '../servers/pureFtpd';
+import { FTP_GID, FTP_UID, startPureFtpd, type PureFtpServer as FtpServer } from '../servers/pureFtpd';
 
 /**
  * The FTP destination through the real CLI, against pure-ftpd with explicit TLS. What arrived is read

@@ -40,7 +40,7 @@ export async function freePort(): Promise<number> {
 }
 
 /** Waits until something on the port answers with an SSH banner. */
-async function waitForBanner(port: number, child: ChildProcess, log: () => string): Promise<void> {
+export async function waitForBanner(port: number, child: ChildProcess, log: () => string): Promise<void> {
   const deadline = Date.now() + 20_000;
   for (;;) {
     if (child.exitCode !== null || child.signalCode !== null)
@@ -65,7 +65,8 @@ async function waitForBanner(port: number, child: ChildProcess, log: () => strin
   }
 }
 
-function keygen(file: string): void {
+/** A new ed25519 key pair without a passphrase: `file` and `file.pub`. */
+export function keygen(file: string): void {
   execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'ferry-test', '-f', file]);
 }
 
@@ -86,7 +87,7 @@ export function stopOnExit(child: ChildProcess): void {
   child.once('exit', () => process.removeListener('exit', kill));
 }
 
-function spawnServer(cmd: string, args: string[]): { child: ChildProcess; log: () => string } {
+export function spawnServer(cmd: string, args: string[]): { child: ChildProcess; log: () => string } {
   const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   stopOnExit(child);
   let out = '';
@@ -99,7 +100,7 @@ function spawnServer(cmd: string, args: string[]): { child: ChildProcess; log: (
   return { child, log: () => out };
 }
 
-async function stopChild(child: ChildProcess): Promise<void> {
+export async function stopChild(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
   process.kill(child.pid, 'SIGTERM');

@@ -9,8 +9,11 @@ import { connect, createServer, type AddressInfo, type Server, type Socket } fro
  */
 export type TcpFault = 'reset' | 'stall';
 
-/** What a schedule sees each time a client sends data: the connection (n from 1) and the byte counts. */
-export type TcpFaultPoint = { conn: number; connBytesUp: number; totalBytesUp: number };
+/**
+ * What a schedule sees each time a client sends data: the connection (n from 1), the byte counts, and
+ * the bytes themselves (a plain-text protocol's command, such as FTP's STOR).
+ */
+export type TcpFaultPoint = { conn: number; connBytesUp: number; totalBytesUp: number; chunk: Buffer };
 
 export type TcpFaultOptions = {
   faults?: (p: TcpFaultPoint) => TcpFault | undefined;
@@ -72,7 +75,12 @@ export async function startTcpFaultProxy(
     };
     client.on('data', (d: Buffer) => {
       if (stalled) return;
-      const fault = faults?.({ conn: n, connBytesUp: connBytesUp + d.length, totalBytesUp: stats.bytesUp + d.length });
+      const fault = faults?.({
+        conn: n,
+        connBytesUp: connBytesUp + d.length,
+        totalBytesUp: stats.bytesUp + d.length,
+        chunk: d,
+      });
       if (fault === 'reset') {
         stats.resets++;
         // Half the chunk goes through, as when a network fails in the middle of a write.

@@ -95,6 +95,7 @@ it('an upload over a file listed without a version reads it back first: a same-s
       store,
       destination: dest,
       root: dir,
+      rehash: () => Promise.resolve(undefined),
       upload: async () => {
         uploaded = true;
         return { outcome: 'done', bytes: 7 };
@@ -122,6 +123,7 @@ it('a file that appeared where the plan saw nothing is not overwritten, version 
       store,
       destination: dest,
       root: dir,
+      rehash: () => Promise.resolve(undefined),
       upload: async () => {
         uploaded = true;
         return { outcome: 'done', bytes: 7 };

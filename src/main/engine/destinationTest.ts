@@ -22,7 +22,10 @@ export async function testDestination(
     return {
       ok: true,
       step: null,
-      message: `destination "${dc.id}" (${dc.type}) is reachable, accepts the credentials, and can be written to`,
+      message: [
+        `destination "${dc.id}" (${dc.type}) is reachable, accepts the credentials, and can be written to`,
+        ...(dest.notes ?? []),
+      ].join('; '),
       hint: null,
       durationMs: Date.now() - started,
     };

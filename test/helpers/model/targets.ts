@@ -151,7 +151,7 @@ export async function startTarget(name: TargetName): Promise<Target> {
       // A bucket whose name holds the word "bucket": real names do.
       const emu: GcsEmulator = await startGcsEmulator({
         buckets: ['model-backup-bucket'],
-        accounts: [{ email: account.email, publicKeyPem: account.publicKeyPem, role: 'writer' }],
+        accounts: [{ email: account.email, keyId: account.keyId, publicKeyPem: account.publicKeyPem, role: 'writer' }],
       });
       return {
         name,

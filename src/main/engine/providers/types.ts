@@ -99,9 +99,13 @@ export interface ResumeStore {
  */
 export const CHECK_FAILURES = {
   unreachable: 'connect',
+  'tls-mismatch': 'connect',
+  'tls-untrusted': 'connect',
   'auth-failed': 'auth',
   'container-missing': 'container',
   'read-only': 'write',
+  // Logged in and the folder is there, but the probe could not be written (a dropped connection too).
+  'write-failed': 'write',
   // A local or mounted folder says the same in its own words.
   'destination-missing': 'container',
   'destination-not-folder': 'container',
@@ -128,6 +132,8 @@ export interface Destination {
    * root folder (a missing mount point or server folder is `container-missing`, not made).
    */
   check(signal?: AbortSignal, opts?: CheckOptions): Promise<void>;
+  /** What the person should know about this destination's limits, once check() has run (e.g. weak versions). */
+  readonly notes?: readonly string[];
   stat(path: string, signal?: AbortSignal): Promise<RemoteEntry | undefined>;
   /** Every file below `prefix` ('' for all), recursively; temporary leftovers flagged `partial`. */
   list(prefix: string, signal?: AbortSignal): AsyncIterable<RemoteEntry>;

@@ -19,7 +19,13 @@ function where(o: FtpConnectOptions): string {
   return `the FTP server ${o.host}:${o.port}`;
 }
 
-/** Connects and logs in; errors say which step failed (reachability, TLS, credentials). */
+/** A server's words for "TLS is required here" when it refuses a plain login. */
+const TLS_REQUIRED = /\b(TLS|SSL|encrypt\w*|secure|clear ?text)\b/i;
+
+/**
+ * Connects and logs in, one step at a time as basic-ftp's access() does, so that a failure names its
+ * step: reaching the server, TLS (not offered, required, not trusted), or the credentials.
+ */
 export async function openClient(o: FtpConnectOptions, signal?: AbortSignal): Promise<Client> {
   const ctx = { destination: o.id };
   const password = o.password();
@@ -35,79 +41,107 @@ export async function openClient(o: FtpConnectOptions, signal?: AbortSignal): Pr
       });
     }
   }
+  // `host` also names the TLS session, so that data connections (to other ports) may resume it.
+  const secureOptions = {
+    host: o.host,
+    ...(ca ? { ca } : {}),
+    ...(isIP(o.host) === 0 ? { servername: o.host } : {}),
+  };
   const client = new Client(o.timeoutMs);
   const onAbort = () => client.close();
   signal?.addEventListener('abort', onAbort, { once: true });
+  let step: 'connect' | 'tls' | 'login' = 'connect';
   try {
-    await client.access({
-      host: o.host,
-      port: o.port,
-      user: o.user,
-      ...(password !== undefined ? { password } : {}),
-      secure: o.tls === 'explicit' ? true : o.tls === 'implicit' ? 'implicit' : false,
-      ...(o.tls !== 'none'
-        ? { secureOptions: { ...(ca ? { ca } : {}), ...(isIP(o.host) === 0 ? { servername: o.host } : {}) } }
-        : {}),
-    });
+    if (o.tls === 'implicit') await client.connectImplicitTLS(o.host, o.port, secureOptions);
+    else await client.connect(o.host, o.port);
+    if (o.tls === 'explicit') {
+      step = 'tls';
+      await client.useTLS(secureOptions);
+    }
+    step = 'login';
+    // UTF-8 before the login, for non-ASCII user names and passwords; not every server takes it there.
+    await client.sendIgnoringError('OPTS UTF8 ON');
+    await client.login(o.user, password);
+    await client.useDefaultSettings();
     return client;
   } catch (err) {
     client.close();
     if (signal?.aborted)
       throw new FerryError('cancelled', 'cancelled', `connecting to ${where(o)} was cancelled`, { context: ctx });
-    const reply = replyCode(err);
-    const msg = (err as Error).message;
-    if (reply === 530 || reply === 532)
-      throw new FerryError(
-        'auth',
-        'auth-failed',
-        `destination "${o.id}": ${where(o)} refused the login of user "${o.user}" (${msg})`,
-        {
-          context: ctx,
-          hint: 'check the user name and the password',
-          cause: err,
-        },
-      );
-    if (isTlsTrustError(err))
-      throw new FerryError(
-        'auth',
-        'tls-untrusted',
-        `destination "${o.id}": ${where(o)} presented a TLS certificate that is not trusted (${msg})`,
-        {
-          context: ctx,
-          hint: "give the server's certificate (or its CA's) as ca_file in the destination, or fix the host name",
-          cause: err,
-        },
-      );
-    if (reply !== undefined && o.tls === 'explicit' && /AUTH|TLS|SSL|security/i.test(msg))
-      throw new FerryError(
-        'permanent',
-        'tls-refused',
-        `destination "${o.id}": ${where(o)} does not offer TLS (AUTH TLS: ${msg})`,
-        {
-          context: ctx,
-          hint: 'enable TLS on the server; set tls: none only if sending the password in clear is acceptable',
-          cause: err,
-        },
-      );
-    if (reply !== undefined)
-      throw new FerryError(
-        reply >= 400 && reply < 500 ? 'retryable' : 'permanent',
-        'unreachable',
-        `destination "${o.id}": ${where(o)} refused the connection (${msg})`,
-        {
-          context: ctx,
-          hint: 'check the host, the port and the tls setting',
-          cause: err,
-        },
-      );
-    throw new FerryError('retryable', 'unreachable', `destination "${o.id}": cannot reach ${where(o)} (${msg})`, {
-      context: ctx,
-      hint: 'check the host, the port and the tls setting, and that the FTP server is running and reachable from here',
-      cause: err,
-    });
+    throw connectError(o, step, err);
   } finally {
     signal?.removeEventListener('abort', onAbort);
   }
+}
+
+function connectError(o: FtpConnectOptions, step: 'connect' | 'tls' | 'login', err: unknown): FerryError {
+  const ctx = { destination: o.id };
+  const reply = replyCode(err);
+  const msg = (err as Error).message;
+  const code = (err as { code?: unknown }).code;
+  const mismatch = (what: string, hint: string) =>
+    new FerryError('permanent', 'tls-mismatch', `destination "${o.id}": TLS mismatch: ${where(o)} ${what} (${msg})`, {
+      context: ctx,
+      hint,
+      cause: err,
+    });
+  if (isTlsTrustError(err))
+    return new FerryError(
+      'auth',
+      'tls-untrusted',
+      `destination "${o.id}": ${where(o)} presented a TLS certificate that is not trusted (${msg})`,
+      {
+        context: ctx,
+        hint: "give the server's certificate (or its CA's) as ca_file in the destination, or fix the host name",
+        cause: err,
+      },
+    );
+  // AUTH TLS refused, whatever the words: vsftpd without TLS answers it "530 Please login with USER and PASS".
+  if (step === 'tls' && reply !== undefined)
+    return mismatch(
+      'does not offer TLS (it refused AUTH TLS)',
+      'enable TLS on the server; or set tls: none in the destination if sending the password in clear is acceptable',
+    );
+  // A TLS handshake that fails on a plain FTP port (implicit TLS, or a server that accepted AUTH TLS but cannot negotiate).
+  if (step !== 'login' && o.tls !== 'none' && typeof code === 'string' && /^ERR_SSL_|^EPROTO$/.test(code))
+    return mismatch(
+      o.tls === 'implicit' ? 'does not speak implicit TLS on this port' : 'could not negotiate TLS',
+      o.tls === 'implicit'
+        ? 'set tls: explicit (AUTH TLS on the usual port) in the destination, or give the implicit-TLS port (often 990)'
+        : 'check the TLS settings of the server',
+    );
+  if (step === 'login' && reply !== undefined && o.tls === 'none' && (reply === 534 || TLS_REQUIRED.test(msg)))
+    return mismatch(
+      'requires TLS and refused a plain login',
+      'set tls: explicit in the destination (or implicit, if the server listens for it on its own port)',
+    );
+  if (reply === 530 || reply === 532)
+    return new FerryError(
+      'auth',
+      'auth-failed',
+      `destination "${o.id}": ${where(o)} refused the login of user "${o.user}" (${msg})`,
+      {
+        context: ctx,
+        hint: 'check the user name and the password',
+        cause: err,
+      },
+    );
+  if (reply !== undefined)
+    return new FerryError(
+      reply >= 400 && reply < 500 ? 'retryable' : 'permanent',
+      'unreachable',
+      `destination "${o.id}": ${where(o)} refused the connection (${msg})`,
+      {
+        context: ctx,
+        hint: 'check the host, the port and the tls setting',
+        cause: err,
+      },
+    );
+  return new FerryError('retryable', 'unreachable', `destination "${o.id}": cannot reach ${where(o)} (${msg})`, {
+    context: ctx,
+    hint: 'check the host, the port and the tls setting, and that the FTP server is running and reachable from here',
+    cause: err,
+  });
 }
 
 /**

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { mkdir, open, rename, unlink, utimes } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { Readable, Writable } from 'node:stream';
+import { Writable } from 'node:stream';
 import type { Client, FileInfo } from 'basic-ftp';
 import type { DestinationConfig } from '../../../../shared/config';
 import { FerryError, type ErrorContext } from '../../../../shared/errors';
@@ -20,6 +20,7 @@ import type {
 } from '../types';
 import { ftpError, isConnectionError, replyCode } from './ftpErrors';
 import { FtpPool, openClient } from './ftpPool';
+import { uploadThrough } from './ftpTransfer';
 
 export type FtpDestinationConfig = Extract<DestinationConfig, { type: 'ftp' }>;
 
@@ -40,7 +41,11 @@ type ServerFeatures = { mlst: boolean; mfmt: boolean; rest: boolean; hash: HashC
 
 type ResumeState = { temp: string; savedAt: number };
 
-export type FtpMethods = { verification: 'HASH sha256' | 'HASH md5' | 'XSHA256' | 'XMD5' | 'SIZE' };
+export type FtpMethods = {
+  verification: 'HASH sha256' | 'HASH md5' | 'XSHA256' | 'XMD5' | 'SIZE';
+  /** What a file's version is made of: MLSD's exact time with the size, or the size alone (LIST only). */
+  versions: 'size and time' | 'size';
+};
 
 /**
  * An FTP or FTPS server (explicit TLS with AUTH TLS by default, implicit TLS, or plain FTP), in passive
@@ -65,6 +70,7 @@ export class FtpDestination implements Destination, ServerSideMove {
   private readonly pool: FtpPool;
   private readonly tuning: FtpTuning;
   private server: ServerFeatures = { mlst: false, mfmt: false, rest: false, hash: undefined };
+  private learned = false;
   private rootPromise: Promise<{ container: string; root: string }> | undefined;
   private readonly madeDirs = new Map<string, Promise<void>>();
   private readonly orphans = new Set<string>();
@@ -106,9 +112,18 @@ export class FtpDestination implements Destination, ServerSideMove {
   /** How uploads are verified here (known after the first connection). */
   get methods(): FtpMethods {
     const h = this.server.hash;
-    if (!h) return { verification: 'SIZE' };
-    if (h.verb === 'HASH') return { verification: h.kind === 'sha256' ? 'HASH sha256' : 'HASH md5' };
-    return { verification: h.verb };
+    const versions = this.server.mlst ? 'size and time' : 'size';
+    if (!h) return { verification: 'SIZE', versions };
+    if (h.verb === 'HASH') return { verification: h.kind === 'sha256' ? 'HASH sha256' : 'HASH md5', versions };
+    return { verification: h.verb, versions };
+  }
+
+  /** What the person should know about this server's limits (known after the first connection). */
+  get notes(): string[] {
+    if (!this.learned || this.server.mlst) return [];
+    return [
+      "this server has no MLSD: a file's version is its size only (LIST rounds times), so two-way sync reads a file back before it replaces or deletes it",
+    ];
   }
 
   private ctx(path: string): ErrorContext {
@@ -132,6 +147,7 @@ export class FtpDestination implements Destination, ServerSideMove {
       rest: (feat.get('REST') ?? '').toUpperCase().includes('STREAM'),
       hash,
     };
+    this.learned = true;
   }
 
   /** The container (`path`, made absolute against the login folder) and the root below it (`prefix`). */
@@ -189,7 +205,7 @@ export class FtpDestination implements Destination, ServerSideMove {
       const probe = joinAbs(root, tempFileName('probe-'));
       try {
         if (root !== container) await this.mkdirp(c, root, container);
-        await c.uploadFrom(Readable.from([Buffer.alloc(0)]), probe);
+        await uploadThrough(c, [], probe);
         await c.remove(probe);
       } catch (err) {
         // A half-written probe (a TLS data connection that failed) is not left behind.
@@ -201,7 +217,13 @@ export class FtpDestination implements Destination, ServerSideMove {
             hint: `give the user "${this.cfg.user}" write permission on ${root}, or choose another path`,
             cause: err,
           });
-        throw fe;
+        if (fe.kind === 'cancelled') throw fe;
+        // Logged in, the folder is there: whatever broke, it broke writing (a dropped connection included).
+        throw new FerryError(fe.kind, 'write-failed', fe.message, {
+          context: dctx,
+          hint: fe.hint ?? 'the login works and the folder exists, but a test file could not be written there',
+          cause: err,
+        });
       }
     }, signal);
   }
@@ -446,10 +468,9 @@ export class FtpDestination implements Destination, ServerSideMove {
         };
         await this.rehashPrefix(source, offset, feed, ctx);
         if (offset > 0) opts.onProgress?.(offset);
-        const stream = Readable.from(this.chunks(source, offset, feed, opts, ctx));
         try {
           if (offset > 0) await c.send(`REST ${offset}`);
-          await readReplyBeforeDataErrors(c, () => c.uploadFrom(stream, temp));
+          await uploadThrough(c, this.chunks(source, offset, feed, opts, ctx), temp);
         } catch (err) {
           if (opts.signal.aborted)
             throw new FerryError('cancelled', 'cancelled', `upload of ${rel} was cancelled`, { context: ctx });
@@ -763,27 +784,6 @@ export class FtpDestination implements Destination, ServerSideMove {
       await Promise.race([sweep, new Promise((r) => setTimeout(r, 5000).unref())]);
     }
     this.pool.close();
-  }
-}
-
-/**
- * When a server refuses the rest of an upload (a full quota: "552 … won't be saved") it replies on
- * the control connection and resets the data connection at once. basic-ftp closes everything on the
- * data socket's error, and when that error is handled first the reply is never read: the failure
- * would look like a network drop. For the duration of the transfer, such a data-socket error closes
- * the context a moment later, so that a reply already received decides the outcome.
- */
-async function readReplyBeforeDataErrors<T>(c: Client, transfer: () => Promise<T>): Promise<T> {
-  const ctx = c.ftp as unknown as { closeWithError: (err: Error) => void };
-  const original = ctx.closeWithError.bind(ctx);
-  ctx.closeWithError = (err: Error) => {
-    if (/\(data socket\)$/.test(err.message)) setTimeout(() => original(err), 100);
-    else original(err);
-  };
-  try {
-    return await transfer();
-  } finally {
-    ctx.closeWithError = original;
   }
 }
 
