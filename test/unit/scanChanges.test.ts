@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EventBus } from '../../src/main/engine/events';
 import { scanChanges, scanFolder, type FolderScan } from '../../src/main/engine/scan/scanner';
 import { topmost } from '../../src/main/engine/scan/walk';
+import { nameFromBytes } from '../../src/main/engine/scan/rawNames';
 import { Store } from '../../src/main/engine/store/store';
 import { FileWorkers } from '../../src/main/engine/workers/fileWorkers';
 
@@ -33,6 +34,19 @@ describe('scoped rescans after watcher hints', () => {
     await workers.close();
     store.close();
     rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("sees a new file whose name is not UTF-8 from the watcher's lossy hint (U+FFFD), by its exact bytes", async () => {
+    const root = folder.path;
+    const before = await scanFolder(folder, [], deps());
+    writeFileSync(Buffer.from(`${root}/docs/caf\xe9.txt`, 'latin1'), 'latin-1');
+    // What a watcher reports for it: the name decoded as UTF-8, the bad byte replaced.
+    const next = await scanChanges(folder, [], deps(), ['docs/caf\uFFFD.txt'], before);
+    const found = [...next.files.keys()].filter((p) => !before.files.has(p));
+    expect(found).toEqual([nameFromBytes(Buffer.from('docs/caf\xe9.txt', 'latin1'))]);
+    expect(next.issues).toEqual([]);
+    rmSync(Buffer.from(`${root}/docs/caf\xe9.txt`, 'latin1'));
+    await scanFolder(folder, [], deps());
   });
 
   it('looks only at the paths named, and keeps the rest as it was', async () => {

@@ -11,11 +11,16 @@
 
 const strict = new TextDecoder('utf-8', { fatal: true });
 const LONE = /\p{Surrogate}/u;
+// String.prototype.isWellFormed (Node 20+; not yet in TypeScript's ES2023 lib): much faster than the regex.
+const wellFormed: ((s: string) => boolean) | undefined =
+  typeof (String.prototype as { isWellFormed?: unknown }).isWellFormed === 'function'
+    ? (s) => (s as unknown as { isWellFormed(): boolean }).isWellFormed()
+    : undefined;
 const ESCAPE_BASE = 0xdc00;
 
 /** Whether a name or path holds bytes that are not UTF-8. */
 export function hasRawBytes(s: string): boolean {
-  return LONE.test(s);
+  return wellFormed ? !wellFormed(s) : LONE.test(s);
 }
 
 function continuation(buf: Uint8Array, i: number, lo = 0x80, hi = 0xbf): boolean {

@@ -203,7 +203,13 @@ export async function scanChanges(
   opts: ScanOptions = {},
 ): Promise<FolderScan> {
   const started = Date.now();
-  const roots = topmost(paths);
+  // A watcher reports a name that is not UTF-8 with U+FFFD in it, a path that reaches nothing: look at
+  // the folder above it instead (listed as bytes by the walk), or at the whole folder.
+  const hinted = paths.map((p) =>
+    p.includes('\uFFFD') ? p.slice(0, Math.max(0, p.lastIndexOf('/', p.indexOf('\uFFFD')))) : p,
+  );
+  if (hinted.includes('')) return scanFolder(folder, kinds, deps, opts);
+  const roots = topmost(hinted);
   const walked = await deps.workers.walk(folder.id, folder.path, folder.ignore, roots);
   // The folder itself went away: a full scan says so properly.
   if (walked.issues.some((i) => i.code === 'missing-folder' || i.code === 'not-a-folder'))

@@ -64,12 +64,22 @@ export function migrate(db: Db, migrations: readonly string[] = MIGRATIONS): voi
 
 type Statement = Database.Statement<unknown[], unknown>;
 
+/** Whether a bound value holds a string the database would not keep as it is (the rare case: copied then). */
+function needsEncoding(a: unknown): boolean {
+  if (typeof a === 'string') return toDbText(a) !== a;
+  if (Array.isArray(a)) return a.some(needsEncoding);
+  if (a !== null && typeof a === 'object' && Object.getPrototypeOf(a) === Object.prototype) {
+    const o = a as Record<string, unknown>;
+    for (const k in o) if (needsEncoding(o[k])) return true;
+  }
+  return false;
+}
+
 function encodeArg(a: unknown): unknown {
+  if (!needsEncoding(a)) return a;
   if (typeof a === 'string') return toDbText(a);
   if (Array.isArray(a)) return a.map(encodeArg);
-  if (a !== null && typeof a === 'object' && Object.getPrototypeOf(a) === Object.prototype)
-    return Object.fromEntries(Object.entries(a).map(([k, v]) => [k, encodeArg(v)]));
-  return a;
+  return Object.fromEntries(Object.entries(a as object).map(([k, v]) => [k, encodeArg(v)]));
 }
 
 function decodeRow(r: unknown): unknown {
@@ -91,21 +101,23 @@ function decodeRow(r: unknown): unknown {
  */
 function keepRawNames(db: Db): void {
   const prepare = db.prepare.bind(db) as (sql: string) => Statement;
+  const encoded = (args: unknown[]): unknown[] => (args.some(needsEncoding) ? args.map(encodeArg) : args);
   const wrap = (stmt: Statement): Statement => {
+    const run = (...args: unknown[]) => stmt.run(...encoded(args));
     const proxy: Statement = new Proxy(stmt, {
       get(target, prop) {
         const v = Reflect.get(target, prop, target) as unknown;
         if (typeof v !== 'function') return v;
         switch (prop) {
           case 'run':
-            return (...args: unknown[]) => target.run(...args.map(encodeArg));
+            return run;
           case 'get':
-            return (...args: unknown[]) => decodeRow(target.get(...args.map(encodeArg)));
+            return (...args: unknown[]) => decodeRow(target.get(...encoded(args)));
           case 'all':
-            return (...args: unknown[]) => target.all(...args.map(encodeArg)).map(decodeRow);
+            return (...args: unknown[]) => target.all(...encoded(args)).map(decodeRow);
           case 'iterate':
             return function* (...args: unknown[]) {
-              for (const r of target.iterate(...args.map(encodeArg))) yield decodeRow(r);
+              for (const r of target.iterate(...encoded(args))) yield decodeRow(r);
             };
           default:
             // raw(), pluck(), bind()…: the same statement, so the wrapped one.

@@ -1,4 +1,4 @@
-import { constants } from 'node:fs';
+import { constants, existsSync, statSync } from 'node:fs';
 import {
   copyFile,
   lstat,
@@ -13,7 +13,7 @@ import {
   unlink,
   utimes,
 } from 'node:fs/promises';
-import { dirname, join, sep } from 'node:path';
+import { basename, dirname, join, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { FerryError } from '../../../../shared/errors';
 import { isTempName, tempFileName, TRASH_DIR } from '../../scan/ignoreRules';
@@ -73,6 +73,15 @@ export class LocalDestination
   ) {
     this.id = cfg.id;
     this.root = cfg.prefix ? join(cfg.path, normalizeRemotePath(cfg.prefix)) : cfg.path;
+    // Whether names differing only by case are one file here (macOS, Windows, a FAT or SMB volume):
+    // the planner then reports case-only and NFC/NFD twins as collisions instead of letting one
+    // overwrite the other. Asked of the file system itself, read-only, until it can answer.
+    let known: boolean | undefined;
+    Object.defineProperty(this.features, 'caseInsensitive', {
+      enumerable: true,
+      get: () =>
+        (known ??= caseInsensitiveAt(this.root)) ?? (process.platform === 'darwin' || process.platform === 'win32'),
+    });
   }
 
   private abs(path: string): string {
@@ -407,4 +416,21 @@ async function listNames(abs: string): Promise<{ name: string; isDirectory(): bo
     isDirectory: () => e.isDirectory(),
     isFile: () => e.isFile(),
   }));
+}
+
+/**
+ * Whether the file system holding `dir` folds case: `dir` with the case of its name swapped is the same
+ * folder. Undefined when it cannot tell (no letter in the name, the folder missing).
+ */
+export function caseInsensitiveAt(dir: string): boolean | undefined {
+  const name = basename(dir);
+  const swapped = [...name].map((c) => (c === c.toLowerCase() ? c.toUpperCase() : c.toLowerCase())).join('');
+  if (swapped === name) return undefined;
+  try {
+    const a = statSync(dir);
+    const b = statSync(join(dirname(dir), swapped));
+    return a.ino === b.ino && a.dev === b.dev;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ENOENT' && existsSync(dir) ? false : undefined;
+  }
 }
