@@ -30,6 +30,8 @@ import { createMainWindow, revealWindow } from './shell/window';
 type MainWindow = ReturnType<typeof createMainWindow>;
 
 let mainWindow: MainWindow | undefined;
+/** The running engine (set once started): the window's file links are revealed by its config only. */
+let runningEngine: AppEngine | undefined;
 
 const resourcesDir = join(__dirname, '../../resources');
 const rendererHtmlPath = join(__dirname, '../renderer/index.html');
@@ -40,6 +42,8 @@ function openWindow(): MainWindow {
     preloadPath: join(__dirname, '../preload/index.js'),
     rendererHtmlPath,
     devServerUrl,
+    packaged: isPackaged(),
+    config: () => runningEngine?.host.config ?? { folders: [], destinations: [] },
     ...(process.platform === 'linux' ? { iconPath: join(resourcesDir, 'icon.png') } : {}),
   });
   win.on('closed', () => {
@@ -100,6 +104,7 @@ async function start(): Promise<void> {
   // still answers within 50 ms while it hashes 1 GiB (`npm run bench`, engine-lag).
   const dataDir = userDataDir();
   const engine = await openAppEngine(dataDir, { keychain: safeKeychain(dataDir, safeStorageCipher()) });
+  runningEngine = engine;
   const renderer = { htmlPath: rendererHtmlPath, devServerUrl };
   serveContract({ api: engine.host.api, events: engine.events, window: () => mainWindow, renderer });
   const stopReveal = serveReveal({ config: () => engine.host.config, renderer });

@@ -20,6 +20,41 @@ export const secretRef = z
     'secrets are never written in clear: give a reference such as env:VAR, file:/path/to/secret or keychain:NAME',
   );
 
+/**
+ * A URL that carries no password (`https://alice:pw@host/` would keep it in clear in the config and
+ * answer it back through config:get): the password goes in a secret reference beside the URL.
+ */
+function urlWithoutPassword(whereInstead: string) {
+  return z.url().superRefine((u, ctx) => {
+    let password = '';
+    try {
+      password = new URL(u).password;
+    } catch {
+      return; // z.url() says what is wrong with it
+    }
+    if (password !== '')
+      ctx.addIssue({
+        code: 'custom',
+        message: `the URL holds a password in clear: remove "user:password@" from it and give ${whereInstead}`,
+      });
+  });
+}
+
+/** Header names that carry credentials: their values must be secret references, resolved when sent. */
+export function isCredentialHeader(name: string): boolean {
+  return /^(proxy-)?authorization$|cookie|token|secret|passw|api-?key|auth|session|signature|credential/i.test(name);
+}
+
+const headersSchema = z.record(z.string(), z.string()).superRefine((headers, ctx) => {
+  for (const [name, value] of Object.entries(headers))
+    if (isCredentialHeader(name) && !secretRef.safeParse(value).success)
+      ctx.addIssue({
+        code: 'custom',
+        path: [name],
+        message: `the ${name} header carries a credential: give its whole value as a reference such as env:VAR, file:/path/to/secret or keychain:NAME (a bearer token also fits in token:)`,
+      });
+});
+
 const port = z.number().int().min(1).max(65535);
 const remoteRoot = z.string().optional();
 
@@ -43,7 +78,7 @@ export const destinationSchema = z.discriminatedUnion('type', [
     type: z.literal('s3'),
     bucket: z.string().min(1),
     region: z.string().optional(),
-    endpoint: z.url().optional(),
+    endpoint: urlWithoutPassword('the keys as access_key_id and secret_access_key references').optional(),
     force_path_style: z.boolean().optional(),
     access_key_id: secretRef.optional(),
     secret_access_key: secretRef.optional(),
@@ -55,7 +90,7 @@ export const destinationSchema = z.discriminatedUnion('type', [
     bucket: z.string().min(1),
     project_id: z.string().optional(),
     key_file: secretRef.optional(),
-    endpoint: z.url().optional(),
+    endpoint: urlWithoutPassword('the credentials as key_file: file:/path/to/key.json').optional(),
   }),
   z.strictObject({
     ...base,
@@ -64,7 +99,7 @@ export const destinationSchema = z.discriminatedUnion('type', [
     app_key: z.string().min(1),
     refresh_token: secretRef,
     /** Where Dropbox's API and content hosts are reached (a gateway or an emulator); default: Dropbox. */
-    endpoint: z.url().optional(),
+    endpoint: urlWithoutPassword('the credentials through "Connect to Dropbox" (refresh_token)').optional(),
   }),
   z.strictObject({
     ...base,
@@ -100,7 +135,7 @@ export const destinationSchema = z.discriminatedUnion('type', [
   z.strictObject({
     ...base,
     type: z.literal('webdav'),
-    url: z.url(),
+    url: urlWithoutPassword('the name as user: and the password as password: keychain:NAME (or env:VAR, file:PATH)'),
     user: z.string().optional(),
     password: secretRef.optional(),
     path: z.string().default('/'),
@@ -112,11 +147,12 @@ export const destinationSchema = z.discriminatedUnion('type', [
   z.strictObject({
     ...base,
     type: z.literal('http'),
-    url: z.url(),
+    url: urlWithoutPassword('a bearer token as token: keychain:NAME, or a header whose value is a reference'),
     method: z.enum(['POST', 'PUT']).default('POST'),
     field: z.string().default('file'),
     path_field: z.string().optional(),
-    headers: z.record(z.string(), z.string()).default({}),
+    /** Sent with every request; credential headers (Authorization, X-Api-Key…) hold secret references. */
+    headers: headersSchema.default({}),
     token: secretRef.optional(),
     /** Send the remote path in this header (percent-encoded) instead of, or besides, `path_field`. */
     path_header: z.string().optional(),
@@ -162,7 +198,7 @@ export const hookSchema = z
   .strictObject({
     on: z.array(z.enum(HOOK_EVENTS)).min(1).default(['transfer.completed', 'transfer.failed']),
     command: z.string().min(1).optional(),
-    url: z.url().optional(),
+    url: urlWithoutPassword('the secret as token: keychain:NAME (sent as a bearer token)').optional(),
     /** Sent as `Authorization: Bearer …` with a URL hook. */
     token: secretRef.optional(),
     timeout: z.number().int().min(1).max(600).default(30),

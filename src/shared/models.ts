@@ -13,6 +13,12 @@ export type LocalFile = {
   /** Modification time in nanoseconds since the epoch (as a decimal string when serialized). */
   mtimeNs: bigint;
   ino: bigint;
+  /**
+   * Inode change time in nanoseconds: any write moves it, and no tool sets it back, so a same-size
+   * edit that restores the mtime (`cp -p`, `touch -r`, an archive) is still seen. Absent in entries
+   * recorded before it was kept.
+   */
+  ctimeNs?: bigint;
   hashes: Hashes;
   /** Content type sniffed from the file's first bytes (magic numbers), when a rule asks for it. */
   mime?: string;
@@ -49,6 +55,11 @@ export type ActionDetail = {
   expect?: { size?: number; hashes?: Partial<Record<'sha256' | 'md5' | 'dropbox', string>> };
   /** The destination's version token the plan saw (recorded in the base after the transfer). */
   remoteVersion?: string | null;
+  /**
+   * upload (two-way): the size of the file the plan saw at the destination, null when nothing was there.
+   * A file without a version token is there all the same: it is not a new file.
+   */
+  remoteSize?: number | null;
 };
 
 export type Action = {

@@ -43,7 +43,10 @@ export async function startDaemon(config: string, stateDir: string, logFile: str
   child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
   const until = Date.now() + 30_000;
   while (!/window: (\S+)/.test(out)) {
-    if (Date.now() > until || child.exitCode !== null) throw new Error(`the daemon did not start: ${out}`);
+    if (Date.now() > until || child.exitCode !== null) {
+      child.kill('SIGKILL');
+      throw new Error(`the daemon did not start: ${out}`);
+    }
     await new Promise((r) => setTimeout(r, 50));
   }
   return {
@@ -119,11 +122,19 @@ export type OpenWindow = { daemon: Daemon; browser: Browser; page: Page; problem
 /** A daemon on the sandbox's config and Chromium showing its window (1280×800, light), watched for errors. */
 export async function openWindow(sb: Sandbox): Promise<OpenWindow> {
   const daemon = await startDaemon(sb.config, sb.state, join(sb.root, 'ferry.log'));
-  const browser = await launchChromium();
-  const page = await browser.newPage({ viewport: { width: 1280, height: 800 }, colorScheme: 'light' });
-  const problems = watchConsole(page);
-  await page.goto(daemon.windowUrl);
-  return { daemon, browser, page, problems };
+  let browser: Browser | undefined;
+  try {
+    browser = await launchChromium();
+    const page = await browser.newPage({ viewport: { width: 1280, height: 800 }, colorScheme: 'light' });
+    const problems = watchConsole(page);
+    await page.goto(daemon.windowUrl);
+    return { daemon, browser, page, problems };
+  } catch (error) {
+    // A set-up that fails (no Chromium, a page that does not load) stops what it started.
+    await browser?.close().catch(() => undefined);
+    await daemon.stop();
+    throw error;
+  }
 }
 
 /** Polls `cond` (a look at the file system) until it holds; fails after `timeoutMs`. */

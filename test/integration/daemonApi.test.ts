@@ -211,6 +211,13 @@ describe('the daemon API', () => {
     });
     expect(bad.body.ok).toBe(false);
     expect(bad.body.problems[0]?.path).toBe('rules[0].from[0]');
+    // A destination inside the folder it backs up would copy itself into itself: refused by field.
+    const inside = await api<{ ok: boolean; problems: { path: string; message: string }[] }>(daemon, 'config:update', {
+      config: { ...cfg, destinations: [{ id: 'nas', type: 'local', path: join(w.src, 'backup') }] },
+    });
+    expect(inside.body.ok).toBe(false);
+    expect(inside.body.problems[0]).toMatchObject({ path: 'destinations[0].path' });
+    expect(inside.body.problems[0]?.message).toMatch(/is inside folder "work"/);
 
     const archive = join(w.root, 'archive');
     mkdirSync(archive);

@@ -13,13 +13,17 @@ import { fakeServiceAccount, MemoryResumeStore } from '../servers/gcsFixtures';
 
 const dir = mkdtempSync(join(tmpdir(), 'ferry-gcs-conf-'));
 const account = fakeServiceAccount(dir);
+/** What the tests themselves use to make objects the way other tools do (compose), not Ferry's key. */
+const TEST_TOKEN = 'test-side-token';
 const secret = (ref: string) => readFileSync(ref.replace(/^file:/, ''), 'utf8');
 let emu: GcsEmulator;
 
 beforeAll(async () => {
   emu = await startGcsEmulator({
-    buckets: ['conformance'],
-    accounts: [{ email: account.email, publicKeyPem: account.publicKeyPem, role: 'writer' }],
+    // Bucket and object names with "bucket" in them: a missing object must not read as a missing bucket.
+    buckets: ['conformance', 'acme-backup-bucket'],
+    tokens: { [TEST_TOKEN]: 'writer' },
+    accounts: [{ email: account.email, keyId: account.keyId, publicKeyPem: account.publicKeyPem, role: 'writer' }],
   });
 });
 afterAll(async () => {
@@ -39,15 +43,15 @@ providerConformance(
   { conditionalWrites: true },
 );
 
-providerConformance('gcs (emulator, under a prefix)', async () => {
+providerConformance('gcs (emulator, under a prefix, in a bucket named "…-bucket")', async () => {
   const dest = new GcsDestination(
     {
       id: 'gcs-pre',
       type: 'gcs',
-      bucket: 'conformance',
+      bucket: 'acme-backup-bucket',
       endpoint: emu.url,
       key_file: `file:${account.keyFile}`,
-      prefix: 'team/backups',
+      prefix: 'team/bucket',
     },
     { secret, resume: new MemoryResumeStore() },
   );
@@ -56,9 +60,11 @@ providerConformance('gcs (emulator, under a prefix)', async () => {
 
 describe('gcs conformance: what the emulator saw', () => {
   it('objects under the prefix stay under it, and no probe or partial object is left behind', () => {
-    const names = emu.objects('conformance').map((o) => o.name);
-    expect(names.some((n) => n.startsWith('team/backups/put/'))).toBe(true);
-    expect(names.filter((n) => n.includes('.ferrytmp-'))).toEqual([]);
+    const names = emu.objects('acme-backup-bucket').map((o) => o.name);
+    expect(names.length).toBeGreaterThan(0);
+    expect(names.filter((n) => !n.startsWith('team/bucket/'))).toEqual([]);
+    const all = [...names, ...emu.objects('conformance').map((o) => o.name)];
+    expect(all.filter((n) => n.includes('.ferrytmp-'))).toEqual([]);
   });
 });
 
@@ -213,7 +219,7 @@ describe('gcs provider against the emulator: what the suite does not cover', () 
     expect(resume.load('extra', 'resume/r.bin', src.hashes.sha256)).toBeUndefined();
   });
 
-  it('starts over when the saved session has expired (404)', async () => {
+  it('starts over when the saved session has expired (410 Gone)', async () => {
     const data = randomBytes(12 * 1024 * 1024);
     const src = source(data);
     const controller = new AbortController();
@@ -243,6 +249,137 @@ describe('gcs provider against the emulator: what the suite does not cover', () 
     expect(err?.kind).toBe('source-changed');
     expect(emu.object('conformance', 'resume/c.bin')).toBeUndefined();
     expect(resume.load('extra', 'resume/c.bin', src.hashes.sha256)).toBeUndefined();
+  });
+
+  it('starts a new session within the same upload when the one in use dies (410 Gone)', async () => {
+    const data = randomBytes(20 * 1024 * 1024 + 3);
+    let expired = false;
+    await dest.upload('resume/dead.bin', source(data), {
+      signal: signal(),
+      onProgress: (b) => {
+        if (!expired && b >= 9 * 1024 * 1024) {
+          expired = true;
+          emu.expireSessions();
+        }
+      },
+    });
+    expect(expired).toBe(true);
+    expect(emu.object('conformance', 'resume/dead.bin')?.data.equals(data)).toBe(true);
+    expect(emu.sessions().filter((s) => s.name === 'resume/dead.bin')).toHaveLength(2);
+  });
+
+  it('signs its requests with the id of its service-account key (kid), as AIP-4111 asks', async () => {
+    const fresh = make({ id: 'kid' });
+    await expect(fresh.check()).resolves.toBeUndefined();
+    await fresh.close();
+  });
+
+  it('in a bucket named "acme-backup-bucket", a missing object under "bucket/" is absent, not a missing bucket', async () => {
+    const d = make({ id: 'acme', bucket: 'acme-backup-bucket' });
+    expect(await d.stat('bucket/nothing.txt')).toBeUndefined();
+    const missing = await failure(d.download('bucket/nothing.txt', join(work, 'never'), { signal: signal() }));
+    expect(missing?.code).toBe('not-found');
+    // An object that vanished behind its back: deleting it again is not an error.
+    await d.upload('bucket/vanishing.txt', source(Buffer.from('v')), { signal: signal() });
+    const other = make({ id: 'acme-other', bucket: 'acme-backup-bucket' });
+    await other.delete('bucket/vanishing.txt');
+    await other.close();
+    await expect(d.delete('bucket/vanishing.txt')).resolves.toBeUndefined();
+    await d.close();
+    // A bucket that is not there is still named as such.
+    const gone = make({ id: 'nobucket', bucket: 'no-such-bucket' });
+    expect((await failure(gone.stat('bucket/x')))?.code).toBe('container-missing');
+    expect((await failure(gone.check()))?.code).toBe('container-missing');
+    await gone.close();
+  });
+
+  it("deletes only the generation it saw: another writer's newer object is a conflict, and stays", async () => {
+    await dest.upload('cond/del.txt', source(Buffer.from('ours')), { signal: signal() });
+    const other = make({ id: 'other-deleter' });
+    await other.upload('cond/del.txt', source(Buffer.from('theirs')), { signal: signal() });
+    await other.close();
+    const err = await failure(dest.delete('cond/del.txt'));
+    expect(err?.kind).toBe('conflict');
+    expect(err?.code).toBe('remote-changed');
+    expect(emu.object('conformance', 'cond/del.txt')?.data.toString()).toBe('theirs');
+    // Having looked again, it deletes what it now saw.
+    expect((await dest.stat('cond/del.txt'))?.size).toBe(6);
+    await dest.delete('cond/del.txt');
+    expect(emu.object('conformance', 'cond/del.txt')).toBeUndefined();
+  });
+
+  it('moves only the generation it saw: a source changed before the copy is a conflict, and nothing is lost', async () => {
+    await dest.upload('mvc/a.txt', source(Buffer.from('ours')), { signal: signal() });
+    const other = make({ id: 'other-mover' });
+    await other.upload('mvc/a.txt', source(Buffer.from('theirs')), { signal: signal() });
+    await other.close();
+    const err = await failure(dest.move('mvc/a.txt', 'mvc/b.txt'));
+    expect(err?.kind).toBe('conflict');
+    expect(emu.object('conformance', 'mvc/a.txt')?.data.toString()).toBe('theirs');
+    expect(emu.object('conformance', 'mvc/b.txt')).toBeUndefined();
+  });
+
+  it('moves only the generation it copied: a source overwritten between the copy and the delete stays', async () => {
+    await dest.upload('mvd/a.txt', source(Buffer.from('ours')), { signal: signal() });
+    // Another writer replaces the source at the moment the delete of the move arrives.
+    emu.inject((r) => {
+      const o = emu.object('conformance', 'mvd/a.txt');
+      if (r.method === 'DELETE' && o && o.data.toString() === 'ours') {
+        o.data = Buffer.from('theirs');
+        o.generation = String(BigInt(o.generation) + 1n);
+      }
+      return undefined;
+    });
+    const err = await failure(dest.move('mvd/a.txt', 'mvd/b.txt'));
+    emu.inject(undefined);
+    expect(err?.kind).toBe('conflict');
+    expect(emu.object('conformance', 'mvd/a.txt')?.data.toString()).toBe('theirs');
+    expect(emu.object('conformance', 'mvd/b.txt')?.data.toString()).toBe('ours');
+  });
+
+  it('copies and moves a large object through a rewrite that takes several calls', async () => {
+    const data = randomBytes(3 * 1024 * 1024 + 7);
+    await dest.upload('rw/big.bin', source(data), { signal: signal() });
+    const before = emu.stats.ops.rewriteContinue ?? 0;
+    const moved = await dest.move('rw/big.bin', 'rw/moved.bin');
+    expect((emu.stats.ops.rewriteContinue ?? 0) - before).toBe(3);
+    expect(moved.size).toBe(data.length);
+    expect(emu.object('conformance', 'rw/moved.bin')?.data.equals(data)).toBe(true);
+    expect(emu.object('conformance', 'rw/big.bin')).toBeUndefined();
+  });
+
+  it('verifies a composite object (no md5Hash) by its CRC32C on download, and refuses bytes that differ', async () => {
+    const auth = { authorization: `Bearer ${TEST_TOKEN}` };
+    const parts = [randomBytes(1000), randomBytes(2000)];
+    for (const [i, p] of parts.entries()) {
+      const r = await fetch(`${emu.url}/upload/storage/v1/b/conformance/o?uploadType=media&name=comp/${i}`, {
+        method: 'POST',
+        headers: auth,
+        body: p,
+      });
+      expect(r.status).toBe(200);
+    }
+    const composed = await fetch(
+      `${emu.url}/storage/v1/b/conformance/o/${encodeURIComponent('comp/all.bin')}/compose`,
+      {
+        method: 'POST',
+        headers: { ...auth, 'content-type': 'application/json' },
+        body: JSON.stringify({ sourceObjects: [{ name: 'comp/0' }, { name: 'comp/1' }], destination: {} }),
+      },
+    );
+    expect(composed.status).toBe(200);
+    const whole = Buffer.concat(parts);
+    const to = join(work, 'composite-out');
+    const got = await dest.download('comp/all.bin', to, { signal: signal() });
+    expect(got.size).toBe(whole.length);
+    expect(readFileSync(to).equals(whole)).toBe(true);
+    const stored = emu.object('conformance', 'comp/all.bin');
+    if (!stored) throw new Error('not stored');
+    stored.data = Buffer.from(whole).fill(7, 0, 10); // same size, other bytes, CRC32C unchanged
+    const bad = join(work, 'composite-bad');
+    const err = await failure(dest.download('comp/all.bin', bad, { signal: signal() }));
+    expect(err?.code).toBe('verify-failed');
+    expect(existsSync(bad)).toBe(false);
   });
 
   it('verifies downloads against the object MD5 and refuses bytes that differ', async () => {

@@ -29,8 +29,8 @@ beforeAll(async () => {
   emu = await startGcsEmulator({
     buckets: ['tree', 'big', 'resume', 'faults', 'other'],
     accounts: [
-      { email: writer.email, publicKeyPem: writer.publicKeyPem, role: 'writer' },
-      { email: reader.email, publicKeyPem: reader.publicKeyPem, role: 'reader' },
+      { email: writer.email, keyId: writer.keyId, publicKeyPem: writer.publicKeyPem, role: 'writer' },
+      { email: reader.email, keyId: reader.keyId, publicKeyPem: reader.publicKeyPem, role: 'reader' },
     ],
   });
 });

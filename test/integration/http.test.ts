@@ -7,7 +7,7 @@ import { makeTree, snapshot } from '../helpers/tree';
 import { workspace, type Workspace } from '../helpers/workspace';
 import { startHttpReceiver, type Receiver, type ReceiverOptions } from '../servers/httpReceiver';
 
-const ENV = { FERRY_TEST_HTTP_TOKEN: 'tok-123' };
+const ENV = { FERRY_TEST_HTTP_TOKEN: 'tok-123', FERRY_TEST_HTTP_KEY: 'key-456' };
 
 function httpWorkspace(url: string, lines: string[], settings?: string): Workspace {
   return workspace({
@@ -42,7 +42,7 @@ describe('a generated tree reaches an HTTP upload endpoint (multipart POST) thro
       '    field: document',
       '    path_field: target',
       '    token: env:FERRY_TEST_HTTP_TOKEN',
-      '    headers: { X-Team: ferry }',
+      '    headers: { X-Team: ferry, X-Api-Key: env:FERRY_TEST_HTTP_KEY }',
     ]);
     paths = makeTree(ws.src, { files: 2100, bigFileBytes: 20 * 1024 * 1024, seed: 13 });
     cleanups.push(() => ws.cleanup());
@@ -56,7 +56,7 @@ describe('a generated tree reaches an HTTP upload endpoint (multipart POST) thro
     expect(snapshot(recv.dir)).toEqual(snapshot(ws.src));
   });
 
-  it('honours the field name and the path field, and sends the bearer token and the extra headers', () => {
+  it('honours the field name and the path field, and sends the bearer token and the extra headers (credential ones resolved)', () => {
     const uploads = recv.received.filter((u) => u.method === 'POST');
     expect(uploads.length).toBe(paths.length);
     for (const u of uploads) {
@@ -66,6 +66,8 @@ describe('a generated tree reaches an HTTP upload endpoint (multipart POST) thro
       expect(u.filename).toBe((u.fields.target as string).split('/').pop());
       expect(u.headers.authorization).toBe('Bearer tok-123');
       expect(u.headers['x-team']).toBe('ferry');
+      // A credential header holds a reference in the config; its value is what is sent.
+      expect(u.headers['x-api-key']).toBe('key-456');
       expect(u.headers['x-ferry-sha256']).toBe(u.sha256);
     }
     expect(uploads.map((u) => u.fields.target).sort()).toEqual([...paths].sort());

@@ -80,7 +80,7 @@ describe('ferry sync to an S3 bucket (s3rver)', () => {
     expect(r.code, r.stdout + r.stderr).toBe(0);
     expect(r.summary?.stats).toEqual({ done: 0, skipped: 0, failed: 0, bytes: 0 });
     expect(r.summary?.inSync).toBe(count);
-    // Only the connection check's empty probe object went up.
+    // Nothing went up: a routine pass writes no probe (see routinePassWrites.test.ts).
     expect(proxy.stats.bodyBytes - before).toBe(0);
   });
 

@@ -20,7 +20,7 @@ beforeAll(async () => {
   account = fakeServiceAccount(root, 'writer');
   emu = await startGcsEmulator({
     buckets: ['names'],
-    accounts: [{ email: account.email, publicKeyPem: account.publicKeyPem, role: 'writer' }],
+    accounts: [{ email: account.email, keyId: account.keyId, publicKeyPem: account.publicKeyPem, role: 'writer' }],
     tokens: { 'seed-token': 'writer' },
   });
 });

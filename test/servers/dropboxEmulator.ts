@@ -69,15 +69,23 @@ type FileNode = {
   contentHash: string;
   clientModified: string;
   serverModified: string;
+  /** The path as given when the file was created (what a stale path_display shows). */
+  writtenAs?: string[];
 };
-type FolderNode = { kind: 'folder'; name: string; id: string };
+type FolderNode = { kind: 'folder'; name: string; id: string; writtenAs?: string[] };
 type Node = FileNode | FolderNode;
 
 type Session = { id: string; chunks: Buffer[]; size: number; closed: boolean; createdAt: number };
 type Job = { done: boolean; entries: unknown[] };
 type Cursor = { entries: unknown[]; pos: number; limit: number };
 type Token = { refresh: string; expiresAt: number; scopes: string[] };
-type AuthCode = { clientId: string; redirectUri: string | undefined; challenge?: string; method?: string };
+type AuthCode = {
+  clientId: string;
+  redirectUri: string | undefined;
+  offline: boolean;
+  challenge?: string;
+  method?: string;
+};
 
 /** A Dropbox API error answered as HTTP 409 by endpoints (or another status where Dropbox does). */
 class ApiError extends Error {
@@ -147,6 +155,10 @@ type Stats = {
   commits: Record<string, number>;
   rateLimited: number;
   tooManyWrites: number;
+  /** Longpolls answered; longpolls whose client went away before the answer; longpolls before their backoff. */
+  longpollAnswered: number;
+  longpollAbandoned: number;
+  longpollTooSoon: number;
   refreshes: number;
   codeExchanges: number;
   expiredTokenAnswers: number;
@@ -161,6 +173,9 @@ function freshStats(): Stats {
     commits: {},
     rateLimited: 0,
     tooManyWrites: 0,
+    longpollAnswered: 0,
+    longpollAbandoned: 0,
+    longpollTooSoon: 0,
     refreshes: 0,
     codeExchanges: 0,
     expiredTokenAnswers: 0,
@@ -175,6 +190,20 @@ export class DropboxEmulator {
   rateLimit: ((route: string) => number | undefined) | undefined;
   /** Paths (path_lower) where writes are refused with no_write_permission. */
   denyWrites: ((pathLower: string) => boolean) | undefined;
+  /** Makes a finish_batch entry fail (by its commit path_lower) as the service's entries do under load. */
+  batchEntryFault: ((pathLower: string) => 'too_many_write_operations' | 'internal_error' | undefined) | undefined;
+  /** Whether a (deprecated) v1 finish_batch completes in its answer instead of launching a job: either may happen. */
+  v1CompletesAtOnce: () => boolean = () => Math.random() < 0.5;
+  /** The redirect URIs registered for the app in the App Console: /oauth2/authorize accepts these exactly. */
+  readonly redirectUris = new Set<string>();
+  /** path_display keeps each entry's parents in the case they had in the request that created it. */
+  staleParentCase = false;
+  /** Seconds of jitter added to a longpoll's wait (Dropbox: up to 90, at random). */
+  longpollJitterSec: () => number = () => Math.random() * 90;
+  /** How long one "second" of a longpoll's wait lasts here (tests shorten it; timeouts are still 30–480). */
+  longpollSecondMs = 1000;
+  /** The `backoff` every longpoll answer carries, when set. */
+  longpollBackoffSec: number | undefined;
   /** The emulated person refuses consent on /oauth2/authorize. */
   denyConsent = false;
   tokenLifetimeSec: number;
@@ -191,6 +220,9 @@ export class DropboxEmulator {
   /** Paths of deleted files, as Dropbox keeps them restorable ("deleted files"). */
   private readonly deletedPaths: string[] = [];
   private changeSeq = 0;
+  /** Bumped by resetCursors(): older cursors are `reset`. */
+  private cursorEpoch = 0;
+  private longpollNotBefore = 0;
   private readonly changeWaiters = new Set<() => void>();
   private readonly refreshTokens = new Map<string, { revoked: boolean; scopes: string[] }>();
   private readonly accessTokens = new Map<string, Token>();
@@ -208,7 +240,10 @@ export class DropboxEmulator {
     this.appKey = opts.appKey ?? 'ferry-test-app';
     this.tokenLifetimeSec = opts.tokenLifetimeSec ?? 4 * 3600;
     this.listPageSize = opts.listPageSize ?? 500;
-    this.maxConcurrentWrites = opts.maxConcurrentWrites ?? Infinity;
+    // Concurrent writes to one namespace contend for its lock: too_many_write_operations "correspond[s] to
+    // ... a namespace lock contention occurring" (https://www.dropbox.com/developers/reference/data-ingress-guide).
+    // The service never takes unbounded concurrent writes, so neither does the emulator.
+    this.maxConcurrentWrites = opts.maxConcurrentWrites ?? 12;
     this.batchJobMs = opts.batchJobMs ?? 30;
     this.quotaBytes = opts.quotaBytes ?? Infinity;
     this.writeLatencyMs = opts.writeLatencyMs ?? 0;
@@ -232,6 +267,16 @@ export class DropboxEmulator {
   /** Makes every access token issued so far expire now. */
   expireAccessTokens(): void {
     for (const t of this.accessTokens.values()) t.expiresAt = 0;
+  }
+
+  /**
+   * Invalidates every cursor: list_folder/continue and list_folder/longpoll then answer `reset`
+   * (files.stone ListFolderContinueError.reset: "Indicates that the cursor has been invalidated. Call
+   * list_folder to obtain a new cursor.").
+   */
+  resetCursors(): void {
+    this.cursors.clear();
+    this.cursorEpoch++;
   }
 
   /** An upload session past its 7 days. */
@@ -323,7 +368,7 @@ export class DropboxEmulator {
     let refused: unknown;
     if (WRITE_ROUTES.has(route))
       try {
-        release = this.beginWrite();
+        release = this.beginWrite(route);
       } catch (err) {
         refused = err;
       }
@@ -452,12 +497,18 @@ export class DropboxEmulator {
     if (p.get('client_id') !== this.appKey) return fail('Invalid client_id');
     if (p.get('response_type') !== 'code') return fail('response_type must be "code" for this app');
     const redirectUri = p.get('redirect_uri') ?? undefined;
-    if (redirectUri !== undefined) {
-      const r = new URL(redirectUri);
-      // Desktop apps register a loopback redirect: any port of 127.0.0.1 or localhost, over http.
-      if (r.protocol !== 'http:' || !['127.0.0.1', 'localhost'].includes(r.hostname))
-        return fail('Invalid redirect_uri: it must be registered for this app');
-    }
+    // "Dropbox checks that the specified redirect_uri parameter in your Authorization URL matches one of
+    // the registered values at authorization time. You'll need to register the exact redirect URI(s) your
+    // app may use in the App Console" (OAuth guide, https://developers.dropbox.com/oauth-guide); "even
+    // 'localhost' must be listed if it is used for testing" (/oauth2/authorize, HTTP API documentation).
+    // Exact: another port, path or host is another URI.
+    if (redirectUri !== undefined && !this.redirectUris.has(redirectUri))
+      return fail(`Invalid redirect_uri: "${redirectUri}" is not registered for this app`);
+    // token_access_type: "offline" gives a refresh token with the code, "online" (the default) only a
+    // short-lived access token (https://dropbox.tech/developers/using-oauth-2-0-with-offline-access).
+    const accessType = p.get('token_access_type') ?? 'online';
+    if (accessType !== 'online' && accessType !== 'offline' && accessType !== 'legacy')
+      return fail('Invalid token_access_type');
     const challenge = p.get('code_challenge') ?? undefined;
     const method = p.get('code_challenge_method') ?? (challenge ? 'plain' : undefined);
     if (challenge !== undefined && !/^[A-Za-z0-9._~-]{43,128}$/.test(challenge)) return fail('Invalid code_challenge');
@@ -477,6 +528,7 @@ export class DropboxEmulator {
     this.codes.set(code, {
       clientId: this.appKey,
       redirectUri,
+      offline: accessType === 'offline',
       ...(challenge ? { challenge } : {}),
       ...(method ? { method } : {}),
     });
@@ -519,13 +571,15 @@ export class DropboxEmulator {
         if (expected !== code.challenge)
           return answer(400, { error: 'invalid_grant', error_description: 'invalid code verifier' });
       }
+      // Online access still needs a refresh token internally to tie the access token to the grant; it is
+      // not handed out.
       const refresh = this.issueRefreshToken();
       const access = this.issueAccessToken(refresh);
       return answer(200, {
         access_token: access,
         token_type: 'bearer',
         expires_in: this.tokenLifetimeSec,
-        refresh_token: refresh,
+        ...(code.offline ? { refresh_token: refresh } : {}),
         scope: ALL_SCOPES.join(' '),
         uid: '12345',
         account_id: 'dbid:emulated-account',
@@ -565,9 +619,20 @@ export class DropboxEmulator {
     return out;
   }
 
+  /**
+   * path_display as Dropbox reports it. files.stone, Metadata.path_display: "In rare instances the
+   * casing will not correctly match the user's filesystem ... at least the last path component will have
+   * the correct casing." With `staleParentCase`, an entry's parents keep the case they were given when
+   * the entry was written (its folders may show another case in their own entries).
+   */
+  private reportedDisplay(lower: string, n: Node): string {
+    if (!this.staleParentCase || !n.writtenAs) return this.display(lower);
+    return `/${[...n.writtenAs.slice(0, -1), n.name].join('/')}`;
+  }
+
   private metadata(lower: string): Record<string, unknown> {
     const n = this.nodes.get(lower) as Node;
-    const base = { name: n.name, path_lower: lower, path_display: this.display(lower), id: n.id };
+    const base = { name: n.name, path_lower: lower, path_display: this.reportedDisplay(lower, n), id: n.id };
     if (n.kind === 'folder') return { '.tag': 'folder', ...base };
     return {
       '.tag': 'file',
@@ -631,6 +696,7 @@ export class DropboxEmulator {
     this.nodes.set(lower, {
       kind: 'file',
       name: existing?.name ?? (parts.at(-1) as string),
+      writtenAs: existing?.writtenAs ?? parts,
       id: existing?.id ?? this.newId(),
       rev: this.newRev(),
       data,
@@ -669,11 +735,24 @@ export class DropboxEmulator {
     return `id:${(++this.idCounter).toString(36).padStart(6, '0')}${randomBytes(6).toString('base64url')}`;
   }
 
-  /** A write to the namespace; beyond the limit of concurrent writes Dropbox refuses it. */
-  private beginWrite(): () => void {
+  /**
+   * A write to the namespace; beyond the limit of concurrent writes Dropbox refuses it. Where the
+   * route's error union has a `too_many_write_operations` member the refusal is that member, a 409
+   * (files.stone: WriteError, UploadSessionFinishError, DeleteError: "There are too many write
+   * operations in user's Dropbox. Please retry this request."); elsewhere it is the 429 RateLimitError
+   * with reason too_many_write_operations (auth.stone RateLimitReason).
+   */
+  private beginWrite(route = ''): () => void {
     if (this.writesInFlight >= this.maxConcurrentWrites) {
       this.stats.tooManyWrites++;
-      throw new ApiError({ reason: tag('too_many_write_operations'), retry_after: 1 }, 429, { 'retry-after': '1' });
+      const busy = tag('too_many_write_operations');
+      if (route === 'files/upload')
+        throw new ApiError(
+          tag('path', { reason: busy, upload_session_id: `pid_upload_session:${randomBytes(8).toString('hex')}` }),
+        );
+      if (route === 'files/upload_session/finish' || route === 'files/delete_v2') throw new ApiError(busy);
+      if (route === 'files/create_folder_v2') throw new ApiError(nested('path', busy));
+      throw new ApiError({ reason: busy, retry_after: 1 }, 429, { 'retry-after': '1' });
     }
     this.writesInFlight++;
     let released = false;
@@ -712,11 +791,18 @@ export class DropboxEmulator {
     };
   }
 
-  /** Commits a session's bytes; throws an UploadSessionFinishError body. */
-  private finishSession(s: Session, commit: unknown, contentHash: unknown): Record<string, unknown> {
-    const data = Buffer.concat(s.chunks);
-    if (typeof contentHash === 'string' && contentHash !== dropboxContentHash(data))
+  /**
+   * Commits a session's bytes; throws an UploadSessionFinishError body. `content_hash` describes the
+   * bytes of this one request, not the file: files.stone, UploadSessionFinishArg.content_hash: "A hash
+   * of the file content uploaded in this call. If provided and the uploaded content does not match this
+   * hash, an error will be returned"; UploadSessionFinishError.content_hash_mismatch: "The content
+   * received by the Dropbox server in this call does not match the provided content hash." A
+   * finish_batch entry carries no content at all, so only the hash of no bytes matches there.
+   */
+  private finishSession(s: Session, commit: unknown, contentHash: unknown, callBody: Buffer): Record<string, unknown> {
+    if (typeof contentHash === 'string' && contentHash !== dropboxContentHash(callBody))
       throw new ApiError(tag('content_hash_mismatch'));
+    const data = Buffer.concat(s.chunks);
     let meta;
     try {
       const info = this.commitInfo(commit);
@@ -794,7 +880,7 @@ export class DropboxEmulator {
         s.size += body.length;
       }
       try {
-        return this.finishSession(s, arg.commit, arg.content_hash);
+        return this.finishSession(s, arg.commit, arg.content_hash, body);
       } catch (err) {
         // A commit that failed leaves the session as it was before this request.
         if (body.length > 0) {
@@ -806,39 +892,79 @@ export class DropboxEmulator {
     }
   }
 
-  uploadFinishBatch(arg: Record<string, unknown>): Record<string, unknown> {
+  /**
+   * The entries of a finish_batch, each committed or failed alone (UploadSessionFinishBatchResultEntry:
+   * `success` FileMetadata or `failure` UploadSessionFinishError, in the order of the request).
+   * `batchEntryFault` makes an entry fail as the service's do under load: `too_many_write_operations`
+   * (UploadSessionFinishError: "You should retry uploading this file") or `internal_error` (the union is
+   * open, not union_closed, so a client meets tags it does not know; Dropbox's batch entries describe
+   * internal_error as "Something went wrong with the job on Dropbox's end. You'll need to verify that
+   * the action you were taking succeeded, and if not, try again", files.stone RelocationBatchErrorEntry).
+   */
+  private commitBatch(entries: Record<string, unknown>[]): unknown[] {
+    return entries.map((e) => {
+      try {
+        const fault = this.batchEntryFault?.(lowerOf(String((e.commit as { path?: unknown } | undefined)?.path ?? '')));
+        if (fault) return { '.tag': 'failure', failure: tag(fault) };
+        let s: Session;
+        try {
+          s = this.sessionAt(e.cursor);
+          if (!s.closed) throw new ApiError(tag('not_closed'));
+        } catch (err) {
+          if (err instanceof ApiError) throw new ApiError(nested('lookup_failed', err.error));
+          throw err;
+        }
+        const meta = this.finishSession(s, e.commit, e.content_hash, Buffer.alloc(0));
+        this.stats.finishBatchEntries++;
+        return { '.tag': 'success', ...meta };
+      } catch (err) {
+        if (err instanceof ApiError) return { '.tag': 'failure', failure: err.error };
+        return { '.tag': 'failure', failure: tag('other') };
+      }
+    });
+  }
+
+  private batchEntries(arg: Record<string, unknown>): Record<string, unknown>[] {
     const entries = arg.entries;
+    // files.stone UploadSessionFinishBatchArg: entries List(UploadSessionFinishArg, max_items=1000).
     if (!Array.isArray(entries) || entries.length > 1000)
       throw new BadRequest('request body: entries: at most 1000 entries');
+    return entries as Record<string, unknown>[];
+  }
+
+  /**
+   * upload_session/finish_batch (v1, deprecated in files.stone): "This route will return a job_id
+   * immediately and do the async commit job in background" — but its result is
+   * UploadSessionFinishBatchLaunch, which "may either launch an asynchronous job or complete
+   * synchronously": `v1CompletesAtOnce` says which this call does.
+   */
+  uploadFinishBatch(arg: Record<string, unknown>): Record<string, unknown> {
+    const entries = this.batchEntries(arg);
+    if (this.v1CompletesAtOnce()) {
+      const release = this.beginWrite();
+      try {
+        return { '.tag': 'complete', entries: this.commitBatch(entries) };
+      } finally {
+        release();
+      }
+    }
     const release = this.beginWrite();
     const jobId = `dbjid:${randomBytes(24).toString('base64url')}`;
     const job: Job = { done: false, entries: [] };
     this.jobs.set(jobId, job);
     const timer = setTimeout(() => {
       this.timers.delete(timer);
-      job.entries = entries.map((e: Record<string, unknown>) => {
-        try {
-          let s: Session;
-          try {
-            s = this.sessionAt(e.cursor);
-            if (!s.closed) throw new ApiError(tag('not_closed'));
-          } catch (err) {
-            if (err instanceof ApiError) throw new ApiError(nested('lookup_failed', err.error));
-            throw err;
-          }
-          const meta = this.finishSession(s, e.commit, e.content_hash);
-          this.stats.finishBatchEntries++;
-          return { '.tag': 'success', ...meta };
-        } catch (err) {
-          if (err instanceof ApiError) return { '.tag': 'failure', failure: err.error };
-          return { '.tag': 'failure', failure: tag('other') };
-        }
-      });
+      job.entries = this.commitBatch(entries);
       job.done = true;
       release();
     }, this.batchJobMs);
     this.timers.add(timer);
     return { '.tag': 'async_job_id', async_job_id: jobId };
+  }
+
+  /** upload_session/finish_batch:2 (`finish_batch_v2`): synchronous, UploadSessionFinishBatchResult. */
+  uploadFinishBatchV2(arg: Record<string, unknown>): Record<string, unknown> {
+    return { entries: this.commitBatch(this.batchEntries(arg)) };
   }
 
   uploadFinishBatchCheck(arg: Record<string, unknown>): Record<string, unknown> {
@@ -905,42 +1031,68 @@ export class DropboxEmulator {
   latestCursor(arg: Record<string, unknown>): Record<string, unknown> {
     const raw = typeof arg.path === 'string' ? arg.path : '';
     const lower = raw === '' ? '' : `/${lookupPath(raw, 'path').join('/')}`.toLowerCase();
-    return { cursor: `chg:${this.changeSeq}:${Buffer.from(lower).toString('base64url')}` };
+    return { cursor: `chg:${this.cursorEpoch}:${this.changeSeq}:${Buffer.from(lower).toString('base64url')}` };
   }
 
   /**
    * files/list_folder/longpoll (notify host, no token): answers as soon as something changed below the
-   * cursor's folder since it was made, or `{changes: false}` after `timeout` seconds (30–480).
+   * cursor's folder since it was made, or `{changes: false}` once the wait is over. files.stone,
+   * ListFolderLongpollArg.timeout (30–480): "The request will block for at most this length of time,
+   * plus up to 90 seconds of random jitter added to avoid the thundering herd problem" — the jitter of
+   * each wait is `longpollJitterSec()`. ListFolderLongpollResult.backoff: "If present, backoff for at
+   * least this many seconds before calling list_folder/longpoll again": with `longpollBackoffSec` set,
+   * every answer carries it, and a longpoll that comes sooner is refused (429 too_many_requests), so a
+   * client that ignores it fails a test. A cursor made before `resetCursors()` is `reset`
+   * (ListFolderLongpollError.reset).
    */
-  async longpoll(arg: Record<string, unknown>): Promise<Record<string, unknown>> {
-    const m = typeof arg.cursor === 'string' ? /^chg:(\d+):([\w-]*)$/.exec(arg.cursor) : null;
-    if (!m) throw new ApiError(tag('reset'));
-    const since = Number(m[1]);
-    const prefix = Buffer.from(m[2] ?? '', 'base64url').toString();
+  async longpoll(arg: Record<string, unknown>, _body: Buffer, res: ServerResponse): Promise<Record<string, unknown>> {
+    const m = typeof arg.cursor === 'string' ? /^chg:(\d+):(\d+):([\w-]*)$/.exec(arg.cursor) : null;
+    if (!m || Number(m[1]) !== this.cursorEpoch) throw new ApiError(tag('reset'));
+    const since = Number(m[2]);
+    const prefix = Buffer.from(m[3] ?? '', 'base64url').toString();
     const timeout = typeof arg.timeout === 'number' ? arg.timeout : 30;
     if (timeout < 30 || timeout > 480)
       throw new BadRequest(
         'Error in call to API function "files/list_folder/longpoll": timeout must be between 30 and 480',
       );
+    if (Date.now() < this.longpollNotBefore) {
+      this.stats.longpollTooSoon++;
+      const wait = Math.ceil((this.longpollNotBefore - Date.now()) / 1000);
+      throw new ApiError({ reason: tag('too_many_requests'), retry_after: wait }, 429, { 'retry-after': String(wait) });
+    }
     const changed = () =>
       this.journal.some(
         (c) => c.seq > since && (prefix === '' || c.lower === prefix || c.lower.startsWith(`${prefix}/`)),
       );
-    if (!changed())
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(done, timeout * 1000);
-        function done() {
-          clearTimeout(timer);
-          resolve();
-        }
+    if (!changed()) {
+      const waitMs = (timeout + Math.min(90, Math.max(0, this.longpollJitterSec()))) * this.longpollSecondMs;
+      const abandoned = await new Promise<boolean>((resolve) => {
+        const timer = setTimeout(() => done(false), waitMs);
+        const onClose = () => done(true);
+        res.once('close', onClose);
         const wake = () => {
-          if (!changed()) return;
+          if (changed()) done(false);
+        };
+        function finish() {
+          clearTimeout(timer);
+          res.off('close', onClose);
+        }
+        const done = (gone: boolean) => {
+          finish();
           this.changeWaiters.delete(wake);
-          done();
+          resolve(gone);
         };
         this.changeWaiters.add(wake);
       });
-    return { changes: changed() };
+      if (abandoned) {
+        this.stats.longpollAbandoned++;
+        return { changes: false };
+      }
+    }
+    this.stats.longpollAnswered++;
+    const backoff = this.longpollBackoffSec;
+    if (backoff !== undefined) this.longpollNotBefore = Date.now() + backoff * 1000;
+    return { changes: changed(), ...(backoff !== undefined ? { backoff } : {}) };
   }
 
   listFolderContinue(arg: Record<string, unknown>): Record<string, unknown> {
@@ -999,8 +1151,14 @@ export class DropboxEmulator {
         this.nodes.set(
           dest,
           keepSource
-            ? { ...n, name, id: this.newId(), ...(n.kind === 'file' ? { rev: this.newRev() } : {}) }
-            : { ...n, name },
+            ? {
+                ...n,
+                name,
+                id: this.newId(),
+                writtenAs: [...to, ...(n.writtenAs?.slice(from.length) ?? [])],
+                ...(n.kind === 'file' ? { rev: this.newRev() } : {}),
+              }
+            : { ...n, name, writtenAs: [...to, ...(n.writtenAs?.slice(from.length) ?? [])] },
         );
       }
       return { metadata: this.metadata(toLower) };
@@ -1034,6 +1192,7 @@ const ROUTES: Record<string, Handler> = {
   'files/upload_session/finish': DropboxEmulator.prototype.uploadFinish,
   'files/upload_session/finish_batch': DropboxEmulator.prototype.uploadFinishBatch,
   'files/upload_session/finish_batch/check': DropboxEmulator.prototype.uploadFinishBatchCheck,
+  'files/upload_session/finish_batch_v2': DropboxEmulator.prototype.uploadFinishBatchV2,
   'files/download': DropboxEmulator.prototype.download,
   'files/get_metadata': DropboxEmulator.prototype.getMetadata,
   'files/list_folder': DropboxEmulator.prototype.listFolder,
@@ -1054,6 +1213,7 @@ const ROUTES: Record<string, Handler> = {
 const WRITE_ROUTES = new Set([
   'files/upload',
   'files/upload_session/finish',
+  'files/upload_session/finish_batch_v2',
   'files/delete_v2',
   'files/move_v2',
   'files/copy_v2',
@@ -1075,6 +1235,7 @@ const SCOPE_OF: Record<string, string> = {
   'files/upload_session/finish': 'files.content.write',
   'files/upload_session/finish_batch': 'files.content.write',
   'files/upload_session/finish_batch/check': 'files.content.write',
+  'files/upload_session/finish_batch_v2': 'files.content.write',
   'files/delete_v2': 'files.content.write',
   'files/move_v2': 'files.content.write',
   'files/copy_v2': 'files.content.write',

@@ -9,20 +9,32 @@ import type { AddressInfo, Socket } from 'node:net';
  * prefix/delimiter/pageToken, rewrite/copy, preconditions, md5Hash and crc32c in base64, the JSON error
  * bodies — plus service-account authentication (self-signed JWTs checked against the account's public
  * key) and V4 signed URLs on the XML path. Tests can inject 429/503 answers, expire upload sessions and read counters.
+ *
+ * It refuses what the service refuses, each rule citing its source: self-signed JWTs as AIP-4111 has them
+ * (`kid`, `iss == sub`, one hour at most), preconditions (412, and 304 for a read whose NotMatch holds),
+ * rewrites of large objects in several calls (`done: false` + `rewriteToken`), composite objects without
+ * `md5Hash`, and dead resumable sessions (410).
  */
 
 export type GcsRole = 'writer' | 'reader';
-export type GcsAccount = { email: string; publicKeyPem: string; role: GcsRole };
+/** A service account: `keyId` is its key's `private_key_id`, which a self-signed JWT names as `kid`. */
+export type GcsAccount = { email: string; keyId: string; publicKeyPem: string; role: GcsRole };
 
 export type GcsFault = { status: 429 | 500 | 503; retryAfterSec?: number } | 'reset';
 export type GcsRequestInfo = { method: string; path: string; query: URLSearchParams; n: number };
 
 export type GcsEmulatorOptions = {
   buckets?: string[];
-  /** With accounts, every JSON API request needs a bearer token from the token endpoint (or `tokens`). */
+  /** With accounts, every JSON API request needs a bearer token: an account's self-signed JWT (or one of `tokens`). */
   accounts?: GcsAccount[];
   /** Bearer tokens accepted as they are, with the role they carry. */
   tokens?: Record<string, GcsRole>;
+  /**
+   * Bytes a rewrite copies per call (default 1 MiB): a larger object takes several calls, each answering
+   * `done: false` with a `rewriteToken` until the last (objects.rewrite: "For large objects, this method
+   * requires the use of multiple requests").
+   */
+  rewriteStep?: number;
 };
 
 export type StoredObject = {
@@ -33,8 +45,11 @@ export type StoredObject = {
   data: Buffer;
   contentType: string;
   metadata?: Record<string, string>;
-  md5: string;
+  /** Absent on composite objects (https://cloud.google.com/storage/docs/composite-objects: no MD5 hash). */
+  md5?: string;
   crc32c: string;
+  /** Composite objects: how many components they were made of. */
+  componentCount?: number;
   timeCreated: string;
   updated: string;
 };
@@ -53,6 +68,16 @@ type Session = {
   expired: boolean;
 };
 
+type RewriteState = {
+  src: [string, string];
+  dst: [string, string];
+  sourceGeneration: string;
+  /** The first call's query: later calls may leave parameters out, not change them. */
+  params: URLSearchParams;
+  meta: Record<string, unknown>;
+  rewritten: number;
+};
+
 export type GcsStats = {
   requests: number;
   /** Object bytes received by uploads (media, the media part of multipart, resumable chunks, interrupted ones included). */
@@ -68,7 +93,7 @@ export type GcsEmulator = {
   sessions: () => { id: string; name: string; persisted: number; done: boolean }[];
   /** Answers the requests `fault` picks with an error (or a reset) instead of serving them. */
   inject: (fault: ((r: GcsRequestInfo) => GcsFault | undefined) | undefined) => void;
-  /** Every open resumable session answers 404 from now on, as an expired session does. */
+  /** Every open resumable session answers 410 Gone from now on, as an expired session does. */
   expireSessions: () => void;
   /** Changes what an account may do (a writer made a reader: every write answers 403). */
   setRole: (email: string, role: GcsRole) => void;
@@ -127,6 +152,7 @@ const preconditionFailed = () =>
     locationType: 'header',
     location: 'If-Match',
   });
+const notModified = () => new ApiError(304, 'Not Modified', 'notModified');
 const badRequest = (message: string, reason = 'invalid') => new ApiError(400, message, reason);
 
 function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
@@ -140,6 +166,12 @@ function sendJson(res: ServerResponse, status: number, body: unknown, headers: R
 }
 
 function sendError(res: ServerResponse, e: ApiError): void {
+  // A 304 has no body (RFC 9110 §15.4.5).
+  if (e.status === 304) {
+    res.writeHead(304, e.headers);
+    res.end();
+    return;
+  }
   sendJson(
     res,
     e.status,
@@ -160,14 +192,16 @@ export async function startGcsEmulator(opts: GcsEmulatorOptions = {}): Promise<G
   const buckets = new Map<string, { created: string; objects: Map<string, StoredObject> }>();
   for (const b of opts.buckets ?? ['test-bucket'])
     buckets.set(b, { created: new Date().toISOString(), objects: new Map() });
-  const accounts = new Map<string, { key: KeyObject; role: GcsRole }>(
-    (opts.accounts ?? []).map((a) => [a.email, { key: createPublicKey(a.publicKeyPem), role: a.role }]),
+  const accounts = new Map<string, { key: KeyObject; keyId: string; role: GcsRole }>(
+    (opts.accounts ?? []).map((a) => [a.email, { key: createPublicKey(a.publicKeyPem), keyId: a.keyId, role: a.role }]),
   );
+  const rewriteStep = opts.rewriteStep ?? 1024 * 1024;
   const tokens = new Map<string, { email: string; role: GcsRole }>(
     Object.entries(opts.tokens ?? {}).map(([t, role]) => [t, { email: 'token-holder@test', role }]),
   );
   const authRequired = accounts.size > 0 || tokens.size > 0;
   const sessions = new Map<string, Session>();
+  const rewrites = new Map<string, RewriteState>();
   const stats: GcsStats = { requests: 0, uploadBytes: 0, ops: {} };
   let fault: ((r: GcsRequestInfo) => GcsFault | undefined) | undefined;
   let lastGeneration = 0;
@@ -198,8 +232,9 @@ export async function startGcsEmulator(opts: GcsEmulatorOptions = {}): Promise<G
       contentType: o.contentType,
       storageClass: 'STANDARD',
       size: String(o.data.length),
-      md5Hash: o.md5,
+      ...(o.md5 !== undefined ? { md5Hash: o.md5 } : {}),
       crc32c: o.crc32c,
+      ...(o.componentCount !== undefined ? { componentCount: o.componentCount } : {}),
       etag: Buffer.from(`${o.generation}/${o.metageneration}`).toString('base64'),
       timeCreated: o.timeCreated,
       updated: o.updated,
@@ -219,9 +254,17 @@ export async function startGcsEmulator(opts: GcsEmulatorOptions = {}): Promise<G
       { 'www-authenticate': 'Bearer realm="https://accounts.google.com/"' },
     );
   /**
-   * Who is calling: a fixed token from the options, or a service account's self-signed JWT (RS256, `iss`
-   * a known account, a storage or cloud-platform `scope` or the storage audience, not expired) — the
-   * form Google's client libraries send with `useJWTAccessWithScope`, no token exchange involved.
+   * Who is calling: a fixed token from the options, or a service account's self-signed JWT — the form
+   * Google's client libraries send with `useJWTAccessWithScope`, no token exchange involved. The JWT is
+   * checked as AIP-4111 (https://google.aip.dev/auth/4111, "Self-signed JWT") describes it:
+   * - header `alg` RS256 and `kid` the service account's private key id ("kid: the private key id of
+   *   the service account"): a token without it, or naming another key, is refused;
+   * - `iss` and `sub` both the service account's email;
+   * - `scope` (with UseJWTAccessWithScope) or `aud`, never both ("caller must not specify scope and
+   *   audience at the same time"), and a storage or cloud-platform scope / the storage audience;
+   * - `exp` at most one hour after `iat` ("exp: iat + 3600", what google-auth-library's
+   *   JWTAccess.getExpirationTime signs), not past, `iat` not in the future;
+   * - the signature verifies against the key the `kid` names.
    */
   const caller = (req: IncomingMessage): Caller => {
     if (!authRequired) return { email: 'anonymous-emulator-user', role: 'writer' };
@@ -231,28 +274,36 @@ export async function startGcsEmulator(opts: GcsEmulatorOptions = {}): Promise<G
     if (!bearer) throw invalidCredentials();
     const fixed = tokens.get(bearer);
     if (fixed) return fixed;
-    const parts = bearer.split('.');
-    if (parts.length !== 3) throw invalidCredentials();
-    let header: { alg?: string };
-    let claims: { iss?: string; scope?: string; aud?: string; exp?: number; iat?: number };
+    const claims = verifySelfSignedJwt(bearer);
+    if (!claims) throw invalidCredentials();
+    return claims;
+  };
+  const verifySelfSignedJwt = (jwt: string): { email: string; role: GcsRole } | undefined => {
+    const parts = jwt.split('.');
+    if (parts.length !== 3) return undefined;
+    let header: { alg?: string; kid?: string };
+    let claims: { iss?: string; sub?: string; scope?: string; aud?: string; exp?: number; iat?: number };
     try {
       header = JSON.parse(Buffer.from(parts[0] as string, 'base64url').toString('utf8')) as typeof header;
       claims = JSON.parse(Buffer.from(parts[1] as string, 'base64url').toString('utf8')) as typeof claims;
     } catch {
-      throw invalidCredentials();
+      return undefined;
     }
     const account = claims.iss ? accounts.get(claims.iss) : undefined;
-    if (!account || header.alg !== 'RS256') throw invalidCredentials();
-    const signed = createVerify('RSA-SHA256')
-      .update(`${parts[0]}.${parts[1]}`)
-      .verify(account.key, Buffer.from(parts[2] as string, 'base64url'));
-    const now = Date.now() / 1000;
+    if (!account || header.alg !== 'RS256' || header.kid !== account.keyId) return undefined;
+    if (claims.sub !== claims.iss) return undefined;
+    if (claims.scope !== undefined && claims.aud !== undefined) return undefined;
     const scoped =
       (claims.scope ?? '').split(' ').some((sc) => STORAGE_SCOPES.includes(sc)) ||
       claims.aud === 'https://storage.googleapis.com/';
-    if (!signed || !scoped || typeof claims.exp !== 'number' || claims.exp < now || (claims.iat ?? 0) > now + 300)
-      throw invalidCredentials();
-    return { email: claims.iss as string, role: account.role };
+    const now = Date.now() / 1000;
+    const { exp, iat } = claims;
+    if (!scoped || typeof exp !== 'number' || typeof iat !== 'number') return undefined;
+    if (exp - iat > 3600 || exp < now || iat > now + 300) return undefined;
+    const signed = createVerify('RSA-SHA256')
+      .update(`${parts[0]}.${parts[1]}`)
+      .verify(account.key, Buffer.from(parts[2] as string, 'base64url'));
+    return signed ? { email: claims.iss as string, role: account.role } : undefined;
   };
   const need = (who: Caller, permission: string, on: string, write: boolean) => {
     if (!who)
@@ -270,21 +321,36 @@ export async function startGcsEmulator(opts: GcsEmulatorOptions = {}): Promise<G
   const onBucket = (b: string) => `the Google Cloud Storage bucket ${b}`;
   const onObject = (b: string, o: string) => `the Google Cloud Storage object ${b}/${o}`;
 
-  // -- preconditions: ifGenerationMatch (0 = must not exist), ifGenerationNotMatch, ifMetagenerationMatch
+  /**
+   * Preconditions, as https://cloud.google.com/storage/docs/request-preconditions tabulates them:
+   * ifGenerationMatch / ifMetagenerationMatch — "If the values don't match, the request fails with a
+   * 412 Precondition Failed response" (generation 0: the object must not exist); ifGenerationNotMatch /
+   * ifMetagenerationNotMatch — "If the values match, the request fails with a 304 Not Modified response".
+   */
   const checkPreconditions = (q: URLSearchParams, current: StoredObject | undefined, prefix = 'if') => {
     const gm = q.get(`${prefix}GenerationMatch`);
     const gnm = q.get(`${prefix}GenerationNotMatch`);
     const mm = q.get(`${prefix}MetagenerationMatch`);
+    const mnm = q.get(`${prefix}MetagenerationNotMatch`);
     const gen = current?.generation ?? '0';
     if (gm !== null && gm !== gen) throw preconditionFailed();
-    if (gnm !== null && gnm === gen) throw preconditionFailed();
     if (mm !== null && (!current || String(current.metageneration) !== mm)) throw preconditionFailed();
+    if (gnm !== null && gnm === gen) throw notModified();
+    if (mnm !== null && current && String(current.metageneration) === mnm) throw notModified();
   };
 
-  const store = (bucket: string, name: string, data: Buffer, meta: Record<string, unknown>, q: URLSearchParams) => {
+  /** Stores an object; `componentCount` makes it a composite object, which has no MD5 hash. */
+  const store = (
+    bucket: string,
+    name: string,
+    data: Buffer,
+    meta: Record<string, unknown>,
+    q: URLSearchParams,
+    componentCount?: number,
+  ) => {
     const b = bucketOf(bucket);
     validateName(name);
-    const md5 = md5Base64(data);
+    const md5 = componentCount === undefined ? md5Base64(data) : undefined;
     const crc = crc32cBase64(data);
     if (typeof meta.md5Hash === 'string' && meta.md5Hash !== md5)
       throw badRequest(`Provided MD5 hash "${meta.md5Hash}" doesn't match calculated MD5 hash "${md5}".`);
@@ -299,7 +365,7 @@ export async function startGcsEmulator(opts: GcsEmulatorOptions = {}): Promise<G
       metageneration: 1,
       data,
       contentType: typeof meta.contentType === 'string' ? meta.contentType : 'application/octet-stream',
-      md5,
+      ...(md5 !== undefined ? { md5 } : { componentCount }),
       crc32c: crc,
       timeCreated: now,
       updated: now,
@@ -399,7 +465,7 @@ export async function startGcsEmulator(opts: GcsEmulatorOptions = {}): Promise<G
     const range = req.headers.range;
     const headers: Record<string, string | number> = {
       'content-type': o.contentType,
-      'x-goog-hash': `crc32c=${o.crc32c},md5=${o.md5}`,
+      'x-goog-hash': o.md5 !== undefined ? `crc32c=${o.crc32c},md5=${o.md5}` : `crc32c=${o.crc32c}`,
       'x-goog-generation': o.generation,
       'x-goog-metageneration': String(o.metageneration),
       'x-goog-stored-content-length': o.data.length,
@@ -442,6 +508,18 @@ export async function startGcsEmulator(opts: GcsEmulatorOptions = {}): Promise<G
     sendJson(res, 200, resource(o));
   };
 
+  /**
+   * objects.copy and objects.rewrite (https://cloud.google.com/storage/docs/json_api/v1/objects/rewrite):
+   * "For large objects, this method requires the use of multiple requests … the method responds with the
+   * done flag set to false and also returns a rewriteToken. To complete the rewrite, you must keep calling
+   * the endpoint using the rewriteToken returned in the prior response until the done flag is true."
+   * Objects above `rewriteStep` bytes take several calls here; a call with a token may leave out the other
+   * parameters, but those it carries must be the first call's (the rewriteToken field: "Calls that provide a
+   * rewriteToken can omit all other request fields, but if included, those fields must match the values
+   * provided in the first rewrite request"). The destination's preconditions are checked on the first call
+   * and when the object is written; the source's on each call. A composite source stays composite, with no
+   * MD5 (https://cloud.google.com/storage/docs/composite-objects).
+   */
   const copyObject = async (
     req: IncomingMessage,
     res: ServerResponse,
@@ -451,20 +529,49 @@ export async function startGcsEmulator(opts: GcsEmulatorOptions = {}): Promise<G
     q: URLSearchParams,
     rewrite: boolean,
   ) => {
-    op(rewrite ? 'rewrite' : 'copy');
+    const token = rewrite ? q.get('rewriteToken') : null;
+    op(token === null ? (rewrite ? 'rewrite' : 'copy') : 'rewriteContinue');
     const body = await jsonBody(req);
     need(who, 'storage.objects.get', onObject(src[0], src[1]), false);
     need(who, 'storage.objects.create', onObject(dst[0], dst[1]), true);
+    let state: RewriteState | undefined;
+    let params = q;
+    if (token !== null) {
+      state = rewrites.get(token);
+      if (!state || state.src.join('/') !== src.join('/') || state.dst.join('/') !== dst.join('/'))
+        throw badRequest('Invalid rewrite token.');
+      for (const [k, v] of q) if (k !== 'rewriteToken' && state.params.get(k) !== v) throw badRequest(`Invalid ${k}.`);
+      params = state.params;
+    }
     const s = bucketOf(src[0]).objects.get(src[1]);
-    if (!s || (q.get('sourceGeneration') !== null && q.get('sourceGeneration') !== s.generation))
-      throw notFoundObject(src[0], src[1]);
-    checkPreconditions(q, s, 'ifSource');
-    const given = Object.keys(body).length > 0;
-    const meta: Record<string, unknown> = {
-      contentType: (given ? body.contentType : undefined) ?? s.contentType,
-      metadata: given && body.metadata !== undefined ? body.metadata : s.metadata,
-    };
-    const o = store(dst[0], dst[1], Buffer.from(s.data), meta, q);
+    const pinned = state?.sourceGeneration ?? params.get('sourceGeneration');
+    if (!s || (pinned !== null && pinned !== s.generation)) throw notFoundObject(src[0], src[1]);
+    checkPreconditions(params, s, 'ifSource');
+    if (!state) {
+      checkPreconditions(params, bucketOf(dst[0]).objects.get(dst[1]));
+      const given = Object.keys(body).length > 0;
+      const meta: Record<string, unknown> = {
+        contentType: (given ? body.contentType : undefined) ?? s.contentType,
+        metadata: given && body.metadata !== undefined ? body.metadata : s.metadata,
+      };
+      state = { src, dst, sourceGeneration: s.generation, params, meta, rewritten: 0 };
+    }
+    const perCall = Math.min(rewriteStep, Number(params.get('maxBytesRewrittenPerCall') ?? Infinity) || Infinity);
+    state.rewritten = Math.min(s.data.length, state.rewritten + perCall);
+    if (rewrite && state.rewritten < s.data.length) {
+      const next = randomBytes(18).toString('base64url');
+      if (token !== null) rewrites.delete(token);
+      rewrites.set(next, state);
+      return sendJson(res, 200, {
+        kind: 'storage#rewriteResponse',
+        totalBytesRewritten: String(state.rewritten),
+        objectSize: String(s.data.length),
+        done: false,
+        rewriteToken: next,
+      });
+    }
+    if (token !== null) rewrites.delete(token);
+    const o = store(dst[0], dst[1], Buffer.from(s.data), state.meta, params, s.componentCount);
     if (!rewrite) return sendJson(res, 200, resource(o));
     sendJson(res, 200, {
       kind: 'storage#rewriteResponse',
@@ -473,6 +580,45 @@ export async function startGcsEmulator(opts: GcsEmulatorOptions = {}): Promise<G
       done: true,
       resource: resource(o),
     });
+  };
+
+  /**
+   * objects.compose (https://cloud.google.com/storage/docs/json_api/v1/objects/compose): 1 to 32 source
+   * objects of one bucket, concatenated. The result is a composite object: a CRC32C and a componentCount,
+   * and no MD5 hash ("Composite objects do not have an MD5 hash metadata field",
+   * https://cloud.google.com/storage/docs/composite-objects).
+   */
+  const composeObject = async (
+    req: IncomingMessage,
+    res: ServerResponse,
+    who: Caller,
+    bucket: string,
+    name: string,
+    q: URLSearchParams,
+  ) => {
+    op('compose');
+    const body = (await jsonBody(req)) as {
+      sourceObjects?: { name?: string; generation?: string; objectPreconditions?: { ifGenerationMatch?: string } }[];
+      destination?: { contentType?: string; metadata?: Record<string, string> };
+    };
+    need(who, 'storage.objects.create', onObject(bucket, name), true);
+    const sources = body.sourceObjects ?? [];
+    if (sources.length < 1 || sources.length > 32)
+      throw badRequest('The number of source components provided (0) is invalid.');
+    const b = bucketOf(bucket);
+    const parts: StoredObject[] = [];
+    for (const so of sources) {
+      const o = so.name !== undefined ? b.objects.get(so.name) : undefined;
+      if (!o || (so.generation !== undefined && String(so.generation) !== o.generation))
+        throw notFoundObject(bucket, so.name ?? '');
+      const want = so.objectPreconditions?.ifGenerationMatch;
+      if (want !== undefined && String(want) !== o.generation) throw preconditionFailed();
+      parts.push(o);
+    }
+    const count = parts.reduce((n, o) => n + (o.componentCount ?? 1), 0);
+    const meta = { contentType: body.destination?.contentType, metadata: body.destination?.metadata };
+    const o = store(bucket, name, Buffer.concat(parts.map((p) => p.data)), meta, q, count);
+    sendJson(res, 200, resource(o));
   };
 
   const parseMultipart = (req: IncomingMessage, body: Buffer): { meta: Record<string, unknown>; data: Buffer } => {
@@ -558,9 +704,12 @@ export async function startGcsEmulator(opts: GcsEmulatorOptions = {}): Promise<G
 
   /** One request of a resumable session: a chunk, or a status query (`bytes *\/N` with no body). */
   const sessionRequest = async (req: IncomingMessage, res: ServerResponse, s: Session) => {
+    // A session that expired (a week after it started) or died is gone for good: "410 Gone … you must start
+    // a new resumable upload" (https://cloud.google.com/storage/docs/performing-resumable-uploads, and the
+    // JSON API's HTTP status codes page: 410 Gone for a resumable upload that is no longer available).
     if (s.expired) {
       req.resume();
-      throw new ApiError(404, 'No such upload session (it expired).', 'notFound');
+      throw new ApiError(410, 'The upload session has expired; start a new one.', 'gone');
     }
     if (s.cancelled) {
       req.resume();
@@ -850,6 +999,8 @@ export async function startGcsEmulator(opts: GcsEmulatorOptions = {}): Promise<G
         return sendJson(res, 200, resource(o));
       }
     }
+    if (seg.length === 7 && method === 'POST' && seg[6] === 'compose')
+      return composeObject(req, res, who, bucket, name, q);
     if (
       seg.length === 11 &&
       method === 'POST' &&

@@ -3,7 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ResumeStore } from '../../src/main/engine/providers/types';
 
-export type FakeServiceAccount = { email: string; keyFile: string; publicKeyPem: string; json: string };
+export type FakeServiceAccount = { email: string; keyId: string; keyFile: string; publicKeyPem: string; json: string };
 
 /**
  * A service-account key as the Cloud console hands it out, for a made-up account: a fresh RSA key pair
@@ -12,11 +12,12 @@ export type FakeServiceAccount = { email: string; keyFile: string; publicKeyPem:
 export function fakeServiceAccount(dir: string, name = 'ferry-test'): FakeServiceAccount {
   const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
   const email = `${name}@ferry-test-project.iam.gserviceaccount.com`;
+  const keyId = `${name}-key-1`;
   const json = JSON.stringify(
     {
       type: 'service_account',
       project_id: 'ferry-test-project',
-      private_key_id: `${name}-key-1`,
+      private_key_id: keyId,
       private_key: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
       client_email: email,
       client_id: '100000000000000000001',
@@ -28,7 +29,7 @@ export function fakeServiceAccount(dir: string, name = 'ferry-test'): FakeServic
   );
   const keyFile = join(dir, `${name}.json`);
   writeFileSync(keyFile, json, { mode: 0o600 });
-  return { email, keyFile, publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }).toString(), json };
+  return { email, keyId, keyFile, publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }).toString(), json };
 }
 
 /** A ResumeStore in memory, with the same rule as the SQLite one: state is handed back for the same SHA-256 only. */

@@ -220,6 +220,54 @@ describe('parseConfig errors name the file, line, column and field path', () => 
     expect(p.message).toBe('required: expected string');
   });
 
+  it('reports a value of the wrong type with the type given, not as required (and never the value)', () => {
+    expect(only(refuse('folders:\n  - id: a\n    path: 5\n')).message).toBe('expected string, but a number was given');
+    expect(only(refuse('folders:\n  - id: a\n    path: [x]\n')).message).toBe('expected string, but a list was given');
+    expect(only(refuse('settings:\n  transfers: "4"\n'))).toMatchObject({
+      path: 'settings.transfers',
+      message: 'expected number, but text was given',
+    });
+    expect(only(refuse('folders:\n  - id: a\n    path: null\n')).message).toBe(
+      'expected string, but nothing (null) was given',
+    );
+  });
+
+  it('refuses a password inside a URL, naming the field and where the password goes instead', () => {
+    const dav = only(
+      refuse('destinations:\n  - { id: d, type: webdav, url: "https://alice:hunter2@dav.example/remote" }\n'),
+    );
+    expect(dav.path).toBe('destinations[0].url');
+    expect(dav.message).toMatch(/password in clear.*user: .*password: keychain:NAME/);
+    expect(dav.message).not.toContain('hunter2');
+    for (const [type, field, extra] of [
+      ['http', 'url', ''],
+      ['s3', 'endpoint', ', bucket: b'],
+      ['gcs', 'endpoint', ', bucket: b'],
+    ] as const) {
+      const p = only(
+        refuse(`destinations:\n  - { id: d, type: ${type}, ${field}: "https://u:pw@h.example/"${extra} }\n`),
+      );
+      expect(p.path).toBe(`destinations[0].${field}`);
+      expect(p.message).toMatch(/password in clear/);
+    }
+    // A user name alone is no secret.
+    expect(() =>
+      parseConfig('destinations:\n  - { id: d, type: webdav, url: "https://alice@dav.example/" }\n', FILE, BASE),
+    ).not.toThrow();
+  });
+
+  it('refuses a credential header written in clear; a reference is fine, and so are other headers', () => {
+    const http = (headers: string) =>
+      `destinations:\n  - { id: w, type: http, url: "https://h.example/up", headers: ${headers} }\n`;
+    for (const name of ['Authorization', 'X-Api-Key', 'Cookie', 'X-Auth-Token']) {
+      const p = only(refuse(http(`{ ${name}: "Bearer abc123" }`)));
+      expect(p.path).toBe(`destinations[0].headers.${name}`);
+      expect(p.message).toMatch(/carries a credential: give its whole value as a reference such as env:VAR/);
+      expect(p.message).not.toContain('abc123');
+    }
+    expect(() => parseConfig(http('{ Authorization: "keychain:w.auth", X-Team: ferry }'), FILE, BASE)).not.toThrow();
+  });
+
   it('refuses an unknown template placeholder', () => {
     const err = refuse(
       [

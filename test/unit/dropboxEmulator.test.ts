@@ -112,10 +112,17 @@ describe('Dropbox emulator, raw HTTP', () => {
       content_hash: contentHash(Buffer.from('something else')),
     });
     expect(badHash.json().error).toEqual({ '.tag': 'content_hash_mismatch' });
-    const done = await content('files/upload_session/finish', {
+    // content_hash is the hash of this call's bytes: the whole file's hash on an empty finish is refused
+    const wholeHash = await content('files/upload_session/finish', {
       cursor: { session_id: sessionId, offset: 11 },
       commit,
       content_hash: contentHash(whole),
+    });
+    expect(wholeHash.json().error).toEqual({ '.tag': 'content_hash_mismatch' });
+    const done = await content('files/upload_session/finish', {
+      cursor: { session_id: sessionId, offset: 11 },
+      commit,
+      content_hash: contentHash(Buffer.alloc(0)),
     });
     expect(done.status).toBe(200);
     expect(done.json()).toMatchObject({
@@ -146,7 +153,8 @@ describe('Dropbox emulator, raw HTTP', () => {
     expect(r.json().error).toEqual({ '.tag': 'not_found' });
   });
 
-  it('finish_batch is an async job: check says in_progress, then complete with one entry per session', async () => {
+  it('finish_batch (v1) may be an async job: check says in_progress, then complete with one entry per session', async () => {
+    emu.v1CompletesAtOnce = () => false;
     const ids = (await rpc('files/upload_session/start_batch', { num_sessions: 3 })).json().session_ids as string[];
     expect(ids).toHaveLength(3);
     const bodies = [Buffer.from('one'), Buffer.from('two'), Buffer.from('three')];
@@ -323,6 +331,204 @@ describe('Dropbox emulator, raw HTTP', () => {
       ]);
     } finally {
       token = saved;
+    }
+  });
+
+  it('finish_batch entries carry no content: a whole-file content_hash is refused per entry, none is accepted', async () => {
+    const ids = (await rpc('files/upload_session/start_batch', { num_sessions: 2 })).json().session_ids as string[];
+    const body = Buffer.from('batched');
+    for (const id of ids)
+      await content('files/upload_session/append_v2', { cursor: { session_id: id, offset: 0 }, close: true }, body);
+    const r = await rpc('files/upload_session/finish_batch_v2', {
+      entries: ids.map((id, i) => ({
+        cursor: { session_id: id, offset: body.length },
+        commit: { path: `/hashbatch/${i}.txt`, mode: 'add' },
+        ...(i === 0 ? { content_hash: contentHash(body) } : {}),
+      })),
+    });
+    expect(r.status).toBe(200);
+    const entries = r.json().entries as Record<string, unknown>[];
+    expect(entries[0]).toEqual({ '.tag': 'failure', failure: { '.tag': 'content_hash_mismatch' } });
+    expect(entries[1]).toMatchObject({ '.tag': 'success', size: body.length, content_hash: contentHash(body) });
+  });
+
+  it('append_v2 checks content_hash against its own body', async () => {
+    const id = (await content('files/upload_session/start', { close: false }, Buffer.from('a'))).json()
+      .session_id as string;
+    const bad = await content(
+      'files/upload_session/append_v2',
+      { cursor: { session_id: id, offset: 1 }, content_hash: contentHash(Buffer.from('ab')) },
+      Buffer.from('b'),
+    );
+    expect(bad.json().error).toEqual({ '.tag': 'content_hash_mismatch' });
+    const good = await content(
+      'files/upload_session/append_v2',
+      { cursor: { session_id: id, offset: 1 }, content_hash: contentHash(Buffer.from('b')) },
+      Buffer.from('b'),
+    );
+    expect(good.status).toBe(200);
+  });
+
+  it('finish_batch_v2 answers synchronously; entries fail alone with too_many_write_operations or internal_error', async () => {
+    const ids = (await rpc('files/upload_session/start_batch', { num_sessions: 3 })).json().session_ids as string[];
+    for (const id of ids)
+      await content(
+        'files/upload_session/append_v2',
+        { cursor: { session_id: id, offset: 0 }, close: true },
+        Buffer.from('x'),
+      );
+    emu.batchEntryFault = (p) =>
+      p.endsWith('/0.txt') ? 'too_many_write_operations' : p.endsWith('/1.txt') ? 'internal_error' : undefined;
+    try {
+      const r = await rpc('files/upload_session/finish_batch_v2', {
+        entries: ids.map((id, i) => ({ cursor: { session_id: id, offset: 1 }, commit: { path: `/v2/${i}.txt` } })),
+      });
+      const entries = r.json().entries as Record<string, unknown>[];
+      expect(entries[0]).toEqual({ '.tag': 'failure', failure: { '.tag': 'too_many_write_operations' } });
+      expect(entries[1]).toEqual({ '.tag': 'failure', failure: { '.tag': 'internal_error' } });
+      expect(entries[2]).toMatchObject({ '.tag': 'success', path_display: '/v2/2.txt' });
+      expect(emu.file('/v2/0.txt')).toBeUndefined();
+    } finally {
+      emu.batchEntryFault = undefined;
+    }
+  });
+
+  it('v1 finish_batch sometimes completes in its answer', async () => {
+    emu.v1CompletesAtOnce = () => true;
+    const id = (await content('files/upload_session/start', { close: true }, Buffer.from('v1'))).json()
+      .session_id as string;
+    const r = await rpc('files/upload_session/finish_batch', {
+      entries: [{ cursor: { session_id: id, offset: 2 }, commit: { path: '/v1now.txt' } }],
+    });
+    expect(r.json()['.tag']).toBe('complete');
+    expect((r.json().entries as Record<string, unknown>[])[0]).toMatchObject({ '.tag': 'success' });
+  });
+
+  it('refuses concurrent writes beyond its limit with 409 too_many_write_operations in the route error', async () => {
+    const busy = await startDropboxEmulator({ maxConcurrentWrites: 1, writeLatencyMs: 100 });
+    try {
+      const refresh = busy.issueRefreshToken();
+      const tok = await (
+        await fetch(`${busy.url}/oauth2/token`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-www-form-urlencoded' },
+          body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: refresh, client_id: busy.appKey }),
+        })
+      ).json();
+      const up = (i: number) =>
+        fetch(`${busy.url}/2/files/upload`, {
+          method: 'POST',
+          headers: {
+            authorization: `Bearer ${(tok as { access_token: string }).access_token}`,
+            'content-type': 'application/octet-stream',
+            'dropbox-api-arg': argHeader({ path: `/busy/${i}`, mode: 'add' }),
+          },
+          body: Buffer.from('x'),
+        }).then(async (r) => ({ status: r.status, body: (await r.json()) as Record<string, unknown> }));
+      const answers = await Promise.all([up(1), up(2)]);
+      const refused = answers.filter((a) => a.status !== 200);
+      expect(refused).toHaveLength(1);
+      expect(refused[0]?.status).toBe(409);
+      expect(refused[0]?.body.error).toMatchObject({ '.tag': 'path', reason: { '.tag': 'too_many_write_operations' } });
+    } finally {
+      await busy.close();
+    }
+  });
+
+  it('longpoll: a cursor made before resetCursors() is reset; list_folder/continue too', async () => {
+    for (let i = 0; i < 3; i++)
+      await content('files/upload', { path: `/resets/f${i}`, mode: 'add' }, Buffer.from(String(i)));
+    const page = (await rpc('files/list_folder', { path: '/resets', limit: 1 })).json();
+    const latest = (await rpc('files/list_folder/get_latest_cursor', { path: '/resets' })).json().cursor as string;
+    emu.resetCursors();
+    expect((await rpc('files/list_folder/continue', { cursor: page.cursor })).json().error).toEqual({
+      '.tag': 'reset',
+    });
+    const poll = await fetch(`${emu.url}/2/files/list_folder/longpoll`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ cursor: latest, timeout: 30 }),
+    });
+    expect([poll.status, ((await poll.json()) as Record<string, unknown>).error]).toEqual([409, { '.tag': 'reset' }]);
+  });
+
+  it('longpoll waits timeout plus jitter, carries backoff, and refuses a longpoll before the backoff is over', async () => {
+    emu.longpollSecondMs = 2;
+    emu.longpollJitterSec = () => 90;
+    emu.longpollBackoffSec = 60;
+    try {
+      const latest = (await rpc('files/list_folder/get_latest_cursor', { path: '' })).json().cursor as string;
+      const poll = () =>
+        fetch(`${emu.url}/2/files/list_folder/longpoll`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ cursor: latest, timeout: 30 }),
+        }).then(async (r) => ({ status: r.status, body: (await r.json()) as Record<string, unknown> }));
+      const before = emu.stats.longpollAnswered;
+      expect(await poll()).toEqual({ status: 200, body: { changes: false, backoff: 60 } });
+      expect(emu.stats.longpollAnswered).toBe(before + 1);
+      const again = await poll();
+      expect(again.status).toBe(429);
+      expect(emu.stats.longpollTooSoon).toBe(1);
+    } finally {
+      emu.longpollSecondMs = 1000;
+      emu.longpollBackoffSec = undefined;
+    }
+  });
+
+  it('OAuth: redirect URIs must be registered exactly; a refresh token only with token_access_type=offline', async () => {
+    emu.redirectUris.add('http://127.0.0.1:53682/callback');
+    const authorize = (redirect: string, offline: boolean) =>
+      fetch(
+        `${emu.url}/oauth2/authorize?${new URLSearchParams({
+          client_id: emu.appKey,
+          response_type: 'code',
+          redirect_uri: redirect,
+          ...(offline ? { token_access_type: 'offline' } : {}),
+        })}`,
+        { redirect: 'manual' },
+      );
+    for (const other of [
+      'http://127.0.0.1:53683/callback',
+      'http://localhost:53682/callback',
+      'http://127.0.0.1:53682/other',
+    ])
+      expect((await authorize(other, true)).status, other).toBe(400);
+    const exchange = async (offline: boolean) => {
+      const at = await authorize('http://127.0.0.1:53682/callback', offline);
+      expect(at.status).toBe(302);
+      const code = new URL(at.headers.get('location') as string).searchParams.get('code') as string;
+      const r = await fetch(`${emu.url}/oauth2/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({
+          grant_type: 'authorization_code',
+          code,
+          client_id: emu.appKey,
+          redirect_uri: 'http://127.0.0.1:53682/callback',
+        }),
+      });
+      return (await r.json()) as Record<string, unknown>;
+    };
+    expect((await exchange(false)).refresh_token).toBeUndefined();
+    expect(typeof (await exchange(true)).refresh_token).toBe('string');
+  });
+
+  it('can report parents in path_display in the case they were written with (only the last component is sure)', async () => {
+    await content('files/upload', { path: '/Cased/Docs/a.txt', mode: 'add' }, Buffer.from('a'));
+    emu.staleParentCase = true;
+    try {
+      await content('files/upload', { path: '/cased/DOCS/b.txt', mode: 'add' }, Buffer.from('b'));
+      const shown: string[] = [];
+      let page = (await rpc('files/list_folder', { path: '/cased', recursive: true })).json();
+      for (;;) {
+        for (const e of page.entries as { path_display: string }[]) shown.push(e.path_display);
+        if (!page.has_more) break;
+        page = (await rpc('files/list_folder/continue', { cursor: page.cursor })).json();
+      }
+      expect(shown).toEqual(['/Cased', '/Cased/Docs', '/Cased/Docs/a.txt', '/cased/DOCS/b.txt']);
+    } finally {
+      emu.staleParentCase = false;
     }
   });
 });

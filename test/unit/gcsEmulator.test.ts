@@ -1,4 +1,5 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, createSign, generateKeyPairSync, randomBytes } from 'node:crypto';
+import { JWTAccess } from 'google-auth-library';
 import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { crc32cBase64, startGcsEmulator, type GcsEmulator } from '../servers/gcsEmulator';
@@ -170,13 +171,16 @@ describe('GCS emulator: the JSON API as documented', () => {
     expect(again.status).toBe(412);
   });
 
-  it('answers 404 for an expired session and 499 for a cancelled one', async () => {
+  it('answers 410 Gone for an expired session, 404 for an unknown one, and 499 for a cancelled one', async () => {
     const a = String((await startSession('expire.bin')).headers.location);
     const b = String((await startSession('cancel.bin')).headers.location);
     expect((await http(b, 'DELETE')).status).toBe(499);
     expect((await http(b, 'PUT', { 'content-range': 'bytes */10' })).status).toBe(499);
     emu.expireSessions();
-    expect((await http(a, 'PUT', { 'content-range': 'bytes */10' })).status).toBe(404);
+    expect((await http(a, 'PUT', { 'content-range': 'bytes */10' })).status).toBe(410);
+    expect((await http(a, 'PUT', { 'content-range': 'bytes 0-9/10' }, Buffer.alloc(10))).status).toBe(410);
+    const unknown = a.replace(/upload_id=[^&]+/, 'upload_id=nope');
+    expect((await http(unknown, 'PUT', { 'content-range': 'bytes */10' })).status).toBe(404);
   });
 
   it('stores a multipart upload with its metadata and checks a given md5Hash', async () => {
@@ -281,5 +285,181 @@ describe('GCS emulator: the JSON API as documented', () => {
       );
       expect(r.status, name.slice(0, 30)).toBe(400);
     }
+  });
+});
+
+describe('GCS emulator: refuses what the service refuses', () => {
+  let emu: GcsEmulator;
+  let base: string;
+  const key = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const other = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const email = 'sa@ferry-test-project.iam.gserviceaccount.com';
+  const keyId = 'key-id-1';
+  const pem = key.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+  const SCOPE = 'https://www.googleapis.com/auth/devstorage.full_control';
+  beforeAll(async () => {
+    emu = await startGcsEmulator({
+      buckets: ['acme-backup-bucket'],
+      accounts: [
+        {
+          email,
+          keyId,
+          publicKeyPem: key.publicKey.export({ type: 'spki', format: 'pem' }).toString(),
+          role: 'writer',
+        },
+      ],
+      tokens: { [TOKEN]: 'writer' },
+    });
+    base = emu.url;
+  });
+  afterAll(() => emu.close());
+
+  const b64 = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');
+  const jwt = (
+    header: Record<string, unknown>,
+    claims: Record<string, unknown>,
+    signWith: string | ReturnType<typeof generateKeyPairSync>['privateKey'] = pem,
+  ) => {
+    const input = `${b64(header)}.${b64(claims)}`;
+    const sig = createSign('RSA-SHA256').update(input).sign(signWith).toString('base64url');
+    return `${input}.${sig}`;
+  };
+  const now = () => Math.floor(Date.now() / 1000);
+  const good = () => ({ iss: email, sub: email, scope: SCOPE, iat: now(), exp: now() + 3600 });
+  const listWith = (token: string) =>
+    http(`${base}/storage/v1/b/acme-backup-bucket/o`, 'GET', { authorization: `Bearer ${token}` });
+  const put = (name: string, data: Buffer, query = '') =>
+    http(
+      `${base}/upload/storage/v1/b/acme-backup-bucket/o?uploadType=media&name=${encodeURIComponent(name)}${query}`,
+      'POST',
+      auth,
+      data,
+    );
+  const objectUrl = (name: string) => `${base}/storage/v1/b/acme-backup-bucket/o/${encodeURIComponent(name)}`;
+
+  it('accepts a self-signed JWT as AIP-4111 has it, and the one google-auth-library signs with the key id', async () => {
+    expect((await listWith(jwt({ alg: 'RS256', typ: 'JWT', kid: keyId }, good()))).status).toBe(200);
+    const signed = await new JWTAccess(email, pem, keyId).getRequestHeaders(undefined, undefined, SCOPE);
+    const bearer = String(signed.Authorization).replace(/^Bearer /, '');
+    expect((await listWith(bearer)).status).toBe(200);
+  });
+
+  it('refuses a self-signed JWT without kid, with another key id, with sub ≠ iss, living over an hour, or badly signed', async () => {
+    const refused = async (token: string) => {
+      const r = await listWith(token);
+      expect(r.status).toBe(401);
+      expect(JSON.parse(r.body)).toMatchObject({ error: { errors: [{ reason: 'authError' }] } });
+    };
+    const h = { alg: 'RS256', typ: 'JWT', kid: keyId };
+    await refused(jwt({ alg: 'RS256', typ: 'JWT' }, good()));
+    const noKid = await new JWTAccess(email, pem).getRequestHeaders(undefined, undefined, SCOPE);
+    await refused(String(noKid.Authorization).replace(/^Bearer /, ''));
+    await refused(jwt({ ...h, kid: 'another-key' }, good()));
+    await refused(jwt(h, { ...good(), sub: 'someone@else.iam.gserviceaccount.com' }));
+    await refused(jwt(h, { ...good(), exp: now() + 3601 }));
+    await refused(jwt(h, { ...good(), iat: now() - 4000, exp: now() - 400 }));
+    await refused(jwt(h, { ...good(), aud: 'https://storage.googleapis.com/' }));
+    await refused(jwt(h, good(), other.privateKey));
+  });
+
+  it('answers a missing object in a bucket named "…bucket" with "No such object", and a missing bucket otherwise', async () => {
+    expect((await put('bucket/notes.txt', Buffer.from('n'))).status).toBe(200);
+    expect((await http(objectUrl('bucket/notes.txt'), 'GET', auth)).status).toBe(200);
+    const missing = await http(objectUrl('bucket/gone.txt'), 'GET', auth);
+    expect(missing.status).toBe(404);
+    expect(JSON.parse(missing.body)).toMatchObject({
+      error: { message: 'No such object: acme-backup-bucket/bucket/gone.txt', errors: [{ reason: 'notFound' }] },
+    });
+    const noBucket = await http(`${base}/storage/v1/b/other-bucket/o/x`, 'GET', auth);
+    expect(noBucket.status).toBe(404);
+    expect(JSON.parse(noBucket.body)).toMatchObject({
+      error: { message: 'The specified bucket does not exist.', errors: [{ reason: 'notFound' }] },
+    });
+  });
+
+  it('answers 304 when ifGenerationNotMatch holds the generation, 412 when ifGenerationMatch does not', async () => {
+    const stored = JSON.parse((await put('pre.txt', Buffer.from('v1'))).body) as { generation: string };
+    const notModified = await http(`${objectUrl('pre.txt')}?ifGenerationNotMatch=${stored.generation}`, 'GET', auth);
+    expect(notModified.status).toBe(304);
+    expect(notModified.body).toBe('');
+    const media = await http(
+      `${objectUrl('pre.txt')}?alt=media&ifGenerationNotMatch=${stored.generation}`,
+      'GET',
+      auth,
+    );
+    expect(media.status).toBe(304);
+    expect((await http(`${objectUrl('pre.txt')}?ifGenerationNotMatch=1`, 'GET', auth)).status).toBe(200);
+    const stale = await http(`${objectUrl('pre.txt')}?ifGenerationMatch=1`, 'DELETE', auth);
+    expect(stale.status).toBe(412);
+    expect(JSON.parse(stale.body)).toMatchObject({ error: { errors: [{ reason: 'conditionNotMet' }] } });
+    expect(emu.object('acme-backup-bucket', 'pre.txt')).toBeDefined();
+    expect((await http(`${objectUrl('pre.txt')}?ifGenerationMatch=${stored.generation}`, 'DELETE', auth)).status).toBe(
+      204,
+    );
+  });
+
+  it('rewrites a large object in several calls (done:false + rewriteToken) and refuses a token call that changes parameters', async () => {
+    const data = randomBytes(2 * 1024 * 1024 + 5);
+    const src = JSON.parse((await put('big/src.bin', data)).body) as { generation: string };
+    const url = `${objectUrl('big/src.bin')}/rewriteTo/b/acme-backup-bucket/o/${encodeURIComponent('big/dst.bin')}`;
+    const q = `ifGenerationMatch=0&ifSourceGenerationMatch=${src.generation}`;
+    const call = async (query: string) => {
+      const r = await http(
+        `${url}?${query}`,
+        'POST',
+        { ...auth, 'content-type': 'application/json' },
+        Buffer.from('{}'),
+      );
+      return { status: r.status, body: JSON.parse(r.body || '{}') as Record<string, unknown> };
+    };
+    const first = await call(q);
+    expect(first.body).toMatchObject({ done: false, totalBytesRewritten: String(1024 * 1024) });
+    expect(typeof first.body.rewriteToken).toBe('string');
+    expect(emu.object('acme-backup-bucket', 'big/dst.bin')).toBeUndefined();
+    const token = String(first.body.rewriteToken);
+    expect((await call(`ifGenerationMatch=5&rewriteToken=${token}`)).status).toBe(400);
+    const second = await call(`rewriteToken=${token}`);
+    expect(second.body).toMatchObject({ done: false, totalBytesRewritten: String(2 * 1024 * 1024) });
+    const last = await call(`${q}&rewriteToken=${String(second.body.rewriteToken)}`);
+    expect(last.body).toMatchObject({ done: true, resource: { name: 'big/dst.bin', size: String(data.length) } });
+    expect(emu.object('acme-backup-bucket', 'big/dst.bin')?.data.equals(data)).toBe(true);
+    // A source that is not the generation named: 412.
+    expect((await call(`ifSourceGenerationMatch=1`)).status).toBe(412);
+  });
+
+  it('checks the destination precondition again when a multi-call rewrite completes', async () => {
+    const data = randomBytes(1024 * 1024 + 1);
+    await put('race/src.bin', data);
+    const url = `${objectUrl('race/src.bin')}/rewriteTo/b/acme-backup-bucket/o/${encodeURIComponent('race/dst.bin')}`;
+    const first = JSON.parse((await http(`${url}?ifGenerationMatch=0`, 'POST', auth)).body) as { rewriteToken: string };
+    await put('race/dst.bin', Buffer.from('someone else'));
+    const last = await http(`${url}?rewriteToken=${first.rewriteToken}`, 'POST', auth);
+    expect(last.status).toBe(412);
+    expect(emu.object('acme-backup-bucket', 'race/dst.bin')?.data.toString()).toBe('someone else');
+  });
+
+  it('composes objects into a composite object that has a CRC32C and no md5Hash, also after a rewrite', async () => {
+    await put('c/1', Buffer.from('hello '));
+    await put('c/2', Buffer.from('world'));
+    const r = await http(
+      `${objectUrl('c/all')}/compose`,
+      'POST',
+      { ...auth, 'content-type': 'application/json' },
+      Buffer.from(JSON.stringify({ sourceObjects: [{ name: 'c/1' }, { name: 'c/2' }], destination: {} })),
+    );
+    expect(r.status).toBe(200);
+    const meta = JSON.parse(r.body) as Record<string, unknown>;
+    expect(meta.md5Hash).toBeUndefined();
+    expect(meta.componentCount).toBe(2);
+    expect(meta.crc32c).toBe(crc32cBase64(Buffer.from('hello world')));
+    const media = await http(`${objectUrl('c/all')}?alt=media`, 'GET', auth);
+    expect(media.body).toBe('hello world');
+    expect(String(media.headers['x-goog-hash'])).not.toContain('md5=');
+    const copied = await http(
+      `${objectUrl('c/all')}/rewriteTo/b/acme-backup-bucket/o/${encodeURIComponent('c/copy')}`,
+      'POST',
+      auth,
+    );
+    expect((JSON.parse(copied.body) as { resource: Record<string, unknown> }).resource.md5Hash).toBeUndefined();
   });
 });

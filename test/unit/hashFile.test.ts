@@ -28,6 +28,7 @@ describe('hashFile', () => {
       ok: true,
       size: content.length,
       mtimeNs: st.mtimeNs,
+      ctimeNs: st.ctimeNs,
       ino: st.ino,
       hashes: { sha256: hex('sha256', content), md5: hex('md5', content) },
     });

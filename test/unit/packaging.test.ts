@@ -32,6 +32,7 @@ type BuilderConfig = {
   mac: { target: Target[]; category: string; hardenedRuntime: boolean; icon: string };
   win: { target: Target[]; icon: string };
   nsis: { oneClick: boolean; perMachine: boolean };
+  electronFuses: Record<string, boolean>;
 };
 
 const config = parse(readFileSync(resolve(root, 'electron-builder.yml'), 'utf8')) as BuilderConfig;
@@ -106,6 +107,24 @@ describe('the installers (electron-builder.yml)', () => {
     const pkg = JSON.parse(readFileSync(resolve(root, 'package.json'), 'utf8')) as { main: string };
     for (const p of [pkg.main, 'out/main/fileWorker.js', 'out/preload/index.js', 'out/renderer/index.html'])
       expect(existsSync(resolve(root, p)), p).toBe(true);
+  });
+
+  it('flips the fuses: no run-as-node, NODE_OPTIONS or --inspect, app only from an integrity-checked asar', () => {
+    expect(config.electronFuses).toEqual({
+      runAsNode: false,
+      enableCookieEncryption: true,
+      enableNodeOptionsEnvironmentVariable: false,
+      enableNodeCliInspectArguments: false,
+      enableEmbeddedAsarIntegrityValidation: true,
+      onlyLoadAppFromAsar: true,
+      grantFileProtocolExtraPrivileges: false,
+    });
+    // Every name is one electron-builder knows (a misspelt fuse would be ignored, not refused).
+    const scheme = JSON.parse(readFileSync(resolve(root, 'node_modules/app-builder-lib/scheme.json'), 'utf8')) as {
+      definitions: Record<string, { properties: Record<string, unknown> }>;
+    };
+    const known = Object.keys(scheme.definitions['FuseOptionsV1']?.properties ?? {});
+    for (const name of Object.keys(config.electronFuses)) expect(known, name).toContain(name);
   });
 
   it('is run by npm run dist / dist:dir after a full build', () => {

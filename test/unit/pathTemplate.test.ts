@@ -59,6 +59,12 @@ describe('expandTemplate', () => {
     expect(expand('a\\b\\{name}')).toBe('a/b/IMG_0001.JPG');
   });
 
+  it("keeps a backslash of a file's name in the name: it is not a separator on POSIX", () => {
+    const f = { path: 'back\\slash.txt', mtimeNs: 0n, folder: 'f', rule: 'r' };
+    expect(expandTemplate('x/{name}', f)).toBe('x/back\\slash.txt');
+    expect(expandTemplate('x/{dir}/{stem}.{ext}', { ...f, path: 'd\\e/a\\b.txt' })).toBe('x/d\\e/a\\b.txt');
+  });
+
   it('leaves an unknown placeholder as written', () => {
     expect(expand('{nope}/{name}')).toBe('{nope}/IMG_0001.JPG');
   });

@@ -369,6 +369,42 @@ describe('planner: collisions', () => {
     ]);
   });
 
+  it('gives the path to the same file whatever order the scan listed them in, and never moves the other', () => {
+    const moving = rule({ path: '{name}', mode: 'move' });
+    for (const files of [
+      [file('a/x.txt'), file('b/x.txt')],
+      [file('b/x.txt'), file('a/x.txt')],
+    ]) {
+      const p = plan(input({ rules: [moving], files }));
+      expect(kinds(p.actions)).toEqual(['upload x.txt', 'delete-local a/x.txt']);
+      expect(p.problems).toEqual([
+        expect.objectContaining({ kind: 'collision', path: 'b/x.txt', remotePath: 'x.txt' }),
+      ]);
+    }
+  });
+
+  it('on a case-insensitive destination, case-only and NFC/NFD twins are one path: a collision', () => {
+    const nfc = 'caf\u00e9.txt';
+    const nfd = 'cafe\u0301.txt';
+    const p = plan(
+      input({
+        files: [file(nfd), file(nfc), file('Read.me'), file('READ.ME')],
+        dest: dest([], { caseInsensitive: true }),
+      }),
+    );
+    // The first in code-unit order keeps the path: NFD's plain "e" sorts before "\u00e9".
+    expect(p.actions.map((a) => a.path).sort()).toEqual(['READ.ME', nfd].sort());
+    expect(p.problems.map((q) => (q.kind === 'collision' ? q.path : q.kind)).sort()).toEqual(['Read.me', nfc].sort());
+  });
+
+  it('a backup never overwrites the copy of a file whose source is gone with another file', () => {
+    const moving = rule({ path: '{name}', mode: 'move' });
+    const earlier = shipped('x.txt', { path: 'a/x.txt', sha256: 'sha-a', rule: 'r' });
+    const p = plan(input({ rules: [moving], files: [file('b/x.txt')], dest: dest([earlier]) }));
+    expect(p.actions).toEqual([]);
+    expect(p.problems).toEqual([expect.objectContaining({ kind: 'collision', path: 'b/x.txt', remotePath: 'x.txt' })]);
+  });
+
   it('does not call it a collision when two rules send the same file to the same path', () => {
     const p = plan(input({ rules: [rule({ name: 'one' }), rule({ name: 'two' })], files: [file('a.txt')] }));
     expect(p.problems).toEqual([]);

@@ -4,6 +4,7 @@ import type { LocalFile } from '../../src/shared/models';
 import type { RemoteEntry } from '../../src/main/engine/providers/types';
 import {
   conflictName,
+  parseConflictName,
   planTwoWay,
   remotePathProblem,
   type BaseEntry,
@@ -424,6 +425,33 @@ describe('conflictName', () => {
     expect(conflictName('d/.config.json', 'h', NOW, none)).toBe('d/.config (conflicted copy from h 2026-11-23).json');
     expect(conflictName('Makefile', 'h', NOW, none)).toBe('Makefile (conflicted copy from h 2026-11-23)');
     expect(conflictName('v1.2/notes', 'h', NOW, none)).toBe('v1.2/notes (conflicted copy from h 2026-11-23)');
+  });
+
+  it('shortens the stem of a long name to 255 bytes, keeping suffix and extension, never cutting a character', () => {
+    const bytes = (s: string) => Buffer.byteLength(s);
+    for (const stem of [
+      'a'.repeat(251),
+      '\u00e9'.repeat(125),
+      '\u{1f600}'.repeat(62),
+      `${'x'.repeat(200)}\u00e9\u00e9`,
+    ]) {
+      const made = conflictName(`dir/${stem}.txt`, 'h', NOW, none);
+      const name = made.slice('dir/'.length);
+      expect(bytes(name)).toBeLessThanOrEqual(255);
+      expect(name.endsWith(' (conflicted copy from h 2026-11-23).txt')).toBe(true);
+      const kept = name.slice(0, -' (conflicted copy from h 2026-11-23).txt'.length);
+      expect(stem.startsWith(kept)).toBe(true);
+      expect(kept.length).toBeGreaterThan(0);
+      // A whole character: the UTF-8 round trip changes nothing (a cut sequence would become U+FFFD).
+      expect(Buffer.from(name, 'utf8').toString('utf8')).toBe(name);
+      expect(parseConflictName(made)?.host).toBe('h');
+    }
+    // The numbered copies stay within the limit too, and a name made of raw bytes counts them one each.
+    const taken = new Set([conflictName(`${'b'.repeat(250)}.md`, 'h', NOW, none)]);
+    expect(bytes(conflictName(`${'b'.repeat(250)}.md`, 'h', NOW, (p) => taken.has(p)))).toBeLessThanOrEqual(255);
+    // An extension too long to keep is cut as part of the name; a long host name is cut too.
+    expect(bytes(conflictName(`a.${'e'.repeat(250)}`, 'h', NOW, none))).toBeLessThanOrEqual(255);
+    expect(bytes(conflictName(`${'c'.repeat(100)}.txt`, 'h'.repeat(300), NOW, none))).toBeLessThanOrEqual(255);
   });
 
   it('numbers the copy inside the parenthesis when the name is taken', () => {

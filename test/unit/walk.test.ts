@@ -37,7 +37,7 @@ describe('walkFolder', () => {
     expect(res.files.map((f) => f.path).sort()).toEqual(['a.txt', 'sub/b.txt', 'sub/deeper/c.txt']);
     const a = res.files.find((f) => f.path === 'a.txt');
     const st = statSync(join(root, 'a.txt'), { bigint: true });
-    expect(a).toEqual({ path: 'a.txt', size: 5, mtimeNs: st.mtimeNs, ino: st.ino });
+    expect(a).toEqual({ path: 'a.txt', size: 5, mtimeNs: st.mtimeNs, ino: st.ino, ctimeNs: st.ctimeNs });
   });
 
   it("honours the folder's ignore patterns for files and folders", () => {

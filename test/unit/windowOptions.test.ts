@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import {
   contentSecurityPolicy,
@@ -7,6 +8,7 @@ import {
   mainWindowOptions,
   metaContentSecurityPolicy,
 } from '../../src/main/shell/windowOptions';
+import { revealDecision } from '../../src/main/desktop/revealPolicy';
 
 function directives(policy: string): Map<string, string[]> {
   const map = new Map<string, string[]>();
@@ -18,7 +20,7 @@ function directives(policy: string): Map<string, string[]> {
 }
 
 describe('main window options', () => {
-  const options = mainWindowOptions({ preloadPath: '/app/out/preload/index.js' });
+  const options = mainWindowOptions({ preloadPath: '/app/out/preload/index.js', packaged: true });
   const prefs = options.webPreferences;
 
   it('isolates and sandboxes the renderer', () => {
@@ -38,7 +40,12 @@ describe('main window options', () => {
   it('uses the preload path it is given', () => {
     expect(prefs.preload).toBe('/app/out/preload/index.js');
     expect(options).not.toHaveProperty('icon');
-    expect(mainWindowOptions({ preloadPath: '/p.js', iconPath: '/i.png' }).icon).toBe('/i.png');
+    expect(mainWindowOptions({ preloadPath: '/p.js', iconPath: '/i.png', packaged: true }).icon).toBe('/i.png');
+  });
+
+  it('has no DevTools in a packaged build, and keeps them while developing', () => {
+    expect(prefs.devTools).toBe(false);
+    expect(mainWindowOptions({ preloadPath: '/p.js', packaged: false }).webPreferences.devTools).toBe(true);
   });
 });
 
@@ -74,23 +81,49 @@ describe('content security policy', () => {
 });
 
 describe('links the window asks to open elsewhere', () => {
+  const config = {
+    folders: [{ path: '/home/me/Work' }],
+    destinations: [{ type: 'local', path: '/home/me/backup' }],
+  } as unknown as Parameters<typeof revealDecision>[1];
+  const open = (url: string) =>
+    externalOpenAction(
+      url,
+      (path) => revealDecision(path, config, 'linux'),
+      (u) => {
+        try {
+          return fileURLToPath(u);
+        } catch {
+          return undefined;
+        }
+      },
+    );
+
   it('sends web pages (share links) to the browser', () => {
-    expect(externalOpenAction('https://bucket.s3.example/key?X-Amz-Signature=abc')).toEqual({
+    expect(open('https://bucket.s3.example/key?X-Amz-Signature=abc')).toEqual({
       kind: 'browser',
       url: 'https://bucket.s3.example/key?X-Amz-Signature=abc',
     });
-    expect(externalOpenAction('http://127.0.0.1:9000/b/k').kind).toBe('browser');
+    expect(open('http://127.0.0.1:9000/b/k').kind).toBe('browser');
   });
 
-  it('reveals a file link in the file manager instead of running it', () => {
-    expect(externalOpenAction('file:///home/me/backup/report.pdf')).toEqual({
-      kind: 'reveal',
-      url: 'file:///home/me/backup/report.pdf',
-    });
+  it('reveals a file link inside a local destination in the file manager instead of running it', () => {
+    expect(open('file:///home/me/backup/report.pdf')).toEqual({ kind: 'reveal', path: '/home/me/backup/report.pdf' });
+    expect(open('file:///home/me/Work/a%20b.txt')).toEqual({ kind: 'reveal', path: '/home/me/Work/a b.txt' });
+  });
+
+  it('refuses a file link outside every folder and local destination, as the reveal request does', () => {
+    for (const url of [
+      'file:///etc/passwd',
+      'file:///home/me/backup/../.ssh/id_ed25519',
+      'file:///home/me/backup-old/x',
+      'file://fileserver/share/x.exe',
+      'file:///home/me/backup/%00x',
+    ])
+      expect(open(url)).toEqual({ kind: 'deny' });
   });
 
   it('refuses every other scheme and anything that is not a URL', () => {
     for (const url of ['javascript:alert(1)', 'ms-msdt:/id', 'data:text/html,<b>x</b>', 'not a url', ''])
-      expect(externalOpenAction(url)).toEqual({ kind: 'deny' });
+      expect(open(url)).toEqual({ kind: 'deny' });
   });
 });

@@ -18,6 +18,7 @@ import { ConfigError, configFromObject, pathToString } from './config/loadConfig
 import { updateConfigText } from './config/configWriter';
 import { FerryError } from '../../shared/errors';
 import { FERRY_VERSION } from '../../shared/version';
+import { draftSecretProblem } from './draftSecrets';
 import { canShare } from './providers/types';
 import { keychainNames, type Keychain } from './secrets';
 import { transferRef, type Job } from './store/jobStore';
@@ -106,6 +107,8 @@ function writeAtomically(path: string, text: string): void {
 
 /** The contract's implementation, shared by every face. Inputs arrive validated (see `call`). */
 export function createApi(host: ApiHost): FerryApi {
+  /** Keychain entries whose value came in through this API since the config was last saved (see draftSecrets.ts). */
+  const typedThisSession = new Set<string>();
   const status = (): StatusResult => {
     const s = host.service().status();
     const active = host.service().activeJobs().length;
@@ -200,6 +203,8 @@ export function createApi(host: ApiHost): FerryApi {
         updateConfigText(readIfThere(host.configPath), config, host.configPath, dirname(host.configPath)),
       );
       await host.apply(cfg);
+      // Saved, the secrets belong to their destinations: from now on a draft uses them only where those do.
+      typedThisSession.clear();
       // Secrets kept for what the config no longer refers to (a removed destination) are forgotten.
       const after = keychainNames(cfg);
       for (const name of before)
@@ -211,7 +216,8 @@ export function createApi(host: ApiHost): FerryApi {
           }
       return { ok: true };
     },
-    'destination:test': async ({ destination }) => host.testDestination(destination),
+    'destination:test': async ({ destination }) =>
+      draftSecretProblem(destination, host.config(), typedThisSession) ?? host.testDestination(destination),
     'rules:preview': async ({ rule, limit }) => host.service().preview(rule, limit),
     'history:query': async (q) => host.store.history.query(q),
     'activity:aggregate': async ({ bucket, from, to, utcOffsetMinutes }) =>
@@ -227,9 +233,14 @@ export function createApi(host: ApiHost): FerryApi {
     'folder:check': async ({ path }) => checkFolder(path),
     'folder:ignorePreview': async ({ path, ignore, limit }) => previewIgnore(path, ignore, limit),
     'dropbox:authorize': async ({ app_key, endpoint, name }) => host.dropbox.start({ appKey: app_key, endpoint, name }),
-    'dropbox:finish': async ({ attempt }) => host.dropbox.finish(attempt),
+    'dropbox:finish': async ({ attempt }) => {
+      const answer = await host.dropbox.finish(attempt);
+      typedThisSession.add(answer.ref.slice('keychain:'.length));
+      return answer;
+    },
     'secret:set': async ({ name, value }) => {
       host.keychain.set(name, value);
+      typedThisSession.add(name);
       return { ref: `keychain:${name}` };
     },
     'destination:browse': async ({ destination, prefix }) => browseDestination(connected(destination), prefix),

@@ -18,7 +18,7 @@ export async function testDestination(
   let dest: Destination | undefined;
   try {
     dest = await createDestination(dc, factories, deps);
-    await dest.check(signal);
+    await dest.check(signal, { write: true });
     return {
       ok: true,
       step: null,

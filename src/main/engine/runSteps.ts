@@ -1,11 +1,12 @@
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { folderNeedsContentType, type FerryConfig, type FolderConfig } from '../../shared/config';
+import { folderNeedsContentType, type FerryConfig, type FolderConfig, type RuleConfig } from '../../shared/config';
 import { FerryError, type SerializedError } from '../../shared/errors';
 import { HASH_KINDS, type HashKind } from '../../shared/hashes';
 import { brakeSiteOfFolder, type LocalFile } from '../../shared/models';
 import type { EventBus } from './events';
 import { plan, type DeleteConsent, type DestinationState, type FolderState, type Plan } from './plan/planner';
+import { confirmUnlisted } from './plan/listingHint';
 import { planTwoWayRules } from './plan/twoWayStep';
 import type { BaseEntry } from './store/baseStore';
 import { createDestination, type DestinationFactory, type ProviderDeps } from './providers/registry';
@@ -56,7 +57,10 @@ export function toSerialized(err: unknown, destination: string): SerializedError
   };
 }
 
-/** Creates and checks every destination a rule uses; one that fails is reported, the others go on. */
+/**
+ * Creates and checks (without writing) every destination a rule uses; one that fails is reported, the
+ * others go on.
+ */
 export async function connectDestinations(
   cfg: FerryConfig,
   deps: EngineDeps,
@@ -73,7 +77,8 @@ export async function connectDestinations(
         try {
           const created = await createDestination(dc, deps.factories, providerDeps(deps));
           dest = created;
-          await passingFailuresRetried(() => created.check(signal), signal);
+          // A routine pass writes nothing to look: its first real write proves the destination writable.
+          await passingFailuresRetried(() => created.check(signal, { write: false }), signal);
           destinations.set(dc.id, dest);
         } catch (err) {
           // Its connections would keep the process alive (an SFTP session, a socket pool).
@@ -136,7 +141,12 @@ export async function scanFolders(
 export async function destinationStates(
   destinations: ReadonlyMap<string, Destination>,
   deps: EngineDeps,
-  opts: { list: boolean; signal?: AbortSignal },
+  opts: {
+    list: boolean;
+    signal?: AbortSignal;
+    /** The rules, so that two-way rules' base entries are confirmed like shipped records (see confirmUnlisted). */
+    rules?: readonly Pick<RuleConfig, 'name' | 'mode' | 'to'>[];
+  },
 ): Promise<{ states: Map<string, DestinationState>; cleanedPartials: number }> {
   let cleanedPartials = 0;
   const states = new Map<string, DestinationState>();
@@ -158,6 +168,12 @@ export async function destinationStates(
               }
             }
           }
+          // What the records say is there and the listing lacks is looked at before the plan trusts its absence.
+          const expected = deps.store.shipped.forDestination(id).map((r) => r.remotePath);
+          for (const rule of opts.rules ?? [])
+            if (rule.mode === 'two-way' && rule.to[0] === id)
+              expected.push(...deps.store.base.forRule(rule.name).keys());
+          await confirmUnlisted(dest, listed, expected, opts.signal);
           return listed;
         }, opts.signal);
       } catch (err) {
@@ -288,7 +304,15 @@ export function rehasher(cfg: FerryConfig, deps: EngineDeps, kinds: ReadonlyMap<
       ],
       (_job, r) => {
         if (r.ok) {
-          fresh = { folder: folderId, path, size: r.size, mtimeNs: r.mtimeNs, ino: r.ino, hashes: r.hashes };
+          fresh = {
+            folder: folderId,
+            path,
+            size: r.size,
+            mtimeNs: r.mtimeNs,
+            ino: r.ino,
+            ctimeNs: r.ctimeNs,
+            hashes: r.hashes,
+          };
           if (r.mime !== undefined) fresh.mime = r.mime;
         } else gone = r.code === 'ENOENT';
       },

@@ -49,7 +49,11 @@ export async function prepare(cfg: FerryConfig, deps: EngineDeps, opts: RunOptio
   const { destinations, errors } = await connectDestinations(cfg, deps, opts.signal);
   const kinds = kindsPerFolder(cfg, destinations);
   const scans = await scanFolders(activeFolders(cfg), kinds, deps, cfg);
-  const { states, cleanedPartials } = await destinationStates(destinations, deps, { list: true, signal: opts.signal });
+  const { states, cleanedPartials } = await destinationStates(destinations, deps, {
+    list: true,
+    signal: opts.signal,
+    rules: cfg.rules,
+  });
   const thePlan = planAll(
     cfg,
     scans,

@@ -16,7 +16,9 @@ import {
   connectDestinations,
   destinationStates,
   kindsPerFolder,
+  passingFailuresRetried,
   planAll,
+  toSerialized,
   transferPool,
   type DestinationFailure,
   type EngineDeps,
@@ -237,11 +239,39 @@ export class SyncService {
     if (destinations.size > 0) this.rescanAll();
   }
 
+  /**
+   * Every pass looks again, writing nothing, at the destinations it holds: a disk unplugged or a share
+   * unmounted since the last pass is offline (nothing planned for it, the status says so) instead of
+   * being written to, and reconnect() brings it back once its folder is there again.
+   */
+  private async verifyConnected(): Promise<void> {
+    const signal = this.controller.signal;
+    await Promise.all(
+      [...this.destinations].map(async ([id, dest]) => {
+        try {
+          await passingFailuresRetried(() => dest.check(signal, { write: false }), signal);
+        } catch (err) {
+          if (signal.aborted) return;
+          // The pool holds this map: removed in place, the next plan has nothing for it.
+          this.destinations.delete(id);
+          await dest.close().catch(() => undefined);
+          const error = toSerialized(err, id);
+          this.destinationErrors = [
+            ...this.destinationErrors.filter((e) => e.destination !== id),
+            { destination: id, error },
+          ];
+          this.deps.events.emit('destination:error', { destination: id, error });
+        }
+      }),
+    );
+  }
+
   private async cycle(batch: ChangeBatch[]): Promise<void> {
     this.cycling = true;
     this.setState('syncing');
     try {
       await this.reconnect();
+      await this.verifyConnected();
       const wanted = new Set(batch.map((b) => b.folder));
       const folders = activeFolders(this.cfg, new Set(this.heldFolders())).filter((f) => wanted.has(f.id));
       for (const f of folders) this.setFolder(f.id, { state: 'scanning' });
@@ -275,6 +305,7 @@ export class SyncService {
       const { states } = await destinationStates(this.destinations, this.deps, {
         list: this.listNext || this.twoWay,
         signal: this.controller.signal,
+        rules: this.cfg.rules,
       });
       this.listNext = false;
       // A confirmation covers the pass that follows it: a later mass deletion is held again.

@@ -1,6 +1,8 @@
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, unlinkSync, type Dirent } from 'node:fs';
+import { existsSync, readdirSync, renameSync, rmSync, unlinkSync, type Dirent } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { mkdirBelowSync } from './providers/local/dirsBelow';
 import { isTempName, TRASH_DIR } from './scan/ignoreRules';
+import { fsPath } from './scan/rawNames';
 
 /** How long files deleted by two-way sync stay in a folder's trash. */
 export const TRASH_DAYS = 30;
@@ -13,9 +15,10 @@ export function moveToTrash(folderRoot: string, path: string, now = new Date()):
   const day = now.toISOString().slice(0, 10);
   const base = join(folderRoot, TRASH_DIR, day, ...path.split('/'));
   let to = base;
-  for (let i = 2; existsSync(to); i++) to = `${base}.${i}`;
-  mkdirSync(dirname(to), { recursive: true });
-  renameSync(join(folderRoot, ...path.split('/')), to);
+  for (let i = 2; existsSync(fsPath(to)); i++) to = `${base}.${i}`;
+  // Never the folder itself: a root that is gone is not made again (see dirsBelow.ts).
+  mkdirBelowSync(folderRoot, dirname(to));
+  renameSync(fsPath(join(folderRoot, ...path.split('/'))), fsPath(to));
   return day;
 }
 

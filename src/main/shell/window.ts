@@ -1,6 +1,8 @@
 import { fileURLToPath } from 'node:url';
 import { BrowserWindow, shell } from 'electron';
 import type { BrowserWindowConstructorOptions } from 'electron';
+import type { FerryConfig } from '../../shared/config';
+import { revealDecision } from '../desktop/revealPolicy';
 import { contentSecurityPolicy, externalOpenAction, mainWindowOptions } from './windowOptions';
 
 export type MainWindowPaths = {
@@ -11,11 +13,25 @@ export type MainWindowPaths = {
   /** Vite dev server URL (electron-vite sets ELECTRON_RENDERER_URL in `dev`); undefined in a build. */
   readonly devServerUrl: string | undefined;
   readonly iconPath?: string;
+  /** A packaged build (no DevTools). */
+  readonly packaged: boolean;
+  /** The folders and local destinations a file:// link may be revealed in (as the reveal request). */
+  readonly config: () => Pick<FerryConfig, 'folders' | 'destinations'>;
 };
+
+/** A file:// URL's local path; undefined for one naming another host or carrying bad escapes. */
+function localPathOf(url: URL): string | undefined {
+  try {
+    return fileURLToPath(url);
+  } catch {
+    return undefined;
+  }
+}
 
 export function createMainWindow(paths: MainWindowPaths): BrowserWindow {
   const options: BrowserWindowConstructorOptions = mainWindowOptions({
     preloadPath: paths.preloadPath,
+    packaged: paths.packaged,
     ...(paths.iconPath === undefined ? {} : { iconPath: paths.iconPath }),
   });
   const win = new BrowserWindow(options);
@@ -29,14 +45,17 @@ export function createMainWindow(paths: MainWindowPaths): BrowserWindow {
   });
   // The renderer asks for nothing: no camera, notifications from the page, geolocation, …
   webContents.session.setPermissionRequestHandler((_contents, _permission, callback) => callback(false));
+  // …and answers no to every synchronous permission check (clipboard reads, notifications, HID, serial, …).
+  webContents.session.setPermissionCheckHandler(() => false);
+  webContents.session.setDevicePermissionHandler(() => false);
 
   // A single-page app: never navigate away, never open another window. Share links open in the
   // person's browser; a file link is shown in the file manager.
   webContents.on('will-navigate', (event) => event.preventDefault());
   webContents.setWindowOpenHandler(({ url }) => {
-    const action = externalOpenAction(url);
+    const action = externalOpenAction(url, (path) => revealDecision(path, paths.config()), localPathOf);
     if (action.kind === 'browser') void shell.openExternal(action.url);
-    else if (action.kind === 'reveal') shell.showItemInFolder(fileURLToPath(action.url));
+    else if (action.kind === 'reveal') shell.showItemInFolder(action.path);
     return { action: 'deny' };
   });
 

@@ -23,6 +23,7 @@ export type MainWindowOptions = {
     readonly webviewTag: false;
     readonly experimentalFeatures: false;
     readonly navigateOnDragDrop: false;
+    readonly devTools: boolean;
   };
 };
 
@@ -31,9 +32,11 @@ export type MainWindowParams = {
   readonly preloadPath: string;
   /** Window icon (used on Linux; macOS and Windows take the icon from the app bundle). */
   readonly iconPath?: string;
+  /** A packaged build: no DevTools (a person's window is not a debugging surface). */
+  readonly packaged: boolean;
 };
 
-export function mainWindowOptions({ preloadPath, iconPath }: MainWindowParams): MainWindowOptions {
+export function mainWindowOptions({ preloadPath, iconPath, packaged }: MainWindowParams): MainWindowOptions {
   return {
     width: 1100,
     height: 720,
@@ -56,6 +59,7 @@ export function mainWindowOptions({ preloadPath, iconPath }: MainWindowParams): 
       webviewTag: false,
       experimentalFeatures: false,
       navigateOnDragDrop: false,
+      devTools: !packaged,
     },
   };
 }
@@ -89,14 +93,22 @@ export const metaContentSecurityPolicy: string = serialize(
   cspDirectives.filter(([name]) => !headerOnlyDirectives.has(name)),
 );
 
-export type OpenAction = { kind: 'browser'; url: string } | { kind: 'reveal'; url: string } | { kind: 'deny' };
+export type OpenAction = { kind: 'browser'; url: string } | { kind: 'reveal'; path: string } | { kind: 'deny' };
+
+/** Where a file:// link points, or undefined for one that names no local path (a UNC host, bad escapes). */
+export type FileUrlToPath = (url: URL) => string | undefined;
 
 /**
  * What a link the window asks to open in a new window becomes: web pages (a share link) go to the
- * person's browser, a file:// link is revealed in the file manager (never executed), anything else
- * (javascript:, custom schemes) is refused.
+ * person's browser; a file:// link is revealed in the file manager (never executed) only when the
+ * same policy as the window's reveal request allows its path (`mayReveal`: inside a configured
+ * folder or local destination); anything else (javascript:, custom schemes) is refused.
  */
-export function externalOpenAction(url: string): OpenAction {
+export function externalOpenAction(
+  url: string,
+  mayReveal: (path: string) => { ok: true; path: string } | { ok: false },
+  toPath: FileUrlToPath,
+): OpenAction {
   let parsed: URL;
   try {
     parsed = new URL(url);
@@ -104,6 +116,11 @@ export function externalOpenAction(url: string): OpenAction {
     return { kind: 'deny' };
   }
   if (parsed.protocol === 'https:' || parsed.protocol === 'http:') return { kind: 'browser', url: parsed.href };
-  if (parsed.protocol === 'file:') return { kind: 'reveal', url: parsed.href };
+  if (parsed.protocol === 'file:') {
+    const path = toPath(parsed);
+    if (path === undefined) return { kind: 'deny' };
+    const decision = mayReveal(path);
+    return decision.ok ? { kind: 'reveal', path: decision.path } : { kind: 'deny' };
+  }
   return { kind: 'deny' };
 }

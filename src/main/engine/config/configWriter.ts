@@ -15,7 +15,8 @@ export function updateConfigText(oldText: string, next: unknown, file: string, b
   try {
     doc = parseDocument(oldText, { uniqueKeys: true });
     if (doc.errors.length > 0 || !isMap(doc.contents)) return stringify(next);
-    before = parseConfig(oldText, file, baseDir);
+    // Only the shape matters here: a file whose folders overlap is being fixed, its comments stay.
+    before = parseConfig(oldText, file, baseDir, { paths: false });
   } catch {
     // The file on disk is not a valid config any more: nothing of it can be kept safely.
     return stringify(next);

@@ -4,6 +4,7 @@ import { isAbsolute, resolve } from 'node:path';
 import { isMap, isSeq, LineCounter, parseDocument, type Node as YamlNode } from 'yaml';
 import type { z } from 'zod';
 import { configSchema, type FerryConfig } from '../../../shared/config';
+import { pathRelationProblems } from './pathRelations';
 
 export type ConfigProblem = { file: string; line?: number; column?: number; path: string; message: string };
 
@@ -59,11 +60,14 @@ function nodeAt(root: YamlNode | null, path: readonly PropertyKey[]): YamlNode |
   return node;
 }
 
+/** `paths: false` skips the checks that look at the disk (folders and destinations that overlap). */
+export type ParseOptions = { paths?: boolean };
+
 /**
  * Parses and validates config text. Relative folder and destination paths are resolved against the
  * config file's directory; `~` is the home directory.
  */
-export function parseConfig(text: string, file: string, baseDir: string): FerryConfig {
+export function parseConfig(text: string, file: string, baseDir: string, opts: ParseOptions = {}): FerryConfig {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
   const pos = (offset: number | undefined) => {
@@ -81,7 +85,7 @@ export function parseConfig(text: string, file: string, baseDir: string): FerryC
       })),
     );
   const raw: unknown = doc.toJS() ?? {};
-  const parsed = configSchema.safeParse(raw);
+  const parsed = configSchema.safeParse(raw, { reportInput: true });
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue: z.core.$ZodIssue) => {
       const node = nodeAt(doc.contents as YamlNode | null, issue.path);
@@ -94,12 +98,24 @@ export function parseConfig(text: string, file: string, baseDir: string): FerryC
     });
     throw new ConfigError(problems);
   }
-  return resolvePaths(parsed.data, baseDir);
+  const cfg = resolvePaths(parsed.data, baseDir);
+  if (opts.paths === false) return cfg;
+  const overlaps = pathRelationProblems(cfg);
+  if (overlaps.length > 0)
+    throw new ConfigError(
+      overlaps.map((o) => ({
+        file,
+        path: pathToString(o.path),
+        message: o.message,
+        ...pos(nodeAt(doc.contents as YamlNode | null, o.path)?.range?.[0]),
+      })),
+    );
+  return cfg;
 }
 
 /** Validates a configuration given as an object (the window's editor, the API), without YAML positions. */
 export function configFromObject(raw: unknown, file: string, baseDir: string): FerryConfig {
-  const parsed = configSchema.safeParse(raw ?? {});
+  const parsed = configSchema.safeParse(raw ?? {}, { reportInput: true });
   if (!parsed.success)
     throw new ConfigError(
       parsed.error.issues.map((issue: z.core.$ZodIssue) => ({
@@ -108,7 +124,11 @@ export function configFromObject(raw: unknown, file: string, baseDir: string): F
         message: inRule(raw, issue.path, describeIssue(issue)),
       })),
     );
-  return resolvePaths(parsed.data, baseDir);
+  const cfg = resolvePaths(parsed.data, baseDir);
+  const overlaps = pathRelationProblems(cfg);
+  if (overlaps.length > 0)
+    throw new ConfigError(overlaps.map((o) => ({ file, path: pathToString(o.path), message: o.message })));
+  return cfg;
 }
 
 function resolvePaths(cfg: FerryConfig, baseDir: string): FerryConfig {
@@ -122,12 +142,24 @@ function resolvePaths(cfg: FerryConfig, baseDir: string): FerryConfig {
   return cfg;
 }
 
+function kindOf(v: unknown): string {
+  if (v === null) return 'nothing (null)';
+  if (Array.isArray(v)) return 'a list';
+  if (typeof v === 'object') return 'a mapping';
+  if (typeof v === 'string') return 'text';
+  return `a ${typeof v}`;
+}
+
 function describeIssue(issue: z.core.$ZodIssue): string {
   if (issue.code === 'unrecognized_keys')
     return `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
   if (issue.code === 'invalid_union' && 'note' in issue && issue.note === 'No matching discriminator')
     return 'unknown destination type: use one of local, s3, gcs, dropbox, sftp, ftp, webdav, http';
-  if (issue.code === 'invalid_type' && issue.input === undefined) return `required: expected ${issue.expected}`;
+  if (issue.code === 'invalid_type')
+    // The kind of value given, never the value (it may be a secret written in the wrong place).
+    return issue.input === undefined
+      ? `required: expected ${issue.expected}`
+      : `expected ${issue.expected}, but ${kindOf(issue.input)} was given`;
   return issue.message;
 }
 

@@ -115,6 +115,26 @@ export function targetPathOf(rule: CompiledRule, file: LocalFile): string {
 }
 
 /**
+ * The key under which a case-insensitive destination (Dropbox, Windows and macOS volumes) holds a path:
+ * such stores also treat the NFC and NFD forms of one name as one name.
+ */
+export function foldName(remotePath: string): string {
+  return remotePath.normalize('NFC').toLowerCase();
+}
+
+/** Orders two claimants of one path by folder, then path, then rule (code unit order: locale-free). */
+function sourceOrder(a: { rule: CompiledRule; file: LocalFile }, b: { rule: CompiledRule; file: LocalFile }): number {
+  const ka = [a.file.folder, a.file.path, a.rule.name];
+  const kb = [b.file.folder, b.file.path, b.rule.name];
+  for (let i = 0; i < ka.length; i++) {
+    const x = ka[i] as string;
+    const y = kb[i] as string;
+    if (x !== y) return x < y ? -1 : 1;
+  }
+  return 0;
+}
+
+/**
  * The pure planner: (local files, destinations' state, what was shipped, rules) → actions.
  * Written down in docs/sync-logic.md; every branch there has a test.
  */
@@ -132,6 +152,8 @@ export function plan(input: PlanInput): Plan {
   const uncaught: { folder: string; path: string }[] = [];
   const quorumChecks: Target[] = [];
   const movedOut: { rule: CompiledRule; file: LocalFile }[] = [];
+  // Files another file's copy stands in for somewhere: never removed by a move.
+  const collided = new Set<LocalFile>();
   for (const [folderId, folder] of input.folders) {
     const lists: (readonly CompiledRule[])[] = [];
     caught.set(folderId, { files: folder.files, lists });
@@ -173,22 +195,33 @@ export function plan(input: PlanInput): Plan {
             folded = foldedByDest.get(dest);
             if (!folded) foldedByDest.set(dest, (folded = new Map()));
           }
-          const taken = targets.get(remotePath) ?? folded?.get(remotePath.toLowerCase());
+          const key = caseless ? foldName(remotePath) : remotePath;
+          const taken = targets.get(remotePath) ?? folded?.get(key);
           if (taken) {
-            if (taken.file !== file)
-              problems.push({
-                kind: 'collision',
-                rule: rule.name,
-                destination: dest,
-                remotePath,
-                folder: folderId,
-                path: file.path,
-                takenBy: `${taken.file.folder}/${taken.file.path} (rule "${taken.rule.name}")`,
-              });
+            if (taken.file === file) continue;
+            // One path, two files: the first by folder and path keeps it, whatever order the scan
+            // listed them in (so the destination never flips between them); the other is reported.
+            const [keeper, loser] =
+              sourceOrder(taken, { rule, file }) <= 0 ? [taken, { rule, file }] : [{ rule, file }, taken];
+            if (keeper !== taken) {
+              targets.delete(taken.remotePath);
+              targets.set(remotePath, { rule, file, remotePath });
+              folded?.set(key, { rule, file, remotePath });
+            }
+            collided.add(loser.file);
+            problems.push({
+              kind: 'collision',
+              rule: loser.rule.name,
+              destination: dest,
+              remotePath,
+              folder: loser.file.folder,
+              path: loser.file.path,
+              takenBy: `${keeper.file.folder}/${keeper.file.path} (rule "${keeper.rule.name}")`,
+            });
             continue;
           }
           targets.set(remotePath, { rule, file, remotePath });
-          folded?.set(remotePath.toLowerCase(), { rule, file, remotePath });
+          folded?.set(key, { rule, file, remotePath });
         }
       }
       if (mover) movedOut.push({ rule: mover, file });
@@ -209,8 +242,8 @@ export function plan(input: PlanInput): Plan {
     const listed = (path: string): RemoteEntry | undefined => {
       const exact = dest.remote?.get(path);
       if (exact || !dest.caseInsensitive || !dest.remote) return exact;
-      listedCaseless ??= new Map([...dest.remote].map(([k, v]) => [k.toLowerCase(), v]));
-      return listedCaseless.get(path.toLowerCase());
+      listedCaseless ??= new Map([...dest.remote].map(([k, v]) => [foldName(k), v]));
+      return listedCaseless.get(foldName(path));
     };
     const present = (r: ShippedRecord): boolean => {
       if (!dest.remote) return true;
@@ -254,6 +287,26 @@ export function plan(input: PlanInput): Plan {
       };
       if (holds(rec, file, encoding)) {
         inSync++;
+        continue;
+      }
+      // Backup and move keep what they delivered: a copy whose source is gone (moved, deleted) may be
+      // its only copy, and another file that now maps to its path must not overwrite it.
+      if (
+        rec &&
+        rule.mode !== 'mirror' &&
+        (rec.folder !== file.folder || rec.path !== file.path) &&
+        !input.folders.get(rec.folder)?.files.has(rec.path)
+      ) {
+        collided.add(file);
+        problems.push({
+          kind: 'collision',
+          rule: rule.name,
+          destination: destId,
+          remotePath,
+          folder: file.folder,
+          path: file.path,
+          takenBy: `${rec.folder}/${rec.path} (shipped there before; its source is gone, so that copy may be its only one)`,
+        });
         continue;
       }
       // Only a mirror may take content away from its old path; backup and move keep what they delivered.
@@ -367,7 +420,8 @@ export function plan(input: PlanInput): Plan {
 
   // Pass 4: move mode removes the local file once the destinations hold verified copies: all of them,
   // or `safe_when` of them (checked again, against every move rule that catches it, when the job runs).
-  for (const { rule, file } of movedOut)
+  for (const { rule, file } of movedOut) {
+    if (collided.has(file)) continue;
     actions.push({
       kind: 'delete-local',
       rule: rule.name,
@@ -377,6 +431,7 @@ export function plan(input: PlanInput): Plan {
       sha256: file.hashes.sha256,
       reason: 'moved: the destinations hold verified copies',
     });
+  }
 
   const belowQuorum: BelowQuorum[] = [];
   for (const { rule, file, remotePath } of quorumChecks) {

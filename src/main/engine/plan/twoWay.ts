@@ -50,6 +50,7 @@
 import type { Hashes } from '../../../shared/hashes';
 import type { LocalFile } from '../../../shared/models';
 import { commonHash } from '../providers/types';
+import { nameBytes } from '../scan/rawNames';
 import type { RemoteEntry } from '../providers/types';
 
 /** The last state both sides held for a path, recorded after every successful two-way transfer. */
@@ -198,7 +199,8 @@ function hostLabel(host: string): string {
     .map((ch) => (ch.charCodeAt(0) < 0x20 || FORBIDDEN.includes(ch) || ch === '/' || ch === '\\' ? '-' : ch))
     .join('')
     .trim();
-  return clean === '' ? 'another computer' : clean;
+  // Host names can be long: the label must leave room for the file's own name within NAME_MAX.
+  return clean === '' ? 'another computer' : cutToBytes(clean, 63);
 }
 
 /**
@@ -216,9 +218,29 @@ export function conflictName(path: string, host: string, now: Date, taken: (p: s
   const date = `${pad(now.getFullYear(), 4)}-${pad(now.getMonth() + 1)}-${pad(now.getDate())}`;
   const label = `conflicted copy from ${hostLabel(host)} ${date}`;
   for (let n = 1; ; n++) {
-    const candidate = `${dir}${stem} (${label}${n === 1 ? '' : ` ${n}`})${ext}`;
+    const suffix = ` (${label}${n === 1 ? '' : ` ${n}`})`;
+    // An extension too long to keep beside the suffix is cut with the stem, as part of the name.
+    const [keep, tail] = nameBytes(suffix + ext) < NAME_MAX ? [stem, suffix + ext] : [stem + ext, suffix];
+    const candidate = `${dir}${cutToBytes(keep, NAME_MAX - nameBytes(tail))}${tail}`;
     if (!taken(candidate)) return candidate;
   }
+}
+
+/** Most file systems' and servers' limit on one name, in bytes of UTF-8 (ext4, APFS, NTFS's 255 UTF-16 units are more). */
+const NAME_MAX = 255;
+
+/** At most `max` bytes of `s`, cut between characters (never inside a UTF-8 sequence). */
+export function cutToBytes(s: string, max: number): string {
+  if (nameBytes(s) <= max) return s;
+  let out = '';
+  let used = 0;
+  for (const ch of s) {
+    const b = nameBytes(ch);
+    if (used + b > max) break;
+    out += ch;
+    used += b;
+  }
+  return out;
 }
 
 /** The original a conflicted copy stands beside, and who made it when; undefined for other names. */

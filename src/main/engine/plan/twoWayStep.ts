@@ -38,7 +38,7 @@ function toAction(
         sha256: a.sha256,
         reason: a.reason,
         // The upload replaces exactly what the plan saw there (or creates the file).
-        detail: { remoteVersion: remote?.get(a.path)?.version ?? null },
+        detail: { remoteVersion: remote?.get(a.path)?.version ?? null, remoteSize: remote?.get(a.path)?.size ?? null },
       };
     case 'download':
       return {

@@ -3,19 +3,17 @@ import { FerryError } from '../../../shared/errors';
 import { tempHead } from '../scan/ignoreRules';
 import type { UploadSource } from './types';
 
-/** Anything normalizing would change: backslashes, empty, "." or ".." segments, a leading or trailing slash. */
-const NEEDS_WORK = /\\|\/\/|^\/|\/$|^$|(^|\/)\.\.?(\/|$)/;
+/** Anything normalizing would change: empty, "." or ".." segments, a leading or trailing slash. */
+const NEEDS_WORK = /\/\/|^\/|\/$|^$|(^|\/)\.\.?(\/|$)/;
 
 /**
- * Normalizes a destination-relative path: POSIX separators, no empty or "." segments, never ".."
- * and never absolute, so no name can escape the destination's root.
+ * Normalizes a destination-relative path: no empty or "." segments, never ".." and never absolute, so
+ * no name can escape the destination's root. Only "/" separates: a backslash is a character of a POSIX
+ * name (`back\slash.txt` is not `back/slash.txt`); a destination that cannot hold it refuses the name.
  */
 export function normalizeRemotePath(p: string): string {
   if (!NEEDS_WORK.test(p)) return p;
-  const parts = p
-    .replace(/\\/g, '/')
-    .split('/')
-    .filter((s) => s !== '' && s !== '.');
+  const parts = p.split('/').filter((s) => s !== '' && s !== '.');
   if (parts.some((s) => s === '..'))
     throw new FerryError('invalid-name', 'path-escapes-root', `remote path "${p}" leaves the destination's root`, {
       hint: "fix the rule's path template so that it stays inside the destination",

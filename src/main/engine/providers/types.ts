@@ -70,6 +70,11 @@ export type ProviderFeatures = {
    * the destination's copy back before it replaces or deletes it.
    */
   versionPerWrite?: boolean;
+  /**
+   * Whether names are bytes here, so a name that is not UTF-8 (scan/rawNames.ts) can be held as it is:
+   * a local folder on POSIX. Elsewhere such a file fails by name.
+   */
+  rawNames?: boolean;
 };
 
 /**
@@ -105,6 +110,9 @@ export const CHECK_FAILURES = {
   EROFS: 'write',
   ENOSPC: 'write',
 } as const;
+/** `write: false`: look, never write (a routine pass). */
+export type CheckOptions = { write?: boolean };
+
 export type CheckStep = (typeof CHECK_FAILURES)[keyof typeof CHECK_FAILURES];
 
 /** The narrow core every destination implements. */
@@ -113,10 +121,13 @@ export interface Destination {
   readonly type: string;
   readonly features: ProviderFeatures;
   /**
-   * Reachable, authorised, the bucket/folder exists, and writable (a probe object is written and
-   * removed); throws a FerryError whose code is a key of CHECK_FAILURES and whose message says what to fix.
+   * Reachable, authorised, the bucket/folder exists; with `write` (the default), writable too: a probe
+   * is written and removed. Routine passes ask with `write: false` and write nothing (the first real
+   * write proves writability); only `ferry check` and "Test connection" probe. Throws a FerryError whose
+   * code is a key of CHECK_FAILURES and whose message says what to fix. Never creates the configured
+   * root folder (a missing mount point or server folder is `container-missing`, not made).
    */
-  check(signal?: AbortSignal): Promise<void>;
+  check(signal?: AbortSignal, opts?: CheckOptions): Promise<void>;
   stat(path: string, signal?: AbortSignal): Promise<RemoteEntry | undefined>;
   /** Every file below `prefix` ('' for all), recursively; temporary leftovers flagged `partial`. */
   list(prefix: string, signal?: AbortSignal): AsyncIterable<RemoteEntry>;

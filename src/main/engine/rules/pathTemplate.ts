@@ -68,7 +68,9 @@ function partsOf(template: string): Part[] {
     parts = template
       .split(/(\{[a-z]+\})/)
       .filter((p) => p !== '')
-      .map((p) => (p.startsWith('{') && p.endsWith('}') ? (FIELDS[p.slice(1, -1)] ?? p) : p));
+      // A backslash the person typed in the template separates folders (as on Windows); one that comes
+      // from a file's name is a character of that name and stays one.
+      .map((p) => (p.startsWith('{') && p.endsWith('}') ? (FIELDS[p.slice(1, -1)] ?? p) : p.replace(/\\/g, '/')));
     if (compiled.size > 1000) compiled.clear();
     compiled.set(template, parts);
   }

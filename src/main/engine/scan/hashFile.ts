@@ -3,6 +3,7 @@ import { promisify } from 'node:util';
 import type { HashKind, Hashes } from '../../../shared/hashes';
 import { MultiHash } from './multiHash';
 import { SNIFF_BYTES, sniffType } from './sniffType';
+import { fsPath } from './rawNames';
 
 const readAsync = promisify(readCb);
 export const CHUNK = 4 * 1024 * 1024;
@@ -10,7 +11,7 @@ export const CHUNK = 4 * 1024 * 1024;
 /** With `sniff`, the result also says the content type, sniffed from the bytes read for hashing. */
 export type HashRequest = { id: number; path: string; kinds: HashKind[]; sniff?: boolean };
 export type HashResult =
-  | { id: number; ok: true; size: number; mtimeNs: bigint; ino: bigint; hashes: Hashes; mime?: string }
+  | { id: number; ok: true; size: number; mtimeNs: bigint; ino: bigint; ctimeNs: bigint; hashes: Hashes; mime?: string }
   | { id: number; ok: false; code: string; message: string };
 
 /**
@@ -23,12 +24,12 @@ export type HashResult =
 export async function hashFile(req: HashRequest, bufs: [Buffer, Buffer]): Promise<HashResult> {
   let fd: number;
   try {
-    fd = openSync(req.path, constants.O_RDONLY | (constants.O_NOATIME ?? 0));
+    fd = openSync(fsPath(req.path), constants.O_RDONLY | (constants.O_NOATIME ?? 0));
   } catch (err) {
     // O_NOATIME is refused for files we do not own; retry without it.
     if ((err as NodeJS.ErrnoException).code === 'EPERM') {
       try {
-        fd = openSync(req.path, constants.O_RDONLY);
+        fd = openSync(fsPath(req.path), constants.O_RDONLY);
       } catch (err2) {
         return fail(req.id, err2);
       }
@@ -71,10 +72,23 @@ export async function hashFile(req: HashRequest, bufs: [Buffer, Buffer]): Promis
       }
     }
     const after = fstatSync(fd, { bigint: true });
-    if (after.size !== before.size || after.mtimeNs !== before.mtimeNs || BigInt(total) !== after.size)
+    if (
+      after.size !== before.size ||
+      after.mtimeNs !== before.mtimeNs ||
+      after.ctimeNs !== before.ctimeNs ||
+      BigInt(total) !== after.size
+    )
       return { id: req.id, ok: false, code: 'ECHANGED', message: 'the file changed while it was being read' };
     const hashes = hash.digest();
-    const ok = { id: req.id, ok: true as const, size: total, mtimeNs: after.mtimeNs, ino: after.ino, hashes };
+    const ok = {
+      id: req.id,
+      ok: true as const,
+      size: total,
+      mtimeNs: after.mtimeNs,
+      ino: after.ino,
+      ctimeNs: after.ctimeNs,
+      hashes,
+    };
     return head ? { ...ok, mime: await sniffType(head.subarray(0, headLen), total) } : ok;
   } catch (err) {
     return fail(req.id, err);

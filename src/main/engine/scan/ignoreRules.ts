@@ -2,6 +2,7 @@ import ignore, { type Ignore } from 'ignore';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fsPath } from './rawNames';
 
 export const IGNORE_FILE = '.ferryignore';
 
@@ -67,7 +68,7 @@ export class IgnoreStack {
   enter(absDir: string, relDir: string): IgnoreStack {
     let text: string;
     try {
-      text = readFileSync(join(absDir, IGNORE_FILE), 'utf8');
+      text = readFileSync(fsPath(join(absDir, IGNORE_FILE)), 'utf8');
     } catch {
       return this;
     }

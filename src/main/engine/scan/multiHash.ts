@@ -32,6 +32,13 @@ class DropboxHash {
   }
 }
 
+/** Dropbox's content_hash of one buffer (what each upload call's body is checked against). */
+export function dropboxContentHash(buf: Buffer): string {
+  const h = new DropboxHash();
+  h.update(buf);
+  return h.digest();
+}
+
 /** Computes every requested hash kind in one pass over the bytes. SHA-256 is always included. */
 export class MultiHash {
   private readonly sha256: Hash = createHash('sha256');

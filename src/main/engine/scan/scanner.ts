@@ -54,6 +54,7 @@ async function reconcile(
 ): Promise<Reconciled> {
   const toHash: HashJob[] = [];
   const relOf = new Map<string, string>();
+  const upgraded: LocalFile[] = [];
   for (const w of walked) {
     const prev = baseline.get(w.path);
     if (
@@ -61,16 +62,23 @@ async function reconcile(
       prev.size === w.size &&
       prev.mtimeNs === w.mtimeNs &&
       prev.ino === w.ino &&
+      (prev.ctimeNs === undefined || prev.ctimeNs === w.ctimeNs) &&
       hasKinds(prev.hashes, kinds) &&
       (!sniff || prev.mime !== undefined)
     ) {
-      out.files.set(w.path, prev);
+      if (prev.ctimeNs === undefined) {
+        // Indexed before change times were kept: trusted once on size, mtime and file id, as then.
+        const known = { ...prev, ctimeNs: w.ctimeNs };
+        out.files.set(w.path, known);
+        upgraded.push(known);
+      } else out.files.set(w.path, prev);
       continue;
     }
     const abs = join(folder.path, w.path);
     relOf.set(abs, w.path);
     toHash.push({ path: abs, size: w.size, kinds: [...kinds], ...(sniff ? { sniff: true } : {}) });
   }
+  if (upgraded.length > 0) deps.index.putMany(upgraded);
 
   let hashed = 0;
   let hashedBytes = 0;
@@ -109,6 +117,7 @@ async function reconcile(
           size: r.size,
           mtimeNs: r.mtimeNs,
           ino: r.ino,
+          ctimeNs: r.ctimeNs,
           hashes: r.hashes,
         };
         // Not sniffed this time: a type sniffed before still holds while the content is the same.

@@ -2,8 +2,9 @@ import { existsSync, lstatSync, readdirSync, statSync, type BigIntStats, type Di
 import { sep } from 'node:path';
 import type { ScanIssue } from '../../../shared/models';
 import { IGNORE_FILE, IgnoreStack, isTempName, TRASH_DIR } from './ignoreRules';
+import { fsPath, nameFromBytes } from './rawNames';
 
-export type WalkedFile = { path: string; size: number; mtimeNs: bigint; ino: bigint };
+export type WalkedFile = { path: string; size: number; mtimeNs: bigint; ino: bigint; ctimeNs: bigint };
 
 export type WalkResult = {
   files: WalkedFile[];
@@ -55,7 +56,7 @@ export function walkFolder(
     let id = ids.get(abs);
     if (id === undefined) {
       try {
-        const st = statSync(abs, { bigint: true });
+        const st = statSync(fsPath(abs), { bigint: true });
         id = `${st.dev}:${st.ino}`;
         ids.set(abs, id);
       } catch {
@@ -80,10 +81,10 @@ export function walkFolder(
     }
     let st: BigIntStats;
     try {
-      st = lstatSync(childAbs, { bigint: true });
+      st = lstatSync(fsPath(childAbs), { bigint: true });
       if (st.isSymbolicLink()) {
         try {
-          st = statSync(childAbs, { bigint: true });
+          st = statSync(fsPath(childAbs), { bigint: true });
         } catch (err) {
           const code = (err as NodeJS.ErrnoException).code;
           if (code === 'ELOOP') issue(childRel, 'symlink-loop', 'symbolic link loop: skipped', false);
@@ -115,15 +116,15 @@ export function walkFolder(
       if (!here.ignores(childRel, true)) visit(childAbs, childRel, here);
     } else if (st.isFile()) {
       if (here.ignores(childRel, false)) return;
-      files.push({ path: childRel, size: Number(st.size), mtimeNs: st.mtimeNs, ino: st.ino });
+      files.push({ path: childRel, size: Number(st.size), mtimeNs: st.mtimeNs, ino: st.ino, ctimeNs: st.ctimeNs });
     }
     // Sockets, FIFOs and devices are not files to ship: passed over silently, like rsync without -D.
   };
 
   const visit = (abs: string, rel: string, ignores: IgnoreStack) => {
-    let entries: Dirent[];
+    let entries: { name: string; isDirectory(): boolean }[];
     try {
-      entries = readdirSync(abs, { withFileTypes: true });
+      entries = listDir(abs);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'ENOENT') issue(rel, 'vanished', 'folder disappeared during the scan', false);
@@ -152,14 +153,14 @@ export function walkFolder(
     const pushed: string[] = [];
     try {
       for (const part of parts) {
-        if (existsSync(abs + sep + IGNORE_FILE)) stack = stack.enter(abs, relDir);
+        if (existsSync(fsPath(abs + sep + IGNORE_FILE))) stack = stack.enter(abs, relDir);
         chain.push(abs);
         pushed.push(abs);
         relDir = relDir === '' ? part : `${relDir}/${part}`;
         if (stack.ignores(relDir, true)) return;
         abs = abs + sep + part;
       }
-      if (existsSync(abs + sep + IGNORE_FILE)) stack = stack.enter(abs, relDir);
+      if (existsSync(fsPath(abs + sep + IGNORE_FILE))) stack = stack.enter(abs, relDir);
       chain.push(abs);
       pushed.push(abs);
       look(abs, stack, name, rel, undefined);
@@ -195,6 +196,20 @@ export function walkFolder(
     issue('', 'missing-folder', `folder ${root} disappeared during the scan`, true);
   }
   return { files, gone, issues, complete };
+}
+
+/**
+ * A folder's entries, each name as Ferry holds it: a name that is not UTF-8 comes back from a string
+ * listing with U+FFFD in it (and no path reaches that file), so such a folder is listed again as bytes.
+ */
+function listDir(abs: string): { name: string; isDirectory(): boolean }[] {
+  const dir = fsPath(abs);
+  const entries: Dirent[] = readdirSync(dir as string, { withFileTypes: true });
+  if (!entries.some((e) => e.name.includes('\uFFFD'))) return entries;
+  return readdirSync(dir, { withFileTypes: true, encoding: 'buffer' }).map((e) => ({
+    name: nameFromBytes(e.name),
+    isDirectory: () => e.isDirectory(),
+  }));
 }
 
 /** The given relative paths without those below another one in the set (a folder's walk covers them). */

@@ -2,6 +2,7 @@ import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { FerryError } from '../../../shared/errors';
+import { fromDbText, toDbText } from '../scan/rawNames';
 import { MIGRATIONS } from './migrations';
 
 export type Db = Database.Database;
@@ -12,6 +13,7 @@ export function openDb(file: string): Db {
   try {
     if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
     db = new Database(file);
+    keepRawNames(db);
     db.pragma('journal_mode = WAL');
     // NORMAL in WAL mode: a power cut may lose the last commits but never corrupts; the planner
     // re-derives anything lost from the destination listing on the next run.
@@ -58,4 +60,63 @@ export function migrate(db: Db, migrations: readonly string[] = MIGRATIONS): voi
       db.pragma(`user_version = ${v + 1}`);
     })();
   }
+}
+
+type Statement = Database.Statement<unknown[], unknown>;
+
+function encodeArg(a: unknown): unknown {
+  if (typeof a === 'string') return toDbText(a);
+  if (Array.isArray(a)) return a.map(encodeArg);
+  if (a !== null && typeof a === 'object' && Object.getPrototypeOf(a) === Object.prototype)
+    return Object.fromEntries(Object.entries(a).map(([k, v]) => [k, encodeArg(v)]));
+  return a;
+}
+
+function decodeRow(r: unknown): unknown {
+  if (typeof r === 'string') return fromDbText(r);
+  if (Array.isArray(r)) {
+    for (let i = 0; i < r.length; i++) if (typeof r[i] === 'string') r[i] = fromDbText(r[i] as string);
+    return r;
+  }
+  if (r !== null && typeof r === 'object') {
+    const o = r as Record<string, unknown>;
+    for (const k in o) if (typeof o[k] === 'string') o[k] = fromDbText(o[k]);
+  }
+  return r;
+}
+
+/**
+ * Paths may hold bytes that are not UTF-8 (rawNames.ts), which SQLite's UTF-8 text would turn into
+ * U+FFFD: every statement writes strings through toDbText and reads them back through fromDbText.
+ */
+function keepRawNames(db: Db): void {
+  const prepare = db.prepare.bind(db) as (sql: string) => Statement;
+  const wrap = (stmt: Statement): Statement => {
+    const proxy: Statement = new Proxy(stmt, {
+      get(target, prop) {
+        const v = Reflect.get(target, prop, target) as unknown;
+        if (typeof v !== 'function') return v;
+        switch (prop) {
+          case 'run':
+            return (...args: unknown[]) => target.run(...args.map(encodeArg));
+          case 'get':
+            return (...args: unknown[]) => decodeRow(target.get(...args.map(encodeArg)));
+          case 'all':
+            return (...args: unknown[]) => target.all(...args.map(encodeArg)).map(decodeRow);
+          case 'iterate':
+            return function* (...args: unknown[]) {
+              for (const r of target.iterate(...args.map(encodeArg))) yield decodeRow(r);
+            };
+          default:
+            // raw(), pluck(), bind()…: the same statement, so the wrapped one.
+            return (...args: unknown[]) => {
+              const out = (v as (...a: unknown[]) => unknown).apply(target, args);
+              return out === target ? proxy : out;
+            };
+        }
+      },
+    });
+    return proxy;
+  };
+  (db as unknown as { prepare: (sql: string) => Statement }).prepare = (sql: string) => wrap(prepare(sql));
 }

@@ -12,17 +12,21 @@ export class IndexStore {
   constructor(private readonly db: Db) {
     // Raw rows (arrays) load about 3× faster than objects: this runs on every rescan.
     this.selectFolder = db
-      .prepare('SELECT path, size, mtime_ns, ino, sha256, md5, dropbox, mime FROM files WHERE folder = ?')
+      .prepare('SELECT path, size, mtime_ns, ino, sha256, md5, dropbox, mime, ctime_ns FROM files WHERE folder = ?')
       .safeIntegers(true)
       .raw(true);
     this.selectOne = db
-      .prepare('SELECT path, size, mtime_ns, ino, sha256, md5, dropbox, mime FROM files WHERE folder = ? AND path = ?')
+      .prepare(
+        `SELECT path, size, mtime_ns, ino, sha256, md5, dropbox, mime, ctime_ns
+         FROM files WHERE folder = ? AND path = ?`,
+      )
       .safeIntegers(true)
       .raw(true);
     this.upsert = db.prepare(
-      `INSERT INTO files (folder, path, size, mtime_ns, ino, sha256, md5, dropbox, mime, seen_at)
-       VALUES (@folder, @path, @size, @mtime_ns, @ino, @sha256, @md5, @dropbox, @mime, @seen_at)
+      `INSERT INTO files (folder, path, size, mtime_ns, ino, ctime_ns, sha256, md5, dropbox, mime, seen_at)
+       VALUES (@folder, @path, @size, @mtime_ns, @ino, @ctime_ns, @sha256, @md5, @dropbox, @mime, @seen_at)
        ON CONFLICT (folder, path) DO UPDATE SET size = excluded.size, mtime_ns = excluded.mtime_ns, ino = excluded.ino,
+         ctime_ns = excluded.ctime_ns,
          sha256 = excluded.sha256, md5 = excluded.md5, dropbox = excluded.dropbox, mime = excluded.mime,
          seen_at = excluded.seen_at`,
     );
@@ -50,6 +54,7 @@ export class IndexStore {
           size: f.size,
           mtime_ns: f.mtimeNs,
           ino: f.ino,
+          ctime_ns: f.ctimeNs ?? null,
           sha256: f.hashes.sha256,
           md5: f.hashes.md5 ?? null,
           dropbox: f.hashes.dropbox ?? null,
@@ -76,13 +81,16 @@ type RawRow = [
   dropbox: string | null,
   /** NULL: never sniffed. */
   mime: string | null,
+  /** NULL: recorded before change times were kept. */
+  ctimeNs: bigint | null,
 ];
 
-function fromRaw(folder: string, [path, size, mtimeNs, ino, sha256, md5, dropbox, mime]: RawRow): LocalFile {
+function fromRaw(folder: string, [path, size, mtimeNs, ino, sha256, md5, dropbox, mime, ctimeNs]: RawRow): LocalFile {
   const hashes: Hashes = { sha256 };
   if (md5 !== null) hashes.md5 = md5;
   if (dropbox !== null) hashes.dropbox = dropbox;
   const file: LocalFile = { folder, path, size: Number(size), mtimeNs, ino, hashes };
   if (mime !== null) file.mime = mime;
+  if (ctimeNs !== null) file.ctimeNs = ctimeNs;
   return file;
 }

@@ -104,7 +104,11 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (rule, path)
   );
   `,
-  // 5: the mirror deletion brake's baseline: per rule and destination, the real files held at the state
+  // 5: the inode change time of each indexed file (NULL: recorded before it was kept).
+  `
+  ALTER TABLE files ADD COLUMN ctime_ns INTEGER;
+  `,
+  // 6: the mirror deletion brake's baseline: per rule and destination, the real files held at the state
   // the person last confirmed (deletions spread over passes add up against it).
   `
   CREATE TABLE brake_baselines (

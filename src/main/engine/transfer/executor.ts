@@ -5,7 +5,9 @@ import type { FolderConfig } from '../../../shared/config';
 import { assertNever, FerryError } from '../../../shared/errors';
 import type { Hashes } from '../../../shared/hashes';
 import { ENCODING_SUFFIX, type Encoding, type LocalFile } from '../../../shared/models';
+import { targetPathOf } from '../plan/planner';
 import { fsError } from '../providers/fsErrors';
+import { fsPath, hasRawBytes, shownName } from '../scan/rawNames';
 import type { Dispatcher } from '../rules/dispatch';
 import type { CompiledRule } from '../rules/ruleMatcher';
 import type { FileWorkers } from '../workers/fileWorkers';
@@ -44,6 +46,7 @@ export type JobResult = { outcome: 'done' | 'skipped'; bytes: number; note?: str
 
 /** Runs one job against its destination and records what it achieved. Throws a FerryError on failure. */
 export async function executeJob(job: Job, opts: TransferOpts, deps: ExecutorDeps): Promise<JobResult> {
+  refuseRawName(job, deps);
   if (deps.twoWay?.has(job.rule))
     return executeTwoWay(job, opts, {
       ...deps,
@@ -69,6 +72,28 @@ export async function executeJob(job: Job, opts: TransferOpts, deps: ExecutorDep
     default:
       return assertNever(job.kind, 'job kind');
   }
+}
+
+/**
+ * A name that is not UTF-8 (rawNames.ts) goes only where names are bytes (a local folder); elsewhere
+ * it fails by name, its bytes shown, and the other files go on. Deleting such a copy is always fine.
+ */
+function refuseRawName(job: Job, deps: ExecutorDeps): void {
+  const raw = [job.path, job.remotePath, job.fromRemotePath].find((p) => p !== undefined && hasRawBytes(p));
+  if (raw === undefined || job.kind === 'delete-local' || job.kind === 'delete-remote') return;
+  const twoWay = deps.twoWay?.has(job.rule) === true;
+  if (!twoWay && (job.destination === undefined || destinationOf(job, deps).features.rawNames === true)) return;
+  throw new FerryError(
+    'invalid-name',
+    'name-not-utf8',
+    `"${shownName(raw)}": a name that is not UTF-8 (the bytes shown as \\xNN), which ${
+      twoWay ? 'two-way sync' : `destination "${job.destination}"`
+    } cannot hold`,
+    {
+      context: { destination: job.destination, path: job.path },
+      hint: 'rename the file to a UTF-8 name (convmv -f latin1 -t utf8 does a whole tree), or send it to a local destination; the other files are shipped',
+    },
+  );
 }
 
 function destinationOf(job: Job, deps: ExecutorDeps): Destination {
@@ -307,7 +332,7 @@ async function serverSide(job: Job, opts: TransferOpts, deps: ExecutorDeps): Pro
 async function deleteRemote(job: Job, opts: TransferOpts, deps: ExecutorDeps): Promise<JobResult> {
   const dest = destinationOf(job, deps);
   // The plan said the source is gone; make sure it still is before removing the only other copy.
-  const exists = await lstat(folderPath(job, deps)).then(
+  const exists = await lstat(fsPath(folderPath(job, deps))).then(
     () => true,
     (err: NodeJS.ErrnoException) => err.code !== 'ENOENT',
   );
@@ -341,12 +366,17 @@ async function deleteLocal(job: Job, deps: ExecutorDeps): Promise<JobResult> {
       };
   }
   const abs = folderPath(job, deps);
-  const st = await lstat(abs, { bigint: true }).catch(() => undefined);
+  const st = await lstat(fsPath(abs), { bigint: true }).catch(() => undefined);
   if (!st) return { outcome: 'skipped', bytes: 0, note: 'already removed' };
-  if (st.size !== BigInt(file.size) || st.mtimeNs !== file.mtimeNs || st.ino !== file.ino)
+  if (
+    st.size !== BigInt(file.size) ||
+    st.mtimeNs !== file.mtimeNs ||
+    st.ino !== file.ino ||
+    (file.ctimeNs !== undefined && st.ctimeNs !== file.ctimeNs)
+  )
     return { outcome: 'skipped', bytes: 0, note: 'changed since it was shipped: the file stays' };
   try {
-    await unlink(abs);
+    await unlink(fsPath(abs));
   } catch (err) {
     throw fsError(err, `cannot remove ${abs} after shipping it`, { folder: job.folder, path: job.path });
   }
@@ -362,10 +392,19 @@ async function verifiedOn(
   records: readonly ShippedRecord[],
   deps: ExecutorDeps,
 ): Promise<boolean> {
+  // Only a copy at the path the rule sends this very file to counts: a record of another path (an old
+  // template, a name another file now claims) vouches for nothing the person will look for.
+  let wanted: string;
+  try {
+    wanted = targetPathOf(rule, file);
+  } catch {
+    return false;
+  }
   const rec = records.find(
     (r) =>
       r.destination === destId &&
       r.rule === rule.name &&
+      r.remotePath === wanted &&
       r.sha256 === file.hashes.sha256 &&
       r.encoding === (rule.compress ?? 'identity'),
   );
@@ -373,5 +412,12 @@ async function verifiedOn(
   if (!rec || !dest) return false;
   // A destination that cannot answer does not count: the source is the only copy we can vouch for.
   const there = await dest.stat(rec.remotePath).catch(() => undefined);
-  return there !== undefined && !there.partial && there.size === rec.size;
+  if (there === undefined || there.partial || there.size !== rec.size) return false;
+  // What the destination vouches for must be these bytes, not another file's of the same size.
+  if (rec.encoding === 'identity') {
+    const cmp = commonHash(there, file.hashes);
+    if (cmp && !cmp.matches) return false;
+  }
+  if (there.version !== undefined && rec.remoteVersion !== null && there.version !== rec.remoteVersion) return false;
+  return true;
 }

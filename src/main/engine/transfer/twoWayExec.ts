@@ -270,7 +270,9 @@ export async function executeTwoWay(job: Job, opts: TransferOpts, deps: TwoWayDe
  */
 async function remoteHoldsBase(job: Job, deps: TwoWayDeps, signal: AbortSignal): Promise<boolean> {
   if (deps.destination.features.versionPerWrite === true) return true;
-  if (job.kind === 'upload' && (job.detail?.remoteVersion ?? null) === null) return true; // a new file
+  // Nothing was there when the plan looked. A missing version token is no such proof: no version is the
+  // weakest version (nginx sends no getetag), and jobs queued before remoteSize existed are read back too.
+  if (job.kind === 'upload' && job.detail?.remoteSize === null) return true;
   const base = deps.store.base.get(job.rule, job.path);
   if (!base) return true;
   await mkdir(deps.store.stagingDir, { recursive: true });
@@ -295,8 +297,11 @@ async function remoteStillAsPlanned(dest: Destination, remotePath: string, job: 
   if (dest.features.conditionalWrites === true || !job.detail || !('remoteVersion' in job.detail)) return;
   const planned = job.detail.remoteVersion ?? null;
   const there = await dest.stat(remotePath, signal);
+  // Without version tokens, what can still be compared is whether a file is there, and its size.
+  const plannedSize = job.detail.remoteSize;
+  if (there && there.version === undefined && plannedSize !== undefined && there.size === plannedSize) return;
   const now = there === undefined ? null : there.version;
-  if (now === undefined || now === planned) return;
+  if (now === planned || (now === undefined && plannedSize === undefined)) return;
   throw new FerryError(
     'conflict',
     'remote-changed',

@@ -6,6 +6,7 @@ import { compress as zstdCompress, init as zstdInit } from '@bokuweb/zstd-wasm';
 import type { HashKind, Hashes } from '../../../shared/hashes';
 import type { Encoding } from '../../../shared/models';
 import { MultiHash } from '../scan/multiHash';
+import { fsPath } from '../scan/rawNames';
 
 const readAsync = promisify(readCb);
 
@@ -140,7 +141,7 @@ export async function compressFile(req: CompressRequest, bufs: [Buffer, Buffer])
   let pending: Promise<number> | undefined;
   try {
     if (req.codec === 'zstd') await loadZstd();
-    src = openSync(req.src, constants.O_RDONLY);
+    src = openSync(fsPath(req.src), constants.O_RDONLY);
     const before = fstatSync(src, { bigint: true });
     if (!before.isFile()) return { ok: false, code: 'EISDIR', message: `${req.src} is not a regular file` };
 

@@ -5,12 +5,13 @@ import type { DestinationConfig } from '../../../../shared/config';
 import { FerryError, type ErrorContext } from '../../../../shared/errors';
 import type { Hashes } from '../../../../shared/hashes';
 import { isTempName, tempFileName } from '../../scan/ignoreRules';
-import { MultiHash } from '../../scan/multiHash';
+import { dropboxContentHash, MultiHash } from '../../scan/multiHash';
 import type { ProviderDeps } from '../registry';
 import { normalizeRemotePath } from '../remotePath';
 import type {
   BatchUpload,
   ChangeFeed,
+  CheckOptions,
   Destination,
   ProviderFeatures,
   RemoteEntry,
@@ -31,6 +32,10 @@ const MiB = 1024 * 1024;
 /** Dropbox refuses a single request body above 150 MB (files/upload, and each session append). */
 export const DROPBOX_MAX_REQUEST = 150 * MiB;
 
+/** Seconds a longpoll waits for a change (30–480), and the jitter Dropbox may add to it (up to 90 s). */
+const LONGPOLL_TIMEOUT_S = 30;
+const LONGPOLL_JITTER_S = 90;
+
 export type DropboxTuning = {
   /** Files up to this size go in one files/upload; larger ones through an upload session. */
   singleUploadBytes?: number;
@@ -38,8 +43,6 @@ export type DropboxTuning = {
   chunkBytes?: number;
   /** Per-request timeout (a stalled answer fails the request; the pool retries it). */
   timeoutMs?: number;
-  /** First wait between finish_batch/check polls (grows to a second). */
-  batchPollMs?: number;
 };
 
 /** What Dropbox says of a file (FileMetadata), as far as Ferry reads it. */
@@ -82,7 +85,7 @@ export class DropboxDestination
     conditionalWrites: true,
     versionPerWrite: true,
   };
-  /** Small files go as one batch (start_batch, appends, one finish_batch): one write-lock round for many files. */
+  /** Small files go as one batch (start_batch, appends, one finish_batch_v2): one write-lock round for many files. */
   readonly batchLimits = { files: 200, bytes: 32 * MiB, fileSize: 4 * MiB };
   readonly id: string;
   /** The folder in the account that stands for the destination's root: '' (the account's root) or '/A/b'. */
@@ -91,8 +94,7 @@ export class DropboxDestination
   private readonly tokens: AccessTokens;
   private readonly single: number;
   private readonly chunk: number;
-  private readonly pollMs: number;
-  /** finish_batch jobs for one account run one after another, as Dropbox asks. */
+  /** Batch commits for one account run one after another. */
   private commits: Promise<unknown> = Promise.resolve();
 
   constructor(
@@ -113,7 +115,6 @@ export class DropboxDestination
     this.chunk = tuning.chunkBytes ?? 8 * MiB;
     if (this.chunk % (4 * MiB) !== 0 || this.chunk > DROPBOX_MAX_REQUEST)
       throw new Error('Dropbox session chunks are a multiple of 4 MiB, at most 148 MiB');
-    this.pollMs = tuning.batchPollMs ?? 50;
   }
 
   // ---- paths -----------------------------------------------------------------------------------
@@ -177,13 +178,14 @@ export class DropboxDestination
    * How an upload may write: over exactly the revision a two-way plan saw (`update`: Dropbox refuses if
    * it changed since), only where nothing is (`add`), or over what Ferry itself put there.
    */
-  private writeMode(
-    rel: string,
-    replaces?: string | null,
-  ): { '.tag': 'add' } | { '.tag': 'overwrite' } | { '.tag': 'update'; update: string } {
+  private writeMode(rel: string, replaces?: string | null): { '.tag': 'add' } | { '.tag': 'update'; update: string } {
     if (typeof replaces === 'string') return { '.tag': 'update', update: replaces };
     if (replaces === null) return { '.tag': 'add' };
-    return this.shippedRev(rel) === undefined ? { '.tag': 'add' } : { '.tag': 'overwrite' };
+    // Over what Ferry shipped only while it is still that revision: another writer's change since is a
+    // conflict, never overwritten (WriteMode.update: "Overwrite if the given "rev" matches the existing
+    // file's "rev"", files.stone).
+    const shipped = this.shippedRev(rel);
+    return shipped === undefined ? { '.tag': 'add' } : { '.tag': 'update', update: shipped };
   }
 
   // ---- calls -------------------------------------------------------------------------------------
@@ -232,7 +234,7 @@ export class DropboxDestination
 
   // ---- check -------------------------------------------------------------------------------------
 
-  async check(signal?: AbortSignal): Promise<void> {
+  async check(signal?: AbortSignal, opts: CheckOptions = {}): Promise<void> {
     const where = this.base || '/';
     const as = (code: string, err: FerryError, message: string, hint?: string) =>
       new FerryError(err.kind === 'auth' || code === 'auth-failed' ? 'auth' : 'permanent', code, message, {
@@ -276,7 +278,8 @@ export class DropboxDestination
             hint: 'point root (or prefix) at a folder, or rename that file in Dropbox',
           },
         );
-      if (!meta)
+      // A routine pass creates nothing: the first upload makes the folder (Dropbox makes parents).
+      if (!meta && opts.write !== false)
         try {
           await this.call('create the root folder', ctx, signal, (d) =>
             d.filesCreateFolderV2({ path: this.base, autorename: false }),
@@ -295,6 +298,7 @@ export class DropboxDestination
           }
         }
     }
+    if (opts.write === false) return;
     // 4: writable: a probe file is written and removed.
     const probe = `${this.base}/${tempFileName('probe-')}`;
     try {
@@ -340,34 +344,81 @@ export class DropboxDestination
     }
   }
 
+  /**
+   * Every file below `prefix`, recursively. Paths are built from `path_lower`: path_display guarantees
+   * only the last component's case ("at least the last path component will have the correct casing",
+   * files.stone Metadata.path_display), so each parent takes the case of its own folder entry (`name`,
+   * met before its children) and the listed folder the case the caller gave. A cursor Dropbox resets
+   * (ListFolderContinueError.reset: "Call list_folder to obtain a new cursor") starts the listing over;
+   * files already yielded are not yielded twice.
+   */
   async *list(prefix: string, signal?: AbortSignal): AsyncIterable<RemoteEntry> {
     const rel = normalizeRemotePath(prefix);
     const ctx = this.ctx(rel);
-    let page: files.ListFolderResult;
-    try {
-      page = await this.call('list', ctx, signal, (d) =>
-        d.filesListFolder({ path: this.dbxPath(rel), recursive: true, limit: 2000, include_deleted: false }),
-      );
-    } catch (err) {
-      // Nothing there yet (or a file where the prefix would be a folder): nothing below it.
-      if (err instanceof FerryError && (err.kind === 'not-found' || errorTags(err.cause).includes('not_folder')))
-        return;
-      throw err;
-    }
-    for (;;) {
-      for (const e of page.entries) {
-        if (e['.tag'] !== 'file') continue;
-        const path = this.relOf(e);
-        if (path === undefined || path === '') continue;
-        const entry = this.entry(path, e as unknown as FileMeta);
-        // A probe file left by a check that was interrupted: removed by the next run's listing.
-        if (isTempName(e.name)) entry.partial = true;
-        yield entry;
+    const yielded = new Set<string>();
+    for (let restarts = 0; ; restarts++) {
+      let page: files.ListFolderResult;
+      try {
+        page = await this.call('list', ctx, signal, (d) =>
+          d.filesListFolder({ path: this.dbxPath(rel), recursive: true, limit: 2000, include_deleted: false }),
+        );
+      } catch (err) {
+        // Nothing there yet (or a file where the prefix would be a folder): nothing below it.
+        if (err instanceof FerryError && (err.kind === 'not-found' || errorTags(err.cause).includes('not_folder')))
+          return;
+        throw err;
       }
-      if (!page.has_more) return;
-      const cursor = page.cursor;
-      page = await this.call('list', ctx, signal, (d) => d.filesListFolderContinue({ cursor }));
+      /** Folders met so far, path_lower → destination-relative path in the folder's own case. */
+      const folders = new Map<string, string>([[this.dbxPath(rel).toLowerCase(), rel]]);
+      try {
+        for (;;) {
+          for (const e of page.entries) {
+            if (e['.tag'] !== 'file' && e['.tag'] !== 'folder') continue;
+            const path = this.casedRel(e, folders);
+            if (path === undefined || path === '') continue;
+            if (e['.tag'] === 'folder') {
+              const key = (e.path_lower ?? '').toLowerCase();
+              // The listed folder itself keeps the caller's case.
+              if (!folders.has(key)) folders.set(key, path);
+              continue;
+            }
+            const lower = (e.path_lower ?? path).toLowerCase();
+            if (yielded.has(lower)) continue;
+            yielded.add(lower);
+            const entry = this.entry(path, e as unknown as FileMeta);
+            // A probe file left by a check that was interrupted: removed by the next run's listing.
+            if (isTempName(e.name)) entry.partial = true;
+            yield entry;
+          }
+          if (!page.has_more) return;
+          const cursor = page.cursor;
+          page = await this.call('list', ctx, signal, (d) => d.filesListFolderContinue({ cursor }));
+        }
+      } catch (err) {
+        if (restarts < 3 && err instanceof FerryError && errorTags(err.cause)[0] === 'reset') continue;
+        throw err;
+      }
     }
+  }
+
+  /**
+   * The destination-relative path of a listed entry: its parents in the case of their own folder entries
+   * (known below the listed folder), its name as Dropbox gives it; path_display's parents only for a
+   * parent not seen.
+   */
+  private casedRel(
+    meta: { name: string; path_lower?: string; path_display?: string },
+    folders: ReadonlyMap<string, string>,
+  ): string | undefined {
+    const lower = meta.path_lower?.toLowerCase();
+    if (!lower) return this.relOf(meta);
+    const cut = lower.lastIndexOf('/');
+    const parent = folders.get(lower.slice(0, cut));
+    if (parent !== undefined) return parent === '' ? meta.name : `${parent}/${meta.name}`;
+    const display = this.relOf(meta);
+    if (display === undefined) return undefined;
+    const slash = display.lastIndexOf('/');
+    return slash < 0 ? meta.name : `${display.slice(0, slash)}/${meta.name}`;
   }
 
   async download(path: string, toAbsPath: string, opts: TransferOpts): Promise<RemoteEntry> {
@@ -418,37 +469,60 @@ export class DropboxDestination
   /**
    * Waits on list_folder/longpoll (Dropbox's change notification: one open request, no polling) and
    * calls `onChange` each time something changed below the root; a fresh cursor is taken before each
-   * call, so a change made while the caller relists is reported by the next wait.
+   * call, so a change made while the caller relists is reported by the next wait. A longpoll blocks
+   * "for at most this length of time, plus up to 90 seconds of random jitter" (files.stone,
+   * ListFolderLongpollArg.timeout): its request waits that long before it counts as stalled. An answer's
+   * `backoff` is waited out before the next longpoll; a `reset` cursor may have hidden changes, so it is
+   * reported as a change (the caller relists) and a new cursor taken.
    */
   async watchChanges(onChange: () => void, signal: AbortSignal): Promise<void> {
     const ctx = this.ctx('');
     const sleep = (ms: number) =>
       new Promise<void>((resolve) => {
+        if (signal.aborted) return resolve();
         const t = setTimeout(resolve, ms);
         signal.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
       });
+    const latest = async () =>
+      (
+        await this.call('watch for changes', ctx, signal, (d) =>
+          d.filesListFolderGetLatestCursor({ path: this.dbxPath(''), recursive: true }),
+        )
+      ).cursor;
     while (!signal.aborted) {
       try {
-        let { cursor } = await this.call('watch for changes', ctx, signal, (d) =>
-          d.filesListFolderGetLatestCursor({ path: this.dbxPath(''), recursive: true }),
-        );
+        let cursor = await latest();
         while (!signal.aborted) {
-          const res = await this.call('watch for changes', ctx, signal, (d) =>
-            d.filesListFolderLongpoll({ cursor, timeout: 30 }),
-          );
+          const res = await this.longpoll(cursor, signal);
           if (res.changes) {
-            ({ cursor } = await this.call('watch for changes', ctx, signal, (d) =>
-              d.filesListFolderGetLatestCursor({ path: this.dbxPath(''), recursive: true }),
-            ));
+            cursor = await latest();
             onChange();
           }
-          // Dropbox may ask for a pause between waits.
           if (res.backoff) await sleep(res.backoff * 1000);
         }
-      } catch {
-        // A lost connection or a reset cursor: start over with a fresh cursor, a little later.
-        await sleep(5000);
+      } catch (err) {
+        if (signal.aborted) return;
+        if (err instanceof FerryError && errorTags(err.cause)[0] === 'reset') {
+          onChange();
+          continue;
+        }
+        // A lost connection: start over with a fresh cursor, a little later.
+        const wait = err instanceof FerryError && err.retryAfterMs ? err.retryAfterMs : 5000;
+        await sleep(wait);
       }
+    }
+  }
+
+  /** One list_folder/longpoll (no token: the notify host takes none), with a timeout beyond its jitter. */
+  private async longpoll(cursor: string, signal: AbortSignal): Promise<files.ListFolderLongpollResult> {
+    const dbx = new Dropbox({
+      fetch: this.transport.fetch(signal, (LONGPOLL_TIMEOUT_S + LONGPOLL_JITTER_S + 30) * 1000),
+    });
+    try {
+      return (await dbx.filesListFolderLongpoll({ cursor, timeout: LONGPOLL_TIMEOUT_S })).result;
+    } catch (err) {
+      if (signal.aborted) throw cancelled('watch for changes', this.ctx(''));
+      throw classify(err, 'watch for changes', this.ctx(''));
     }
   }
 
@@ -552,6 +626,12 @@ export class DropboxDestination
         cause: err,
         hint: 'another writer changed it; the next pass compares both sides again and keeps both versions if they differ',
       });
+    if (there?.['.tag'] === 'file' && this.shippedRev(rel) !== undefined)
+      throw new FerryError('conflict', 'remote-changed', `${rel}: the copy in Dropbox changed since Ferry shipped it`, {
+        context: this.ctx(rel),
+        cause: err,
+        hint: 'another writer changed it in Dropbox; Ferry keeps that version: compare the two and keep the one you want, then sync again',
+      });
     if (there?.['.tag'] === 'file')
       throw new FerryError(
         'conflict',
@@ -632,13 +712,13 @@ export class DropboxDestination
           try {
             if (sessionId === undefined) {
               const r = await this.call('start an upload session', ctx, opts.signal, (d) =>
-                d.filesUploadSessionStart({ close: false, contents: piece }),
+                d.filesUploadSessionStart({ close: false, content_hash: callHash(piece), contents: piece }),
               );
               sessionId = r.session_id;
             } else {
               const cursor = { session_id: sessionId, offset };
               await this.call('append to the upload session', ctx, opts.signal, (d) =>
-                d.filesUploadSessionAppendV2({ cursor, close: false, contents: piece }),
+                d.filesUploadSessionAppendV2({ cursor, close: false, content_hash: callHash(piece), contents: piece }),
               );
             }
           } catch (err) {
@@ -690,7 +770,9 @@ export class DropboxDestination
                 mute: true,
                 client_modified: clientModified(source.mtimeMs),
               },
-              content_hash: hashes.dropbox,
+              // content_hash is "a hash of the file content uploaded in this call" (files.stone,
+              // UploadSessionFinishArg): this call carries none, so none is given; the whole file is checked
+              // against the content_hash of the metadata Dropbox answers (committed()).
               contents: Buffer.alloc(0),
             }),
           )) as unknown as FileMeta;
@@ -738,9 +820,10 @@ export class DropboxDestination
 
   /**
    * Many small files at once: one start_batch for their sessions, one append_v2 per file (its whole
-   * content, closing the session), one finish_batch to commit them all (an async job, polled with
-   * finish_batch/check). Each file succeeds or fails alone; a failure of the batch calls fails the files
-   * it concerned.
+   * content, closing the session), one finish_batch_v2 to commit them all. Each file succeeds or fails
+   * alone: an entry refused with too_many_write_operations is rate-limited, one with internal_error is
+   * looked up (it may have been committed) and otherwise retryable; a failure of the batch calls fails
+   * the files it concerned.
    */
   async uploadBatch(
     items: readonly { path: string; source: UploadSource }[],
@@ -789,6 +872,7 @@ export class DropboxDestination
               d.filesUploadSessionAppendV2({
                 cursor: { session_id: sessionId, offset: 0 },
                 close: true,
+                content_hash: p.hashes.dropbox,
                 contents: p.buf,
               }),
             );
@@ -809,7 +893,8 @@ export class DropboxDestination
                   mute: true,
                   client_modified: clientModified(p.source.mtimeMs),
                 },
-                content_hash: p.hashes.dropbox,
+                // No content_hash: an entry uploads no bytes in this call (UploadSessionFinishArg); the
+                // append checked the bytes, committed() checks the file Dropbox made of them.
               })),
               opts.signal,
             );
@@ -817,6 +902,37 @@ export class DropboxDestination
               sent.map(async ({ p }, k) => {
                 const e = entries[k] as { '.tag': string; failure?: unknown } | undefined;
                 try {
+                  const failed = (e?.failure as { '.tag'?: unknown } | undefined)?.['.tag'];
+                  if (e?.['.tag'] !== 'success' && failed === 'too_many_write_operations')
+                    throw new FerryError(
+                      'rate-limited',
+                      'rate-limited',
+                      `${p.rel}: Dropbox was too busy to commit it`,
+                      {
+                        context: this.ctx(p.rel),
+                        retryAfterMs: 1000,
+                        hint: 'Dropbox limits writes to one account at a time: Ferry waits and tries again',
+                      },
+                    );
+                  if (e?.['.tag'] !== 'success' && (failed === 'internal_error' || failed === undefined)) {
+                    // "You'll need to verify that the action you were taking succeeded, and if not, try again"
+                    // (files.stone, internal_error of Dropbox's batch entries).
+                    const there = (await this.call('look up', this.ctx(p.rel), opts.signal, (d) =>
+                      d.filesGetMetadata({ path: p.path }),
+                    ).catch(() => undefined)) as unknown as FileMeta | undefined;
+                    if (there?.['.tag'] === 'file' && there.content_hash === p.hashes.dropbox) {
+                      results[p.index] = this.committed(p.rel, there, p.hashes, p.source);
+                      return;
+                    }
+                    throw new FerryError(
+                      'retryable',
+                      'batch-entry-failed',
+                      `${p.rel}: Dropbox could not commit it (${String(failed ?? 'no answer')})`,
+                      {
+                        context: this.ctx(p.rel),
+                      },
+                    );
+                  }
                   if (e?.['.tag'] !== 'success') {
                     const failure = e?.failure ?? { '.tag': 'other' };
                     const asHttp = {
@@ -854,41 +970,17 @@ export class DropboxDestination
     );
   }
 
-  /** finish_batch, then finish_batch/check until the job completes; one job at a time per destination. */
+  /**
+   * upload_session/finish_batch_v2: synchronous, one result entry per session in order (files.stone,
+   * route upload_session/finish_batch:2; v1 is deprecated). Batches for one account still go one after
+   * another: each holds the account's write lock while it commits.
+   */
   private finishBatch(entries: unknown[], signal: AbortSignal): Promise<unknown[]> {
     const run = async (): Promise<unknown[]> => {
-      const ctx = { destination: this.id };
-      const launch = (await this.call('commit the batch', ctx, signal, (d) =>
-        d.filesUploadSessionFinishBatch({ entries: entries as never }),
-      )) as { '.tag': string; async_job_id?: string; entries?: unknown[] };
-      if (launch['.tag'] === 'complete') return launch.entries ?? [];
-      const jobId = launch.async_job_id as string;
-      let wait = this.pollMs;
-      let hiccups = 0;
-      for (;;) {
-        await sleep(wait, signal);
-        wait = Math.min(wait * 1.5, 1000);
-        let status: { '.tag': string; entries?: unknown[] };
-        try {
-          status = (await this.call('check the batch', ctx, signal, (d) =>
-            d.filesUploadSessionFinishBatchCheck({ async_job_id: jobId }),
-          )) as typeof status;
-        } catch (err) {
-          // The job runs at Dropbox whatever happens to one poll: a lost answer is asked again, a few times.
-          const fe = err as FerryError;
-          if ((fe.kind === 'retryable' || fe.kind === 'rate-limited') && ++hiccups <= 5) {
-            if (fe.retryAfterMs) wait = Math.max(wait, fe.retryAfterMs);
-            continue;
-          }
-          throw fe;
-        }
-        hiccups = 0;
-        if (status['.tag'] === 'complete') return status.entries ?? [];
-        if (status['.tag'] !== 'in_progress')
-          throw new FerryError('retryable', 'batch-failed', `Dropbox could not commit the batch (${status['.tag']})`, {
-            context: ctx,
-          });
-      }
+      const res = await this.call('commit the batch', { destination: this.id }, signal, (d) =>
+        d.filesUploadSessionFinishBatchV2({ entries: entries as never }),
+      );
+      return res.entries;
     };
     const next = this.commits.then(run, run);
     this.commits = next.catch(() => undefined);
@@ -910,6 +1002,11 @@ function segments(p: string): string[] {
       hint: 'give root as a folder path in the Dropbox account, such as /Backups/laptop',
     });
   return parts;
+}
+
+/** The content_hash of one request's body: each upload call's own bytes, checked by Dropbox on arrival. */
+function callHash(body: Buffer): string {
+  return dropboxContentHash(body);
 }
 
 /** Dropbox's client_modified: UTC, whole seconds, "%Y-%m-%dT%H:%M:%SZ". */

@@ -50,11 +50,11 @@ export class Transport {
 
   /**
    * A fetch for one operation: Dropbox's URLs rewritten, `signal` applied to every request, and a
-   * timeout that restarts with every piece of the answer that arrives (node-fetch's own `timeout` is not
+   * timeout (`timeoutMs`, the transport's unless given: a longpoll waits longer) that restarts with every piece of the answer that arrives (node-fetch's own `timeout` is not
    * used: when an answer's body fails, node-fetch 2.7 leaves that timer running, which keeps a finished
    * process alive until it fires).
    */
-  fetch(signal?: AbortSignal): FetchLike {
+  fetch(signal?: AbortSignal, timeoutMs = this.timeoutMs): FetchLike {
     return async (url, init = {}) => {
       const target = rewriteUrl(url, this.endpoint);
       const shared = target.startsWith('https:') ? this.httpsAgent : this.httpAgent;
@@ -69,7 +69,7 @@ export class Transport {
         timer = setTimeout(() => {
           timedOut = true;
           controller.abort();
-        }, this.timeoutMs);
+        }, timeoutMs);
       };
       let answered!: (body: Buffer) => void;
       let cut!: (err: Error) => void;
@@ -121,7 +121,7 @@ export class Transport {
         });
       } catch (err) {
         if (timedOut)
-          throw Object.assign(new Error(`no answer from ${new URL(target).host} for ${this.timeoutMs / 1000} s`), {
+          throw Object.assign(new Error(`no answer from ${new URL(target).host} for ${timeoutMs / 1000} s`), {
             code: 'ETIMEDOUT',
           });
         throw err;

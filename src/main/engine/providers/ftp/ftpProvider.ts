@@ -9,7 +9,15 @@ import { isTempName, tempFileName } from '../../scan/ignoreRules';
 import { fsError } from '../fsErrors';
 import type { ProviderDeps } from '../registry';
 import { joinAbs, normalizeRemotePath, parentAbs, parentOf, secondApart, tempName } from '../remotePath';
-import type { Destination, ProviderFeatures, RemoteEntry, ServerSideMove, TransferOpts, UploadSource } from '../types';
+import type {
+  CheckOptions,
+  Destination,
+  ProviderFeatures,
+  RemoteEntry,
+  ServerSideMove,
+  TransferOpts,
+  UploadSource,
+} from '../types';
 import { ftpError, isConnectionError, replyCode } from './ftpErrors';
 import { FtpPool, openClient } from './ftpPool';
 
@@ -149,12 +157,12 @@ export class FtpDestination implements Destination, ServerSideMove {
 
   // ---- check ----------------------------------------------------------------------------------
 
-  async check(signal?: AbortSignal): Promise<void> {
+  async check(signal?: AbortSignal, opts: CheckOptions = {}): Promise<void> {
     // A destination that fails its check is closed by the engine (its connections with it).
-    await this.checkSteps(signal);
+    await this.checkSteps(signal, opts.write !== false);
   }
 
-  private async checkSteps(signal?: AbortSignal): Promise<void> {
+  private async checkSteps(signal: AbortSignal | undefined, write: boolean): Promise<void> {
     const dctx = { destination: this.id };
     const where = `destination "${this.id}" (ftp${this.cfg.tls === 'none' ? '' : 's'}://${this.cfg.user}@${this.cfg.host}:${this.cfg.port})`;
     try {
@@ -177,12 +185,15 @@ export class FtpDestination implements Destination, ServerSideMove {
             : `${where}: the folder ${container} does not exist on the server`,
           { context: dctx, hint: `create ${container} on the server, or fix the destination's path` },
         );
+      if (!write) return;
       const probe = joinAbs(root, tempFileName('probe-'));
       try {
         if (root !== container) await this.mkdirp(c, root, container);
         await c.uploadFrom(Readable.from([Buffer.alloc(0)]), probe);
         await c.remove(probe);
       } catch (err) {
+        // A half-written probe (a TLS data connection that failed) is not left behind.
+        await c.remove(probe).catch(() => undefined);
         const fe = ftpError(err, `${where}: cannot write in ${root}`, dctx, 'write');
         if (fe.kind === 'auth' || fe.kind === 'quota' || fe.kind === 'not-found')
           throw new FerryError('auth', 'read-only', `${where}: this login may not write in ${root} (${fe.message})`, {

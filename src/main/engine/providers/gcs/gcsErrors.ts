@@ -79,6 +79,14 @@ function parse(err: unknown): Parsed {
   return { status, reason: e?.errors?.[0]?.reason, retryAfter, message, network };
 }
 
+/**
+ * A 404 about the bucket itself: the JSON API says "The specified bucket does not exist." (the XML API's
+ * NoSuchBucket says the same), where a missing object is "No such object: BUCKET/OBJECT".
+ */
+function bucketMissing(message: string): boolean {
+  return !/^No such object:/.test(message) && /specified bucket does not exist|NoSuchBucket/i.test(message);
+}
+
 function retryAfterMs(v: string | undefined): number | undefined {
   if (v === undefined) return undefined;
   const secs = Number(v);
@@ -120,12 +128,14 @@ export function classifyGcsError(err: unknown, what: string, context: ErrorConte
         hint: `the service account lacks a permission on bucket "${bucket}": grant it Storage Object Admin (or User) there`,
       });
     case 404:
-      return new FerryError('not-found', p.message.includes('bucket') ? 'container-missing' : 'not-found', detail, {
-        ...opts,
-        ...(p.message.includes('bucket')
-          ? { hint: `create the bucket "${bucket}" (or fix the bucket name in the destination)` }
-          : {}),
-      });
+      // Both answer reason `notFound`; only the message tells a missing bucket from a missing object, whose
+      // name (or its bucket's) may well contain the word "bucket".
+      if (bucketMissing(p.message))
+        return new FerryError('not-found', 'container-missing', detail, {
+          ...opts,
+          hint: `create the bucket "${bucket}" (or fix the bucket name in the destination)`,
+        });
+      return new FerryError('not-found', 'not-found', detail, opts);
     case 408:
       return new FerryError('retryable', 'timeout', detail, opts);
     case 409:

@@ -10,6 +10,7 @@ import { isTempName, tempFileName } from '../../scan/ignoreRules';
 import { MultiHash } from '../../scan/multiHash';
 import { normalizeRemotePath } from '../remotePath';
 import type {
+  CheckOptions,
   Destination,
   ProviderFeatures,
   RemoteEntry,
@@ -41,7 +42,15 @@ export const META_SHA256 = 'ferry-sha256';
 export const META_TAGS = 'ferry-tags';
 export const META_MTIME = 'goog-reserved-file-mtime';
 
-type ServiceAccount = { client_email: string; private_key: string; project_id?: string };
+/** A service-account key as the Cloud console hands it out (the fields the auth library reads). */
+type ServiceAccount = {
+  type: 'service_account';
+  client_email: string;
+  private_key: string;
+  private_key_id?: string;
+  project_id?: string;
+  universe_domain?: string;
+};
 
 /** What survives a crash to resume a large upload: the session URI and how far the service confirmed. */
 type ResumeState = { uri: string; size: number; offset: number };
@@ -101,7 +110,9 @@ export class GcsDestination implements Destination, ServerSideMove, ServerSideCo
       ...(this.cfg.project_id || key?.project_id ? { projectId: this.cfg.project_id ?? key?.project_id } : {}),
       ...(this.cfg.endpoint ? { apiEndpoint: this.cfg.endpoint.replace(/\/+$/, '') } : {}),
       // With an endpoint (an emulator, a private endpoint), authenticate only when a key is given.
-      ...(key ? { credentials: { client_email: key.client_email, private_key: key.private_key } } : {}),
+      // The whole key, not just email and private key: google-auth-library (JWT.fromJSON) takes the key's
+      // `private_key_id` as the `kid` of every self-signed JWT, which AIP-4111 requires.
+      ...(key ? { credentials: key } : {}),
       useAuthWithCustomEndpoint: key !== undefined,
       // Retries and backoff are the transfer pool's: the SDK must answer the first failure.
       retryOptions: { autoRetry: false, maxRetries: 0, retryableErrorFn: () => false },
@@ -204,7 +215,7 @@ export class GcsDestination implements Destination, ServerSideMove, ServerSideCo
 
   // ---- check ------------------------------------------------------------------------------------------
 
-  async check(signal?: AbortSignal): Promise<void> {
+  async check(signal?: AbortSignal, opts: CheckOptions = {}): Promise<void> {
     const ctx = { destination: this.id };
     signal?.throwIfAborted();
     let bucket;
@@ -252,6 +263,7 @@ export class GcsDestination implements Destination, ServerSideMove, ServerSideCo
         });
       }
     }
+    if (opts.write === false) return;
     const probe = this.objectName(tempFileName('probe-'));
     try {
       signal?.throwIfAborted();
@@ -339,6 +351,8 @@ export class GcsDestination implements Destination, ServerSideMove, ServerSideCo
     }
     const expected = this.entry(meta);
     const hash = new MultiHash(['md5']);
+    // Composite objects have no MD5 (only a CRC32C): those are checked by CRC32C instead.
+    const crc = expected.hashes?.md5 === undefined && typeof meta.crc32c === 'string' ? new CRC32C() : undefined;
     let bytes = 0;
     try {
       await mkdir(dirname(toAbsPath), { recursive: true });
@@ -349,6 +363,7 @@ export class GcsDestination implements Destination, ServerSideMove, ServerSideCo
       opts.signal.addEventListener('abort', onAbort, { once: true });
       stream.on('data', (c: Buffer) => {
         hash.update(c);
+        crc?.update(c);
         bytes += c.length;
         opts.onProgress?.(bytes);
       });
@@ -358,11 +373,15 @@ export class GcsDestination implements Destination, ServerSideMove, ServerSideCo
         opts.signal.removeEventListener('abort', onAbort);
       }
       const got = hash.digest();
-      if (bytes !== expected.size || (expected.hashes?.md5 !== undefined && got.md5 !== expected.hashes.md5))
+      if (
+        bytes !== expected.size ||
+        (expected.hashes?.md5 !== undefined && got.md5 !== expected.hashes.md5) ||
+        (crc !== undefined && crc.toString() !== meta.crc32c)
+      )
         throw new FerryError(
           'retryable',
           'verify-failed',
-          `${path}: the bytes received do not match the object's size and MD5`,
+          `${path}: the bytes received do not match the object's size and ${crc ? 'CRC32C' : 'MD5'}`,
           {
             context: { destination: this.id, ...ctx },
           },
@@ -412,7 +431,12 @@ export class GcsDestination implements Destination, ServerSideMove, ServerSideCo
       const meta =
         source.size <= SIMPLE_UPLOAD_MAX
           ? await this.simpleUpload(name, path, source, generation, opts)
-          : await this.resumableUpload(name, path, source, generation, opts);
+          : await this.resumableUpload(name, path, source, generation, opts).catch((err: unknown) => {
+              // The session died under us (410 Gone, or 404): the service keeps nothing of it, so a new
+              // session from the first byte, once, within this upload.
+              if (!(err instanceof FerryError && err.code === 'session-expired')) throw err;
+              return this.resumableUpload(name, path, source, generation, opts);
+            });
       return this.entry(meta);
     } catch (err) {
       if (opts.signal.aborted) throw cancelled(path);
@@ -478,7 +502,7 @@ export class GcsDestination implements Destination, ServerSideMove, ServerSideCo
     if (opts.pace) await opts.pace(data.length);
     const result = await this.multipart(name, data, meta, generation, opts);
     opts.onProgress?.(data.length);
-    this.verifyResult(path, result, data.length, hashes.md5 as string);
+    this.verifyResult(path, result, data.length, hashes.md5 as string, meta.crc32c);
     return result;
   }
 
@@ -528,10 +552,11 @@ export class GcsDestination implements Destination, ServerSideMove, ServerSideCo
     return h as Record<string, string>;
   }
 
-  /** The service's word on what it stored must be what we sent. */
-  private verifyResult(path: string, meta: FileMetadata, size: number, md5Hex: string): void {
+  /** The service's word on what it stored must be what we sent (by CRC32C when it reports no MD5). */
+  private verifyResult(path: string, meta: FileMetadata, size: number, md5Hex: string, crc32c?: string): void {
     const md5 = typeof meta.md5Hash === 'string' ? hexFromBase64(meta.md5Hash) : undefined;
-    if (Number(meta.size) !== size || (md5 !== undefined && md5 !== md5Hex))
+    const crcDiffers = md5 === undefined && crc32c !== undefined && meta.crc32c !== crc32c;
+    if (Number(meta.size) !== size || (md5 !== undefined && md5 !== md5Hex) || crcDiffers)
       throw new FerryError(
         'retryable',
         'verify-failed',
@@ -635,7 +660,7 @@ export class GcsDestination implements Destination, ServerSideMove, ServerSideCo
             this.deps.resume.clear(this.id, path);
             const meta = JSON.parse(res.body) as FileMetadata;
             progress(source.size);
-            this.verifyResult(path, meta, source.size, md5Hex);
+            this.verifyResult(path, meta, source.size, md5Hex, crc.toString());
             return meta;
           }
           if (res.status === 404 || res.status === 410) {
@@ -712,14 +737,85 @@ export class GcsDestination implements Destination, ServerSideMove, ServerSideCo
     throw new GcsHttpError(res.status, res.headers, res.body);
   }
 
+  /**
+   * Deletes the generation this instance last saw (listing, stat, upload; asked first when it saw none):
+   * `ifGenerationMatch`, so another writer's newer object is a conflict, not a silent loss. An object
+   * already gone is not an error.
+   */
   async delete(path: string, signal?: AbortSignal): Promise<void> {
     const name = this.objectName(path);
-    signal?.throwIfAborted();
+    const sig = signal ?? new AbortController().signal;
+    sig.throwIfAborted();
+    let generation: string;
     try {
-      await this.bucket().file(name).delete({ ignoreNotFound: true });
-      this.generations.set(name, '0');
+      generation = await this.expectedGeneration(name, path, sig);
     } catch (err) {
       throw this.fail(err, `cannot delete ${path}`, { remotePath: path });
+    }
+    if (generation === '0') return;
+    await this.deleteGeneration(name, path, generation, `cannot delete ${path}`);
+  }
+
+  /** Deletes `name` if it is still `generation`; a newer one is a conflict (kept), a missing one is fine. */
+  private async deleteGeneration(name: string, path: string, generation: string, what: string): Promise<void> {
+    try {
+      await this.bucket()
+        .file(name)
+        .delete({ ifGenerationMatch: Number(generation) });
+    } catch (err) {
+      const fe = this.fail(err, what, { remotePath: path });
+      if (fe.code === 'not-found') {
+        this.generations.set(name, '0');
+        return;
+      }
+      if (fe.code !== 'remote-changed') throw fe;
+      this.generations.delete(name);
+      throw new FerryError(
+        'conflict',
+        'remote-changed',
+        `destination "${this.id}": ${what}: another writer replaced it since Ferry saw it; that version is kept`,
+        {
+          context: fe.context,
+          cause: fe,
+          hint: 'the next pass compares both sides again before deciding what to remove',
+        },
+      );
+    }
+    this.generations.set(name, '0');
+  }
+
+  /**
+   * objects.rewrite, called again with the `rewriteToken` it answers until it says `done`: an object that
+   * is large, or changes location or storage class, takes several calls. Each call repeats the
+   * preconditions (the service allows leaving them out, not changing them).
+   */
+  private async rewrite(
+    src: string,
+    dst: string,
+    preconditions: Record<string, string>,
+    signal: AbortSignal,
+  ): Promise<FileMetadata> {
+    const b = encodeURIComponent(this.bucketName);
+    const base = `${this.client().apiEndpoint}/storage/v1/b/${b}/o/${encodeURIComponent(src)}/rewriteTo/b/${b}/o/${encodeURIComponent(dst)}`;
+    let token: string | undefined;
+    for (;;) {
+      signal.throwIfAborted();
+      const url = `${base}?${new URLSearchParams({ ...preconditions, ...(token ? { rewriteToken: token } : {}) })}`;
+      const res = await this.raw.expect(
+        {
+          method: 'POST',
+          url,
+          headers: { ...(await this.authHeaders(url)), 'content-type': 'application/json' },
+          body: Buffer.from('{}'),
+          signal,
+        },
+        [200],
+      );
+      const r = JSON.parse(res.body) as { done?: boolean; rewriteToken?: string; resource?: FileMetadata };
+      if (r.done && r.resource) return r.resource;
+      if (!r.rewriteToken)
+        throw new FerryError('retryable', 'gcs-error', `rewrite of ${src} answered neither done nor a rewriteToken`);
+      token = r.rewriteToken;
     }
   }
 
@@ -727,14 +823,11 @@ export class GcsDestination implements Destination, ServerSideMove, ServerSideCo
   async copy(from: string, to: string, signal?: AbortSignal): Promise<RemoteEntry> {
     const src = this.objectName(from);
     const dst = this.objectName(to);
-    signal?.throwIfAborted();
+    const sig = signal ?? new AbortController().signal;
+    sig.throwIfAborted();
     try {
-      const generation = await this.expectedGeneration(dst, to, signal ?? new AbortController().signal);
-      const [copied] = await this.bucket()
-        .file(src)
-        .copy(this.bucket().file(dst), { preconditionOpts: { ifGenerationMatch: Number(generation) } });
-      const meta = copied.metadata.size !== undefined ? copied.metadata : (await copied.getMetadata())[0];
-      return this.entry(meta);
+      const generation = await this.expectedGeneration(dst, to, sig);
+      return this.entry(await this.rewrite(src, dst, { ifGenerationMatch: generation }, sig));
     } catch (err) {
       const fe = this.fail(err, `cannot copy ${from} to ${to}`, { remotePath: to });
       if (fe.code === 'remote-changed') this.generations.delete(dst);
@@ -742,10 +835,49 @@ export class GcsDestination implements Destination, ServerSideMove, ServerSideCo
     }
   }
 
-  /** Copy, then delete the source: Cloud Storage has no rename. */
+  /**
+   * Cloud Storage has no rename: a rewrite of exactly the source generation Ferry saw
+   * (`ifSourceGenerationMatch`) over what it saw at the target (`ifGenerationMatch`), then a delete of
+   * that same source generation. A source another writer replaced meanwhile is a conflict and stays.
+   */
   async move(from: string, to: string, signal?: AbortSignal): Promise<RemoteEntry> {
-    const entry = await this.copy(from, to, signal);
-    await this.delete(from);
+    const src = this.objectName(from);
+    const dst = this.objectName(to);
+    const sig = signal ?? new AbortController().signal;
+    sig.throwIfAborted();
+    const what = `cannot move ${from} to ${to}`;
+    let source = '';
+    let meta: FileMetadata;
+    try {
+      source = await this.expectedGeneration(src, from, sig);
+      if (source === '0')
+        throw new FerryError('not-found', 'not-found', `destination "${this.id}": ${what}: ${from} is not there`, {
+          context: { destination: this.id, remotePath: from },
+        });
+      const generation = await this.expectedGeneration(dst, to, sig);
+      meta = await this.rewrite(src, dst, { ifSourceGenerationMatch: source, ifGenerationMatch: generation }, sig);
+    } catch (err) {
+      const fe = this.fail(err, what, { remotePath: to });
+      if (fe.code !== 'remote-changed') throw fe;
+      this.generations.delete(src);
+      this.generations.delete(dst);
+      // Which precondition failed: a changed source must not move; a changed target is retried like an upload.
+      const now = await this.stat(from, sig).catch(() => undefined);
+      if (now?.version !== source)
+        throw new FerryError(
+          'conflict',
+          'remote-changed',
+          `destination "${this.id}": ${what}: another writer replaced ${from} since Ferry saw it; it stays where it is`,
+          {
+            context: fe.context,
+            cause: fe,
+            hint: 'the next pass compares both sides again before moving anything',
+          },
+        );
+      throw fe;
+    }
+    const entry = this.entry(meta);
+    await this.deleteGeneration(src, from, source, `moved ${from} to ${to}, but cannot delete ${from}`);
     return entry;
   }
 

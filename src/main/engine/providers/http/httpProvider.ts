@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { OutgoingHttpHeaders } from 'node:http';
-import type { DestinationConfig } from '../../../../shared/config';
+import { isCredentialHeader, type DestinationConfig } from '../../../../shared/config';
 import { FerryError, type ErrorContext } from '../../../../shared/errors';
 import { normalizeRemotePath } from '../remotePath';
 import type { ProviderDeps } from '../registry';
@@ -55,6 +55,7 @@ export class HttpUploadDestination implements Destination {
   private readonly pathHeader: string | undefined;
   private readonly successField: string | undefined;
   private readonly headers: Record<string, string>;
+  private resolvedHeaders: Record<string, string> | undefined;
   private readonly tokenRef: string | undefined;
   private readonly secret: ProviderDeps['secret'];
   private token: string | undefined;
@@ -82,7 +83,14 @@ export class HttpUploadDestination implements Destination {
 
   /** The configured headers plus the bearer token (resolved when first needed, never logged). */
   private baseHeaders(): OutgoingHttpHeaders {
-    const h: OutgoingHttpHeaders = { ...this.headers };
+    // Credential headers hold references (the config schema refuses them in clear): resolved once.
+    this.resolvedHeaders ??= Object.fromEntries(
+      Object.entries(this.headers).map(([name, value]) => [
+        name,
+        isCredentialHeader(name) ? this.secret(value, `destination ${this.id}: header ${name}`) : value,
+      ]),
+    );
+    const h: OutgoingHttpHeaders = { ...this.resolvedHeaders };
     if (this.tokenRef !== undefined) {
       this.token ??= this.secret(this.tokenRef, `destination ${this.id}: token`);
       h.authorization = `Bearer ${this.token}`;
@@ -101,6 +109,7 @@ export class HttpUploadDestination implements Destination {
    * uploading: an OPTIONS request with the configured headers and token. 401/403 → auth, 404 →
    * no endpoint there; anything else answers. Writing is not probed (nothing could remove the probe).
    */
+  /** OPTIONS only: it writes nothing either way. */
   async check(signal?: AbortSignal): Promise<void> {
     let answer: HttpAnswer;
     try {

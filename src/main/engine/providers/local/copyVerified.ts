@@ -4,7 +4,6 @@ import {
   fdatasync as fdatasyncCb,
   fstatSync,
   futimesSync,
-  mkdirSync,
   openSync,
   readSync,
   renameSync,
@@ -16,11 +15,15 @@ import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { tempFileName } from '../../scan/ignoreRules';
 import { MultiHash } from '../../scan/multiHash';
+import { fsPath } from '../../scan/rawNames';
+import { mkdirBelowSync } from './dirsBelow';
 
 export type CopyRequest = {
   id: number;
   src: string;
   target: string;
+  /** The destination's root: folders are made below it, never it (see dirsBelow.ts). */
+  root: string;
   size: number;
   sha256: string;
   mtimeMs: number;
@@ -55,20 +58,20 @@ export type PendingCopy = {
 const fdatasync = promisify(fdatasyncCb);
 const madeDirs = new Set<string>();
 
-function openTemp(target: string): { fd: number; tmp: string } {
+function openTemp(root: string, target: string): { fd: number; tmp: string } {
   const dir = dirname(target);
   const tmp = join(dir, tempFileName());
   if (!madeDirs.has(dir)) {
-    mkdirSync(dir, { recursive: true });
+    mkdirBelowSync(root, dir);
     madeDirs.add(dir);
   }
   try {
-    return { fd: openSync(tmp, 'wx', 0o644), tmp };
+    return { fd: openSync(fsPath(tmp), 'wx', 0o644), tmp };
   } catch (err) {
     // Someone removed the folder since we made it: make it again, once.
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-    mkdirSync(dir, { recursive: true });
-    return { fd: openSync(tmp, 'wx', 0o644), tmp };
+    mkdirBelowSync(root, dir);
+    return { fd: openSync(fsPath(tmp), 'wx', 0o644), tmp };
   }
 }
 
@@ -102,11 +105,11 @@ export function copyToTemp(
   let src: number | undefined;
   let out: { fd: number; tmp: string } | undefined;
   try {
-    src = openSync(req.src, constants.O_RDONLY);
+    src = openSync(fsPath(req.src), constants.O_RDONLY);
     const before = fstatSync(src, { bigint: true });
     if (Number(before.size) !== req.size)
       return { id: req.id, ok: false, code: 'ECHANGED', message: `${req.src} changed since it was scanned` };
-    out = openTemp(req.target);
+    out = openTemp(req.root, req.target);
     const hash = new MultiHash();
     let done = 0;
     let lastReport = 0;
@@ -115,7 +118,7 @@ export function copyToTemp(
     for (;;) {
       if (cancelled()) {
         closeSync(out.fd);
-        unlinkSync(out.tmp);
+        unlinkSync(fsPath(out.tmp));
         out = undefined;
         return { id: req.id, ok: false, code: 'ECANCELED', message: 'cancelled' };
       }
@@ -138,7 +141,7 @@ export function copyToTemp(
     const sha256 = hash.digest().sha256;
     if (done !== req.size || after.size !== before.size || after.mtimeNs !== before.mtimeNs || sha256 !== req.sha256) {
       closeSync(out.fd);
-      unlinkSync(out.tmp);
+      unlinkSync(fsPath(out.tmp));
       out = undefined;
       return { id: req.id, ok: false, code: 'ECHANGED', message: `${req.src} changed while it was being shipped` };
     }
@@ -162,7 +165,7 @@ export function copyToTemp(
     if (out) {
       try {
         closeSync(out.fd);
-        unlinkSync(out.tmp);
+        unlinkSync(fsPath(out.tmp));
       } catch {
         // best effort: the next run sweeps leftovers
       }
@@ -201,7 +204,7 @@ export async function publish(pending: readonly PendingCopy[]): Promise<CopyResu
             message: `${p.target} changed since it was compared with the folder`,
           };
         }
-        renameSync(p.tmp, p.target);
+        renameSync(fsPath(p.tmp), fsPath(p.target));
         return { id: p.id, ok: true, size: p.size, sha256: p.sha256, mtimeMs: p.mtimeMs, ino: p.ino };
       } catch (err) {
         removeQuietly(p.tmp);
@@ -230,7 +233,7 @@ export function localVersion(size: number, mtimeMs: number, ino: number): string
  */
 export function versionAt(path: string): string | null {
   try {
-    const st = statSync(path);
+    const st = statSync(fsPath(path));
     return st.isFile() ? localVersion(st.size, st.mtimeMs, st.ino) : 'not-a-file';
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
@@ -240,7 +243,7 @@ export function versionAt(path: string): string | null {
 
 function removeQuietly(path: string): void {
   try {
-    unlinkSync(path);
+    unlinkSync(fsPath(path));
   } catch {
     // best effort: the next run sweeps leftovers
   }

@@ -8,10 +8,13 @@ import { moveToTrash, purgeTrash } from '../../trash';
 import { MultiHash } from '../../scan/multiHash';
 import { fsError } from '../fsErrors';
 import { normalizeRemotePath } from '../remotePath';
+import { fsPath, nameFromBytes } from '../../scan/rawNames';
 import { localVersion } from './copyVerified';
+import { mkdirBelow } from './dirsBelow';
 import type { FileWorkers } from '../../workers/fileWorkers';
 import type {
   BatchUpload,
+  CheckOptions,
   Destination,
   ProviderFeatures,
   RemoteEntry,
@@ -44,6 +47,7 @@ export class LocalDestination
     tags: false,
     conditionalWrites: true,
     versionPerWrite: true,
+    rawNames: sep === '/',
   };
   readonly batchLimits = { files: 64, bytes: 16 * 1024 * 1024, fileSize: 1024 * 1024 };
   readonly id: string;
@@ -60,6 +64,17 @@ export class LocalDestination
 
   private abs(path: string): string {
     const rel = normalizeRemotePath(path);
+    // Windows reads a backslash as a separator: the name would land on another file's path.
+    if (sep === '\\' && rel.includes('\\'))
+      throw new FerryError(
+        'invalid-name',
+        'invalid-name',
+        `"${rel}": a name this destination cannot hold ("\\" separates folders on Windows)`,
+        {
+          context: { destination: this.id, remotePath: rel },
+          hint: "rename the file, or map it to another name with the rule's path template; the other files are shipped",
+        },
+      );
     return rel === '' ? this.root : join(this.root, ...rel.split('/'));
   }
 
@@ -68,21 +83,25 @@ export class LocalDestination
     return pathToFileURL(this.abs(path)).href;
   }
 
-  async check(): Promise<void> {
+  private missing(cause: unknown): FerryError {
+    return new FerryError(
+      'not-found',
+      'destination-missing',
+      `destination "${this.id}": folder ${this.root} does not exist`,
+      {
+        context: { destination: this.id },
+        hint: 'mount the drive it lives on (or create the folder): Ferry never creates it, and goes on once it is there',
+        cause,
+      },
+    );
+  }
+
+  async check(_signal?: AbortSignal, opts: CheckOptions = {}): Promise<void> {
     let st;
     try {
       st = await stat(this.root);
     } catch (err) {
-      throw new FerryError(
-        'not-found',
-        'destination-missing',
-        `destination "${this.id}": folder ${this.root} does not exist`,
-        {
-          context: { destination: this.id },
-          hint: 'create the folder (or mount the drive it lives on), then sync again',
-          cause: err,
-        },
-      );
+      throw this.missing(err);
     }
     if (!st.isDirectory())
       throw new FerryError(
@@ -94,6 +113,7 @@ export class LocalDestination
           hint: "point the destination's path at a folder",
         },
       );
+    if (opts.write === false) return;
     const probe = join(this.root, tempFileName('probe-'));
     try {
       const fh = await open(probe, 'wx');
@@ -106,7 +126,7 @@ export class LocalDestination
 
   async stat(path: string): Promise<RemoteEntry | undefined> {
     try {
-      const st = await stat(this.abs(path));
+      const st = await stat(fsPath(this.abs(path)));
       if (!st.isFile()) return undefined;
       return entry(normalizeRemotePath(path), st);
     } catch (err) {
@@ -124,9 +144,11 @@ export class LocalDestination
       const rel = stack.pop() as string;
       let names;
       try {
-        names = await readdir(this.abs(rel), { withFileTypes: true });
+        names = await listNames(this.abs(rel));
       } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === 'ENOENT' && rel === base) return;
+        // A prefix not made yet holds nothing; the root itself gone is a drive unplugged, never "empty".
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT' && rel === base && base !== '') return;
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT' && rel === '') throw this.missing(err);
         throw fsError(err, `cannot list ${rel || this.root}`, { destination: this.id, remotePath: rel });
       }
       for (const d of names) {
@@ -135,7 +157,7 @@ export class LocalDestination
         if (rel === '' && d.name === TRASH_DIR) continue;
         if (d.isDirectory()) stack.push(childRel);
         else if (d.isFile()) {
-          const st = await lstat(this.abs(childRel)).catch(() => undefined);
+          const st = await lstat(fsPath(this.abs(childRel))).catch(() => undefined);
           if (!st) continue;
           const e = entry(childRel, st);
           if (isTempName(d.name)) e.partial = true;
@@ -147,7 +169,7 @@ export class LocalDestination
 
   private async ensureDir(dir: string): Promise<void> {
     if (this.madeDirs.has(dir)) return;
-    await mkdir(dir, { recursive: true });
+    await mkdirBelow(this.root, dir);
     this.madeDirs.add(dir);
   }
 
@@ -183,6 +205,7 @@ export class LocalDestination
       items.map((it, i) => ({
         src: it.source.absPath,
         target: targets[i] as string,
+        root: this.root,
         size: it.source.size,
         sha256: it.source.hashes.sha256,
         mtimeMs: it.source.mtimeMs,
@@ -227,9 +250,9 @@ export class LocalDestination
     const tmp = join(dirname(toAbsPath), tempFileName());
     try {
       opts.signal.throwIfAborted();
-      await mkdir(dirname(toAbsPath), { recursive: true });
-      await copyFile(from, tmp, constants.COPYFILE_FICLONE);
-      const fh = await open(tmp, 'r+');
+      await mkdir(fsPath(dirname(toAbsPath)), { recursive: true });
+      await copyFile(fsPath(from), fsPath(tmp), constants.COPYFILE_FICLONE);
+      const fh = await open(fsPath(tmp), 'r+');
       const hash = new MultiHash();
       try {
         const buf = Buffer.allocUnsafe(CHUNK);
@@ -242,12 +265,12 @@ export class LocalDestination
       } finally {
         await fh.close();
       }
-      const st = await stat(from);
-      await utimes(tmp, st.atime, st.mtime);
-      await rename(tmp, toAbsPath);
+      const st = await stat(fsPath(from));
+      await utimes(fsPath(tmp), st.atime, st.mtime);
+      await rename(fsPath(tmp), fsPath(toAbsPath));
       return { ...entry(normalizeRemotePath(path), st), hashes: { sha256: hash.digest().sha256 } };
     } catch (err) {
-      await unlink(tmp).catch(() => undefined);
+      await unlink(fsPath(tmp)).catch(() => undefined);
       throw fsError(err, `cannot download ${path}`, { destination: this.id, remotePath: path });
     }
   }
@@ -255,7 +278,7 @@ export class LocalDestination
   async delete(path: string): Promise<void> {
     const target = this.abs(path);
     try {
-      await unlink(target);
+      await unlink(fsPath(target));
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
       throw fsError(err, `cannot delete ${path}`, { destination: this.id, remotePath: path });
@@ -280,11 +303,11 @@ export class LocalDestination
   private async pruneEmptyParents(dir: string): Promise<void> {
     while (dir.length > this.root.length && dir.startsWith(this.root + sep)) {
       try {
-        const d = await opendir(dir);
+        const d = await opendir(fsPath(dir));
         const first = await d.read();
         await d.close();
         if (first !== null) return;
-        await rmdir(dir);
+        await rmdir(fsPath(dir));
         this.madeDirs.delete(dir);
       } catch {
         return;
@@ -298,12 +321,12 @@ export class LocalDestination
     const dst = this.abs(to);
     try {
       await this.ensureDir(dirname(dst));
-      await rename(src, dst);
+      await rename(fsPath(src), fsPath(dst));
     } catch (err) {
       throw fsError(err, `cannot move ${from} to ${to}`, { destination: this.id, remotePath: to });
     }
     await this.pruneEmptyParents(dirname(src));
-    const st = await stat(dst);
+    const st = await stat(fsPath(dst));
     return entry(normalizeRemotePath(to), st);
   }
 
@@ -313,16 +336,16 @@ export class LocalDestination
     const tmp = this.tempFor(dst);
     try {
       await this.ensureDir(dirname(dst));
-      await copyFile(src, tmp, constants.COPYFILE_FICLONE);
-      const st = await stat(src);
-      await utimes(tmp, st.atime, st.mtime);
-      const fh = await open(tmp, 'r+');
+      await copyFile(fsPath(src), fsPath(tmp), constants.COPYFILE_FICLONE);
+      const st = await stat(fsPath(src));
+      await utimes(fsPath(tmp), st.atime, st.mtime);
+      const fh = await open(fsPath(tmp), 'r+');
       const copied = await fh.stat();
       await fh.datasync().finally(() => fh.close());
-      await rename(tmp, dst);
+      await rename(fsPath(tmp), fsPath(dst));
       return entry(normalizeRemotePath(to), copied);
     } catch (err) {
-      await unlink(tmp).catch(() => undefined);
+      await unlink(fsPath(tmp)).catch(() => undefined);
       throw fsError(err, `cannot copy ${from} to ${to}`, { destination: this.id, remotePath: to });
     }
   }
@@ -337,4 +360,16 @@ function entry(path: string, st: { size: number; mtimeMs: number; ino: number })
 
 function cancelled(path: string): FerryError {
   return new FerryError('cancelled', 'cancelled', `upload of ${path} was cancelled`, { context: { remotePath: path } });
+}
+
+/** A folder's entries, names that are not UTF-8 as Ferry holds them (rawNames.ts). */
+async function listNames(abs: string): Promise<{ name: string; isDirectory(): boolean; isFile(): boolean }[]> {
+  const dir = fsPath(abs);
+  const entries = await readdir(dir as string, { withFileTypes: true });
+  if (!entries.some((e) => e.name.includes('\uFFFD'))) return entries;
+  return (await readdir(dir, { withFileTypes: true, encoding: 'buffer' })).map((e) => ({
+    name: nameFromBytes(e.name),
+    isDirectory: () => e.isDirectory(),
+    isFile: () => e.isFile(),
+  }));
 }

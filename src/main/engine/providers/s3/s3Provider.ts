@@ -26,6 +26,7 @@ import { MultiHash } from '../../scan/multiHash';
 import type { ProviderDeps } from '../registry';
 import { normalizeRemotePath } from '../remotePath';
 import type {
+  CheckOptions,
   Destination,
   ProviderFeatures,
   RemoteEntry,
@@ -254,7 +255,7 @@ export class S3Destination implements Destination, ServerSideMove, ServerSideCop
 
   // ---- check ----------------------------------------------------------------------------------
 
-  async check(signal?: AbortSignal): Promise<void> {
+  async check(signal?: AbortSignal, opts: CheckOptions = {}): Promise<void> {
     const dctx = { destination: this.id };
     const where = `destination "${this.id}" (bucket ${this.bucket}${this.cfg.endpoint ? ` at ${this.cfg.endpoint}` : ''})`;
     try {
@@ -299,6 +300,8 @@ export class S3Destination implements Destination, ServerSideMove, ServerSideCop
         });
       throw fe;
     }
+    // A routine pass writes nothing (on a versioned bucket a probe leaves versions and delete markers).
+    if (opts.write === false) return;
     // Writable: a probe object under the prefix, written and removed. Its name is a temporary's, so a
     // probe left behind by a crash is listed as `partial` and removed by the next run.
     const probe = this.key(tempFileName('probe-'));

@@ -10,6 +10,7 @@ import type { ProviderDeps } from '../registry';
 import { joinAbs, normalizeRemotePath, parentAbs, parentOf, secondApart, tempName } from '../remotePath';
 import type {
   BatchUpload,
+  CheckOptions,
   Destination,
   ProviderFeatures,
   RemoteEntry,
@@ -182,12 +183,12 @@ export class SftpDestination implements Destination, ServerSideMove, BatchUpload
 
   // ---- check ----------------------------------------------------------------------------------
 
-  async check(signal?: AbortSignal): Promise<void> {
+  async check(signal?: AbortSignal, opts: CheckOptions = {}): Promise<void> {
     // A destination that fails its check is closed by the engine (its connections with it).
-    await this.checkSteps(signal);
+    await this.checkSteps(signal, opts.write !== false);
   }
 
-  private async checkSteps(signal?: AbortSignal): Promise<void> {
+  private async checkSteps(signal: AbortSignal | undefined, write: boolean): Promise<void> {
     const dctx = { destination: this.id };
     const where = `destination "${this.id}" (sftp://${this.cfg.user}@${this.cfg.host}:${this.cfg.port})`;
     try {
@@ -222,6 +223,7 @@ export class SftpDestination implements Destination, ServerSideMove, BatchUpload
           );
         throw sftpError(err, `${where}: cannot look at ${this.cfg.path}`, dctx);
       }
+      if (!write) return;
       const { root } = await this.rootsOn(s);
       const probe = joinAbs(root, tempFileName('probe-'));
       try {

@@ -2,15 +2,18 @@ import { createHash, randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { mkdir, open, rename, unlink } from 'node:fs/promises';
 import type { IncomingMessage, OutgoingHttpHeaders } from 'node:http';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { dirname, join } from 'node:path';
 import type { DestinationConfig } from '../../../../shared/config';
 import { FerryError, type ErrorContext } from '../../../../shared/errors';
+import { formatBytes } from '../../../../shared/units';
 import { isTempName, tempFileName, tempHead } from '../../scan/ignoreRules';
 import { fileBody, openSource, readSmall, SMALL_FILE } from '../http/fileBody';
 import { type HttpAnswer, HttpTransport, networkError, type SendOptions, statusError } from '../http/httpTransport';
 import { joinRemote, normalizeRemotePath, parentOf } from '../remotePath';
 import type { ProviderDeps } from '../registry';
 import type {
+  CheckOptions,
   Destination,
   ProviderFeatures,
   RemoteEntry,
@@ -84,6 +87,8 @@ export class WebdavDestination implements Destination, ServerSideMove, ServerSid
   private etagSurvivesMove: boolean | undefined;
   /** Whether to ask for oc:checksums (a Nextcloud/ownCloud server). */
   private ocChecksums = false;
+  /** Whether PROPFIND answers give files an ETag (nginx's do not): learned from every file listed. */
+  private listsEtags: boolean | undefined;
 
   constructor(cfg: WebdavDestinationConfig, deps: Pick<ProviderDeps, 'secret'>) {
     this.id = cfg.id;
@@ -104,7 +109,9 @@ export class WebdavDestination implements Destination, ServerSideMove, ServerSid
 
   private url(rel: string, collection = false): URL {
     const segs = [...this.rootSegs, ...(rel === '' ? [] : rel.split('/'))];
-    const path = `/${segs.map(encodeSegment).join('/')}${collection && segs.length > 0 ? '/' : ''}`;
+    // The root is always a collection: nginx's `location /dav/` does not match `/dav` (405).
+    const slash = (collection || rel === '') && segs.length > 0;
+    const path = `/${segs.map(encodeSegment).join('/')}${slash ? '/' : ''}`;
     return new URL(path, this.origin);
   }
 
@@ -202,10 +209,21 @@ export class WebdavDestination implements Destination, ServerSideMove, ServerSid
   private entryOf(rel: string, r: DavResource): RemoteEntry {
     const e: RemoteEntry = { path: rel, size: r.size ?? 0 };
     if (r.lastModifiedMs !== undefined) e.mtimeMs = r.lastModifiedMs;
-    if (r.etag !== undefined) e.version = r.etag;
+    const version = this.versionOf(r);
+    if (version !== undefined) e.version = version;
     if (r.checksums.sha256) e.hashes = { sha256: r.checksums.sha256 };
     if (isTempName(rel.slice(rel.lastIndexOf('/') + 1))) e.partial = true;
     return e;
+  }
+
+  /**
+   * A file's version token: its ETag; from a server that lists none (nginx's dav_ext), its size and
+   * modification time — the weakest version, but one that still tells most edits apart.
+   */
+  private versionOf(r: Pick<DavResource, 'etag' | 'size' | 'lastModifiedMs' | 'collection'>): string | undefined {
+    if (!r.collection && r.size !== undefined) this.listsEtags = r.etag !== undefined;
+    if (r.etag !== undefined) return r.etag;
+    return r.lastModifiedMs === undefined ? undefined : weakVersion(r.size ?? 0, r.lastModifiedMs);
   }
 
   private writeError(answer: HttpAnswer, what: string, rel: string): FerryError {
@@ -220,6 +238,22 @@ export class WebdavDestination implements Destination, ServerSideMove, ServerSid
         },
       );
     return statusError(answer, what, this.ctx(rel));
+  }
+
+  /** A 413: the server's own upload limit (nginx's client_max_body_size, Apache's LimitRequestBody…). */
+  private tooLarge(answer: HttpAnswer, rel: string, size: number): FerryError {
+    return new FerryError(
+      'permanent',
+      'too-large',
+      `${rel} (${formatBytes(size)}) is larger than ${this.origin.host} accepts in one upload (HTTP 413)`,
+      {
+        context: this.ctx(rel),
+        hint:
+          "raise the server's upload limit (nginx: client_max_body_size; Apache: LimitRequestBody; " +
+          'PHP front ends: upload_max_filesize and post_max_size), or keep files this large out of the rule',
+        cause: statusError(answer, `PUT ${rel}`, this.ctx(rel)),
+      },
+    );
   }
 
   /**
@@ -248,7 +282,7 @@ export class WebdavDestination implements Destination, ServerSideMove, ServerSid
 
   // ---- check -----------------------------------------------------------------------------------
 
-  async check(signal?: AbortSignal): Promise<void> {
+  async check(signal?: AbortSignal, opts: CheckOptions = {}): Promise<void> {
     let root: DavResource[] | undefined;
     try {
       root = await this.propfind('', '0', signal, true);
@@ -276,6 +310,8 @@ export class WebdavDestination implements Destination, ServerSideMove, ServerSid
           hint: "point the destination's url/path at a folder",
         },
       );
+    // A routine pass writes nothing: whether ETags survive a MOVE is learned on the first upload.
+    if (opts.write === false) return;
     // A probe: written, moved (does the ETag survive a MOVE here?), looked at, removed.
     const probe = tempFileName('probe-');
     const probeUrl = this.url(probe);
@@ -469,8 +505,15 @@ export class WebdavDestination implements Destination, ServerSideMove, ServerSid
           const fh = await open(tmp, 'r+');
           await fh.datasync().finally(() => fh.close());
           const e: RemoteEntry = { path: rel, size, hashes: { sha256: hash.digest('hex') } };
-          const etag = etagOf({ headers: res.headers });
-          if (etag !== undefined) e.version = etag;
+          // The version a listing gives: a GET's ETag where PROPFIND gives the same, else size and time.
+          const lastModified = Date.parse(headerText(res.headers['last-modified']));
+          const version =
+            this.listsEtags === false
+              ? Number.isFinite(lastModified)
+                ? weakVersion(size, lastModified)
+                : undefined
+              : etagOf({ headers: res.headers });
+          if (version !== undefined) e.version = version;
           return e;
         },
       );
@@ -527,6 +570,20 @@ export class WebdavDestination implements Destination, ServerSideMove, ServerSid
   }
 
   async upload(path: string, source: UploadSource, opts: TransferOpts): Promise<RemoteEntry> {
+    const entry = await this.uploadOnce(path, source, opts);
+    // A version of size and time (to the second) cannot tell a write of one size within the second of the
+    // version it replaces from that version: another instance would take it for the file it already
+    // has. Written again once the server's second has moved on (seconds apart: small files only).
+    if (source.replaces != null && entry.version === source.replaces && isWeakVersion(entry.version)) {
+      await sleep(1000, undefined, { signal: opts.signal }).catch(() => {
+        throw cancelled(entry.path);
+      });
+      return this.uploadOnce(path, source, opts);
+    }
+    return entry;
+  }
+
+  private async uploadOnce(path: string, source: UploadSource, opts: TransferOpts): Promise<RemoteEntry> {
     const rel = normalizeRemotePath(path);
     const ctx = this.ctx(rel);
     if (rel === '') throw new FerryError('invalid-name', 'empty-path', 'an upload needs a file name', { context: ctx });
@@ -576,6 +633,7 @@ export class WebdavDestination implements Destination, ServerSideMove, ServerSid
           },
         );
       }
+      if (answer.status === 413) throw this.tooLarge(answer, rel, source.size);
       throw this.writeError(answer, `cannot upload ${rel}`, rel);
     }
     this.noteServer(answer);
@@ -674,7 +732,8 @@ export class WebdavDestination implements Destination, ServerSideMove, ServerSid
         );
       if (this.etagSurvivesMove === undefined) this.etagSurvivesMove = putEtag !== undefined && found.etag === putEtag;
       if (found.size !== undefined) entry.size = found.size;
-      if (found.etag !== undefined) entry.version = found.etag;
+      const version = this.versionOf(found);
+      if (version !== undefined) entry.version = version;
       if (found.lastModifiedMs !== undefined) entry.mtimeMs = found.lastModifiedMs;
       if (found.checksums.sha256) entry.hashes = { sha256: found.checksums.sha256 };
     } else if (putEtag !== undefined) entry.version = putEtag;
@@ -783,6 +842,17 @@ function safeDecode(s: string): string {
 
 function headerText(v: string | string[] | undefined): string {
   return Array.isArray(v) ? v.join(' ') : (v ?? '');
+}
+
+const WEAK_VERSION = 'size-mtime:';
+
+/** Size and modification time as a version token, for servers that give no ETag. */
+function weakVersion(size: number, mtimeMs: number): string {
+  return `${WEAK_VERSION}${size}:${mtimeMs}`;
+}
+
+function isWeakVersion(v: string): boolean {
+  return v.startsWith(WEAK_VERSION);
 }
 
 function etagOf(answer: Pick<HttpAnswer, 'headers'>): string | undefined {
