@@ -1,7 +1,7 @@
-import { readdirSync, lstatSync } from 'node:fs';
+import { lstatSync, readdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawnFerry, syncJson } from '../helpers/cli';
+import { runFerry, spawnFerry, syncJson } from '../helpers/cli';
 import { makeTree, snapshot } from '../helpers/tree';
 import { workspace, type Workspace } from '../helpers/workspace';
 
@@ -101,4 +101,36 @@ describe('crash safety: SIGKILL at several points, then a re-run', () => {
     const again = await syncJson(ws.config, ws.state);
     expect(again.summary?.stats.done).toBe(0);
   });
+});
+
+describe('crash safety: SIGKILL at a named point (FERRY_KILL_POINT)', () => {
+  // Published at the destination, killed before the record was written: the next listing must know it.
+  it.each([
+    ['renamed', (src: string) => renameSync(join(src, 'report.pdf'), join(src, 'final.pdf'))],
+    ['deleted', (src: string) => unlinkSync(join(src, 'report.pdf'))],
+  ] as const)(
+    'mirror: a file published but not recorded when killed is adopted, so its source %s afterwards leaves no stray copy',
+    async (_what, change) => {
+      const ws = workspace({ rules: [{ mode: 'mirror' }] });
+      try {
+        writeFileSync(join(ws.src, 'report.pdf'), 'the report, v1');
+        writeFileSync(join(ws.src, 'other.txt'), 'other');
+        const killed = await runFerry(['sync', '--once', '--config', ws.config, '--state-dir', ws.state], {
+          env: { FERRY_KILL_POINT: 'published:report.pdf' },
+        });
+        expect(killed.signal).toBe('SIGKILL');
+        expect(readFileSync(join(ws.dest, 'report.pdf'), 'utf8')).toBe('the report, v1');
+        change(ws.src);
+        for (let i = 0; i < 2; i++) {
+          const r = await syncJson(ws.config, ws.state);
+          expect(r.code, r.stdout + r.stderr).toBe(0);
+        }
+        expect(snapshot(ws.dest)).toEqual(snapshot(ws.src));
+        const again = await syncJson(ws.config, ws.state);
+        expect(again.summary?.stats.done).toBe(0);
+      } finally {
+        ws.cleanup();
+      }
+    },
+  );
 });

@@ -1,12 +1,16 @@
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { configSchema } from '../../src/shared/config';
 import type { Encoding, LocalFile } from '../../src/shared/models';
 import { brakeKey, type DestinationState } from '../../src/main/engine/plan/planner';
-import type { RemoteEntry } from '../../src/main/engine/providers/types';
+import type { Destination, RemoteEntry } from '../../src/main/engine/providers/types';
+import { openDb } from '../../src/main/engine/store/db';
+import { Store } from '../../src/main/engine/store/store';
+import { adoptInterruptedWrites } from '../../src/main/engine/transfer/adoptInterrupted';
 import { planAll, type ScannedFolder } from '../../src/main/engine/runSteps';
 import type { BaseEntry } from '../../src/main/engine/store/baseStore';
 import type { ShippedRecord } from '../../src/main/engine/store/shippedStore';
@@ -45,6 +49,11 @@ type ScenarioInput = {
       /** null: the destination could not be listed (the records are trusted). */
       listing?: Record<string, ListedIn> | null;
       shipped?: Record<string, RecordIn>;
+      /**
+       * Writes a killed run left unfinished in the queue (remote path → the job): before planning, what
+       * the listing shows at their paths is compared with their content and adopted when it is theirs.
+       */
+      unfinished?: Record<string, RecordIn & { kind?: 'upload' | 'move-remote' | 'copy-remote'; from?: string }>;
       caseInsensitive?: boolean;
       canMove?: boolean;
       canCopy?: boolean;
@@ -69,7 +78,7 @@ function measure(c: Content, what: string, aliases: Map<string, string>): { size
   return { size: c.size, sha256: c.sha256 };
 }
 
-function load(dir: string) {
+async function load(dir: string) {
   const input = parse(readFileSync(join(dir, 'input.yaml'), 'utf8')) as ScenarioInput;
   const aliases = new Map<string, string>();
   const cfg = configSchema.parse(input.config);
@@ -110,7 +119,7 @@ function load(dir: string) {
         });
       }
     }
-    const shipped: ShippedRecord[] = Object.entries(given.shipped ?? {}).map(([remotePath, r]) => {
+    let shipped: ShippedRecord[] = Object.entries(given.shipped ?? {}).map(([remotePath, r]) => {
       const { size, sha256: hash } = measure(r, `destinations.${d.id}.shipped.${remotePath}`, aliases);
       return {
         destination: d.id,
@@ -125,6 +134,8 @@ function load(dir: string) {
         shippedAt: 0,
       };
     });
+    if (given.unfinished && remote)
+      shipped = await adopted(d.id, shipped, remote, given.listing ?? {}, given.unfinished, aliases);
     states.set(d.id, {
       shipped,
       remote,
@@ -151,6 +162,52 @@ function load(dir: string) {
   return { input, cfg, scans, states, base, consent, now, aliases, brakeBaselines };
 }
 
+/**
+ * The records once the engine's crash recovery (transfer/adoptInterrupted.ts) has looked at the
+ * unfinished writes: run on an in-memory state database, against a destination that serves the
+ * listing's contents when a file must be read back.
+ */
+async function adopted(
+  destination: string,
+  shipped: readonly ShippedRecord[],
+  listed: ReadonlyMap<string, RemoteEntry>,
+  contents: Record<string, ListedIn>,
+  unfinished: NonNullable<NonNullable<ScenarioInput['destinations']>[string]['unfinished']>,
+  aliases: Map<string, string>,
+): Promise<ShippedRecord[]> {
+  const store = new Store(openDb(':memory:'), mkdtempSync(join(tmpdir(), 'ferry-scenario-')));
+  try {
+    for (const r of shipped) store.shipped.put(r);
+    for (const [remotePath, j] of Object.entries(unfinished)) {
+      const m = measure(j, `unfinished.${remotePath}`, aliases);
+      store.jobs.add({
+        kind: j.kind ?? 'upload',
+        rule: j.rule,
+        destination,
+        folder: j.folder,
+        path: j.path ?? remotePath,
+        remotePath,
+        ...(j.from !== undefined ? { fromRemotePath: j.from } : {}),
+        size: m.size,
+        sha256: m.sha256,
+        reason: 'unfinished when the run was killed',
+      });
+    }
+    const dest = {
+      id: destination,
+      download: async (path: string, to: string) => {
+        writeFileSync(to, contents[path]?.content ?? '');
+        return listed.get(path) as RemoteEntry;
+      },
+    } as unknown as Destination;
+    await adoptInterruptedWrites(store, dest, listed);
+    return store.shipped.forDestination(destination).map((r) => ({ ...r, shippedAt: 0 }));
+  } finally {
+    rmSync(store.stagingDir, { recursive: true, force: true });
+    store.close();
+  }
+}
+
 /** Hashes of contents the input names are written as `sha256(<content>)`, so that expectations stay readable. */
 function readable<T>(value: T, aliases: ReadonlyMap<string, string>): T {
   return JSON.parse(
@@ -160,8 +217,8 @@ function readable<T>(value: T, aliases: ReadonlyMap<string, string>): T {
   ) as T;
 }
 
-function run(dir: string) {
-  const { cfg, scans, states, base, consent, now, aliases, input, brakeBaselines } = load(dir);
+async function run(dir: string) {
+  const { cfg, scans, states, base, consent, now, aliases, input, brakeBaselines } = await load(dir);
   const p = planAll(cfg, scans, states, consent, undefined, (r) => base.get(r) ?? new Map(), {
     now,
     host: input.host ?? 'laptop',
@@ -194,9 +251,9 @@ describe('golden planner scenarios (test/scenarios/<case>/input.yaml → expecte
     expect(cases.length).toBeGreaterThan(0);
   });
 
-  it.each(cases)('%s', (name) => {
+  it.each(cases)('%s', async (name) => {
     const dir = join(HERE, name);
-    const got = run(dir);
+    const got = await run(dir);
     const file = join(dir, 'expected.yaml');
     if (UPDATE || !existsSync(file)) {
       if (!UPDATE)

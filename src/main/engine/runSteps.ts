@@ -19,6 +19,7 @@ import { isSweepableTemp } from './scan/ignoreRules';
 import type { Store } from './store/store';
 import { retryDelay, type BackoffPolicy } from './transfer/backoff';
 import { Bandwidth } from './transfer/bandwidth';
+import { adoptInterruptedWrites } from './transfer/adoptInterrupted';
 import { TransferPool } from './transfer/pool';
 import type { FileWorkers } from './workers/fileWorkers';
 
@@ -179,6 +180,8 @@ export async function destinationStates(
         remote = undefined;
         deps.events.emit('destination:error', { destination: id, error: toSerialized(err, id) });
       }
+      // A complete listing: files published by a write that was killed before its record are recognised.
+      if (remote) await adoptInterruptedWrites(deps.store, dest, remote, opts.signal);
     }
     states.set(id, {
       shipped: deps.store.shipped.forDestination(id),

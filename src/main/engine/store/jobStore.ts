@@ -223,6 +223,21 @@ export class JobStore {
     return (id === undefined ? this.db.prepare(sql).run() : this.db.prepare(sql).run(id)).changes;
   }
 
+  /**
+   * Unfinished one-way writes of whole content to a destination (uploads as they are, server-side
+   * renames and copies): after a crash, what may be there without a record (see adoptInterrupted.ts).
+   * Two-way jobs (with a detail) and compressed uploads are left out.
+   */
+  unfinishedWrites(destination: string): Job[] {
+    const rows = this.db
+      .prepare(
+        `SELECT * FROM jobs WHERE state = 'pending' AND destination = ? AND kind IN ('upload', 'move-remote', 'copy-remote')
+           AND encoding = 'identity' AND sha256 IS NOT NULL AND remote_path IS NOT NULL AND detail IS NULL ORDER BY id`,
+      )
+      .all(destination) as Row[];
+    return rows.map(fromRow);
+  }
+
   list(state: JobState): Job[] {
     return (this.db.prepare('SELECT * FROM jobs WHERE state = ? ORDER BY id').all(state) as Row[]).map(fromRow);
   }

@@ -22,6 +22,7 @@ import {
 } from '../providers/types';
 import type { Job } from '../store/jobStore';
 import { executeTwoWay } from './twoWayExec';
+import { killPoint } from '../killPoint';
 import type { ShippedRecord } from '../store/shippedStore';
 import type { Store } from '../store/store';
 
@@ -175,6 +176,8 @@ async function upload(job: Job, opts: TransferOpts, deps: ExecutorDeps): Promise
     }
     throw err;
   }
+  // Published at the destination, not recorded yet: the window adoptInterrupted.ts closes.
+  killPoint('published', job.remotePath as string);
   verify(job, file, entry);
   deps.store.shipped.put(record(job, file, entry));
   return { outcome: 'done', bytes: file.size };
@@ -278,6 +281,7 @@ export async function executeUploadBatch(
         out[index] = { outcome: 'skipped', bytes: 0, note: 'the file is gone' };
       continue;
     }
+    killPoint('published', job.remotePath as string);
     try {
       verify(job, file, r);
     } catch (err) {
