@@ -117,7 +117,12 @@ export class SyncService {
       this.markDirty({ folder: folder.id, paths: new Set(), full: true });
     }
     const every = this.opts.rescanIntervalMs ?? this.cfg.settings.rescan_interval * 1000;
-    this.rescanTimer = setInterval(() => this.rescanAll(), every);
+    // The safety net also watches each folder afresh, just before its full rescan.
+    this.rescanTimer = setInterval(() => {
+      void Promise.all([...this.watchers.values()].map((w) => w.handle.refresh?.().catch(() => undefined))).finally(
+        () => this.rescanAll(),
+      );
+    }, every);
     // Files deleted by two-way sync wait 30 days in each folder's trash.
     for (const r of this.cfg.rules) {
       const folder = this.cfg.folders.find((f) => f.id === r.from[0]);
@@ -173,6 +178,7 @@ export class SyncService {
           aggregator.addFull();
         },
         (message) => this.deps.events.emit('warning', { folder: folder.id, message }),
+        () => aggregator.addFull(),
       );
       this.watchers.set(folder.id, { handle, aggregator });
       this.setFolder(folder.id, { watcher: handle.backend });
