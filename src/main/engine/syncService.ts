@@ -88,6 +88,7 @@ export class SyncService {
   private readonly twoWay: boolean;
   private retryTimer: NodeJS.Timeout | undefined;
   private reconnecting: Promise<void> | undefined;
+  private verifying = false;
   /** The latest plan: its dispatch feeds rule previews, its quorum and uncaught counts the status. */
   private lastPlan: Plan | undefined;
   /** Rules whose held deletions a person confirmed, for the next pass. */
@@ -150,7 +151,13 @@ export class SyncService {
         this.opts.remotePollMs ?? this.cfg.settings.remote_poll * 1000,
       );
     this.retryTimer = setInterval(() => {
-      if (!this.cycling) void this.reconnect();
+      if (this.cycling) return;
+      void this.reconnect();
+      // A local folder costs a stat to look at: an unplugged disk shows offline even while nothing changes.
+      if (!this.verifying) {
+        this.verifying = true;
+        void this.verifyConnected((d) => d.type === 'local').finally(() => (this.verifying = false));
+      }
     }, this.opts.retryIntervalMs ?? 30_000);
     this.loop = this.run();
   }
@@ -250,10 +257,11 @@ export class SyncService {
    * unmounted since the last pass is offline (nothing planned for it, the status says so) instead of
    * being written to, and reconnect() brings it back once its folder is there again.
    */
-  private async verifyConnected(): Promise<void> {
+  private async verifyConnected(which: (d: Destination) => boolean = () => true): Promise<void> {
     const signal = this.controller.signal;
     await Promise.all(
       [...this.destinations].map(async ([id, dest]) => {
+        if (!which(dest)) return;
         try {
           await passingFailuresRetried(() => dest.check(signal, { write: false }), signal);
         } catch (err) {
