@@ -60,7 +60,7 @@ export type SyncJson = {
   destinationErrors: { destination: string; error: { message: string; hint?: string } }[];
   scanIssues: { folder: string; path: string; code: string; message: string; blocking: boolean }[];
   problems: { kind: string }[];
-  failures: { path: string; destination: string | null; error: { kind: string; message: string } }[];
+  failures: { path: string; destination: string | null; error: { kind: string; message: string; hint?: string } }[];
 };
 
 /** Opens a test directory to `nobody` when tests run as root (see RUN_AS_NOBODY). */

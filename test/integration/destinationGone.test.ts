@@ -78,13 +78,15 @@ describe('a destination whose folder disappears', () => {
     daemon = startDaemon(w);
     await until('the first sync', inSync(w));
 
+    // Unplugged while nothing changes: the daemon notices by itself (it looks every 30 s).
     rmSync(w.dest, { recursive: true });
-    writeFileSync(join(w.src, 'b.txt'), 'written while the disk is away');
     await until('the destination to show offline', async () => {
       const st = await status(w);
       return st?.destinations.some((d) => d.id === 'nas' && !d.ok) === true;
     });
-    // Another change, another pass: still offline, still nothing made.
+    // Changes, passes: still offline, nothing made.
+    writeFileSync(join(w.src, 'b.txt'), 'written while the disk is away');
+    await new Promise((r) => setTimeout(r, 1500));
     writeFileSync(join(w.src, 'c.txt'), 'and another');
     await new Promise((r) => setTimeout(r, 1500));
     expect(existsSync(w.dest)).toBe(false);

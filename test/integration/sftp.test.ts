@@ -204,7 +204,9 @@ describe('sftp through the CLI: problems get a clear message from `ferry check` 
     const sync = await syncJson(ws.config, ws.state);
     expect(sync.code).not.toBe(0);
     expect(sync.summary?.stats.done).toBe(0);
-    const e = sync.summary?.destinationErrors[0]?.error;
+    // A destination that cannot be reached is reported as such; one that may not be written, by its
+    // files' failures (a routine pass writes no probe).
+    const e = sync.summary?.destinationErrors[0]?.error ?? sync.summary?.failures[0]?.error;
     return {
       check: check.stdout + check.stderr,
       sync: `${e?.message ?? ''} — ${e?.hint ?? ''}`,

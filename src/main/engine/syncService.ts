@@ -88,6 +88,7 @@ export class SyncService {
   private readonly twoWay: boolean;
   private retryTimer: NodeJS.Timeout | undefined;
   private reconnecting: Promise<void> | undefined;
+  private verifying = false;
   /** The latest plan: its dispatch feeds rule previews, its quorum and uncaught counts the status. */
   private lastPlan: Plan | undefined;
   /** Rules whose held deletions a person confirmed, for the next pass. */
@@ -117,7 +118,12 @@ export class SyncService {
       this.markDirty({ folder: folder.id, paths: new Set(), full: true });
     }
     const every = this.opts.rescanIntervalMs ?? this.cfg.settings.rescan_interval * 1000;
-    this.rescanTimer = setInterval(() => this.rescanAll(), every);
+    // The safety net also watches each folder afresh, just before its full rescan.
+    this.rescanTimer = setInterval(() => {
+      void Promise.all([...this.watchers.values()].map((w) => w.handle.refresh?.().catch(() => undefined))).finally(
+        () => this.rescanAll(),
+      );
+    }, every);
     // Files deleted by two-way sync wait 30 days in each folder's trash.
     for (const r of this.cfg.rules) {
       const folder = this.cfg.folders.find((f) => f.id === r.from[0]);
@@ -145,7 +151,13 @@ export class SyncService {
         this.opts.remotePollMs ?? this.cfg.settings.remote_poll * 1000,
       );
     this.retryTimer = setInterval(() => {
-      if (!this.cycling) void this.reconnect();
+      if (this.cycling) return;
+      void this.reconnect();
+      // A local folder costs a stat to look at: an unplugged disk shows offline even while nothing changes.
+      if (!this.verifying) {
+        this.verifying = true;
+        void this.verifyConnected((d) => d.type === 'local').finally(() => (this.verifying = false));
+      }
     }, this.opts.retryIntervalMs ?? 30_000);
     this.loop = this.run();
   }
@@ -173,6 +185,7 @@ export class SyncService {
           aggregator.addFull();
         },
         (message) => this.deps.events.emit('warning', { folder: folder.id, message }),
+        () => aggregator.addFull(),
       );
       this.watchers.set(folder.id, { handle, aggregator });
       this.setFolder(folder.id, { watcher: handle.backend });
@@ -244,10 +257,11 @@ export class SyncService {
    * unmounted since the last pass is offline (nothing planned for it, the status says so) instead of
    * being written to, and reconnect() brings it back once its folder is there again.
    */
-  private async verifyConnected(): Promise<void> {
+  private async verifyConnected(which: (d: Destination) => boolean = () => true): Promise<void> {
     const signal = this.controller.signal;
     await Promise.all(
       [...this.destinations].map(async ([id, dest]) => {
+        if (!which(dest)) return;
         try {
           await passingFailuresRetried(() => dest.check(signal, { write: false }), signal);
         } catch (err) {

@@ -22,6 +22,8 @@ export async function watchFolder(
   onPaths: OnPaths,
   onError: OnWatchError,
   warn: (message: string) => void,
+  /** The watcher may have missed changes (it was set up afresh): rescan the whole folder. */
+  onFull: () => void = () => undefined,
 ): Promise<WatchHandle> {
   const mode: WatchMode = folder.watch;
   if (mode === 'poll') return watchChokidar(folder.path, true, onPaths, onError);
@@ -30,7 +32,7 @@ export async function watchFolder(
     return watchChokidar(folder.path, true, onPaths, onError);
   }
   try {
-    return await watchNative(folder.path, onPaths, onError);
+    return await watchNative(folder.path, onPaths, onError, onFull);
   } catch (err) {
     const message = (err as Error).message ?? String(err);
     if (/ENOSPC|No space left|max_user_watches|too many/i.test(message)) {
