@@ -13,7 +13,7 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { apr1, type DavServer, processAlive, stopPid, waitForListener } from './davServer';
+import { type DavServer, processAlive, shaPassword, stopPid, waitForListener } from './davServer';
 import { freePort } from './sshd';
 
 /** The account Apache's children run as (it will not run them as root). */
@@ -63,7 +63,7 @@ export async function startApacheDav(opts: { auth?: 'basic' | 'digest' } = {}): 
     users,
     auth === 'digest'
       ? `${user}:${realm}:${createHash('md5').update(`${user}:${realm}:${pass}`).digest('hex')}\n`
-      : `${user}:${apr1(pass)}\n`,
+      : `${user}:${shaPassword(pass)}\n`,
   );
   const pidFile = join(run, 'httpd.pid');
   const errorLog = join(dir, 'error.log');
@@ -118,7 +118,7 @@ export async function startApacheDav(opts: { auth?: 'basic' | 'digest' } = {}): 
       ].join('\n'),
     );
     try {
-      execFileSync('apache2', ['-f', conf, '-k', 'start'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      execFileSync('/usr/sbin/apache2', ['-f', conf, '-k', 'start'], { stdio: ['ignore', 'pipe', 'pipe'] });
     } catch (err) {
       const e = err as { stderr?: Buffer };
       throw new Error(`apache2 -k start failed: ${e.stderr?.toString() ?? String(err)}\n${log()}`);

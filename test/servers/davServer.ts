@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { connect } from 'node:net';
 
 /** A WebDAV server a test started on 127.0.0.1 (nginx, Apache httpd), stopped by PID. */
@@ -61,7 +61,7 @@ export async function stopPid(pid: number): Promise<void> {
   if (processAlive(pid)) process.kill(pid, 'SIGKILL');
 }
 
-/** An Apache-MD5 (`$apr1$`) password hash, which both nginx and Apache read from a user file. */
-export function apr1(pass: string): string {
-  return execFileSync('openssl', ['passwd', '-apr1', pass]).toString().trim();
+/** A `{SHA}` password hash (base64 SHA-1), which both nginx and Apache read from a user file: no tool needed. */
+export function shaPassword(pass: string): string {
+  return `{SHA}${createHash('sha1').update(pass).digest('base64')}`;
 }

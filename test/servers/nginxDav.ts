@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { apr1, type DavServer, processAlive, stopPid, waitForListener } from './davServer';
+import { type DavServer, processAlive, shaPassword, stopPid, waitForListener } from './davServer';
 import { freePort, stopOnExit } from './sshd';
 
 /**
@@ -23,7 +23,7 @@ export async function startNginxDav(opts: { maxBodySize?: string } = {}): Promis
   mkdirSync(tmp);
   const user = 'ferry';
   const pass = 'nginx-secret';
-  writeFileSync(join(dir, 'htpasswd'), `${user}:${apr1(pass)}\n`);
+  writeFileSync(join(dir, 'htpasswd'), `${user}:${shaPassword(pass)}\n`);
   for (let attempt = 0; ; attempt++) {
     const port = await freePort();
     const conf = join(dir, 'nginx.conf');
@@ -63,7 +63,7 @@ export async function startNginxDav(opts: { maxBodySize?: string } = {}): Promis
         '',
       ].join('\n'),
     );
-    const child = spawn('nginx', ['-c', conf, '-p', `${dir}/`], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn('/usr/sbin/nginx', ['-c', conf, '-p', `${dir}/`], { stdio: ['ignore', 'ignore', 'pipe'] });
     stopOnExit(child);
     let stderr = '';
     child.stderr?.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
