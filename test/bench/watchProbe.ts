@@ -58,7 +58,9 @@ async function main(): Promise<void> {
   const rssBefore = process.memoryUsage.rss();
   const t0 = performance.now();
   const handle: WatchHandle =
-    kind === 'native' ? await watchNative(root, onPaths, onError) : await watchChokidar(root, false, onPaths, onError);
+    kind === 'native'
+      ? await watchNative(root, onPaths, onError, () => undefined)
+      : await watchChokidar(root, false, onPaths, onError);
   const readyMs = performance.now() - t0;
   const rssAfter = process.memoryUsage.rss();
   if (watchError) throw watchError;
