@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, renameSync, rmSync, unlinkSync, type Dirent } from 'node:fs';
+import { existsSync, readdirSync, renameSync, rmdirSync, rmSync, unlinkSync, type Dirent } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { mkdirBelowSync } from './providers/local/dirsBelow';
 import { isTempName, TRASH_DIR } from './scan/ignoreRules';
@@ -19,7 +19,23 @@ export function moveToTrash(folderRoot: string, path: string, now = new Date()):
   // Never the folder itself: a root that is gone is not made again (see dirsBelow.ts).
   mkdirBelowSync(folderRoot, dirname(to));
   renameSync(fsPath(join(folderRoot, ...path.split('/'))), fsPath(to));
+  pruneEmptyParents(folderRoot, path);
   return day;
+}
+
+/**
+ * Removes the folders of `path` that its removal left empty, deepest first, never the root: a folder
+ * the other side deleted goes here too, and a file the other side put at its name can land.
+ */
+function pruneEmptyParents(folderRoot: string, path: string): void {
+  const parts = path.split('/').slice(0, -1);
+  for (let i = parts.length; i > 0; i--) {
+    try {
+      rmdirSync(fsPath(join(folderRoot, ...parts.slice(0, i))));
+    } catch {
+      return; // not empty (or gone): its parents are not empty either
+    }
+  }
 }
 
 /**
