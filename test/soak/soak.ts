@@ -51,7 +51,9 @@ async function main(): Promise<void> {
     done++;
     const secs = ((Date.now() - t0) / 1000).toFixed(1);
     if (result.violations.length === 0) {
-      console.log(`ok    ${name} ${mode} seed ${seed}: ${result.syncs} syncs, ${result.kills} killed, ${secs} s`);
+      console.log(
+        `ok    ${name} ${mode} seed ${seed}: ${result.syncs} syncs, ${result.kills} killed, ${result.clashes} file/folder clashes, ${secs} s`,
+      );
     } else {
       failures++;
       console.log(`FAIL  ${name} ${mode} seed ${seed} (${secs} s)\n  replay: ${replayHint(spec)}`);

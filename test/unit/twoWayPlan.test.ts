@@ -755,7 +755,7 @@ describe('two-way planner: a file on one side where the other has a folder of th
   it('new file at the destination, new folder here: the folder keeps the name, the file moves aside there', () => {
     const o = {
       local: [lf('p/x', 'folder-file', 3)],
-      remote: [re('p', { sha256: undefined, hashes: { sha256: 'f' } })],
+      remote: [re('p', { hashes: { sha256: 'f' } })],
     };
     expect(run(o)).toEqual(['set-aside p', 'upload p/x']);
     expect(aside(o)).toMatchObject([{ path: 'p', to: c, side: 'remote' }]);
