@@ -124,6 +124,11 @@ export type OpContext = {
    * at the destination: those modes leave it out (see the report of issue 15).
    */
   kindChanges: boolean;
+  /**
+   * Two-way: the other computer's folder. Some creations then take a name it holds with the other
+   * kind (a file where it has a folder, a folder where it has a file): both sides made one name.
+   */
+  other?: string;
   /** Numbers fresh names: part of the context, so a run's names depend on its seed alone. */
   counter: { n: number };
 };
@@ -152,6 +157,20 @@ function writable(root: string, rel: string): boolean {
   return !existsSync(abs) || lstatSync(abs).isFile();
 }
 
+/**
+ * A file path for `root` that clashes with the folder `other`: a name `other` holds as a folder where
+ * `root` has nothing, or a file inside a name `other` holds as a file.
+ */
+function clashingPath(root: string, other: string, rand: () => number): string | undefined {
+  const free = (rel: string) => writable(root, rel) && !existsSync(join(root, rel));
+  const seg = () => PORTABLE_SEGMENTS[Math.floor(rand() * PORTABLE_SEGMENTS.length)] as string;
+  const choices = [
+    ...dirsOf(other).filter(free),
+    ...[...readTree(other).keys()].map((f) => `${f}/${seg()}`).filter(free),
+  ];
+  return choices[Math.floor(rand() * choices.length)];
+}
+
 function write(root: string, rel: string, data: Buffer): void {
   const abs = join(root, rel);
   mkdirSync(dirname(abs), { recursive: true });
@@ -164,6 +183,12 @@ export function randomChange(root: string, ctx: OpContext): string {
   const files = [...readTree(root).keys()];
   const r = rand();
   if (r < 0.3 || files.length === 0) {
+    if (ctx.other !== undefined && rand() < 0.3) {
+      const clash = clashingPath(root, ctx.other, rand);
+      if (clash === undefined) return 'create a file/folder clash: none';
+      write(root, clash, ledger.content(rand, ctx.seed));
+      return `create ${clash} (the other side has that name as the other kind)`;
+    }
     const rel = newPath(root, ctx);
     if (!writable(root, rel) || existsSync(join(root, rel))) return `create ${rel}: skipped (taken)`;
     write(root, rel, ledger.content(rand, ctx.seed));

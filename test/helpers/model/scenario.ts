@@ -116,7 +116,8 @@ export async function runScenario(spec: ScenarioSpec): Promise<ScenarioResult> {
       const r = rand();
       const s = pickSide();
       if (r < 0.6) {
-        const change = randomChange(s.folder, ctx);
+        const other = sides.find((o) => o !== s);
+        const change = randomChange(s.folder, other ? { ...ctx, other: other.folder } : ctx);
         log.push(`${s.name}: ${change}`);
         if (change.startsWith('replace ')) kindChanges++;
         if (sides.length === 2)
