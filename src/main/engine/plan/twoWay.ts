@@ -42,6 +42,9 @@
  *  4. Case clashes: where a side cannot hold names that differ only by case (local on win32 and darwin;
  *     remote when `remoteCaseInsensitive`), a download, upload or move to a new name that folds to
  *     another name that side holds, or that an earlier action of the plan writes, is replaced by a problem.
+ *  4b. File/folder clashes (twoWayClashes.ts): where the tree both sides converge to has a file at a
+ *     folder's name, the folder keeps it and the file moves aside (`set-aside`, to a conflicted-copy
+ *     name); a deletion making room for a file or folder of the same name is marked `clearsWay`.
  *  5. Deletion brake, per side: when the deletions planned for one side number at least `minDeletes` and
  *     more than `maxDeleteShare` of the base's entries, and deletions are not confirmed, that side's
  *     deletions are dropped and reported (`brake`: the local side first; a second side as a problem).
