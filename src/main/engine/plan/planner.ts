@@ -108,6 +108,27 @@ export type Plan = {
 const BRAKE_MIN_FILES = 5;
 const SAMPLE = 20;
 
+/** The folders each destination's wanted paths need (every proper prefix), computed once per plan. */
+const folderCache = new WeakMap<ReadonlyMap<string, unknown>, Set<string>>();
+
+/**
+ * Whether deleting `remotePath` makes room for a wanted path: a file where one needs a folder (a file
+ * replaced by a folder of its name), or a file inside a folder whose name a wanted file takes.
+ */
+function clearsWayFor(remotePath: string, targets: ReadonlyMap<string, unknown>): boolean {
+  let folders = folderCache.get(targets);
+  if (!folders) {
+    folders = new Set<string>();
+    for (const t of targets.keys())
+      for (let i = t.indexOf('/'); i !== -1; i = t.indexOf('/', i + 1)) folders.add(t.slice(0, i));
+    folderCache.set(targets, folders);
+  }
+  if (folders.has(remotePath)) return true;
+  for (let i = remotePath.indexOf('/'); i !== -1; i = remotePath.indexOf('/', i + 1))
+    if (targets.has(remotePath.slice(0, i))) return true;
+  return false;
+}
+
 /** The remote name a rule gives a file: its template expanded, plus the compression suffix. */
 export function targetPathOf(rule: CompiledRule, file: LocalFile): string {
   const encoding: Encoding = rule.compress ?? 'identity';
@@ -414,6 +435,8 @@ export function plan(input: PlanInput): Plan {
           size: r.size,
           sha256: r.sha256,
           reason: 'deleted locally',
+          // A file replaced by a folder of its name (or the reverse): the old one goes before the new is sent.
+          ...(clearsWayFor(r.remotePath, targets) ? { detail: { clearsWay: true } } : {}),
         });
     }
   }

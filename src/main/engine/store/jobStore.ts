@@ -19,11 +19,16 @@ export type Job = Action & {
   createdAt: number;
 };
 
-/** Renames first (so a new file at an old name is not clobbered), then uploads, then deletions. */
+/**
+ * Renames first (so a new file at an old name is not clobbered), then uploads, then deletions. A
+ * deletion that makes room for a file or folder of the same name (`detail.clearsWay`) runs with the
+ * renames, before the writes that need the room.
+ */
 export const PHASE: Record<ActionKind, number> = {
   'move-remote': 0,
   'copy-remote': 0,
   'move-local': 0,
+  'set-aside': 0,
   upload: 1,
   download: 1,
   conflict: 1,
@@ -145,7 +150,7 @@ export class JobStore {
     this.insert.run({
       key,
       kind: a.kind,
-      phase: PHASE[a.kind],
+      phase: a.detail?.clearsWay === true ? 0 : PHASE[a.kind],
       rule: a.rule,
       destination: a.destination ?? null,
       folder: a.folder,

@@ -68,6 +68,7 @@ export async function executeJob(job: Job, opts: TransferOpts, deps: ExecutorDep
     case 'conflict':
     case 'move-local':
     case 'trash-local':
+    case 'set-aside':
       throw new FerryError('permanent', 'not-two-way', `rule "${job.rule}" is not a two-way rule any more`);
     default:
       return assertNever(job.kind, 'job kind');

@@ -20,6 +20,7 @@ const KIND: Record<QueueItem['kind'], string> = {
   download: 'Bring home',
   conflict: 'Keep both (conflict)',
   'move-local': 'Rename here',
+  'set-aside': 'Keep both (file and folder)',
   'trash-local': 'Move to trash',
 };
 
