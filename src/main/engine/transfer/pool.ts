@@ -223,9 +223,10 @@ export class TransferPool {
    * Awaited before bytes are sent: the bandwidth cap, and the pause. A transfer whose folder was paused
    * meanwhile does not start; it stays queued.
    */
-  private pacer(jobs: readonly Job[]): (bytes: number) => Promise<void> {
+  private pacer(jobs: readonly Job[], signal: AbortSignal): (bytes: number) => Promise<void> {
     return async (bytes) => {
-      await this.opts.bandwidth.take(bytes);
+      await this.opts.bandwidth.take(bytes, signal);
+      signal.throwIfAborted();
       const held = this.opts.heldFolders?.() ?? [];
       if (jobs.some((j) => held.includes(j.folder)))
         throw new FerryError('cancelled', 'paused', 'the folder was paused');
@@ -257,12 +258,11 @@ export class TransferPool {
     };
     let outcome: JobResult | FerryError;
     try {
-      const cap = this.opts.bandwidth.rate;
       const opts = {
         signal: controller.signal,
         onProgress,
-        pace: this.pacer([job]),
-        ...(cap > 0 ? { rate: cap / Math.max(1, this.running) } : {}),
+        pace: this.pacer([job], controller.signal),
+        ...(this.opts.bandwidth.rate > 0 ? { sharedCap: this.opts.bandwidth.shared } : {}),
       };
       outcome = await executeJob(job, opts, this.exec);
     } catch (raw) {
@@ -282,7 +282,12 @@ export class TransferPool {
     const started = this.now();
     let outcomes: (JobResult | FerryError)[];
     try {
-      outcomes = await executeUploadBatch(jobs, dest, { signal: controller.signal, pace: this.pacer(jobs) }, this.exec);
+      outcomes = await executeUploadBatch(
+        jobs,
+        dest,
+        { signal: controller.signal, pace: this.pacer(jobs, controller.signal) },
+        this.exec,
+      );
     } catch (raw) {
       const err = toFerryError(raw);
       outcomes = jobs.map(() => err);
