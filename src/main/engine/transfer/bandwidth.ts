@@ -8,6 +8,13 @@ const NEXT = 1;
  */
 const BURST_NS = 50_000_000n;
 
+/**
+ * A sender woken this much later than its booking was due (a busy event loop, a starved thread) sends
+ * at once but books its bytes again, so that the senders after it make up for the slot it missed:
+ * otherwise its late bytes would land on top of theirs and a window would take more than the cap.
+ */
+const LATE_NS = 20_000_000n;
+
 /** What a sender should hand over per `take` under a cap: a twentieth of a second's worth (≥ 16 KiB). */
 export function paceGrain(bytesPerSecond: number): number {
   return Math.max(16 * 1024, Math.floor(bytesPerSecond / 20));
@@ -52,7 +59,7 @@ export class Bandwidth {
     Atomics.store(this.cells, RATE, BigInt(Math.max(0, Math.floor(bytesPerSecond))));
   }
 
-  /** Books `bytes` and returns how many ns from now the booking is due (0: go now). */
+  /** Books `bytes` and returns the instant (ns) the booking is due; 0 when there is no cap. */
   private book(bytes: number): bigint {
     const rate = Atomics.load(this.cells, RATE);
     if (rate <= 0n || bytes <= 0) return 0n;
@@ -64,24 +71,30 @@ export class Bandwidth {
       const start = next > now ? next : now;
       const end = start + cost;
       if (Atomics.compareExchange(this.cells, NEXT, next, end) !== next) continue;
-      const due = end - BURST_NS - now;
-      return due > 0n ? due : 0n;
+      return end - BURST_NS;
     }
+  }
+
+  /** After a wait for a booking due at `due`: a late sender books its bytes again (see LATE_NS). */
+  private woke(bytes: number, due: bigint): void {
+    if (this.now() - due > LATE_NS) this.book(bytes);
   }
 
   /** Resolves when `bytes` may be sent; early if `signal` aborts (the caller looks at it). */
   async take(bytes: number, signal?: AbortSignal): Promise<void> {
-    const dueNs = this.book(bytes);
-    if (dueNs === 0n || signal?.aborted) return;
+    const due = this.book(bytes);
+    const waitNs = due - this.now();
+    if (due === 0n || waitNs <= 0n || signal?.aborted) return;
     await new Promise<void>((resolve) => {
       const done = () => {
         clearTimeout(timer);
         signal?.removeEventListener('abort', done);
         resolve();
       };
-      const timer = setTimeout(done, Math.max(1, Math.ceil(Number(dueNs) / 1e6)));
+      const timer = setTimeout(done, Math.max(1, Math.ceil(Number(waitNs) / 1e6)));
       signal?.addEventListener('abort', done, { once: true });
     });
+    if (!signal?.aborted) this.woke(bytes, due);
   }
 
   /**
@@ -89,12 +102,12 @@ export class Bandwidth {
    * 100 ms to see whether it was cancelled (then it returns at once).
    */
   takeSync(bytes: number, cancelled: () => boolean): void {
-    const dueNs = this.book(bytes);
-    if (dueNs === 0n) return;
-    const until = this.now() + dueNs;
+    const due = this.book(bytes);
+    if (due - this.now() <= 0n) return;
     for (;;) {
-      const left = until - this.now();
-      if (left <= 0n || cancelled()) return;
+      const left = due - this.now();
+      if (left <= 0n) return this.woke(bytes, due);
+      if (cancelled()) return;
       Atomics.wait(sleeper, 0, 0, Math.min(100, Math.ceil(Number(left) / 1e6)));
     }
   }
