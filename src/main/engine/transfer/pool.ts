@@ -90,6 +90,24 @@ export class TransferPool {
     return c !== undefined;
   }
 
+  /**
+   * Stops the running jobs of folders just paused, at once: their bytes stop moving, and they stay
+   * queued (a resumable upload keeps what the destination holds) for when the folder is resumed.
+   */
+  stopHeld(): number {
+    const held = this.opts.heldFolders?.() ?? [];
+    const stopped = new Set<AbortController>();
+    for (const job of this.active.values()) {
+      const c = this.controllers.get(job.id);
+      if (c && held.includes(job.folder) && !stopped.has(c)) {
+        c.abort(new FerryError('cancelled', 'paused', 'the folder was paused'));
+        stopped.add(c);
+      }
+    }
+    this.notify();
+    return stopped.size;
+  }
+
   private notify(): void {
     const waiters = [...this.waiters];
     this.waiters.clear();
@@ -331,7 +349,8 @@ export class TransferPool {
       })
       .toJSON();
     const cancelled = signal.aborted || outcome.kind === 'cancelled';
-    const byPerson = cancelled && (signal.reason as { kind?: string } | undefined)?.kind === 'cancelled';
+    // A pause or a shutdown leaves the job queued; only the person's cancel settles it.
+    const byPerson = cancelled && (signal.reason as { code?: string } | undefined)?.code === 'cancelled';
     if (cancelled && !byPerson) return; // shutdown, not the person: the job stays queued for the next start
     if (!cancelled && isRetryable(outcome.kind) && job.attempts < this.opts.retries) {
       const delayMs = retryDelay(outcome, job.attempts, this.opts.backoff ?? DEFAULT_BACKOFF);
