@@ -166,6 +166,37 @@ describe('the daemon API', () => {
     }
   });
 
+  it('a cancelled transfer is no failure: it leaves the queue, nothing failed, history says cancelled', async () => {
+    const w = (ws = workspace({ rules: [{ mode: 'backup' }], settings: '  bandwidth: 4000000' }));
+    writeFileSync(join(w.src, 'big.bin'), randomBytes(40 * 1024 * 1024));
+    daemon = await startDaemon(w);
+    type Items = { total: number; items: { id: number; path: string }[] };
+    let active: Items = { total: 0, items: [] };
+    await until('the transfer to run', async () => {
+      active = (await api<Items>(daemon as Daemon, 'queue:list', { state: 'active' })).body;
+      return active.total === 1;
+    });
+    const id = active.items[0]?.id as number;
+    expect((await api<{ ok: boolean }>(daemon, 'transfer:cancel', { id })).body.ok).toBe(true);
+    await until('the transfer to stop', async () => {
+      const s = await api<{ queue: { active: number } }>(daemon as Daemon, 'status:get');
+      return s.body.queue.active === 0;
+    });
+    const status = await api<{ summary: string; queue: { failed: number; pending: number } }>(daemon, 'status:get');
+    expect(status.body.queue).toMatchObject({ failed: 0, pending: 0 });
+    expect(status.body.summary).not.toMatch(/fail/i);
+    expect((await api<Items>(daemon, 'queue:list', { state: 'failed' })).body.total).toBe(0);
+    const history = await api<{ items: { path: string; outcome: string; error: unknown }[] }>(
+      daemon,
+      'history:query',
+      {},
+    );
+    expect(history.body.items).toEqual([
+      expect.objectContaining({ path: 'big.bin', outcome: 'cancelled', error: null }),
+    ]);
+    expect(readdirSync(w.dest)).toEqual([]);
+  });
+
   it('answers status, queue, history, activity and rule preview; applies a new config without a restart', async () => {
     const w = (ws = workspace({ rules: [{ mode: 'backup' }] }));
     writeFileSync(join(w.src, 'a.jpg'), 'jpeg');

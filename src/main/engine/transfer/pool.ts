@@ -349,10 +349,18 @@ export class TransferPool {
       })
       .toJSON();
     const cancelled = signal.aborted || outcome.kind === 'cancelled';
-    // A pause or a shutdown leaves the job queued; only the person's cancel settles it.
-    const byPerson = cancelled && (signal.reason as { code?: string } | undefined)?.code === 'cancelled';
-    if (cancelled && !byPerson) return; // shutdown, not the person: the job stays queued for the next start
-    if (!cancelled && isRetryable(outcome.kind) && job.attempts < this.opts.retries) {
+    if (cancelled) {
+      const why = (signal.reason as { code?: string } | undefined)?.code;
+      // A pause or a shutdown leaves the job queued (for the resume, or the next start).
+      if (why === 'paused') this.events.emit('transfer:stopped', { ...ref, reason: 'paused', durationMs });
+      if (why !== 'cancelled') return;
+      // The person's cancel is no failure: the job leaves the queue, and history says it was cancelled.
+      this.store.jobs.complete(job.id);
+      this.store.history.add({ ...base, bytes: 0, durationMs, outcome: 'cancelled', error: null });
+      this.events.emit('transfer:stopped', { ...ref, reason: 'cancelled', durationMs });
+      return;
+    }
+    if (isRetryable(outcome.kind) && job.attempts < this.opts.retries) {
       const delayMs = retryDelay(outcome, job.attempts, this.opts.backoff ?? DEFAULT_BACKOFF);
       const notBefore = this.now() + delayMs;
       if (outcome.kind === 'rate-limited' && job.destination !== undefined)
@@ -366,7 +374,7 @@ export class TransferPool {
       return;
     }
     this.store.jobs.fail(job.id, error);
-    this.store.history.add({ ...base, bytes: 0, durationMs, outcome: cancelled ? 'cancelled' : 'failed', error });
+    this.store.history.add({ ...base, bytes: 0, durationMs, outcome: 'failed', error });
     this.stats.failed++;
     this.events.emit('transfer:failed', { ...ref, error });
   }

@@ -92,7 +92,7 @@ function PagedList({ state }: { state: 'pending' | 'failed' }) {
   const rows = usePagedRows<QueueItem>({
     key: state,
     fetchPage,
-    refreshOn: ['queue:changed', 'transfer:failed', 'transfer:done'],
+    refreshOn: ['queue:changed', 'transfer:failed', 'transfer:done', 'transfer:stopped'],
   });
   const retry = useAction('transfer:retry', ['queue:list', 'status:get']);
   const retryOne = retry.mutate;
