@@ -5,6 +5,7 @@ import { transferRef, type Job } from '../store/jobStore';
 import type { Store } from '../store/store';
 import { retryDelay, type BackoffPolicy, DEFAULT_BACKOFF } from './backoff';
 import type { Bandwidth } from './bandwidth';
+import { withFix } from './failureFix';
 import { executeJob, executeUploadBatch, type ExecutorDeps, type JobResult } from './executor';
 
 export type PoolOptions = {
@@ -339,15 +340,17 @@ export class TransferPool {
       });
       return;
     }
-    const error = outcome
-      .withContext({
-        destination: job.destination,
-        path: job.path,
-        remotePath: job.remotePath,
-        rule: job.rule,
-        folder: job.folder,
-      })
-      .toJSON();
+    const error = withFix(
+      outcome
+        .withContext({
+          destination: job.destination,
+          path: job.path,
+          remotePath: job.remotePath,
+          rule: job.rule,
+          folder: job.folder,
+        })
+        .toJSON(),
+    );
     const cancelled = signal.aborted || outcome.kind === 'cancelled';
     if (cancelled) {
       const why = (signal.reason as { code?: string } | undefined)?.code;
