@@ -31,6 +31,7 @@ export class TrayActivity {
         this.doneBytes += event.payload.bytes;
         break;
       case 'transfer:failed':
+      case 'transfer:stopped':
       case 'transfer:retry':
         this.running.delete(event.payload.jobId);
         break;

@@ -360,19 +360,28 @@ export class SyncService {
     for (const f of this.cfg.folders)
       if (folder === undefined || f.id === folder) this.setFolder(f.id, { state: 'paused' });
     if (this.pausedAll) this.setState('paused');
+    // Its running transfers stop now, not when they end: a pause that lets them run on is no pause.
+    this.pool?.stopHeld();
   }
 
-  /** Resumes and drains the backlog: the folder is rescanned and its queued work runs. */
+  /**
+   * Resumes at once: the queued work runs, with what the watchers saw meanwhile (they kept watching,
+   * so no full rescan is needed: it would keep the person waiting on a big folder).
+   */
   resume(folder?: string): void {
+    const wasAll = this.pausedAll;
     if (folder === undefined) {
       this.pausedAll = false;
       this.pausedFolders.clear();
     } else this.pausedFolders.delete(folder);
+    let any = false;
     for (const f of activeFolders(this.cfg))
       if (folder === undefined || f.id === folder) {
-        this.setFolder(f.id, { state: 'scanning' });
-        this.markDirty({ folder: f.id, paths: new Set(), full: true });
+        any = true;
+        this.setFolder(f.id, { state: 'syncing' });
+        this.markDirty({ folder: f.id, paths: new Set(), full: false });
       }
+    if (wasAll && !this.pausedAll) this.setState(any ? 'syncing' : 'idle');
   }
 
   status(): ServiceStatus {

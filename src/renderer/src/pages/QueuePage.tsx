@@ -8,8 +8,12 @@ import { usePagedRows } from '../lib/pagedRows';
 import { useTransferProgress } from '../lib/progress';
 import { useAction, useRequest } from '../lib/query';
 import { replaceSubRoute, subRoute } from '../lib/route';
+import { asSentence } from '../lib/sentence';
 
 type Tab = 'pending' | 'active' | 'failed';
+
+/** A failed row holds its reason and its fix in full: four lines of text. */
+const FAILED_ROW_HEIGHT = 96;
 
 const KIND: Record<QueueItem['kind'], string> = {
   upload: 'Upload',
@@ -93,7 +97,7 @@ function PagedList({ state }: { state: 'pending' | 'failed' }) {
   const rows = usePagedRows<QueueItem>({
     key: state,
     fetchPage,
-    refreshOn: ['queue:changed', 'transfer:failed', 'transfer:done'],
+    refreshOn: ['queue:changed', 'transfer:failed', 'transfer:done', 'transfer:stopped'],
   });
   const retry = useAction('transfer:retry', ['queue:list', 'status:get']);
   const retryOne = retry.mutate;
@@ -119,11 +123,12 @@ function PagedList({ state }: { state: 'pending' | 'failed' }) {
           id: 'error',
           header: 'Reason',
           width: 'minmax(0, 3fr)',
+          // Whole sentences, wrapped: the reason names the path, the fix says what to do.
           render: (r) => (
-            <span className="queue-error" title={r.lastError?.hint ?? r.lastError?.message}>
-              {r.lastError?.message ?? 'failed'}
-              {r.lastError?.hint && <span className="muted"> — {r.lastError.hint}</span>}
-            </span>
+            <div className="queue-reason" data-testid="failure-reason">
+              <span className="queue-error">{asSentence(r.lastError?.message ?? 'it failed')}</span>
+              {r.lastError?.hint && <span className="muted">Fix: {asSentence(r.lastError.hint)}</span>}
+            </div>
           ),
         },
         {
@@ -160,6 +165,7 @@ function PagedList({ state }: { state: 'pending' | 'failed' }) {
       label={state === 'pending' ? 'Pending transfers' : 'Failed transfers'}
       testId={`queue-${state}`}
       columns={columns}
+      {...(state === 'failed' ? { rowHeight: FAILED_ROW_HEIGHT } : {})}
       rowCount={rows.total ?? 0}
       row={rows.row}
       rowKey={(r) => r.id}
