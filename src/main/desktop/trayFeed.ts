@@ -12,6 +12,7 @@ const REFRESH_ON: ReadonlySet<FerryEventName> = new Set<FerryEventName>([
   'transfer:done',
   'transfer:failed',
   'transfer:progress',
+  'progress',
   'destination:error',
   'deletions:held',
 ]);
