@@ -1,4 +1,5 @@
 import { statSync } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { folderNeedsContentType, type FerryConfig, type FolderConfig, type RuleConfig } from '../../shared/config';
 import type { PreviewResult } from '../../shared/contract';
 import type { BelowQuorum, Plan } from './plan/planner';
@@ -109,7 +110,10 @@ export class SyncService {
   private readonly cleanLeftBehindFor = new Set<string>();
   /** Folders whose path was missing (or not a folder) at the last look: looked for again every few seconds. */
   private readonly absent = new Set<string>();
+  /** The inode of each folder as its watcher found it: another one at that path (moved away, made anew) is not watched. */
+  private readonly watchedIno = new Map<string, number>();
   private folderTimer: NodeJS.Timeout | undefined;
+  private checkingFolders = false;
   private readonly progressModel = new ProgressModel();
   private progressTimer: NodeJS.Timeout | undefined;
   private progressBusy = false;
@@ -190,8 +194,12 @@ export class SyncService {
         void this.verifyConnected((d) => d.type === 'local').finally(() => (this.verifying = false));
       }
     }, this.opts.retryIntervalMs ?? 30_000);
-    // A folder that was missing (a disk unplugged, a folder renamed away) is back: watch and scan it.
-    this.folderTimer = setInterval(() => this.lookForAbsentFolders(), this.opts.folderCheckMs ?? 2000);
+    // A folder renamed away or unmounted sends no event its watcher sees; one that is back needs a new watcher.
+    this.folderTimer = setInterval(() => {
+      if (this.checkingFolders) return;
+      this.checkingFolders = true;
+      void this.checkFolders().finally(() => (this.checkingFolders = false));
+    }, this.opts.folderCheckMs ?? 2000);
     this.loop = this.run();
   }
 
@@ -221,6 +229,12 @@ export class SyncService {
         () => aggregator.addFull(),
       );
       this.watchers.set(folder.id, { handle, aggregator });
+      const ino = await stat(folder.path).then(
+        (st) => (st.isDirectory() ? st.ino : undefined),
+        () => undefined,
+      );
+      if (ino === undefined) this.watchedIno.delete(folder.id);
+      else this.watchedIno.set(folder.id, ino);
       this.setFolder(folder.id, { watcher: handle.backend });
     } catch (err) {
       // No watcher at all (the folder is missing, say): it is looked for again every few seconds.
@@ -240,12 +254,27 @@ export class SyncService {
     await this.startWatcher(folderId);
   }
 
-  private lookForAbsentFolders(): void {
-    for (const id of [...this.absent]) {
-      const folder = this.cfg.folders.find((f) => f.id === id);
-      if (!folder || !isFolder(folder.path)) continue;
-      this.absent.delete(id);
-      void this.rewatch(id).finally(() => this.markDirty({ folder: id, paths: new Set(), full: true }));
+  /**
+   * Looks at each synced folder's path (a stat each, every few seconds): one that went away is scanned
+   * (the scan says it is missing, and deletes nothing); one that is back, or another folder now at its
+   * path, is watched afresh and scanned.
+   */
+  private async checkFolders(): Promise<void> {
+    for (const folder of activeFolders(this.cfg)) {
+      if (this.controller.signal.aborted) return;
+      const st = await stat(folder.path).catch(() => undefined);
+      const here = st?.isDirectory() === true;
+      const full = () => this.markDirty({ folder: folder.id, paths: new Set(), full: true });
+      if (this.absent.has(folder.id)) {
+        if (!here) continue;
+        this.absent.delete(folder.id);
+        await this.rewatch(folder.id).finally(full);
+      } else if (!here) {
+        this.absent.add(folder.id);
+        full();
+      } else if (this.watchedIno.has(folder.id) && this.watchedIno.get(folder.id) !== st?.ino) {
+        await this.rewatch(folder.id).finally(full);
+      }
     }
   }
 
