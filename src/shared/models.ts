@@ -69,6 +69,11 @@ export type ActionDetail = {
    * A file without a version token is there all the same: it is not a new file.
    */
   remoteSize?: number | null;
+  /**
+   * delete-remote of a copy a rules change left behind: the file is still in the folder, and goes only
+   * while it still holds the copy's content (so the copy is never the only one).
+   */
+  leftBehind?: boolean;
 };
 
 export type Action = {

@@ -1,6 +1,7 @@
 import type { SerializedError } from '../../../shared/errors';
 import type { TransferRef } from '../../../shared/events';
 import type { Action, ActionDetail, ActionKind, Encoding } from '../../../shared/models';
+import type { QueuedWork } from '../../../shared/progress';
 import type { Db } from './db';
 
 /** A job is pending until it is done (then deleted: history keeps it) or failed for good. Which jobs
@@ -100,6 +101,7 @@ export class JobStore {
   private readonly lowestPhase;
   private readonly byId;
   private readonly countStmt;
+  private readonly queuedStmt;
   private readonly dropFailed;
 
   constructor(private readonly db: Db) {
@@ -118,6 +120,10 @@ export class JobStore {
     this.dropFailed = db.prepare(`DELETE FROM jobs WHERE key = ? AND state = 'failed'`);
     this.lowestPhase = db.prepare(`SELECT MIN(phase) AS phase FROM jobs WHERE state = 'pending'`);
     this.byId = db.prepare('SELECT * FROM jobs WHERE id = ?');
+    this.queuedStmt = db.prepare(
+      `SELECT folder, COUNT(*) AS files, COALESCE(SUM(CASE WHEN kind = 'upload' THEN size ELSE 0 END), 0) AS bytes
+       FROM jobs WHERE state = 'pending' GROUP BY folder`,
+    );
     this.countStmt = db.prepare(
       `SELECT state, COUNT(*) AS n, COALESCE(SUM(CASE WHEN kind = 'upload' THEN size ELSE 0 END), 0) AS bytes FROM jobs GROUP BY state`,
     );
@@ -211,6 +217,11 @@ export class JobStore {
       if (r.state !== 'failed') out.bytesPending += r.bytes;
     }
     return out;
+  }
+
+  /** Pending jobs (running ones included) per folder, and the bytes of their uploads: what is left to do. */
+  queuedByFolder(): QueuedWork[] {
+    return this.queuedStmt.all() as QueuedWork[];
   }
 
   /** A page of jobs in one state, oldest first, and how many there are. */

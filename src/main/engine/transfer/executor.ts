@@ -332,12 +332,32 @@ async function serverSide(job: Job, opts: TransferOpts, deps: ExecutorDeps): Pro
 
 async function deleteRemote(job: Job, opts: TransferOpts, deps: ExecutorDeps): Promise<JobResult> {
   const dest = destinationOf(job, deps);
+  if (job.detail?.leftBehind === true) return removeLeftBehind(job, dest, opts, deps);
   // The plan said the source is gone; make sure it still is before removing the only other copy.
   const exists = await lstat(fsPath(folderPath(job, deps))).then(
     () => true,
     (err: NodeJS.ErrnoException) => err.code !== 'ENOENT',
   );
   if (exists) return { outcome: 'skipped', bytes: 0, note: 'the file is back locally' };
+  await dest.delete(job.remotePath as string, opts.signal);
+  deps.store.shipped.delete(job.destination as string, job.remotePath as string);
+  return { outcome: 'done', bytes: 0 };
+}
+
+/**
+ * A copy a rules change left behind, removed at the person's request: only while the file is still in
+ * the folder with the copy's content, read again now, so that the copy is never the only one.
+ */
+async function removeLeftBehind(
+  job: Job,
+  dest: Destination,
+  opts: TransferOpts,
+  deps: ExecutorDeps,
+): Promise<JobResult> {
+  const file = await deps.rehash(job.folder, job.path).catch(() => undefined);
+  if (!file) return { outcome: 'skipped', bytes: 0, note: 'the file is no longer in the folder: its copy stays' };
+  if (file.hashes.sha256 !== job.sha256)
+    return { outcome: 'skipped', bytes: 0, note: 'the file changed since it was copied: the copy stays' };
   await dest.delete(job.remotePath as string, opts.signal);
   deps.store.shipped.delete(job.destination as string, job.remotePath as string);
   return { outcome: 'done', bytes: 0 };

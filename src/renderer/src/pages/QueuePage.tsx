@@ -1,5 +1,6 @@
 import { useCallback, useMemo, useState } from 'react';
 import type { QueueItem } from '../../../shared/contract';
+import { OverallProgress } from '../components/OverallProgress';
 import { EmptyState, ErrorNote, PageHeader, ProgressBar, Tabs } from '../components/ui';
 import { VirtualTable, type Column } from '../components/VirtualTable';
 import { request } from '../lib/bridge';
@@ -214,6 +215,7 @@ export function QueuePage(): React.JSX.Element {
         }
       />
       <ErrorNote error={retryAll.error ?? pause.error} />
+      <OverallProgress compact />
       <Tabs
         label="Queue"
         value={tab}
