@@ -1,7 +1,7 @@
 import { useEffect, useState } from 'react';
 import type { Settings } from '../../../shared/config';
 import { ErrorNote, Field, Note, PageHeader } from '../components/ui';
-import { problemAt, problemsUnder, useConfig, useSaveConfig, type Problem } from '../lib/config';
+import { describeProblem, problemAt, problemsUnder, useConfig, useSaveConfig, type Problem } from '../lib/config';
 import { useRequest } from '../lib/query';
 
 type Draft = Pick<
@@ -69,7 +69,7 @@ export function SettingsPage(): React.JSX.Element {
   return (
     <>
       <PageHeader title="Settings" />
-      <form className="stack settings" onSubmit={(e) => void submit(e)} aria-label="Settings">
+      <form className="stack settings" noValidate onSubmit={(e) => void submit(e)} aria-label="Settings">
         <section className="card stack" aria-labelledby="set-transfers">
           <h2 id="set-transfers">Transfers</h2>
           <div className="form-grid form-grid--even">
@@ -198,9 +198,7 @@ export function SettingsPage(): React.JSX.Element {
             {problems
               .filter((p) => !p.path.startsWith('settings'))
               .map((p) => (
-                <div key={p.path}>
-                  {p.path}: {p.message}
-                </div>
+                <div key={p.path}>{describeProblem(cfg, p)}</div>
               ))}
           </Note>
         )}
