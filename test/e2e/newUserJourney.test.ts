@@ -127,6 +127,13 @@ describe.each([
     const table = page.getByTestId('history-table');
     await table.getByRole('row').filter({ hasText: 'camera/beach.jpg' }).first().waitFor();
     await checkPage('09-history');
+    // Every rule name and remote path reads in full: no column squeezed to "e…".
+    const cut = await table.evaluate((el) =>
+      [...el.querySelectorAll('[role="row"] .truncate')]
+        .filter((c) => c.scrollWidth > c.clientWidth + 1)
+        .map((c) => c.textContent),
+    );
+    expect(cut).toEqual([]);
     await page.getByLabel('Search').fill('beach');
     await page.locator('.page-header__lead').filter({ hasText: /match/ }).waitFor();
     // The search keeps only beach.jpg: once by "Everything", once by "Photos by name".
@@ -180,9 +187,17 @@ describe.each([
       const row = preview.getByTestId('preview-row').filter({ hasText: path });
       await expect.poll(() => row.textContent()).toContain(remote);
     }
-    // In sight without scrolling away from the form's fields.
-    await form.getByLabel('Path template').scrollIntoViewIfNeeded();
+    // In sight beside (or pinned below) the field being typed in, and not over it.
+    const field = form.getByLabel('Path template');
+    await field.focus();
+    await field.scrollIntoViewIfNeeded();
     expect(await preview.getByTestId('preview-row').first().isVisible()).toBe(true);
+    const hidden = await field.evaluate((el) => {
+      const r = el.getBoundingClientRect();
+      const hit = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
+      return hit === null || !(hit === el || el.contains(hit));
+    });
+    expect(hidden, 'the preview covers the field being typed in').toBe(false);
     await checkPage(`rule-${name.toLowerCase().replace(/\W+/g, '-')}`);
     await form.getByRole('button', { name: 'Save rule' }).click();
     await page.getByTestId('rule-card').filter({ hasText: name }).waitFor();

@@ -56,8 +56,8 @@ function columns(narrow: boolean): Column<HistoryEntry>[] {
     },
     {
       id: 'path',
-      header: 'File → where it went',
-      width: 'minmax(0, 3fr)',
+      header: 'File',
+      width: 'minmax(0, 2.2fr)',
       render: (r) => (
         <span className="cell-lines mono">
           <span className="truncate">{r.path}</span>
@@ -69,8 +69,8 @@ function columns(narrow: boolean): Column<HistoryEntry>[] {
     },
     {
       id: 'rule',
-      header: 'Rule → destination',
-      width: 'minmax(96px, 1.2fr)',
+      header: 'Rule',
+      width: 'minmax(120px, 1.4fr)',
       render: (r) => (
         <span className="cell-lines">
           <span className="truncate">{r.rule}</span>
@@ -93,7 +93,7 @@ function columns(narrow: boolean): Column<HistoryEntry>[] {
     {
       id: 'outcome',
       header: 'Outcome',
-      width: 'minmax(104px, 1.6fr)',
+      width: 'minmax(96px, 1fr)',
       render: (r) => (
         <span className="cell-lines outcome">
           <StatusBadge health={OUTCOME_HEALTH[r.outcome]}>{r.outcome}</StatusBadge>
