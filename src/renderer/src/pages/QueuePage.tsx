@@ -44,6 +44,11 @@ function ActiveRow({ item }: { item: QueueItem }) {
         <Where item={item} />
         <span className="muted small">
           {KIND[item.kind]} → {item.destination ?? 'source'}
+          {item.remotePath && item.remotePath !== item.path && (
+            <>
+              : <span className="mono">{item.remotePath}</span>
+            </>
+          )}
         </span>
         <span className="spacer" />
         <span className="small num">
