@@ -60,6 +60,8 @@ export type ActionDetail = {
    * A file without a version token is there all the same: it is not a new file.
    */
   remoteSize?: number | null;
+  /** move-remote (two-way): the version of the file at `fromRemotePath` the plan saw; another one is not moved. */
+  fromVersion?: string | null;
 };
 
 export type Action = {

@@ -1,0 +1,227 @@
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { GcsDestination } from '../../src/main/engine/providers/gcs/gcsProvider';
+import { S3Destination } from '../../src/main/engine/providers/s3/s3Provider';
+import type { Destination, UploadSource } from '../../src/main/engine/providers/types';
+import { Dispatcher } from '../../src/main/engine/rules/dispatch';
+import { compileRule } from '../../src/main/engine/rules/ruleMatcher';
+import { MultiHash } from '../../src/main/engine/scan/multiHash';
+import type { Job } from '../../src/main/engine/store/jobStore';
+import { Store } from '../../src/main/engine/store/store';
+import { executeJob } from '../../src/main/engine/transfer/executor';
+import { FileWorkers } from '../../src/main/engine/workers/fileWorkers';
+import { startDropboxEmulator, type DropboxEmulator } from '../servers/dropboxEmulator';
+import { emulatedDropbox } from '../servers/dropboxHarness';
+import { startGcsEmulator, type GcsEmulator } from '../servers/gcsEmulator';
+import { fakeServiceAccount, MemoryResumeStore } from '../servers/gcsFixtures';
+import { startS3rver, S3RVER_KEY, type S3rver } from '../servers/s3rver';
+
+/**
+ * A two-way rule turns a local rename into a move at the destination. The move is planned on what the
+ * listing showed at the old name; if another writer replaces that file (or puts one at the new name)
+ * before the move runs, their file must stay as they left it: moved under the new name, the base would
+ * vouch for content this computer never had, and the next local edit would silently replace theirs.
+ * The destination instance that runs the move is a fresh one (as after a config reload), so it knows
+ * only what it is told: the version the plan saw.
+ */
+const workers = new FileWorkers(1);
+let root: string;
+let s3: S3rver;
+let gcs: GcsEmulator;
+let dbx: DropboxEmulator;
+let account: ReturnType<typeof fakeServiceAccount>;
+
+beforeAll(async () => {
+  root = mkdtempSync(join(tmpdir(), 'ferry-move-premise-'));
+  account = fakeServiceAccount(root);
+  [s3, gcs, dbx] = await Promise.all([
+    startS3rver(['premise']),
+    startGcsEmulator({
+      buckets: ['premise'],
+      accounts: [{ email: account.email, keyId: account.keyId, publicKeyPem: account.publicKeyPem, role: 'writer' }],
+    }),
+    startDropboxEmulator(),
+  ]);
+});
+afterAll(async () => {
+  await workers.close();
+  await Promise.all([s3.stop(), gcs.close(), dbx.close()]);
+  rmSync(root, { recursive: true, force: true });
+});
+
+type Hub = {
+  name: string;
+  make: (prefix: string) => Destination;
+  /** Another computer's write (Ferry's Dropbox instances do not overwrite what they did not ship). */
+  writeAsOther?: (prefix: string, path: string, content: string) => void;
+};
+const HUBS: Hub[] = [
+  {
+    name: 'GCS (a rewrite conditional on the source generation)',
+    make: (prefix) =>
+      new GcsDestination(
+        { id: 'hub', type: 'gcs', bucket: 'premise', endpoint: gcs.url, key_file: 'file:key', prefix },
+        { secret: () => readFileSync(account.keyFile, 'utf8'), resume: new MemoryResumeStore() },
+      ),
+  },
+  {
+    name: 'Dropbox (move_v2)',
+    make: (prefix) => emulatedDropbox(dbx, { id: 'hub', prefix }).dest,
+    writeAsOther: (prefix, path, content) => dbx.putFile(`/Ferry/${prefix}/${path}`, Buffer.from(content)),
+  },
+  {
+    name: 'S3 (copy, then delete)',
+    make: (prefix) =>
+      new S3Destination(
+        {
+          id: 'hub',
+          type: 's3',
+          bucket: 'premise',
+          endpoint: s3.url,
+          prefix,
+          access_key_id: 'env:KEY',
+          secret_access_key: 'env:KEY',
+        },
+        { workers, secret: () => S3RVER_KEY, resume: { load: () => undefined, save() {}, clear() {}, all: () => [] } },
+      ),
+  },
+];
+
+const folder = (path: string) => ({ id: 'work', path, ignore: [], paused: false, watch: 'auto' as const });
+const signal = () => new AbortController().signal;
+
+/** A local file and what uploading it needs. */
+function sourceOf(abs: string, content: string): UploadSource {
+  writeFileSync(abs, content);
+  return {
+    absPath: abs,
+    size: Buffer.byteLength(content),
+    mtimeMs: statSync(abs).mtimeMs,
+    hashes: new MultiHash(['md5', 'dropbox']).update(Buffer.from(content)).digest(),
+  };
+}
+
+async function contentAt(dest: Destination, path: string, dir: string): Promise<string | undefined> {
+  if (!(await dest.stat(path))) return undefined;
+  const out = join(dir, `read-${Math.random().toString(36).slice(2)}`);
+  await dest.download(path, out, { signal: signal() });
+  return readFileSync(out, 'utf8');
+}
+
+describe.each(HUBS)('a two-way move on $name', (hub) => {
+  /**
+   * The base and the destination hold `a.txt` as the plan saw it; locally it was renamed to `b.txt`;
+   * then another computer writes `content` at `path` (if given). Runs the move job on a fresh
+   * destination instance and returns it with the job's result.
+   */
+  async function renameAfter(path: string | undefined, content = '') {
+    const dir = mkdtempSync(join(root, 'case-'));
+    const prefix = dir.slice(dir.lastIndexOf('/') + 1);
+    const work = join(dir, 'work');
+    mkdirSync(work);
+    const store = Store.open(join(dir, 'state'));
+    const planner = hub.make(prefix);
+    const planned = await planner.upload('a.txt', sourceOf(join(dir, 'base'), 'base version'), { signal: signal() });
+    await planner.close();
+    const sha256 = new MultiHash().update(Buffer.from('base version')).digest().sha256;
+    store.base.put('both', { path: 'a.txt', sha256, size: 12, remoteVersion: planned.version ?? null });
+    writeFileSync(join(work, 'b.txt'), 'base version');
+    if (path !== undefined && hub.writeAsOther) hub.writeAsOther(prefix, path, content);
+    else if (path !== undefined) {
+      const other = hub.make(prefix);
+      await other.upload(path, sourceOf(join(dir, 'theirs'), content), { signal: signal() });
+      await other.close();
+    }
+
+    const dest = hub.make(prefix);
+    const job: Job = {
+      id: 1,
+      key: 'k',
+      kind: 'move-remote',
+      phase: 0,
+      state: 'pending',
+      rule: 'both',
+      destination: 'hub',
+      folder: 'work',
+      path: 'b.txt',
+      remotePath: 'b.txt',
+      fromRemotePath: 'a.txt',
+      size: 12,
+      sha256,
+      reason: 'renamed locally',
+      attempts: 0,
+      notBefore: 0,
+      lastError: null,
+      createdAt: 0,
+      detail: { fromVersion: planned.version ?? null },
+    };
+    const deps = {
+      store,
+      destinations: new Map([['hub', dest]]),
+      folders: new Map([['work', folder(work)]]),
+      dispatcher: new Dispatcher([
+        compileRule({
+          name: 'both',
+          from: ['work'],
+          to: ['hub'],
+          match: ['**'],
+          exclude: [],
+          stop: false,
+          path: '{path}',
+          mode: 'two-way',
+          tags: [],
+          hooks: [],
+          remote_exclude: [],
+        }),
+      ]),
+      workers,
+      stagingDir: store.stagingDir,
+      rehash: async () => undefined,
+      twoWay: new Set(['both']),
+    };
+    const result = await executeJob(job, { signal: signal() }, deps).catch((e: unknown) => e);
+    return { dir, dest, store, result };
+  }
+
+  it("leaves another writer's newer version at the old name where it is, and moves nothing", async () => {
+    const { dir, dest, store, result } = await renameAfter('a.txt', 'their edit, made after the plan');
+    try {
+      expect(result).toMatchObject({ outcome: 'skipped' });
+      expect(await contentAt(dest, 'a.txt', dir)).toBe('their edit, made after the plan');
+      expect(await contentAt(dest, 'b.txt', dir)).toBeUndefined();
+      // The base still describes the old name as this computer last agreed on it.
+      expect(store.base.forRule('both').get('a.txt')?.sha256).toBeDefined();
+      expect(store.base.forRule('both').get('b.txt')).toBeUndefined();
+    } finally {
+      await dest.close();
+      store.close();
+    }
+  });
+
+  it('does not replace a file another writer put at the new name since the plan', async () => {
+    const { dir, dest, store, result } = await renameAfter('b.txt', 'their b, made after the plan');
+    try {
+      expect(result).toMatchObject({ outcome: 'skipped' });
+      expect(await contentAt(dest, 'b.txt', dir)).toBe('their b, made after the plan');
+      expect(await contentAt(dest, 'a.txt', dir)).toBe('base version');
+    } finally {
+      await dest.close();
+      store.close();
+    }
+  });
+
+  it('moves the file when nothing changed since the plan', async () => {
+    const { dir, dest, store, result } = await renameAfter(undefined);
+    try {
+      expect(result).toMatchObject({ outcome: 'done' });
+      expect(await contentAt(dest, 'b.txt', dir)).toBe('base version');
+      expect(await contentAt(dest, 'a.txt', dir)).toBeUndefined();
+      expect(store.base.forRule('both').get('b.txt')?.remoteVersion).toBe((await dest.stat('b.txt'))?.version);
+    } finally {
+      await dest.close();
+      store.close();
+    }
+  });
+});
