@@ -110,13 +110,13 @@ async function contentAt(dest: Destination, path: string, dir: string): Promise<
   return readFileSync(out, 'utf8');
 }
 
-describe.each(HUBS)('a two-way move on $name', (hub) => {
+describe.each(HUBS)('a two-way move or deletion on $name', (hub) => {
   /**
    * The base and the destination hold `a.txt` as the plan saw it; locally it was renamed to `b.txt`;
    * then another computer writes `content` at `path` (if given). Runs the move job on a fresh
    * destination instance and returns it with the job's result.
    */
-  async function renameAfter(path: string | undefined, content = '') {
+  async function renameAfter(path: string | undefined, content = '', kind: 'move' | 'delete' = 'move') {
     const dir = mkdtempSync(join(root, 'case-'));
     const prefix = dir.slice(dir.lastIndexOf('/') + 1);
     const work = join(dir, 'work');
@@ -127,7 +127,7 @@ describe.each(HUBS)('a two-way move on $name', (hub) => {
     await planner.close();
     const sha256 = new MultiHash().update(Buffer.from('base version')).digest().sha256;
     store.base.put('both', { path: 'a.txt', sha256, size: 12, remoteVersion: planned.version ?? null });
-    writeFileSync(join(work, 'b.txt'), 'base version');
+    if (kind === 'move') writeFileSync(join(work, 'b.txt'), 'base version');
     if (path !== undefined && hub.writeAsOther) hub.writeAsOther(prefix, path, content);
     else if (path !== undefined) {
       const other = hub.make(prefix);
@@ -136,27 +136,41 @@ describe.each(HUBS)('a two-way move on $name', (hub) => {
     }
 
     const dest = hub.make(prefix);
-    const job: Job = {
+    const common = {
       id: 1,
       key: 'k',
-      kind: 'move-remote',
       phase: 0,
-      state: 'pending',
+      state: 'pending' as const,
       rule: 'both',
       destination: 'hub',
       folder: 'work',
-      path: 'b.txt',
-      remotePath: 'b.txt',
-      fromRemotePath: 'a.txt',
-      size: 12,
-      sha256,
-      reason: 'renamed locally',
       attempts: 0,
       notBefore: 0,
       lastError: null,
       createdAt: 0,
-      detail: { fromVersion: planned.version ?? null },
     };
+    const job: Job =
+      kind === 'move'
+        ? {
+            ...common,
+            kind: 'move-remote',
+            path: 'b.txt',
+            remotePath: 'b.txt',
+            fromRemotePath: 'a.txt',
+            size: 12,
+            sha256,
+            reason: 'renamed locally',
+            detail: { fromVersion: planned.version ?? null },
+          }
+        : {
+            ...common,
+            kind: 'delete-remote',
+            path: 'a.txt',
+            remotePath: 'a.txt',
+            size: 0,
+            reason: 'deleted here',
+            detail: { remoteVersion: planned.version ?? null },
+          };
     const deps = {
       store,
       destinations: new Map([['hub', dest]]),
@@ -206,6 +220,17 @@ describe.each(HUBS)('a two-way move on $name', (hub) => {
       expect(result).toMatchObject({ outcome: 'skipped' });
       expect(await contentAt(dest, 'b.txt', dir)).toBe('their b, made after the plan');
       expect(await contentAt(dest, 'a.txt', dir)).toBe('base version');
+    } finally {
+      await dest.close();
+      store.close();
+    }
+  });
+
+  it("a deletion leaves another writer's newer version where it is", async () => {
+    const { dir, dest, store, result } = await renameAfter('a.txt', 'their edit, made after the plan', 'delete');
+    try {
+      expect(result).toMatchObject({ outcome: 'skipped' });
+      expect(await contentAt(dest, 'a.txt', dir)).toBe('their edit, made after the plan');
     } finally {
       await dest.close();
       store.close();
