@@ -250,3 +250,111 @@ describe.each(HUBS)('a two-way move or deletion on $name', (hub) => {
     }
   });
 });
+
+describe.each(HUBS)('a mirror deletion on $name', (hub) => {
+  /**
+   * Ferry shipped `a.txt` (its record holds the version it wrote); the local file is gone; then another
+   * computer writes `content` over it at the destination (if given). Runs the deletion on a fresh
+   * destination instance.
+   */
+  async function deleteAfter(content: string | undefined) {
+    const dir = mkdtempSync(join(root, 'mirror-'));
+    const prefix = dir.slice(dir.lastIndexOf('/') + 1);
+    const work = join(dir, 'work');
+    mkdirSync(work);
+    const store = Store.open(join(dir, 'state'));
+    const shipper = hub.make(prefix);
+    const shipped = await shipper.upload('a.txt', sourceOf(join(dir, 'base'), 'shipped version'), { signal: signal() });
+    await shipper.close();
+    const sha256 = new MultiHash().update(Buffer.from('shipped version')).digest().sha256;
+    store.shipped.put({
+      destination: 'hub',
+      remotePath: 'a.txt',
+      rule: 'mirror',
+      folder: 'work',
+      path: 'a.txt',
+      size: 15,
+      sha256,
+      encoding: 'identity',
+      remoteVersion: shipped.version ?? null,
+      shippedAt: 0,
+    });
+    if (content !== undefined && hub.writeAsOther) hub.writeAsOther(prefix, 'a.txt', content);
+    else if (content !== undefined) {
+      const other = hub.make(prefix);
+      await other.upload('a.txt', sourceOf(join(dir, 'theirs'), content), { signal: signal() });
+      await other.close();
+    }
+    const dest = hub.make(prefix);
+    const job: Job = {
+      id: 1,
+      key: 'k',
+      kind: 'delete-remote',
+      phase: 0,
+      state: 'pending',
+      rule: 'mirror',
+      destination: 'hub',
+      folder: 'work',
+      path: 'a.txt',
+      remotePath: 'a.txt',
+      size: 15,
+      sha256,
+      reason: 'deleted locally',
+      attempts: 0,
+      notBefore: 0,
+      lastError: null,
+      createdAt: 0,
+    };
+    const deps = {
+      store,
+      destinations: new Map([['hub', dest]]),
+      folders: new Map([['work', folder(work)]]),
+      dispatcher: new Dispatcher([
+        compileRule({
+          name: 'mirror',
+          from: ['work'],
+          to: ['hub'],
+          match: ['**'],
+          exclude: [],
+          stop: false,
+          path: '{path}',
+          mode: 'mirror',
+          tags: [],
+          hooks: [],
+          remote_exclude: [],
+        }),
+      ]),
+      workers,
+      stagingDir: store.stagingDir,
+      rehash: async () => undefined,
+      twoWay: new Set<string>(),
+    };
+    const result = await executeJob(job, { signal: signal() }, deps).catch((e: unknown) => e);
+    return { dir, dest, store, result };
+  }
+
+  it('keeps a copy another writer replaced since Ferry shipped it, and stops claiming it', async () => {
+    const { dir, dest, store, result } = await deleteAfter('their edit, made at the destination');
+    try {
+      expect(result).toMatchObject({ outcome: 'skipped' });
+      expect(await contentAt(dest, 'a.txt', dir)).toBe('their edit, made at the destination');
+      // Not Ferry's any more: no later pass tries to delete it again.
+      expect(store.shipped.get('hub', 'a.txt')).toBeUndefined();
+    } finally {
+      await dest.close();
+      store.close();
+    }
+  });
+
+  it('deletes the copy Ferry shipped when nobody changed it', async () => {
+    const { dir, dest, store, result } = await deleteAfter(undefined);
+    try {
+      expect(result).toMatchObject({ outcome: 'done' });
+      expect(await contentAt(dest, 'a.txt', dir)).toBeUndefined();
+      expect(store.shipped.get('hub', 'a.txt')).toBeUndefined();
+    } finally {
+      await dest.close();
+      store.close();
+    }
+  });
+});
