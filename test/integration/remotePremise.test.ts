@@ -19,12 +19,12 @@ import { fakeServiceAccount, MemoryResumeStore } from '../servers/gcsFixtures';
 import { startS3rver, S3RVER_KEY, type S3rver } from '../servers/s3rver';
 
 /**
- * A two-way rule turns a local rename into a move at the destination. The move is planned on what the
- * listing showed at the old name; if another writer replaces that file (or puts one at the new name)
- * before the move runs, their file must stay as they left it: moved under the new name, the base would
- * vouch for content this computer never had, and the next local edit would silently replace theirs.
- * The destination instance that runs the move is a fresh one (as after a config reload), so it knows
- * only what it is told: the version the plan saw.
+ * Jobs that move or delete a file at the destination are planned on what the listing (or Ferry's record)
+ * said was there. If another writer replaces that file, or puts one where a move goes, before the job
+ * runs, their file must stay as they left it: a two-way move would carry it under the new name while the
+ * base vouched for content this computer never had; a deletion would simply lose it. The destination
+ * instance that runs the job is a fresh one (as after a config reload), so it knows only what it is
+ * told: the version the plan saw or Ferry recorded.
  */
 const workers = new FileWorkers(1);
 let root: string;
