@@ -5,9 +5,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GcsDestination } from '../../src/main/engine/providers/gcs/gcsProvider';
 import { S3Destination } from '../../src/main/engine/providers/s3/s3Provider';
 import type { Destination, UploadSource } from '../../src/main/engine/providers/types';
+import { EventBus } from '../../src/main/engine/events';
 import { Dispatcher } from '../../src/main/engine/rules/dispatch';
 import { compileRule } from '../../src/main/engine/rules/ruleMatcher';
 import { MultiHash } from '../../src/main/engine/scan/multiHash';
+import { scanFolder } from '../../src/main/engine/scan/scanner';
 import type { Job } from '../../src/main/engine/store/jobStore';
 import { Store } from '../../src/main/engine/store/store';
 import { executeJob } from '../../src/main/engine/transfer/executor';
@@ -251,13 +253,13 @@ describe.each(HUBS)('a two-way move or deletion on $name', (hub) => {
   });
 });
 
-describe.each(HUBS)('a mirror deletion on $name', (hub) => {
+describe.each(HUBS)('a mirror deletion or rename on $name', (hub) => {
   /**
    * Ferry shipped `a.txt` (its record holds the version it wrote); the local file is gone; then another
    * computer writes `content` over it at the destination (if given). Runs the deletion on a fresh
    * destination instance.
    */
-  async function deleteAfter(content: string | undefined) {
+  async function deleteAfter(content: string | undefined, renamedTo?: string) {
     const dir = mkdtempSync(join(root, 'mirror-'));
     const prefix = dir.slice(dir.lastIndexOf('/') + 1);
     const work = join(dir, 'work');
@@ -286,25 +288,40 @@ describe.each(HUBS)('a mirror deletion on $name', (hub) => {
       await other.close();
     }
     const dest = hub.make(prefix);
-    const job: Job = {
+    if (renamedTo !== undefined) {
+      writeFileSync(join(work, renamedTo), 'shipped version');
+      await scanFolder(folder(work), [...dest.features.hashes], {
+        index: store.index,
+        workers,
+        events: new EventBus(),
+      });
+    }
+    const common = {
       id: 1,
       key: 'k',
-      kind: 'delete-remote',
       phase: 0,
-      state: 'pending',
+      state: 'pending' as const,
       rule: 'mirror',
       destination: 'hub',
       folder: 'work',
-      path: 'a.txt',
-      remotePath: 'a.txt',
       size: 15,
       sha256,
-      reason: 'deleted locally',
       attempts: 0,
       notBefore: 0,
       lastError: null,
       createdAt: 0,
     };
+    const job: Job =
+      renamedTo === undefined
+        ? { ...common, kind: 'delete-remote', path: 'a.txt', remotePath: 'a.txt', reason: 'deleted locally' }
+        : {
+            ...common,
+            kind: 'move-remote',
+            path: renamedTo,
+            remotePath: renamedTo,
+            fromRemotePath: 'a.txt',
+            reason: 'renamed locally',
+          };
     const deps = {
       store,
       destinations: new Map([['hub', dest]]),
@@ -340,6 +357,32 @@ describe.each(HUBS)('a mirror deletion on $name', (hub) => {
       expect(await contentAt(dest, 'a.txt', dir)).toBe('their edit, made at the destination');
       // Not Ferry's any more: no later pass tries to delete it again.
       expect(store.shipped.get('hub', 'a.txt')).toBeUndefined();
+    } finally {
+      await dest.close();
+      store.close();
+    }
+  });
+
+  it("a rename sends the file's bytes instead of moving a copy another writer replaced, and leaves theirs", async () => {
+    const { dir, dest, store, result } = await deleteAfter('their edit, made at the destination', 'b.txt');
+    try {
+      expect(result).toMatchObject({ outcome: 'done' });
+      expect(await contentAt(dest, 'a.txt', dir)).toBe('their edit, made at the destination');
+      expect(await contentAt(dest, 'b.txt', dir)).toBe('shipped version');
+      expect(store.shipped.get('hub', 'a.txt')).toBeUndefined();
+      expect(store.shipped.get('hub', 'b.txt')?.remoteVersion).toBe((await dest.stat('b.txt'))?.version);
+    } finally {
+      await dest.close();
+      store.close();
+    }
+  });
+
+  it('a rename moves the copy Ferry shipped when nobody changed it', async () => {
+    const { dir, dest, store, result } = await deleteAfter(undefined, 'b.txt');
+    try {
+      expect(result).toMatchObject({ outcome: 'done' });
+      expect(await contentAt(dest, 'a.txt', dir)).toBeUndefined();
+      expect(await contentAt(dest, 'b.txt', dir)).toBe('shipped version');
     } finally {
       await dest.close();
       store.close();

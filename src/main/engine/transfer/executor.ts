@@ -305,6 +305,16 @@ async function serverSide(job: Job, opts: TransferOpts, deps: ExecutorDeps): Pro
   const to = job.remotePath as string;
   const fromRecord = deps.store.shipped.get(job.destination as string, from);
   if (!fromRecord || fromRecord.sha256 !== file.hashes.sha256) return upload(job, opts, deps);
+  // The copy there must still be the one Ferry shipped: another writer's replacement is neither carried
+  // under the new name (as if it were this file) nor taken away from its own; the bytes are sent instead.
+  // Looked at just before the move, which GCS's source-generation precondition then holds to.
+  if (fromRecord.remoteVersion && dest.features.listable !== false) {
+    const there = await dest.stat(from, opts.signal);
+    if (!there || (there.version !== undefined && there.version !== fromRecord.remoteVersion)) {
+      if (there && job.kind === 'move-remote') deps.store.shipped.delete(job.destination as string, from);
+      return upload(job, opts, deps);
+    }
+  }
   let entry: RemoteEntry;
   try {
     if (job.kind === 'move-remote' && canMove(dest)) entry = await dest.move(from, to, opts.signal);
