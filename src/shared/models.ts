@@ -74,6 +74,8 @@ export type ActionDetail = {
    * while it still holds the copy's content (so the copy is never the only one).
    */
   leftBehind?: boolean;
+  /** move-remote (two-way): the version of the file at `fromRemotePath` the plan saw; another one is not moved. */
+  fromVersion?: string | null;
 };
 
 export type Action = {
