@@ -105,7 +105,8 @@ export type Plan = {
   brakeBaselines: BrakeBaseline[];
 };
 
-const BRAKE_MIN_FILES = 5;
+/** Fewer deletions than this never trip the brake, whatever the share. */
+export const BRAKE_MIN_FILES = 5;
 const SAMPLE = 20;
 
 /** The remote name a rule gives a file: its template expanded, plus the compression suffix. */

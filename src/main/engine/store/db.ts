@@ -64,6 +64,16 @@ export function migrate(db: Db, migrations: readonly string[] = MIGRATIONS): voi
 
 type Statement = Database.Statement<unknown[], unknown>;
 
+const executed = new WeakMap<Db, { n: number }>();
+
+/**
+ * How many prepared statements this database has run (each run, get, all or iterate): the cost of a
+ * change made visible, so that tests can hold it to a bound whatever the folder's size.
+ */
+export function statementsRun(db: Db): number {
+  return executed.get(db)?.n ?? 0;
+}
+
 /** Whether a bound value holds a string the database would not keep as it is (the rare case: copied then). */
 function needsEncoding(a: unknown): boolean {
   if (typeof a === 'string') return toDbText(a) !== a;
@@ -101,7 +111,12 @@ function decodeRow(r: unknown): unknown {
  */
 function keepRawNames(db: Db): void {
   const prepare = db.prepare.bind(db) as (sql: string) => Statement;
-  const encoded = (args: unknown[]): unknown[] => (args.some(needsEncoding) ? args.map(encodeArg) : args);
+  const count = { n: 0 };
+  executed.set(db, count);
+  const encoded = (args: unknown[]): unknown[] => {
+    count.n++;
+    return args.some(needsEncoding) ? args.map(encodeArg) : args;
+  };
   const wrap = (stmt: Statement): Statement => {
     const run = (...args: unknown[]) => stmt.run(...encoded(args));
     const proxy: Statement = new Proxy(stmt, {
