@@ -38,8 +38,17 @@ export type LiveOutcome =
   /** The full plan decides (why: `reason`); the folders in `scanned` are scanned already. */
   | { queued: false; reason: string; scanned: Map<string, FolderScan> };
 
-/** The live path's decisions so far (tests and the status read them). */
-export type LiveStats = { incremental: number; full: number; lastFallback: string | undefined };
+/**
+ * The live path's decisions so far, and what its scans cost (file-system calls of the walks, files
+ * opened to be hashed): tests hold these to a bound whatever the folder's size.
+ */
+export type LiveStats = {
+  incremental: number;
+  full: number;
+  lastFallback: string | undefined;
+  looked: number;
+  read: number;
+};
 
 /** Why a folder's batch needs the full plan before anything is looked at, or undefined. */
 export function fullPassNeeded(
@@ -64,7 +73,7 @@ export function fullPassNeeded(
  * the periodic full rescan and listing) the safety net.
  */
 export class LivePath {
-  readonly stats: LiveStats = { incremental: 0, full: 0, lastFallback: undefined };
+  readonly stats: LiveStats = { incremental: 0, full: 0, lastFallback: undefined, looked: 0, read: 0 };
   private contestedOf = new WeakMap<Plan, Set<string>>();
 
   async pass(
@@ -89,6 +98,8 @@ export class LivePath {
       const sniff = folderNeedsContentType(ctx.cfg, folder.id);
       const ps = await scanPaths(folder, ctx.kinds.get(folder.id) ?? [], scanDeps, [...(hints?.paths ?? [])], sniff);
       if (!ps) return fallback(`${folder.id}: a hint reaches the folder itself`);
+      this.stats.looked += ps.looked;
+      this.stats.read += ps.read;
       const current = ctx.scans.get(folder.id) as FolderScan;
       applyToScan(current, ps);
       scanned.set(folder.id, current);
