@@ -75,7 +75,8 @@ async function oneChange(l: Live, change: () => void, shipped: () => boolean): P
   const stats = { ...l.service.live.stats };
   change();
   // Nothing here runs SQL while waiting: the cost is the service's alone.
-  await until('the change shipped', () => l.service.live.stats.incremental > stats.incremental);
+  const passes = (s: typeof stats) => s.incremental + s.full;
+  await until('a pass over the change', () => passes(l.service.live.stats) > passes(stats));
   await until('the change shipped', () => shipped() && state.get(l) === 'idle');
   const after = statementsRun(l.store.db);
   return {
@@ -114,8 +115,9 @@ describe('the live path: a change costs what the change is, not what the folder 
   it('an edit runs the same SQL statements, rows, file-system calls and reads at 1,000 and at 20,000 files', async () => {
     const small = await editCost(1000);
     const large = await editCost(20_000);
-    expect(small.fullPlans).toBe(0);
+    // Before the live path: the same statements, but every shipped record read (1,008 rows, then 20,008).
     expect(large).toEqual(small);
+    expect(small.fullPlans).toBe(0);
     // Bounded, whatever the folder: a handful of indexed lookups, one job, one record.
     expect(small.rows).toBeLessThan(30);
     expect(small.statements).toBeLessThan(60);

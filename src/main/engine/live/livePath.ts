@@ -102,6 +102,14 @@ export class LivePath {
       this.stats.read += ps.read;
       const current = ctx.scans.get(folder.id) as FolderScan;
       applyToScan(current, ps);
+      // What a scoped rescan always said: the window refreshes the folder's status and previews on it.
+      ctx.deps.events.emit('scan:done', {
+        folder: folder.id,
+        files: current.files.size,
+        hashed: ps.hashed,
+        complete: current.complete,
+        durationMs: ps.durationMs,
+      });
       scanned.set(folder.id, current);
       pathScans.set(folder.id, ps);
     }

@@ -20,6 +20,8 @@ export type PathScan = {
   /** File-system calls made by the walk, and files opened to be hashed: the change's cost. */
   looked: number;
   read: number;
+  hashed: number;
+  durationMs: number;
 };
 
 /**
@@ -36,6 +38,7 @@ export async function scanPaths(
   sniff: boolean,
 ): Promise<PathScan | undefined> {
   // A name that is not UTF-8 comes with U+FFFD and reaches nothing: the folder above it is looked at.
+  const started = Date.now();
   const hinted = paths.map((p) =>
     p.includes('\uFFFD') ? p.slice(0, Math.max(0, p.lastIndexOf('/', p.indexOf('\uFFFD')))) : p,
   );
@@ -51,7 +54,7 @@ export async function scanPaths(
   }
   const out = { files: new Map<string, LocalFile>(), unreadable: new Set<string>(), issues: [...walked.issues] };
   for (const i of walked.issues) if (i.code === 'unreadable') out.unreadable.add(i.path);
-  const { read } = await reconcile(folder, kinds, deps, walked.files, before, out, sniff);
+  const { read, hashed } = await reconcile(folder, kinds, deps, walked.files, before, out, sniff);
   for (const i of out.issues) if (i.path !== '') deps.events.emit('scan:issue', i);
   const gone = walked.complete ? [...before.keys()].filter((p) => !out.files.has(p) && !out.unreadable.has(p)) : [];
   if (gone.length > 0) deps.index.removeMany(folder.id, gone);
@@ -64,5 +67,7 @@ export async function scanPaths(
     complete: walked.complete,
     looked: walked.looked ?? 0,
     read,
+    hashed,
+    durationMs: Date.now() - started,
   };
 }
