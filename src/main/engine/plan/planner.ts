@@ -110,7 +110,8 @@ export type Plan = {
   brakeBaselines: BrakeBaseline[];
 };
 
-const BRAKE_MIN_FILES = 5;
+/** Fewer deletions than this never trip the brake, whatever the share. */
+export const BRAKE_MIN_FILES = 5;
 const SAMPLE = 20;
 
 /** The folders each destination's wanted paths need (every proper prefix), computed once per plan. */

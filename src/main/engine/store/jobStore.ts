@@ -103,6 +103,8 @@ export class JobStore {
   private readonly countStmt;
   private readonly queuedStmt;
   private readonly dropFailed;
+  private readonly byKey;
+  private readonly dropSource;
 
   constructor(private readonly db: Db) {
     this.insert = db.prepare(
@@ -118,6 +120,8 @@ export class JobStore {
     );
     this.remove = db.prepare('DELETE FROM jobs WHERE id = ?');
     this.dropFailed = db.prepare(`DELETE FROM jobs WHERE key = ? AND state = 'failed'`);
+    this.byKey = db.prepare('SELECT * FROM jobs WHERE key = ?');
+    this.dropSource = db.prepare(`DELETE FROM jobs WHERE state = 'pending' AND folder = ? AND path = ?`);
     this.lowestPhase = db.prepare(`SELECT MIN(phase) AS phase FROM jobs WHERE state = 'pending'`);
     this.byId = db.prepare('SELECT * FROM jobs WHERE id = ?');
     this.queuedStmt = db.prepare(
@@ -139,6 +143,23 @@ export class JobStore {
       this.db.prepare(`DELETE FROM jobs WHERE state = 'pending'`).run();
       for (const a of actions) this.insertAction(a, now);
     })();
+  }
+
+  /**
+   * Replaces the pending work of some source files only (the live path planned just them), in one
+   * transaction: their pending jobs go, the fresh actions come in.
+   */
+  replaceFor(sources: readonly { folder: string; path: string }[], actions: readonly Action[], now = Date.now()): void {
+    this.db.transaction(() => {
+      for (const s of sources) this.dropSource.run(s.folder, s.path);
+      for (const a of actions) this.insertAction(a, now);
+    })();
+  }
+
+  /** The job (pending or failed) that writes or removes this target, if any. */
+  atKey(key: string): Job | undefined {
+    const row = this.byKey.get(key) as Row | undefined;
+    return row && fromRow(row);
   }
 
   /**
