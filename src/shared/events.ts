@@ -1,5 +1,6 @@
 import type { SerializedError } from './errors';
 import type { ActionKind, ScanIssue } from './models';
+import type { ProgressSnapshot } from './progress';
 
 /** The typed event stream every face (CLI, window, web) consumes. */
 export type FerryEvents = {
@@ -26,6 +27,8 @@ export type FerryEvents = {
   'destination:error': { destination: string; error: SerializedError };
   'folder:status': FolderStatus;
   'service:status': { state: ServiceState };
+  /** How far the queued work has come, about twice a second while transfers run (shared/progress.ts). */
+  progress: ProgressSnapshot;
   /** After each pass: the deletions the brake holds until a person confirms them (empty: none). */
   'deletions:held': { held: { rule: string; where: string; deletes: number; total: number }[] };
   /** Something the person should know that is not tied to one transfer (a watcher fallback, a limit). */

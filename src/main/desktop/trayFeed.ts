@@ -13,6 +13,7 @@ const REFRESH_ON: ReadonlySet<FerryEventName> = new Set<FerryEventName>([
   'transfer:failed',
   'transfer:stopped',
   'transfer:progress',
+  'progress',
   'destination:error',
   'deletions:held',
 ]);

@@ -32,6 +32,7 @@ function stateKey<K extends FerryEventName>(event: K, payload: FerryEvents[K]): 
     case 'queue:changed':
     case 'service:status':
     case 'deletions:held':
+    case 'progress':
       return event;
     default:
       return undefined;

@@ -1,9 +1,10 @@
 import { useCallback, useMemo, useState } from 'react';
 import type { QueueItem } from '../../../shared/contract';
+import { OverallProgress } from '../components/OverallProgress';
 import { EmptyState, ErrorNote, PageHeader, ProgressBar, Tabs } from '../components/ui';
 import { VirtualTable, type Column } from '../components/VirtualTable';
 import { request } from '../lib/bridge';
-import { formatBytes, formatEta, formatRate, plural } from '../lib/format';
+import { formatBytes, formatRate, formatTimeLeft, queueSentence } from '../lib/format';
 import { usePagedRows } from '../lib/pagedRows';
 import { useTransferProgress } from '../lib/progress';
 import { useAction, useRequest } from '../lib/query';
@@ -24,6 +25,7 @@ const KIND: Record<QueueItem['kind'], string> = {
   download: 'Bring home',
   conflict: 'Keep both (conflict)',
   'move-local': 'Rename here',
+  'set-aside': 'Keep both (file and folder)',
   'trash-local': 'Move to trash',
 };
 
@@ -48,11 +50,16 @@ function ActiveRow({ item }: { item: QueueItem }) {
         <Where item={item} />
         <span className="muted small">
           {KIND[item.kind]} → {item.destination ?? 'source'}
+          {item.remotePath && item.remotePath !== item.path && (
+            <>
+              : <span className="mono">{item.remotePath}</span>
+            </>
+          )}
         </span>
         <span className="spacer" />
         <span className="small num">
           {formatBytes(done)} / {formatBytes(total)} · {formatRate(p?.rate ?? 0)} ·{' '}
-          {formatEta(total - done, p?.rate ?? 0)} left
+          {formatTimeLeft(total - done, p?.rate ?? 0)}
         </span>
         <button
           type="button"
@@ -191,11 +198,7 @@ export function QueuePage(): React.JSX.Element {
     <>
       <PageHeader
         title="Queue"
-        lead={
-          q
-            ? `${plural(q.pending, 'transfer')} waiting (${formatBytes(q.bytesPending)}), ${q.active} running, ${q.failed} failed`
-            : ' '
-        }
+        lead={q ? queueSentence(q) : ' '}
         actions={
           <>
             <button type="button" className="btn" onClick={() => pause.mutate({})} disabled={pause.isPending}>
@@ -213,6 +216,7 @@ export function QueuePage(): React.JSX.Element {
         }
       />
       <ErrorNote error={retryAll.error ?? pause.error} />
+      <OverallProgress compact />
       <Tabs
         label="Queue"
         value={tab}
