@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { openWindow, sandbox, waitFor, type Daemon, type Sandbox } from './harness';
+import { openWindow, sandbox, screenshot, waitFor, type Daemon, type Sandbox } from './harness';
 
 type Saved = {
   folders?: { id: string; path: string }[];
@@ -218,6 +218,51 @@ describe("the window keeps the person's work (900×600)", () => {
     expect(await theme()).toBe('dark');
     await go('Status');
     expect(await theme()).toBe('system');
+  });
+
+  it('fits every page, and the forms, in an 800×600 window', async () => {
+    await page.setViewportSize({ width: 800, height: 600 });
+    const fits = async (name: string) => {
+      await page.waitForTimeout(200);
+      const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+      expect(overflow, `${name} is wider than an 800×600 window`).toBeLessThanOrEqual(0);
+      await screenshot(page, `narrow-800x600-${name}`);
+    };
+    for (const name of [
+      'Status',
+      'Queue',
+      'Conflicts',
+      'Folders',
+      'Destinations',
+      'Rules',
+      'History',
+      'Activity',
+      'Settings',
+    ]) {
+      await go(name);
+      await fits(name.toLowerCase());
+    }
+    await go('Folders');
+    await page.getByRole('button', { name: 'Add folder' }).first().click();
+    await fits('folder-form');
+    await page.getByTestId('folder-form').getByRole('button', { name: 'Cancel' }).click();
+    await go('Destinations');
+    await page.getByRole('button', { name: 'Add destination' }).first().click();
+    await page.getByTestId('destination-form').getByLabel('Type').selectOption('sftp');
+    await fits('destination-form');
+    await go('Rules');
+    await page.getByRole('button', { name: 'Edit rule docs' }).click();
+    await page.getByTestId('rule-preview').getByTestId('preview-row').first().waitFor();
+    await fits('rule-editor');
+    const field = page.getByTestId('rule-form').getByLabel('Match');
+    await field.focus();
+    const hidden = await field.evaluate((el) => {
+      const r = el.getBoundingClientRect();
+      const hit = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
+      return hit === null || !(hit === el || el.contains(hit));
+    });
+    expect(hidden, 'the field being typed in is under something').toBe(false);
+    expect(await page.getByTestId('rule-preview').getByTestId('preview-row').first().isVisible()).toBe(true);
     expect(problems).toEqual([]);
   });
 });
