@@ -117,7 +117,7 @@ export function HistoryPage(): React.JSX.Element {
   const rows = usePagedRows<HistoryEntry>({
     key,
     fetchPage,
-    refreshOn: ['transfer:done', 'transfer:failed'],
+    refreshOn: ['transfer:done', 'transfer:failed', 'transfer:stopped'],
     refreshMs: 1000,
   });
   const [exporting, setExporting] = useState<{ done: number; total: number } | undefined>();
