@@ -19,6 +19,11 @@ export type FerryEvents = {
   };
   'transfer:retry': TransferRef & { attempt: number; delayMs: number; error: SerializedError };
   'transfer:failed': TransferRef & { error: SerializedError };
+  /**
+   * Stopped before its end, and no failure: cancelled by the person (it leaves the queue and comes back
+   * with the next change or rescan), or its folder was paused (it stays queued for the resume).
+   */
+  'transfer:stopped': TransferRef & { reason: 'cancelled' | 'paused'; durationMs: number };
   'destination:error': { destination: string; error: SerializedError };
   'folder:status': FolderStatus;
   'service:status': { state: ServiceState };

@@ -112,7 +112,7 @@ export class ProgressModel {
     if (name === 'transfer:started') this.started(payload as FerryEvents['transfer:started']);
     else if (name === 'transfer:progress') this.progress(payload as FerryEvents['transfer:progress']);
     else if (name === 'transfer:done') this.finished(payload as FerryEvents['transfer:done']);
-    else if (name === 'transfer:failed' || name === 'transfer:retry')
+    else if (name === 'transfer:failed' || name === 'transfer:retry' || name === 'transfer:stopped')
       this.stopped((payload as FerryEvents['transfer:failed']).jobId);
   }
 

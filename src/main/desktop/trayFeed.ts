@@ -11,6 +11,7 @@ const REFRESH_ON: ReadonlySet<FerryEventName> = new Set<FerryEventName>([
   'folder:status',
   'transfer:done',
   'transfer:failed',
+  'transfer:stopped',
   'transfer:progress',
   'progress',
   'destination:error',

@@ -27,6 +27,7 @@ import {
   type EngineDeps,
 } from './runSteps';
 import { releaseMemory } from './memory';
+import { LivePath, mergeBelowQuorum } from './live/livePath';
 import { purgeTrash, sweepDownloadLeftovers } from './trash';
 import { scanChanges, scanFolder, type FolderScan } from './scan/scanner';
 import { walkFolder } from './scan/walk';
@@ -118,6 +119,8 @@ export class SyncService {
   private progressTimer: NodeJS.Timeout | undefined;
   private progressBusy = false;
   private offEvents: (() => void) | undefined;
+  /** Plans a watcher's hints on their own when it can (see live/livePath.ts). */
+  readonly live = new LivePath();
 
   constructor(
     private readonly cfg: FerryConfig,
@@ -385,6 +388,23 @@ export class SyncService {
       const wanted = new Set(batch.map((b) => b.folder));
       const folders = activeFolders(this.cfg, new Set(this.heldFolders())).filter((f) => wanted.has(f.id));
       for (const f of folders) this.setFolder(f.id, { state: 'scanning' });
+      const live = await this.live.pass(
+        folders.map((f) => ({ folder: f, hints: batch.find((b) => b.folder === f.id) })),
+        {
+          cfg: this.cfg,
+          deps: this.deps,
+          dispatcher: this.dispatcher,
+          destinations: this.destinations,
+          kinds: this.kinds,
+          scans: this.scans,
+          lastPlan: this.lastPlan,
+          fullPass: this.listNext
+            ? 'a listing is due'
+            : this.confirmedDeletes.size > 0
+              ? 'deletions confirmed'
+              : undefined,
+        },
+      );
       const fresh = new Map<string, FolderScan>();
       const scanDeps = { index: this.deps.store.index, workers: this.deps.workers, events: this.deps.events };
       for (const f of folders) {
@@ -393,9 +413,10 @@ export class SyncService {
         // Watcher hints rescan only what they name; the first scan, an overflow or the safety net rescan all.
         const scanOpts = { sniff: folderNeedsContentType(this.cfg, f.id) };
         const scan =
-          !hints || hints.full || !prev
+          live.scanned.get(f.id) ??
+          (!hints || hints.full || !prev
             ? await scanFolder(f, this.kinds.get(f.id) ?? [], scanDeps, scanOpts)
-            : await scanChanges(f, this.kinds.get(f.id) ?? [], scanDeps, [...hints.paths], prev, scanOpts);
+            : await scanChanges(f, this.kinds.get(f.id) ?? [], scanDeps, [...hints.paths], prev, scanOpts));
         fresh.set(f.id, scan);
         this.scannedSinceIdle += hints?.full === false ? hints.paths.size : scan.files.size;
       }
@@ -408,6 +429,13 @@ export class SyncService {
           lastScanAt: Date.now(),
           error: scan.complete ? null : (scan.issues.find((i) => i.blocking)?.message ?? 'incomplete scan'),
         });
+      }
+      if (live.queued) {
+        // Only the changed paths were planned and queued: drain them, keep the brake and quorum current.
+        await this.pool?.drain(this.controller.signal);
+        if (!this.controller.signal.aborted) this.deps.store.brakes.putMany(live.baselines);
+        this.belowQuorum = mergeBelowQuorum(this.belowQuorum, live, this.deps);
+        return;
       }
       const planned = new Map(
         [...this.scans].filter(([id]) => activeFolders(this.cfg, new Set(this.heldFolders())).some((f) => f.id === id)),
@@ -459,19 +487,28 @@ export class SyncService {
     for (const f of this.cfg.folders)
       if (folder === undefined || f.id === folder) this.setFolder(f.id, { state: 'paused' });
     if (this.pausedAll) this.setState('paused');
+    // Its running transfers stop now, not when they end: a pause that lets them run on is no pause.
+    this.pool?.stopHeld();
   }
 
-  /** Resumes and drains the backlog: the folder is rescanned and its queued work runs. */
+  /**
+   * Resumes at once: the queued work runs, with what the watchers saw meanwhile (they kept watching,
+   * so no full rescan is needed: it would keep the person waiting on a big folder).
+   */
   resume(folder?: string): void {
+    const wasAll = this.pausedAll;
     if (folder === undefined) {
       this.pausedAll = false;
       this.pausedFolders.clear();
     } else this.pausedFolders.delete(folder);
+    let any = false;
     for (const f of activeFolders(this.cfg))
       if (folder === undefined || f.id === folder) {
-        this.setFolder(f.id, { state: 'scanning' });
-        this.markDirty({ folder: f.id, paths: new Set(), full: true });
+        any = true;
+        this.setFolder(f.id, { state: 'syncing' });
+        this.markDirty({ folder: f.id, paths: new Set(), full: false });
       }
+    if (wasAll && !this.pausedAll) this.setState(any ? 'syncing' : 'idle');
   }
 
   status(): ServiceStatus {

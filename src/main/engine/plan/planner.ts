@@ -110,8 +110,30 @@ export type Plan = {
   brakeBaselines: BrakeBaseline[];
 };
 
-const BRAKE_MIN_FILES = 5;
+/** Fewer deletions than this never trip the brake, whatever the share. */
+export const BRAKE_MIN_FILES = 5;
 const SAMPLE = 20;
+
+/** The folders each destination's wanted paths need (every proper prefix), computed once per plan. */
+const folderCache = new WeakMap<ReadonlyMap<string, unknown>, Set<string>>();
+
+/**
+ * Whether deleting `remotePath` makes room for a wanted path: a file where one needs a folder (a file
+ * replaced by a folder of its name), or a file inside a folder whose name a wanted file takes.
+ */
+function clearsWayFor(remotePath: string, targets: ReadonlyMap<string, unknown>): boolean {
+  let folders = folderCache.get(targets);
+  if (!folders) {
+    folders = new Set<string>();
+    for (const t of targets.keys())
+      for (let i = t.indexOf('/'); i !== -1; i = t.indexOf('/', i + 1)) folders.add(t.slice(0, i));
+    folderCache.set(targets, folders);
+  }
+  if (folders.has(remotePath)) return true;
+  for (let i = remotePath.indexOf('/'); i !== -1; i = remotePath.indexOf('/', i + 1))
+    if (targets.has(remotePath.slice(0, i))) return true;
+  return false;
+}
 
 /** The remote name a rule gives a file: its template expanded, plus the compression suffix. */
 export function targetPathOf(rule: CompiledRule, file: LocalFile): string {
@@ -426,6 +448,8 @@ export function plan(input: PlanInput): Plan {
           size: r.size,
           sha256: r.sha256,
           reason: 'deleted locally',
+          // A file replaced by a folder of its name (or the reverse): the old one goes before the new is sent.
+          ...(clearsWayFor(r.remotePath, targets) ? { detail: { clearsWay: true } } : {}),
         });
       for (const r of cleaned)
         actions.push({

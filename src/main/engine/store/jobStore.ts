@@ -20,11 +20,16 @@ export type Job = Action & {
   createdAt: number;
 };
 
-/** Renames first (so a new file at an old name is not clobbered), then uploads, then deletions. */
+/**
+ * Renames first (so a new file at an old name is not clobbered), then uploads, then deletions. A
+ * deletion that makes room for a file or folder of the same name (`detail.clearsWay`) runs with the
+ * renames, before the writes that need the room.
+ */
 export const PHASE: Record<ActionKind, number> = {
   'move-remote': 0,
   'copy-remote': 0,
   'move-local': 0,
+  'set-aside': 0,
   upload: 1,
   download: 1,
   conflict: 1,
@@ -98,6 +103,8 @@ export class JobStore {
   private readonly countStmt;
   private readonly queuedStmt;
   private readonly dropFailed;
+  private readonly byKey;
+  private readonly dropSource;
 
   constructor(private readonly db: Db) {
     this.insert = db.prepare(
@@ -113,6 +120,8 @@ export class JobStore {
     );
     this.remove = db.prepare('DELETE FROM jobs WHERE id = ?');
     this.dropFailed = db.prepare(`DELETE FROM jobs WHERE key = ? AND state = 'failed'`);
+    this.byKey = db.prepare('SELECT * FROM jobs WHERE key = ?');
+    this.dropSource = db.prepare(`DELETE FROM jobs WHERE state = 'pending' AND folder = ? AND path = ?`);
     this.lowestPhase = db.prepare(`SELECT MIN(phase) AS phase FROM jobs WHERE state = 'pending'`);
     this.byId = db.prepare('SELECT * FROM jobs WHERE id = ?');
     this.queuedStmt = db.prepare(
@@ -137,6 +146,23 @@ export class JobStore {
   }
 
   /**
+   * Replaces the pending work of some source files only (the live path planned just them), in one
+   * transaction: their pending jobs go, the fresh actions come in.
+   */
+  replaceFor(sources: readonly { folder: string; path: string }[], actions: readonly Action[], now = Date.now()): void {
+    this.db.transaction(() => {
+      for (const s of sources) this.dropSource.run(s.folder, s.path);
+      for (const a of actions) this.insertAction(a, now);
+    })();
+  }
+
+  /** The job (pending or failed) that writes or removes this target, if any. */
+  atKey(key: string): Job | undefined {
+    const row = this.byKey.get(key) as Row | undefined;
+    return row && fromRow(row);
+  }
+
+  /**
    * One more job for the running pass (a job that made work of its own, such as a conflicted copy to
    * send): a running drain picks it up in its phase, so the pass ends only once it is settled too.
    */
@@ -151,7 +177,7 @@ export class JobStore {
     this.insert.run({
       key,
       kind: a.kind,
-      phase: PHASE[a.kind],
+      phase: a.detail?.clearsWay === true ? 0 : PHASE[a.kind],
       rule: a.rule,
       destination: a.destination ?? null,
       folder: a.folder,

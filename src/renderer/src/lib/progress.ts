@@ -24,6 +24,7 @@ class ProgressStore {
     const end = (p: { jobId: number }) => this.remove(p.jobId);
     onEvent('transfer:done', end);
     onEvent('transfer:failed', end);
+    onEvent('transfer:stopped', end);
     onEvent('transfer:started', (p) => this.set(p.jobId, { bytes: 0, total: p.size, rate: 0, at: Date.now() }));
     onEvent('progress', (p) => {
       this.overall = p;
