@@ -155,6 +155,27 @@ describe('the live path: a change costs what the change is, not what the folder 
     expect(l.service.live.stats.full).toBe(1); // the first sync only
   }, 300_000);
 
+  it('leaves deletions that reach the brake to the full plan, which holds a mass deletion', async () => {
+    const l = await liveOver(300);
+    // Six files: past the brake's minimum, far below its share: the full plan lets them go.
+    const few = await oneChange(
+      l,
+      () => {
+        for (let i = 0; i < 6; i++) rmSync(join(l.w.src, 'd0', `f${i}.txt`));
+      },
+      () => !existsSync(join(l.w.dest, 'd0', 'f5.txt')),
+    );
+    expect(few.fullPlans).toBe(1);
+    expect(l.service.live.stats.lastFallback).toMatch(/deletions for rule "rule 0" reach the brake/);
+    // Two hundred of the rest: held, and said so.
+    const before = { ...l.service.live.stats };
+    for (let d = 1; d < 3; d++) rmSync(join(l.w.src, `d${d}`), { recursive: true });
+    await until('a pass over the mass deletion', () => l.service.live.stats.full > before.full);
+    await until('an idle service', () => state.get(l) === 'idle');
+    expect(existsSync(join(l.w.dest, 'd1', 'f1.txt'))).toBe(true);
+    expect(l.service.status().heldDeletions).toMatchObject([{ rule: 'rule 0', where: 'nas', deletes: 200 }]);
+  }, 300_000);
+
   it('leaves two-way rules, whole-folder rescans and unscanned folders to the full plan', () => {
     const w = workspace({ rules: [{ mode: 'mirror' }] });
     const cfg = loadConfig(w.config);
