@@ -30,9 +30,10 @@ export type Encoding = (typeof ENCODINGS)[number];
 export const ENCODING_SUFFIX: Record<Encoding, string> = { identity: '', gzip: '.gz', zstd: '.zst' };
 
 /**
- * What the planner decided for one file and destination. The last four are two-way sync's: bring a
+ * What the planner decided for one file and destination. The last five are two-way sync's: bring a
  * remote file home, keep both versions of a file changed on both sides, apply a remote rename here,
- * and move a file deleted remotely to the folder's trash.
+ * move a file deleted remotely to the folder's trash, and move a file aside (to a conflicted-copy
+ * name) where a folder of the other side needs its name.
  */
 export type ActionKind =
   | 'upload'
@@ -43,14 +44,22 @@ export type ActionKind =
   | 'download'
   | 'conflict'
   | 'move-local'
-  | 'trash-local';
+  | 'trash-local'
+  | 'set-aside';
 
 /** What a two-way job needs beyond the common fields. */
 export type ActionDetail = {
   /** download / conflict: what the local file must still be to be replaced (its SHA-256), or null for none. */
   replaces?: string | null;
-  /** conflict: where the other side's version is kept. */
+  /** conflict: where the other side's version is kept; set-aside: where the file goes. */
   conflictPath?: string;
+  /** set-aside: which side's file moves to `conflictPath` (both: the same file on both sides). */
+  aside?: 'local' | 'remote' | 'both';
+  /**
+   * delete-remote / trash-local (two-way): the deletion makes room for a file or a folder of the same
+   * name (a file replaced by a folder, or the reverse), so it runs before the pass's writes.
+   */
+  clearsWay?: boolean;
   /** download: what the destination's listing said of the file; the bytes must agree. */
   expect?: { size?: number; hashes?: Partial<Record<'sha256' | 'md5' | 'dropbox', string>> };
   /** The destination's version token the plan saw (recorded in the base after the transfer). */
@@ -60,6 +69,13 @@ export type ActionDetail = {
    * A file without a version token is there all the same: it is not a new file.
    */
   remoteSize?: number | null;
+  /**
+   * delete-remote of a copy a rules change left behind: the file is still in the folder, and goes only
+   * while it still holds the copy's content (so the copy is never the only one).
+   */
+  leftBehind?: boolean;
+  /** move-remote (two-way): the version of the file at `fromRemotePath` the plan saw; another one is not moved. */
+  fromVersion?: string | null;
 };
 
 export type Action = {

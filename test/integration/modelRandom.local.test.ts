@@ -8,7 +8,7 @@ modelCases([
   { target: 'local', mode: 'mirror', seed: 101 },
   { target: 'local', mode: 'backup', seed: 102 },
   { target: 'local', mode: 'move', seed: 103 },
-  { target: 'local', mode: 'two-way', seed: 104 },
+  { target: 'local', mode: 'two-way', seed: 104, clashes: true },
   { target: 'sftp', mode: 'mirror', seed: 201 },
   { target: 'sftp', mode: 'two-way', seed: 202 },
   { target: 'ftp', mode: 'mirror', seed: 301 },

@@ -1,7 +1,7 @@
 // `npm run soak`: the model-based random runs of test/integration/modelRandom.test.ts, for as long or
 // with whatever seed you like. Every failure prints the line that replays it.
 //   npm run soak -- [--target local|sftp|ftp|webdav|s3|gcs|dropbox|all] [--mode backup|mirror|move|two-way|all]
-//                   [--seed N] [--steps N] [--runs N] [--minutes N]
+//                   [--seed N] [--steps N] [--runs N] [--minutes N] [--log (each run's steps, passed or not)]
 import { parseArgs } from 'node:util';
 import type { Mode } from '../helpers/model/ops';
 import { replayHint, runScenario } from '../helpers/model/scenario';
@@ -16,6 +16,7 @@ const { values } = parseArgs({
     steps: { type: 'string', default: '120' },
     runs: { type: 'string' },
     minutes: { type: 'string', default: '10' },
+    log: { type: 'boolean', default: false },
   },
 });
 
@@ -51,7 +52,10 @@ async function main(): Promise<void> {
     done++;
     const secs = ((Date.now() - t0) / 1000).toFixed(1);
     if (result.violations.length === 0) {
-      console.log(`ok    ${name} ${mode} seed ${seed}: ${result.syncs} syncs, ${result.kills} killed, ${secs} s`);
+      console.log(
+        `ok    ${name} ${mode} seed ${seed}: ${result.syncs} syncs, ${result.kills} killed, ${result.clashes} file/folder clashes, ${secs} s`,
+      );
+      if (values.log) console.log(result.log.map((l) => `    ${l}`).join('\n'));
     } else {
       failures++;
       console.log(`FAIL  ${name} ${mode} seed ${seed} (${secs} s)\n  replay: ${replayHint(spec)}`);

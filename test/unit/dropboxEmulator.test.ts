@@ -275,7 +275,7 @@ describe('Dropbox emulator, raw HTTP', () => {
     const r = await content('files/upload', { path: '/huge.bin', mode: 'add' }, Buffer.alloc(150 * MiB + 1));
     expect([r.status, r.json().error]).toEqual([409, { '.tag': 'payload_too_large' }]);
     expect(emu.file('/huge.bin')).toBeUndefined();
-  });
+  }, 60_000); // 150 MiB through loopback HTTP: seconds on a loaded CI machine
 
   it('pages list_folder with a cursor; a recursive listing starts with the folder itself', async () => {
     for (let i = 0; i < 5; i++)

@@ -490,3 +490,28 @@ describe('planner: matching and templates', () => {
     expect(p.actions).toEqual([]);
   });
 });
+
+describe('planner: a name that changes kind in a mirror', () => {
+  const mirror = [rule({ mode: 'mirror' })];
+  const jobPhase = (a: Action) => (a.detail?.clearsWay === true ? 'first' : 'after the uploads');
+
+  it('deletes a file replaced by a folder of its name before the folder is sent', () => {
+    const p = plan(input({ rules: mirror, files: [file('p/x')], dest: dest([shipped('p')]) }));
+    expect(kinds(p.actions)).toEqual(['upload p/x', 'delete-remote p']);
+    expect(p.actions.map(jobPhase)).toEqual(['after the uploads', 'first']);
+  });
+
+  it('deletes the files of a folder replaced by a file of its name before the file is sent', () => {
+    const p = plan(input({ rules: mirror, files: [file('p')], dest: dest([shipped('p/x'), shipped('p/q/y')]) }));
+    expect(kinds(p.actions)).toEqual(['upload p', 'delete-remote p/x', 'delete-remote p/q/y']);
+    expect(p.actions.filter((a) => a.kind === 'delete-remote').map(jobPhase)).toEqual(['first', 'first']);
+  });
+
+  it('leaves other deletions after the uploads', () => {
+    const p = plan(input({ rules: mirror, files: [file('p/x')], dest: dest([shipped('q'), shipped('px')]) }));
+    expect(p.actions.filter((a) => a.kind === 'delete-remote').map(jobPhase)).toEqual([
+      'after the uploads',
+      'after the uploads',
+    ]);
+  });
+});

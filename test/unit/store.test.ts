@@ -228,6 +228,17 @@ describe('JobStore', () => {
     expect(jobs.pendingAfter(PHASE.upload, 0, 10).map((j) => j.remotePath)).toEqual(['u1', 'u2']);
   });
 
+  it('runs a deletion that clears the way for a file or folder of its name with the renames, before the writes', () => {
+    jobs.replacePlan([
+      action('upload', 'p/x'),
+      action('delete-remote', 'p', { detail: { clearsWay: true } }),
+      action('delete-remote', 'other'),
+    ]);
+    expect(jobs.currentPhase()).toBe(PHASE['move-remote']);
+    expect(jobs.pendingAfter(PHASE['move-remote'], 0, 10).map((j) => j.remotePath)).toEqual(['p']);
+    expect(jobs.pendingAfter(PHASE['delete-remote'], 0, 10).map((j) => j.remotePath)).toEqual(['other']);
+  });
+
   it('reads pending jobs in pages, oldest first, after a cursor', () => {
     jobs.replacePlan(['a', 'b', 'c'].map((p) => action('upload', p)));
     const first = jobs.pendingAfter(PHASE.upload, 0, 2);

@@ -747,3 +747,89 @@ describe('two-way planner: output order', () => {
     expect(run(reversed)).toEqual(expected);
   });
 });
+
+describe('two-way planner: a file on one side where the other has a folder of that name', () => {
+  const aside = (o: Over) => planTwoWay(input(o)).actions.filter((a) => a.kind === 'set-aside');
+  const c = 'p (conflicted copy from laptop 2026-11-23)';
+
+  it('new file at the destination, new folder here: the folder keeps the name, the file moves aside there', () => {
+    const o = {
+      local: [lf('p/x', 'folder-file', 3)],
+      remote: [re('p', { hashes: { sha256: 'f' } })],
+    };
+    expect(run(o)).toEqual(['set-aside p', 'upload p/x']);
+    expect(aside(o)).toMatchObject([{ path: 'p', to: c, side: 'remote' }]);
+  });
+
+  it('new file here, new folder at the destination: the file moves aside here', () => {
+    const o = { local: [lf('p', 'file', 4)], remote: [re('p/x', { hashes: { sha256: 'folder-file' } })] };
+    expect(run(o)).toEqual(['set-aside p', 'download p/x']);
+    expect(aside(o)).toMatchObject([{ path: 'p', to: c, side: 'local', sha256: 'file' }]);
+  });
+
+  it('a folder deeper down (p/q/r) clashes with the file p all the same', () => {
+    expect(run({ local: [lf('p', 'file', 4)], remote: [re('p/q/r', { hashes: { sha256: 'deep' } })] })).toEqual([
+      'set-aside p',
+      'download p/q/r',
+    ]);
+  });
+
+  it('a file replaced by a folder here: the remote file is deleted first, then the folder goes out', () => {
+    const plan = planTwoWay(input({ local: [lf('p/x', 'new', 3)], remote: [re('p')], base: [be('p')] }));
+    expect(kinds(plan.actions)).toEqual(['delete-remote p', 'upload p/x']);
+    expect(plan.actions[0]).toMatchObject({ clearsWay: true });
+  });
+
+  it('a file replaced by a folder at the destination: the local file goes to the trash first', () => {
+    const plan = planTwoWay(
+      input({ local: [lf('p')], remote: [re('p/x', { hashes: { sha256: 'new' } })], base: [be('p')] }),
+    );
+    expect(kinds(plan.actions)).toEqual(['delete-local p', 'download p/x']);
+    expect(plan.actions[0]).toMatchObject({ clearsWay: true });
+  });
+
+  it('a folder replaced by a file here: its old files are deleted remotely first, then the file goes out', () => {
+    const plan = planTwoWay(
+      input({ local: [lf('p', 'file', 4)], remote: [re('p/x'), re('p/y')], base: [be('p/x'), be('p/y')] }),
+    );
+    expect(kinds(plan.actions)).toEqual(['upload p', 'delete-remote p/x', 'delete-remote p/y']);
+    expect(plan.actions.filter((a) => a.kind === 'delete-remote')).toMatchObject([
+      { clearsWay: true },
+      { clearsWay: true },
+    ]);
+  });
+
+  it('a folder replaced by a file here while the destination edited a file in it: both kept, the file aside', () => {
+    const o = {
+      local: [lf('p', 'file', 4)],
+      remote: [re('p/x', { size: 11, hashes: { sha256: 'their edit' } }), re('p/y')],
+      base: [be('p/x'), be('p/y')],
+    };
+    expect(run(o)).toEqual(['set-aside p', 'download p/x', 'delete-remote p/y']);
+  });
+
+  it('a file changed here while the destination replaced it by a folder: the change is kept aside', () => {
+    const o = { local: [lf('p', 'edit', 4)], remote: [re('p/x', { hashes: { sha256: 'new' } })], base: [be('p')] };
+    expect(run(o)).toEqual(['set-aside p', 'download p/x']);
+  });
+
+  it('a store that holds a file and a "folder" of one name (S3): the file moves aside on both sides', () => {
+    const o = { local: [lf('p')], remote: [re('p'), re('p/x', { hashes: { sha256: 'new' } })], base: [be('p')] };
+    expect(run(o)).toEqual(['set-aside p', 'download p/x']);
+    expect(aside(o)).toMatchObject([{ side: 'both', to: c }]);
+  });
+
+  it('a local file the rule may not touch keeps its name; the downloads needing a folder there are reported', () => {
+    const plan = planTwoWay(input({ unreadable: ['p'], remote: [re('p/x', { hashes: { sha256: 'new' } })] }));
+    expect(kinds(plan.actions)).toEqual([]);
+    expect(plan.problems).toMatchObject([{ path: 'p', message: expect.stringContaining('rename one of them') }]);
+  });
+
+  it('the set-aside name is free on both sides and distinct from conflicted copies of the pass', () => {
+    const o = {
+      local: [lf('p', 'file', 4), lf(c, 'taken', 5)],
+      remote: [re('p/x', { hashes: { sha256: 'new' } }), re(c, { size: 5, hashes: { sha256: 'taken' } })],
+    };
+    expect(aside(o)).toMatchObject([{ to: 'p (conflicted copy from laptop 2026-11-23 2)' }]);
+  });
+});

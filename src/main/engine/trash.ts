@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, renameSync, rmSync, unlinkSync, type Dirent } from 'node:fs';
+import { existsSync, lstatSync, readdirSync, renameSync, rmdirSync, rmSync, unlinkSync, type Dirent } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { mkdirBelowSync } from './providers/local/dirsBelow';
 import { isTempName, TRASH_DIR } from './scan/ignoreRules';
@@ -13,13 +13,39 @@ export const TRASH_DAYS = 30;
  */
 export function moveToTrash(folderRoot: string, path: string, now = new Date()): string {
   const day = now.toISOString().slice(0, 10);
-  const base = join(folderRoot, TRASH_DIR, day, ...path.split('/'));
+  const parts = path.split('/');
+  // The trash may hold a file where this path has a folder (a file `p` deleted, then the folder `p/`
+  // that replaced it): such a segment is numbered too.
+  let dir = join(folderRoot, TRASH_DIR, day);
+  for (const seg of parts.slice(0, -1)) {
+    let next = join(dir, seg);
+    for (let i = 2; existsSync(fsPath(next)) && !lstatSync(fsPath(next)).isDirectory(); i++)
+      next = join(dir, `${seg}.${i}`);
+    dir = next;
+  }
+  const base = join(dir, parts[parts.length - 1] as string);
   let to = base;
   for (let i = 2; existsSync(fsPath(to)); i++) to = `${base}.${i}`;
   // Never the folder itself: a root that is gone is not made again (see dirsBelow.ts).
   mkdirBelowSync(folderRoot, dirname(to));
   renameSync(fsPath(join(folderRoot, ...path.split('/'))), fsPath(to));
+  pruneEmptyParents(folderRoot, path);
   return day;
+}
+
+/**
+ * Removes the folders of `path` that its removal left empty, deepest first, never the root: a folder
+ * the other side deleted goes here too, and a file the other side put at its name can land.
+ */
+function pruneEmptyParents(folderRoot: string, path: string): void {
+  const parts = path.split('/').slice(0, -1);
+  for (let i = parts.length; i > 0; i--) {
+    try {
+      rmdirSync(fsPath(join(folderRoot, ...parts.slice(0, i))));
+    } catch {
+      return; // not empty (or gone): its parents are not empty either
+    }
+  }
 }
 
 /**

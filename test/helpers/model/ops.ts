@@ -20,7 +20,7 @@ import { prng } from '../tree';
 /**
  * What a person does to a folder between (and during) syncs, drawn from a seed: create, edit (same
  * size or not), touch, rename a file or a folder, move a tree in from outside, `mkdir -p` and write
- * later, delete a file or a folder. Applied to the real file system; the generator looks at what is
+ * later, delete a file or a folder, replace a file by a folder of the same name or the reverse. Applied to the real file system; the generator looks at what is
  * there, so a run is reproducible from its seed alone.
  */
 
@@ -118,6 +118,17 @@ export type OpContext = {
   ledger: Ledger;
   /** Move rules: new files and rename targets get names never used before (a moved file's name is not reused). */
   freshNames: boolean;
+  /**
+   * Whether a name may change kind (a file replaced by a folder of that name, or the reverse). Backup
+   * and move rules keep what they delivered, so there the old file and the new folder cannot both be
+   * at the destination: those modes leave it out (see the report of issue 15).
+   */
+  kindChanges: boolean;
+  /**
+   * Two-way: the other computer's folder. Some creations then take a name it holds with the other
+   * kind (a file where it has a folder, a folder where it has a file): both sides made one name.
+   */
+  other?: string;
   /** Numbers fresh names: part of the context, so a run's names depend on its seed alone. */
   counter: { n: number };
 };
@@ -146,6 +157,20 @@ function writable(root: string, rel: string): boolean {
   return !existsSync(abs) || lstatSync(abs).isFile();
 }
 
+/**
+ * A file path for `root` that clashes with the folder `other`: a name `other` holds as a folder where
+ * `root` has nothing, or a file inside a name `other` holds as a file.
+ */
+function clashingPath(root: string, other: string, rand: () => number): string | undefined {
+  const free = (rel: string) => writable(root, rel) && !existsSync(join(root, rel));
+  const seg = () => PORTABLE_SEGMENTS[Math.floor(rand() * PORTABLE_SEGMENTS.length)] as string;
+  const choices = [
+    ...dirsOf(other).filter(free),
+    ...[...readTree(other).keys()].map((f) => `${f}/${seg()}`).filter(free),
+  ];
+  return choices[Math.floor(rand() * choices.length)];
+}
+
 function write(root: string, rel: string, data: Buffer): void {
   const abs = join(root, rel);
   mkdirSync(dirname(abs), { recursive: true });
@@ -158,6 +183,12 @@ export function randomChange(root: string, ctx: OpContext): string {
   const files = [...readTree(root).keys()];
   const r = rand();
   if (r < 0.3 || files.length === 0) {
+    if (ctx.other !== undefined && rand() < 0.3) {
+      const clash = clashingPath(root, ctx.other, rand);
+      if (clash === undefined) return 'create a file/folder clash: none';
+      write(root, clash, ledger.content(rand, ctx.seed));
+      return `create ${clash} (the other side has that name as the other kind)`;
+    }
     const rel = newPath(root, ctx);
     if (!writable(root, rel) || existsSync(join(root, rel))) return `create ${rel}: skipped (taken)`;
     write(root, rel, ledger.content(rand, ctx.seed));
@@ -217,10 +248,26 @@ export function randomChange(root: string, ctx: OpContext): string {
     rmSync(outside, { recursive: true, force: true });
     return `move in ${top} (${n} files)`;
   }
-  if (r < 0.94) {
+  if (r < 0.9 || (r < 0.94 && !ctx.kindChanges)) {
     ledger.removedOnPurpose(abs);
     unlinkSync(abs);
     return `delete ${victim}`;
+  }
+  if (r < 0.94) {
+    // A name changes kind: a file becomes a folder of that name (it holds a new file), or a folder a file.
+    const dirs = dirsOf(root);
+    const dir = dirs[Math.floor(rand() * dirs.length)];
+    if (rand() < 0.5 || dir === undefined) {
+      ledger.removedOnPurpose(abs);
+      unlinkSync(abs);
+      const inside = `${victim}/${PORTABLE_SEGMENTS[Math.floor(rand() * PORTABLE_SEGMENTS.length)] as string}`;
+      write(root, inside, ledger.content(rand, ctx.seed));
+      return `replace file ${victim} by folder (${inside})`;
+    }
+    for (const [rel] of readTree(join(root, dir), [])) ledger.removedOnPurpose(join(root, dir, rel));
+    rmSync(join(root, dir), { recursive: true });
+    write(root, dir, ledger.content(rand, ctx.seed));
+    return `replace folder ${dir} by a file`;
   }
   const dirs = dirsOf(root);
   const dir = dirs[Math.floor(rand() * dirs.length)];

@@ -15,12 +15,38 @@ import type { Target } from './targets';
  */
 export type ScenarioSpec = { seed: number; mode: Mode; target: Target; steps: number };
 
-export type ScenarioResult = { log: string[]; kills: number; syncs: number; violations: string[] };
+export type ScenarioResult = {
+  log: string[];
+  kills: number;
+  syncs: number;
+  /** Names that were a file on one side and a folder on the other, or changed kind on one side. */
+  clashes: number;
+  violations: string[];
+};
 
 type Side = { name: 'a' | 'b'; folder: string; state: string; config: string };
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 const TEMP = /\.ferrytmp-/;
+
+/** Paths that are a file in one folder and a folder in the other. */
+function fileFolderClashes(a: string, b: string): string[] {
+  const files = [a, b].map((d) => new Set(readTree(d).keys()));
+  const dirs = files.map(
+    (f) =>
+      new Set(
+        [...f].flatMap((p) =>
+          p
+            .split('/')
+            .slice(0, -1)
+            .map((_, i, s) => s.slice(0, i + 1).join('/')),
+        ),
+      ),
+  );
+  const [fa, fb] = files as [Set<string>, Set<string>];
+  const [da, db] = dirs as [Set<string>, Set<string>];
+  return [...[...fa].filter((p) => db.has(p)), ...[...fb].filter((p) => da.has(p))];
+}
 
 function shaTree(dir: string): Map<string, string> {
   return new Map([...readTree(dir)].map(([p, b]) => [p, sha(b)]));
@@ -42,10 +68,19 @@ export async function runScenario(spec: ScenarioSpec): Promise<ScenarioResult> {
   const root = mkdtempSync(join(tmpdir(), `ferry-model-${seed}-`));
   const place = target.place(`m${seed}-${mode}`);
   const ledger = new Ledger();
-  const ctx = { rand, seed, ledger, freshNames: mode === 'move', counter: { n: 0 } };
+  const ctx = {
+    rand,
+    seed,
+    ledger,
+    freshNames: mode === 'move',
+    kindChanges: mode === 'two-way' || mode === 'mirror',
+    counter: { n: 0 },
+  };
   const log: string[] = [];
   let kills = 0;
   let syncs = 0;
+  const clashes = new Set<string>();
+  let kindChanges = 0;
 
   const side = (name: 'a' | 'b'): Side => {
     const folder = join(root, name);
@@ -80,8 +115,18 @@ export async function runScenario(spec: ScenarioSpec): Promise<ScenarioResult> {
     for (let i = 0; i < spec.steps; i++) {
       const r = rand();
       const s = pickSide();
-      if (r < 0.6) log.push(`${s.name}: ${randomChange(s.folder, ctx)}`);
-      else if (r < 0.8) await sync(s);
+      if (r < 0.6) {
+        const other = sides.find((o) => o !== s);
+        const change = randomChange(s.folder, other ? { ...ctx, other: other.folder } : ctx);
+        log.push(`${s.name}: ${change}`);
+        if (change.startsWith('replace ')) kindChanges++;
+        if (sides.length === 2)
+          for (const p of fileFolderClashes((sides[0] as Side).folder, (sides[1] as Side).folder))
+            if (!clashes.has(p)) {
+              clashes.add(p);
+              log.push(`   (${p}: a file on one side, a folder on the other)`);
+            }
+      } else if (r < 0.8) await sync(s);
       else {
         const child = spawnFerry(
           ['sync', '--once', '--json', '--confirm-deletes', '--config', s.config, '--state-dir', s.state],
@@ -136,10 +181,10 @@ export async function runScenario(spec: ScenarioSpec): Promise<ScenarioResult> {
     const lost = [...ledger.live].filter((hex) => hex !== '' && !present.has(sha(Buffer.from(hex, 'hex'))));
     for (const hex of lost.slice(0, 10))
       violations.push(`content lost: ${Buffer.from(hex, 'hex').subarray(0, 16).toString('latin1')}…`);
-    return { log, kills, syncs, violations };
+    return { log, kills, syncs, clashes: clashes.size + kindChanges, violations };
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
-    return { log, kills, syncs, violations: [`run stopped: ${message}`] };
+    return { log, kills, syncs, clashes: clashes.size + kindChanges, violations: [`run stopped: ${message}`] };
   } finally {
     rmSync(root, { recursive: true, force: true });
   }

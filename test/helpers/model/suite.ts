@@ -3,7 +3,8 @@ import type { Mode } from './ops';
 import { replayHint, runScenario } from './scenario';
 import { startTarget, type Target, type TargetName } from './targets';
 
-export type ModelCase = { target: TargetName; mode: Mode; seed: number };
+/** `clashes`: the seed is there to draw names that are a file on one side and a folder on the other. */
+export type ModelCase = { target: TargetName; mode: Mode; seed: number; clashes?: boolean };
 
 /** Steps per CI case: about 6 syncs, 6 killed syncs and 18 changes, then convergence. */
 const STEPS = 30;
@@ -26,11 +27,13 @@ export function modelCases(cases: readonly ModelCase[]): void {
   describe('model-based random runs: changes, syncs and kills drawn from a seed', () => {
     it.each(cases)(
       '$mode to $target (seed $seed) ends as the mode promises: nothing lost, no temporary file, a last pass that does nothing',
-      async ({ target: name, mode, seed }) => {
+      async ({ target: name, mode, seed, clashes }) => {
         const spec = { seed, mode, target: await target(name), steps: STEPS };
         const result = await runScenario(spec);
         expect(result.violations, `replay: ${replayHint(spec)}\n${result.log.join('\n')}`).toEqual([]);
         expect(result.syncs).toBeGreaterThan(2);
+        // A generator change must not quietly stop drawing what this seed is kept for.
+        if (clashes) expect(result.clashes, 'file/folder clashes drawn').toBeGreaterThan(0);
       },
       300_000,
     );

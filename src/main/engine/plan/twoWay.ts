@@ -42,6 +42,9 @@
  *  4. Case clashes: where a side cannot hold names that differ only by case (local on win32 and darwin;
  *     remote when `remoteCaseInsensitive`), a download, upload or move to a new name that folds to
  *     another name that side holds, or that an earlier action of the plan writes, is replaced by a problem.
+ *  4b. File/folder clashes (twoWayClashes.ts): where the tree both sides converge to has a file at a
+ *     folder's name, the folder keeps it and the file moves aside (`set-aside`, to a conflicted-copy
+ *     name); a deletion making room for a file or folder of the same name is marked `clearsWay`.
  *  5. Deletion brake, per side: when the deletions planned for one side number at least `minDeletes` and
  *     more than `maxDeleteShare` of the base's entries, and deletions are not confirmed, that side's
  *     deletions are dropped and reported (`brake`: the local side first; a second side as a problem).
@@ -52,6 +55,7 @@ import type { LocalFile } from '../../../shared/models';
 import { commonHash } from '../providers/types';
 import { nameBytes } from '../scan/rawNames';
 import type { RemoteEntry } from '../providers/types';
+import { resolveClashes } from './twoWayClashes';
 
 /** The last state both sides held for a path, recorded after every successful two-way transfer. */
 export type BaseEntry = {
@@ -128,9 +132,24 @@ export type TwoWayAction =
       remoteVersion: string | null;
       reason: string;
     }
-  /** Goes to the trash (the executor's job). */
-  | { kind: 'delete-local'; path: string; sha256: string; reason: string }
-  | { kind: 'delete-remote'; path: string; remoteVersion: string | null; reason: string }
+  /** Goes to the trash (the executor's job). `clearsWay`: makes room for a file or folder of that name (runs first). */
+  | { kind: 'delete-local'; path: string; sha256: string; reason: string; clearsWay?: boolean }
+  | { kind: 'delete-remote'; path: string; remoteVersion: string | null; reason: string; clearsWay?: boolean }
+  /**
+   * A file stands where a folder of the same name is needed (twoWayClashes.ts): it moves to `to` on the
+   * side(s) holding it, and goes to the other side in the same pass.
+   */
+  | {
+      kind: 'set-aside';
+      path: string;
+      to: string;
+      side: 'local' | 'remote' | 'both';
+      /** The local file's content the plan saw (local and both). */
+      sha256: string | null;
+      /** The destination's version the plan saw (remote and both). */
+      remoteVersion: string | null;
+      reason: string;
+    }
   /** A local rename, applied remotely. */
   | { kind: 'move-remote'; from: string; to: string; sha256: string; reason: string }
   /** A remote rename, applied locally. */
@@ -467,8 +486,20 @@ export function planTwoWay(input: TwoWayInput): TwoWayPlan {
     }
   }
 
-  actions.sort((a, b) => byPath(sortKey(a), sortKey(b)));
-  const guarded = guardCase(actions, problems, {
+  const resolved = resolveClashes(actions, {
+    local,
+    remote,
+    localOthers: [...input.localUnreadable, ...uncaught],
+    inScope,
+    conflictPath: (p) => {
+      const c = conflictName(p, input.host, input.now, (n) => occupied.has(norm(n)) || conflictTaken.has(norm(n)));
+      conflictTaken.add(norm(c));
+      return c;
+    },
+    problems,
+  });
+  resolved.sort((a, b) => byPath(sortKey(a), sortKey(b)));
+  const guarded = guardCase(resolved, problems, {
     local:
       platform === 'win32' || platform === 'darwin'
         ? [...local.keys(), ...input.localUnreadable, ...uncaught]

@@ -66,7 +66,15 @@ function toAction(
         detail: { conflictPath: a.conflictPath, replaces: a.localSha256, remoteVersion: a.remoteVersion },
       };
     case 'delete-local':
-      return { ...base, kind: 'trash-local', path: a.path, size: 0, sha256: a.sha256, reason: a.reason };
+      return {
+        ...base,
+        kind: 'trash-local',
+        path: a.path,
+        size: 0,
+        sha256: a.sha256,
+        reason: a.reason,
+        ...(a.clearsWay ? { detail: { clearsWay: true } } : {}),
+      };
     case 'delete-remote':
       return {
         ...base,
@@ -75,7 +83,18 @@ function toAction(
         remotePath: a.path,
         size: 0,
         reason: a.reason,
-        detail: { remoteVersion: a.remoteVersion },
+        detail: { remoteVersion: a.remoteVersion, ...(a.clearsWay ? { clearsWay: true } : {}) },
+      };
+    case 'set-aside':
+      return {
+        ...base,
+        kind: 'set-aside',
+        path: a.path,
+        remotePath: a.path,
+        size: local.get(a.path)?.size ?? remote?.get(a.path)?.size ?? 0,
+        ...(a.sha256 !== null ? { sha256: a.sha256 } : {}),
+        reason: a.reason,
+        detail: { conflictPath: a.to, aside: a.side, remoteVersion: a.remoteVersion },
       };
     case 'move-remote':
       return {
@@ -87,6 +106,8 @@ function toAction(
         size: local.get(a.to)?.size ?? 0,
         sha256: a.sha256,
         reason: a.reason,
+        // What is moved must still be the base's content the plan saw there.
+        detail: { fromVersion: remote?.get(a.from)?.version ?? null },
       };
     case 'move-local':
       return {

@@ -1,6 +1,7 @@
 import type { SerializedError } from '../../../shared/errors';
 import type { TransferRef } from '../../../shared/events';
 import type { Action, ActionDetail, ActionKind, Encoding } from '../../../shared/models';
+import type { QueuedWork } from '../../../shared/progress';
 import type { Db } from './db';
 
 /** A job is pending until it is done (then deleted: history keeps it) or failed for good. Which jobs
@@ -19,11 +20,16 @@ export type Job = Action & {
   createdAt: number;
 };
 
-/** Renames first (so a new file at an old name is not clobbered), then uploads, then deletions. */
+/**
+ * Renames first (so a new file at an old name is not clobbered), then uploads, then deletions. A
+ * deletion that makes room for a file or folder of the same name (`detail.clearsWay`) runs with the
+ * renames, before the writes that need the room.
+ */
 export const PHASE: Record<ActionKind, number> = {
   'move-remote': 0,
   'copy-remote': 0,
   'move-local': 0,
+  'set-aside': 0,
   upload: 1,
   download: 1,
   conflict: 1,
@@ -95,6 +101,7 @@ export class JobStore {
   private readonly lowestPhase;
   private readonly byId;
   private readonly countStmt;
+  private readonly queuedStmt;
   private readonly dropFailed;
   private readonly byKey;
   private readonly dropSource;
@@ -117,6 +124,10 @@ export class JobStore {
     this.dropSource = db.prepare(`DELETE FROM jobs WHERE state = 'pending' AND folder = ? AND path = ?`);
     this.lowestPhase = db.prepare(`SELECT MIN(phase) AS phase FROM jobs WHERE state = 'pending'`);
     this.byId = db.prepare('SELECT * FROM jobs WHERE id = ?');
+    this.queuedStmt = db.prepare(
+      `SELECT folder, COUNT(*) AS files, COALESCE(SUM(CASE WHEN kind = 'upload' THEN size ELSE 0 END), 0) AS bytes
+       FROM jobs WHERE state = 'pending' GROUP BY folder`,
+    );
     this.countStmt = db.prepare(
       `SELECT state, COUNT(*) AS n, COALESCE(SUM(CASE WHEN kind = 'upload' THEN size ELSE 0 END), 0) AS bytes FROM jobs GROUP BY state`,
     );
@@ -166,7 +177,7 @@ export class JobStore {
     this.insert.run({
       key,
       kind: a.kind,
-      phase: PHASE[a.kind],
+      phase: a.detail?.clearsWay === true ? 0 : PHASE[a.kind],
       rule: a.rule,
       destination: a.destination ?? null,
       folder: a.folder,
@@ -227,6 +238,11 @@ export class JobStore {
       if (r.state !== 'failed') out.bytesPending += r.bytes;
     }
     return out;
+  }
+
+  /** Pending jobs (running ones included) per folder, and the bytes of their uploads: what is left to do. */
+  queuedByFolder(): QueuedWork[] {
+    return this.queuedStmt.all() as QueuedWork[];
   }
 
   /** A page of jobs in one state, oldest first, and how many there are. */

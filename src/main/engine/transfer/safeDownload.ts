@@ -1,5 +1,5 @@
 import { createReadStream } from 'node:fs';
-import { lstat, mkdir, open, realpath, rename, unlink, utimes } from 'node:fs/promises';
+import { lstat, mkdir, open, realpath, rename, rmdir, unlink, utimes } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { FerryError } from '../../../shared/errors';
 import { HASH_KINDS, type HashKind, type Hashes } from '../../../shared/hashes';
@@ -76,6 +76,28 @@ async function insideRoot(root: string, abs: string): Promise<boolean> {
 }
 
 /**
+ * An empty folder where the file goes (its files were moved to the trash: the other side replaced the
+ * folder by a file) holds nothing and gives way; a folder with anything in it is never touched.
+ */
+async function clearEmptyFolder(target: string, path: string, ctx: Record<string, string>): Promise<void> {
+  const st = await lstat(target).catch(() => undefined);
+  if (!st?.isDirectory()) return;
+  try {
+    await rmdir(target);
+  } catch {
+    throw new FerryError(
+      'conflict',
+      'folder-in-the-way',
+      `${path} is a folder here, where the destination has a file`,
+      {
+        context: ctx,
+        hint: 'the next pass keeps both: the file goes beside the folder under a conflicted-copy name',
+      },
+    );
+  }
+}
+
+/**
  * Brings one remote file home (two-way sync): downloaded to a temporary name beside its target,
  * verified against what the destination said of it, flushed to disk, given the remote's mtime, and
  * only then renamed into place — if the local file is still what the plan saw. A remote name that
@@ -127,6 +149,7 @@ export async function downloadInto(req: DownloadRequest): Promise<Downloaded> {
     }
     const mtimeMs = entry.mtimeMs ?? st.mtimeMs;
     await utimes(tmp, new Date(), new Date(mtimeMs));
+    await clearEmptyFolder(target, req.path, ctx);
     // The premise: the local file is still what the plan saw; otherwise keep both.
     let placed = req.path;
     const current = (await exists(target)) ? (await hashFile(target, [])).sha256 : null;

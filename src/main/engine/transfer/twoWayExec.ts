@@ -5,7 +5,7 @@ import { dirname, join } from 'node:path';
 import { FerryError } from '../../../shared/errors';
 import type { LocalFile } from '../../../shared/models';
 import { conflictName } from '../plan/twoWay';
-import { canCopy, canMove, canTrash, type Destination, type TransferOpts } from '../providers/types';
+import { canCopy, canMove, canTrash, type Destination, type RemoteEntry, type TransferOpts } from '../providers/types';
 import { tempFileName, TRASH_DIR } from '../scan/ignoreRules';
 import { MultiHash } from '../scan/multiHash';
 import { moveToTrash } from '../trash';
@@ -73,7 +73,12 @@ function recordUploaded(job: Job, deps: TwoWayDeps): void {
  * job added to the running pass (with its own retries and failure report), so that the pass ends, and
  * says all is in place, only once both versions are on both sides.
  */
-async function sendConflictedCopy(job: Job, path: string, deps: TwoWayDeps): Promise<void> {
+async function sendConflictedCopy(
+  job: Job,
+  path: string,
+  deps: TwoWayDeps,
+  reason = `conflicted copy of ${job.path}`,
+): Promise<void> {
   const file = await deps.rehash(job.folder, path);
   if (!file) return; // gone again already: nothing to send
   deps.store.jobs.add({
@@ -85,7 +90,7 @@ async function sendConflictedCopy(job: Job, path: string, deps: TwoWayDeps): Pro
     remotePath: path,
     size: file.size,
     sha256: file.hashes.sha256,
-    reason: `conflicted copy of ${job.path}`,
+    reason,
     // Only where nothing is: another computer's file under that name is never replaced.
     detail: { remoteVersion: null },
   });
@@ -221,6 +226,20 @@ export async function executeTwoWay(job: Job, opts: TransferOpts, deps: TwoWayDe
     }
     case 'move-remote': {
       const from = job.fromRemotePath as string;
+      // Another writer's version at `from` must not travel under the new name as if it were the base's
+      // (the base would then vouch for content this side never had), nor may the move replace a file
+      // that appeared at the new name. Either is left where it is: the next pass compares both sides
+      // again and keeps both. Destinations whose moves are conditional themselves (GCS's
+      // ifSourceGenerationMatch) are then held to the versions looked at here.
+      if (job.detail && 'fromVersion' in job.detail) {
+        const planned = job.detail.fromVersion ?? null;
+        const there = await dest.stat(from, opts.signal);
+        if (!there) return { outcome: 'skipped', bytes: 0, note: `${from} is gone at the destination` };
+        if (planned !== null && there.version !== undefined && there.version !== planned)
+          return { outcome: 'skipped', bytes: 0, note: `${from} changed at the destination since: kept` };
+        if (await dest.stat(remotePath, opts.signal))
+          return { outcome: 'skipped', bytes: 0, note: `${remotePath} appeared at the destination since: kept` };
+      }
       let entry;
       if (canMove(dest)) entry = await dest.move(from, remotePath, opts.signal);
       else if (canCopy(dest)) {
@@ -256,10 +275,93 @@ export async function executeTwoWay(job: Job, opts: TransferOpts, deps: TwoWayDe
       deps.store.base.put(job.rule, { ...base, path: job.path, remoteVersion: there?.version ?? null });
       return { outcome: 'done', bytes: 0 };
     }
+    case 'set-aside':
+      return setAside(job, opts, deps);
     case 'copy-remote':
     case 'delete-local':
       throw new FerryError('permanent', 'not-two-way', `a ${job.kind} job has no place in a two-way rule`);
   }
+}
+
+/**
+ * A file stands where a folder of the same name is needed: it moves to a conflicted-copy name on the
+ * side(s) the plan saw it on, never over another file, and goes to the other side in this pass (a job
+ * added to it). Whatever the file holds now moves: a rename loses nothing. A file gone since is skipped.
+ */
+async function setAside(job: Job, opts: TransferOpts, deps: TwoWayDeps): Promise<Result> {
+  const dest = deps.destination;
+  const side = job.detail?.aside;
+  const wanted = job.detail?.conflictPath;
+  if (side === undefined || wanted === undefined)
+    throw new FerryError('permanent', 'bad-job', `${job.path}: a set-aside job without its new name`);
+  const moved: string[] = [];
+  let localName: string | undefined;
+  let remoteEntry: { name: string; entry: RemoteEntry } | undefined;
+  if (side !== 'remote') {
+    const src = abs(deps.root, job.path);
+    const st = await lstat(src).catch(() => undefined);
+    if (st?.isFile()) {
+      localName = await freeConflictName(deps.root, job.path, wanted);
+      await rename(src, abs(deps.root, localName));
+      moved.push(`here to ${localName}`);
+    }
+  }
+  if (side !== 'local') {
+    const there = await dest.stat(job.path, opts.signal);
+    if (there) {
+      const name = await freeRemoteName(dest, job.path, localName ?? wanted, opts.signal);
+      let entry: RemoteEntry;
+      if (canMove(dest)) entry = await dest.move(job.path, name, opts.signal);
+      else if (canCopy(dest)) {
+        entry = await dest.copy(job.path, name, opts.signal);
+        await dest.delete(job.path, opts.signal);
+      } else
+        throw new FerryError('permanent', 'cannot-move', `${job.path}: destination "${dest.id}" cannot rename files`, {
+          hint: 'rename the file or the folder of the same name on one side',
+        });
+      deps.store.shipped.delete(dest.id, job.path);
+      remoteEntry = { name, entry };
+      moved.push(`at the destination to ${name}`);
+    }
+  }
+  const base = deps.store.base.get(job.rule, job.path);
+  deps.store.base.delete(job.rule, job.path);
+  if (localName !== undefined && remoteEntry !== undefined && localName === remoteEntry.name && base)
+    // The same file on both sides, renamed alike: the base follows it.
+    deps.store.base.put(job.rule, { ...base, path: localName, remoteVersion: remoteEntry.entry.version ?? null });
+  const why = `moved aside from ${job.path}: a folder needs that name`;
+  if (side === 'local' && localName !== undefined) await sendConflictedCopy(job, localName, deps, why);
+  if (side === 'remote' && remoteEntry !== undefined)
+    deps.store.jobs.add({
+      kind: 'download',
+      rule: job.rule,
+      folder: job.folder,
+      destination: dest.id,
+      path: remoteEntry.name,
+      remotePath: remoteEntry.name,
+      size: remoteEntry.entry.size,
+      reason: why,
+      // Only where nothing is here: a local file under that name is never replaced.
+      detail: {
+        replaces: null,
+        remoteVersion: remoteEntry.entry.version ?? null,
+        expect: { size: remoteEntry.entry.size },
+      },
+    });
+  if (moved.length === 0) return { outcome: 'skipped', bytes: 0, note: 'no file there any more' };
+  return { outcome: 'done', bytes: 0, note: `moved ${moved.join(' and ')}` };
+}
+
+/** A conflicted-copy name beside `path` that the destination does not hold (`wanted` when free). */
+async function freeRemoteName(dest: Destination, path: string, wanted: string, signal: AbortSignal): Promise<string> {
+  if (!(await dest.stat(wanted, signal))) return wanted;
+  const taken = new Set<string>([wanted]);
+  for (let i = 0; i < 50; i++) {
+    const name = conflictName(path, hostname(), new Date(), (p) => taken.has(p));
+    if (!(await dest.stat(name, signal))) return name;
+    taken.add(name);
+  }
+  throw new FerryError('conflict', 'conflict-name-taken', `no free name at the destination beside ${path}`);
 }
 
 /**
