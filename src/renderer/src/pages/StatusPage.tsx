@@ -159,6 +159,7 @@ const CHANGE: Record<HistoryEntry['kind'], string> = {
   conflict: 'kept both versions',
   'move-local': 'renamed here',
   'trash-local': 'moved to the trash here',
+  'set-aside': 'kept both: a file moved aside for a folder of its name',
 };
 
 /** The last files shipped, newest first (History has them all). */
