@@ -85,7 +85,14 @@ export function fsError(err: unknown, what: string, context: ErrorContext = {}):
   if (err instanceof FerryError) return err.withContext(context);
   const e = err as NodeJS.ErrnoException;
   const where = pathOf(e);
-  const { said, hint } = cause(e.code, where ?? 'the path');
+  // A destination's root gone (dirsBelow's rootMissing, possibly across a worker thread as text): its own words say it best.
+  const rootGone = /^ENOENT: (the folder .+ is missing.*)$/.exec(e.message ?? '');
+  const { said, hint } = rootGone
+    ? {
+        said: rootGone[1] as string,
+        hint: 'plug the disk in or mount the share: Ferry never creates it, and goes on once it is there',
+      }
+    : cause(e.code, where ?? 'the path');
   const detail = `${what}: ${said}`;
   const opts = { context, cause: err, ...(hint === undefined ? {} : { hint }) };
   switch (e.code) {
