@@ -1,3 +1,4 @@
+import { sendPaced } from '../../transfer/pacedBody';
 import { mkdir, open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { Dropbox, type DropboxResponse, type files } from 'dropbox';
@@ -634,17 +635,18 @@ export class DropboxDestination
     const ctx = this.ctx(rel);
     const { buf, hashes } = await readWhole(source, ctx);
     if (opts.signal.aborted) throw cancelled('upload', ctx);
-    await opts.pace?.(buf.length);
-    const meta = (await this.call('upload', ctx, opts.signal, (d) =>
-      d.filesUpload({
-        path: this.dbxPath(rel),
-        mode: this.writeMode(rel, source.replaces),
-        autorename: false,
-        mute: true,
-        client_modified: clientModified(source.mtimeMs),
-        content_hash: hashes.dropbox,
-        contents: buf,
-      }),
+    const meta = (await sendPaced(buf, opts.pace, opts.signal, (body, signal) =>
+      this.call('upload', ctx, signal, (d) =>
+        d.filesUpload({
+          path: this.dbxPath(rel),
+          mode: this.writeMode(rel, source.replaces),
+          autorename: false,
+          mute: true,
+          client_modified: clientModified(source.mtimeMs),
+          content_hash: hashes.dropbox,
+          contents: body(),
+        }),
+      ),
     ).catch((err: FerryError) => this.explainConflict(rel, err, opts.signal, source.replaces))) as unknown as FileMeta;
     opts.onProgress?.(buf.length);
     return this.committed(rel, meta, hashes, source);
@@ -771,17 +773,25 @@ export class DropboxDestination
           if (opts.signal.aborted) throw cancelled('upload', ctx);
           const n = Math.min(this.chunk, source.size - offset);
           const piece = await readAt(offset, n);
-          await opts.pace?.(n);
           try {
             if (sessionId === undefined) {
-              const r = await this.call('start an upload session', ctx, opts.signal, (d) =>
-                d.filesUploadSessionStart({ close: false, content_hash: callHash(piece), contents: piece }),
+              const r = await sendPaced(piece, opts.pace, opts.signal, (body, signal) =>
+                this.call('start an upload session', ctx, signal, (d) =>
+                  d.filesUploadSessionStart({ close: false, content_hash: callHash(piece), contents: body() }),
+                ),
               );
               sessionId = r.session_id;
             } else {
               const cursor = { session_id: sessionId, offset };
-              await this.call('append to the upload session', ctx, opts.signal, (d) =>
-                d.filesUploadSessionAppendV2({ cursor, close: false, content_hash: callHash(piece), contents: piece }),
+              await sendPaced(piece, opts.pace, opts.signal, (body, signal) =>
+                this.call('append to the upload session', ctx, signal, (d) =>
+                  d.filesUploadSessionAppendV2({
+                    cursor,
+                    close: false,
+                    content_hash: callHash(piece),
+                    contents: body(),
+                  }),
+                ),
               );
             }
           } catch (err) {
@@ -930,14 +940,15 @@ export class DropboxDestination
           const sessionId = sessions[k] as string;
           try {
             if (opts.signal.aborted) throw cancelled('upload', this.ctx(p.rel));
-            await opts.pace?.(p.buf.length);
-            await this.call('upload', this.ctx(p.rel), opts.signal, (d) =>
-              d.filesUploadSessionAppendV2({
-                cursor: { session_id: sessionId, offset: 0 },
-                close: true,
-                content_hash: p.hashes.dropbox,
-                contents: p.buf,
-              }),
+            await sendPaced(p.buf, opts.pace, opts.signal, (body, signal) =>
+              this.call('upload', this.ctx(p.rel), signal, (d) =>
+                d.filesUploadSessionAppendV2({
+                  cursor: { session_id: sessionId, offset: 0 },
+                  close: true,
+                  content_hash: p.hashes.dropbox,
+                  contents: body(),
+                }),
+              ),
             );
             sent.push({ p, sessionId });
           } catch (err) {

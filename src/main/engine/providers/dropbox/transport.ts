@@ -1,3 +1,4 @@
+import { PacedBody } from '../../transfer/pacedBody';
 import { Agent as HttpAgent, request as httpRequest, type ClientRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import nodeFetch, { Response, type RequestInit } from 'node-fetch';
@@ -103,6 +104,10 @@ export class Transport {
       try {
         const res = await nodeFetch(target, {
           ...init,
+          // node-fetch cannot tell a stream's length: without it the body would go chunked.
+          ...(init.body instanceof PacedBody
+            ? { headers: { ...(init.headers as Record<string, string>), 'Content-Length': String(init.body.size) } }
+            : {}),
           agent,
           // Dropbox's API does not redirect: an answer is the answer of this request.
           redirect: 'manual',

@@ -1,6 +1,7 @@
 import { Agent as HttpAgent, request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { FerryError } from '../../../../shared/errors';
+import { PACE_SLICE } from '../../transfer/pacedBody';
 import { GcsHttpError } from './gcsErrors';
 
 export type RawResponse = { status: number; headers: IncomingHttpHeaders; body: string };
@@ -9,7 +10,7 @@ export type RawRequest = {
   method: 'GET' | 'POST' | 'PUT' | 'DELETE';
   url: string;
   headers?: Record<string, string | number>;
-  /** Sent in pieces of at most `piece` bytes, each after `pace(bytes)` resolves. */
+  /** Sent in pieces of at most `piece` bytes (PACE_SLICE with `pace`), each after `pace(bytes)` resolves. */
   body?: Buffer;
   piece?: number;
   pace?: (bytes: number) => Promise<void>;
@@ -31,7 +32,8 @@ export class RawHttp {
   send(r: RawRequest): Promise<RawResponse> {
     const u = new URL(r.url);
     const tls = u.protocol === 'https:';
-    const piece = r.piece ?? 1024 * 1024;
+    // Under a cap, slices small enough that one booking never bursts past a 3 s window's share.
+    const piece = r.pace ? Math.min(r.piece ?? PACE_SLICE, PACE_SLICE) : (r.piece ?? 1024 * 1024);
     return new Promise<RawResponse>((resolve, reject) => {
       let settled = false;
       const finish = (err: Error | undefined, res?: RawResponse) => {

@@ -499,7 +499,6 @@ export class GcsDestination implements Destination, ServerSideMove, ServerSideCo
     const hashes = new MultiHash(['md5']).update(data).digest();
     if (!sameContent(hashes, source)) throw changed(path, source);
     const meta = { ...this.objectMetadata(source), md5Hash: base64FromHex(hashes.md5 as string), crc32c: crc32c(data) };
-    if (opts.pace) await opts.pace(data.length);
     const result = await this.multipart(name, data, meta, generation, opts);
     opts.onProgress?.(data.length);
     this.verifyResult(path, result, data.length, hashes.md5 as string, meta.crc32c);
@@ -511,7 +510,7 @@ export class GcsDestination implements Destination, ServerSideMove, ServerSideCo
     data: Buffer,
     meta: Record<string, unknown>,
     generation: string,
-    opts: Pick<TransferOpts, 'signal'>,
+    opts: Pick<TransferOpts, 'signal' | 'pace'>,
   ): Promise<FileMetadata> {
     const boundary = `ferry-${randomBytes(12).toString('hex')}`;
     const body = Buffer.concat([
@@ -529,6 +528,7 @@ export class GcsDestination implements Destination, ServerSideMove, ServerSideCo
         url,
         headers: { ...(await this.authHeaders(url)), 'content-type': `multipart/related; boundary=${boundary}` },
         body,
+        ...(opts.pace ? { pace: opts.pace } : {}),
         signal: opts.signal,
       },
       [200],

@@ -2,6 +2,7 @@ import { Agent as HttpAgent, request as httpRequest, type ClientRequest, type In
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
 import { FerryError, type ErrorContext } from '../../../../shared/errors';
+import { pacedSlices, type Pace } from '../../transfer/pacedBody';
 
 /**
  * The HTTP plumbing shared by the WebDAV and HTTP-upload destinations: one keep-alive agent per
@@ -19,6 +20,8 @@ export type BodyWriter = (req: ClientRequest) => Promise<void>;
 export type SendOptions = {
   headers?: OutgoingHttpHeaders;
   body?: Buffer | string | BodyWriter;
+  /** A Buffer body is then sent slice by slice, each once `pace` lets it go (the bandwidth cap). */
+  pace?: Pace | undefined;
   signal?: AbortSignal | undefined;
   /** Largest answer body collected (beyond it the rest is dropped); default 64 MiB. */
   maxBody?: number;
@@ -171,8 +174,18 @@ export class HttpTransport {
           },
         );
       });
-      if (typeof body === 'function')
-        body(req).then(
+      const pace = opts.pace;
+      const write: BodyWriter | undefined =
+        typeof body === 'function'
+          ? body
+          : Buffer.isBuffer(body) && pace
+            ? async (r) => {
+                for await (const slice of pacedSlices(body, pace)) await writeChunk(r, slice);
+                await endRequest(r);
+              }
+            : undefined;
+      if (write)
+        write(req).then(
           () => undefined,
           (err: unknown) => {
             req.destroy();

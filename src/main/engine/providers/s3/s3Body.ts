@@ -1,43 +1,18 @@
 import { createHash } from 'node:crypto';
-import { Readable } from 'node:stream';
-
-/** How much is handed to the socket between two calls of `pace` (the bandwidth cap's grain). */
-export const SEND_CHUNK = 16 * 1024;
+import type { Readable } from 'node:stream';
+import { PacedBody, type Pace } from '../../transfer/pacedBody';
 
 /**
- * A request body over bytes already read and hashed: what goes on the wire is exactly what was
- * hashed. `pace` is awaited before each chunk (the bandwidth cap, the pause); if it throws, `fail`
- * is told so that the request can be torn down (a body stream's error does not end the request).
+ * A request body over bytes already read and hashed, paced slice by slice (see PacedBody): if `pace`
+ * throws, `fail` is told so that the request can be torn down.
  */
 export function pacedBody(
   buf: Buffer,
-  pace: ((bytes: number) => Promise<void>) | undefined,
+  pace: Pace | undefined,
   onBytes: (n: number) => void,
   fail: (err: unknown) => void,
 ): Readable {
-  let off = 0;
-  return new Readable({
-    highWaterMark: SEND_CHUNK,
-    read() {
-      if (off >= buf.length) {
-        this.push(null);
-        return;
-      }
-      const n = Math.min(SEND_CHUNK, buf.length - off);
-      const chunk = buf.subarray(off, off + n);
-      off += n;
-      const go = () => {
-        onBytes(n);
-        this.push(chunk);
-      };
-      if (!pace) go();
-      else
-        pace(n).then(go, (err: unknown) => {
-          fail(err);
-          this.destroy(err instanceof Error ? err : new Error(String(err)));
-        });
-    },
-  });
+  return new PacedBody(buf, pace, onBytes, fail);
 }
 
 export const md5hex = (b: Buffer): string => createHash('md5').update(b).digest('hex');

@@ -547,11 +547,9 @@ export class S3Destination implements Destination, ServerSideMove, ServerSideCop
     const startedAt = Date.now();
     let res: { ETag?: string; ServerSideEncryption?: string; SSECustomerAlgorithm?: string };
     if (small && this.direct) {
-      // Paced once and sent as one buffer: at this size the bandwidth cap's grain does not matter.
-      await opts.pace?.(buf.length);
       if (opts.signal.aborted)
         throw new FerryError('cancelled', 'cancelled', `upload of ${path} was cancelled`, { context: ctx });
-      res = await this.putDirect(this.direct, path, key, buf, md5, source, opts.signal, startedAt);
+      res = await this.putDirect(this.direct, path, key, buf, md5, source, opts, startedAt);
     } else res = await this.putSdk(path, key, buf, md5, source, opts, startedAt);
     const etag = unquote(res.ETag);
     if (etag !== undefined && plainMd5Etag(etag, res.ServerSideEncryption, res.SSECustomerAlgorithm) && etag !== md5) {
@@ -626,10 +624,11 @@ export class S3Destination implements Destination, ServerSideMove, ServerSideCop
     buf: Buffer,
     md5: string,
     source: UploadSource,
-    signal: AbortSignal,
+    opts: TransferOpts,
     startedAt: number,
   ): Promise<{ ETag?: string; ServerSideEncryption?: string; SSECustomerAlgorithm?: string }> {
     const ctx = this.ctx(path);
+    const signal = opts.signal;
     const { Metadata, StorageClass } = this.objectParams(source);
     const headers: Record<string, string> = {
       'content-type': 'application/octet-stream',
@@ -639,7 +638,7 @@ export class S3Destination implements Destination, ServerSideMove, ServerSideCop
     if (StorageClass !== undefined) headers['x-amz-storage-class'] = StorageClass;
     let answer;
     try {
-      answer = await direct.put(key, buf, source.hashes.sha256, headers, signal);
+      answer = await direct.put(key, buf, source.hashes.sha256, headers, signal, opts.pace);
     } catch (err) {
       const fe = classify(err, `cannot upload ${path}`, ctx, signal);
       if (fe.kind === 'cancelled' || fe.kind === 'retryable') await this.dropTruncated(path, key, source, startedAt);

@@ -2,6 +2,7 @@ import { createHash, createHmac, type Hash, type Hmac } from 'node:crypto';
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { Checksum, SourceData } from '@smithy/types';
 import type { IncomingHttpHeaders } from 'node:http';
+import type { Pace } from '../../transfer/pacedBody';
 import { HttpTransport } from '../http/httpTransport';
 
 /**
@@ -52,6 +53,7 @@ export class DirectPut {
     sha256: string,
     headers: Record<string, string>,
     signal: AbortSignal,
+    pace?: Pace,
   ): Promise<PutAnswer> {
     const path = `${this.basePath}/${encodeSegment(this.bucket)}/${key.split('/').map(encodeSegment).join('/')}`;
     const url = new URL(path, this.http.origin);
@@ -69,7 +71,7 @@ export class DirectPut {
         'x-amz-content-sha256': sha256,
       },
     });
-    return this.http.send('PUT', url, { headers: signed.headers, body, signal, maxBody: 64 * 1024 });
+    return this.http.send('PUT', url, { headers: signed.headers, body, pace, signal, maxBody: 64 * 1024 });
   }
 
   close(): void {
