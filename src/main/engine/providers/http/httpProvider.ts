@@ -188,12 +188,11 @@ export class HttpUploadDestination implements Destination {
     let answer: HttpAnswer;
     let sent: number;
     if (source.size <= SMALL_FILE) {
-      // Read, checked and hashed before anything is sent: a replayable body in one write.
+      // Read, checked and hashed before anything is sent: a replayable body, paced as it is written.
       const data = readSmall(source, ctx);
       const body = frame.head ? Buffer.concat([frame.head, data, frame.tail ?? Buffer.alloc(0)]) : data;
-      if (opts.pace) await opts.pace(data.length);
       try {
-        answer = await this.http.send(this.method, target, { headers, body, signal: opts.signal });
+        answer = await this.http.send(this.method, target, { headers, body, pace: opts.pace, signal: opts.signal });
       } catch (err) {
         throw err instanceof FerryError
           ? err.withContext(ctx)

@@ -681,12 +681,11 @@ export class WebdavDestination implements Destination, ServerSideMove, ServerSid
     if (authorization) headers.authorization = authorization;
     this.requests.PUT = (this.requests.PUT ?? 0) + 1;
     if (source.size <= SMALL_FILE) {
-      // Read, checked and hashed before anything is sent; one write puts headers and body on the wire.
+      // Read, checked and hashed before anything is sent, then paced as it is written.
       const data = readSmall(source, this.ctx(rel));
-      if (opts.pace) await opts.pace(data.length);
       if (opts.signal.aborted) throw cancelled(rel);
       sending.started = true;
-      const answer = await this.http.send('PUT', url, { headers, body: data, signal: opts.signal });
+      const answer = await this.http.send('PUT', url, { headers, body: data, pace: opts.pace, signal: opts.signal });
       opts.onProgress?.(data.length);
       return { answer, sent: data.length };
     }
