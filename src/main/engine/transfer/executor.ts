@@ -333,9 +333,11 @@ async function serverSide(job: Job, opts: TransferOpts, deps: ExecutorDeps): Pro
 async function deleteRemote(job: Job, opts: TransferOpts, deps: ExecutorDeps): Promise<JobResult> {
   const dest = destinationOf(job, deps);
   // The plan said the source is gone; make sure it still is before removing the only other copy.
+  // A folder there now, or a file where one of its folders was (ENOTDIR): the name changed kind, the
+  // file is not back.
   const exists = await lstat(fsPath(folderPath(job, deps))).then(
-    () => true,
-    (err: NodeJS.ErrnoException) => err.code !== 'ENOENT',
+    (st) => !st.isDirectory(),
+    (err: NodeJS.ErrnoException) => err.code !== 'ENOENT' && err.code !== 'ENOTDIR',
   );
   if (exists) return { outcome: 'skipped', bytes: 0, note: 'the file is back locally' };
   await dest.delete(job.remotePath as string, opts.signal);

@@ -33,7 +33,9 @@ async function sha256Of(file: string): Promise<string | null> {
     for await (const chunk of createReadStream(file)) h.update(chunk as Buffer);
     return h.digest().sha256;
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    // ENOTDIR: a folder on its path is a file now; EISDIR: a folder stands at it. No file either way.
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'EISDIR') return null;
     throw err;
   }
 }
