@@ -69,9 +69,10 @@ fi
 [ "$(getent passwd "$FTP_USER" | cut -d: -f6)" = / ] || usermod --home / "$FTP_USER"
 if [ -n "$fresh" ] || [ ! -s "$CACHE/$FTP_USER.password" ]; then
   (umask 077 && openssl rand -hex 16 >"$CACHE/$FTP_USER.password")
-  # SHA-512 crypt: Debian's default (yescrypt) costs every login a noticeable moment.
-  echo "$FTP_USER:$(cat "$CACHE/$FTP_USER.password")" | chpasswd --crypt-method SHA512
 fi
+# Set every time: another cache (FERRY_TEST_SERVERS) may have given the user its own password since.
+# SHA-512 crypt: Debian's default (yescrypt) costs every login a noticeable moment.
+echo "$FTP_USER:$(cat "$CACHE/$FTP_USER.password")" | chpasswd --crypt-method SHA512
 if [ ! -f "/etc/pam.d/$PAM_SERVICE" ]; then
   printf '%s\n' '# Ferry test servers (scripts/test-servers.sh): vsftpd logins checked against /etc/shadow only.' \
     'auth     required pam_unix.so' 'account  required pam_unix.so' 'session  required pam_permit.so' \

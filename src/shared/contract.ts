@@ -3,7 +3,9 @@ import { destinationSchema, ruleSchema } from './config';
 import type { FerryConfig } from './config';
 import type { SerializedError } from './errors';
 import type { FolderStatus, ServiceState, TransferRef } from './events';
+import type { HealthLevel, Need } from './health';
 import type { HistoryEntry, TransferOutcome } from './models';
+import type { ProgressSnapshot } from './progress';
 
 /**
  * The one contract every face uses (Electron IPC, the daemon's HTTP + WebSocket API, the CLI):
@@ -26,6 +28,13 @@ export const requestSchemas = {
   'sync:resume': folderRef,
   /** Lets the deletions the brake holds for one rule go ahead, on the next pass only. */
   'sync:confirmDeletes': z.object({ rule: z.string().min(1) }).strict(),
+  /**
+   * Removes the copies a rules change left behind at a rule's destinations, on the next pass: only a
+   * copy whose file is still in the folder with the same content (checked again when it runs) goes.
+   */
+  'sync:cleanLeftBehind': z.object({ rule: z.string().min(1) }).strict(),
+  /** Scans a folder again now (and watches it afresh), and lists its destinations. */
+  'folder:rescan': z.object({ folder: z.string().min(1) }).strict(),
   'config:get': z.object({}).strict(),
   /** A whole new configuration as the YAML file would hold it (validated against the config schema). */
   'config:update': z.object({ config: z.unknown() }).strict(),
@@ -136,9 +145,13 @@ export type QueueItem = Omit<TransferRef, 'jobId'> & {
 
 export type StatusResult = {
   state: ServiceState;
-  /** One sentence on whether everything is safe. */
+  /** One sentence on whether everything is safe, derived from all that follows (shared/health.ts). */
   summary: string;
-  folders: FolderStatus[];
+  level: HealthLevel;
+  /** What waits for the person: the sidebar's and the tray's badge count them. */
+  needs: Need[];
+  /** Every configured folder; `used`: some rule reads it (only those are watched and scanned). */
+  folders: (FolderStatus & { used: boolean })[];
   /** `used`: some rule sends there (a destination no rule uses is not connected, and that is fine). */
   destinations: { id: string; ok: boolean; error: string | null; used: boolean }[];
   queue: { pending: number; active: number; failed: number; bytesPending: number };
@@ -154,6 +167,13 @@ export type StatusResult = {
    * (a destination id, or `folder ID` for a two-way rule's local side). Nothing is deleted until confirmed.
    */
   heldDeletions: { rule: string; where: string; deletes: number; total: number }[];
+  /**
+   * Copies a mirror rule shipped of files that are still in the folder but that it no longer sends
+   * there (its rules changed): kept until the person removes them (`sync:cleanLeftBehind`).
+   */
+  leftBehind: { rule: string; destination: string; count: number; sample: string[] }[];
+  /** How far the queued work has come (the same figures the Queue page and the tray show). */
+  progress: ProgressSnapshot;
 };
 
 /** What a draft rule would do, from the index (see rules/preview.ts). Samples are capped; counts are not. */
@@ -242,6 +262,8 @@ export type Results = {
   'sync:pause': StatusResult;
   'sync:resume': StatusResult;
   'sync:confirmDeletes': { ok: boolean };
+  'sync:cleanLeftBehind': { ok: boolean };
+  'folder:rescan': { ok: boolean };
   'config:get': FerryConfig;
   'config:update': ConfigUpdateResult;
   'destination:test': DestinationTestResult;

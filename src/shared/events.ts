@@ -1,5 +1,6 @@
 import type { SerializedError } from './errors';
 import type { ActionKind, ScanIssue } from './models';
+import type { ProgressSnapshot } from './progress';
 
 /** The typed event stream every face (CLI, window, web) consumes. */
 export type FerryEvents = {
@@ -18,9 +19,16 @@ export type FerryEvents = {
   };
   'transfer:retry': TransferRef & { attempt: number; delayMs: number; error: SerializedError };
   'transfer:failed': TransferRef & { error: SerializedError };
+  /**
+   * Stopped before its end, and no failure: cancelled by the person (it leaves the queue and comes back
+   * with the next change or rescan), or its folder was paused (it stays queued for the resume).
+   */
+  'transfer:stopped': TransferRef & { reason: 'cancelled' | 'paused'; durationMs: number };
   'destination:error': { destination: string; error: SerializedError };
   'folder:status': FolderStatus;
   'service:status': { state: ServiceState };
+  /** How far the queued work has come, about twice a second while transfers run (shared/progress.ts). */
+  progress: ProgressSnapshot;
   /** After each pass: the deletions the brake holds until a person confirms them (empty: none). */
   'deletions:held': { held: { rule: string; where: string; deletes: number; total: number }[] };
   /** Something the person should know that is not tied to one transfer (a watcher fallback, a limit). */

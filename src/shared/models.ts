@@ -69,6 +69,13 @@ export type ActionDetail = {
    * A file without a version token is there all the same: it is not a new file.
    */
   remoteSize?: number | null;
+  /**
+   * delete-remote of a copy a rules change left behind: the file is still in the folder, and goes only
+   * while it still holds the copy's content (so the copy is never the only one).
+   */
+  leftBehind?: boolean;
+  /** move-remote (two-way): the version of the file at `fromRemotePath` the plan saw; another one is not moved. */
+  fromVersion?: string | null;
 };
 
 export type Action = {

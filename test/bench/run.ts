@@ -12,7 +12,8 @@
  *                (latency's repetitions are its samples, alternated Ferry/peer one by one)
  *   BENCH_DIR    working directory (default a fresh /tmp/ferry-bench-<ts>, deleted at the end). When
  *                given, the generated data under BENCH_DIR/data is kept and reused by the next run.
- *   BENCH_ONLY   comma list of scenarios: cold-index,warm-rescan,small-files,big-files,watchers,latency,daemon-idle,rules,s3,webdav,sftp,window,engine-lag
+ *   BENCH_ONLY   comma list of scenarios: cold-index,warm-rescan,small-files,big-files,watchers,latency,daemon-idle,scale,rules,s3,webdav,sftp,window,engine-lag
+ *   BENCH_SCALE_FILES  files in the scale scenario's folder (default 100000; 300000 for issue 18's target size)
  *   BENCH_KEEP   1 = keep the copies and state dirs of this run (for inspection)
  *
  * The live scenarios (Linux only: they read /proc):
@@ -20,6 +21,8 @@
  *                ready, RSS added, inotify watches held, write-to-event latency
  *   latency      change-to-shipped latency of the real daemon vs inotifywait piped to cp
  *   daemon-idle  CPU and RSS of the real daemon watching 100k files once its first sync is done
+ *   scale        one edit → shipped (p50/p99) and the daemon's CPU per edit in a folder of 100k files
+ *                (BENCH_SCALE_FILES), vs inotifywait piped to cp over a tree of the same size
  *
  * Results: stdout (a line per tool, a Markdown table at the end) and test/bench/results-latest.json.
  */
@@ -73,6 +76,7 @@ const SCENARIOS = [
   'watchers',
   'latency',
   'daemon-idle',
+  'scale',
   'rules',
   's3',
   'webdav',
@@ -1363,6 +1367,136 @@ async function daemonIdle(o: Options, ds: Dataset): Promise<LiveResult> {
   }
 }
 
+// -- scale
+
+/** `files` tiny files in folders of 100: the scale scenario's folder (one for Ferry, one for the peer). */
+function scaleSpec(name: string, files: number): DatasetSpec {
+  const folders = Math.ceil(files / 100);
+  const list = Array.from({ length: files }, (_, i) => ({
+    rel: `g${String(Math.floor(i / 10_000)).padStart(2, '0')}/d${String(Math.floor(i / 100)).padStart(4, '0')}/s${String(i).padStart(6, '0')}.txt`,
+    size: 1000,
+  }));
+  return { name, files: list, bytes: files * 1000, folders };
+}
+
+/** Rewrites an existing file with new bytes and polls (every 2 ms) until its copy holds them. */
+async function editOnce(src: string, dst: string, rel: string, what: string, limitMs = 20_000): Promise<number> {
+  const bytes = randomBytes(1000);
+  const dest = join(dst, rel);
+  const t0 = performance.now();
+  writeFileSync(join(src, rel), bytes);
+  for (;;) {
+    let got: Buffer | undefined;
+    try {
+      got = readFileSync(dest);
+    } catch {
+      // not there yet
+    }
+    const now = performance.now();
+    if (got?.equals(bytes)) return (now - t0) / 1000;
+    if (now - t0 > limitMs)
+      throw new Error(`scale/${what}: ${rel} not updated at ${dst} ${limitMs / 1000} s after the edit`);
+    await sleep(2);
+  }
+}
+
+async function scaleScenario(o: Options): Promise<LiveResult> {
+  const files = Number(process.env.BENCH_SCALE_FILES ?? 100_000);
+  if (!Number.isInteger(files) || files < 1000)
+    throw new Error(`BENCH_SCALE_FILES must be an integer ≥ 1000: ${process.env.BENCH_SCALE_FILES}`);
+  const edits = Math.max(20, Math.round(60 * o.scale));
+  const work = join(o.runDir, 'scale');
+  const description = `${edits} edits of existing ~1 KB files, one at a time, in a folder of ${fmtInt(files)} files (local → local), alternated with the peer`;
+  log(`\n== scale: ${description}`);
+  // Fresh trees in this run's directory: the edits change them.
+  const ferrySrc = ensureDataset(work, scaleSpec('ferry-src', files));
+  const peerSrc = ensureDataset(work, scaleSpec('peer-src', files));
+  const ferryDst = join(work, 'ferry-dst');
+  const peerDst = join(work, 'peer-dst');
+  mkdirSync(ferryDst, { recursive: true });
+  // The peer's destination starts as a copy: it only copies what changes.
+  await sh(`cp -r ${shq(peerSrc.dir)} ${shq(peerDst)}`);
+  let daemon: Daemon | undefined;
+  let peerProc: ChildProcess | undefined;
+  const ferry: number[] = [];
+  const peer: number[] = [];
+  const cpuPerEdit: number[] = [];
+  try {
+    const t0 = performance.now();
+    daemon = await startDaemon(join(work, 'ferry'), ferrySrc.dir, ferryDst);
+    await waitIdle(daemon, 'first sync', 30 * 60_000, 3000);
+    const firstSec = (performance.now() - t0) / 1000;
+    log(`    first sync of ${fmtInt(files)} files: ${fmtSecs(firstSec)}`);
+    // The file workers stop and memory is collected after a big scan: measure after that.
+    await sleep(15_000);
+    const rssIdle = procStatusBytes(daemon.pid, 'VmRSS');
+    peerProc = await startPeer(peerSrc.dir, peerDst);
+    const rnd = prng(18);
+    for (let i = 0; i < edits; i++) {
+      const f = ferrySrc.files[Math.floor(rnd() * files)] as FileSpec;
+      const c0 = cpuSecs(daemon.pid);
+      ferry.push(await editOnce(ferrySrc.dir, ferryDst, f.rel, 'ferry'));
+      // What the daemon does after the copy is there (records, history) belongs to the edit too.
+      await sleep(150);
+      cpuPerEdit.push(cpuSecs(daemon.pid) - c0);
+      peer.push(await editOnce(peerSrc.dir, peerDst, f.rel, 'inotifywait'));
+      await sleep(150);
+      if ((i + 1) % 20 === 0 || i + 1 === edits)
+        log(
+          `    ${i + 1}/${edits}: ferry p50 ${fmtMs(median(ferry))}, CPU/edit p50 ${fmtMs(median(cpuPerEdit))}; inotifywait+cp p50 ${fmtMs(median(peer))}`,
+        );
+    }
+    const rssAfter = procStatusBytes(daemon.pid, 'VmRSS');
+    const end = await ferryStatus(daemon);
+    if (end.queue.failed > 0) throw new Error(`ferry reports failed transfers after the scale run: ${end.summary}`);
+    await stopDaemon(daemon);
+    const f = { p50: median(ferry), p99: percentile(ferry, 99), max: Math.max(...ferry) };
+    const p = { p50: median(peer), p99: percentile(peer, 99), max: Math.max(...peer) };
+    const cpu = { p50: median(cpuPerEdit), mean: sum(cpuPerEdit) / cpuPerEdit.length };
+    const met = f.p50 < 0.2 && f.p99 < 1 && cpu.mean < 0.05;
+    log(
+      `  ${'ferry daemon, one edit → shipped'.padEnd(48)} p50 ${fmtMs(f.p50)} · p99 ${fmtMs(f.p99)} · max ${fmtMs(f.max)}`,
+    );
+    log(`  ${'ferry daemon CPU per edit'.padEnd(48)} p50 ${fmtMs(cpu.p50)} · mean ${fmtMs(cpu.mean)}`);
+    log(`  ${'inotifywait -m -r | cp'.padEnd(48)} p50 ${fmtMs(p.p50)} · p99 ${fmtMs(p.p99)} · max ${fmtMs(p.max)}`);
+    log(`  ratio (peer p50 / ferry p50) ${fmtRatio(p.p50 / f.p50)}; p99 ${fmtRatio(p.p99 / f.p99)}`);
+    log(`  target p50 < 200 ms, p99 < 1 s, CPU per edit < 50 ms → ${met ? 'met ✓' : 'NOT met ✗'}`);
+    const notes = [
+      `first sync of ${fmtInt(files)} files took ${fmtSecs(firstSec)} from spawn; RSS ${fmtMB(rssIdle)} idle before the edits, ${fmtMB(rssAfter)} after`,
+      'CPU per edit = utime+stime of every daemon thread from the edit to 150 ms after its copy was complete',
+    ];
+    for (const note of notes) log(`  note: ${note}`);
+    return {
+      name: 'scale',
+      description,
+      rows: [
+        {
+          scenario: `scale: one edit → shipped (${fmtInt(files)} files)`,
+          ferry: `p50 ${fmtMs(f.p50)} · p99 ${fmtMs(f.p99)} · CPU/edit ${fmtMs(cpu.mean)}`,
+          peer: `inotifywait + cp: p50 ${fmtMs(p.p50)} · p99 ${fmtMs(p.p99)}`,
+          ratio: fmtRatio(p.p50 / f.p50),
+          target: 'p50 < 200 ms, p99 < 1 s, CPU/edit < 50 ms',
+          met,
+        },
+      ],
+      figures: {
+        files,
+        edits,
+        firstSyncSec: firstSec,
+        rssIdleBytes: rssIdle,
+        rssAfterBytes: rssAfter,
+        ferry: { ...f, samplesSec: ferry },
+        ferryCpuPerEditSec: cpuPerEdit,
+        inotifywait: { ...p, samplesSec: peer },
+      },
+      notes,
+    };
+  } finally {
+    stopPeer(peerProc);
+    killDaemon(daemon);
+  }
+}
+
 // ---- report --------------------------------------------------------------------------------------
 
 // ---- rules: evaluation rate and preview latency ---------------------------------------------------
@@ -1635,6 +1769,8 @@ const LIVE_FOOTNOTES: Partial<Record<ScenarioName, string>> = {
     'each backend in a fresh child process, runs interleaved; RSS = after ready − before start; watches = `inotify wd:` lines in the process’s fdinfo; event = write → first event for that path, median of 20 per run.',
   latency:
     'write of a new ~1 KiB file → the copy at the destination with its size (polled every 2 ms), samples alternated Ferry/peer; ratio = peer p50 / Ferry p50.',
+  scale:
+    'an existing file rewritten with new bytes → its copy at the destination holds them (polled every 2 ms), edits alternated Ferry/peer; ratio = peer p50 / Ferry p50.',
   'daemon-idle':
     'a 10 s window starting 15 s after the first sync is done (ferry status idle, queue empty; the settling is in the notes); CPU = utime+stime of all threads / wall time.',
 };
@@ -1652,7 +1788,7 @@ function versions(want: (s: ScenarioName) => boolean): Record<string, string> {
     rclone: first('rclone', ['version']),
     find: first('find', ['--version']),
   };
-  if (want('latency')) {
+  if (want('latency') || want('scale')) {
     // `inotifywait --help` exits 1; its first line is the version.
     const r = spawnSync('inotifywait', ['--help'], { encoding: 'utf8' });
     const line = (`${r.stdout ?? ''}${r.stderr ?? ''}`.split('\n')[0] ?? '').trim();
@@ -1662,7 +1798,7 @@ function versions(want: (s: ScenarioName) => boolean): Record<string, string> {
       );
     out.inotifywait = line;
   }
-  if (want('watchers') || want('latency') || want('daemon-idle')) {
+  if (want('watchers') || want('latency') || want('daemon-idle') || want('scale')) {
     if (process.platform !== 'linux')
       throw new Error('the watchers, latency and daemon-idle scenarios need Linux (/proc)');
     const pkg = (name: string) =>
@@ -1726,6 +1862,7 @@ async function main(): Promise<void> {
     if (many && want('watchers')) await timed(() => watchers(o, many));
     if (want('latency')) await timed(() => latency(o));
     if (many && want('daemon-idle')) await timed(() => daemonIdle(o, many));
+    if (want('scale')) await timed(() => scaleScenario(o));
     if (want('rules')) await timed(() => rulesScenario(o));
     if (want('s3')) await timed(() => s3Scenario(o));
     if (want('webdav')) await timed(() => webdavScenario(o));

@@ -128,6 +128,23 @@ export function providerConformance(
       expect((await readBack(nfd)).toString()).toBe('nfd');
     });
 
+    it('answers an upload with the version a stat and a listing then report (what Ferry records is what it finds)', async () => {
+      // Two-way compares the recorded version with the listing's, and a mirror deletes only the version it
+      // recorded: an upload answering another token than the file then carries would look like someone
+      // else's write on every pass.
+      for (const [path, data] of [
+        ['ver/new.txt', 'first'],
+        ['ver/new.txt', 'second, longer'],
+        ['ver/empty.txt', ''],
+      ] as const) {
+        const entry = await put(path, Buffer.from(data));
+        const stat = await dest.stat(path);
+        const listed = (await listAll('ver')).find((e) => e.path === path);
+        expect(stat?.version, `${path} (${data}): stat`).toBe(entry.version);
+        expect(listed?.version, `${path} (${data}): listing`).toBe(entry.version);
+      }
+    });
+
     it('overwrites an existing file with new content', async () => {
       await put('over/w.txt', Buffer.from('version one'));
       await put('over/w.txt', Buffer.from('v2'));

@@ -54,8 +54,8 @@ describe('"Connect to Dropbox" in the destination form, in Chromium, against the
     await connect.click();
     const tab = await consent;
     await tab.waitForLoadState();
-    // Dropbox sent the browser back to Ferry's loopback listener, which says so.
-    expect(tab.url()).toMatch(/^http:\/\/127\.0\.0\.1:\d+\//);
+    // Dropbox sent the browser back to the registered redirect URI, Ferry's loopback listener, which answers a page.
+    expect(tab.url()).toMatch(/^http:\/\/localhost:\d+\/callback\?/);
     await form.getByText('keychain:box.refresh_token').waitFor({ timeout: 30_000 });
     await form.getByRole('button', { name: 'Connect to Dropbox again' }).waitFor();
     await screenshot(page, 'destinations-dropbox-connected-light');

@@ -119,13 +119,16 @@ export async function accessibilityViolations(page: Page): Promise<string[]> {
 
 export type OpenWindow = { daemon: Daemon; browser: Browser; page: Page; problems: string[] };
 
-/** A daemon on the sandbox's config and Chromium showing its window (1280×800, light), watched for errors. */
-export async function openWindow(sb: Sandbox): Promise<OpenWindow> {
+/** A daemon on the sandbox's config and Chromium showing its window (1280×800 unless told, light), watched for errors. */
+export async function openWindow(
+  sb: Sandbox,
+  viewport: { width: number; height: number } = { width: 1280, height: 800 },
+): Promise<OpenWindow> {
   const daemon = await startDaemon(sb.config, sb.state, join(sb.root, 'ferry.log'));
   let browser: Browser | undefined;
   try {
     browser = await launchChromium();
-    const page = await browser.newPage({ viewport: { width: 1280, height: 800 }, colorScheme: 'light' });
+    const page = await browser.newPage({ viewport, colorScheme: 'light' });
     const problems = watchConsole(page);
     await page.goto(daemon.windowUrl);
     return { daemon, browser, page, problems };

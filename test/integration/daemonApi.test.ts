@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { runFerry, spawnFerry } from '../helpers/cli';
+import { ArrivalMeter } from '../helpers/capMeter';
 import { snapshot } from '../helpers/tree';
 import { workspace, type Workspace } from '../helpers/workspace';
 
@@ -130,38 +131,70 @@ describe('the daemon API', () => {
     expect([...bytes].sort((a, b) => a - b)).toEqual(bytes);
   });
 
-  it('pausing a folder lets its running transfers finish and starts no new one; resuming drains the backlog', async () => {
-    // 4 MB/s: 60 files of 1 MB take about fifteen seconds, so the pause lands mid-way.
-    const w = (ws = workspace({ rules: [{ mode: 'backup' }], settings: '  bandwidth: 4000000\n  transfers: 2' }));
-    daemon = await startDaemon(w);
-    mkdirSync(join(w.src, 'batch'));
-    for (let i = 0; i < 60; i++) writeFileSync(join(w.src, 'batch', `f${i}.bin`), randomBytes(1_000_000));
-    const count = () => {
-      try {
-        return readdirSync(join(w.dest, 'batch')).filter((n) => !n.startsWith('.ferrytmp-')).length;
-      } catch {
-        return 0;
-      }
-    };
-    await until('a few files to arrive', () => count() >= 3);
-    const paused = await api<{ folders: { folder: string; state: string }[] }>(daemon, 'sync:pause', {
-      folder: 'work',
-    });
-    expect(paused.body.folders.find((f) => f.folder === 'work')?.state).toBe('paused');
-    // The transfers running at the pause finish (however long that takes on a busy machine)…
-    await until(
-      'the running transfers to finish',
-      async () => (await api<{ queue: { active: number } }>(daemon as Daemon, 'status:get')).body.queue.active === 0,
-    );
-    const settled = count();
-    // …and no new one starts.
-    await new Promise((r) => setTimeout(r, 2500));
-    expect(count()).toBe(settled);
-    expect(settled).toBeLessThan(60);
+  it('pausing stops the running transfers at once, they stay queued; resuming shows at once and finishes them', async () => {
+    // 4 MB/s: two 40 MB files take some twenty seconds, so the pause lands mid-way.
+    const cap = 4_000_000;
+    const w = (ws = workspace({ rules: [{ mode: 'backup' }], settings: `  bandwidth: ${cap}\n  transfers: 2` }));
+    for (let i = 0; i < 2; i++) writeFileSync(join(w.src, `big${i}.bin`), randomBytes(40 * 1024 * 1024));
+    const meter = new ArrivalMeter(w.dest, 50);
+    meter.start();
+    try {
+      daemon = await startDaemon(w);
+      await until('the copies to be under way', () => meter.bytes >= cap);
+      const paused = await api<{ state: string; queue: { pending: number; failed: number } }>(daemon, 'sync:pause');
+      expect(paused.body.state).toBe('paused');
+      // The copies were stopped before the answer: what arrives after it is at most what was in flight,
+      // a slice of the cap (a twentieth of a second's worth) per copy, not seconds of it.
+      await new Promise((r) => setTimeout(r, 200));
+      const atPause = meter.bytes;
+      await new Promise((r) => setTimeout(r, 3000));
+      expect(meter.bytes - atPause).toBeLessThanOrEqual(2 * (cap / 20));
+      const status = await api<{ queue: { pending: number; active: number; failed: number } }>(daemon, 'status:get');
+      expect(status.body.queue).toMatchObject({ active: 0, failed: 0, pending: 2 });
+      expect(readdirSync(w.dest).filter((n) => n.startsWith('big'))).toEqual([]);
 
-    await api(daemon, 'sync:resume', { folder: 'work' });
-    await until('the backlog to drain', () => count() === 60, 90_000);
-    expect(snapshot(w.dest)).toEqual(snapshot(w.src));
+      const resumed = await api<{ state: string }>(daemon, 'sync:resume');
+      expect(resumed.body.state).not.toBe('paused');
+      await until(
+        'both files to arrive',
+        () => readdirSync(w.dest).filter((n) => n.startsWith('big')).length === 2,
+        120_000,
+      );
+      expect(snapshot(w.dest)).toEqual(snapshot(w.src));
+    } finally {
+      meter.stop();
+    }
+  });
+
+  it('a cancelled transfer is no failure: it leaves the queue, nothing failed, history says cancelled', async () => {
+    const w = (ws = workspace({ rules: [{ mode: 'backup' }], settings: '  bandwidth: 4000000' }));
+    writeFileSync(join(w.src, 'big.bin'), randomBytes(40 * 1024 * 1024));
+    daemon = await startDaemon(w);
+    type Items = { total: number; items: { id: number; path: string }[] };
+    let active: Items = { total: 0, items: [] };
+    await until('the transfer to run', async () => {
+      active = (await api<Items>(daemon as Daemon, 'queue:list', { state: 'active' })).body;
+      return active.total === 1;
+    });
+    const id = active.items[0]?.id as number;
+    expect((await api<{ ok: boolean }>(daemon, 'transfer:cancel', { id })).body.ok).toBe(true);
+    await until('the transfer to stop', async () => {
+      const s = await api<{ queue: { active: number } }>(daemon as Daemon, 'status:get');
+      return s.body.queue.active === 0;
+    });
+    const status = await api<{ summary: string; queue: { failed: number; pending: number } }>(daemon, 'status:get');
+    expect(status.body.queue).toMatchObject({ failed: 0, pending: 0 });
+    expect(status.body.summary).not.toMatch(/fail/i);
+    expect((await api<Items>(daemon, 'queue:list', { state: 'failed' })).body.total).toBe(0);
+    const history = await api<{ items: { path: string; outcome: string; error: unknown }[] }>(
+      daemon,
+      'history:query',
+      {},
+    );
+    expect(history.body.items).toEqual([
+      expect.objectContaining({ path: 'big.bin', outcome: 'cancelled', error: null }),
+    ]);
+    expect(readdirSync(w.dest)).toEqual([]);
   });
 
   it('answers status, queue, history, activity and rule preview; applies a new config without a restart', async () => {

@@ -32,7 +32,7 @@ function config(tokenFile: string, redirectUri = 'http://127.0.0.1:9/callback'):
       `    endpoint: ${emu.url}`,
       `    refresh_token: file:${tokenFile}`,
       `    redirect_uri: ${redirectUri}`,
-      `  - { id: nas, type: local, path: ${JSON.stringify(dir)} }`,
+      `  - { id: nas, type: local, path: ${JSON.stringify(join(dir, 'nas'))} }`,
       'rules: [{ name: all, from: [src], to: [box] }]',
       '',
     ].join('\n'),

@@ -213,7 +213,7 @@ describe('ftp through the CLI: problems get a clear message from `ferry check` a
     const r = await both(ftpWorkspace('read-only', { owned: false }));
     expect(r.check).toMatch(/✗ box: write failed: .*this login may not write in \/read-only/);
     expect(r.check).toMatch(/give the user "ferry" write permission/);
-    expect(r.sync).toMatch(/may not write in/);
+    expect(r.sync).toMatch(/may not write there: give the FTP user write permission/);
   });
 
   it('a server certificate that is not trusted', async () => {

@@ -245,7 +245,7 @@ describe('sftp through the CLI: problems get a clear message from `ferry check` 
     const r = await both({ server: sshd, path: join(sshd.dataDir, 'read-only'), user: 'nobody' });
     expect(r.check).toMatch(/✗ box: write failed: .*this login may not write in/);
     expect(r.check).toMatch(/give the user "nobody" write permission/);
-    expect(r.sync).toMatch(/may not write in/);
+    expect(r.sync).toMatch(/may not write there: give the SFTP user write permission/);
   });
 
   it('an unknown host key: refused, with its fingerprint and the line to add', async () => {

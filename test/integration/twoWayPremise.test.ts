@@ -39,7 +39,10 @@ type Hub = { name: string; make: (dir: string) => Destination };
 const HUBS: Hub[] = [
   {
     name: 'a local folder (checked at the rename)',
-    make: (dir) => new LocalDestination({ id: 'hub', path: dir }, workers),
+    make: (dir) => {
+      mkdirSync(dir); // a destination's root is the person's to make: Ferry never creates it
+      return new LocalDestination({ id: 'hub', path: dir }, workers);
+    },
   },
   {
     name: 'S3 (checked by the executor just before the upload)',
@@ -66,6 +69,8 @@ describe.each(HUBS)('two-way upload over $name', (hub) => {
     const dir = mkdtempSync(join(root, 'case-'));
     const work = join(dir, 'work');
     mkdirSync(work);
+    // A local destination's folder must exist (Ferry never creates it).
+    mkdirSync(join(dir, 'hub'));
     const dest = hub.make(join(dir, 'hub'));
     const store = Store.open(join(dir, 'state'));
     try {

@@ -228,6 +228,8 @@ export class DropboxEmulator {
   private readonly accessTokens = new Map<string, Token>();
   private readonly codes = new Map<string, AuthCode>();
   private readonly listPageSize: number;
+  /** The most one request may carry (Dropbox: 150 MiB, MAX_REQUEST_BYTES); tests may lower it. */
+  maxRequestBytes = MAX_REQUEST_BYTES;
   private readonly batchJobMs: number;
   private writesInFlight = 0;
   private revCounter = 0x1000;
@@ -387,7 +389,7 @@ export class DropboxEmulator {
     content: boolean,
     refused: unknown,
   ): Promise<void> {
-    const body = await readBody(req, content ? (n) => (this.stats.contentBytes += n) : undefined);
+    const body = await readBody(req, this.maxRequestBytes, content ? (n) => (this.stats.contentBytes += n) : undefined);
     try {
       if (route === 'oauth2/authorize') return this.authorize(url, res);
       if (route === 'oauth2/token') return this.token(url, req, body, res);
@@ -421,7 +423,7 @@ export class DropboxEmulator {
           throw new BadRequest(
             `Error in call to API function "${route}": Bad HTTP "Content-Type" header: "${req.headers['content-type'] ?? ''}".  Expecting one of "application/octet-stream", "text/plain; charset=dropbox-cors-hack".`,
           );
-        if (body.length > MAX_REQUEST_BYTES) throw new ApiError(tag('payload_too_large'));
+        if (body.length > this.maxRequestBytes) throw new ApiError(tag('payload_too_large'));
       }
       const result = await handler.call(this, arg, body, res);
       if (result === undefined) return; // the handler answered (download)
@@ -1313,13 +1315,13 @@ function renamed(parts: string[]): string[] {
   return [...parts.slice(0, -1), next];
 }
 
-async function readBody(req: IncomingMessage, count?: (n: number) => void): Promise<Buffer> {
+async function readBody(req: IncomingMessage, limit: number, count?: (n: number) => void): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req as AsyncIterable<Buffer>) {
     count?.(chunk.length);
     // Keep at most one byte past the request limit: enough to refuse it, without holding it all.
-    if (size <= MAX_REQUEST_BYTES) chunks.push(chunk);
+    if (size <= limit) chunks.push(chunk);
     size += chunk.length;
   }
   return Buffer.concat(chunks);

@@ -1,9 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { Bandwidth } from '../../src/main/engine/transfer/bandwidth';
+import { Bandwidth, paceGrain } from '../../src/main/engine/transfer/bandwidth';
 
-/** A clock the test moves by hand; fake timers keep setTimeout in step with it. */
+/** A clock the test moves by hand (ms); fake timers keep setTimeout in step with it. */
 let t = 0;
-const now = () => t;
+const now = () => BigInt(t) * 1_000_000n;
 
 beforeEach(() => {
   t = 0;
@@ -32,57 +32,70 @@ async function settled(p: Promise<void>): Promise<boolean> {
 }
 
 describe('Bandwidth', () => {
-  it('lets a burst of one second worth through at once', async () => {
+  it('lets only a twentieth of a second worth through at once after a quiet spell', async () => {
     const bw = new Bandwidth(1000, now);
-    expect(await settled(bw.take(400))).toBe(true);
-    expect(await settled(bw.take(600))).toBe(true);
-    expect(vi.getTimerCount()).toBe(0);
-  });
-
-  it('makes the next take wait in proportion to the bytes beyond the budget', async () => {
-    const bw = new Bandwidth(1000, now);
-    await bw.take(1000);
-    const p = bw.take(250);
+    expect(await settled(bw.take(50))).toBe(true);
+    const p = bw.take(100);
     expect(await settled(p)).toBe(false);
-    await advance(249);
+    await advance(99);
     expect(await settled(p)).toBe(false);
     await advance(1);
     expect(await settled(p)).toBe(true);
   });
 
-  it('refills over time, so a later take does not wait', async () => {
+  it('gives no credit for a quiet spell beyond that burst', async () => {
     const bw = new Bandwidth(1000, now);
-    await bw.take(1000);
-    t += 500;
-    expect(await settled(bw.take(500))).toBe(true);
-    const p = bw.take(100);
-    expect(await settled(p)).toBe(false);
+    await advance(10_000);
+    expect(await settled(bw.take(50))).toBe(true);
+    expect(await settled(bw.take(10))).toBe(false);
   });
 
-  it('holds the average rate over many takes', async () => {
-    const bw = new Bandwidth(10_000, now);
-    let sent = 0;
-    const run = (async () => {
-      for (let i = 0; i < 30; i++) {
-        await bw.take(1000);
-        sent += 1000;
+  it('holds the cap over every 3 s window for many senders sharing it, within one grain', async () => {
+    const rate = 100_000;
+    const grain = 1000;
+    const bw = new Bandwidth(rate, now);
+    const sent: { at: number; bytes: number }[] = [];
+    let stop = false;
+    const sender = async () => {
+      while (!stop) {
+        await bw.take(grain);
+        sent.push({ at: t, bytes: grain });
       }
-    })();
-    // 10 000 bytes of burst, then 20 000 more at 10 000 B/s: two seconds.
-    await advance(1990);
-    expect(sent).toBeLessThan(30_000);
-    await advance(20);
-    await run;
-    expect(sent).toBe(30_000);
+    };
+    const senders = [sender(), sender(), sender(), sender()];
+    await advance(10_000);
+    stop = true;
+    await advance(100);
+    await Promise.all(senders);
+    for (let from = 0; from + 3000 <= 10_000; from += 50) {
+      const inWindow = sent.filter((s) => s.at >= from && s.at < from + 3000).reduce((n, s) => n + s.bytes, 0);
+      expect(inWindow).toBeLessThanOrEqual(rate * 3 + Math.max(grain, rate / 20));
+      // …and it is not far below either: the senders are not starved.
+      expect(inWindow).toBeGreaterThanOrEqual(rate * 3 - 2 * grain);
+    }
   });
 
-  it('lets a request larger than the burst through once the bucket is full, then owes the excess', async () => {
+  it('is one cap for every holder of its shared state (the file workers book from it too)', async () => {
     const bw = new Bandwidth(1000, now);
-    expect(await settled(bw.take(3000))).toBe(true);
-    const p = bw.take(1);
-    await advance(2000);
+    const other = new Bandwidth(0, now, bw.shared);
+    expect(other.rate).toBe(1000);
+    await bw.take(50);
+    const p = other.take(100);
     expect(await settled(p)).toBe(false);
-    await advance(2);
+    await advance(100);
+    expect(await settled(p)).toBe(true);
+    bw.setRate(0);
+    expect(other.rate).toBe(0);
+    expect(await settled(other.take(1e9))).toBe(true);
+  });
+
+  it('returns early when its signal aborts', async () => {
+    const bw = new Bandwidth(1000, now);
+    await bw.take(50);
+    const ac = new AbortController();
+    const p = bw.take(10_000, ac.signal);
+    expect(await settled(p)).toBe(false);
+    ac.abort();
     expect(await settled(p)).toBe(true);
   });
 
@@ -94,18 +107,31 @@ describe('Bandwidth', () => {
 
   it('lifts the limit when the rate is set to 0', async () => {
     const bw = new Bandwidth(1000, now);
-    await bw.take(1000);
+    await bw.take(50);
+    expect(await settled(bw.take(1000))).toBe(false);
     bw.setRate(0);
     expect(await settled(bw.take(1e9))).toBe(true);
   });
 
-  it('shrinks the burst when the rate is lowered', async () => {
-    const bw = new Bandwidth(1000, now);
-    bw.setRate(100);
-    expect(await settled(bw.take(100))).toBe(true);
-    const p = bw.take(50);
-    expect(await settled(p)).toBe(false);
-    await advance(500);
-    expect(await settled(p)).toBe(true);
+  it('sizes the grain to a twentieth of a second, at least 16 KiB', () => {
+    expect(paceGrain(20_000_000)).toBe(1_000_000);
+    expect(paceGrain(1000)).toBe(16 * 1024);
+  });
+});
+
+describe('Bandwidth.takeSync (a worker thread)', () => {
+  it('blocks until the booking is due, and stops waiting once cancelled', () => {
+    vi.useRealTimers();
+    const bw = new Bandwidth(1_000_000);
+    bw.takeSync(50_000, () => false);
+    const start = process.hrtime.bigint();
+    bw.takeSync(100_000, () => false);
+    // A lower bound only: the booking is 100 ms of the cap, the first 50 ms of it the burst.
+    expect(process.hrtime.bigint() - start).toBeGreaterThanOrEqual(45_000_000n);
+    let asked = 0;
+    const before = process.hrtime.bigint();
+    bw.takeSync(10_000_000, () => ++asked > 1);
+    expect(asked).toBe(2);
+    expect(process.hrtime.bigint() - before).toBeLessThan(5_000_000_000n);
   });
 });

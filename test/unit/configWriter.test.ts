@@ -94,4 +94,17 @@ describe('writing an edited config back to its file', () => {
     const text = updateConfigText('folders: [unclosed', next, FILE, BASE);
     expect(parseConfig(text, FILE, BASE)).toEqual(configFromObject(structuredClone(next), FILE, BASE));
   });
+
+  it('writes what the window adds to an empty config in block style, one entry per line', () => {
+    const empty = 'folders: []\ndestinations: []\nrules: []\n';
+    const next = configFromObject({ folders: [], destinations: [], rules: [] }, FILE, BASE);
+    next.folders.push({ id: 'work', path: '/home/me/work', ignore: [], paused: false, watch: 'auto' });
+    next.rules.push(structuredClone(parsed().rules[1]) as FerryConfig['rules'][number]);
+    next.destinations.push(structuredClone(parsed().destinations[0]) as FerryConfig['destinations'][number]);
+    const text = updateConfigText(empty, next, FILE, BASE);
+    expect(text).not.toMatch(/\[\{|\{ ?id:|\{ ?name:/);
+    expect(text).toMatch(/^folders:\n {2}- id: work\n {4}path: \/home\/me\/work\n/);
+    expect(text).toMatch(/\nrules:\n {2}- name: work\n {4}from:/);
+    expect(parseConfig(text, FILE, BASE)).toEqual(configFromObject(structuredClone(next), FILE, BASE));
+  });
 });

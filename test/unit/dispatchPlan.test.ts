@@ -150,6 +150,43 @@ describe('dispatch in the planner', () => {
     ]);
   });
 
+  it('removes left-behind copies on request, only where the folder still holds their content, without the brake', () => {
+    // 120 copies left behind by narrowing the rule to *.txt; one of them holds content since changed here.
+    const logs = Array.from({ length: 120 }, (_, i) => `log-${String(i).padStart(3, '0')}.log`);
+    const records = ['a.txt', ...logs].map((n) => shipped(n));
+    const files = [file('a.txt'), ...logs.map((n) => file(n))];
+    const changed = file('log-000.log');
+    changed.hashes = { sha256: 'edited since' };
+    files[1] = changed;
+    const narrowed = rule({ name: 'r', mode: 'mirror', match: ['*.txt'] });
+    const run = (clean: ReadonlySet<string> | undefined, baseline?: number) =>
+      plan({
+        dispatcher: new Dispatcher([compileRule(narrowed)]),
+        folders: new Map([['f', folder(files)]]),
+        destinations: new Map([['d', dest(records)]]),
+        maxDeleteShare: 0.5,
+        confirmDeletes: false,
+        now: NOW,
+        ...(clean ? { cleanLeftBehind: clean } : {}),
+        ...(baseline !== undefined ? { brakeBaselines: new Map([['r\u0000d', baseline]]) } : {}),
+      });
+    const kept = run(undefined);
+    expect(kept.actions).toEqual([]);
+    expect(kept.problems).toEqual([expect.objectContaining({ kind: 'left-behind', count: 120 })]);
+    const cleaned = run(new Set(['r']), 121);
+    const deletes = cleaned.actions.filter((a) => a.kind === 'delete-remote');
+    expect(deletes).toHaveLength(119);
+    expect(deletes.every((a) => a.detail?.leftBehind === true)).toBe(true);
+    expect(deletes.map((a) => a.remotePath)).not.toContain('log-000.log');
+    // The changed one stays, and is still reported; removing 119 copies is no reason for the brake.
+    expect(cleaned.problems).toEqual([
+      { kind: 'left-behind', rule: 'r', destination: 'd', count: 1, sample: ['log-000.log'] },
+    ]);
+    expect(cleaned.brakeBaselines).toEqual([{ rule: 'r', destination: 'd', files: 2 }]);
+    // Another rule's request removes nothing of this one.
+    expect(run(new Set(['other'])).actions).toEqual([]);
+  });
+
   it('counts files below the write quorum: all destinations by default, safe_when when set', () => {
     const three = { to: ['a', 'b', 'c'] };
     const held = (d: string) => dest([shipped('x', { destination: d, rule: 'm' })]);

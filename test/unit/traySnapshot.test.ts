@@ -1,5 +1,4 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { TrayActivity } from '../../src/main/desktop/trayActivity';
 import { startTrayFeed } from '../../src/main/desktop/trayFeed';
 import type { TraySnapshot } from '../../src/main/desktop/trayModel';
 import { SHARE_LINK_TYPES, TraySnapshotSource, recentFiles, type TrayApi } from '../../src/main/desktop/traySnapshot';
@@ -16,6 +15,7 @@ import { WebdavDestination } from '../../src/main/engine/providers/webdav/webdav
 import { configSchema, destinationSchema, type FerryConfig } from '../../src/shared/config';
 import type { HistoryEntry, StatusResult } from '../../src/shared/contract';
 import type { TransferRef } from '../../src/shared/events';
+import { IDLE_PROGRESS } from '../../src/shared/progress';
 
 const config: FerryConfig = configSchema.parse({
   folders: [
@@ -34,7 +34,11 @@ function status(patch: Partial<StatusResult> = {}): StatusResult {
   return {
     state: 'syncing',
     summary: '',
-    folders: [{ folder: 'work', state: 'syncing', files: 10, watcher: 'native', lastScanAt: 1, error: null }],
+    level: 'busy',
+    needs: [],
+    folders: [
+      { folder: 'work', state: 'syncing', files: 10, watcher: 'native', lastScanAt: 1, error: null, used: true },
+    ],
     destinations: [
       { id: 'nas', ok: false, error: 'connect ECONNREFUSED', used: true },
       { id: 'bucket', ok: true, error: null, used: true },
@@ -45,6 +49,9 @@ function status(patch: Partial<StatusResult> = {}): StatusResult {
     belowQuorum: { count: 0, sample: [] },
     uncaught: 0,
     heldDeletions: [],
+    leftBehind: [],
+    // The one progress model's figures: the tray shows these, as the window does.
+    progress: { ...IDLE_PROGRESS, bytesLeft: 1000, filesLeft: 5 },
     ...patch,
   };
 }
@@ -156,7 +163,9 @@ describe('tray snapshot from the contract', () => {
       status: () =>
         status({
           state: 'paused',
-          folders: [{ folder: 'work', state: 'paused', files: 1, watcher: null, lastScanAt: null, error: null }],
+          folders: [
+            { folder: 'work', state: 'paused', files: 1, watcher: null, lastScanAt: null, error: null, used: true },
+          ],
         }),
     });
     const snap = await new TraySnapshotSource(api, env()).snapshot();
@@ -247,43 +256,6 @@ describe('share link capability', () => {
         type,
         SHARE_LINK_TYPES.has(type),
       ]);
-  });
-});
-
-describe('tray activity (throughput and progress)', () => {
-  it('adds up the rates of running transfers and moves their bytes from left to done', () => {
-    let now = 0;
-    const a = new TrayActivity(() => now);
-    a.observe('transfer:progress', { ...ref(1), bytes: 200, total: 500, rate: 1_000_000 });
-    a.observe('transfer:progress', { ...ref(2), bytes: 100, total: 500, rate: 2_400_000 });
-    expect(a.throughput()).toBe(3_400_000);
-    expect(a.progress(1000)).toEqual({ doneBytes: 300, leftBytes: 700 });
-    a.observe('transfer:done', { ...ref(1), bytes: 500, durationMs: 1, outcome: 'done', note: null });
-    expect(a.throughput()).toBe(2_400_000);
-    // The queue no longer holds job 1: 500 bytes of job 2 are pending, 100 of them sent.
-    expect(a.progress(500)).toEqual({ doneBytes: 600, leftBytes: 400 });
-    now = 6000; // job 2 stalled: its rate is no longer current
-    expect(a.throughput()).toBe(0);
-  });
-
-  it('starts counting again once the queue is empty', () => {
-    const a = new TrayActivity(() => 0);
-    a.observe('transfer:done', { ...ref(1), bytes: 500, durationMs: 1, outcome: 'done', note: null });
-    expect(a.progress(500)).toEqual({ doneBytes: 500, leftBytes: 500 });
-    a.observe('queue:changed', { pending: 0, active: 0, failed: 0, bytesPending: 0 });
-    expect(a.progress(800)).toEqual({ doneBytes: 0, leftBytes: 800 });
-  });
-
-  it('a failed or retried transfer stops counting', () => {
-    const a = new TrayActivity(() => 0);
-    a.observe('transfer:progress', { ...ref(1), bytes: 200, total: 500, rate: 1000 });
-    a.observe('transfer:retry', {
-      ...ref(1),
-      attempt: 1,
-      delayMs: 100,
-      error: { kind: 'retryable', code: 'x', message: 'x', context: {} },
-    });
-    expect(a.throughput()).toBe(0);
   });
 });
 

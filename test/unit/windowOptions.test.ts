@@ -7,6 +7,8 @@ import {
   externalOpenAction,
   mainWindowOptions,
   metaContentSecurityPolicy,
+  refuseAllPermissions,
+  type PermissionSession,
 } from '../../src/main/shell/windowOptions';
 import { revealDecision } from '../../src/main/desktop/revealPolicy';
 
@@ -125,5 +127,38 @@ describe('links the window asks to open elsewhere', () => {
   it('refuses every other scheme and anything that is not a URL', () => {
     for (const url of ['javascript:alert(1)', 'ms-msdt:/id', 'data:text/html,<b>x</b>', 'not a url', ''])
       expect(open(url)).toEqual({ kind: 'deny' });
+  });
+});
+
+describe("the window session's permissions", () => {
+  // What Electron would hand the handlers; they must answer no whatever is asked.
+  type Handler = (...args: unknown[]) => unknown;
+  const handlers: { request?: Handler; check?: Handler; device?: Handler } = {};
+  refuseAllPermissions({
+    setPermissionRequestHandler: (h: Handler | null) => (handlers.request = h ?? undefined),
+    setPermissionCheckHandler: (h: Handler | null) => (handlers.check = h ?? undefined),
+    setDevicePermissionHandler: (h: Handler | null) => (handlers.device = h ?? undefined),
+  } as unknown as PermissionSession);
+  const ASKED = [
+    'notifications',
+    'media',
+    'geolocation',
+    'clipboard-read',
+    'clipboard-sanitized-write',
+    'hid',
+    'serial',
+  ];
+
+  it('refuses every permission a page requests', () => {
+    for (const permission of ASKED) {
+      let granted: boolean | undefined;
+      handlers.request?.({}, permission, (g: boolean) => (granted = g), {});
+      expect(granted, permission).toBe(false);
+    }
+  });
+
+  it('answers no to every synchronous permission check and every device', () => {
+    for (const permission of ASKED) expect(handlers.check?.({}, permission, 'file://', {}), permission).toBe(false);
+    expect(handlers.device?.({ deviceType: 'usb', origin: 'file://' })).toBe(false);
   });
 });

@@ -60,6 +60,14 @@ function logEvents(deps: EngineDeps, log: Logger): () => void {
         error: t.error,
       }),
     ),
+    deps.events.on('transfer:stopped', (t) =>
+      log('info', t.reason === 'paused' ? 'transfer paused' : 'transfer cancelled', {
+        folder: t.folder,
+        path: t.path,
+        destination: t.destination,
+        ms: t.durationMs,
+      }),
+    ),
     deps.events.on('transfer:retry', (t) =>
       log('warn', 'transfer retried', { path: t.path, attempt: t.attempt, delayMs: t.delayMs, error: t.error.message }),
     ),

@@ -1,4 +1,4 @@
-/** Human-readable sizes, rates and durations for the terminal. */
+/** Human-readable sizes, rates and durations for the terminal (whole bytes: a rate is rarely one). */
 export function bytes(n: number): string {
   const units = ['B', 'kB', 'MB', 'GB', 'TB'];
   let v = n;
@@ -7,7 +7,7 @@ export function bytes(n: number): string {
     v /= 1000;
     i++;
   }
-  return `${i === 0 ? v : v.toFixed(v < 10 ? 2 : v < 100 ? 1 : 0)} ${units[i]}`;
+  return `${i === 0 ? Math.round(v) : v.toFixed(v < 10 ? 2 : v < 100 ? 1 : 0)} ${units[i]}`;
 }
 
 export function duration(ms: number): string {

@@ -17,6 +17,9 @@ export function attachProgress(events: EventBus, out: Out, opts: { verbose?: boo
   let bytesTotal = 0;
   let scanning = '';
   const inFlight = new Map<number, number>();
+  // Sizes of the running files: the queue counts their bytes as no longer pending, the total still holds them.
+  const running = new Map<number, number>();
+  const runningBytes = () => [...running.values()].reduce((a, b) => a + b, 0);
   let lastLine = 0;
   let drawn = false;
 
@@ -24,10 +27,11 @@ export function attachProgress(events: EventBus, out: Out, opts: { verbose?: boo
     if (scanning) return scanning;
     const moving = [...inFlight.values()].reduce((a, b) => a + b, 0);
     const sent = bytesDone + moving;
+    const total = Math.max(bytesTotal, bytesDone + runningBytes(), sent);
     const secs = started === 0 ? 0 : (Date.now() - started) / 1000;
     const rate = secs > 0 ? sent / secs : 0;
-    const eta = rate > 0 ? ((bytesTotal - sent) / rate) * 1000 : Infinity;
-    return `↑ ${count(filesDone)}/${count(filesTotal)} files · ${bytes(sent)}/${bytes(bytesTotal)} · ${bytes(rate)}/s · ETA ${duration(eta)}`;
+    const eta = rate > 0 ? ((total - sent) / rate) * 1000 : Infinity;
+    return `↑ ${count(filesDone)}/${count(filesTotal)} files · ${bytes(sent)}/${bytes(total)} · ${bytes(rate)}/s · ETA ${duration(eta)}`;
   };
   const clear = () => {
     if (tty && drawn) out.write('\r\x1b[2K');
@@ -66,11 +70,12 @@ export function attachProgress(events: EventBus, out: Out, opts: { verbose?: boo
     ),
     events.on('queue:changed', (q) => {
       filesTotal = Math.max(filesTotal, filesDone + q.pending + q.active);
-      bytesTotal = Math.max(bytesTotal, bytesDone + q.bytesPending);
+      bytesTotal = Math.max(bytesTotal, bytesDone + runningBytes() + q.bytesPending);
       draw();
     }),
-    events.on('transfer:started', () => {
+    events.on('transfer:started', (t) => {
       if (started === 0) started = Date.now();
+      running.set(t.jobId, t.size);
     }),
     events.on('transfer:progress', (p) => {
       inFlight.set(p.jobId, p.bytes);
@@ -78,6 +83,7 @@ export function attachProgress(events: EventBus, out: Out, opts: { verbose?: boo
     }),
     events.on('transfer:done', (d) => {
       inFlight.delete(d.jobId);
+      running.delete(d.jobId);
       filesDone++;
       bytesDone += d.bytes;
       if (opts.verbose) say(`${d.kind} ${d.folder}/${d.path} → ${d.destination ?? 'local'}`);
@@ -85,10 +91,12 @@ export function attachProgress(events: EventBus, out: Out, opts: { verbose?: boo
     }),
     events.on('transfer:retry', (r) => {
       inFlight.delete(r.jobId);
+      running.delete(r.jobId);
       if (opts.verbose) say(`retry ${r.attempt} in ${duration(r.delayMs)}: ${r.path}: ${r.error.message}`);
     }),
     events.on('transfer:failed', (f) => {
       inFlight.delete(f.jobId);
+      running.delete(f.jobId);
       filesDone++;
       say(`failed: ${f.kind} ${f.folder}/${f.path}${f.destination ? ` → ${f.destination}` : ''}: ${f.error.message}`);
     }),

@@ -11,7 +11,9 @@ const REFRESH_ON: ReadonlySet<FerryEventName> = new Set<FerryEventName>([
   'folder:status',
   'transfer:done',
   'transfer:failed',
+  'transfer:stopped',
   'transfer:progress',
+  'progress',
   'destination:error',
   'deletions:held',
 ]);

@@ -62,6 +62,8 @@ export type TraySnapshot = {
   offline: boolean;
   /** Deletions the brake holds until the person confirms them in the window. */
   heldDeletions: { rule: string; deletes: number }[];
+  /** Copies a rules change left behind, kept until the person removes them in the window. */
+  leftBehind?: { rule: string; count: number }[];
   recent: RecentFile[];
   theme: MenuBarTheme;
   platform: TrayPlatform;
@@ -147,6 +149,8 @@ export function problems(s: TraySnapshot): string[] {
   for (const f of s.folders) if (f.state === 'error') out.push(`folder ${quoted(f.id)} needs attention`);
   if (s.queue.failed > 0) out.push(`${plural(s.queue.failed, 'transfer')} failed`);
   for (const h of s.heldDeletions) out.push(`${plural(h.deletes, 'deletion')} of rule ${quoted(h.rule)} wait for you`);
+  for (const l of s.leftBehind ?? [])
+    out.push(`${plural(l.count, 'copy', 'copies')} left behind by rule ${quoted(l.rule)} wait for you`);
   return out;
 }
 

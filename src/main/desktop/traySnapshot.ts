@@ -3,7 +3,6 @@ import { join } from 'node:path';
 import type { FerryConfig } from '../../shared/config';
 import type { FerryApi, HistoryEntry, StatusResult } from '../../shared/contract';
 import type { FerryEventName, FerryEvents } from '../../shared/events';
-import { TrayActivity } from './trayActivity';
 import {
   RECENT_IN_MENU,
   type MenuBarTheme,
@@ -110,11 +109,11 @@ export function trayDestinations(config: FerryConfig, status: StatusResult): Tra
 }
 
 /**
- * Builds the tray's snapshot from the contract (status, config, the history's recent done files) and
- * the live events (throughput, progress). The history is read again only after a transfer is done.
+ * Builds the tray's snapshot from the contract: status (with the one progress model's figures, the same
+ * the window shows), config, the history's recent done files. The history is read again only after a
+ * transfer is done.
  */
 export class TraySnapshotSource {
-  private readonly activity: TrayActivity;
   private readonly now: () => number;
   private recent: { files: RecentFile[]; config: FerryConfig; readAt: number } | undefined;
   private recentStale = true;
@@ -124,11 +123,9 @@ export class TraySnapshotSource {
     private readonly env: TrayEnvironment,
   ) {
     this.now = env.now ?? Date.now;
-    this.activity = new TrayActivity(this.now);
   }
 
-  observe<K extends FerryEventName>(name: K, payload: FerryEvents[K]): void {
-    this.activity.observe(name, payload);
+  observe<K extends FerryEventName>(name: K, _payload: FerryEvents[K]): void {
     if (name === 'transfer:done') this.recentStale = true;
   }
 
@@ -150,12 +147,13 @@ export class TraySnapshotSource {
     return {
       service: status.state,
       queue: status.queue,
-      throughput: this.activity.throughput(),
-      progress: this.activity.progress(status.queue.bytesPending),
+      throughput: status.progress.rate,
+      progress: { doneBytes: status.progress.bytesDone, leftBytes: status.progress.bytesLeft },
       folders: trayFolders(config, status),
       destinations: trayDestinations(config, status),
       offline: this.env.offline(),
       heldDeletions: status.heldDeletions.map(({ rule, deletes }) => ({ rule, deletes })),
+      leftBehind: status.leftBehind.map(({ rule, count }) => ({ rule, count })),
       recent: await this.recentFiles(config, status.queue.pending + status.queue.active > 0),
       theme: this.env.theme(),
       platform: this.env.platform,

@@ -17,6 +17,7 @@ import {
 import { ConfigError, configFromObject, pathToString } from './config/loadConfig';
 import { updateConfigText } from './config/configWriter';
 import { FerryError } from '../../shared/errors';
+import { levelOf, needsOf, sentenceOf } from '../../shared/health';
 import { FERRY_VERSION } from '../../shared/version';
 import { draftSecretProblem } from './draftSecrets';
 import { canShare } from './providers/types';
@@ -60,26 +61,6 @@ export class ApiInputError extends Error {
 function queueItem(job: Job, state: QueueItem['state']): QueueItem {
   const { jobId, ...ref } = transferRef(job);
   return { id: jobId, ...ref, reason: job.reason, attempts: job.attempts, lastError: job.lastError, state };
-}
-
-function summarize(s: Omit<StatusResult, 'summary'>): string {
-  const down = s.destinations.filter((d) => d.used && !d.ok);
-  if (s.state === 'paused') return 'Paused: nothing is being shipped until you resume.';
-  if (down.length > 0)
-    return `Attention: ${down.map((d) => `destination "${d.id}" is unavailable (${d.error ?? 'unknown error'})`).join('; ')}.`;
-  const held = s.heldDeletions[0];
-  if (held)
-    return `Waiting for you: rule "${held.rule}" would delete ${held.deletes} of ${held.total} files at ${held.where}; nothing is deleted until you confirm.`;
-  const broken = s.folders.filter((f) => f.state === 'error');
-  if (broken.length > 0)
-    return `Attention: ${broken.map((f) => `folder "${f.folder}": ${f.error ?? 'error'}`).join('; ')}.`;
-  if (s.queue.failed > 0)
-    return `${s.queue.failed} transfer${s.queue.failed === 1 ? '' : 's'} failed: see the queue for why, and retry.`;
-  if (s.queue.pending + s.queue.active > 0 || s.state === 'syncing')
-    return `Syncing: ${s.queue.pending + s.queue.active} transfer(s) to go.`;
-  if (s.belowQuorum.count > 0)
-    return `${s.belowQuorum.count} file(s) have fewer verified copies than their rule requires (safe_when): they stay in place until enough destinations hold them.`;
-  return 'Everything is safe: every folder is in sync with its destinations.';
 }
 
 /** A file's text, or '' when there is none yet (a first run writes the config from scratch). */
@@ -136,8 +117,10 @@ export function createApi(host: ApiHost): FerryApi {
       belowQuorum,
       uncaught: s.uncaught,
       heldDeletions: s.heldDeletions,
+      leftBehind: s.leftBehind,
     };
-    return { ...base, summary: summarize(base) };
+    const needs = needsOf(base);
+    return { ...base, summary: sentenceOf(base, needs), level: levelOf(base, needs), needs, progress: s.progress };
   };
   const connected = (id: string) => {
     if (!host.config().destinations.some((d) => d.id === id))
@@ -183,6 +166,12 @@ export function createApi(host: ApiHost): FerryApi {
       return status();
     },
     'sync:confirmDeletes': async ({ rule }) => ({ ok: host.service().confirmDeletes(rule) }),
+    'sync:cleanLeftBehind': async ({ rule }) => ({ ok: host.service().cleanLeftBehind(rule) }),
+    'folder:rescan': async ({ folder }) => {
+      if (!host.config().folders.some((f) => f.id === folder))
+        throw new FerryError('not-found', 'unknown-folder', `there is no folder "${folder}"`);
+      return { ok: host.service().rescanFolder(folder) };
+    },
     'sync:resume': async ({ folder }) => {
       host.service().resume(folder);
       return status();

@@ -232,7 +232,13 @@ export function planAll(
    * The deletion brake's baselines (the state database's), and the instant and host name the plan is
    * made at (fixed by the golden scenarios).
    */
-  at: { now?: number; host?: string; brakeBaselines?: ReadonlyMap<string, number> } = {},
+  at: {
+    now?: number;
+    host?: string;
+    brakeBaselines?: ReadonlyMap<string, number>;
+    /** Rules whose left-behind copies the person asked to remove (see PlanInput). */
+    cleanLeftBehind?: ReadonlySet<string>;
+  } = {},
 ): Plan {
   const folders = new Map<string, FolderState>(
     [...scans].map(([id, s]) => [id, { files: s.files, unreadable: s.unreadable, complete: s.complete }]),
@@ -246,6 +252,7 @@ export function planAll(
     confirmDeletes,
     now,
     ...(at.brakeBaselines ? { brakeBaselines: at.brakeBaselines } : {}),
+    ...(at.cleanLeftBehind ? { cleanLeftBehind: at.cleanLeftBehind } : {}),
   });
   if (!cfg.rules.some((r) => r.mode === 'two-way')) return thePlan;
   const two = planTwoWayRules({

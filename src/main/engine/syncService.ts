@@ -1,3 +1,5 @@
+import { statSync } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { folderNeedsContentType, type FerryConfig, type FolderConfig, type RuleConfig } from '../../shared/config';
 import type { PreviewResult } from '../../shared/contract';
 import type { BelowQuorum, Plan } from './plan/planner';
@@ -9,6 +11,7 @@ import type { Job } from './store/jobStore';
 import type { FolderStatus, ServiceState } from '../../shared/events';
 import type { HashKind } from '../../shared/hashes';
 import type { LocalFile } from '../../shared/models';
+import { IDLE_PROGRESS, ProgressModel, type ProgressSnapshot } from '../../shared/progress';
 import { canWatch, type Destination } from './providers/types';
 import {
   activeFolders,
@@ -24,6 +27,7 @@ import {
   type EngineDeps,
 } from './runSteps';
 import { releaseMemory } from './memory';
+import { LivePath, mergeBelowQuorum } from './live/livePath';
 import { purgeTrash, sweepDownloadLeftovers } from './trash';
 import { scanChanges, scanFolder, type FolderScan } from './scan/scanner';
 import { walkFolder } from './scan/walk';
@@ -40,11 +44,14 @@ export type ServiceOptions = {
   retryIntervalMs?: number;
   /** Overrides settings.remote_poll (tests). */
   remotePollMs?: number;
+  /** How often a folder that was missing is looked for again (default 2 s). */
+  folderCheckMs?: number;
 };
 
 export type ServiceStatus = {
   state: ServiceState;
-  folders: FolderStatus[];
+  /** Every configured folder; `used` when a rule reads it (only those are watched and scanned). */
+  folders: (FolderStatus & { used: boolean })[];
   destinations: { id: string; ok: boolean; error: string | null; used: boolean }[];
   queue: { pending: number; failed: number; bytesPending: number };
   /** Files with fewer verified copies than their rule's quorum, after the last cycle's transfers. */
@@ -53,7 +60,12 @@ export type ServiceStatus = {
   uncaught: number;
   /** Deletions the last pass held back (the deletion brake), waiting for a person to confirm them. */
   heldDeletions: HeldDeletion[];
+  /** Copies a rules change left behind at a mirror rule's destinations (kept until removed). */
+  leftBehind: LeftBehind[];
+  progress: ProgressSnapshot;
 };
+
+export type LeftBehind = { rule: string; destination: string; count: number; sample: string[] };
 
 /** A rule's deletions held by the brake: `deletes` of the `total` files it keeps at `where`. */
 export type HeldDeletion = { rule: string; where: string; deletes: number; total: number };
@@ -95,6 +107,20 @@ export class SyncService {
   private readonly confirmedDeletes = new Set<string>();
   private belowQuorum: BelowQuorum[] = [];
   private readonly dispatcher: Dispatcher;
+  /** Rules whose left-behind copies the person asked to remove, for the next pass. */
+  private readonly cleanLeftBehindFor = new Set<string>();
+  /** Folders whose path was missing (or not a folder) at the last look: looked for again every few seconds. */
+  private readonly absent = new Set<string>();
+  /** The inode of each folder as its watcher found it: another one at that path (moved away, made anew) is not watched. */
+  private readonly watchedIno = new Map<string, number>();
+  private folderTimer: NodeJS.Timeout | undefined;
+  private checkingFolders = false;
+  private readonly progressModel = new ProgressModel();
+  private progressTimer: NodeJS.Timeout | undefined;
+  private progressBusy = false;
+  private offEvents: (() => void) | undefined;
+  /** Plans a watcher's hints on their own when it can (see live/livePath.ts). */
+  readonly live = new LivePath();
 
   constructor(
     private readonly cfg: FerryConfig,
@@ -106,6 +132,18 @@ export class SyncService {
   }
 
   async start(): Promise<void> {
+    this.offEvents = this.deps.events.onAny((name, payload) => {
+      this.progressModel.observe(name, payload);
+      if (name === 'transfer:started') this.progressBusy = true;
+    });
+    // While transfers run, the one progress model is sent about twice a second (and once more at the end).
+    this.progressTimer = setInterval(() => {
+      if (!this.progressBusy) return;
+      const p = this.progress();
+      this.deps.events.emit('progress', p);
+      this.progressBusy = p.running > 0 || p.filesLeft > 0;
+    }, 500);
+    this.progressTimer.unref();
     const { destinations, errors } = await connectDestinations(this.cfg, this.deps, this.controller.signal);
     this.destinations = destinations;
     this.destinationErrors = errors;
@@ -159,6 +197,12 @@ export class SyncService {
         void this.verifyConnected((d) => d.type === 'local').finally(() => (this.verifying = false));
       }
     }, this.opts.retryIntervalMs ?? 30_000);
+    // A folder renamed away or unmounted sends no event its watcher sees; one that is back needs a new watcher.
+    this.folderTimer = setInterval(() => {
+      if (this.checkingFolders) return;
+      this.checkingFolders = true;
+      void this.checkFolders().finally(() => (this.checkingFolders = false));
+    }, this.opts.folderCheckMs ?? 2000);
     this.loop = this.run();
   }
 
@@ -188,11 +232,66 @@ export class SyncService {
         () => aggregator.addFull(),
       );
       this.watchers.set(folder.id, { handle, aggregator });
+      const ino = await stat(folder.path).then(
+        (st) => (st.isDirectory() ? st.ino : undefined),
+        () => undefined,
+      );
+      if (ino === undefined) this.watchedIno.delete(folder.id);
+      else this.watchedIno.set(folder.id, ino);
       this.setFolder(folder.id, { watcher: handle.backend });
     } catch (err) {
-      // No watcher at all (the folder is missing, say): the periodic rescan still covers it.
+      // No watcher at all (the folder is missing, say): it is looked for again every few seconds.
+      this.absent.add(folder.id);
       this.setFolder(folder.id, { state: 'error', error: `cannot watch ${folder.path}: ${(err as Error).message}` });
     }
+  }
+
+  /** Watches a folder afresh: a watcher on a folder that went away and came back sees nothing. */
+  private async rewatch(folderId: string): Promise<void> {
+    const old = this.watchers.get(folderId);
+    this.watchers.delete(folderId);
+    if (old) {
+      old.aggregator.close();
+      await old.handle.close().catch(() => undefined);
+    }
+    await this.startWatcher(folderId);
+  }
+
+  /**
+   * Looks at each synced folder's path (a stat each, every few seconds): one that went away is scanned
+   * (the scan says it is missing, and deletes nothing); one that is back, or another folder now at its
+   * path, is watched afresh and scanned.
+   */
+  private async checkFolders(): Promise<void> {
+    for (const folder of activeFolders(this.cfg)) {
+      if (this.controller.signal.aborted) return;
+      const st = await stat(folder.path).catch(() => undefined);
+      const here = st?.isDirectory() === true;
+      const full = () => this.markDirty({ folder: folder.id, paths: new Set(), full: true });
+      if (this.absent.has(folder.id)) {
+        if (!here) continue;
+        this.absent.delete(folder.id);
+        await this.rewatch(folder.id).finally(full);
+      } else if (!here) {
+        this.absent.add(folder.id);
+        full();
+      } else if (this.watchedIno.has(folder.id) && this.watchedIno.get(folder.id) !== st?.ino) {
+        await this.rewatch(folder.id).finally(full);
+      }
+    }
+  }
+
+  /**
+   * "Rescan" in the window: the folder is watched afresh, scanned whole and its destinations listed.
+   * False for a folder no rule reads (it is not synced) or that is not configured.
+   */
+  rescanFolder(folderId: string): boolean {
+    if (!activeFolders(this.cfg).some((f) => f.id === folderId)) return false;
+    this.absent.delete(folderId);
+    this.listNext = true;
+    this.setFolder(folderId, { state: 'scanning' });
+    void this.rewatch(folderId).finally(() => this.markDirty({ folder: folderId, paths: new Set(), full: true }));
+    return true;
   }
 
   private markDirty(batch: ChangeBatch): void {
@@ -289,6 +388,23 @@ export class SyncService {
       const wanted = new Set(batch.map((b) => b.folder));
       const folders = activeFolders(this.cfg, new Set(this.heldFolders())).filter((f) => wanted.has(f.id));
       for (const f of folders) this.setFolder(f.id, { state: 'scanning' });
+      const live = await this.live.pass(
+        folders.map((f) => ({ folder: f, hints: batch.find((b) => b.folder === f.id) })),
+        {
+          cfg: this.cfg,
+          deps: this.deps,
+          dispatcher: this.dispatcher,
+          destinations: this.destinations,
+          kinds: this.kinds,
+          scans: this.scans,
+          lastPlan: this.lastPlan,
+          fullPass: this.listNext
+            ? 'a listing is due'
+            : this.confirmedDeletes.size > 0
+              ? 'deletions confirmed'
+              : undefined,
+        },
+      );
       const fresh = new Map<string, FolderScan>();
       const scanDeps = { index: this.deps.store.index, workers: this.deps.workers, events: this.deps.events };
       for (const f of folders) {
@@ -297,20 +413,29 @@ export class SyncService {
         // Watcher hints rescan only what they name; the first scan, an overflow or the safety net rescan all.
         const scanOpts = { sniff: folderNeedsContentType(this.cfg, f.id) };
         const scan =
-          !hints || hints.full || !prev
+          live.scanned.get(f.id) ??
+          (!hints || hints.full || !prev
             ? await scanFolder(f, this.kinds.get(f.id) ?? [], scanDeps, scanOpts)
-            : await scanChanges(f, this.kinds.get(f.id) ?? [], scanDeps, [...hints.paths], prev, scanOpts);
+            : await scanChanges(f, this.kinds.get(f.id) ?? [], scanDeps, [...hints.paths], prev, scanOpts));
         fresh.set(f.id, scan);
         this.scannedSinceIdle += hints?.full === false ? hints.paths.size : scan.files.size;
       }
       for (const [id, scan] of fresh) {
         this.scans.set(id, scan);
+        if (scan.issues.some((i) => i.code === 'missing-folder' || i.code === 'not-a-folder')) this.absent.add(id);
         this.setFolder(id, {
           state: 'syncing',
           files: scan.files.size,
           lastScanAt: Date.now(),
           error: scan.complete ? null : (scan.issues.find((i) => i.blocking)?.message ?? 'incomplete scan'),
         });
+      }
+      if (live.queued) {
+        // Only the changed paths were planned and queued: drain them, keep the brake and quorum current.
+        await this.pool?.drain(this.controller.signal);
+        if (!this.controller.signal.aborted) this.deps.store.brakes.putMany(live.baselines);
+        this.belowQuorum = mergeBelowQuorum(this.belowQuorum, live, this.deps);
+        return;
       }
       const planned = new Map(
         [...this.scans].filter(([id]) => activeFolders(this.cfg, new Set(this.heldFolders())).some((f) => f.id === id)),
@@ -325,6 +450,8 @@ export class SyncService {
       // A confirmation covers the pass that follows it: a later mass deletion is held again.
       const consent = new Set(this.confirmedDeletes);
       this.confirmedDeletes.clear();
+      const cleanLeftBehind = new Set(this.cleanLeftBehindFor);
+      this.cleanLeftBehindFor.clear();
       const thePlan = planAll(
         this.cfg,
         planned,
@@ -332,7 +459,7 @@ export class SyncService {
         consent,
         this.dispatcher,
         (r) => this.deps.store.base.forRule(r),
-        { brakeBaselines: this.deps.store.brakes.all() },
+        { brakeBaselines: this.deps.store.brakes.all(), cleanLeftBehind },
       );
       this.lastPlan = thePlan;
       this.deps.events.emit('deletions:held', { held: this.heldDeletions() });
@@ -360,25 +487,53 @@ export class SyncService {
     for (const f of this.cfg.folders)
       if (folder === undefined || f.id === folder) this.setFolder(f.id, { state: 'paused' });
     if (this.pausedAll) this.setState('paused');
+    // Its running transfers stop now, not when they end: a pause that lets them run on is no pause.
+    this.pool?.stopHeld();
   }
 
-  /** Resumes and drains the backlog: the folder is rescanned and its queued work runs. */
+  /**
+   * Resumes at once: the queued work runs, with what the watchers saw meanwhile (they kept watching,
+   * so no full rescan is needed: it would keep the person waiting on a big folder).
+   */
   resume(folder?: string): void {
+    const wasAll = this.pausedAll;
     if (folder === undefined) {
       this.pausedAll = false;
       this.pausedFolders.clear();
     } else this.pausedFolders.delete(folder);
+    let any = false;
     for (const f of activeFolders(this.cfg))
       if (folder === undefined || f.id === folder) {
-        this.setFolder(f.id, { state: 'scanning' });
-        this.markDirty({ folder: f.id, paths: new Set(), full: true });
+        any = true;
+        this.setFolder(f.id, { state: 'syncing' });
+        this.markDirty({ folder: f.id, paths: new Set(), full: false });
       }
+    if (wasAll && !this.pausedAll) this.setState(any ? 'syncing' : 'idle');
   }
 
   status(): ServiceStatus {
+    const used = new Set(activeFolders(this.cfg).map((f) => f.id));
     return {
       state: this.state,
-      folders: [...this.folderStatus.values()],
+      folders: this.cfg.folders.map((f) => {
+        const st = this.folderStatus.get(f.id);
+        if (used.has(f.id))
+          return {
+            ...(st ?? { folder: f.id, state: 'scanning', files: 0, watcher: null, lastScanAt: null, error: null }),
+            used: true,
+          };
+        // Not synced (paused in the config, or no rule reads it): still, a path that is not there is said.
+        const missing = isFolder(f.path) ? null : `${f.path} does not exist or is not a folder`;
+        return {
+          folder: f.id,
+          state: missing ? 'error' : f.paused ? 'paused' : 'watching',
+          files: st?.files ?? 0,
+          watcher: null,
+          lastScanAt: st?.lastScanAt ?? null,
+          error: missing,
+          used: used.has(f.id),
+        };
+      }),
       destinations: this.cfg.destinations.map((d) => {
         const err = this.destinationErrors.find((e) => e.destination === d.id);
         return {
@@ -392,7 +547,33 @@ export class SyncService {
       belowQuorum: this.belowQuorum,
       uncaught: this.lastPlan?.unmatched ?? 0,
       heldDeletions: this.heldDeletions(),
+      leftBehind: this.leftBehind(),
+      progress: this.progress(),
     };
+  }
+
+  /** The one progress model's figures (shared/progress.ts), against what the queue holds now. */
+  progress(): ProgressSnapshot {
+    if (!this.pool) return { ...IDLE_PROGRESS, at: Date.now() };
+    return this.progressModel.snapshot(this.deps.store.jobs.queuedByFolder());
+  }
+
+  private leftBehind(): LeftBehind[] {
+    return (this.lastPlan?.problems ?? []).flatMap((p) =>
+      p.kind === 'left-behind' ? [{ rule: p.rule, destination: p.destination, count: p.count, sample: p.sample }] : [],
+    );
+  }
+
+  /**
+   * "Remove the copies left behind" in the window: the rule's folders are planned again at once, and
+   * each such copy whose file is still in the folder with the same content goes. False when none is kept.
+   */
+  cleanLeftBehind(rule: string): boolean {
+    if (!this.leftBehind().some((l) => l.rule === rule)) return false;
+    this.cleanLeftBehindFor.add(rule);
+    const r = this.cfg.rules.find((x) => x.name === rule);
+    for (const f of r?.from ?? []) this.markDirty({ folder: f, paths: new Set(), full: true });
+    return true;
   }
 
   private heldDeletions(): HeldDeletion[] {
@@ -507,6 +688,9 @@ export class SyncService {
     if (this.rescanTimer) clearInterval(this.rescanTimer);
     if (this.pollTimer) clearInterval(this.pollTimer);
     if (this.retryTimer) clearInterval(this.retryTimer);
+    if (this.folderTimer) clearInterval(this.folderTimer);
+    if (this.progressTimer) clearInterval(this.progressTimer);
+    this.offEvents?.();
     if (this.gcTimer) clearTimeout(this.gcTimer);
     this.wake?.();
     await this.reconnecting;
@@ -517,5 +701,13 @@ export class SyncService {
     await this.loop;
     await Promise.all([...this.destinations.values()].map((d) => d.close().catch(() => undefined)));
     this.setState('stopped');
+  }
+}
+
+function isFolder(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
   }
 }

@@ -32,6 +32,7 @@ function stateKey<K extends FerryEventName>(event: K, payload: FerryEvents[K]): 
     case 'queue:changed':
     case 'service:status':
     case 'deletions:held':
+    case 'progress':
       return event;
     default:
       return undefined;
@@ -41,7 +42,8 @@ function stateKey<K extends FerryEventName>(event: K, payload: FerryEvents[K]): 
 /** The state an event closes: a finished transfer or scan has no progress left to report. */
 function endedKey(o: Outgoing): string | undefined {
   const p = o.payload as Partial<{ jobId: number; folder: string }>;
-  if (o.event === 'transfer:done' || o.event === 'transfer:failed') return `transfer:${String(p.jobId)}`;
+  if (o.event === 'transfer:done' || o.event === 'transfer:failed' || o.event === 'transfer:stopped')
+    return `transfer:${String(p.jobId)}`;
   if (o.event === 'scan:done') return `scan:${String(p.folder)}`;
   return undefined;
 }

@@ -3,7 +3,7 @@ import { BrowserWindow, shell } from 'electron';
 import type { BrowserWindowConstructorOptions } from 'electron';
 import type { FerryConfig } from '../../shared/config';
 import { revealDecision } from '../desktop/revealPolicy';
-import { contentSecurityPolicy, externalOpenAction, mainWindowOptions } from './windowOptions';
+import { contentSecurityPolicy, externalOpenAction, mainWindowOptions, refuseAllPermissions } from './windowOptions';
 
 export type MainWindowPaths = {
   /** Absolute path of the built preload script (CommonJS). */
@@ -43,11 +43,7 @@ export function createMainWindow(paths: MainWindowPaths): BrowserWindow {
       responseHeaders: { ...details.responseHeaders, 'Content-Security-Policy': [contentSecurityPolicy] },
     });
   });
-  // The renderer asks for nothing: no camera, notifications from the page, geolocation, …
-  webContents.session.setPermissionRequestHandler((_contents, _permission, callback) => callback(false));
-  // …and answers no to every synchronous permission check (clipboard reads, notifications, HID, serial, …).
-  webContents.session.setPermissionCheckHandler(() => false);
-  webContents.session.setDevicePermissionHandler(() => false);
+  refuseAllPermissions(webContents.session);
 
   // A single-page app: never navigate away, never open another window. Share links open in the
   // person's browser; a file link is shown in the file manager.

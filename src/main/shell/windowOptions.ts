@@ -1,4 +1,6 @@
-// Pure: no electron import, so the security settings can be unit-tested under plain Node.
+// Pure: no electron import at run time (types only), so the security settings can be unit-tested under plain Node.
+import type { Session } from 'electron';
+
 // `window.ts` assigns the result to Electron's `BrowserWindowConstructorOptions`, which type-checks it.
 
 export type MainWindowOptions = {
@@ -123,4 +125,21 @@ export function externalOpenAction(
     return decision.ok ? { kind: 'reveal', path: decision.path } : { kind: 'deny' };
   }
   return { kind: 'deny' };
+}
+
+/** The part of Electron's Session that answers a page's permission requests (a type only: no electron at run time). */
+export type PermissionSession = Pick<
+  Session,
+  'setPermissionRequestHandler' | 'setPermissionCheckHandler' | 'setDevicePermissionHandler'
+>;
+
+/**
+ * The window needs no permission at all (no camera, notifications from the page, geolocation,
+ * clipboard reads, HID, serial, USB): every request is refused, every synchronous check answers no, and
+ * no device is granted, so a page that ever got into the renderer could not ask for more.
+ */
+export function refuseAllPermissions(session: PermissionSession): void {
+  session.setPermissionRequestHandler((_contents, _permission, callback) => callback(false));
+  session.setPermissionCheckHandler(() => false);
+  session.setDevicePermissionHandler(() => false);
 }

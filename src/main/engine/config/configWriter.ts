@@ -32,6 +32,9 @@ export function updateConfigText(oldText: string, next: unknown, file: string, b
 /** `node` (whose parsed value is `before`) made to hold `after`, reusing every part that did not change. */
 function patch(doc: Document, node: unknown, before: unknown, after: unknown): unknown {
   if (isDeepStrictEqual(before, after) && node !== undefined) return node;
+  // An empty `[]` or `{}` that gets entries is written in block style: the person wrote it empty, not
+  // in flow style, and entries inside a flow collection would all be printed on one line.
+  if ((isSeq(node) || isMap(node)) && node.flow && node.items.length === 0) node.flow = false;
   if (isMap(node) && isPlainObject(after)) {
     const was = isPlainObject(before) ? before : {};
     for (const key of Object.keys(after)) {

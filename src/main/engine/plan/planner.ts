@@ -32,6 +32,11 @@ export type PlanInput = {
   maxDeleteShare: number;
   /** Deletions beyond the brake confirmed: for every rule, or for the rules named. */
   confirmDeletes: DeleteConsent;
+  /**
+   * Rules whose copies left behind by a rules change the person asked to remove (or every rule's, with
+   * `confirmDeletes`). Only a copy whose file is still in the folder with the recorded content goes.
+   */
+  cleanLeftBehind?: ReadonlySet<string>;
   /** The instant age conditions are judged at (ms since the epoch). */
   now: number;
   /**
@@ -105,7 +110,8 @@ export type Plan = {
   brakeBaselines: BrakeBaseline[];
 };
 
-const BRAKE_MIN_FILES = 5;
+/** Fewer deletions than this never trip the brake, whatever the share. */
+export const BRAKE_MIN_FILES = 5;
 const SAMPLE = 20;
 
 /** The folders each destination's wanted paths need (every proper prefix), computed once per plan. */
@@ -366,14 +372,20 @@ export function plan(input: PlanInput): Plan {
       const mine = dest.shipped.filter((r) => r.rule === rule.name && rule.from.includes(r.folder));
       const doomed: ShippedRecord[] = [];
       const leftBehind: ShippedRecord[] = [];
+      // Left-behind copies the person asked to remove: the file is still here with that very content.
+      const cleaned: ShippedRecord[] = [];
+      const cleaning = consents(input.confirmDeletes, rule.name) || input.cleanLeftBehind?.has(rule.name) === true;
       for (const r of mine) {
         if (targets.has(r.remotePath) || consumed.has(r.remotePath)) continue;
         const folder = input.folders.get(r.folder);
         if (!folder || !folder.complete) continue;
         if (folder.unreadable.has(r.path)) continue;
         // The file is still there: the rules changed, not the folder. That is no reason to delete.
-        if (folder.files.has(r.path) && !consents(input.confirmDeletes, rule.name)) leftBehind.push(r);
-        else doomed.push(r);
+        const local = folder.files.get(r.path);
+        if (!local) doomed.push(r);
+        // A copy of content the folder no longer holds may be that content's only copy: it stays.
+        else if (cleaning && local.hashes.sha256 === r.sha256) cleaned.push(r);
+        else leftBehind.push(r);
       }
       if (leftBehind.length > 0)
         problems.push({
@@ -399,9 +411,10 @@ export function plan(input: PlanInput): Plan {
       // passes add up. The baseline counts every copy the rule keeps there (copies left behind by a rules
       // change included, as they stay); the share is taken of real files only, so that such copies
       // cannot dilute it.
+      // Removing left-behind copies takes nothing real away: it lowers the baseline, not the share.
       const copies = leftBehind.length;
-      const confirmed = input.brakeBaselines?.get(brakeKey(rule.name, destId)) ?? mine.length;
-      const lost = confirmed - (mine.length - doomed.length);
+      const confirmed = (input.brakeBaselines?.get(brakeKey(rule.name, destId)) ?? mine.length) - cleaned.length;
+      const lost = confirmed - (mine.length - cleaned.length - doomed.length);
       const real = Math.max(confirmed - copies, 0);
       const consented = consents(input.confirmDeletes, rule.name);
       if (doomed.length > 0 && lost >= BRAKE_MIN_FILES && lost > input.maxDeleteShare * real && !consented) {
@@ -437,6 +450,19 @@ export function plan(input: PlanInput): Plan {
           reason: 'deleted locally',
           // A file replaced by a folder of its name (or the reverse): the old one goes before the new is sent.
           ...(clearsWayFor(r.remotePath, targets) ? { detail: { clearsWay: true } } : {}),
+        });
+      for (const r of cleaned)
+        actions.push({
+          kind: 'delete-remote',
+          rule: rule.name,
+          destination: destId,
+          folder: r.folder,
+          path: r.path,
+          remotePath: r.remotePath,
+          size: r.size,
+          sha256: r.sha256,
+          reason: 'left behind by a rules change; the file is still in the folder',
+          detail: { leftBehind: true },
         });
     }
   }

@@ -106,6 +106,8 @@ function toAction(
         size: local.get(a.to)?.size ?? 0,
         sha256: a.sha256,
         reason: a.reason,
+        // What is moved must still be the base's content the plan saw there.
+        detail: { fromVersion: remote?.get(a.from)?.version ?? null },
       };
     case 'move-local':
       return {

@@ -38,10 +38,11 @@ export type TransferOpts = {
   /** Awaited before each chunk is sent: the bandwidth cap lives behind it. */
   pace?: (bytes: number) => Promise<void>;
   /**
-   * This transfer's share of the bandwidth cap (bytes/s), for copies that run on another thread and so
-   * cannot await `pace` chunk by chunk (the local provider's file workers). Absent when there is no cap.
+   * The bandwidth cap's shared state (see Bandwidth.attach), for copies that run on another thread and
+   * so cannot await `pace` chunk by chunk (the local provider's file workers): they book from the
+   * same cap as every other transfer. Absent when there is no cap.
    */
-  rate?: number;
+  sharedCap?: SharedArrayBuffer;
 };
 
 export type ProviderFeatures = {

@@ -35,7 +35,12 @@ export type ScanOptions = {
 const CHANGING_RETRIES = 3;
 const FLUSH_EVERY = 2000;
 
-type Reconciled = { hashed: number; hashedBytes: number };
+type Reconciled = {
+  hashed: number;
+  hashedBytes: number;
+  /** Files opened to be read (hashed), retries included. */
+  read: number;
+};
 
 /**
  * Takes walked entries into `files`: an entry whose size, mtime and file id match `baseline` (and
@@ -43,7 +48,7 @@ type Reconciled = { hashed: number; hashedBytes: number };
  * hashed in the workers, every needed kind (and the sniff) in one read, and written to the index. A
  * file that changes while it is read is tried again, then reported as still being written.
  */
-async function reconcile(
+export async function reconcile(
   folder: FolderConfig,
   kinds: readonly HashKind[],
   deps: ScannerDeps,
@@ -106,7 +111,9 @@ async function reconcile(
   };
 
   let pending = toHash;
+  let read = 0;
   for (let attempt = 0; pending.length > 0; attempt++) {
+    read += pending.length;
     const changing: HashJob[] = [];
     await deps.workers.hashAll(pending, (job: HashJob, r: HashResult) => {
       const rel = relOf.get(job.path) as string;
@@ -141,7 +148,7 @@ async function reconcile(
   }
   flush();
   progress(true);
-  return { hashed, hashedBytes };
+  return { hashed, hashedBytes, read };
 }
 
 function finish(folder: FolderConfig, deps: ScannerDeps, started: number, scan: FolderScan): FolderScan {

@@ -13,6 +13,8 @@ export type WalkResult = {
   issues: ScanIssue[];
   /** False when part of the tree could not be read: deletions must not be inferred from it. */
   complete: boolean;
+  /** File-system calls made (listings, stats, existence checks): what the walk cost, for tests. */
+  looked?: number;
 };
 
 /**
@@ -43,6 +45,7 @@ export function walkFolder(
   const gone: string[] = [];
   const issues: ScanIssue[] = [];
   let complete = true;
+  let looked = 0;
   const issue = (path: string, code: ScanIssue['code'], message: string, blocking: boolean) => {
     issues.push({ folder, path, code, message, blocking });
     if (blocking) complete = false;
@@ -56,6 +59,7 @@ export function walkFolder(
     let id = ids.get(abs);
     if (id === undefined) {
       try {
+        looked++;
         const st = statSync(fsPath(abs), { bigint: true });
         id = `${st.dev}:${st.ino}`;
         ids.set(abs, id);
@@ -81,9 +85,11 @@ export function walkFolder(
     }
     let st: BigIntStats;
     try {
+      looked++;
       st = lstatSync(fsPath(childAbs), { bigint: true });
       if (st.isSymbolicLink()) {
         try {
+          looked++;
           st = statSync(fsPath(childAbs), { bigint: true });
         } catch (err) {
           const code = (err as NodeJS.ErrnoException).code;
@@ -124,6 +130,7 @@ export function walkFolder(
   const visit = (abs: string, rel: string, ignores: IgnoreStack) => {
     let entries: { name: string; isDirectory(): boolean }[];
     try {
+      looked++;
       entries = listDir(abs);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
@@ -153,6 +160,7 @@ export function walkFolder(
     const pushed: string[] = [];
     try {
       for (const part of parts) {
+        looked++;
         if (existsSync(fsPath(abs + sep + IGNORE_FILE))) stack = stack.enter(abs, relDir);
         chain.push(abs);
         pushed.push(abs);
@@ -160,6 +168,7 @@ export function walkFolder(
         if (stack.ignores(relDir, true)) return;
         abs = abs + sep + part;
       }
+      looked++;
       if (existsSync(fsPath(abs + sep + IGNORE_FILE))) stack = stack.enter(abs, relDir);
       chain.push(abs);
       pushed.push(abs);
@@ -179,23 +188,24 @@ export function walkFolder(
       `folder ${root} does not exist (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
       true,
     );
-    return { files, gone, issues, complete: false };
+    return { files, gone, issues, complete: false, looked: 1 };
   }
   if (!rootStat.isDirectory()) {
     issue('', 'not-a-folder', `${root} is not a folder`, true);
-    return { files, gone, issues, complete: false };
+    return { files, gone, issues, complete: false, looked: 1 };
   }
   ids.set(root, `${rootStat.dev}:${rootStat.ino}`);
   if (only) for (const rel of topmost(only)) lookAtPath(rel);
   else visit(root, '', IgnoreStack.forRoot(patterns));
   // A folder unmounted mid-walk reads as empty: confirm the root is still the same before trusting it.
+  looked += 2;
   try {
     const again = statSync(root, { bigint: true });
     if (again.ino !== rootStat.ino || again.dev !== rootStat.dev) complete = false;
   } catch {
     issue('', 'missing-folder', `folder ${root} disappeared during the scan`, true);
   }
-  return { files, gone, issues, complete };
+  return { files, gone, issues, complete, looked };
 }
 
 /**

@@ -8,9 +8,11 @@ import type { Db } from './db';
 export class BrakeStore {
   private readonly selectAll;
   private readonly upsert;
+  private readonly selectOne;
 
   constructor(private readonly db: Db) {
     this.selectAll = db.prepare('SELECT rule, destination, files FROM brake_baselines');
+    this.selectOne = db.prepare('SELECT files FROM brake_baselines WHERE rule = ? AND destination = ?');
     this.upsert = db.prepare(
       `INSERT INTO brake_baselines (rule, destination, files, updated_at) VALUES (?, ?, ?, ?)
        ON CONFLICT (rule, destination) DO UPDATE SET files = excluded.files, updated_at = excluded.updated_at`,
@@ -21,6 +23,10 @@ export class BrakeStore {
   all(): Map<string, number> {
     const rows = this.selectAll.all() as BrakeBaseline[];
     return new Map(rows.map((r) => [brakeKey(r.rule, r.destination), r.files]));
+  }
+
+  get(rule: string, destination: string): number | undefined {
+    return (this.selectOne.get(rule, destination) as { files: number } | undefined)?.files;
   }
 
   putMany(baselines: readonly BrakeBaseline[], now = Date.now()): void {

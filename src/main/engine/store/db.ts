@@ -64,6 +64,18 @@ export function migrate(db: Db, migrations: readonly string[] = MIGRATIONS): voi
 
 type Statement = Database.Statement<unknown[], unknown>;
 
+const executed = new WeakMap<Db, { n: number; rows: number }>();
+
+/**
+ * How many prepared statements this database has run (each run, get, all or iterate) and how many rows
+ * they returned: the cost of a change made visible, so that tests can hold it to a bound whatever the
+ * folder's size.
+ */
+export function statementsRun(db: Db): { statements: number; rows: number } {
+  const c = executed.get(db);
+  return { statements: c?.n ?? 0, rows: c?.rows ?? 0 };
+}
+
 /** Whether a bound value holds a string the database would not keep as it is (the rare case: copied then). */
 function needsEncoding(a: unknown): boolean {
   if (typeof a === 'string') return toDbText(a) !== a;
@@ -101,7 +113,12 @@ function decodeRow(r: unknown): unknown {
  */
 function keepRawNames(db: Db): void {
   const prepare = db.prepare.bind(db) as (sql: string) => Statement;
-  const encoded = (args: unknown[]): unknown[] => (args.some(needsEncoding) ? args.map(encodeArg) : args);
+  const count = { n: 0, rows: 0 };
+  executed.set(db, count);
+  const encoded = (args: unknown[]): unknown[] => {
+    count.n++;
+    return args.some(needsEncoding) ? args.map(encodeArg) : args;
+  };
   const wrap = (stmt: Statement): Statement => {
     const run = (...args: unknown[]) => stmt.run(...encoded(args));
     const proxy: Statement = new Proxy(stmt, {
@@ -112,12 +129,23 @@ function keepRawNames(db: Db): void {
           case 'run':
             return run;
           case 'get':
-            return (...args: unknown[]) => decodeRow(target.get(...encoded(args)));
+            return (...args: unknown[]) => {
+              const row = target.get(...encoded(args));
+              if (row !== undefined) count.rows++;
+              return decodeRow(row);
+            };
           case 'all':
-            return (...args: unknown[]) => target.all(...encoded(args)).map(decodeRow);
+            return (...args: unknown[]) => {
+              const rows = target.all(...encoded(args));
+              count.rows += rows.length;
+              return rows.map(decodeRow);
+            };
           case 'iterate':
             return function* (...args: unknown[]) {
-              for (const r of target.iterate(...encoded(args))) yield decodeRow(r);
+              for (const r of target.iterate(...encoded(args))) {
+                count.rows++;
+                yield decodeRow(r);
+              }
             };
           default:
             // raw(), pluck(), bind()…: the same statement, so the wrapped one.

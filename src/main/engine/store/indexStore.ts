@@ -8,6 +8,7 @@ export class IndexStore {
   private readonly upsert;
   private readonly remove;
   private readonly selectOne;
+  private readonly selectUnder;
 
   constructor(private readonly db: Db) {
     // Raw rows (arrays) load about 3× faster than objects: this runs on every rescan.
@@ -19,6 +20,14 @@ export class IndexStore {
       .prepare(
         `SELECT path, size, mtime_ns, ino, sha256, md5, dropbox, mime, ctime_ns
          FROM files WHERE folder = ? AND path = ?`,
+      )
+      .safeIntegers(true)
+      .raw(true);
+    // '/' + 1 is '0': the range holds exactly the paths below a folder, read from the primary key.
+    this.selectUnder = db
+      .prepare(
+        `SELECT path, size, mtime_ns, ino, sha256, md5, dropbox, mime, ctime_ns
+         FROM files WHERE folder = ? AND path > ? AND path < ?`,
       )
       .safeIntegers(true)
       .raw(true);
@@ -42,6 +51,12 @@ export class IndexStore {
   get(folder: string, path: string): LocalFile | undefined {
     const row = this.selectOne.get(folder, path) as RawRow | undefined;
     return row && fromRaw(folder, row);
+  }
+
+  /** The indexed files below a folder of the tree (`dir` relative, without a trailing slash). */
+  under(folder: string, dir: string): LocalFile[] {
+    const rows = this.selectUnder.all(folder, `${dir}/`, `${dir}0`) as RawRow[];
+    return rows.map((r) => fromRaw(folder, r));
   }
 
   putMany(files: readonly LocalFile[]): void {

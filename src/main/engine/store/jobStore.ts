@@ -1,6 +1,7 @@
 import type { SerializedError } from '../../../shared/errors';
 import type { TransferRef } from '../../../shared/events';
 import type { Action, ActionDetail, ActionKind, Encoding } from '../../../shared/models';
+import type { QueuedWork } from '../../../shared/progress';
 import type { Db } from './db';
 
 /** A job is pending until it is done (then deleted: history keeps it) or failed for good. Which jobs
@@ -100,7 +101,10 @@ export class JobStore {
   private readonly lowestPhase;
   private readonly byId;
   private readonly countStmt;
+  private readonly queuedStmt;
   private readonly dropFailed;
+  private readonly byKey;
+  private readonly dropSource;
 
   constructor(private readonly db: Db) {
     this.insert = db.prepare(
@@ -116,8 +120,14 @@ export class JobStore {
     );
     this.remove = db.prepare('DELETE FROM jobs WHERE id = ?');
     this.dropFailed = db.prepare(`DELETE FROM jobs WHERE key = ? AND state = 'failed'`);
+    this.byKey = db.prepare('SELECT * FROM jobs WHERE key = ?');
+    this.dropSource = db.prepare(`DELETE FROM jobs WHERE state = 'pending' AND folder = ? AND path = ?`);
     this.lowestPhase = db.prepare(`SELECT MIN(phase) AS phase FROM jobs WHERE state = 'pending'`);
     this.byId = db.prepare('SELECT * FROM jobs WHERE id = ?');
+    this.queuedStmt = db.prepare(
+      `SELECT folder, COUNT(*) AS files, COALESCE(SUM(CASE WHEN kind = 'upload' THEN size ELSE 0 END), 0) AS bytes
+       FROM jobs WHERE state = 'pending' GROUP BY folder`,
+    );
     this.countStmt = db.prepare(
       `SELECT state, COUNT(*) AS n, COALESCE(SUM(CASE WHEN kind = 'upload' THEN size ELSE 0 END), 0) AS bytes FROM jobs GROUP BY state`,
     );
@@ -133,6 +143,23 @@ export class JobStore {
       this.db.prepare(`DELETE FROM jobs WHERE state = 'pending'`).run();
       for (const a of actions) this.insertAction(a, now);
     })();
+  }
+
+  /**
+   * Replaces the pending work of some source files only (the live path planned just them), in one
+   * transaction: their pending jobs go, the fresh actions come in.
+   */
+  replaceFor(sources: readonly { folder: string; path: string }[], actions: readonly Action[], now = Date.now()): void {
+    this.db.transaction(() => {
+      for (const s of sources) this.dropSource.run(s.folder, s.path);
+      for (const a of actions) this.insertAction(a, now);
+    })();
+  }
+
+  /** The job (pending or failed) that writes or removes this target, if any. */
+  atKey(key: string): Job | undefined {
+    const row = this.byKey.get(key) as Row | undefined;
+    return row && fromRow(row);
   }
 
   /**
@@ -211,6 +238,11 @@ export class JobStore {
       if (r.state !== 'failed') out.bytesPending += r.bytes;
     }
     return out;
+  }
+
+  /** Pending jobs (running ones included) per folder, and the bytes of their uploads: what is left to do. */
+  queuedByFolder(): QueuedWork[] {
+    return this.queuedStmt.all() as QueuedWork[];
   }
 
   /** A page of jobs in one state, oldest first, and how many there are. */

@@ -119,4 +119,11 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (rule, destination)
   );
   `,
+  // 7: lookups for the live path, which plans one change against its rows instead of every row:
+  // recorded copies by content (renames), by rule (the brake's count), pending jobs by source.
+  `
+  CREATE INDEX shipped_by_content ON shipped (destination, sha256);
+  CREATE INDEX shipped_by_rule ON shipped (destination, rule, folder);
+  CREATE INDEX jobs_by_source ON jobs (folder, path);
+  `,
 ];

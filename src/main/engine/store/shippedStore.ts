@@ -37,6 +37,8 @@ export class ShippedStore {
   private readonly upsert;
   private readonly remove;
   private readonly selectUsage;
+  private readonly selectContent;
+  private readonly countRule;
 
   constructor(db: Db) {
     // Raw rows: every plan reads all of a destination's records, so this must be cheap.
@@ -55,6 +57,10 @@ export class ShippedStore {
          remote_version = excluded.remote_version, shipped_at = excluded.shipped_at`,
     );
     this.remove = db.prepare('DELETE FROM shipped WHERE destination = ? AND remote_path = ?');
+    this.selectContent = db.prepare('SELECT * FROM shipped WHERE destination = ? AND sha256 = ?');
+    this.countRule = db.prepare(
+      'SELECT folder, COUNT(*) AS n FROM shipped WHERE destination = ? AND rule = ? GROUP BY folder',
+    );
     this.selectUsage = db.prepare(
       'SELECT destination, COUNT(*) AS files, COALESCE(SUM(size), 0) AS bytes, MAX(shipped_at) AS lastShippedAt FROM shipped GROUP BY destination',
     );
@@ -90,6 +96,17 @@ export class ShippedStore {
 
   forSource(folder: string, path: string): ShippedRecord[] {
     return (this.selectSource.all(folder, path) as Row[]).map(fromRow);
+  }
+
+  /** The records of a destination whose source had this content (candidates for a rename). */
+  withContent(destination: string, sha256: string): ShippedRecord[] {
+    return (this.selectContent.all(destination, sha256) as Row[]).map(fromRow);
+  }
+
+  /** How many records a rule has at a destination from the given folders (the deletion brake's count). */
+  countOf(destination: string, rule: string, folders: readonly string[]): number {
+    const rows = this.countRule.all(destination, rule) as { folder: string; n: number }[];
+    return rows.reduce((sum, r) => sum + (folders.includes(r.folder) ? r.n : 0), 0);
   }
 
   get(destination: string, remotePath: string): ShippedRecord | undefined {

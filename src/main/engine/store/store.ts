@@ -1,7 +1,7 @@
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { privateFile } from '../stateDir';
+import { makeStateDirPrivate, privateFile } from '../stateDir';
 import { BaseStore } from './baseStore';
 import { BrakeStore } from './brakeStore';
 import { isInstanceTag, newInstanceTag, setInstanceTag } from '../scan/ignoreRules';
@@ -45,6 +45,7 @@ export class Store {
     const staging = join(stateDir, 'staging');
     rmSync(staging, { recursive: true, force: true });
     // SQLite gives its -wal and -shm files the database's mode: private from the first byte.
+    makeStateDirPrivate(stateDir);
     privateFile(join(stateDir, 'state.db'));
     const db = openDb(join(stateDir, 'state.db'));
     setInstanceTag(instanceTagOf(stateDir));

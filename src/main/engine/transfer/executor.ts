@@ -306,6 +306,16 @@ async function serverSide(job: Job, opts: TransferOpts, deps: ExecutorDeps): Pro
   const to = job.remotePath as string;
   const fromRecord = deps.store.shipped.get(job.destination as string, from);
   if (!fromRecord || fromRecord.sha256 !== file.hashes.sha256) return upload(job, opts, deps);
+  // The copy there must still be the one Ferry shipped: another writer's replacement is neither carried
+  // under the new name (as if it were this file) nor taken away from its own; the bytes are sent instead.
+  // Looked at just before the move, which GCS's source-generation precondition then holds to.
+  if (fromRecord.remoteVersion && dest.features.listable !== false) {
+    const there = await dest.stat(from, opts.signal);
+    if (!there || (there.version !== undefined && there.version !== fromRecord.remoteVersion)) {
+      if (there && job.kind === 'move-remote') deps.store.shipped.delete(job.destination as string, from);
+      return upload(job, opts, deps);
+    }
+  }
   let entry: RemoteEntry;
   try {
     if (job.kind === 'move-remote' && canMove(dest)) entry = await dest.move(from, to, opts.signal);
@@ -332,6 +342,7 @@ async function serverSide(job: Job, opts: TransferOpts, deps: ExecutorDeps): Pro
 
 async function deleteRemote(job: Job, opts: TransferOpts, deps: ExecutorDeps): Promise<JobResult> {
   const dest = destinationOf(job, deps);
+  if (job.detail?.leftBehind === true) return removeLeftBehind(job, dest, opts, deps);
   // The plan said the source is gone; make sure it still is before removing the only other copy.
   // A folder there now, or a file where one of its folders was (ENOTDIR): the name changed kind, the
   // file is not back.
@@ -340,6 +351,41 @@ async function deleteRemote(job: Job, opts: TransferOpts, deps: ExecutorDeps): P
     (err: NodeJS.ErrnoException) => err.code !== 'ENOENT' && err.code !== 'ENOTDIR',
   );
   if (exists) return { outcome: 'skipped', bytes: 0, note: 'the file is back locally' };
+  const remotePath = job.remotePath as string;
+  // Only what Ferry put there goes: a copy another writer replaced since Ferry shipped it is theirs now
+  // (Dropbox's update mode refuses to overwrite it for the same reason). Looked at just before the delete,
+  // which a destination with generations (GCS) then makes conditional on this very version.
+  const rec = deps.store.shipped.get(job.destination as string, remotePath);
+  if (rec?.remoteVersion && dest.features.listable !== false) {
+    const there = await dest.stat(remotePath, opts.signal);
+    if (there && there.version !== undefined && there.version !== rec.remoteVersion) {
+      deps.store.shipped.delete(job.destination as string, remotePath);
+      return {
+        outcome: 'skipped',
+        bytes: 0,
+        note: 'changed at the destination since Ferry shipped it: kept there, no longer mirrored',
+      };
+    }
+  }
+  await dest.delete(remotePath, opts.signal);
+  deps.store.shipped.delete(job.destination as string, remotePath);
+  return { outcome: 'done', bytes: 0 };
+}
+
+/**
+ * A copy a rules change left behind, removed at the person's request: only while the file is still in
+ * the folder with the copy's content, read again now, so that the copy is never the only one.
+ */
+async function removeLeftBehind(
+  job: Job,
+  dest: Destination,
+  opts: TransferOpts,
+  deps: ExecutorDeps,
+): Promise<JobResult> {
+  const file = await deps.rehash(job.folder, job.path).catch(() => undefined);
+  if (!file) return { outcome: 'skipped', bytes: 0, note: 'the file is no longer in the folder: its copy stays' };
+  if (file.hashes.sha256 !== job.sha256)
+    return { outcome: 'skipped', bytes: 0, note: 'the file changed since it was copied: the copy stays' };
   await dest.delete(job.remotePath as string, opts.signal);
   deps.store.shipped.delete(job.destination as string, job.remotePath as string);
   return { outcome: 'done', bytes: 0 };

@@ -5,6 +5,7 @@ import { transferRef, type Job } from '../store/jobStore';
 import type { Store } from '../store/store';
 import { retryDelay, type BackoffPolicy, DEFAULT_BACKOFF } from './backoff';
 import type { Bandwidth } from './bandwidth';
+import { withFix } from './failureFix';
 import { executeJob, executeUploadBatch, type ExecutorDeps, type JobResult } from './executor';
 
 export type PoolOptions = {
@@ -88,6 +89,24 @@ export class TransferPool {
     const c = this.controllers.get(jobId);
     c?.abort(new FerryError('cancelled', 'cancelled', 'cancelled by the person'));
     return c !== undefined;
+  }
+
+  /**
+   * Stops the running jobs of folders just paused, at once: their bytes stop moving, and they stay
+   * queued (a resumable upload keeps what the destination holds) for when the folder is resumed.
+   */
+  stopHeld(): number {
+    const held = this.opts.heldFolders?.() ?? [];
+    const stopped = new Set<AbortController>();
+    for (const job of this.active.values()) {
+      const c = this.controllers.get(job.id);
+      if (c && held.includes(job.folder) && !stopped.has(c)) {
+        c.abort(new FerryError('cancelled', 'paused', 'the folder was paused'));
+        stopped.add(c);
+      }
+    }
+    this.notify();
+    return stopped.size;
   }
 
   private notify(): void {
@@ -223,9 +242,10 @@ export class TransferPool {
    * Awaited before bytes are sent: the bandwidth cap, and the pause. A transfer whose folder was paused
    * meanwhile does not start; it stays queued.
    */
-  private pacer(jobs: readonly Job[]): (bytes: number) => Promise<void> {
+  private pacer(jobs: readonly Job[], signal: AbortSignal): (bytes: number) => Promise<void> {
     return async (bytes) => {
-      await this.opts.bandwidth.take(bytes);
+      await this.opts.bandwidth.take(bytes, signal);
+      signal.throwIfAborted();
       const held = this.opts.heldFolders?.() ?? [];
       if (jobs.some((j) => held.includes(j.folder)))
         throw new FerryError('cancelled', 'paused', 'the folder was paused');
@@ -257,12 +277,11 @@ export class TransferPool {
     };
     let outcome: JobResult | FerryError;
     try {
-      const cap = this.opts.bandwidth.rate;
       const opts = {
         signal: controller.signal,
         onProgress,
-        pace: this.pacer([job]),
-        ...(cap > 0 ? { rate: cap / Math.max(1, this.running) } : {}),
+        pace: this.pacer([job], controller.signal),
+        ...(this.opts.bandwidth.rate > 0 ? { sharedCap: this.opts.bandwidth.shared } : {}),
       };
       outcome = await executeJob(job, opts, this.exec);
     } catch (raw) {
@@ -282,7 +301,12 @@ export class TransferPool {
     const started = this.now();
     let outcomes: (JobResult | FerryError)[];
     try {
-      outcomes = await executeUploadBatch(jobs, dest, { signal: controller.signal, pace: this.pacer(jobs) }, this.exec);
+      outcomes = await executeUploadBatch(
+        jobs,
+        dest,
+        { signal: controller.signal, pace: this.pacer(jobs, controller.signal) },
+        this.exec,
+      );
     } catch (raw) {
       const err = toFerryError(raw);
       outcomes = jobs.map(() => err);
@@ -316,19 +340,30 @@ export class TransferPool {
       });
       return;
     }
-    const error = outcome
-      .withContext({
-        destination: job.destination,
-        path: job.path,
-        remotePath: job.remotePath,
-        rule: job.rule,
-        folder: job.folder,
-      })
-      .toJSON();
+    const error = withFix(
+      outcome
+        .withContext({
+          destination: job.destination,
+          path: job.path,
+          remotePath: job.remotePath,
+          rule: job.rule,
+          folder: job.folder,
+        })
+        .toJSON(),
+    );
     const cancelled = signal.aborted || outcome.kind === 'cancelled';
-    const byPerson = cancelled && (signal.reason as { kind?: string } | undefined)?.kind === 'cancelled';
-    if (cancelled && !byPerson) return; // shutdown, not the person: the job stays queued for the next start
-    if (!cancelled && isRetryable(outcome.kind) && job.attempts < this.opts.retries) {
+    if (cancelled) {
+      const why = (signal.reason as { code?: string } | undefined)?.code;
+      // A pause or a shutdown leaves the job queued (for the resume, or the next start).
+      if (why === 'paused') this.events.emit('transfer:stopped', { ...ref, reason: 'paused', durationMs });
+      if (why !== 'cancelled') return;
+      // The person's cancel is no failure: the job leaves the queue, and history says it was cancelled.
+      this.store.jobs.complete(job.id);
+      this.store.history.add({ ...base, bytes: 0, durationMs, outcome: 'cancelled', error: null });
+      this.events.emit('transfer:stopped', { ...ref, reason: 'cancelled', durationMs });
+      return;
+    }
+    if (isRetryable(outcome.kind) && job.attempts < this.opts.retries) {
       const delayMs = retryDelay(outcome, job.attempts, this.opts.backoff ?? DEFAULT_BACKOFF);
       const notBefore = this.now() + delayMs;
       if (outcome.kind === 'rate-limited' && job.destination !== undefined)
@@ -342,7 +377,7 @@ export class TransferPool {
       return;
     }
     this.store.jobs.fail(job.id, error);
-    this.store.history.add({ ...base, bytes: 0, durationMs, outcome: cancelled ? 'cancelled' : 'failed', error });
+    this.store.history.add({ ...base, bytes: 0, durationMs, outcome: 'failed', error });
     this.stats.failed++;
     this.events.emit('transfer:failed', { ...ref, error });
   }

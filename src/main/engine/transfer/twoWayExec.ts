@@ -228,6 +228,20 @@ export async function executeTwoWay(job: Job, opts: TransferOpts, deps: TwoWayDe
     }
     case 'move-remote': {
       const from = job.fromRemotePath as string;
+      // Another writer's version at `from` must not travel under the new name as if it were the base's
+      // (the base would then vouch for content this side never had), nor may the move replace a file
+      // that appeared at the new name. Either is left where it is: the next pass compares both sides
+      // again and keeps both. Destinations whose moves are conditional themselves (GCS's
+      // ifSourceGenerationMatch) are then held to the versions looked at here.
+      if (job.detail && 'fromVersion' in job.detail) {
+        const planned = job.detail.fromVersion ?? null;
+        const there = await dest.stat(from, opts.signal);
+        if (!there) return { outcome: 'skipped', bytes: 0, note: `${from} is gone at the destination` };
+        if (planned !== null && there.version !== undefined && there.version !== planned)
+          return { outcome: 'skipped', bytes: 0, note: `${from} changed at the destination since: kept` };
+        if (await dest.stat(remotePath, opts.signal))
+          return { outcome: 'skipped', bytes: 0, note: `${remotePath} appeared at the destination since: kept` };
+      }
       let entry;
       if (canMove(dest)) entry = await dest.move(from, remotePath, opts.signal);
       else if (canCopy(dest)) {

@@ -253,6 +253,7 @@ export class FileWorkers {
         gone: replies.flatMap((r) => r.gone),
         issues,
         complete: replies.every((r) => r.complete),
+        looked: replies.reduce((n, r) => n + (r.looked ?? 0), 0),
       };
     });
   }

@@ -1,7 +1,10 @@
 import { useRequest } from '../lib/query';
 import { hrefOf, PAGES, type PageId } from '../lib/route';
 
-/** The sidebar: every page, with the counts that need attention beside Queue and Conflicts. */
+/**
+ * The sidebar: every page, with the counts that need attention beside Status (everything that waits for
+ * the person, as the status derives it: shared/health.ts), Queue and Conflicts.
+ */
 export function Nav({ page }: { page: PageId }) {
   const status = useRequest('status:get', {}, { refetchInterval: 10_000 });
   // Refreshed by the event stream (scans and transfers) and after each settled conflict.
@@ -9,6 +12,7 @@ export function Nav({ page }: { page: PageId }) {
   const conflicted = conflicts.data?.items.length ?? 0;
   const failed = status.data?.queue.failed ?? 0;
   const busy = (status.data?.queue.pending ?? 0) + (status.data?.queue.active ?? 0);
+  const needs = status.data?.needs.length ?? 0;
   return (
     <nav className="nav" aria-label="Ferry">
       <div className="nav__brand">
@@ -30,6 +34,15 @@ export function Nav({ page }: { page: PageId }) {
           <li key={p.id}>
             <a className="nav__link" href={hrefOf(p.id)} aria-current={p.id === page ? 'page' : undefined}>
               <span>{p.label}</span>
+              {p.id === 'status' && needs > 0 && (
+                <span
+                  className="nav__count nav__count--error"
+                  aria-label={needs === 1 ? '1 thing waits for you' : `${needs} things wait for you`}
+                  data-testid="nav-needs"
+                >
+                  {needs}
+                </span>
+              )}
               {p.id === 'queue' && failed > 0 && (
                 <span className="nav__count nav__count--error" aria-label={`${failed} failed`}>
                   {failed}

@@ -47,3 +47,25 @@ export function problemsUnder(problems: readonly Problem[], prefix: string): Pro
     .filter((p) => p.path === prefix || p.path.startsWith(`${prefix}.`) || p.path.startsWith(`${prefix}[`))
     .map((p) => ({ path: p.path.slice(prefix.length).replace(/^\./, ''), message: p.message }));
 }
+
+/**
+ * A problem said with the names a person knows, never a field path: `Rule "photos": unknown folder "work"`
+ * rather than `rules[0].from[0]: …`.
+ */
+export function describeProblem(cfg: Pick<FerryConfig, 'rules' | 'destinations' | 'folders'>, p: Problem): string {
+  const m = /^(rules|destinations|folders)\[(\d+)\]/.exec(p.path);
+  if (!m) {
+    const setting = /^settings\.(\w+)/.exec(p.path)?.[1];
+    return setting ? `Setting "${setting.replace(/_/g, ' ')}": ${p.message}` : p.message;
+  }
+  const i = Number(m[2]);
+  const what =
+    m[1] === 'rules'
+      ? `Rule "${cfg.rules[i]?.name ?? i + 1}"`
+      : m[1] === 'destinations'
+        ? `Destination "${cfg.destinations[i]?.id ?? i + 1}"`
+        : `Folder "${cfg.folders[i]?.id ?? i + 1}"`;
+  // The engine already names a rule in its messages (`rule "photos": …`): not twice.
+  if (p.message.toLowerCase().startsWith(`${what.toLowerCase()}:`)) return what + p.message.slice(what.length);
+  return `${what}: ${p.message}`;
+}

@@ -1,5 +1,7 @@
 import { useSyncExternalStore } from 'react';
+import { IDLE_PROGRESS, type ProgressSnapshot } from '../../../shared/progress';
 import { onEvent } from './bridge';
+import { useRequest } from './query';
 
 /** Live progress of one running transfer, as the last `transfer:progress` event said. */
 export type Progress = { bytes: number; total: number; rate: number; at: number };
@@ -12,7 +14,8 @@ class ProgressStore {
   private readonly byJob = new Map<number, Progress>();
   private readonly jobListeners = new Map<number, Set<() => void>>();
   private readonly anyListeners = new Set<() => void>();
-  private rateCache = { at: 0, value: 0 };
+  /** The engine's one progress model, as its latest 'progress' event said. */
+  private overall: ProgressSnapshot | undefined;
 
   constructor() {
     onEvent('transfer:progress', (p) =>
@@ -21,7 +24,16 @@ class ProgressStore {
     const end = (p: { jobId: number }) => this.remove(p.jobId);
     onEvent('transfer:done', end);
     onEvent('transfer:failed', end);
+    onEvent('transfer:stopped', end);
     onEvent('transfer:started', (p) => this.set(p.jobId, { bytes: 0, total: p.size, rate: 0, at: Date.now() }));
+    onEvent('progress', (p) => {
+      this.overall = p;
+      for (const l of this.anyListeners) l();
+    });
+  }
+
+  latestOverall(): ProgressSnapshot | undefined {
+    return this.overall;
   }
 
   private set(job: number, p: Progress): void {
@@ -56,16 +68,6 @@ class ProgressStore {
     this.anyListeners.add(l);
     return () => this.anyListeners.delete(l);
   }
-
-  /** Bytes per second over every transfer that reported in the last 3 seconds (cached for 1 s: a stable number to read). */
-  rate(): number {
-    const now = Date.now();
-    if (now - this.rateCache.at < 1000) return this.rateCache.value;
-    let sum = 0;
-    for (const p of this.byJob.values()) if (now - p.at < 3000) sum += p.rate;
-    this.rateCache = { at: now, value: sum };
-    return sum;
-  }
 }
 
 export const progress = new ProgressStore();
@@ -77,10 +79,17 @@ export function useTransferProgress(job: number): Progress | undefined {
   );
 }
 
-/** The current total throughput in bytes per second. */
-export function useThroughput(): number {
-  return useSyncExternalStore(
+/**
+ * How far the queued work has come: the engine's one progress model (shared/progress.ts), the same
+ * figures the tray shows, from its live event or the status, whichever is newer.
+ */
+export function useOverallProgress(): ProgressSnapshot {
+  const status = useRequest('status:get', {});
+  const live = useSyncExternalStore(
     (l) => progress.subscribeAny(l),
-    () => progress.rate(),
+    () => progress.latestOverall(),
   );
+  const polled = status.data?.progress;
+  if (live && (!polled || live.at >= polled.at)) return live;
+  return polled ?? IDLE_PROGRESS;
 }

@@ -41,6 +41,7 @@ const STALE: Partial<Record<FerryEventName, RequestName[]>> = {
   'queue:changed': ['queue:list', 'status:get'],
   'transfer:done': ['history:query', 'activity:aggregate', 'destination:usage', 'conflicts:list'],
   'transfer:failed': ['history:query', 'queue:list', 'status:get'],
+  'transfer:stopped': ['history:query', 'queue:list', 'status:get'],
   'transfer:started': ['queue:list'],
   'folder:status': ['status:get'],
   'service:status': ['status:get'],

@@ -2,7 +2,7 @@ import { keepPreviousData } from '@tanstack/react-query';
 import { useMemo, useState } from 'react';
 import { Bar, BarChart, CartesianGrid, Legend, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
 import { EmptyState, ErrorNote, PageHeader, Tabs } from '../components/ui';
-import { formatBytes } from '../lib/format';
+import { formatBytes, plural } from '../lib/format';
 import { useRequest } from '../lib/query';
 import { lastBuckets, toChartRows, type Bucket } from './activity/series';
 
@@ -30,7 +30,7 @@ export function ActivityPage(): React.JSX.Element {
     <>
       <PageHeader
         title="Activity"
-        lead={`${format(total)} ${metric === 'files' ? 'files' : ''} shipped in the last ${COUNT[bucket]} ${bucket}s`}
+        lead={`${metric === 'files' ? plural(total, 'file') : formatBytes(total)} shipped in the last ${COUNT[bucket]} ${bucket}s`}
         actions={
           <div className="segmented" role="group" aria-label="Measure">
             {(['files', 'bytes'] as const).map((m) => (

@@ -1,7 +1,7 @@
 import { useState } from 'react';
 import type { FolderStatus } from '../../../shared/events';
 import { EmptyState, ErrorNote, Note, PageHeader, StatusBadge, type Health } from '../components/ui';
-import { useConfig, useSaveConfig, type Problem } from '../lib/config';
+import { describeProblem, useConfig, useSaveConfig, type Problem } from '../lib/config';
 import { formatWhen } from '../lib/format';
 import { useAction, useRequest } from '../lib/query';
 import { FolderForm } from './folders/FolderForm';
@@ -58,7 +58,7 @@ export function FoldersPage(): React.JSX.Element {
         <Note kind="error">
           {problems.map((p) => (
             <div key={p.path + p.message}>
-              {p.path}: {p.message}
+              {cfg ? describeProblem(cfg, p) : p.message}
               {/^rules\[\d+\]\.from/.test(p.path) && ' — remove the folder from that rule first (Rules page).'}
             </div>
           ))}

@@ -4,9 +4,10 @@ import { EmptyState, ErrorNote, PageHeader, StatusBadge, type Health } from '../
 import { VirtualTable, type Column } from '../components/VirtualTable';
 import { request } from '../lib/bridge';
 import { useConfig } from '../lib/config';
-import { formatBytes, formatDuration, formatWhen } from '../lib/format';
+import { formatBytes, formatDayAndTime, formatDuration } from '../lib/format';
 import { usePagedRows } from '../lib/pagedRows';
 import { useDebounced } from '../lib/useDebounced';
+import { useMediaQuery } from '../lib/useMediaQuery';
 import { csvHeader, csvRows } from './history/historyCsv';
 
 type Filters = { search: string; destination: string; outcome: string; from: string; to: string };
@@ -33,37 +34,75 @@ function toQuery(f: Filters): Omit<RequestInput<'history:query'>, 'offset' | 'li
   };
 }
 
-const COLUMNS: Column<HistoryEntry>[] = [
-  { id: 'at', header: 'Time', width: '150px', render: (r) => formatWhen(r.at) },
-  {
-    id: 'path',
-    header: 'File',
-    width: 'minmax(0, 3fr)',
-    render: (r) => (
-      <span title={r.remotePath ? `${r.path} → ${r.remotePath}` : r.path} className="mono">
-        {r.path}
-      </span>
-    ),
-  },
-  { id: 'rule', header: 'Rule', width: 'minmax(0, 1fr)', render: (r) => r.rule },
-  { id: 'dest', header: 'Destination', width: 'minmax(0, 1fr)', render: (r) => r.destination ?? '—' },
-  { id: 'size', header: 'Size', width: '90px', align: 'right', render: (r) => formatBytes(r.bytes) },
-  { id: 'dur', header: 'Duration', width: '90px', align: 'right', render: (r) => formatDuration(r.durationMs) },
-  {
-    id: 'outcome',
-    header: 'Outcome',
-    width: 'minmax(0, 2fr)',
-    render: (r) => (
-      <span
-        className="outcome"
-        title={r.error ? `${r.error.message}${r.error.hint ? ` — ${r.error.hint}` : ''}` : undefined}
-      >
-        <StatusBadge health={OUTCOME_HEALTH[r.outcome]}>{r.outcome}</StatusBadge>
-        {r.error && <span className="outcome__why">{r.error.message}</span>}
-      </span>
-    ),
-  },
-];
+/**
+ * Two lines a row: the date over the time, the file over where it went, the rule over its destination.
+ * A narrow window drops the duration rather than squeeze every column to "e…".
+ */
+function columns(narrow: boolean): Column<HistoryEntry>[] {
+  return [
+    {
+      id: 'at',
+      header: 'When',
+      width: '112px',
+      render: (r) => {
+        const { day, time } = formatDayAndTime(r.at);
+        return (
+          <span className="cell-lines">
+            <span>{day}</span>
+            <span className="muted">{time}</span>
+          </span>
+        );
+      },
+    },
+    {
+      id: 'path',
+      header: 'File',
+      width: 'minmax(0, 2.2fr)',
+      render: (r) => (
+        <span className="cell-lines mono">
+          <span className="truncate">{r.path}</span>
+          <span className="truncate muted" data-testid="history-remote">
+            {r.remotePath ? `→ ${r.remotePath}` : '—'}
+          </span>
+        </span>
+      ),
+    },
+    {
+      id: 'rule',
+      header: 'Rule',
+      width: 'minmax(120px, 1.4fr)',
+      render: (r) => (
+        <span className="cell-lines">
+          <span className="truncate">{r.rule}</span>
+          <span className="truncate muted">→ {r.destination ?? 'this computer'}</span>
+        </span>
+      ),
+    },
+    { id: 'size', header: 'Size', width: '76px', align: 'right', render: (r) => formatBytes(r.bytes) },
+    ...(narrow
+      ? []
+      : [
+          {
+            id: 'dur',
+            header: 'Duration',
+            width: '84px',
+            align: 'right',
+            render: (r) => formatDuration(r.durationMs),
+          } satisfies Column<HistoryEntry>,
+        ]),
+    {
+      id: 'outcome',
+      header: 'Outcome',
+      width: 'minmax(96px, 1fr)',
+      render: (r) => (
+        <span className="cell-lines outcome">
+          <StatusBadge health={OUTCOME_HEALTH[r.outcome]}>{r.outcome}</StatusBadge>
+          {r.error && <span className="outcome__why truncate">{r.error.message}</span>}
+        </span>
+      ),
+    },
+  ];
+}
 
 export function HistoryPage(): React.JSX.Element {
   const config = useConfig();
@@ -78,11 +117,13 @@ export function HistoryPage(): React.JSX.Element {
   const rows = usePagedRows<HistoryEntry>({
     key,
     fetchPage,
-    refreshOn: ['transfer:done', 'transfer:failed'],
+    refreshOn: ['transfer:done', 'transfer:failed', 'transfer:stopped'],
     refreshMs: 1000,
   });
   const [exporting, setExporting] = useState<{ done: number; total: number } | undefined>();
   const [exportError, setExportError] = useState<Error | undefined>();
+  const narrow = useMediaQuery('(max-width: 1100px)');
+  const cols = useMemo(() => columns(narrow), [narrow]);
 
   const exportCsv = async () => {
     setExportError(undefined);
@@ -195,7 +236,8 @@ export function HistoryPage(): React.JSX.Element {
         <VirtualTable
           label="Transfer history"
           testId="history-table"
-          columns={COLUMNS}
+          columns={cols}
+          rowHeight={50}
           rowCount={rows.total ?? 0}
           row={rows.row}
           rowKey={(r) => r.id}

@@ -1,15 +1,20 @@
 import { useCallback, useMemo, useState } from 'react';
 import type { QueueItem } from '../../../shared/contract';
+import { OverallProgress } from '../components/OverallProgress';
 import { EmptyState, ErrorNote, PageHeader, ProgressBar, Tabs } from '../components/ui';
 import { VirtualTable, type Column } from '../components/VirtualTable';
 import { request } from '../lib/bridge';
-import { formatBytes, formatEta, formatRate, plural } from '../lib/format';
+import { formatBytes, formatRate, formatTimeLeft, queueSentence } from '../lib/format';
 import { usePagedRows } from '../lib/pagedRows';
 import { useTransferProgress } from '../lib/progress';
 import { useAction, useRequest } from '../lib/query';
 import { replaceSubRoute, subRoute } from '../lib/route';
+import { asSentence } from '../lib/sentence';
 
 type Tab = 'pending' | 'active' | 'failed';
+
+/** A failed row holds its reason and its fix in full: four lines of text. */
+const FAILED_ROW_HEIGHT = 96;
 
 const KIND: Record<QueueItem['kind'], string> = {
   upload: 'Upload',
@@ -45,11 +50,16 @@ function ActiveRow({ item }: { item: QueueItem }) {
         <Where item={item} />
         <span className="muted small">
           {KIND[item.kind]} → {item.destination ?? 'source'}
+          {item.remotePath && item.remotePath !== item.path && (
+            <>
+              : <span className="mono">{item.remotePath}</span>
+            </>
+          )}
         </span>
         <span className="spacer" />
         <span className="small num">
           {formatBytes(done)} / {formatBytes(total)} · {formatRate(p?.rate ?? 0)} ·{' '}
-          {formatEta(total - done, p?.rate ?? 0)} left
+          {formatTimeLeft(total - done, p?.rate ?? 0)}
         </span>
         <button
           type="button"
@@ -93,7 +103,7 @@ function PagedList({ state }: { state: 'pending' | 'failed' }) {
   const rows = usePagedRows<QueueItem>({
     key: state,
     fetchPage,
-    refreshOn: ['queue:changed', 'transfer:failed', 'transfer:done'],
+    refreshOn: ['queue:changed', 'transfer:failed', 'transfer:done', 'transfer:stopped'],
   });
   const retry = useAction('transfer:retry', ['queue:list', 'status:get']);
   const retryOne = retry.mutate;
@@ -119,11 +129,12 @@ function PagedList({ state }: { state: 'pending' | 'failed' }) {
           id: 'error',
           header: 'Reason',
           width: 'minmax(0, 3fr)',
+          // Whole sentences, wrapped: the reason names the path, the fix says what to do.
           render: (r) => (
-            <span className="queue-error" title={r.lastError?.hint ?? r.lastError?.message}>
-              {r.lastError?.message ?? 'failed'}
-              {r.lastError?.hint && <span className="muted"> — {r.lastError.hint}</span>}
-            </span>
+            <div className="queue-reason" data-testid="failure-reason">
+              <span className="queue-error">{asSentence(r.lastError?.message ?? 'it failed')}</span>
+              {r.lastError?.hint && <span className="muted">Fix: {asSentence(r.lastError.hint)}</span>}
+            </div>
           ),
         },
         {
@@ -160,6 +171,7 @@ function PagedList({ state }: { state: 'pending' | 'failed' }) {
       label={state === 'pending' ? 'Pending transfers' : 'Failed transfers'}
       testId={`queue-${state}`}
       columns={columns}
+      {...(state === 'failed' ? { rowHeight: FAILED_ROW_HEIGHT } : {})}
       rowCount={rows.total ?? 0}
       row={rows.row}
       rowKey={(r) => r.id}
@@ -186,11 +198,7 @@ export function QueuePage(): React.JSX.Element {
     <>
       <PageHeader
         title="Queue"
-        lead={
-          q
-            ? `${plural(q.pending, 'transfer')} waiting (${formatBytes(q.bytesPending)}), ${q.active} running, ${q.failed} failed`
-            : ' '
-        }
+        lead={q ? queueSentence(q) : ' '}
         actions={
           <>
             <button type="button" className="btn" onClick={() => pause.mutate({})} disabled={pause.isPending}>
@@ -208,6 +216,7 @@ export function QueuePage(): React.JSX.Element {
         }
       />
       <ErrorNote error={retryAll.error ?? pause.error} />
+      <OverallProgress compact />
       <Tabs
         label="Queue"
         value={tab}

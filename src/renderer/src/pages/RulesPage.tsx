@@ -1,9 +1,10 @@
 import { useEffect, useRef, useState } from 'react';
 import type { FerryConfig, RuleConfig } from '../../../shared/config';
 import { EmptyState, ErrorNote, PageHeader } from '../components/ui';
-import { useConfig, useSaveConfig, type Problem } from '../lib/config';
+import { describeProblem, useConfig, useSaveConfig, type Problem } from '../lib/config';
+import { loadDraft } from '../lib/drafts';
 import { hrefOf } from '../lib/route';
-import { RuleEditor } from './rules/RuleEditor';
+import { RULE_DRAFT, RuleEditor, type RuleDraft } from './rules/RuleEditor';
 import { RuleList } from './rules/RuleList';
 
 type Flash = { kind: 'ok' | 'error'; text: string; problems?: Problem[] };
@@ -17,7 +18,11 @@ type FocusTarget = { rule: string; control: 'edit' | 'up' | 'down' } | { rule: n
 export function RulesPage(): React.JSX.Element {
   const config = useConfig();
   const { save, saving } = useSaveConfig();
-  const [editing, setEditing] = useState<{ name: string | null } | null>(null);
+  // A rule left half-written on another visit opens again where it was.
+  const [editing, setEditing] = useState<{ name: string | null } | null>(() => {
+    const draft = loadDraft<RuleDraft>(RULE_DRAFT);
+    return draft ? { name: draft.original } : null;
+  });
   // The order shown while a reorder or a delete is being saved, so that nothing jumps back meanwhile.
   const [pending, setPending] = useState<RuleConfig[] | null>(null);
   const [flash, setFlash] = useState<Flash | null>(null);
@@ -137,9 +142,7 @@ export function RulesPage(): React.JSX.Element {
           {flash.problems && flash.problems.length > 0 && (
             <ul className="rule-form__problem-list">
               {flash.problems.map((p) => (
-                <li key={`${p.path}\n${p.message}`}>
-                  {p.path && <code>{p.path}</code>} {p.message}
-                </li>
+                <li key={`${p.path}\n${p.message}`}>{describeProblem(cfg, p)}</li>
               ))}
             </ul>
           )}

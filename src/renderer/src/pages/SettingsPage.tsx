@@ -1,8 +1,9 @@
 import { useEffect, useState } from 'react';
 import type { Settings } from '../../../shared/config';
 import { ErrorNote, Field, Note, PageHeader } from '../components/ui';
-import { problemAt, problemsUnder, useConfig, useSaveConfig, type Problem } from '../lib/config';
+import { describeProblem, problemAt, problemsUnder, useConfig, useSaveConfig, type Problem } from '../lib/config';
 import { useRequest } from '../lib/query';
+import { useThemePreview } from '../lib/theme';
 
 type Draft = Pick<
   Settings,
@@ -36,6 +37,7 @@ export function SettingsPage(): React.JSX.Element {
   useEffect(() => {
     if (cfg && !draft) setDraft(draftOf(cfg.settings));
   }, [cfg, draft]);
+  useThemePreview(draft?.theme, cfg?.settings.theme);
   if (!cfg || !draft) return <PageHeader title="Settings" lead=" " />;
 
   const set = <K extends keyof Draft>(k: K, v: Draft[K]) => {
@@ -69,7 +71,7 @@ export function SettingsPage(): React.JSX.Element {
   return (
     <>
       <PageHeader title="Settings" />
-      <form className="stack settings" onSubmit={(e) => void submit(e)} aria-label="Settings">
+      <form className="stack settings" noValidate onSubmit={(e) => void submit(e)} aria-label="Settings">
         <section className="card stack" aria-labelledby="set-transfers">
           <h2 id="set-transfers">Transfers</h2>
           <div className="form-grid form-grid--even">
@@ -158,6 +160,7 @@ export function SettingsPage(): React.JSX.Element {
           <h2 id="set-app">Appearance and desktop</h2>
           <fieldset className="radio-group">
             <legend className="field__label">Theme</legend>
+            <p className="field__help">Shown as you choose; kept once you save.</p>
             {(['system', 'light', 'dark'] as const).map((t) => (
               <label key={t} className="check">
                 <input
@@ -198,9 +201,7 @@ export function SettingsPage(): React.JSX.Element {
             {problems
               .filter((p) => !p.path.startsWith('settings'))
               .map((p) => (
-                <div key={p.path}>
-                  {p.path}: {p.message}
-                </div>
+                <div key={p.path}>{describeProblem(cfg, p)}</div>
               ))}
           </Note>
         )}

@@ -1,9 +1,12 @@
-import type { StatusResult } from '../../../shared/contract';
+import type { HistoryEntry, StatusResult } from '../../../shared/contract';
 import type { FolderState, ServiceState } from '../../../shared/events';
+import type { HealthLevel } from '../../../shared/health';
 import { parseBrakeSite } from '../../../shared/models';
+import type { FolderProgress } from '../../../shared/progress';
+import { OverallProgress } from '../components/OverallProgress';
 import { EmptyState, ErrorNote, PageHeader, StatusBadge, type Health } from '../components/ui';
-import { formatBytes, formatEta, formatRate, formatWhen, plural } from '../lib/format';
-import { useThroughput } from '../lib/progress';
+import { formatBytes, formatWhen, plural } from '../lib/format';
+import { useOverallProgress } from '../lib/progress';
 import { useAction, useRequest } from '../lib/query';
 
 const SERVICE_HEALTH: Record<ServiceState, Health> = {
@@ -22,38 +25,25 @@ const FOLDER_HEALTH: Record<FolderState, Health> = {
   error: 'error',
 };
 
-function verdict(s: StatusResult): Health {
-  if (s.heldDeletions.length > 0) return 'error';
-  if (s.destinations.some((d) => d.used && !d.ok) || s.folders.some((f) => f.state === 'error') || s.queue.failed > 0)
-    return 'error';
-  if (s.state === 'paused') return 'paused';
-  if (s.queue.pending + s.queue.active > 0 || s.state === 'syncing' || s.state === 'starting') return 'busy';
-  if (s.belowQuorum.count > 0) return 'warn';
-  return 'ok';
-}
+const LEVEL_HEALTH: Record<HealthLevel, Health> = {
+  attention: 'error',
+  paused: 'paused',
+  busy: 'busy',
+  warn: 'warn',
+  ok: 'ok',
+};
 
-function Figures({ s }: { s: StatusResult }) {
-  const rate = useThroughput();
-  const left = s.queue.pending + s.queue.active;
+/** Everything that waits for the person, when the sentence cannot name it all. */
+function Needs({ needs }: { needs: StatusResult['needs'] }) {
+  if (needs.length < 2) return null;
   return (
-    <dl className="figures">
-      <div className="figure">
-        <dt>Throughput</dt>
-        <dd>{formatRate(rate)}</dd>
-      </div>
-      <div className="figure">
-        <dt>Time left</dt>
-        <dd>{left === 0 ? '—' : formatEta(s.queue.bytesPending, rate)}</dd>
-      </div>
-      <div className="figure">
-        <dt>Files left</dt>
-        <dd>{left.toLocaleString()}</dd>
-      </div>
-      <div className="figure">
-        <dt>Bytes left</dt>
-        <dd>{formatBytes(s.queue.bytesPending)}</dd>
-      </div>
-    </dl>
+    <ul className="needs-list" data-testid="needs">
+      {needs.map((n) => (
+        <li key={`${n.kind}\u0000${n.subject}`}>
+          {n.text} — <a href={n.href}>open</a>
+        </li>
+      ))}
+    </ul>
   );
 }
 
@@ -96,6 +86,186 @@ function HeldDeletions({ held }: { held: StatusResult['heldDeletions'] }) {
           </li>
         ))}
       </ul>
+    </section>
+  );
+}
+
+/**
+ * Copies a mirror rule shipped of files that are still in the folder but that it no longer sends there
+ * (its rules changed): they stay until the person removes them here. Only a copy whose file still holds
+ * the same content goes (the engine reads the file again first), so no copy that is the only one is lost.
+ */
+function LeftBehind({ items }: { items: StatusResult['leftBehind'] }) {
+  const clean = useAction('sync:cleanLeftBehind', ['status:get']);
+  const byRule = new Map<string, StatusResult['leftBehind']>();
+  for (const l of items) byRule.set(l.rule, [...(byRule.get(l.rule) ?? []), l]);
+  return (
+    <section className="card card--alert" aria-labelledby="left-behind" data-testid="left-behind">
+      <h2 id="left-behind">Copies left behind by a rules change</h2>
+      <ul className="error-list">
+        {[...byRule].map(([rule, list]) => {
+          const count = list.reduce((n, l) => n + l.count, 0);
+          const shown = list.reduce((n, l) => n + l.sample.length, 0);
+          return (
+            <li key={rule}>
+              <div className="error-list__message">
+                Rule <strong>{rule}</strong> no longer sends {plural(count, 'file')} it sent before to{' '}
+                {list.map((l) => `"${l.destination}"`).join(', ')}. The files are still in your folder; their copies
+                there are kept until you remove them.
+              </div>
+              <details>
+                <summary className="small">Which copies</summary>
+                <ul className="mono small">
+                  {list.flatMap((l) =>
+                    l.sample.map((p) => (
+                      <li key={`${l.destination}\u0000${p}`}>
+                        {l.destination}: {p}
+                      </li>
+                    )),
+                  )}
+                  {count > shown && <li>and {plural(count - shown, 'more')}</li>}
+                </ul>
+              </details>
+              <div className="error-list__fix">
+                Removing them deletes only copies whose file is still in your folder with the same content; a copy of a
+                file changed since stays.
+              </div>
+              <div className="row">
+                <button
+                  type="button"
+                  className="btn btn--danger"
+                  disabled={clean.isPending}
+                  onClick={() => clean.mutate({ rule })}
+                >
+                  Remove {plural(count, 'copy', 'copies')}
+                </button>
+              </div>
+            </li>
+          );
+        })}
+      </ul>
+      <ErrorNote error={clean.error} />
+    </section>
+  );
+}
+
+const CHANGE: Record<HistoryEntry['kind'], string> = {
+  upload: 'sent',
+  'move-remote': 'renamed',
+  'copy-remote': 'copied',
+  'delete-remote': 'deleted at the destination',
+  'delete-local': 'removed here (moved)',
+  download: 'brought home',
+  conflict: 'kept both versions',
+  'move-local': 'renamed here',
+  'trash-local': 'moved to the trash here',
+  'set-aside': 'kept both: a file moved aside for a folder of its name',
+};
+
+/** The last files shipped, newest first (History has them all). */
+function RecentChanges() {
+  const recent = useRequest('history:query', { offset: 0, limit: 8, outcome: 'done' });
+  const items = recent.data?.items ?? [];
+  return (
+    <section className="card" aria-labelledby="recent-changes" data-testid="recent-changes">
+      <div className="card__title">
+        <h2 id="recent-changes">Recent changes</h2>
+        <a href="#/history">All history</a>
+      </div>
+      {items.length === 0 ? (
+        <p className="muted">Nothing shipped yet.</p>
+      ) : (
+        <ul className="recent-list">
+          {items.map((e) => (
+            <li key={e.id} data-testid="recent-change">
+              <span className="mono truncate" title={`${e.folder}/${e.path}`}>
+                {e.path}
+              </span>
+              <span className="muted small">{formatWhen(e.at)}</span>
+              <span className="muted small">
+                {CHANGE[e.kind]}
+                {e.destination ? ` → ${e.destination}` : ''}
+                {e.remotePath && e.remotePath !== e.path ? ` as ${e.remotePath}` : ''}
+                {e.kind === 'upload' ? ` · ${formatBytes(e.bytes)}` : ''}
+              </span>
+            </li>
+          ))}
+        </ul>
+      )}
+    </section>
+  );
+}
+
+/** A folder's share of the queued work: "42 % · 3 files, 1.2 MB left", as Syncthing shows it. */
+function FolderProgressCell({ p }: { p: FolderProgress | undefined }) {
+  if (!p) return <span className="muted small">up to date</span>;
+  return (
+    <span className="small num" data-testid="folder-progress">
+      {p.percent ?? 0} % · {plural(p.filesLeft, 'file')}, {formatBytes(p.bytesLeft)} left
+    </span>
+  );
+}
+
+function Folders({ folders }: { folders: StatusResult['folders'] }) {
+  const overall = useOverallProgress();
+  const rescan = useAction('folder:rescan', ['status:get']);
+  return (
+    <section className="card" aria-labelledby="folders-health">
+      <div className="card__title">
+        <h2 id="folders-health">Folders</h2>
+        <a href="#/folders">Manage</a>
+      </div>
+      <div className="table-scroll">
+        <table className="table">
+          <thead>
+            <tr>
+              <th>Folder</th>
+              <th>State</th>
+              <th>Progress</th>
+              <th className="num">Files</th>
+              <th>Last scan</th>
+              <th>
+                <span className="visually-hidden">Actions</span>
+              </th>
+            </tr>
+          </thead>
+          <tbody>
+            {folders.map((f) => (
+              <tr key={f.folder} data-testid={`folder-row-${f.folder}`}>
+                <td>{f.folder}</td>
+                <td>
+                  {!f.used && !f.error ? (
+                    <StatusBadge health="off">not synced: no rule reads it</StatusBadge>
+                  ) : (
+                    <StatusBadge health={FOLDER_HEALTH[f.state]}>
+                      {f.error ? `${f.state}: ${f.error}` : f.state}
+                    </StatusBadge>
+                  )}
+                </td>
+                <td>
+                  <FolderProgressCell p={overall.folders.find((p) => p.folder === f.folder)} />
+                </td>
+                <td className="num">{f.files.toLocaleString()}</td>
+                <td>{formatWhen(f.lastScanAt)}</td>
+                <td>
+                  {f.used && (
+                    <button
+                      type="button"
+                      className="btn btn--small"
+                      aria-label={`Rescan ${f.folder}`}
+                      disabled={rescan.isPending || f.state === 'scanning'}
+                      onClick={() => rescan.mutate({ folder: f.folder })}
+                    >
+                      Rescan
+                    </button>
+                  )}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+      <ErrorNote error={rescan.error} />
     </section>
   );
 }
@@ -164,43 +334,18 @@ export function StatusPage(): React.JSX.Element {
   return (
     <>
       <PageHeader title="Status" />
-      <section className={`verdict verdict--${verdict(s)}`} aria-live="polite" data-testid="status-summary">
-        <p className="verdict__sentence">{s.summary}</p>
+      <section className={`verdict verdict--${LEVEL_HEALTH[s.level]}`} aria-live="polite" data-testid="status-summary">
+        <div>
+          <p className="verdict__sentence">{s.summary}</p>
+          <Needs needs={s.needs} />
+        </div>
         <StatusBadge health={SERVICE_HEALTH[s.state]}>Engine {s.state}</StatusBadge>
       </section>
       {s.heldDeletions.length > 0 && <HeldDeletions held={s.heldDeletions} />}
-      <Figures s={s} />
+      {s.leftBehind.length > 0 && <LeftBehind items={s.leftBehind} />}
+      <OverallProgress />
+      <Folders folders={s.folders} />
       <div className="grid">
-        <section className="card" aria-labelledby="folders-health">
-          <div className="card__title">
-            <h2 id="folders-health">Folders</h2>
-            <a href="#/folders">Manage</a>
-          </div>
-          <table className="table">
-            <thead>
-              <tr>
-                <th>Folder</th>
-                <th>State</th>
-                <th className="num">Files</th>
-                <th>Last scan</th>
-              </tr>
-            </thead>
-            <tbody>
-              {s.folders.map((f) => (
-                <tr key={f.folder}>
-                  <td>{f.folder}</td>
-                  <td>
-                    <StatusBadge health={FOLDER_HEALTH[f.state]}>
-                      {f.error ? `${f.state}: ${f.error}` : f.state}
-                    </StatusBadge>
-                  </td>
-                  <td className="num">{f.files.toLocaleString()}</td>
-                  <td>{formatWhen(f.lastScanAt)}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </section>
         <section className="card" aria-labelledby="destinations-health">
           <div className="card__title">
             <h2 id="destinations-health">Destinations</h2>
@@ -248,6 +393,7 @@ export function StatusPage(): React.JSX.Element {
           </ul>
         </section>
       )}
+      <RecentChanges />
       <RecentErrors />
     </>
   );

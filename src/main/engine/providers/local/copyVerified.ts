@@ -16,6 +16,7 @@ import { promisify } from 'node:util';
 import { tempFileName } from '../../scan/ignoreRules';
 import { MultiHash } from '../../scan/multiHash';
 import { fsPath } from '../../scan/rawNames';
+import { Bandwidth, paceGrain } from '../../transfer/bandwidth';
 import { mkdirBelowSync } from './dirsBelow';
 
 export type CopyRequest = {
@@ -29,8 +30,8 @@ export type CopyRequest = {
   mtimeMs: number;
   /** Index into the shared cancel flags: non-zero there means stop. */
   cancelSlot: number;
-  /** A bandwidth cap for this copy (bytes/s): the worker paces its own chunks, as nothing else can. */
-  bytesPerSec?: number;
+  /** The bandwidth cap every transfer shares (Bandwidth.shared): the worker books each slice from it. */
+  sharedCap?: SharedArrayBuffer;
   /**
    * Two-way sync: the target's version (`localVersion`) the plan saw, or null for "nothing there". When
    * given, the copy is published only if the target is still that version ('EREMOTECHANGED' otherwise).
@@ -75,14 +76,15 @@ function openTemp(root: string, target: string): { fd: number; tmp: string } {
   }
 }
 
-const sleeper = new Int32Array(new SharedArrayBuffer(4));
-
-/** Sleeps (this is a worker thread) until `done` bytes are within the cap, waking to check for a cancel. */
-function pace(started: number, done: number, bytesPerSec: number, cancelled: () => boolean): void {
-  for (;;) {
-    const ahead = started + (done / bytesPerSec) * 1000 - performance.now();
-    if (ahead <= 0 || cancelled()) return;
-    Atomics.wait(sleeper, 0, 0, Math.min(ahead, 100));
+/** Writes a chunk whole; under a cap, slice by slice, each booked from the shared cap first. */
+function writeChunk(fd: number, chunk: Buffer, cap: Bandwidth | undefined, cancelled: () => boolean): void {
+  const grain = cap && cap.rate > 0 ? paceGrain(cap.rate) : chunk.length;
+  let off = 0;
+  while (off < chunk.length) {
+    const end = Math.min(chunk.length, off + grain);
+    cap?.takeSync(end - off, cancelled);
+    if (cancelled()) return;
+    while (off < end) off += writeSync(fd, chunk, off, end - off);
   }
 }
 
@@ -114,7 +116,7 @@ export function copyToTemp(
     let done = 0;
     let lastReport = 0;
     let lastReportAt = 0;
-    const started = performance.now();
+    const cap = req.sharedCap ? Bandwidth.attach(req.sharedCap) : undefined;
     for (;;) {
       if (cancelled()) {
         closeSync(out.fd);
@@ -126,10 +128,9 @@ export function copyToTemp(
       if (n === 0) break;
       const chunk = buf.subarray(0, n);
       hash.update(chunk);
-      let off = 0;
-      while (off < n) off += writeSync(out.fd, chunk, off, n - off);
+      writeChunk(out.fd, chunk, cap, cancelled);
+      if (cancelled()) continue;
       done += n;
-      if (req.bytesPerSec) pace(started, done, req.bytesPerSec, cancelled);
       // Every 8 MiB, and at least a few times a second when a cap makes the copy slow.
       if (done - lastReport >= 8 * 1024 * 1024 || (done > lastReport && performance.now() - lastReportAt > 250)) {
         lastReport = done;

@@ -242,8 +242,9 @@ export class LocalDestination
       return items.map(() => (err instanceof FerryError ? err : fsError(err, 'invalid path')));
     }
     if (opts.signal.aborted) return items.map((it) => cancelled(it.path));
-    // One file under a cap is paced chunk by chunk in the worker; a batch of small files up front.
-    const pacedInWorker = items.length === 1 && opts.rate !== undefined;
+    // One file under a cap is paced slice by slice in the worker, from the same cap; a batch of small
+    // files up front.
+    const pacedInWorker = items.length === 1 && opts.sharedCap !== undefined;
     if (opts.pace) for (const it of items) await opts.pace(pacedInWorker ? 0 : it.source.size);
     const results = await this.workers.copy(
       items.map((it, i) => ({
@@ -253,7 +254,7 @@ export class LocalDestination
         size: it.source.size,
         sha256: it.source.hashes.sha256,
         mtimeMs: it.source.mtimeMs,
-        ...(pacedInWorker ? { bytesPerSec: opts.rate } : {}),
+        ...(pacedInWorker ? { sharedCap: opts.sharedCap } : {}),
         ...(it.source.replaces !== undefined ? { expectVersion: it.source.replaces } : {}),
       })),
       { signal: opts.signal, onProgress: items.length === 1 ? (_i, bytes) => opts.onProgress?.(bytes) : undefined },

@@ -20,7 +20,8 @@ export function bucketKey(d: Date, bucket: Bucket): string {
   return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`;
 }
 
-const monthName = new Intl.DateTimeFormat(undefined, { month: 'short', year: '2-digit' });
+// "Dec 2026", never "Dec 26": a two-digit year reads as the day of the month.
+const monthName = new Intl.DateTimeFormat(undefined, { month: 'short', year: 'numeric' });
 const dayName = new Intl.DateTimeFormat(undefined, { month: 'short', day: 'numeric' });
 
 /** The last `count` buckets up to `now`, oldest first, each with its key and a label for the axis. */

@@ -78,6 +78,9 @@ export function DestinationForm({ initial, takenIds, usedBy, onSave, onCancel }:
   const [failure, setFailure] = useState<{ error: BridgeError; title: string } | null>(null);
   const [busy, setBusy] = useState<'save' | 'test' | null>(null);
   const [test, setTest] = useState<DestinationTestResult | undefined>();
+  // The draft the last test ran on: a failed test holds a save of that same draft until the person confirms.
+  const [testedWith, setTestedWith] = useState<string | undefined>();
+  const [askFailedTest, setAskFailedTest] = useState(false);
   const [renameInRules, setRenameInRules] = useState(true);
   const [advancedOpen, setAdvancedOpen] = useState(false);
   const [focusRequest, setFocusRequest] = useState(0);
@@ -159,13 +162,19 @@ export function DestinationForm({ initial, takenIds, usedBy, onSave, onCancel }:
     return validateValues(type, { ...values, ...refs }, { takenIds }).config;
   };
 
-  const save = async () => {
+  const save = async (confirmed = false) => {
     if (busy) return;
     setBusy('save');
     setOtherProblems([]);
+    setAskFailedTest(false);
     try {
       const dest = await prepare();
       if (!dest) return;
+      if (!confirmed && test && !test.ok && testedWith === JSON.stringify(dest)) {
+        setAskFailedTest(true);
+        focusFirstProblem([]);
+        return;
+      }
       const outcome = await onSave(dest, { renameInRules: renamed && renameInRules });
       if (outcome.ok) return;
       const known = new Set(fields.map((f) => f.name));
@@ -191,9 +200,13 @@ export function DestinationForm({ initial, takenIds, usedBy, onSave, onCancel }:
     if (busy) return;
     setBusy('test');
     setTest(undefined);
+    setAskFailedTest(false);
     try {
       const dest = await prepare();
-      if (dest) setTest(await request('destination:test', { destination: dest }));
+      if (dest) {
+        setTest(await request('destination:test', { destination: dest }));
+        setTestedWith(JSON.stringify(dest));
+      }
     } catch (err) {
       setFailure({ error: BridgeError.from(err), title: 'The test did not run' });
     } finally {
@@ -298,6 +311,18 @@ export function DestinationForm({ initial, takenIds, usedBy, onSave, onCancel }:
           </Note>
         )}
         {errorOf('') && <Note kind="error">{errorOf('')}</Note>}
+        {askFailedTest && test && !test.ok && (
+          <div className="note note--error" role="alert" data-testid="failed-test-confirm">
+            <strong>Not saved: the connection test failed.</strong> {test.message}
+            {test.hint && <div className="note__hint">{test.hint}</div>}
+            <div className="row">
+              <button type="button" className="btn btn--small btn--danger" onClick={() => void save(true)}>
+                Save anyway
+              </button>
+              <span className="muted small">Ferry will keep trying it and show it as failing until it answers.</span>
+            </div>
+          </div>
+        )}
 
         <div className="dest-form__type">
           <Field

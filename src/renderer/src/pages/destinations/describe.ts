@@ -1,5 +1,4 @@
 import type { DestinationConfig, FerryConfig } from '../../../../shared/config';
-import type { Problem } from '../../lib/config';
 
 /** Where a destination points, in one line a person recognises (a URL-like address or a path). */
 export function whereItPoints(d: DestinationConfig): string {
@@ -52,18 +51,5 @@ export function rulesUsing(cfg: Pick<FerryConfig, 'rules'>, id: string): string[
   return cfg.rules.filter((r) => r.to.includes(id)).map((r) => r.name);
 }
 
-/** A problem whose path is outside the form, said with the names a person knows: `rule "photos": …`. */
-export function describeProblem(cfg: FerryConfig, p: Problem): string {
-  const m = /^(rules|destinations|folders)\[(\d+)\]/.exec(p.path);
-  if (!m) return p.path ? `${p.path}: ${p.message}` : p.message;
-  const i = Number(m[2]);
-  const what =
-    m[1] === 'rules'
-      ? `Rule "${cfg.rules[i]?.name ?? i + 1}"`
-      : m[1] === 'destinations'
-        ? `Destination "${cfg.destinations[i]?.id ?? i + 1}"`
-        : `Folder "${cfg.folders[i]?.id ?? i + 1}"`;
-  // The engine already names a rule in its messages (`rule "photos": …`): not twice.
-  if (p.message.toLowerCase().startsWith(`${what.toLowerCase()}:`)) return what + p.message.slice(what.length);
-  return `${what}: ${p.message}`;
-}
+// Said with the names a person knows; kept here for the destination pages' imports.
+export { describeProblem } from '../../lib/config';

@@ -2,10 +2,11 @@ import { keepPreviousData } from '@tanstack/react-query';
 import { useState } from 'react';
 import type { FerryConfig, FolderConfig } from '../../../../shared/config';
 import { Field, Note } from '../../components/ui';
-import { bridge } from '../../lib/bridge';
-import { problemAt, problemsUnder, useSaveConfig, type Problem } from '../../lib/config';
+import { bridge, request } from '../../lib/bridge';
+import { describeProblem, problemAt, problemsUnder, useSaveConfig, type Problem } from '../../lib/config';
 import { useRequest } from '../../lib/query';
 import { useDebounced } from '../../lib/useDebounced';
+import { folderPlaceProblem } from './folderPlace';
 import { IgnorePreview } from './IgnorePreview';
 
 const lines = (text: string) =>
@@ -22,6 +23,9 @@ export function FolderForm({ config, index, onDone }: { config: FerryConfig; ind
   const [ignore, setIgnore] = useState((existing?.ignore ?? []).join('\n'));
   const [watch, setWatch] = useState<FolderConfig['watch']>(existing?.watch ?? 'auto');
   const [problems, setProblems] = useState<Problem[]>([]);
+  const [attempted, setAttempted] = useState(false);
+  // A path Ferry cannot find now may be a disk that is not plugged in: saved only when the person says so.
+  const [askMissing, setAskMissing] = useState<string | undefined>();
   const { save, saving } = useSaveConfig();
   const debouncedPath = useDebounced(path.trim(), 300);
   const check = useRequest(
@@ -30,11 +34,46 @@ export function FolderForm({ config, index, onDone }: { config: FerryConfig; ind
     { enabled: debouncedPath !== '', placeholderData: keepPreviousData },
   );
   const at = index ?? config.folders.length;
+  const others = config.folders.filter((_, i) => i !== index);
   const mine = problemsUnder(problems, `folders[${at}]`);
-  const pathProblem = problemAt(mine, 'path') ?? (check.data && !check.data.ok ? check.data.message : undefined);
+  const idProblem =
+    problemAt(mine, 'id') ??
+    (id.trim() === ''
+      ? attempted
+        ? 'type a short name for this folder, e.g. photos'
+        : undefined
+      : others.some((f) => f.id === id.trim())
+        ? `another folder is already called "${id.trim()}": pick another name`
+        : undefined);
+  const checked = debouncedPath !== '' && path.trim() === debouncedPath ? check.data : undefined;
+  const placeProblem = checked?.ok ? folderPlaceProblem(checked.resolved, others) : undefined;
+  const pathProblem =
+    problemAt(mine, 'path') ??
+    (path.trim() === '' && attempted ? 'type the path of a folder on this computer' : undefined) ??
+    (checked && !checked.ok ? checked.message : placeProblem);
 
-  const submit = async (e: React.FormEvent) => {
+  /** Clears the engine's verdict on a field once the person changes it: it is about the old value. */
+  const edited = (field: string) => setProblems((ps) => ps.filter((p) => p.path !== `folders[${at}].${field}`));
+
+  const submit = async (e: { preventDefault: () => void }, missingConfirmed = false) => {
     e.preventDefault();
+    setAttempted(true);
+    setAskMissing(undefined);
+    if (id.trim() === '' || path.trim() === '' || (idProblem && !problemAt(mine, 'id'))) return;
+    // Checked again now, not from the debounced answer: what is saved is what was checked.
+    let now;
+    try {
+      now = await request('folder:check', { path: path.trim() });
+    } catch (err) {
+      setAskMissing((err as Error).message);
+      return;
+    }
+    if (now.ok) {
+      if (folderPlaceProblem(now.resolved, others)) return;
+    } else if (!missingConfirmed) {
+      setAskMissing(now.message);
+      return;
+    }
     const folder: FolderConfig = {
       id: id.trim(),
       path: path.trim(),
@@ -56,9 +95,11 @@ export function FolderForm({ config, index, onDone }: { config: FerryConfig; ind
   };
 
   const other = problems.filter((p) => !p.path.startsWith(`folders[${at}]`));
+  const next = { ...config, folders: [...others.slice(0, at), { id, path } as FolderConfig, ...others.slice(at)] };
   return (
     <form
       className="card stack"
+      noValidate
       onSubmit={(e) => void submit(e)}
       data-testid="folder-form"
       aria-label={existing ? `Edit folder ${existing.id}` : 'Add a folder'}
@@ -67,23 +108,43 @@ export function FolderForm({ config, index, onDone }: { config: FerryConfig; ind
       {other.length > 0 && (
         <Note kind="error">
           {other.map((p) => (
-            <div key={p.path + p.message}>
-              {p.path}: {p.message}
-            </div>
+            <div key={p.path + p.message}>{describeProblem(next, p)}</div>
           ))}
         </Note>
       )}
+      {askMissing !== undefined && (
+        <div className="note note--error" role="alert" data-testid="missing-folder-confirm">
+          <strong>Not saved:</strong> {askMissing}.
+          <div className="row">
+            <button type="button" className="btn btn--small btn--danger" onClick={(e) => void submit(e, true)}>
+              Save anyway
+            </button>
+            <span className="muted small">
+              For a disk that is not plugged in: Ferry shows the folder as missing until it is there.
+            </span>
+          </div>
+        </div>
+      )}
       <div className="form-grid">
-        <Field label="ID" help="A short name rules use to refer to this folder." error={problemAt(mine, 'id')}>
+        <Field label="ID" help="A short name rules use to refer to this folder." error={idProblem}>
           {(p) => (
-            <input {...p} type="text" value={id} onChange={(e) => setId(e.target.value)} required autoComplete="off" />
+            <input
+              {...p}
+              type="text"
+              value={id}
+              onChange={(e) => {
+                setId(e.target.value);
+                edited('id');
+              }}
+              autoComplete="off"
+            />
           )}
         </Field>
         <Field
           label="Path"
           help={
-            check.data?.ok
-              ? `✓ ${check.data.resolved}: ${check.data.message}`
+            checked?.ok && !pathProblem
+              ? `✓ ${checked.resolved}: ${checked.message}`
               : 'The folder on this machine, e.g. ~/Pictures.'
           }
           error={pathProblem}
@@ -94,8 +155,11 @@ export function FolderForm({ config, index, onDone }: { config: FerryConfig; ind
                 {...p}
                 type="text"
                 value={path}
-                onChange={(e) => setPath(e.target.value)}
-                required
+                onChange={(e) => {
+                  setPath(e.target.value);
+                  setAskMissing(undefined);
+                  edited('path');
+                }}
                 spellCheck={false}
               />
               {/* The desktop app's native picker; a browser types the path. */}
@@ -118,7 +182,16 @@ export function FolderForm({ config, index, onDone }: { config: FerryConfig; ind
         error={problemAt(mine, 'ignore')}
       >
         {(p) => (
-          <textarea {...p} value={ignore} onChange={(e) => setIgnore(e.target.value)} spellCheck={false} rows={4} />
+          <textarea
+            {...p}
+            value={ignore}
+            onChange={(e) => {
+              setIgnore(e.target.value);
+              edited('ignore');
+            }}
+            spellCheck={false}
+            rows={4}
+          />
         )}
       </Field>
       <IgnorePreview path={debouncedPath} patterns={lines(ignore)} />

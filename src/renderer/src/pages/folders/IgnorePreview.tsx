@@ -1,4 +1,5 @@
 import { keepPreviousData } from '@tanstack/react-query';
+import { plural } from '../../lib/format';
 import { useRequest } from '../../lib/query';
 import { useDebounced } from '../../lib/useDebounced';
 
@@ -16,12 +17,12 @@ export function IgnorePreview({ path, patterns }: { path: string; patterns: stri
         <p className="muted small">Type a path to see what the patterns leave out.</p>
       ) : r.ignoredCount === 0 ? (
         <p className="muted small">
-          Nothing in this folder is ignored ({r.scanned.toLocaleString()} entries looked at).
+          Nothing in this folder is ignored ({plural(r.scanned, 'entry', 'entries')} looked at).
         </p>
       ) : (
         <>
           <p className="small">
-            Ignores <strong>{r.ignoredCount.toLocaleString()}</strong> of {r.scanned.toLocaleString()} entries
+            Ignores <strong>{r.ignoredCount.toLocaleString()}</strong> of {plural(r.scanned, 'entry', 'entries')}
             {r.truncated ? ' (the first 50,000 looked at)' : ''}:
           </p>
           <ul className="ignore-preview__list">

@@ -3,7 +3,8 @@ import { templateProblem } from '../../../../shared/config';
 import type { FerryConfig, RuleConfig } from '../../../../shared/config';
 import type { SyncMode } from '../../../../shared/models';
 import { Field } from '../../components/ui';
-import { problemsUnder, useSaveConfig } from '../../lib/config';
+import { describeProblem, problemsUnder, useSaveConfig } from '../../lib/config';
+import { dropDraft, keepDraft, loadDraft } from '../../lib/drafts';
 import { hrefOf } from '../../lib/route';
 import { ConditionEditor } from './ConditionEditor';
 import { IdChecklist } from './IdChecklist';
@@ -26,6 +27,10 @@ import { MODE_WORDS } from './ruleSummary';
 import { TagInput } from './TagInput';
 import { TemplateField } from './TemplateField';
 import { useDebounced } from '../../lib/useDebounced';
+
+/** The rule being written, kept across pages until it is saved or discarded. */
+export const RULE_DRAFT = 'rule';
+export type RuleDraft = { original: string | null; form: RuleForm; kept: LockedByTwoWay | null };
 
 const messages = (ps: readonly Problem[]): string | undefined =>
   ps.length > 0 ? [...new Set(ps.map((p) => p.message))].join('\n') : undefined;
@@ -62,15 +67,24 @@ export function RuleEditor({
   );
 
   const [initial] = useState(() => (original ? formFromRule(original) : emptyForm(folderIds, destIds)));
-  const [form, setForm] = useState<RuleForm>(initial);
+  // A draft of this same rule left on another page comes back as it was.
+  const [restored] = useState(() => {
+    const draft = loadDraft<RuleDraft>(RULE_DRAFT);
+    return draft && draft.original === (original?.name ?? null) ? draft : undefined;
+  });
+  const [form, setForm] = useState<RuleForm>(restored?.form ?? initial);
   const [touched, setTouched] = useState<ReadonlySet<FieldKey>>(() => new Set());
   const [attempted, setAttempted] = useState(false);
   const [server, setServer] = useState<{ rule: Problem[]; other: Problem[] }>({ rule: [], other: [] });
   const [saveError, setSaveError] = useState<Error | null>(null);
   const [confirmDiscard, setConfirmDiscard] = useState(false);
   // What choosing two-way put aside (a template, compression, safe_when), given back when another mode is chosen.
-  const [kept, setKept] = useState<LockedByTwoWay | null>(null);
+  const [kept, setKept] = useState<LockedByTwoWay | null>(restored?.kept ?? null);
   const { save, saving } = useSaveConfig();
+  const finish = (saved: string | undefined) => {
+    dropDraft(RULE_DRAFT);
+    onDone(saved);
+  };
 
   const validation = useMemo(() => validateForm(form, ctx), [form, ctx]);
   const client = useMemo(() => assignProblems(validation.problems, form), [validation, form]);
@@ -79,6 +93,10 @@ export function RuleEditor({
     () => JSON.stringify(formToRule(form)) !== JSON.stringify(formToRule(initial)),
     [form, initial],
   );
+  useEffect(() => {
+    if (dirty) keepDraft<RuleDraft>(RULE_DRAFT, { original: original?.name ?? null, form, kept });
+    else dropDraft(RULE_DRAFT);
+  }, [dirty, form, kept, original]);
 
   // The preview follows the draft 300 ms behind. An existing rule is previewed under its saved name,
   // so that it takes its own place in the order even while being renamed.
@@ -151,7 +169,7 @@ export function RuleEditor({
     try {
       const result = await save({ ...config, rules });
       if (result.ok) {
-        onDone(rule.name);
+        finish(rule.name);
         return;
       }
       const prefix = `rules[${index}]`;
@@ -189,6 +207,11 @@ export function RuleEditor({
           {title}
         </h2>
         {!original && <span className="muted small">A new rule goes last; reorder it in the list afterwards.</span>}
+        {restored && (
+          <span className="muted small" role="status" data-testid="draft-restored">
+            Your unsaved changes are back, as you left them.
+          </span>
+        )}
       </div>
       <div className="rule-editor__body">
         <form
@@ -216,7 +239,7 @@ export function RuleEditor({
                 <ul className="rule-form__problem-list">
                   {top.map((p) => (
                     <li key={`${p.path}\n${p.message}`}>
-                      {p.path && <code>{p.path}</code>} {p.message}
+                      {/^(rules|folders|destinations|settings)\b/.test(p.path) ? describeProblem(config, p) : p.message}
                     </li>
                   ))}
                 </ul>
@@ -494,7 +517,7 @@ export function RuleEditor({
             {confirmDiscard ? (
               <span className="rule-form__confirm" role="group" aria-label="Discard changes?">
                 <span>Discard your changes?</span>
-                <button type="button" className="btn btn--danger" onClick={() => onDone(undefined)}>
+                <button type="button" className="btn btn--danger" onClick={() => finish(undefined)}>
                   Discard
                 </button>
                 <button type="button" className="btn" autoFocus onClick={() => setConfirmDiscard(false)}>
@@ -506,7 +529,7 @@ export function RuleEditor({
                 type="button"
                 className="btn"
                 disabled={saving}
-                onClick={() => (dirty ? setConfirmDiscard(true) : onDone(undefined))}
+                onClick={() => (dirty ? setConfirmDiscard(true) : finish(undefined))}
               >
                 Cancel
               </button>

@@ -18,6 +18,7 @@ export function PathStep({
   problemWith,
   onBack,
   onNext,
+  onTyped,
 }: {
   title: string;
   intro: ReactNode;
@@ -29,6 +30,8 @@ export function PathStep({
   problemWith?: (resolved: string) => string | undefined;
   onBack?: () => void;
   onNext: (answer: { typed: string; resolved: string }) => void;
+  /** Each edit of the path, so that the flow can keep it while the person looks at another page. */
+  onTyped?: (path: string) => void;
 }) {
   const [path, setPath] = useState(initial);
   const [error, setError] = useState<string | undefined>();
@@ -69,6 +72,7 @@ export function PathStep({
         value={path}
         onChange={(p) => {
           setPath(p);
+          onTyped?.(p);
           setError(undefined);
         }}
         check={check}

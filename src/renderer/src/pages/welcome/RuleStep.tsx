@@ -30,6 +30,7 @@ export function RuleStep({
   problems,
   onBack,
   onSave,
+  onChange,
 }: {
   folder: string;
   destination: string;
@@ -39,9 +40,19 @@ export function RuleStep({
   problems: Problem[];
   onBack: (rule: RuleAnswer) => void;
   onSave: (rule: RuleAnswer) => void;
+  /** Each edit, so that the flow can keep it while the person looks at another page. */
+  onChange?: (rule: RuleAnswer) => void;
 }) {
-  const [name, setName] = useState(initial.name);
-  const [mode, setMode] = useState(initial.mode);
+  const [name, setNameState] = useState(initial.name);
+  const [mode, setModeState] = useState(initial.mode);
+  const setName = (next: string) => {
+    setNameState(next);
+    onChange?.({ name: next, mode });
+  };
+  const setMode = (next: RuleAnswer['mode']) => {
+    setModeState(next);
+    onChange?.({ name, mode: next });
+  };
   return (
     <form
       className="welcome__card stack"
@@ -82,9 +93,7 @@ export function RuleStep({
       {problems.length > 0 && (
         <Note kind="error">
           {problems.map((p) => (
-            <div key={p.path + p.message}>
-              {p.path}: {p.message}
-            </div>
+            <div key={p.path + p.message}>{p.message}</div>
           ))}
         </Note>
       )}

@@ -2,6 +2,7 @@ import { useEffect, useState } from 'react';
 import { BridgeError } from '../../../../shared/bridge';
 import { ErrorNote, PageHeader } from '../../components/ui';
 import { useConfig, useSaveConfig, type Problem } from '../../lib/config';
+import { dropDraft, keepDraft, loadDraft } from '../../lib/drafts';
 import { hrefOf } from '../../lib/route';
 import { PathStep } from './PathStep';
 import { RuleStep, type RuleAnswer } from './RuleStep';
@@ -15,6 +16,18 @@ const STEPS = [
 type StepId = (typeof STEPS)[number]['id'];
 type PathAnswer = { typed: string; resolved: string };
 
+/** Where the flow stood, kept while the person looks at another page (the nav stays usable meanwhile). */
+const WELCOME_DRAFT = 'welcome';
+type WelcomeDraft = {
+  step: StepId;
+  folder: PathAnswer;
+  destination: PathAnswer;
+  rule: RuleAnswer | undefined;
+  /** What is typed in the step shown, not confirmed with Next yet. */
+  typing: { folder?: string; destination?: string; rule?: RuleAnswer };
+};
+const noAnswer: PathAnswer = { typed: '', resolved: '' };
+
 /**
  * The first run (nothing configured yet): a folder, a local destination, a rule that backs one up to
  * the other; then the whole configuration is saved at once and the window shows the status.
@@ -22,12 +35,14 @@ type PathAnswer = { typed: string; resolved: string };
 export function WelcomeFlow(): React.JSX.Element {
   const config = useConfig();
   const { save, saving } = useSaveConfig();
-  const [step, setStep] = useState<StepId>('folder');
+  const [draft] = useState(() => loadDraft<WelcomeDraft>(WELCOME_DRAFT));
+  const [step, setStep] = useState<StepId>(draft?.step ?? 'folder');
   // Focus follows the flow once it moves; on arrival it stays where the window put it.
   const [moved, setMoved] = useState(false);
-  const [folder, setFolder] = useState<PathAnswer>({ typed: '', resolved: '' });
-  const [destination, setDestination] = useState<PathAnswer>({ typed: '', resolved: '' });
-  const [rule, setRule] = useState<RuleAnswer | undefined>();
+  const [folder, setFolder] = useState<PathAnswer>(draft?.folder ?? noAnswer);
+  const [destination, setDestination] = useState<PathAnswer>(draft?.destination ?? noAnswer);
+  const [rule, setRule] = useState<RuleAnswer | undefined>(draft?.rule);
+  const [typing, setTyping] = useState<WelcomeDraft['typing']>(draft?.typing ?? {});
   const [problems, setProblems] = useState<Problem[]>([]);
   const [error, setError] = useState<BridgeError | undefined>();
 
@@ -39,9 +54,17 @@ export function WelcomeFlow(): React.JSX.Element {
     };
   }, []);
 
+  useEffect(() => {
+    const untouched =
+      step === 'folder' && folder.typed === '' && (typing.folder ?? '') === '' && destination.typed === '';
+    if (untouched) dropDraft(WELCOME_DRAFT);
+    else keepDraft<WelcomeDraft>(WELCOME_DRAFT, { step, folder, destination, rule, typing });
+  }, [step, folder, destination, rule, typing]);
+
   const go = (next: StepId) => {
     setMoved(true);
     setStep(next);
+    setTyping({});
   };
 
   const finish = async (answer: RuleAnswer) => {
@@ -58,6 +81,7 @@ export function WelcomeFlow(): React.JSX.Element {
         }),
       );
       if (!result.ok) return setProblems(result.problems);
+      dropDraft(WELCOME_DRAFT);
       // The config now has a folder: the window shows the status page in place of this flow.
       window.location.hash = hrefOf('status');
       document.getElementById('main')?.focus({ preventScroll: true });
@@ -96,8 +120,9 @@ export function WelcomeFlow(): React.JSX.Element {
           intro="Ferry watches this folder and ships every change in it: your documents, photos, a project."
           label="Folder to back up"
           help="A folder on this computer, e.g. ~/Documents."
-          initial={folder.typed}
+          initial={typing.folder ?? folder.typed}
           focus={moved}
+          onTyped={(typed) => setTyping({ folder: typed })}
           onNext={(answer) => {
             setFolder(answer);
             go('destination');
@@ -117,8 +142,9 @@ export function WelcomeFlow(): React.JSX.Element {
           }
           label="Destination folder"
           help="It must exist already: Ferry never creates a missing disk or mount point."
-          initial={destination.typed}
+          initial={typing.destination ?? destination.typed}
           focus={moved}
+          onTyped={(typed) => setTyping({ destination: typed })}
           problemWith={(resolved) => nestingProblem(folder.resolved, resolved)}
           onBack={() => go('folder')}
           onNext={(answer) => {
@@ -131,7 +157,8 @@ export function WelcomeFlow(): React.JSX.Element {
         <RuleStep
           folder={folder.resolved}
           destination={destination.resolved}
-          initial={rule ?? { name: defaultRuleName(folder.resolved), mode: 'backup' }}
+          initial={typing.rule ?? rule ?? { name: defaultRuleName(folder.resolved), mode: 'backup' }}
+          onChange={(answer) => setTyping({ rule: answer })}
           focus={moved}
           saving={saving}
           problems={problems}
