@@ -3,6 +3,9 @@ import type { FerryEvents } from './events';
 /** What is left in the queue, per folder: every pending job (running ones whole), and the bytes of its uploads. */
 export type QueuedWork = { folder: string; files: number; bytes: number };
 
+/** One running transfer by the same measure: its rate and time left agree with the whole's. */
+export type TransferProgress = { jobId: number; sent: number; size: number; rate: number; etaSec: number | null };
+
 export type FolderProgress = {
   folder: string;
   filesLeft: number;
@@ -32,6 +35,8 @@ export type ProgressSnapshot = {
   /** Transfers running now. */
   running: number;
   folders: FolderProgress[];
+  /** Each running transfer, by job id. */
+  transfers: TransferProgress[];
 };
 
 /** The rate is the bytes sent over this window (or since the work began, when that is shorter, but at least 1 s). */
@@ -48,6 +53,7 @@ export const IDLE_PROGRESS: ProgressSnapshot = {
   etaSec: null,
   running: 0,
   folders: [],
+  transfers: [],
 };
 
 /** "45": floored, so 100 is only ever shown once nothing is left. */
@@ -56,7 +62,7 @@ export function percentOf(done: number, left: number): number | null {
   return Math.min(99, Math.floor((done / (done + left)) * 100));
 }
 
-type Running = { folder: string; sent: number; size: number; upload: boolean };
+type Running = { folder: string; sent: number; size: number; upload: boolean; startedAt: number };
 
 /**
  * The progress model, fed the engine's events and asked for snapshots. Pure (a clock and the queue's
@@ -65,39 +71,46 @@ type Running = { folder: string; sent: number; size: number; upload: boolean };
 export class ProgressModel {
   private readonly running = new Map<number, Running>();
   private readonly done = new Map<string, { files: number; bytes: number }>();
-  /** Bytes sent, as (instant, bytes) samples, oldest first, for the rate. */
-  private samples: { at: number; bytes: number }[] = [];
+  /** Bytes sent, as (instant, bytes) samples, oldest first, for the rate: each counts for the time before it. */
+  private samples: { at: number; bytes: number; jobId: number }[] = [];
   /** When the current stretch of work began (the queue was empty before), for a rate that starts honest. */
   private since: number | undefined;
 
   constructor(private readonly now: () => number = Date.now) {}
 
-  private sent(bytes: number): void {
+  private sent(jobId: number, bytes: number): void {
     if (bytes <= 0) return;
     const at = this.now();
     this.since ??= at;
-    this.samples.push({ at, bytes });
+    this.samples.push({ at, bytes, jobId });
     const cut = at - RATE_WINDOW_MS;
     while ((this.samples[0]?.at ?? Infinity) < cut) this.samples.shift();
   }
 
   started(p: FerryEvents['transfer:started']): void {
-    this.running.set(p.jobId, { folder: p.folder, sent: 0, size: p.size, upload: p.kind === 'upload' });
-    this.since ??= this.now();
+    const at = this.now();
+    this.running.set(p.jobId, { folder: p.folder, sent: 0, size: p.size, upload: p.kind === 'upload', startedAt: at });
+    this.since ??= at;
   }
 
   progress(p: FerryEvents['transfer:progress']): void {
-    const r = this.running.get(p.jobId) ?? { folder: p.folder, sent: 0, size: p.total, upload: p.kind === 'upload' };
+    const r = this.running.get(p.jobId) ?? {
+      folder: p.folder,
+      sent: 0,
+      size: p.total,
+      upload: p.kind === 'upload',
+      startedAt: this.now(),
+    };
     // A retry starts over at 0: only what goes beyond what was counted is new.
     const grown = Math.max(0, p.bytes - r.sent);
-    this.sent(grown);
+    this.sent(p.jobId, grown);
     this.running.set(p.jobId, { ...r, sent: p.bytes });
   }
 
   finished(p: FerryEvents['transfer:done']): void {
     const r = this.running.get(p.jobId);
     this.running.delete(p.jobId);
-    if (p.outcome === 'done' && p.kind === 'upload') this.sent(p.bytes - (r?.sent ?? 0));
+    if (p.outcome === 'done' && p.kind === 'upload') this.sent(p.jobId, p.bytes - (r?.sent ?? 0));
     const d = this.done.get(p.folder) ?? { files: 0, bytes: 0 };
     this.done.set(p.folder, { files: d.files + 1, bytes: d.bytes + (p.kind === 'upload' ? p.size : 0) });
   }
@@ -116,14 +129,18 @@ export class ProgressModel {
       this.stopped((payload as FerryEvents['transfer:failed']).jobId);
   }
 
-  /** Bytes per second sent over the last RATE_WINDOW_MS (or since the work began, at least 1 s). */
-  rate(): number {
+  /**
+   * Bytes per second sent over the last RATE_WINDOW_MS (or since the work began, at least 1 s): by
+   * every transfer, or by one.
+   */
+  rate(jobId?: number): number {
     const now = this.now();
     const cut = now - RATE_WINDOW_MS;
     let bytes = 0;
-    for (const s of this.samples) if (s.at >= cut) bytes += s.bytes;
-    if (bytes === 0 || this.since === undefined) return 0;
-    const window = Math.max(1000, Math.min(RATE_WINDOW_MS, now - this.since));
+    for (const s of this.samples) if (s.at > cut && (jobId === undefined || s.jobId === jobId)) bytes += s.bytes;
+    const since = jobId === undefined ? this.since : this.running.get(jobId)?.startedAt;
+    if (bytes === 0 || since === undefined) return 0;
+    const window = Math.max(1000, Math.min(RATE_WINDOW_MS, now - since));
     return (bytes * 1000) / window;
   }
 
@@ -179,6 +196,17 @@ export class ProgressModel {
       etaSec: bytesLeft > 0 && rate > 0 ? Math.ceil(bytesLeft / rate) : null,
       running: this.running.size,
       folders,
+      transfers: [...this.running].map(([jobId, r]) => {
+        const jobRate = this.rate(jobId);
+        const left = Math.max(0, r.size - r.sent);
+        return {
+          jobId,
+          sent: r.sent,
+          size: r.size,
+          rate: jobRate,
+          etaSec: left > 0 && jobRate > 0 ? Math.ceil(left / jobRate) : null,
+        };
+      }),
     };
   }
 }

@@ -145,6 +145,14 @@ describe('the status tells the truth, in Chromium, against a real daemon', () =>
       .click();
     const queueFigures = page.getByTestId('overall-progress');
     await queueFigures.getByRole('progressbar').waitFor();
+    // The running file's rate is the whole's (one file runs): read together, they are the same figure.
+    await page.getByTestId('active-transfer').waitFor();
+    const [whole, row] = await page.evaluate(() => [
+      document.querySelector('[data-testid="progress-rate"]')?.textContent ?? '',
+      document.querySelector('[data-testid="active-transfer"]')?.textContent ?? '',
+    ]);
+    expect(whole).toMatch(/\/s$/);
+    expect(row).toContain(` · ${whole} · `);
     const status = await api<StatusResult>('status:get');
     expect(status.progress.filesLeft).toBe(1);
     expect(status.progress.folders.map((f) => f.folder)).toEqual(['work']);

@@ -114,7 +114,7 @@ describe('the window, in Chromium, against a real daemon', () => {
     await bar.waitFor({ state: 'detached', timeout: 60_000 });
     expect(await page.evaluate(() => (window as unknown as { shift: number }).shift)).toBeLessThan(0.1);
     await go('History');
-    await page.getByTestId('history-table').getByText('docs/big.txt').waitFor();
+    await page.getByTestId('history-table').getByText('docs/big.txt', { exact: true }).waitFor();
     expect(readFileSync(join(sb.dest, 'docs', 'big.txt')).equals(big)).toBe(true);
   });
 

@@ -38,6 +38,20 @@ export class ArrivalMeter {
     return n;
   }
 
+  /** From the first byte seen to the last file's last growth (ms): the time the copying took. */
+  activeSpanMs(): number {
+    let first = Infinity;
+    let last = -Infinity;
+    for (const l of this.looks.values()) {
+      const firstByte = l.find((x) => x.size > 0);
+      if (firstByte) first = Math.min(first, firstByte.t0);
+      const top = l.at(-1)?.size ?? 0;
+      const reached = l.find((x) => x.size === top);
+      if (reached) last = Math.max(last, reached.t1);
+    }
+    return Math.max(0, last - first);
+  }
+
   private sweep(dir: string): void {
     let names: string[];
     try {

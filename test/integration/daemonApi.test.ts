@@ -82,7 +82,7 @@ describe('the daemon API', () => {
     expect(otherOrigin.status).toBe(403);
     const sameOrigin = await api<{ summary: string }>(daemon, 'status:get', {}, { origin: daemon.url });
     expect(sameOrigin.status).toBe(200);
-    expect(sameOrigin.body.summary).toMatch(/Everything is safe|Syncing/);
+    expect(sameOrigin.body.summary).toMatch(/Everything is safe|Syncing|Looking for changes/);
 
     const wsStatus = (url: string, origin?: string) =>
       new Promise<number>((resolve) => {

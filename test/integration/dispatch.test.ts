@@ -517,6 +517,17 @@ describe('dispatch rules, end to end through the ferry CLI', () => {
     expect(third.summary?.stats).toMatchObject({ done: 1, failed: 0 });
     expectHolds(s.dir('nas'), { 'a.txt': a, 'app.log': app, 'sub/server.log': server });
     expect(third.summary?.problems.map((x) => x.kind)).toEqual(['left-behind']);
+
+    // A confirmed run removes them (it used to skip each one: "the file is back locally"), except the
+    // copy of a file changed since: that copy is the only one of its content, and stays.
+    writeFileSync(join(s.dir('work'), 'sub/server.log'), 'server log, edited\n');
+    const confirmedRun = await syncJson(s.config, s.state, { extra: ['--confirm-deletes'] });
+    expect(confirmedRun.code, confirmedRun.stdout + confirmedRun.stderr).toBe(0);
+    expectHolds(s.dir('nas'), { 'a.txt': a, 'sub/server.log': server });
+    expect(existsSync(join(s.dir('work'), 'app.log'))).toBe(true);
+    expect(confirmedRun.summary?.problems).toEqual([
+      expect.objectContaining({ kind: 'left-behind', count: 1, sample: ['sub/server.log'] }),
+    ]);
   });
 
   it('plan --rule lists exactly the files the rule catches with their remote paths and the ones a stop rule shadows', async () => {

@@ -184,6 +184,41 @@ describe('ftp provider specifics', () => {
     }
   });
 
+  it('keeps a large upload stopped by a pause, and resumes it from what the server holds', async () => {
+    const resume = new MemoryResume();
+    const tuning = { resumeMinBytes: 1024 * 1024 };
+    const data = randomBytes(8 * 1024 * 1024 + 7);
+    const src = sourceOf(work, data);
+    const path = ownedFolder(ftp, 'paused');
+    const dest = new FtpDestination(ftpConfig(ftp, { path }), deps(resume), tuning);
+    try {
+      const pause = new AbortController();
+      const err = await failure(
+        dest.upload('big.bin', src, {
+          signal: pause.signal,
+          onProgress: (b) => {
+            // The pool's abort when the folder is paused.
+            if (b >= 3 * 1024 * 1024 && !pause.signal.aborted)
+              pause.abort(new FerryError('cancelled', 'paused', 'the folder was paused'));
+          },
+        }),
+      );
+      expect(err.kind).toBe('cancelled');
+      await new Promise((r) => setTimeout(r, 300));
+      const temps = tempsBelow(join(ftp.dataDir, 'paused'));
+      expect(temps.length).toBe(1);
+      const partial = statSync(temps[0] as string).size;
+      expect(partial).toBeGreaterThan(1024 * 1024);
+      const progress: number[] = [];
+      await dest.upload('big.bin', src, { signal: new AbortController().signal, onProgress: (b) => progress.push(b) });
+      expect(progress[0]).toBe(partial);
+      expect(readFileSync(join(ftp.dataDir, 'paused/big.bin')).equals(data)).toBe(true);
+      expect(tempsBelow(join(ftp.dataDir, 'paused'))).toEqual([]);
+    } finally {
+      await dest.close();
+    }
+  });
+
   it('resumes an interrupted large upload with REST from the temporary file’s size', async () => {
     const resume = new MemoryResume();
     const tuning = { resumeMinBytes: 1024 * 1024 };

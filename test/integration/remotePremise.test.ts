@@ -1,8 +1,9 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GcsDestination } from '../../src/main/engine/providers/gcs/gcsProvider';
+import { LocalDestination } from '../../src/main/engine/providers/local/localProvider';
 import { S3Destination } from '../../src/main/engine/providers/s3/s3Provider';
 import type { Destination, UploadSource } from '../../src/main/engine/providers/types';
 import { EventBus } from '../../src/main/engine/events';
@@ -58,8 +59,24 @@ type Hub = {
   make: (prefix: string) => Destination;
   /** Another computer's write (Ferry's Dropbox instances do not overwrite what they did not ship). */
   writeAsOther?: (prefix: string, path: string, content: string) => void;
+  /** Gives the file a new version token without changing its bytes, as a remount or a server move does. */
+  retag?: (prefix: string, path: string) => void;
 };
 const HUBS: Hub[] = [
+  {
+    name: 'a local folder (versions of size, time and inode)',
+    make: (prefix) => {
+      mkdirSync(join(root, 'local', prefix), { recursive: true });
+      return new LocalDestination({ id: 'hub', path: join(root, 'local', prefix) }, workers);
+    },
+    retag: (prefix, path) => {
+      // The same bytes under a new inode (and time): what a volume remounted by another driver shows.
+      const file = join(root, 'local', prefix, path);
+      const bytes = readFileSync(file);
+      writeFileSync(`${file}.new`, bytes);
+      renameSync(`${file}.new`, file);
+    },
+  },
   {
     name: 'GCS (a rewrite conditional on the source generation)',
     make: (prefix) =>
@@ -259,7 +276,7 @@ describe.each(HUBS)('a mirror deletion or rename on $name', (hub) => {
    * computer writes `content` over it at the destination (if given). Runs the deletion on a fresh
    * destination instance.
    */
-  async function deleteAfter(content: string | undefined, renamedTo?: string) {
+  async function deleteAfter(content: string | undefined | 'retag', renamedTo?: string) {
     const dir = mkdtempSync(join(root, 'mirror-'));
     const prefix = dir.slice(dir.lastIndexOf('/') + 1);
     const work = join(dir, 'work');
@@ -281,7 +298,8 @@ describe.each(HUBS)('a mirror deletion or rename on $name', (hub) => {
       remoteVersion: shipped.version ?? null,
       shippedAt: 0,
     });
-    if (content !== undefined && hub.writeAsOther) hub.writeAsOther(prefix, 'a.txt', content);
+    if (content === 'retag') hub.retag?.(prefix, 'a.txt');
+    else if (content !== undefined && hub.writeAsOther) hub.writeAsOther(prefix, 'a.txt', content);
     else if (content !== undefined) {
       const other = hub.make(prefix);
       await other.upload('a.txt', sourceOf(join(dir, 'theirs'), content), { signal: signal() });
@@ -381,6 +399,29 @@ describe.each(HUBS)('a mirror deletion or rename on $name', (hub) => {
     const { dir, dest, store, result } = await deleteAfter(undefined, 'b.txt');
     try {
       expect(result).toMatchObject({ outcome: 'done' });
+      expect(await contentAt(dest, 'a.txt', dir)).toBeUndefined();
+      expect(await contentAt(dest, 'b.txt', dir)).toBe('shipped version');
+    } finally {
+      await dest.close();
+      store.close();
+    }
+  });
+
+  it.runIf(hub.retag)('deletes the copy Ferry shipped whose version changed but whose bytes did not', async () => {
+    const { dir, dest, store, result } = await deleteAfter('retag');
+    try {
+      expect(result).toMatchObject({ outcome: 'done' });
+      expect(await contentAt(dest, 'a.txt', dir)).toBeUndefined();
+    } finally {
+      await dest.close();
+      store.close();
+    }
+  });
+
+  it.runIf(hub.retag)('moves the copy Ferry shipped whose version changed but whose bytes did not', async () => {
+    const { dir, dest, store, result } = await deleteAfter('retag', 'b.txt');
+    try {
+      expect(result).toMatchObject({ outcome: 'done', note: expect.stringMatching(/moved on the destination/) });
       expect(await contentAt(dest, 'a.txt', dir)).toBeUndefined();
       expect(await contentAt(dest, 'b.txt', dir)).toBe('shipped version');
     } finally {

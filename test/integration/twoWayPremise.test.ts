@@ -69,8 +69,6 @@ describe.each(HUBS)('two-way upload over $name', (hub) => {
     const dir = mkdtempSync(join(root, 'case-'));
     const work = join(dir, 'work');
     mkdirSync(work);
-    // A local destination's folder must exist (Ferry never creates it).
-    mkdirSync(join(dir, 'hub'));
     const dest = hub.make(join(dir, 'hub'));
     const store = Store.open(join(dir, 'state'));
     try {

@@ -59,6 +59,29 @@ describe('the one progress model (Status, Queue and tray)', () => {
     expect(m.snapshot([{ folder: 'work', files: 2, bytes: 20_000_000 }]).etaSec).toBeNull();
   });
 
+  it('gives each running transfer its rate and time left by the same measure, so one transfer agrees with the whole', () => {
+    let now = 0;
+    const m = new ProgressModel(() => now);
+    m.observe('transfer:started', ref(1, 'work', 300_000_000));
+    for (let t = 1; t <= 4; t++) {
+      now = t * 1000;
+      // The transfer's own figure (an average since it started) would say otherwise: it is not used.
+      m.observe('transfer:progress', { ...ref(1), bytes: t * 15_000_000, total: 300_000_000, rate: 22_000_000 });
+    }
+    const s = m.snapshot([{ folder: 'work', files: 1, bytes: 300_000_000 }]);
+    expect(s.transfers).toEqual([{ jobId: 1, sent: 60_000_000, size: 300_000_000, rate: 15_000_000, etaSec: 16 }]);
+    expect(s.rate).toBe(15_000_000);
+    expect(s.etaSec).toBe(16);
+    // A second one: each has its own rate, and they add up to the whole's.
+    m.observe('transfer:started', ref(2, 'work', 10_000_000));
+    now = 5000;
+    m.observe('transfer:progress', { ...ref(1), bytes: 70_000_000, total: 300_000_000, rate: 0 });
+    m.observe('transfer:progress', { ...ref(2), bytes: 5_000_000, total: 10_000_000, rate: 0 });
+    const two = m.snapshot([{ folder: 'work', files: 2, bytes: 310_000_000 }]);
+    expect(two.transfers.map((t) => t.rate)).toEqual([(40_000_000 * 1000) / 3000, (5_000_000 * 1000) / 1000]);
+    expect(two.rate).toBe((45_000_000 * 1000) / 3000);
+  });
+
   it('a retried transfer that starts over is not counted twice', () => {
     let now = 0;
     const m = new ProgressModel(() => now);

@@ -163,6 +163,13 @@ describe('tray state, icon and tooltip', () => {
     expect(find(m.menu, 'status').label).toBe('8 deletions of rule “notebook” wait for you');
   });
 
+  it('copies a rules change left behind: the error icon, until the person removes them in the window', () => {
+    const m = trayModel(snapshot({ leftBehind: [{ rule: 'mirror', count: 120 }] }));
+    expect(m.state).toBe('error');
+    expect(find(m.menu, 'status').label).toBe('120 copies left behind by rule “mirror” wait for you');
+    expect(m.tooltip).toBe('Ferry — 120 copies left behind by rule “mirror” wait for you');
+  });
+
   it('an error outranks syncing and a pause', () => {
     const failing = { ...syncing, queue: { ...syncing.queue, failed: 3 } };
     expect(trayModel(failing).state).toBe('error');

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { startTrayFeed } from '../../src/main/desktop/trayFeed';
-import type { TraySnapshot } from '../../src/main/desktop/trayModel';
+import { trayModel, type TraySnapshot } from '../../src/main/desktop/trayModel';
 import { SHARE_LINK_TYPES, TraySnapshotSource, recentFiles, type TrayApi } from '../../src/main/desktop/traySnapshot';
 import type { Timers } from '../../src/main/desktop/timers';
 import { EventBus } from '../../src/main/engine/events';
@@ -156,6 +156,27 @@ describe('tray snapshot from the contract', () => {
         at: 1_700_000_000_000,
       },
     ]);
+  });
+
+  it('a folder whose path is not there turns the icon to error, even one no rule reads yet', async () => {
+    const missing = {
+      folder: 'old',
+      state: 'error' as const,
+      files: 0,
+      watcher: null,
+      lastScanAt: null,
+      error: '/home/ann/Old does not exist or is not a folder',
+      used: false,
+    };
+    const healthy = status({ destinations: [{ id: 'bucket', ok: true, error: null, used: true }] });
+    const { api } = fakeApi({ status: () => ({ ...healthy, state: 'idle', folders: [...healthy.folders, missing] }) });
+    const snap = await new TraySnapshotSource(api, env()).snapshot();
+    expect(snap.folders[1]).toMatchObject({
+      id: 'old',
+      state: 'error',
+      error: '/home/ann/Old does not exist or is not a folder',
+    });
+    expect(trayModel(snap).state).toBe('error');
   });
 
   it('a folder the engine paused reads as paused', async () => {

@@ -402,7 +402,9 @@ export class SyncService {
             ? 'a listing is due'
             : this.confirmedDeletes.size > 0
               ? 'deletions confirmed'
-              : undefined,
+              : this.cleanLeftBehindFor.size > 0
+                ? 'left-behind copies to remove'
+                : undefined,
         },
       );
       const fresh = new Map<string, FolderScan>();

@@ -183,6 +183,15 @@ export function planChanges(input: ChangeInput): ChangePlan | Fallback {
     return !foreignJob(r.destination, r.remotePath);
   }
 
+  /** Whether deleting `remotePath` makes room for a changed file's target (planner.ts, clearsWayFor). */
+  function clearsWay(destination: string, remotePath: string): boolean {
+    for (const t of targets.values()) {
+      if (t.destination !== destination) continue;
+      if (t.remotePath.startsWith(`${remotePath}/`) || remotePath.startsWith(`${t.remotePath}/`)) return true;
+    }
+    return false;
+  }
+
   // Pass 3: a mirror's copies of the files confirmed gone, unless renamed away or wanted again.
   if (scan.complete)
     for (const path of scan.gone)
@@ -219,6 +228,8 @@ export function planChanges(input: ChangeInput): ChangePlan | Fallback {
         size: r.size,
         sha256: r.sha256,
         reason: 'deleted locally',
+        // A file replaced by a folder of its name (or the reverse): the old one goes before the new is sent.
+        ...(clearsWay(destination, r.remotePath) ? { detail: { clearsWay: true } } : {}),
       });
   }
 

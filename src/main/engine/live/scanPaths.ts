@@ -1,6 +1,9 @@
+import { lstatSync } from 'node:fs';
+import { join } from 'node:path';
 import type { FolderConfig } from '../../../shared/config';
 import type { HashKind } from '../../../shared/hashes';
 import type { LocalFile, ScanIssue } from '../../../shared/models';
+import { fsPath } from '../scan/rawNames';
 import { reconcile, type ScannerDeps } from '../scan/scanner';
 import { topmost } from '../scan/walk';
 
@@ -52,6 +55,19 @@ export async function scanPaths(
     if (at) before.set(at.path, at);
     for (const f of deps.index.under(folder.id, root)) before.set(f.path, f);
   }
+  // A path the watcher did not name may be where a new file was before (a move whose old name came in
+  // another batch, or never): an indexed file with the same id, size and mtime that is no longer there
+  // is confirmed gone here, so the plan sees the rename instead of a new file beside a stale one.
+  let looked = walked.looked ?? 0;
+  if (walked.complete)
+    for (const w of walked.files) {
+      if (before.has(w.path)) continue;
+      for (const c of deps.index.withIno(folder.id, w.ino)) {
+        if (c.path === w.path || before.has(c.path) || c.size !== w.size || c.mtimeNs !== w.mtimeNs) continue;
+        looked++;
+        if (absent(join(folder.path, c.path))) before.set(c.path, c);
+      }
+    }
   const out = { files: new Map<string, LocalFile>(), unreadable: new Set<string>(), issues: [...walked.issues] };
   for (const i of walked.issues) if (i.code === 'unreadable') out.unreadable.add(i.path);
   const { read, hashed } = await reconcile(folder, kinds, deps, walked.files, before, out, sniff);
@@ -65,9 +81,20 @@ export async function scanPaths(
     unreadable: out.unreadable,
     issues: out.issues,
     complete: walked.complete,
-    looked: walked.looked ?? 0,
+    looked,
     read,
     hashed,
     durationMs: Date.now() - started,
   };
+}
+
+/** Whether nothing is at `abs` (an error other than "no such file" is not taken as an absence). */
+function absent(abs: string): boolean {
+  try {
+    lstatSync(fsPath(abs));
+    return false;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    return code === 'ENOENT' || code === 'ENOTDIR';
+  }
 }

@@ -172,6 +172,14 @@ export interface ChangeFeed {
   watchChanges(onChange: () => void, signal: AbortSignal): Promise<void>;
 }
 
+/**
+ * Whether a transfer was stopped by a pause (the pool's abort reason): it resumes later, so a resumable
+ * upload keeps what the destination already holds, as it does when the network cuts it off.
+ */
+export function stoppedForPause(signal: AbortSignal): boolean {
+  return signal.aborted && (signal.reason as { code?: unknown } | undefined)?.code === 'paused';
+}
+
 export function canWatch(d: Destination): d is Destination & ChangeFeed {
   return typeof (d as Partial<ChangeFeed>).watchChanges === 'function';
 }

@@ -9,6 +9,7 @@ export class IndexStore {
   private readonly remove;
   private readonly selectOne;
   private readonly selectUnder;
+  private readonly selectIno;
 
   constructor(private readonly db: Db) {
     // Raw rows (arrays) load about 3× faster than objects: this runs on every rescan.
@@ -28,6 +29,13 @@ export class IndexStore {
       .prepare(
         `SELECT path, size, mtime_ns, ino, sha256, md5, dropbox, mime, ctime_ns
          FROM files WHERE folder = ? AND path > ? AND path < ?`,
+      )
+      .safeIntegers(true)
+      .raw(true);
+    this.selectIno = db
+      .prepare(
+        `SELECT path, size, mtime_ns, ino, sha256, md5, dropbox, mime, ctime_ns
+         FROM files WHERE folder = ? AND ino = ?`,
       )
       .safeIntegers(true)
       .raw(true);
@@ -57,6 +65,11 @@ export class IndexStore {
   under(folder: string, dir: string): LocalFile[] {
     const rows = this.selectUnder.all(folder, `${dir}/`, `${dir}0`) as RawRow[];
     return rows.map((r) => fromRaw(folder, r));
+  }
+
+  /** The indexed files with this file id (a renamed file keeps its id). */
+  withIno(folder: string, ino: bigint): LocalFile[] {
+    return (this.selectIno.all(folder, ino) as RawRow[]).map((r) => fromRaw(folder, r));
   }
 
   putMany(files: readonly LocalFile[]): void {

@@ -120,8 +120,10 @@ export const MIGRATIONS: readonly string[] = [
   );
   `,
   // 7: lookups for the live path, which plans one change against its rows instead of every row:
-  // recorded copies by content (renames), by rule (the brake's count), pending jobs by source.
+  // recorded copies by content (renames), by rule (the brake's count), pending jobs by source, indexed
+  // files by file id (where a new path's file was before, when the watcher named only the new path).
   `
+  CREATE INDEX files_by_ino ON files (folder, ino);
   CREATE INDEX shipped_by_content ON shipped (destination, sha256);
   CREATE INDEX shipped_by_rule ON shipped (destination, rule, folder);
   CREATE INDEX jobs_by_source ON jobs (folder, path);

@@ -21,6 +21,7 @@ import {
   type TransferOpts,
 } from '../providers/types';
 import type { Job } from '../store/jobStore';
+import { stillShipped } from './stillShipped';
 import { executeTwoWay } from './twoWayExec';
 import { killPoint } from '../killPoint';
 import type { ShippedRecord } from '../store/shippedStore';
@@ -311,8 +312,9 @@ async function serverSide(job: Job, opts: TransferOpts, deps: ExecutorDeps): Pro
   // Looked at just before the move, which GCS's source-generation precondition then holds to.
   if (fromRecord.remoteVersion && dest.features.listable !== false) {
     const there = await dest.stat(from, opts.signal);
-    if (!there || (there.version !== undefined && there.version !== fromRecord.remoteVersion)) {
-      if (there && job.kind === 'move-remote') deps.store.shipped.delete(job.destination as string, from);
+    if (!there) return upload(job, opts, deps);
+    if (!(await stillShipped(dest, there, fromRecord, deps.stagingDir, opts.signal))) {
+      if (job.kind === 'move-remote') deps.store.shipped.delete(job.destination as string, from);
       return upload(job, opts, deps);
     }
   }
@@ -358,7 +360,7 @@ async function deleteRemote(job: Job, opts: TransferOpts, deps: ExecutorDeps): P
   const rec = deps.store.shipped.get(job.destination as string, remotePath);
   if (rec?.remoteVersion && dest.features.listable !== false) {
     const there = await dest.stat(remotePath, opts.signal);
-    if (there && there.version !== undefined && there.version !== rec.remoteVersion) {
+    if (there && !(await stillShipped(dest, there, rec, deps.stagingDir, opts.signal))) {
       deps.store.shipped.delete(job.destination as string, remotePath);
       return {
         outcome: 'skipped',

@@ -6,7 +6,7 @@ import { VirtualTable, type Column } from '../components/VirtualTable';
 import { request } from '../lib/bridge';
 import { formatBytes, formatRate, formatTimeLeft, queueSentence } from '../lib/format';
 import { usePagedRows } from '../lib/pagedRows';
-import { useTransferProgress } from '../lib/progress';
+import { useOverallProgress, useTransferProgress } from '../lib/progress';
 import { useAction, useRequest } from '../lib/query';
 import { replaceSubRoute, subRoute } from '../lib/route';
 import { asSentence } from '../lib/sentence';
@@ -41,9 +41,12 @@ function Where({ item }: { item: QueueItem }) {
 /** One running transfer: only this row re-renders on its progress ticks. */
 function ActiveRow({ item }: { item: QueueItem }) {
   const p = useTransferProgress(item.id);
+  // Rate and time left by the one progress model's measure, so they agree with the Status page's.
+  const model = useOverallProgress().transfers.find((t) => t.jobId === item.id);
   const cancel = useAction('transfer:cancel', ['queue:list', 'status:get']);
   const total = p?.total ?? item.size;
-  const done = p?.bytes ?? 0;
+  const done = Math.max(p?.bytes ?? 0, model?.sent ?? 0);
+  const rate = model?.rate ?? 0;
   return (
     <li className="active-row" data-testid="active-transfer">
       <div className="active-row__top">
@@ -58,8 +61,7 @@ function ActiveRow({ item }: { item: QueueItem }) {
         </span>
         <span className="spacer" />
         <span className="small num">
-          {formatBytes(done)} / {formatBytes(total)} · {formatRate(p?.rate ?? 0)} ·{' '}
-          {formatTimeLeft(total - done, p?.rate ?? 0)}
+          {formatBytes(done)} / {formatBytes(total)} · {formatRate(rate)} · {formatTimeLeft(total - done, rate)}
         </span>
         <button
           type="button"

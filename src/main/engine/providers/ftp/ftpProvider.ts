@@ -18,6 +18,7 @@ import type {
   TransferOpts,
   UploadSource,
 } from '../types';
+import { stoppedForPause } from '../types';
 import { ftpError, isConnectionError, replyCode } from './ftpErrors';
 import { FtpPool, openClient } from './ftpPool';
 import { uploadThrough } from './ftpTransfer';
@@ -511,7 +512,9 @@ export class FtpDestination implements Destination, ServerSideMove {
     } catch (err) {
       const fe = ftpError(err, `cannot upload ${rel}`, ctx, 'write');
       const resumable = source.size >= this.tuning.resumeMinBytes && this.server.rest;
-      const keep = resumable && fe.kind === 'retryable' && fe.code !== 'verify-failed';
+      // Cut off by the network, or paused: the temporary file and its progress wait for the retry.
+      const keep =
+        resumable && (fe.kind === 'retryable' || stoppedForPause(opts.signal)) && fe.code !== 'verify-failed';
       if (tempAbs !== undefined && !keep) {
         if (resumable) this.deps.resume.clear(this.id, rel);
         // Over a fresh connection when this one is gone; if that fails too, the next upload sweeps it.

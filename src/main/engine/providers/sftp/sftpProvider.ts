@@ -18,6 +18,7 @@ import type {
   TransferOpts,
   UploadSource,
 } from '../types';
+import { stoppedForPause } from '../types';
 import { pinnedFingerprints } from './hostKey';
 import { Sampler } from './sampler';
 import { cancelledError, FX, isConnectionError, sftpError } from './sftpErrors';
@@ -545,8 +546,8 @@ export class SftpDestination implements Destination, ServerSideMove, BatchUpload
     } catch (err) {
       let fe = sftpError(err, `cannot upload ${rel}`, ctx, 'write');
       if (fe.code === 'sftp-failure') fe = await this.refineFailure(s, dir, source.size, fe);
-      // A resumable upload cut off by the network keeps its temporary file and its progress for the retry.
-      keepTemp = resumable && fe.kind === 'retryable' && fe.code !== 'verify-failed';
+      // A resumable upload cut off by the network, or paused, keeps its temporary file and its progress.
+      keepTemp = resumable && (fe.kind === 'retryable' || stoppedForPause(opts.signal)) && fe.code !== 'verify-failed';
       if (!closed) await s.close(handle).catch(() => undefined);
       if (!keepTemp) {
         if (s.dead) this.orphans.add(temp);
@@ -630,13 +631,14 @@ export class SftpDestination implements Destination, ServerSideMove, BatchUpload
         const chunk = Buffer.allocUnsafe(want);
         const { bytesRead } = await fh.read(chunk, 0, want, pos);
         if (bytesRead === 0) break;
-        await opts.pace?.(bytesRead);
-        if (opts.signal.aborted) break;
         const data = chunk.subarray(0, bytesRead);
         feed(data, pos);
         s.cork();
         for (let o = 0; o < bytesRead && failure === undefined; o += s.maxWrite) {
           const piece = data.subarray(o, Math.min(bytesRead, o + s.maxWrite));
+          // Paced piece by piece, not per read: a whole read at once would overrun a low cap.
+          await opts.pace?.(piece.length);
+          if (opts.signal.aborted) break;
           while (inflight + piece.length > this.tuning.windowBytes && failure === undefined)
             await new Promise<void>((r) => (room = r));
           if (failure !== undefined) break;
