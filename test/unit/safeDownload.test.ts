@@ -151,3 +151,28 @@ describe('downloads for two-way sync', () => {
     expect(readdirSync(root)).toEqual([]);
   });
 });
+
+describe('downloads where a folder of the same name stands', () => {
+  const get = () =>
+    downloadInto({ dest, remotePath: 'p', root, path: 'p', replaces: null, conflictPath, opts: opts() });
+
+  it('take the place of a folder that holds no file (its files went to the trash; empty folders are not synced)', async () => {
+    remote('p', 'now a file');
+    mkdirSync(join(root, 'p', 'q', 'r'), { recursive: true });
+    mkdirSync(join(root, 'p', '.hidden'));
+    const got = await get();
+    expect(got.path).toBe('p');
+    expect(readFileSync(join(root, 'p'), 'utf8')).toBe('now a file');
+  });
+
+  it('never touch a folder with a file in it, and say so', async () => {
+    remote('p', 'now a file');
+    mkdirSync(join(root, 'p', 'q'), { recursive: true });
+    writeFileSync(join(root, 'p', 'q', 'keep.txt'), 'mine');
+    const err = await get().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(FerryError);
+    expect((err as FerryError).message).toContain('p is a folder here');
+    expect(readFileSync(join(root, 'p', 'q', 'keep.txt'), 'utf8')).toBe('mine');
+    noTemp(root);
+  });
+});

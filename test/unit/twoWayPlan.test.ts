@@ -833,3 +833,25 @@ describe('two-way planner: a file on one side where the other has a folder of th
     expect(aside(o)).toMatchObject([{ to: 'p (conflicted copy from laptop 2026-11-23 2)' }]);
   });
 });
+
+describe('two-way planner: a rename that changes a name from file to folder is no rename', () => {
+  it('a file moved into a folder of its own name: the old file is deleted first, the new path uploaded', () => {
+    const plan = planTwoWay(input({ local: [lf('p/x')], remote: [re('p')], base: [be('p')] }));
+    expect(kinds(plan.actions)).toEqual(['delete-remote p', 'upload p/x']);
+    expect(plan.actions[0]).toMatchObject({ clearsWay: true });
+  });
+
+  it('a file moved below a name the destination holds as a file is no move there', () => {
+    const o = {
+      local: [lf('p/x')],
+      remote: [re('x'), re('p', { size: 3, hashes: { sha256: 'p' } })],
+      base: [be('x'), be('p', { sha256: 'p', size: 3 })],
+    };
+    expect(run(o)).toEqual(['delete-remote p', 'upload p/x', 'delete-remote x']);
+  });
+
+  it('a file renamed at the destination into a folder of its own name is no move here', () => {
+    const plan = planTwoWay(input({ local: [lf('p')], remote: [re('p/x')], base: [be('p')] }));
+    expect(kinds(plan.actions)).toEqual(['delete-local p', 'download p/x']);
+  });
+});

@@ -109,7 +109,9 @@ export async function startTarget(name: TargetName): Promise<Target> {
     }
     case 'webdav': {
       const dir = mkdtempSync(join(tmpdir(), 'ferry-model-dav-'));
-      const server: RcloneServer = await startRcloneWebdav(dir);
+      // Places are made on disk while it runs: without this, rclone's cached listing of its root hides
+      // them from the second run on ("the folder … does not exist").
+      const server: RcloneServer = await startRcloneWebdav(dir, { extra: ['--dir-cache-time', '0s'] });
       return {
         name,
         place: (id) => {

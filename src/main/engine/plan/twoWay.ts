@@ -55,7 +55,7 @@ import type { LocalFile } from '../../../shared/models';
 import { commonHash } from '../providers/types';
 import { nameBytes } from '../scan/rawNames';
 import type { RemoteEntry } from '../providers/types';
-import { resolveClashes } from './twoWayClashes';
+import { parentsOf, resolveClashes } from './twoWayClashes';
 
 /** The last state both sides held for a path, recorded after every successful two-way transfer. */
 export type BaseEntry = {
@@ -343,7 +343,19 @@ export function planTwoWay(input: TwoWayInput): TwoWayPlan {
     if (list) list.push(p);
     else goneLocally.set(b.sha256, [p]);
   }
-  const newLocal = [...local.keys()].filter((p) => !base.has(p) && !remote.has(p) && inScope(p)).sort(byPath);
+  // A rename that changes which names are files and which folders on the side it is applied to (a file
+  // moved into a folder of its own name, or to where a file must give way) is no rename: the table
+  // uploads or downloads the new path and deletes the old one, in the order that makes room.
+  const kindStays = (names: Iterable<string>) => {
+    const files = new Set(names);
+    const folders = new Set([...files].flatMap(parentsOf));
+    return (p: string): boolean => !folders.has(p) && !parentsOf(p).some((d) => files.has(d));
+  };
+  const remoteKindStays = kindStays(remote.keys());
+  const localKindStays = kindStays([...local.keys(), ...input.localUnreadable, ...uncaught]);
+  const newLocal = [...local.keys()]
+    .filter((p) => !base.has(p) && !remote.has(p) && inScope(p) && remoteKindStays(p))
+    .sort(byPath);
   for (const [to, from] of pairRenames(newLocal, (n) => goneLocally.get(local.get(n)?.hashes.sha256 ?? '') ?? [])) {
     handled.add(to).add(from);
     actions.push({
@@ -372,7 +384,7 @@ export function planTwoWay(input: TwoWayInput): TwoWayPlan {
   // A new remote path whose local side is unknown or that this folder refuses still takes its old path
   // along (the pair is held), so that the old file is not deleted for want of the new one.
   const newRemote = [...remote.keys()]
-    .filter((p) => !base.has(p) && !local.has(p) && !input.excluded(p) && input.catches(p))
+    .filter((p) => !base.has(p) && !local.has(p) && !input.excluded(p) && input.catches(p) && localKindStays(p))
     .sort(byPath);
   const remoteCandidates = (n: string): string[] => {
     const r = remote.get(n);

@@ -16,6 +16,14 @@ import type { TwoWayAction, TwoWayPlan } from './twoWay';
 
 type Problem = TwoWayPlan['problems'][number];
 
+/** Every proper prefix of a path ("a/b/c" → "a", "a/b"). */
+export function parentsOf(p: string): string[] {
+  const out: string[] = [];
+  for (let i = p.indexOf('/'); i !== -1; i = p.indexOf('/', i + 1)) out.push(p.slice(0, i));
+  return out;
+}
+const parents = parentsOf;
+
 export type ClashInput = {
   local: ReadonlyMap<string, LocalFile>;
   remote: ReadonlyMap<string, RemoteEntry>;
@@ -27,13 +35,6 @@ export type ClashInput = {
   conflictPath: (path: string) => string;
   problems: Problem[];
 };
-
-/** Every proper prefix of `p` ("a/b/c" → "a", "a/b"). */
-function parents(p: string): string[] {
-  const out: string[] = [];
-  for (let i = p.indexOf('/'); i !== -1; i = p.indexOf('/', i + 1)) out.push(p.slice(0, i));
-  return out;
-}
 
 /** Where an action leaves a file on each side (`to`) and takes one away (`from`). */
 function effects(a: TwoWayAction): { local: [string[], string[]]; remote: [string[], string[]] } {

@@ -346,9 +346,11 @@ async function deleteRemote(job: Job, opts: TransferOpts, deps: ExecutorDeps): P
   const dest = destinationOf(job, deps);
   if (job.detail?.leftBehind === true) return removeLeftBehind(job, dest, opts, deps);
   // The plan said the source is gone; make sure it still is before removing the only other copy.
+  // A folder there now, or a file where one of its folders was (ENOTDIR): the name changed kind, the
+  // file is not back.
   const exists = await lstat(fsPath(folderPath(job, deps))).then(
-    () => true,
-    (err: NodeJS.ErrnoException) => err.code !== 'ENOENT',
+    (st) => !st.isDirectory(),
+    (err: NodeJS.ErrnoException) => err.code !== 'ENOENT' && err.code !== 'ENOTDIR',
   );
   if (exists) return { outcome: 'skipped', bytes: 0, note: 'the file is back locally' };
   const remotePath = job.remotePath as string;

@@ -1,5 +1,5 @@
 import { createReadStream } from 'node:fs';
-import { lstat, mkdir, open, realpath, rename, rmdir, unlink, utimes } from 'node:fs/promises';
+import { lstat, mkdir, open, readdir, realpath, rename, rmdir, unlink, utimes } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { FerryError } from '../../../shared/errors';
 import { HASH_KINDS, type HashKind, type Hashes } from '../../../shared/hashes';
@@ -75,15 +75,24 @@ async function insideRoot(root: string, abs: string): Promise<boolean> {
   }
 }
 
+/** Removes `dir` if it holds folders only (at any depth), and says whether it did. */
+async function removeFoldersOnly(dir: string): Promise<boolean> {
+  for (const e of await readdir(dir, { withFileTypes: true }))
+    if (!e.isDirectory() || !(await removeFoldersOnly(join(dir, e.name)))) return false;
+  await rmdir(dir);
+  return true;
+}
+
 /**
- * An empty folder where the file goes (its files were moved to the trash: the other side replaced the
- * folder by a file) holds nothing and gives way; a folder with anything in it is never touched.
+ * A folder holding no file where the file goes (its files were moved to the trash: the other side
+ * replaced the folder by a file; empty folders are not synced) gives way; a folder with any file in
+ * it is never touched.
  */
 async function clearEmptyFolder(target: string, path: string, ctx: Record<string, string>): Promise<void> {
   const st = await lstat(target).catch(() => undefined);
   if (!st?.isDirectory()) return;
   try {
-    await rmdir(target);
+    if (!(await removeFoldersOnly(target))) throw new Error('not empty');
   } catch {
     throw new FerryError(
       'conflict',

@@ -33,7 +33,9 @@ async function sha256Of(file: string): Promise<string | null> {
     for await (const chunk of createReadStream(file)) h.update(chunk as Buffer);
     return h.digest().sha256;
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    // ENOTDIR: a folder on its path is a file now; EISDIR: a folder stands at it. No file either way.
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'EISDIR') return null;
     throw err;
   }
 }
@@ -310,18 +312,32 @@ async function setAside(job: Job, opts: TransferOpts, deps: TwoWayDeps): Promise
     const there = await dest.stat(job.path, opts.signal);
     if (there) {
       const name = await freeRemoteName(dest, job.path, localName ?? wanted, opts.signal);
-      let entry: RemoteEntry;
-      if (canMove(dest)) entry = await dest.move(job.path, name, opts.signal);
-      else if (canCopy(dest)) {
-        entry = await dest.copy(job.path, name, opts.signal);
-        await dest.delete(job.path, opts.signal);
-      } else
-        throw new FerryError('permanent', 'cannot-move', `${job.path}: destination "${dest.id}" cannot rename files`, {
-          hint: 'rename the file or the folder of the same name on one side',
+      try {
+        const entry = await renameRemote(dest, job.path, name, opts.signal);
+        remoteEntry = { name, entry };
+        moved.push(`at the destination to ${name}`);
+      } catch (err) {
+        // The server would not rename it (s3rver misreads an encoded copy source with ";" or "#"; some
+        // servers refuse MOVE): when only the destination holds it, its bytes come home under the new
+        // name first, then the old one is removed and the new one sent. Otherwise the job fails.
+        if (side !== 'remote' || opts.signal.aborted || !(await dest.stat(job.path, opts.signal))) throw err;
+        const local = await freeConflictName(deps.root, job.path, name);
+        await downloadInto({
+          dest,
+          remotePath: job.path,
+          root: deps.root,
+          path: local,
+          replaces: null,
+          conflictPath: () => {
+            throw new FerryError('conflict', 'conflict-name-taken', `${local} appeared while it was downloaded`);
+          },
+          opts,
         });
+        await dest.delete(job.path, opts.signal);
+        localName = local;
+        moved.push(`home to ${local}, then removed at the destination`);
+      }
       deps.store.shipped.delete(dest.id, job.path);
-      remoteEntry = { name, entry };
-      moved.push(`at the destination to ${name}`);
     }
   }
   const base = deps.store.base.get(job.rule, job.path);
@@ -330,7 +346,8 @@ async function setAside(job: Job, opts: TransferOpts, deps: TwoWayDeps): Promise
     // The same file on both sides, renamed alike: the base follows it.
     deps.store.base.put(job.rule, { ...base, path: localName, remoteVersion: remoteEntry.entry.version ?? null });
   const why = `moved aside from ${job.path}: a folder needs that name`;
-  if (side === 'local' && localName !== undefined) await sendConflictedCopy(job, localName, deps, why);
+  if ((side === 'local' || remoteEntry === undefined) && localName !== undefined)
+    await sendConflictedCopy(job, localName, deps, why);
   if (side === 'remote' && remoteEntry !== undefined)
     deps.store.jobs.add({
       kind: 'download',
@@ -350,6 +367,19 @@ async function setAside(job: Job, opts: TransferOpts, deps: TwoWayDeps): Promise
     });
   if (moved.length === 0) return { outcome: 'skipped', bytes: 0, note: 'no file there any more' };
   return { outcome: 'done', bytes: 0, note: `moved ${moved.join(' and ')}` };
+}
+
+/** A server-side rename (or copy and delete) of a file; `permanent` when the destination has neither. */
+async function renameRemote(dest: Destination, from: string, to: string, signal: AbortSignal): Promise<RemoteEntry> {
+  if (canMove(dest)) return dest.move(from, to, signal);
+  if (canCopy(dest)) {
+    const entry = await dest.copy(from, to, signal);
+    await dest.delete(from, signal);
+    return entry;
+  }
+  throw new FerryError('permanent', 'cannot-move', `${from}: destination "${dest.id}" cannot rename files`, {
+    hint: 'rename the file or the folder of the same name on one side',
+  });
 }
 
 /** A conflicted-copy name beside `path` that the destination does not hold (`wanted` when free). */
