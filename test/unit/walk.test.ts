@@ -149,6 +149,9 @@ describe('walkFolder', () => {
         blocking: true,
       },
     ]);
+    // A sentence with what to do, not an errno code.
+    expect(res.issues[0]?.message).not.toContain('ENOENT');
+    expect(res.issues[0]?.message).toMatch(/does not exist: .*mounted.*correct the folder's path/);
   });
 
   it('reports a root that is a file as incomplete with not-a-folder', () => {

@@ -182,12 +182,7 @@ export function walkFolder(
   try {
     rootStat = statSync(root, { bigint: true });
   } catch (err) {
-    issue(
-      '',
-      'missing-folder',
-      `folder ${root} does not exist (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
-      true,
-    );
+    issue('', 'missing-folder', rootUnreadable(root, (err as NodeJS.ErrnoException).code), true);
     return { files, gone, issues, complete: false, looked: 1 };
   }
   if (!rootStat.isDirectory()) {
@@ -232,4 +227,19 @@ export function topmost(paths: readonly string[]): string[] {
     out.push(p);
   }
   return out;
+}
+
+/** Why a folder's root cannot be walked, in words a person can act on (no errno code where a sentence says it). */
+function rootUnreadable(root: string, code: string | undefined): string {
+  switch (code) {
+    case 'ENOENT':
+      return `folder ${root} does not exist: if it lives on a disk or a share, make sure that is mounted; otherwise correct the folder's path`;
+    case 'EACCES':
+    case 'EPERM':
+      return `Ferry may not open folder ${root}: give your user read access to it`;
+    case 'ENOTDIR':
+      return `folder ${root} does not exist: a part of its path is a file; correct the folder's path`;
+    default:
+      return `folder ${root} cannot be read (${code ?? 'error'}): check the disk or share it lives on`;
+  }
 }
