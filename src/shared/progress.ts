@@ -138,7 +138,11 @@ export class ProgressModel {
     const cut = now - RATE_WINDOW_MS;
     let bytes = 0;
     for (const s of this.samples) if (s.at > cut && (jobId === undefined || s.jobId === jobId)) bytes += s.bytes;
-    const since = jobId === undefined ? this.since : this.running.get(jobId)?.startedAt;
+    // The whole's stretch of work is never younger than a transfer still running in it (a snapshot
+    // taken between a job's claim and its start may have begun the stretch afresh).
+    let since = jobId === undefined ? this.since : this.running.get(jobId)?.startedAt;
+    if (jobId === undefined)
+      for (const r of this.running.values()) if (since === undefined || r.startedAt < since) since = r.startedAt;
     if (bytes === 0 || since === undefined) return 0;
     const window = Math.max(1000, Math.min(RATE_WINDOW_MS, now - since));
     return (bytes * 1000) / window;

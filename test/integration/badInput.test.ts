@@ -122,7 +122,8 @@ describe('bad input gets a clear message, a non-zero exit, and the rest of the w
     const failed = (r.summary?.failures ?? []).filter((f) => f.destination === 'nas');
     expect(failed.length).toBeGreaterThan(0);
     expect((r.summary?.failures ?? []).every((f) => f.destination === 'nas')).toBe(true);
-    for (const f of failed) expect(`${f.error.message} — ${f.error.hint ?? ''}`).toMatch(/permission/i);
+    for (const f of failed)
+      expect(`${f.error.message} — ${f.error.hint ?? ''}`).toMatch(/not allowed to write .*write access/);
     expect(snapshot(spare)).toEqual(snapshot(ws.src));
   });
 
