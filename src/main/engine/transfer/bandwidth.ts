@@ -20,6 +20,19 @@ export function paceGrain(bytesPerSecond: number): number {
   return Math.max(16 * 1024, Math.floor(bytesPerSecond / 20));
 }
 
+/**
+ * How many bytes an upload may have in flight (sent, not yet acknowledged) under a cap: a tenth of a
+ * second's worth (at least two of the protocol's writes), not its uncapped window. Whatever is in
+ * flight can land at once when a stalled server catches up, on top of what the cap lets through then;
+ * a window of seconds of the cap would break it over any short span. A tenth of a second still fills
+ * a link with up to 100 ms of round trip at the cap.
+ */
+export function inFlightWindow(uncapped: number, writeSize: number, sharedCap: SharedArrayBuffer | undefined): number {
+  const rate = sharedCap ? Bandwidth.attach(sharedCap).rate : 0;
+  if (rate <= 0) return uncapped;
+  return Math.min(uncapped, Math.max(2 * writeSize, Math.floor(rate / 10)));
+}
+
 const monotonicNs = (): bigint => process.hrtime.bigint();
 
 /**

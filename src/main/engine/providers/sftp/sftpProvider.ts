@@ -4,6 +4,7 @@ import { dirname, join } from 'node:path';
 import type { DestinationConfig } from '../../../../shared/config';
 import { FerryError, type ErrorContext } from '../../../../shared/errors';
 import { isTempName, tempFileName } from '../../scan/ignoreRules';
+import { inFlightWindow } from '../../transfer/bandwidth';
 import { fsError } from '../fsErrors';
 import { readSmall, SMALL_FILE } from '../http/fileBody';
 import type { ProviderDeps } from '../registry';
@@ -623,6 +624,7 @@ export class SftpDestination implements Destination, ServerSideMove, BatchUpload
         room?.();
       };
       const writes: Promise<void>[] = [];
+      const window = inFlightWindow(this.tuning.windowBytes, s.maxWrite, opts.sharedCap);
       for (;;) {
         if (failure !== undefined) break;
         if (opts.signal.aborted) break;
@@ -636,12 +638,14 @@ export class SftpDestination implements Destination, ServerSideMove, BatchUpload
         s.cork();
         for (let o = 0; o < bytesRead && failure === undefined; o += s.maxWrite) {
           const piece = data.subarray(o, Math.min(bytesRead, o + s.maxWrite));
+          // Room first, then the cap: a piece paced and then held for room would go out late, on top
+          // of the pieces booked after it, and a server that drained its backlog would overrun the cap.
+          while (inflight + piece.length > window && failure === undefined)
+            await new Promise<void>((r) => (room = r));
+          if (failure !== undefined) break;
           // Paced piece by piece, not per read: a whole read at once would overrun a low cap.
           await opts.pace?.(piece.length);
           if (opts.signal.aborted) break;
-          while (inflight + piece.length > this.tuning.windowBytes && failure === undefined)
-            await new Promise<void>((r) => (room = r));
-          if (failure !== undefined) break;
           const item = { end: pos + o + piece.length, done: false };
           pending.push(item);
           inflight += piece.length;
