@@ -12,8 +12,8 @@
  *                (latency's repetitions are its samples, alternated Ferry/peer one by one)
  *   BENCH_DIR    working directory (default a fresh /tmp/ferry-bench-<ts>, deleted at the end). When
  *                given, the generated data under BENCH_DIR/data is kept and reused by the next run.
- *   BENCH_ONLY   comma list of scenarios: cold-index,warm-rescan,small-files,big-files,watchers,latency,daemon-idle,scale,rules,s3,webdav,sftp,window,engine-lag,cap
- *   BENCH_SCALE_FILES  files in the scale scenario's folder (default 100000; 300000 for issue 18's target size)
+ *   BENCH_ONLY   comma list of scenarios: cold-index,warm-rescan,small-files,big-files,watchers,latency,daemon-idle,scale,oneshot,rules,s3,webdav,sftp,window,engine-lag,cap
+ *   BENCH_SCALE_FILES  files in the scale and oneshot scenarios' folder (default 100000; 300000 for issue 18's target size)
  *   BENCH_KEEP   1 = keep the copies and state dirs of this run (for inspection)
  *
  * The live scenarios (Linux only: they read /proc):
@@ -23,6 +23,8 @@
  *   daemon-idle  CPU and RSS of the real daemon watching 100k files once its first sync is done
  *   scale        one edit → shipped (p50/p99) and the daemon's CPU per edit in a folder of 100k files
  *                (BENCH_SCALE_FILES), vs inotifywait piped to cp over a tree of the same size
+ *   oneshot      cold and no-op `ferry sync --once` of that folder (BENCH_SCALE_FILES) to a local
+ *                destination, time and peak RSS, vs `rsync -a` and `rsync -a --fsync` on the same data
  *
  * Results: stdout (a line per tool, a Markdown table at the end) and test/bench/results-latest.json.
  */
@@ -78,6 +80,7 @@ const SCENARIOS = [
   'latency',
   'daemon-idle',
   'scale',
+  'oneshot',
   'rules',
   's3',
   'webdav',
@@ -601,7 +604,7 @@ async function warmRescan(o: Options, ds: Dataset, warmFile: string): Promise<Sc
   }
 }
 
-function ferryConfig(file: string, src: string, dest: string): void {
+function ferryConfig(file: string, src: string, dest: string, mode: 'backup' | 'mirror' = 'backup'): void {
   const yaml = [
     'folders:',
     '  - id: src',
@@ -614,7 +617,7 @@ function ferryConfig(file: string, src: string, dest: string): void {
     '  - name: bench',
     '    from: [src]',
     '    to: [dst]',
-    '    mode: backup',
+    `    mode: ${mode}`,
     '',
   ].join('\n');
   writeFileSync(file, yaml);
@@ -1499,6 +1502,159 @@ async function scaleScenario(o: Options): Promise<LiveResult> {
   }
 }
 
+// -- oneshot
+
+type Timed = { secs: number; peakRss: number };
+
+/** Runs a program under `/usr/bin/time`: its wall time, its peak RSS; throws if it fails. */
+async function timedRun(file: string, args: string[], what: string): Promise<Timed & { stdout: string }> {
+  const out = join(tmpdir(), `ferry-bench-time-${process.pid}.txt`);
+  const r = await exec('/usr/bin/time', ['-f', '%e %M', '-o', out, file, ...args]);
+  if (r.code !== 0)
+    throw new Error(`${what} exited ${r.code ?? r.signal}:\n${r.stdout.slice(-2000)}\n${r.stderr.slice(-4000)}`);
+  const [secs, kb] = readFileSync(out, 'utf8').trim().split('\n').at(-1)?.split(' ').map(Number) ?? [];
+  rmSync(out, { force: true });
+  if (secs === undefined || kb === undefined || !Number.isFinite(secs) || !Number.isFinite(kb))
+    throw new Error(`${what}: no figures from /usr/bin/time`);
+  // /usr/bin/time rounds to 10 ms; the spawn's own clock is finer.
+  return { secs: r.secs, peakRss: kb * KiB, stdout: r.stdout };
+}
+
+/**
+ * Issue 18's one-shot targets: cold and no-op `ferry sync --once` of a folder of BENCH_SCALE_FILES small
+ * files to a local destination, against `rsync -a` (and `rsync -a --fsync`, the peer with Ferry's
+ * durability) on the same data, interleaved; every cold run into a fresh destination.
+ */
+async function oneshotScenario(o: Options): Promise<LiveResult> {
+  const files = Number(process.env.BENCH_SCALE_FILES ?? 100_000);
+  if (!Number.isInteger(files) || files < 1000)
+    throw new Error(`BENCH_SCALE_FILES must be an integer ≥ 1000: ${process.env.BENCH_SCALE_FILES}`);
+  const work = join(o.runDir, 'oneshot');
+  const description = `cold and no-op \`sync --once\` of ${fmtInt(files)} files × 1,000 bytes in ${fmtInt(Math.ceil(files / 100))} folders (local → local, mirror), vs rsync`;
+  log(`\n== oneshot: ${description}`);
+  // Nothing edits this tree: the data folder is reused across runs.
+  const ds = ensureDataset(o.dir, scaleSpec('oneshot-src', files));
+  const src = ds.dir;
+  const fresh = (tool: string, i: number) => {
+    const d = join(work, `${tool}-${i + 1}`);
+    mkdirSync(join(d, 'dst'), { recursive: true });
+    return d;
+  };
+  const prepare = async () => {
+    await primeCache(src);
+    flushDirty();
+  };
+  const runs: Record<'ferryCold' | 'ferryNoop' | 'rsyncCold' | 'rsyncNoop' | 'rsyncFsync', Timed[]> = {
+    ferryCold: [],
+    ferryNoop: [],
+    rsyncCold: [],
+    rsyncNoop: [],
+    rsyncFsync: [],
+  };
+  const ferry = async (base: string, what: string) => {
+    const r = await timedRun(
+      process.execPath,
+      [CLI, 'sync', '--once', '--json', '--config', join(base, 'ferry.yml'), '--state-dir', join(base, 'state')],
+      what,
+    );
+    const said = JSON.parse(r.stdout) as { ok: boolean; stats: { done: number }; inSync: number };
+    if (!said.ok) throw new Error(`${what}: ferry says the pass is not complete: ${r.stdout.slice(0, 2000)}`);
+    return { ...r, said };
+  };
+  for (let i = 0; i < o.runs; i++) {
+    const base = fresh('ferry', i);
+    ferryConfig(join(base, 'ferry.yml'), src, join(base, 'dst'), 'mirror');
+    await prepare();
+    const cold = await ferry(base, 'ferry sync --once (cold)');
+    checkCopy('ferry', join(base, 'dst'), ds);
+    runs.ferryCold.push(cold);
+    flushDirty();
+    const noop = await ferry(base, 'ferry sync --once (no-op)');
+    if (noop.said.stats.done !== 0 || noop.said.inSync !== files)
+      throw new Error(`ferry's no-op pass did work: ${noop.said.stats.done} done, ${noop.said.inSync} in sync`);
+    runs.ferryNoop.push(noop);
+
+    const rs = join(fresh('rsync', i), 'dst');
+    await prepare();
+    runs.rsyncCold.push(await timedRun('rsync', ['-a', `${src}/`, `${rs}/`], 'rsync -a (cold)'));
+    checkCopy('rsync', rs, ds);
+    flushDirty();
+    runs.rsyncNoop.push(await timedRun('rsync', ['-a', `${src}/`, `${rs}/`], 'rsync -a (no-op)'));
+
+    const rf = join(fresh('rsync-fsync', i), 'dst');
+    await prepare();
+    runs.rsyncFsync.push(await timedRun('rsync', ['-a', '--fsync', `${src}/`, `${rf}/`], 'rsync -a --fsync'));
+    checkCopy('rsync --fsync', rf, ds);
+    flushDirty();
+    const last = (xs: Timed[]) => `${fmtSecs((xs.at(-1) as Timed).secs)} / ${fmtMB((xs.at(-1) as Timed).peakRss)}`;
+    log(
+      `    run ${i + 1}/${o.runs}: ferry cold ${last(runs.ferryCold)}, no-op ${last(runs.ferryNoop)}; rsync cold ${last(runs.rsyncCold)}, no-op ${last(runs.rsyncNoop)}; rsync --fsync ${last(runs.rsyncFsync)}`,
+    );
+  }
+  const med = (xs: Timed[]) => ({
+    secs: median(xs.map((x) => x.secs)),
+    peakRss: Math.max(...xs.map((x) => x.peakRss)),
+  });
+  const m = {
+    ferryCold: med(runs.ferryCold),
+    ferryNoop: med(runs.ferryNoop),
+    rsyncCold: med(runs.rsyncCold),
+    rsyncNoop: med(runs.rsyncNoop),
+    rsyncFsync: med(runs.rsyncFsync),
+  };
+  const rate = (t: { secs: number }) => files / t.secs;
+  const vsRsync = rate(m.ferryCold) / rate(m.rsyncCold);
+  const vsFsync = rate(m.ferryCold) / rate(m.rsyncFsync);
+  const noopRatio = m.ferryNoop.secs / m.rsyncNoop.secs;
+  const line = (label: string, t: { secs: number; peakRss: number }) =>
+    log(
+      `  ${label.padEnd(40)} ${fmtSecs(t.secs).padStart(9)} · ${fmtInt(rate(t))} files/s · peak RSS ${fmtMB(t.peakRss)}`,
+    );
+  line('ferry sync --once, cold', m.ferryCold);
+  line('rsync -a, cold', m.rsyncCold);
+  line('rsync -a --fsync, cold', m.rsyncFsync);
+  line('ferry sync --once, no-op', m.ferryNoop);
+  line('rsync -a, no-op', m.rsyncNoop);
+  const metCold = vsRsync >= 0.7 && vsFsync >= 2.5 && m.ferryCold.peakRss < 400 * MB;
+  const metNoop = noopRatio <= 2 && m.ferryNoop.peakRss < 300 * MB;
+  log(
+    `  cold: ${fmtRatio(vsRsync)} rsync -a's files/s (target ≥ 0.7×), ${fmtRatio(vsFsync)} rsync -a --fsync's (≥ 2.5×), peak ${fmtMB(m.ferryCold.peakRss)} (< 400 MB) → ${metCold ? 'met ✓' : 'NOT met ✗'}`,
+  );
+  log(
+    `  no-op: ${noopRatio.toFixed(2)}× rsync -a's time (target ≤ 2×), peak ${fmtMB(m.ferryNoop.peakRss)} (< 300 MB) → ${metNoop ? 'met ✓' : 'NOT met ✗'}`,
+  );
+  const peak = (t: { peakRss: number }) => fmtMB(t.peakRss);
+  return {
+    name: 'oneshot',
+    description,
+    rows: [
+      {
+        scenario: `oneshot: cold sync --once (${fmtInt(files)} files)`,
+        ferry: `${fmtSecs(m.ferryCold.secs)} · ${fmtInt(rate(m.ferryCold))} files/s · peak ${peak(m.ferryCold)}`,
+        peer: `rsync -a ${fmtSecs(m.rsyncCold.secs)} · ${peak(m.rsyncCold)}; --fsync ${fmtSecs(m.rsyncFsync.secs)}`,
+        ratio: `${fmtRatio(vsRsync)} / ${fmtRatio(vsFsync)} --fsync`,
+        target: '≥ 0.7× rsync, ≥ 2.5× rsync --fsync, peak < 400 MB',
+        met: metCold,
+      },
+      {
+        scenario: `oneshot: no-op sync --once (${fmtInt(files)} files)`,
+        ferry: `${fmtSecs(m.ferryNoop.secs)} · peak ${peak(m.ferryNoop)}`,
+        peer: `rsync -a ${fmtSecs(m.rsyncNoop.secs)} · ${peak(m.rsyncNoop)}`,
+        ratio: `${noopRatio.toFixed(2)}× the time`,
+        target: '≤ 2× rsync -a, peak < 300 MB',
+        met: metNoop,
+      },
+    ],
+    figures: {
+      files,
+      ...m,
+      runs,
+      ratios: { coldVsRsync: vsRsync, coldVsRsyncFsync: vsFsync, noopTimeVsRsync: noopRatio },
+    },
+    notes: [],
+  };
+}
+
 // ---- report --------------------------------------------------------------------------------------
 
 // ---- rules: evaluation rate and preview latency ---------------------------------------------------
@@ -1804,6 +1960,8 @@ const LIVE_FOOTNOTES: Partial<Record<ScenarioName, string>> = {
     'each backend in a fresh child process, runs interleaved; RSS = after ready − before start; watches = `inotify wd:` lines in the process’s fdinfo; event = write → first event for that path, median of 20 per run.',
   latency:
     'write of a new ~1 KiB file → the copy at the destination with its size (polled every 2 ms), samples alternated Ferry/peer; ratio = peer p50 / Ferry p50.',
+  oneshot:
+    'each run into a fresh destination (and state directory); no-op = the same command again at once; peak RSS = `/usr/bin/time` maximum resident set size of the process; ratios: files/s Ferry / peer for the cold runs, time Ferry / `rsync -a` for the no-op runs (both walk source and destination).',
   scale:
     'an existing file rewritten with new bytes → its copy at the destination holds them (polled every 2 ms), edits alternated Ferry/peer; ratio = peer p50 / Ferry p50.',
   'daemon-idle':
@@ -1898,6 +2056,7 @@ async function main(): Promise<void> {
     if (want('latency')) await timed(() => latency(o));
     if (many && want('daemon-idle')) await timed(() => daemonIdle(o, many));
     if (want('scale')) await timed(() => scaleScenario(o));
+    if (want('oneshot')) await timed(() => oneshotScenario(o));
     if (want('rules')) await timed(() => rulesScenario(o));
     if (want('s3')) await timed(() => s3Scenario(o));
     if (want('webdav')) await timed(() => webdavScenario(o));
