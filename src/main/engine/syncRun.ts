@@ -33,7 +33,10 @@ export type Prepared = {
   kinds: Map<string, HashKind[]>;
 };
 
-export type SyncSummary = Prepared & {
+/** What a pass keeps of its plan and scans once the plan is queued: no per-file list (the queue has them). */
+export type SyncSummary = Omit<Prepared, 'plan' | 'scans'> & {
+  plan: Omit<Plan, 'actions' | 'caught'> & { queued: number };
+  scans: Map<string, Omit<FolderScan, 'files' | 'unreadable'>>;
   stats: PoolStats;
   failures: (TransferRef & { error: SerializedError })[];
   blockingIssues: ScanIssue[];
@@ -66,6 +69,26 @@ export async function prepare(cfg: FerryConfig, deps: EngineDeps, opts: RunOptio
   return { plan: thePlan, scans, destinations, destinationErrors: errors, cleanedPartials, kinds };
 }
 
+/**
+ * Prepares and queues the plan. The queue holds the actions then: the per-file lists of the plan and the
+ * scans are let go before the transfers run (at 100,000 files, some 100 MB the drain would carry along).
+ */
+async function prepareAndQueue(
+  cfg: FerryConfig,
+  deps: EngineDeps,
+  opts: RunOptions,
+): Promise<Omit<SyncSummary, 'stats' | 'failures' | 'blockingIssues' | 'ok' | 'belowQuorum'>> {
+  const full = await prepare(cfg, deps, opts);
+  deps.store.jobs.replacePlan(full.plan.actions);
+  applyBaseUpdates(deps.store, full.plan);
+  const { actions, caught: _caught, ...planLeft } = full.plan;
+  return {
+    ...full,
+    plan: { ...planLeft, queued: actions.length },
+    scans: new Map([...full.scans].map(([id, { files: _f, unreadable: _u, ...rest }]) => [id, rest])),
+  };
+}
+
 /** One complete pass: prepare, persist the plan as jobs, drain them, and say whether all is where the rules want it. */
 export async function syncOnce(cfg: FerryConfig, deps: EngineDeps, opts: RunOptions = {}): Promise<SyncSummary> {
   const signal = opts.signal ?? new AbortController().signal;
@@ -76,9 +99,7 @@ export async function syncOnce(cfg: FerryConfig, deps: EngineDeps, opts: RunOpti
       sweepDownloadLeftovers(folder.path);
     }
   }
-  const prepared = await prepare(cfg, deps, opts);
-  deps.store.jobs.replacePlan(prepared.plan.actions);
-  applyBaseUpdates(deps.store, prepared.plan);
+  const prepared = await prepareAndQueue(cfg, deps, opts);
   deps.events.emit('queue:changed', { ...deps.store.jobs.counts(), active: 0 });
 
   const failures: SyncSummary['failures'] = [];
