@@ -35,6 +35,18 @@ export type ScanOptions = {
 const CHANGING_RETRIES = 3;
 const FLUSH_EVERY = 2000;
 
+/** Whether an indexed file still stands for what the walk saw (and has every hash and sniff needed). */
+function unchanged(prev: LocalFile, w: WalkedFile, kinds: readonly HashKind[], sniff: boolean): boolean {
+  return (
+    prev.size === w.size &&
+    prev.mtimeNs === w.mtimeNs &&
+    prev.ino === w.ino &&
+    (prev.ctimeNs === undefined || prev.ctimeNs === w.ctimeNs) &&
+    hasKinds(prev.hashes, kinds) &&
+    (!sniff || prev.mime !== undefined)
+  );
+}
+
 type Reconciled = {
   hashed: number;
   hashedBytes: number;
@@ -62,15 +74,7 @@ export async function reconcile(
   const upgraded: LocalFile[] = [];
   for (const w of walked) {
     const prev = baseline.get(w.path);
-    if (
-      prev &&
-      prev.size === w.size &&
-      prev.mtimeNs === w.mtimeNs &&
-      prev.ino === w.ino &&
-      (prev.ctimeNs === undefined || prev.ctimeNs === w.ctimeNs) &&
-      hasKinds(prev.hashes, kinds) &&
-      (!sniff || prev.mime !== undefined)
-    ) {
+    if (prev && unchanged(prev, w, kinds, sniff)) {
       if (prev.ctimeNs === undefined) {
         // Indexed before change times were kept: trusted once on size, mtime and file id, as then.
         const known = { ...prev, ctimeNs: w.ctimeNs };
@@ -167,9 +171,14 @@ function complete(walked: WalkResult, issues: readonly ScanIssue[]): boolean {
   return walked.complete && !issues.some((i) => i.code === 'missing-folder');
 }
 
+/** Hash jobs a streamed scan keeps in flight before it holds the walk back. */
+export const SCAN_HASHING_AHEAD = 2048;
+
 /**
  * Brings the index up to date for one whole folder: stats every entry, hashes only what changed
- * since the index (size, mtime or file id).
+ * since the index (size, mtime or file id). The walk streams: each chunk of walked files is compared
+ * with the index rows of its paths and the changed files go to hashing while the walk goes on; the
+ * walk waits while too many are in hand, so the walked files held at once are bounded, not the folder.
  */
 export async function scanFolder(
   folder: FolderConfig,
@@ -179,13 +188,24 @@ export async function scanFolder(
 ): Promise<FolderScan> {
   const started = Date.now();
   deps.events.emit('scan:started', { folder: folder.id });
-  const walked = await deps.workers.walk(folder.id, folder.path, folder.ignore);
-  const known = deps.index.loadFolder(folder.id);
-  const out = { files: new Map<string, LocalFile>(), unreadable: new Set<string>(), issues: [...walked.issues] };
+  const sniff = opts.sniff ?? false;
+  const out = { files: new Map<string, LocalFile>(), unreadable: new Set<string>(), issues: [] as ScanIssue[] };
+  const hasher = new StreamedHashing(folder, kinds, deps, out, sniff);
+  let failure: unknown;
+  const walked = await deps.workers.walk(folder.id, folder.path, folder.ignore, undefined, (files) =>
+    hasher.take(files).catch((err: unknown) => {
+      // A chunk that could not be compared (the state database failing) fails the scan, as a whole scan did.
+      failure ??= err;
+    }),
+  );
+  if (failure !== undefined) throw failure;
+  await hasher.take(walked.files);
+  const { hashed, hashedBytes } = await hasher.finish();
+  out.issues = [...walked.issues, ...out.issues];
   for (const i of walked.issues) if (i.code === 'unreadable') out.unreadable.add(i.path);
-  const { hashed, hashedBytes } = await reconcile(folder, kinds, deps, walked.files, known, out, opts.sniff ?? false);
   if (walked.complete) {
-    const gone = [...known.keys()].filter((p) => !out.files.has(p) && !out.unreadable.has(p));
+    const gone: string[] = [];
+    for (const p of deps.index.paths(folder.id)) if (!out.files.has(p) && !out.unreadable.has(p)) gone.push(p);
     if (gone.length > 0) deps.index.removeMany(folder.id, gone);
   }
   return finish(folder, deps, started, {
@@ -195,6 +215,149 @@ export async function scanFolder(
     hashed,
     hashedBytes,
   });
+}
+
+/**
+ * The compare-and-hash stage of a streamed scan: `take` compares a chunk of walked files with their
+ * index rows and sends the changed ones to the workers; its promise settles once no more than
+ * SCAN_HASHING_AHEAD files are being hashed. Files that change while read are tried again at `finish`.
+ */
+class StreamedHashing {
+  private hashed = 0;
+  private hashedBytes = 0;
+  private seen = 0;
+  private toHash = 0;
+  private inFlight = 0;
+  private readonly prevOf = new Map<string, LocalFile | undefined>();
+  private readonly relOf = new Map<string, string>();
+  private batch: LocalFile[] = [];
+  private changing: HashJob[] = [];
+  private readonly running: Promise<void>[] = [];
+  private roomWaiters: (() => void)[] = [];
+  private lastProgress = 0;
+
+  constructor(
+    private readonly folder: FolderConfig,
+    private readonly kinds: readonly HashKind[],
+    private readonly deps: ScannerDeps,
+    private readonly out: { files: Map<string, LocalFile>; unreadable: Set<string>; issues: ScanIssue[] },
+    private readonly sniff: boolean,
+  ) {}
+
+  async take(walked: readonly WalkedFile[]): Promise<void> {
+    if (walked.length === 0) return;
+    this.seen += walked.length;
+    const prevs = this.deps.index.getMany(
+      this.folder.id,
+      walked.map((w) => w.path),
+    );
+    const upgraded: LocalFile[] = [];
+    const jobs: HashJob[] = [];
+    walked.forEach((w, i) => {
+      const prev = prevs[i];
+      if (prev && unchanged(prev, w, this.kinds, this.sniff)) {
+        if (prev.ctimeNs === undefined) {
+          // Indexed before change times were kept: trusted once on size, mtime and file id, as then.
+          const known = { ...prev, ctimeNs: w.ctimeNs };
+          this.out.files.set(w.path, known);
+          upgraded.push(known);
+        } else this.out.files.set(w.path, prev);
+        return;
+      }
+      const abs = join(this.folder.path, w.path);
+      this.relOf.set(abs, w.path);
+      this.prevOf.set(abs, prev);
+      jobs.push({ path: abs, size: w.size, kinds: [...this.kinds], ...(this.sniff ? { sniff: true } : {}) });
+    });
+    if (upgraded.length > 0) this.deps.index.putMany(upgraded);
+    this.toHash += jobs.length;
+    this.hash(jobs, 0);
+    this.progress();
+    if (this.inFlight > SCAN_HASHING_AHEAD) await new Promise<void>((resolve) => this.roomWaiters.push(resolve));
+  }
+
+  private hash(jobs: HashJob[], attempt: number): void {
+    if (jobs.length === 0) return;
+    this.inFlight += jobs.length;
+    this.running.push(this.deps.workers.hashAll(jobs, (job, r) => this.settle(job, r, attempt)));
+  }
+
+  private settle(job: HashJob, r: HashResult, attempt: number): void {
+    this.inFlight--;
+    if (this.inFlight <= SCAN_HASHING_AHEAD && this.roomWaiters.length > 0) {
+      const waiters = this.roomWaiters;
+      this.roomWaiters = [];
+      for (const w of waiters) w();
+    }
+    const rel = this.relOf.get(job.path) as string;
+    const prev = this.prevOf.get(job.path);
+    if (r.ok || r.code !== 'ECHANGED' || attempt >= CHANGING_RETRIES) {
+      this.relOf.delete(job.path);
+      this.prevOf.delete(job.path);
+    }
+    if (r.ok) {
+      const file: LocalFile = {
+        folder: this.folder.id,
+        path: rel,
+        size: r.size,
+        mtimeNs: r.mtimeNs,
+        ino: r.ino,
+        ctimeNs: r.ctimeNs,
+        hashes: r.hashes,
+      };
+      // Not sniffed this time: a type sniffed before still holds while the content is the same.
+      const mime = r.mime ?? (prev?.hashes.sha256 === r.hashes.sha256 ? prev.mime : undefined);
+      if (mime !== undefined) file.mime = mime;
+      this.out.files.set(rel, file);
+      this.batch.push(file);
+      this.hashed++;
+      this.hashedBytes += r.size;
+      if (this.batch.length >= FLUSH_EVERY) this.flush();
+      this.progress();
+    } else if (r.code === 'ECHANGED' && attempt < CHANGING_RETRIES) this.changing.push(job);
+    else if (r.code === 'ENOENT') this.issue(rel, 'vanished', 'removed during the scan', false);
+    else if (r.code === 'ECHANGED')
+      this.issue(rel, 'changing', 'still being written: it will be shipped once it settles', true);
+    else this.issue(rel, 'unreadable', `cannot read: ${r.message}`, true);
+  }
+
+  private issue(path: string, code: ScanIssue['code'], message: string, blocking: boolean): void {
+    if (blocking) this.out.unreadable.add(path);
+    this.out.issues.push({ folder: this.folder.id, path, code, message, blocking });
+  }
+
+  private flush(): void {
+    if (this.batch.length > 0) this.deps.index.putMany(this.batch);
+    this.batch = [];
+  }
+
+  private progress(force = false): void {
+    const now = Date.now();
+    if (!force && now - this.lastProgress < 250) return;
+    this.lastProgress = now;
+    this.deps.events.emit('scan:progress', {
+      folder: this.folder.id,
+      seen: this.seen,
+      hashed: this.hashed,
+      toHash: this.toHash,
+      hashedBytes: this.hashedBytes,
+    });
+  }
+
+  /** Waits for every hash, tries the files that changed while read again (later each time), and flushes. */
+  async finish(): Promise<{ hashed: number; hashedBytes: number }> {
+    for (let attempt = 0; ; attempt++) {
+      while (this.running.length > 0) await this.running.shift();
+      if (this.changing.length === 0) break;
+      const again = this.changing;
+      this.changing = [];
+      await new Promise((r) => setTimeout(r, 200 * (attempt + 1)));
+      this.hash(again, attempt + 1);
+    }
+    this.flush();
+    this.progress(true);
+    return { hashed: this.hashed, hashedBytes: this.hashedBytes };
+  }
 }
 
 /**

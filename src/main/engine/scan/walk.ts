@@ -41,7 +41,26 @@ export function walkFolder(
   part: WalkPart = { index: 0, of: 1 },
   only?: readonly string[],
 ): WalkResult {
-  const files: WalkedFile[] = [];
+  const walk = walkInChunks(folder, root, patterns, part, only, Infinity);
+  for (;;) {
+    const step = walk.next();
+    if (step.done) return step.value;
+  }
+}
+
+/**
+ * The same walk, handing over its files `chunk` at a time (yielded, between two folders) so that its
+ * consumer can hold it back: the files of the walk's result are only those not yet yielded.
+ */
+export function* walkInChunks(
+  folder: string,
+  root: string,
+  patterns: readonly string[],
+  part: WalkPart = { index: 0, of: 1 },
+  only: readonly string[] | undefined,
+  chunk: number,
+): Generator<WalkedFile[], WalkResult, void> {
+  let files: WalkedFile[] = [];
   const gone: string[] = [];
   const issues: ScanIssue[] = [];
   let complete = true;
@@ -70,19 +89,19 @@ export function walkFolder(
     return id;
   };
 
-  /** One entry of a folder: a file is recorded, a folder walked. `isDir` is the listing's word, if any. */
+  /**
+   * One entry of a folder: a file is recorded; a folder to walk is returned (the caller walks it).
+   * `isDir` is the listing's word, if any.
+   */
   const look = (
     parentAbs: string,
     here: IgnoreStack,
     name: string,
     childRel: string,
     isDir: boolean | undefined,
-  ): void => {
+  ): [abs: string, rel: string] | undefined => {
     const childAbs = parentAbs + sep + name;
-    if (isDir === true) {
-      if (!here.ignores(childRel, true)) visit(childAbs, childRel, here);
-      return;
-    }
+    if (isDir === true) return here.ignores(childRel, true) ? undefined : [childAbs, childRel];
     let st: BigIntStats;
     try {
       looked++;
@@ -105,8 +124,7 @@ export function walkFolder(
             return;
           }
           ids.set(childAbs, target);
-          visit(childAbs, childRel, here);
-          return;
+          return [childAbs, childRel];
         }
       }
     } catch (err) {
@@ -119,15 +137,24 @@ export function walkFolder(
     }
     if (st.isDirectory()) {
       // A folder that appeared between readdir and lstat (its Dirent said otherwise), or one asked for.
-      if (!here.ignores(childRel, true)) visit(childAbs, childRel, here);
+      if (!here.ignores(childRel, true)) return [childAbs, childRel];
     } else if (st.isFile()) {
       if (here.ignores(childRel, false)) return;
       files.push({ path: childRel, size: Number(st.size), mtimeNs: st.mtimeNs, ino: st.ino, ctimeNs: st.ctimeNs });
     }
     // Sockets, FIFOs and devices are not files to ship: passed over silently, like rsync without -D.
+    return undefined;
   };
 
-  const visit = (abs: string, rel: string, ignores: IgnoreStack) => {
+  /** Hands the files found so far to the consumer once there are `chunk` of them. */
+  function* handOver(): Generator<WalkedFile[], void, void> {
+    if (files.length < chunk) return;
+    const out = files;
+    files = [];
+    yield out;
+  }
+
+  function* visit(abs: string, rel: string, ignores: IgnoreStack): Generator<WalkedFile[], void, void> {
     let entries: { name: string; isDirectory(): boolean }[];
     try {
       looked++;
@@ -144,13 +171,15 @@ export function walkFolder(
       const name = entry.name;
       if (isTempName(name) || (rel === '' && name === TRASH_DIR)) continue;
       if (rel === '' && part.of > 1 && partOf(name, part.of) !== part.index) continue;
-      look(abs, here, name, rel === '' ? name : `${rel}/${name}`, entry.isDirectory() ? true : false);
+      const dir = look(abs, here, name, rel === '' ? name : `${rel}/${name}`, entry.isDirectory() ? true : false);
+      if (dir) yield* visit(dir[0], dir[1], here);
     }
     chain.pop();
-  };
+    yield* handOver();
+  }
 
   /** A scoped rescan: look at one path (and below it, if it is a folder), with the ignore rules of its ancestors. */
-  const lookAtPath = (rel: string): void => {
+  function* lookAtPath(rel: string): Generator<WalkedFile[], void, void> {
     const parts = rel.split('/');
     const name = parts.pop() as string;
     if (isTempName(name) || parts[0] === TRASH_DIR || (parts.length === 0 && name === TRASH_DIR)) return;
@@ -172,11 +201,12 @@ export function walkFolder(
       if (existsSync(fsPath(abs + sep + IGNORE_FILE))) stack = stack.enter(abs, relDir);
       chain.push(abs);
       pushed.push(abs);
-      look(abs, stack, name, rel, undefined);
+      const dir = look(abs, stack, name, rel, undefined);
+      if (dir) yield* visit(dir[0], dir[1], stack);
     } finally {
       for (let i = 0; i < pushed.length; i++) chain.pop();
     }
-  };
+  }
 
   let rootStat: BigIntStats;
   try {
@@ -190,8 +220,8 @@ export function walkFolder(
     return { files, gone, issues, complete: false, looked: 1 };
   }
   ids.set(root, `${rootStat.dev}:${rootStat.ino}`);
-  if (only) for (const rel of topmost(only)) lookAtPath(rel);
-  else visit(root, '', IgnoreStack.forRoot(patterns));
+  if (only) for (const rel of topmost(only)) yield* lookAtPath(rel);
+  else yield* visit(root, '', IgnoreStack.forRoot(patterns));
   // A folder unmounted mid-walk reads as empty: confirm the root is still the same before trusting it.
   looked += 2;
   try {

@@ -10,7 +10,7 @@ import { hashFile, newBuffers, type HashRequest, type HashResult } from '../scan
 import { compressFile, type CompressRequest, type CompressResult } from './compressFile';
 import { releaseMemory } from '../memory';
 import { setInstanceTag } from '../scan/ignoreRules';
-import { walkFolder, type WalkPart, type WalkResult } from '../scan/walk';
+import { walkFolder, walkInChunks, type WalkedFile, type WalkPart, type WalkResult } from '../scan/walk';
 
 /**
  * Worker thread entry for file work off the main thread: walking folders, hashing files for the
@@ -24,6 +24,11 @@ export type WalkRequest = {
   patterns: string[];
   part: WalkPart;
   only?: string[];
+  /**
+   * Streamed: files are sent `chunk` at a time as `walk-files` messages, at most `credits` ahead of the
+   * `walk-credit` messages that say the main thread is done with one: the walk waits for those.
+   */
+  stream?: { chunk: number; credits: number };
 };
 export type WalkReply = WalkResult & { id: number };
 export type CompressItem = CompressRequest & { id: number };
@@ -32,10 +37,12 @@ export type WorkerTask =
   | { kind: 'hash'; tag: number; items: HashRequest[] }
   | { kind: 'copy'; tag: number; items: CopyRequest[] }
   | { kind: 'compress'; tag: number; items: CompressItem[] }
-  | { kind: 'walk'; tag: number; items: WalkRequest[] };
+  | { kind: 'walk'; tag: number; items: WalkRequest[] }
+  | { kind: 'walk-credit'; id: number };
 export type WorkerMessage =
   | { kind: 'done'; tag: number; results: (HashResult | CopyResult | WalkReply | CompressReply)[] }
-  | { kind: 'progress'; id: number; bytes: number };
+  | { kind: 'progress'; id: number; bytes: number }
+  | { kind: 'walk-files'; id: number; files: WalkedFile[] };
 
 const bufs = newBuffers();
 const data = workerData as { cancel: SharedArrayBuffer; instanceTag: string };
@@ -58,7 +65,48 @@ function walkTask(task: Extract<WorkerTask, { kind: 'walk' }>): void {
   if (walked >= 10_000) setTimeout(releaseMemory, 1000);
 }
 
+/** Streamed walks waiting for credit: each resumes when the main thread is done with a chunk. */
+const streaming = new Map<number, { credits: number; step: () => void }>();
+
+/**
+ * A streamed walk runs beside the other tasks, not in their turn: while it waits for credit this thread
+ * hashes the files the main thread found changed (the credit may wait on exactly that).
+ */
+function streamWalk(task: Extract<WorkerTask, { kind: 'walk' }>): void {
+  const w = task.items[0] as WalkRequest & { stream: { chunk: number; credits: number } };
+  const walk = walkInChunks(w.folder, w.root, w.patterns, w.part, w.only, w.stream.chunk);
+  let walked = 0;
+  const state = { credits: w.stream.credits, step: () => undefined as void };
+  state.step = () => {
+    try {
+      while (state.credits > 0) {
+        const next = walk.next();
+        if (next.done) {
+          streaming.delete(w.id);
+          walked += next.value.files.length;
+          port?.postMessage({
+            kind: 'done',
+            tag: task.tag,
+            results: [{ id: w.id, ...next.value }],
+          } satisfies WorkerMessage);
+          if (walked >= 10_000) setTimeout(releaseMemory, 1000);
+          return;
+        }
+        state.credits--;
+        walked += next.value.length;
+        port?.postMessage({ kind: 'walk-files', id: w.id, files: next.value } satisfies WorkerMessage);
+      }
+    } catch (err) {
+      streaming.delete(w.id);
+      fail(task, err);
+    }
+  };
+  streaming.set(w.id, state);
+  state.step();
+}
+
 function fail(task: WorkerTask, err: unknown): void {
+  if (task.kind === 'walk-credit') return;
   const message = (err as Error).message ?? String(err);
   if (task.kind === 'walk') {
     // A walk that could not run is an incomplete scan: nothing may be deleted on its strength.
@@ -117,6 +165,15 @@ function copyTask(task: Extract<WorkerTask, { kind: 'copy' }>): void {
 }
 
 port.on('message', (task: WorkerTask) => {
+  if (task.kind === 'walk-credit') {
+    const walk = streaming.get(task.id);
+    if (walk) {
+      walk.credits++;
+      walk.step();
+    }
+    return;
+  }
+  if (task.kind === 'walk' && task.items.length === 1 && task.items[0]?.stream) return streamWalk(task);
   turn = turn
     .then(() => {
       switch (task.kind) {

@@ -6,7 +6,7 @@ import { Worker } from 'node:worker_threads';
 import type { HashKind } from '../../../shared/hashes';
 import type { CopyRequest, CopyResult } from '../providers/local/copyVerified';
 import type { HashRequest, HashResult } from '../scan/hashFile';
-import type { WalkResult } from '../scan/walk';
+import type { WalkedFile, WalkResult } from '../scan/walk';
 import { currentInstanceTag } from '../scan/ignoreRules';
 import type { CompressRequest, CompressResult } from './compressFile';
 import type { CompressItem, CompressReply, WalkReply, WalkRequest, WorkerMessage, WorkerTask } from './fileWorker';
@@ -19,6 +19,9 @@ const BATCH_FILES = 64;
 const BATCH_BYTES = 16 * 1024 * 1024;
 const IN_FLIGHT_PER_WORKER = 2;
 const CANCEL_SLOTS = 4096;
+/** A streamed walk's files come this many at a time, at most WALK_CREDITS chunks ahead per thread. */
+export const WALK_CHUNK = 1000;
+export const WALK_CREDITS = 2;
 
 /** Where the worker's code is: beside the bundle when built, or the TypeScript source under tests. */
 export function resolveFileWorker(): { code: string; eval: boolean } {
@@ -39,9 +42,11 @@ export function resolveFileWorker(): { code: string; eval: boolean } {
 
 type Slot = { worker: Worker; inFlight: number };
 type Task = {
-  kind: WorkerTask['kind'];
+  kind: Exclude<WorkerTask['kind'], 'walk-credit'>;
   items: (HashRequest | CopyRequest | WalkRequest | CompressItem)[];
   done: (results: (HashResult | CopyResult | WalkReply | CompressReply)[]) => void;
+  /** A streamed walk: it goes to this thread, and takes none of its room for other tasks (it mostly waits). */
+  streamedOn?: number;
 };
 
 /**
@@ -57,6 +62,8 @@ export class FileWorkers {
   private readonly tasks: Task[] = [];
   private readonly inFlight = new Map<number, Task>();
   private readonly progress = new Map<number, (bytes: number) => void>();
+  /** Streamed walks' consumers, by request id. */
+  private readonly walkSinks = new Map<number, (files: WalkedFile[]) => Promise<void> | void>();
   private readonly cancelFlags = new Int32Array(new SharedArrayBuffer(CANCEL_SLOTS * 4));
   private readonly freeSlots: number[] = Array.from({ length: CANCEL_SLOTS }, (_, i) => i);
   private nextId = 1;
@@ -88,8 +95,17 @@ export class FileWorkers {
           this.progress.get(msg.id)?.(msg.bytes);
           return;
         }
-        slot.inFlight--;
+        if (msg.kind === 'walk-files') {
+          const sink = this.walkSinks.get(msg.id);
+          // The walk goes on once its consumer is done with these (whatever became of them).
+          const credit = () => worker.postMessage({ kind: 'walk-credit', id: msg.id } satisfies WorkerTask);
+          Promise.resolve()
+            .then(() => sink?.(msg.files))
+            .then(credit, credit);
+          return;
+        }
         const task = this.inFlight.get(msg.tag);
+        if (task?.streamedOn === undefined) slot.inFlight--;
         this.inFlight.delete(msg.tag);
         task?.done(msg.results);
         this.pump();
@@ -218,26 +234,50 @@ export class FileWorkers {
    * Walks a folder in every worker at once, each taking a share of its top-level entries, so the
    * stat calls run on all cores and never on the main thread.
    */
-  walk(folder: string, root: string, patterns: readonly string[], only?: readonly string[]): Promise<WalkResult> {
+  walk(
+    folder: string,
+    root: string,
+    patterns: readonly string[],
+    only?: readonly string[],
+    /**
+     * Streamed: the files are handed to `onFiles` a chunk at a time as the walk goes (the result's
+     * `files` then holds none), and each thread's walk waits while WALK_CREDITS chunks are not yet done
+     * with (the promise `onFiles` returns): the files held at once are bounded, whatever the folder.
+     */
+    onFiles?: (files: WalkedFile[]) => Promise<void> | void,
+  ): Promise<WalkResult> {
     if (this.closed) return Promise.reject(new Error('file workers are closed'));
     // A scoped rescan (a few paths) is one worker's job; a whole folder is shared out.
     const of = only ? 1 : this.threads;
+    const ids: number[] = [];
     const parts = Array.from(
       { length: of },
       (_, index) =>
         new Promise<WalkReply>((resolve) => {
           const id = this.nextId++;
+          ids.push(id);
+          if (onFiles) this.walkSinks.set(id, onFiles);
           this.tasks.push({
             kind: 'walk',
             items: [
-              { id, folder, root, patterns: [...patterns], part: { index, of }, ...(only ? { only: [...only] } : {}) },
+              {
+                id,
+                folder,
+                root,
+                patterns: [...patterns],
+                part: { index, of },
+                ...(only ? { only: [...only] } : {}),
+                ...(onFiles ? { stream: { chunk: WALK_CHUNK, credits: WALK_CREDITS } } : {}),
+              },
             ],
             done: (results) => resolve(results[0] as WalkReply),
+            ...(onFiles ? { streamedOn: index } : {}),
           });
         }),
     );
     this.pump();
     return Promise.all(parts).then((replies) => {
+      for (const id of ids) this.walkSinks.delete(id);
       const seen = new Set<string>();
       const issues = replies
         .flatMap((r) => r.issues)
@@ -266,12 +306,16 @@ export class FileWorkers {
       this.ensureStarted();
     }
     while (this.tasks.length > 0) {
-      const slot = this.slots.reduce((a, b) => (b.inFlight < a.inFlight ? b : a));
-      if (slot.inFlight >= IN_FLIGHT_PER_WORKER) return;
+      const next = this.tasks[0] as Task;
+      const slot =
+        next.streamedOn !== undefined
+          ? (this.slots[next.streamedOn % this.slots.length] as Slot)
+          : this.slots.reduce((a, b) => (b.inFlight < a.inFlight ? b : a));
+      if (next.streamedOn === undefined && slot.inFlight >= IN_FLIGHT_PER_WORKER) return;
       const task = this.tasks.shift() as Task;
       const tag = this.tag++;
       this.inFlight.set(tag, task);
-      slot.inFlight++;
+      if (task.streamedOn === undefined) slot.inFlight++;
       slot.worker.postMessage({ kind: task.kind, tag, items: task.items } as WorkerTask);
     }
     this.scheduleIdleStop();
