@@ -9,6 +9,7 @@ import { plan, type DeleteConsent, type DestinationState, type FolderState, type
 import { confirmUnlisted } from './plan/listingHint';
 import { planTwoWayRules } from './plan/twoWayStep';
 import type { BaseEntry } from './store/baseStore';
+import type { ShippedRecord } from './store/shippedStore';
 import { createDestination, type DestinationFactory, type ProviderDeps } from './providers/registry';
 import { type Keychain, resolveSecret } from './secrets';
 import { canCopy, canMove, type Destination, type RemoteEntry } from './providers/types';
@@ -152,6 +153,9 @@ export async function destinationStates(
   const states = new Map<string, DestinationState>();
   for (const [id, dest] of destinations) {
     let remote: Map<string, RemoteEntry> | undefined;
+    // The records read once the listing is done serve both the check of what it lacks and the plan (at
+    // 100,000 records a read costs some 0.5 s and as many objects).
+    let shipped: ShippedRecord[] | undefined;
     // An upload-only destination cannot be listed: its shipped records are all there is to go by.
     if (opts.list && dest.features.listable !== false) {
       try {
@@ -169,7 +173,8 @@ export async function destinationStates(
             }
           }
           // What the records say is there and the listing lacks is looked at before the plan trusts its absence.
-          const expected = deps.store.shipped.forDestination(id).map((r) => r.remotePath);
+          shipped = deps.store.shipped.forDestination(id);
+          const expected = shipped.map((r) => r.remotePath);
           for (const rule of opts.rules ?? [])
             if (rule.mode === 'two-way' && rule.to[0] === id)
               expected.push(...deps.store.base.forRule(rule.name).keys());
@@ -181,10 +186,11 @@ export async function destinationStates(
         deps.events.emit('destination:error', { destination: id, error: toSerialized(err, id) });
       }
       // A complete listing: files published by a write that was killed before its record are recognised.
-      if (remote) await adoptInterruptedWrites(deps.store, dest, remote, opts.signal);
+      // Files it adopted are recorded now: read the records again.
+      if (remote && (await adoptInterruptedWrites(deps.store, dest, remote, opts.signal)) > 0) shipped = undefined;
     }
     states.set(id, {
-      shipped: deps.store.shipped.forDestination(id),
+      shipped: shipped ?? deps.store.shipped.forDestination(id),
       remote,
       canMove: canMove(dest),
       canCopy: canCopy(dest),
