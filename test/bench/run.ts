@@ -1504,20 +1504,22 @@ async function scaleScenario(o: Options): Promise<LiveResult> {
 
 // -- oneshot
 
-type Timed = { secs: number; peakRss: number };
+/** Wall time, peak RSS, and CPU time (user + system: what the run cost, whatever else loads the machine). */
+type Timed = { secs: number; peakRss: number; cpuSecs: number };
 
 /** Runs a program under `/usr/bin/time`: its wall time, its peak RSS; throws if it fails. */
 async function timedRun(file: string, args: string[], what: string): Promise<Timed & { stdout: string }> {
   const out = join(tmpdir(), `ferry-bench-time-${process.pid}.txt`);
-  const r = await exec('/usr/bin/time', ['-f', '%e %M', '-o', out, file, ...args]);
+  const r = await exec('/usr/bin/time', ['-f', '%e %M %U %S', '-o', out, file, ...args]);
   if (r.code !== 0)
     throw new Error(`${what} exited ${r.code ?? r.signal}:\n${r.stdout.slice(-2000)}\n${r.stderr.slice(-4000)}`);
-  const [secs, kb] = readFileSync(out, 'utf8').trim().split('\n').at(-1)?.split(' ').map(Number) ?? [];
+  const figures = readFileSync(out, 'utf8').trim().split('\n').at(-1)?.split(' ').map(Number) ?? [];
   rmSync(out, { force: true });
-  if (secs === undefined || kb === undefined || !Number.isFinite(secs) || !Number.isFinite(kb))
+  const [, kb, user, sys] = figures;
+  if (figures.length !== 4 || !figures.every(Number.isFinite))
     throw new Error(`${what}: no figures from /usr/bin/time`);
   // /usr/bin/time rounds to 10 ms; the spawn's own clock is finer.
-  return { secs: r.secs, peakRss: kb * KiB, stdout: r.stdout };
+  return { secs: r.secs, peakRss: (kb as number) * KiB, cpuSecs: (user as number) + (sys as number), stdout: r.stdout };
 }
 
 /**
@@ -1586,13 +1588,17 @@ async function oneshotScenario(o: Options): Promise<LiveResult> {
     runs.rsyncFsync.push(await timedRun('rsync', ['-a', '--fsync', `${src}/`, `${rf}/`], 'rsync -a --fsync'));
     checkCopy('rsync --fsync', rf, ds);
     flushDirty();
-    const last = (xs: Timed[]) => `${fmtSecs((xs.at(-1) as Timed).secs)} / ${fmtMB((xs.at(-1) as Timed).peakRss)}`;
+    const last = (xs: Timed[]) => {
+      const t = xs.at(-1) as Timed;
+      return `${fmtSecs(t.secs)} (CPU ${fmtSecs(t.cpuSecs)}) / ${fmtMB(t.peakRss)}`;
+    };
     log(
       `    run ${i + 1}/${o.runs}: ferry cold ${last(runs.ferryCold)}, no-op ${last(runs.ferryNoop)}; rsync cold ${last(runs.rsyncCold)}, no-op ${last(runs.rsyncNoop)}; rsync --fsync ${last(runs.rsyncFsync)}`,
     );
   }
-  const med = (xs: Timed[]) => ({
+  const med = (xs: Timed[]): Timed => ({
     secs: median(xs.map((x) => x.secs)),
+    cpuSecs: median(xs.map((x) => x.cpuSecs)),
     peakRss: Math.max(...xs.map((x) => x.peakRss)),
   });
   const m = {
@@ -1606,9 +1612,9 @@ async function oneshotScenario(o: Options): Promise<LiveResult> {
   const vsRsync = rate(m.ferryCold) / rate(m.rsyncCold);
   const vsFsync = rate(m.ferryCold) / rate(m.rsyncFsync);
   const noopRatio = m.ferryNoop.secs / m.rsyncNoop.secs;
-  const line = (label: string, t: { secs: number; peakRss: number }) =>
+  const line = (label: string, t: Timed) =>
     log(
-      `  ${label.padEnd(40)} ${fmtSecs(t.secs).padStart(9)} · ${fmtInt(rate(t))} files/s · peak RSS ${fmtMB(t.peakRss)}`,
+      `  ${label.padEnd(40)} ${fmtSecs(t.secs).padStart(9)} · ${fmtInt(rate(t))} files/s · CPU ${fmtSecs(t.cpuSecs)} · peak RSS ${fmtMB(t.peakRss)}`,
     );
   line('ferry sync --once, cold', m.ferryCold);
   line('rsync -a, cold', m.rsyncCold);
@@ -1630,7 +1636,7 @@ async function oneshotScenario(o: Options): Promise<LiveResult> {
     rows: [
       {
         scenario: `oneshot: cold sync --once (${fmtInt(files)} files)`,
-        ferry: `${fmtSecs(m.ferryCold.secs)} · ${fmtInt(rate(m.ferryCold))} files/s · peak ${peak(m.ferryCold)}`,
+        ferry: `${fmtSecs(m.ferryCold.secs)} · ${fmtInt(rate(m.ferryCold))} files/s · CPU ${fmtSecs(m.ferryCold.cpuSecs)} · peak ${peak(m.ferryCold)}`,
         peer: `rsync -a ${fmtSecs(m.rsyncCold.secs)} · ${peak(m.rsyncCold)}; --fsync ${fmtSecs(m.rsyncFsync.secs)}`,
         ratio: `${fmtRatio(vsRsync)} / ${fmtRatio(vsFsync)} --fsync`,
         target: '≥ 0.7× rsync, ≥ 2.5× rsync --fsync, peak < 400 MB',
@@ -1638,7 +1644,7 @@ async function oneshotScenario(o: Options): Promise<LiveResult> {
       },
       {
         scenario: `oneshot: no-op sync --once (${fmtInt(files)} files)`,
-        ferry: `${fmtSecs(m.ferryNoop.secs)} · peak ${peak(m.ferryNoop)}`,
+        ferry: `${fmtSecs(m.ferryNoop.secs)} · CPU ${fmtSecs(m.ferryNoop.cpuSecs)} · peak ${peak(m.ferryNoop)}`,
         peer: `rsync -a ${fmtSecs(m.rsyncNoop.secs)} · ${peak(m.rsyncNoop)}`,
         ratio: `${noopRatio.toFixed(2)}× the time`,
         target: '≤ 2× rsync -a, peak < 300 MB',
