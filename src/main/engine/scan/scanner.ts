@@ -69,90 +69,9 @@ export async function reconcile(
   out: { files: Map<string, LocalFile>; unreadable: Set<string>; issues: ScanIssue[] },
   sniff: boolean,
 ): Promise<Reconciled> {
-  const toHash: HashJob[] = [];
-  const relOf = new Map<string, string>();
-  const upgraded: LocalFile[] = [];
-  for (const w of walked) {
-    const prev = baseline.get(w.path);
-    if (prev && unchanged(prev, w, kinds, sniff)) {
-      if (prev.ctimeNs === undefined) {
-        // Indexed before change times were kept: trusted once on size, mtime and file id, as then.
-        const known = { ...prev, ctimeNs: w.ctimeNs };
-        out.files.set(w.path, known);
-        upgraded.push(known);
-      } else out.files.set(w.path, prev);
-      continue;
-    }
-    const abs = join(folder.path, w.path);
-    relOf.set(abs, w.path);
-    toHash.push({ path: abs, size: w.size, kinds: [...kinds], ...(sniff ? { sniff: true } : {}) });
-  }
-  if (upgraded.length > 0) deps.index.putMany(upgraded);
-
-  let hashed = 0;
-  let hashedBytes = 0;
-  let batch: LocalFile[] = [];
-  const flush = () => {
-    if (batch.length > 0) deps.index.putMany(batch);
-    batch = [];
-  };
-  let lastProgress = 0;
-  const progress = (force = false) => {
-    const now = Date.now();
-    if (!force && now - lastProgress < 250) return;
-    lastProgress = now;
-    deps.events.emit('scan:progress', {
-      folder: folder.id,
-      seen: walked.length,
-      hashed,
-      toHash: toHash.length,
-      hashedBytes,
-    });
-  };
-  const issue = (path: string, code: ScanIssue['code'], message: string, blocking: boolean) => {
-    if (blocking) out.unreadable.add(path);
-    out.issues.push({ folder: folder.id, path, code, message, blocking });
-  };
-
-  let pending = toHash;
-  let read = 0;
-  for (let attempt = 0; pending.length > 0; attempt++) {
-    read += pending.length;
-    const changing: HashJob[] = [];
-    await deps.workers.hashAll(pending, (job: HashJob, r: HashResult) => {
-      const rel = relOf.get(job.path) as string;
-      if (r.ok) {
-        const file: LocalFile = {
-          folder: folder.id,
-          path: rel,
-          size: r.size,
-          mtimeNs: r.mtimeNs,
-          ino: r.ino,
-          ctimeNs: r.ctimeNs,
-          hashes: r.hashes,
-        };
-        // Not sniffed this time: a type sniffed before still holds while the content is the same.
-        const prev = baseline.get(rel);
-        const mime = r.mime ?? (prev?.hashes.sha256 === r.hashes.sha256 ? prev.mime : undefined);
-        if (mime !== undefined) file.mime = mime;
-        out.files.set(rel, file);
-        batch.push(file);
-        hashed++;
-        hashedBytes += r.size;
-        if (batch.length >= FLUSH_EVERY) flush();
-        progress();
-      } else if (r.code === 'ECHANGED' && attempt < CHANGING_RETRIES) changing.push(job);
-      else if (r.code === 'ENOENT') issue(rel, 'vanished', 'removed during the scan', false);
-      else if (r.code === 'ECHANGED')
-        issue(rel, 'changing', 'still being written: it will be shipped once it settles', true);
-      else issue(rel, 'unreadable', `cannot read: ${r.message}`, true);
-    });
-    pending = changing;
-    if (pending.length > 0) await new Promise((r) => setTimeout(r, 200 * (attempt + 1)));
-  }
-  flush();
-  progress(true);
-  return { hashed, hashedBytes, read };
+  const hashing = new Reconciler(folder, kinds, deps, out, sniff, (paths) => paths.map((p) => baseline.get(p)));
+  await hashing.take(walked);
+  return hashing.finish();
 }
 
 function finish(folder: FolderConfig, deps: ScannerDeps, started: number, scan: FolderScan): FolderScan {
@@ -190,7 +109,7 @@ export async function scanFolder(
   deps.events.emit('scan:started', { folder: folder.id });
   const sniff = opts.sniff ?? false;
   const out = { files: new Map<string, LocalFile>(), unreadable: new Set<string>(), issues: [] as ScanIssue[] };
-  const hasher = new StreamedHashing(folder, kinds, deps, out, sniff);
+  const hasher = new Reconciler(folder, kinds, deps, out, sniff, (paths) => deps.index.getMany(folder.id, paths));
   let failure: unknown;
   const walked = await deps.workers.walk(folder.id, folder.path, folder.ignore, undefined, (files) =>
     hasher.take(files).catch((err: unknown) => {
@@ -218,12 +137,14 @@ export async function scanFolder(
 }
 
 /**
- * The compare-and-hash stage of a streamed scan: `take` compares a chunk of walked files with their
- * index rows and sends the changed ones to the workers; its promise settles once no more than
- * SCAN_HASHING_AHEAD files are being hashed. Files that change while read are tried again at `finish`.
+ * The compare-and-hash stage of a scan: `take` compares walked files with what `known` says of their
+ * paths and sends the changed ones to the workers; its promise settles once no more than
+ * SCAN_HASHING_AHEAD files are being hashed (a streamed walk hands over its next chunk then). Files
+ * that change while read are tried again at `finish`.
  */
-class StreamedHashing {
+class Reconciler {
   private hashed = 0;
+  private read = 0;
   private hashedBytes = 0;
   private seen = 0;
   private toHash = 0;
@@ -242,15 +163,13 @@ class StreamedHashing {
     private readonly deps: ScannerDeps,
     private readonly out: { files: Map<string, LocalFile>; unreadable: Set<string>; issues: ScanIssue[] },
     private readonly sniff: boolean,
+    private readonly known: (paths: string[]) => (LocalFile | undefined)[],
   ) {}
 
   async take(walked: readonly WalkedFile[]): Promise<void> {
     if (walked.length === 0) return;
     this.seen += walked.length;
-    const prevs = this.deps.index.getMany(
-      this.folder.id,
-      walked.map((w) => w.path),
-    );
+    const prevs = this.known(walked.map((w) => w.path));
     const upgraded: LocalFile[] = [];
     const jobs: HashJob[] = [];
     walked.forEach((w, i) => {
@@ -279,6 +198,7 @@ class StreamedHashing {
   private hash(jobs: HashJob[], attempt: number): void {
     if (jobs.length === 0) return;
     this.inFlight += jobs.length;
+    this.read += jobs.length;
     this.running.push(this.deps.workers.hashAll(jobs, (job, r) => this.settle(job, r, attempt)));
   }
 
@@ -345,7 +265,7 @@ class StreamedHashing {
   }
 
   /** Waits for every hash, tries the files that changed while read again (later each time), and flushes. */
-  async finish(): Promise<{ hashed: number; hashedBytes: number }> {
+  async finish(): Promise<Reconciled> {
     for (let attempt = 0; ; attempt++) {
       while (this.running.length > 0) await this.running.shift();
       if (this.changing.length === 0) break;
@@ -356,7 +276,7 @@ class StreamedHashing {
     }
     this.flush();
     this.progress(true);
-    return { hashed: this.hashed, hashedBytes: this.hashedBytes };
+    return { hashed: this.hashed, hashedBytes: this.hashedBytes, read: this.read };
   }
 }
 
