@@ -109,7 +109,8 @@ export async function readOnceBench(opts: BenchOptions): Promise<ReadOnceFigures
           ['sync', '--once', '--json', '--config', config, '--state-dir', join(base, 'state')],
           join(base, 'io.txt'),
         );
-        if (res.code !== 0) throw new Error(`ferry sync to ${destination} exited ${res.code}: ${res.out.slice(0, 2000)}`);
+        if (res.code !== 0)
+          throw new Error(`ferry sync to ${destination} exited ${res.code}: ${res.out.slice(0, 2000)}`);
         const run = { destination, dataBytes, ...res.io, ratio: res.io.rchar / dataBytes };
         runs.push(run);
         opts.log(
