@@ -174,6 +174,8 @@ export async function destinationStates(
     signal?: AbortSignal;
     /** The rules, so that two-way rules' base entries are confirmed like shipped records (see confirmUnlisted). */
     rules?: readonly Pick<RuleConfig, 'name' | 'mode' | 'to'>[];
+    /** Hashes a file not read yet whose write was interrupted (adoptInterrupted.ts); see rehasher. */
+    rehash?: (folder: string, path: string) => Promise<LocalFile | undefined>;
   },
 ): Promise<{ states: Map<string, DestinationState>; cleanedPartials: number }> {
   let cleanedPartials = 0;
@@ -209,7 +211,7 @@ export async function destinationStates(
         deps.events.emit('destination:error', { destination: id, error: toSerialized(err, id) });
       }
       // A complete listing: files published by a write that was killed before its record are recognised.
-      if (remote) await adoptInterruptedWrites(deps.store, dest, remote, opts.signal);
+      if (remote) await adoptInterruptedWrites(deps.store, dest, remote, opts.signal, opts.rehash);
     }
     states.set(id, {
       shipped: deps.store.shipped.forDestination(id),

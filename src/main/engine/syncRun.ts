@@ -13,6 +13,7 @@ import {
   applyBaseUpdates,
   destinationStates,
   kindsPerFolder,
+  rehasher,
   planAll,
   scanFolders,
   transferPool,
@@ -53,6 +54,7 @@ export async function prepare(cfg: FerryConfig, deps: EngineDeps, opts: RunOptio
     list: true,
     signal: opts.signal,
     rules: cfg.rules,
+    rehash: rehasher(cfg, deps, kinds),
   });
   const thePlan = planAll(
     cfg,

@@ -19,6 +19,7 @@ import {
   connectDestinations,
   destinationStates,
   kindsPerFolder,
+  rehasher,
   passingFailuresRetried,
   planAll,
   toSerialized,
@@ -447,6 +448,7 @@ export class SyncService {
         list: this.listNext || this.twoWay,
         signal: this.controller.signal,
         rules: this.cfg.rules,
+        rehash: rehasher(this.cfg, this.deps, this.kinds),
       });
       this.listNext = false;
       // A confirmation covers the pass that follows it: a later mass deletion is held again.

@@ -14,7 +14,7 @@ export function stillBelowQuorum(
 ): BelowQuorum[] {
   const out: BelowQuorum[] = [];
   for (const planned of entries) {
-    // Planned UNREAD (read once): its content is what its upload read, now in the index.
+    // Planned unread (read once): its content is what its upload read, now in the index.
     const learnt = isRead({ sha256: planned.sha256 }) ? undefined : index?.get(planned.folder, planned.path)?.hashes;
     const e = learnt && isRead(learnt) ? { ...planned, sha256: learnt.sha256 } : planned;
     const copies = e.destinations.filter((d) => {

@@ -23,10 +23,10 @@ export type UploadSource = {
   absPath: string;
   size: number;
   mtimeMs: number;
-  /** UNREAD (shared/hashes.ts) with `readOnce`. */
+  /** An unreadMark (shared/hashes.ts) with `readOnce`. */
   hashes: Hashes;
   /**
-   * Read once: the file was never read (its hashes are UNREAD), so the provider hashes every kind here
+   * Read once: the file was never read (its SHA-256 is an unreadMark), so the provider hashes every kind here
    * over the very bytes it reads and sends, publishes only if the file is the indexed one (size, mtime,
    * change time, file id) before the read and unchanged after it ('source-changed' otherwise), checks
    * the destination against those hashes as usual, and returns them as `RemoteEntry.sent`. Given only

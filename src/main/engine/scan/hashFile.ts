@@ -1,6 +1,6 @@
 import { closeSync, fstatSync, openSync, readSync, read as readCb, constants } from 'node:fs';
 import { promisify } from 'node:util';
-import { type HashKind, type Hashes, UNREAD } from '../../../shared/hashes';
+import { type HashKind, type Hashes, unreadMark } from '../../../shared/hashes';
 import { MultiHash } from './multiHash';
 import { SNIFF_BYTES, sniffType } from './sniffType';
 import { fsPath } from './rawNames';
@@ -11,7 +11,7 @@ export const CHUNK = 4 * 1024 * 1024;
 /**
  * With `sniff`, the result also says the content type, sniffed from the bytes read for hashing. With
  * `headOnly` (and `sniff`), only the first SNIFF_BYTES are read: the file is not hashed (its hashes
- * come back UNREAD), it is read whole once, when it is sent.
+ * come back as an unreadMark), it is read whole once, when it is sent.
  */
 export type HashRequest = { id: number; path: string; kinds: HashKind[]; sniff?: boolean; headOnly?: boolean };
 export type HashResult =
@@ -91,7 +91,9 @@ export async function hashFile(req: HashRequest, bufs: [Buffer, Buffer]): Promis
       BigInt(total) !== after.size
     )
       return { id: req.id, ok: false, code: 'ECHANGED', message: 'the file changed while it was being read' };
-    const hashes = req.headOnly ? { sha256: UNREAD } : hash.digest();
+    const hashes = req.headOnly
+      ? { sha256: unreadMark({ size: total, mtimeNs: after.mtimeNs, ino: after.ino }) }
+      : hash.digest();
     const ok = {
       id: req.id,
       ok: true as const,

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import type { FolderConfig } from '../../../shared/config';
-import { type HashKind, isRead, UNREAD } from '../../../shared/hashes';
+import { type HashKind, isRead, unreadMark } from '../../../shared/hashes';
 import type { LocalFile, ScanIssue } from '../../../shared/models';
 import type { EventBus } from '../events';
 import type { IndexStore } from '../store/indexStore';
@@ -32,7 +32,7 @@ export type ScanOptions = {
   sniff?: boolean;
   /**
    * Read once: every destination of the folder's rules hashes while it sends (and no rule compresses
-   * or syncs two ways), so a new file is not read here: it is indexed UNREAD and hashed by its upload.
+   * or syncs two ways), so a new file is not read here: it is indexed unread (unreadMark) and hashed by its upload.
    * A new path that may be a renamed indexed file (same size, mtime and file id) is still hashed, to
    * confirm the rename by content.
    */
@@ -45,7 +45,7 @@ export type ReconcileOptions = {
   readOnSend?: boolean;
   /**
    * The baseline holds only part of the folder (a scoped scan): rename candidates are also looked up
-   * in the index by file id, and a baseline entry still UNREAD is looked up again (its upload may have
+   * in the index by file id, and a baseline entry still unread is looked up again (its upload may have
    * hashed it since).
    */
   scoped?: boolean;
@@ -111,11 +111,11 @@ export async function reconcile(
     }
     const abs = join(folder.path, w.path);
     relOf.set(abs, w.path);
-    // Read once: content never hashed (a new path, or one whose index row is UNREAD) is hashed while it
+    // Read once: content never hashed (a new path, or one whose index row is unread) is hashed while it
     // is sent, unless it may be a rename (then its hash confirms it). Sniffing reads only the head.
     if (readOnSend && !prevRead && !renameCandidate(w)) {
       if (sniff) toHash.push({ path: abs, size: w.size, kinds: [...kinds], sniff: true, headOnly: true });
-      else unread.push({ folder: folder.id, ...w, hashes: { sha256: UNREAD } });
+      else unread.push({ folder: folder.id, ...w, hashes: { sha256: unreadMark(w) } });
       continue;
     }
     toHash.push({ path: abs, size: w.size, kinds: [...kinds], ...(sniff ? { sniff: true } : {}) });

@@ -42,7 +42,7 @@ export type ExecutorDeps = {
   /** Names of the two-way rules: their jobs also keep the common base (twoWayExec.ts). */
   twoWay?: ReadonlySet<string>;
   /**
-   * The hash kinds each folder's index keeps (beyond SHA-256). With them, a file the scan left UNREAD
+   * The hash kinds each folder's index keeps (beyond SHA-256). With them, a file the scan left unread
    * is hashed while it is sent to a destination that can (read once); otherwise it is hashed first.
    */
   kinds?: ReadonlyMap<string, readonly HashKind[]>;
@@ -199,7 +199,7 @@ async function upload(job: Job, opts: TransferOpts, deps: ExecutorDeps): Promise
 }
 
 /**
- * The file as it will be sent: a file the scan left UNREAD goes as it is where it can be hashed while
+ * The file as it will be sent: a file the scan left unread goes as it is where it can be hashed while
  * it is sent (`once`: a destination that can, the folder's kinds known); elsewhere it is hashed first.
  */
 async function readable(
@@ -219,7 +219,7 @@ async function readable(
   return fresh;
 }
 
-/** An UNREAD file with the hashes its upload read (what the index learns); a read file as it is. */
+/** An unread file with the hashes its upload read (what the index learns); a read file as it is. */
 function readWhileSent(job: Job, file: LocalFile, entry: RemoteEntry): LocalFile {
   if (isRead(file.hashes)) return file;
   if (!entry.sent || !isRead(entry.sent))

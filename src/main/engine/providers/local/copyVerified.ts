@@ -40,7 +40,7 @@ export type CopyRequest = {
    * given, the copy is published only if the target is still that version ('EREMOTECHANGED' otherwise).
    */
   expectVersion?: string | null;
-  /** Read once (types.ts): `sha256` is UNREAD; every kind here is hashed over the bytes copied. */
+  /** Read once (types.ts): `sha256` is an unreadMark; every kind here is hashed over the bytes copied. */
   readOnce?: ReadOnce;
 };
 
