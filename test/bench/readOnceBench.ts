@@ -5,55 +5,19 @@
  * not; `read_bytes` what came from the disk). The target: rchar ≤ 1.1 × the data (each new file read
  * once, hashed while it is sent). Linux only. Runnable alone: `node --import tsx test/bench/readOnceBench.ts`.
  */
-import { spawn } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startSshd } from '../servers/sshd';
+import { startRcloneSftp, startSshd, type SftpServer } from '../servers/sshd';
+import { ferryWithIo } from '../helpers/procIo';
 import { prng } from '../helpers/tree';
 import { runStandalone } from './standalone';
 import type { BenchOptions } from './versusRclone';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
-const IO_REPORT = join(__dirname, '..', 'helpers', 'ioReport.cjs');
 
-export type ProcIo = { rchar: number; readBytes: number };
 export type ReadOnceRun = { destination: string; dataBytes: number; rchar: number; readBytes: number; ratio: number };
 export type ReadOnceFigures = { files: number; dataBytes: number; runs: ReadOnceRun[] };
-
-export function parseProcIo(text: string): ProcIo {
-  const field = (name: string) => Number(new RegExp(`^${name}: (\\d+)$`, 'm').exec(text)?.[1] ?? NaN);
-  return { rchar: field('rchar'), readBytes: field('read_bytes') };
-}
-
-/** Runs the CLI with the I/O report preloaded; resolves with its exit code and its /proc/self/io. */
-export function ferryWithIo(
-  cli: string,
-  args: string[],
-  reportFile: string,
-): Promise<{ code: number | null; out: string; io: ProcIo }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [cli, ...args], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: {
-        ...process.env,
-        NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --require ${IO_REPORT}`,
-        FERRY_IO_REPORT: reportFile,
-      },
-    });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      try {
-        resolve({ code, out, io: parseProcIo(readFileSync(reportFile, 'utf8')) });
-      } catch (err) {
-        reject(err instanceof Error ? err : new Error(String(err)));
-      }
-    });
-  });
-}
 
 /** `small` files of 64 KiB and `big` of 10 MiB, pseudo-random bytes; returns the total size. */
 export function writeReadOnceData(src: string, small: number, big: number): number {
@@ -77,28 +41,33 @@ export async function readOnceBench(opts: BenchOptions): Promise<ReadOnceFigures
   const src = join(opts.dir, 'src');
   mkdirSync(src, { recursive: true });
   const dataBytes = writeReadOnceData(src, small, big);
-  const sshd = await startSshd();
+  const servers: Record<'sftp' | 'rclone-sftp', SftpServer> = {
+    sftp: await startSshd(),
+    'rclone-sftp': await startRcloneSftp(),
+  };
   const runs: ReadOnceRun[] = [];
   try {
     for (let r = 0; r < opts.runs; r++)
-      for (const destination of ['local', 'sftp'] as const) {
+      for (const destination of ['local', 'sftp', 'rclone-sftp'] as const) {
         const base = join(opts.dir, `${destination}-${r}`);
-        const dest = destination === 'local' ? join(base, 'dest') : join(sshd.dataDir, `run-${r}`);
+        const sshd = destination === 'local' ? undefined : servers[destination];
+        const dest = sshd ? join(sshd.dataDir, `run-${r}`) : join(base, 'dest');
         mkdirSync(dest, { recursive: true, mode: 0o777 });
         mkdirSync(base, { recursive: true });
-        const destYaml =
-          destination === 'local'
-            ? `  - { id: box, type: local, path: ${JSON.stringify(dest)} }`
-            : [
-                `  - id: box`,
-                `    type: sftp`,
-                `    host: 127.0.0.1`,
-                `    port: ${sshd.port}`,
-                `    user: ${sshd.user}`,
-                `    path: ${JSON.stringify(dest)}`,
-                `    host_key: ${sshd.hostKey}`,
-                `    private_key: file:${sshd.clientKeyFile}`,
-              ].join('\n');
+        const destYaml = !sshd
+          ? `  - { id: box, type: local, path: ${JSON.stringify(dest)} }`
+          : [
+              `  - id: box`,
+              `    type: sftp`,
+              `    host: 127.0.0.1`,
+              `    port: ${sshd.port}`,
+              `    user: ${sshd.user}`,
+              `    path: ${JSON.stringify(sshd === servers.sftp ? dest : `run-${r}`)}`,
+              `    host_key: ${sshd.hostKey}`,
+              sshd.clientKeyFile
+                ? `    private_key: file:${sshd.clientKeyFile}`
+                : `    password: file:${sshd.passwordFile}`,
+            ].join('\n');
         const config = join(base, 'ferry.yml');
         writeFileSync(
           config,
@@ -118,7 +87,7 @@ export async function readOnceBench(opts: BenchOptions): Promise<ReadOnceFigures
         );
       }
   } finally {
-    await sshd.stop();
+    for (const s of Object.values(servers)) await s.stop();
   }
   return { files: small + big, dataBytes, runs };
 }
