@@ -21,8 +21,13 @@ const MiB = 1024 * KiB;
 
 let rclone: SftpServer;
 let sshd: SftpServer;
+// rclone's VFS keeps a folder's listing for minutes: the folders the tests use are there before it
+// first lists its root.
+const FOLDERS = 12;
 beforeAll(async () => {
   [rclone, sshd] = await Promise.all([startRcloneSftp(), startSshd()]);
+  for (const server of [rclone, sshd])
+    for (let i = 0; i < FOLDERS; i++) mkdirSync(join(server.dataDir, `ro-${i}`), { mode: 0o777 });
 }, 60_000);
 afterAll(async () => {
   await Promise.all([rclone?.stop(), sshd?.stop()]);
@@ -33,7 +38,6 @@ type Target = 'local' | 'sftp';
 /** An SFTP destination `box` on `server`, in a folder of its own. */
 function sftpDestination(server: SftpServer, folder: string): string {
   const onDisk = join(server.dataDir, folder);
-  mkdirSync(onDisk, { recursive: true, mode: 0o777 });
   return [
     '  - id: box',
     '    type: sftp',
@@ -51,7 +55,8 @@ function sftpDestination(server: SftpServer, folder: string): string {
 
 let wsCount = 0;
 function targetWorkspace(target: Target, server: SftpServer, settings?: string): Workspace & { out: string } {
-  const folder = `ro-${process.pid}-${wsCount++}`;
+  if (wsCount >= FOLDERS) throw new Error('more SFTP folders are needed: raise FOLDERS');
+  const folder = `ro-${wsCount++}`;
   const ws = workspace({
     rules: [{ mode: 'mirror', to: [target === 'local' ? 'nas' : 'box'] }],
     ...(target === 'sftp' ? { extraDestinations: sftpDestination(server, folder) } : {}),
