@@ -3,7 +3,7 @@ import { lstat, mkdir, rm, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FolderConfig } from '../../../shared/config';
 import { assertNever, FerryError } from '../../../shared/errors';
-import { type HashKind, type Hashes, isRead } from '../../../shared/hashes';
+import { type HashKind, type Hashes, isRead, unreadMark } from '../../../shared/hashes';
 import { ENCODING_SUFFIX, type Encoding, type LocalFile } from '../../../shared/models';
 import { targetPathOf } from '../plan/planner';
 import { fsError } from '../providers/fsErrors';
@@ -182,7 +182,7 @@ async function upload(job: Job, opts: TransferOpts, deps: ExecutorDeps): Promise
   } catch (err) {
     if (err instanceof FerryError && err.kind === 'source-changed') {
       // Learn the file's new content now, so the retry ships (and verifies) that.
-      const fresh = await deps.rehash(job.folder, job.path);
+      const fresh = await relearn(job, file, deps);
       if (!fresh) return { outcome: 'skipped', bytes: 0, note: 'the file is gone' };
     }
     throw err;
@@ -216,6 +216,31 @@ async function readable(
     throw new FerryError('source-changed', 'source-changed', `${job.path} is still being written`, {
       context: { folder: job.folder, path: job.path },
     });
+  return fresh;
+}
+
+/**
+ * After an upload found its file changed: what the index knows of it now. A file sent unread (read
+ * once) stays unread, under its new identity, so that the retry reads it once, as it sends it, and the
+ * index never holds hashes of bytes that were not sent; a read file (or one whose sniffed type must be
+ * learnt again) is hashed again now.
+ */
+async function relearn(job: Job, file: LocalFile, deps: ExecutorDeps): Promise<LocalFile | undefined> {
+  if (isRead(file.hashes) || file.mime !== undefined) return deps.rehash(job.folder, job.path);
+  const st = await lstat(fsPath(folderPath(job, deps)), { bigint: true }).catch(() => undefined);
+  // Gone, or no longer a file: the rehash says so (and takes it out of the index).
+  if (!st?.isFile()) return deps.rehash(job.folder, job.path);
+  const size = Number(st.size);
+  const fresh: LocalFile = {
+    folder: file.folder,
+    path: file.path,
+    size,
+    mtimeNs: st.mtimeNs,
+    ino: st.ino,
+    ctimeNs: st.ctimeNs,
+    hashes: { sha256: unreadMark({ size, mtimeNs: st.mtimeNs, ino: st.ino }) },
+  };
+  deps.store.index.putMany([fresh]);
   return fresh;
 }
 
@@ -343,7 +368,7 @@ export async function executeUploadBatch(
     const r = results[k];
     if (r === undefined || r instanceof FerryError) {
       out[index] = r ?? new FerryError('permanent', 'no-result', `${job.remotePath}: the destination gave no result`);
-      if (r instanceof FerryError && r.kind === 'source-changed' && !(await deps.rehash(job.folder, job.path)))
+      if (r instanceof FerryError && r.kind === 'source-changed' && !(await relearn(job, file, deps)))
         out[index] = { outcome: 'skipped', bytes: 0, note: 'the file is gone' };
       continue;
     }
