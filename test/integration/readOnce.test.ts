@@ -154,6 +154,18 @@ describe('read once: what the first sync learnt serves the next', () => {
   );
 });
 
+/** Bytes in the upload's temporary file so far (0 before it is there). */
+function sentSoFar(dir: string): number {
+  let most = 0;
+  for (const n of readdirSync(dir).filter((x) => x.includes('.ferrytmp-')))
+    try {
+      most = Math.max(most, statSync(join(dir, n)).size);
+    } catch {
+      // published or removed meanwhile
+    }
+  return most;
+}
+
 describe('read once: a file edited while it is sent', () => {
   it.each([
     ['local', 'local'],
@@ -179,7 +191,7 @@ describe('read once: a file edited while it is sent', () => {
         let lastSeen = '';
         const indexed = new Set<string>();
         while (running) {
-          if (!rewritten && readdirSync(ws.out).some((n) => n.includes('.ferrytmp-'))) {
+          if (!rewritten && sentSoFar(ws.out) > 4 * MiB) {
             // Mid-upload: the source rewritten in place (never truncated) with other bytes of the same size.
             writeFileSync(file, v2, { flag: 'r+' });
             rewritten = true;
