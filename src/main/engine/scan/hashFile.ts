@@ -10,8 +10,8 @@ export const CHUNK = 4 * 1024 * 1024;
 
 /**
  * With `sniff`, the result also says the content type, sniffed from the bytes read for hashing. With
- * `headOnly` (and `sniff`), only the first SNIFF_BYTES are read: the file is not hashed (its hashes
- * come back as an unreadMark), it is read whole once, when it is sent.
+ * `headOnly`, the file is opened and looked at but not hashed (its hashes come back as an unreadMark:
+ * it is read whole once, when it is sent), and with `sniff` only its first SNIFF_BYTES are read.
  */
 export type HashRequest = { id: number; path: string; kinds: HashKind[]; sniff?: boolean; headOnly?: boolean };
 export type HashResult =

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import type { FolderConfig } from '../../../shared/config';
-import { type HashKind, isRead, unreadMark } from '../../../shared/hashes';
+import { type HashKind, isRead } from '../../../shared/hashes';
 import type { LocalFile, ScanIssue } from '../../../shared/models';
 import type { EventBus } from '../events';
 import type { IndexStore } from '../store/indexStore';
@@ -80,7 +80,6 @@ export async function reconcile(
   const toHash: HashJob[] = [];
   const relOf = new Map<string, string>();
   const upgraded: LocalFile[] = [];
-  const unread: LocalFile[] = [];
   // Whether a new path may be an indexed (read) file renamed: a rename keeps size, mtime and file id.
   // Looked up by file id in the index; a folder with no index rows yet (a first sync) has none.
   const renameCandidate = (w: WalkedFile): boolean =>
@@ -112,17 +111,15 @@ export async function reconcile(
     const abs = join(folder.path, w.path);
     relOf.set(abs, w.path);
     // Read once: content never hashed (a new path, or one whose index row is unread) is hashed while it
-    // is sent, unless it may be a rename (then its hash confirms it). Sniffing reads only the head.
+    // is sent, unless it may be a rename (then its hash confirms it). The file is still opened here (a
+    // file that cannot be read is named now, not at its upload), and sniffing reads only its head.
     if (readOnSend && !prevRead && !renameCandidate(w)) {
-      if (sniff) toHash.push({ path: abs, size: w.size, kinds: [...kinds], sniff: true, headOnly: true });
-      else unread.push({ folder: folder.id, ...w, hashes: { sha256: unreadMark(w) } });
+      toHash.push({ path: abs, size: w.size, kinds: [...kinds], ...(sniff ? { sniff: true } : {}), headOnly: true });
       continue;
     }
     toHash.push({ path: abs, size: w.size, kinds: [...kinds], ...(sniff ? { sniff: true } : {}) });
   }
   if (upgraded.length > 0) deps.index.putMany(upgraded);
-  for (const f of unread) out.files.set(f.path, f);
-  if (unread.length > 0) deps.index.putMany(unread);
 
   let hashed = 0;
   let hashedBytes = 0;
