@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 /** How many bytes a process read, by the kernel's count (/proc/<pid>/io), worker threads included. */
-const IO_REPORT = join(__dirname, 'ioReport.cjs');
+const IO_REPORT = join(__dirname, 'ioReport.mjs');
 
 export type ProcIo = { rchar: number; readBytes: number };
 
@@ -23,7 +23,7 @@ export function ferryWithIo(
       stdio: ['ignore', 'pipe', 'pipe'],
       env: {
         ...process.env,
-        NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --require ${IO_REPORT}`,
+        NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import ${IO_REPORT}`,
         FERRY_IO_REPORT: reportFile,
       },
     });

@@ -1,7 +1,7 @@
-// Preloaded into a Ferry process (NODE_OPTIONS=--require …) to write its /proc/self/io, worker threads
+// Preloaded into a Ferry process (NODE_OPTIONS=--import …) to write its /proc/self/io, worker threads
 // included, to FERRY_IO_REPORT when it exits: how many bytes it read, measured by the kernel.
-const { readFileSync, writeFileSync } = require('node:fs');
-const { isMainThread } = require('node:worker_threads');
+import { readFileSync, writeFileSync } from 'node:fs';
+import { isMainThread } from 'node:worker_threads';
 
 const out = process.env.FERRY_IO_REPORT;
 if (out && isMainThread)
