@@ -418,9 +418,10 @@ async function serverSide(job: Job, opts: TransferOpts, deps: ExecutorDeps): Pro
     else if (canCopy(dest)) entry = await dest.copy(from, to, opts.signal);
     else return upload(job, opts, deps);
   } catch (err) {
-    // The old copy went missing behind our back, or the server cannot copy this one (too large, say):
-    // send the bytes after all.
-    if (err instanceof FerryError && (err.kind === 'not-found' || err.kind === 'permanent'))
+    // The old copy went missing behind our back, the server cannot copy this one (too large, say), or
+    // it will not copy over a file at the new path (Dropbox never does): send the bytes after all; the
+    // upload makes its own checks before it replaces anything.
+    if (err instanceof FerryError && (err.kind === 'not-found' || err.kind === 'permanent' || err.kind === 'conflict'))
       return upload(job, opts, deps);
     throw err;
   }
