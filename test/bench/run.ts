@@ -12,7 +12,7 @@
  *                (latency's repetitions are its samples, alternated Ferry/peer one by one)
  *   BENCH_DIR    working directory (default a fresh /tmp/ferry-bench-<ts>, deleted at the end). When
  *                given, the generated data under BENCH_DIR/data is kept and reused by the next run.
- *   BENCH_ONLY   comma list of scenarios: cold-index,warm-rescan,small-files,big-files,watchers,latency,daemon-idle,scale,rules,s3,webdav,sftp,window,engine-lag,cap
+ *   BENCH_ONLY   comma list of scenarios: cold-index,warm-rescan,small-files,big-files,watchers,latency,daemon-idle,scale,rules,s3,webdav,sftp,window,engine-lag,cap,readonce
  *   BENCH_SCALE_FILES  files in the scale scenario's folder (default 100000; 300000 for issue 18's target size)
  *   BENCH_KEEP   1 = keep the copies and state dirs of this run (for inspection)
  *
@@ -58,6 +58,7 @@ import { webdavBench } from './webdavBench';
 import { windowBench } from './windowBench';
 import { engineLagBench } from './engineLagBench';
 import { capBench } from './capBench';
+import { readOnceBench } from './readOnceBench';
 import type { ProbeMessage } from './watchProbe';
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -85,6 +86,7 @@ const SCENARIOS = [
   'window',
   'engine-lag',
   'cap',
+  'readonce',
 ] as const;
 type ScenarioName = (typeof SCENARIOS)[number];
 
@@ -1861,6 +1863,36 @@ async function writeResults(data: unknown): Promise<void> {
 
 // ---- main ----------------------------------------------------------------------------------------
 
+async function readOnceScenario(o: Options): Promise<LiveResult> {
+  log('\n== readonce: bytes a cold sync --once reads (/proc/<pid>/io rchar) against the data it ships');
+  const f = await readOnceBench({ dir: join(o.runDir, 'readonce'), runs: o.runs, scale: o.scale, cli: CLI, log });
+  const what: Record<string, string> = {
+    local: 'a local folder',
+    sftp: 'OpenSSH (internal-sftp: no hash command, 64 KiB samples read back)',
+    'rclone-sftp': 'rclone serve sftp (hashed by the server)',
+  };
+  const rows: Row[] = [...new Set(f.runs.map((r) => r.destination))].map((d) => {
+    const ratio = median(f.runs.filter((r) => r.destination === d).map((r) => r.ratio));
+    return {
+      scenario: `read bytes of a cold sync to ${what[d] ?? d} (${fmtInt(f.files)} files, ${fmtBytes(f.dataBytes)})`,
+      ferry: `${fmtBytes(ratio * f.dataBytes)} read`,
+      peer: '',
+      ratio: `${ratio.toFixed(3)} × data`,
+      target: '≤ 1.10 × data',
+      met: d === 'sftp' ? null : ratio <= 1.1,
+    };
+  });
+  return {
+    name: 'readonce',
+    description: 'a first sync reads each new file once (hashed while it is sent)',
+    rows,
+    figures: f,
+    notes: [
+      "rchar counts every byte read(2) returned, sockets included: OpenSSH's row includes the samples read back to verify each upload (whole files up to 192 KiB)",
+    ],
+  };
+}
+
 async function main(): Promise<void> {
   const o = options();
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build:node\` (npm run bench does)`);
@@ -1905,6 +1937,7 @@ async function main(): Promise<void> {
     if (want('window')) await timed(() => windowScenario(o));
     if (want('engine-lag')) await timed(() => engineLagScenario(o));
     if (want('cap')) await timed(() => capScenario(o));
+    if (want('readonce')) await timed(() => readOnceScenario(o));
 
     const table = markdown(o, results);
     log('\n== results (Markdown)\n');

@@ -11,7 +11,15 @@ import type { FolderStatus, ServiceState } from '../../shared/events';
 import type { LocalFile } from '../../shared/models';
 import { IDLE_PROGRESS, type ProgressSnapshot } from '../../shared/progress';
 import { canWatch, type Destination } from './providers/types';
-import { activeFolders, applyBaseUpdates, destinationStates, planAll, transferPool, type EngineDeps } from './runSteps';
+import {
+  activeFolders,
+  applyBaseUpdates,
+  destinationStates,
+  planAll,
+  rehasher,
+  transferPool,
+  type EngineDeps,
+} from './runSteps';
 import { releaseMemory } from './memory';
 import { LivePath, mergeBelowQuorum } from './live/livePath';
 import { purgeTrash, sweepDownloadLeftovers } from './trash';
@@ -277,6 +285,7 @@ export class SyncService {
         list: this.schedule.listNext || this.twoWay,
         signal: this.controller.signal,
         rules: this.cfg.rules,
+        rehash: rehasher(this.cfg, this.deps, this.dests.kinds),
       });
       this.schedule.listNext = false;
       // A confirmation covers the pass that follows it: a later mass deletion is held again.

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import type { FolderConfig } from '../../../shared/config';
-import type { HashKind } from '../../../shared/hashes';
+import { type HashKind, isRead } from '../../../shared/hashes';
 import type { LocalFile, ScanIssue } from '../../../shared/models';
 import type { EventBus } from '../events';
 import type { IndexStore } from '../store/indexStore';
@@ -30,6 +30,25 @@ export type ScanOptions = {
    * sniffed in the same read, and indexed files never sniffed are hashed once more to be.
    */
   sniff?: boolean;
+  /**
+   * Read once: every destination of the folder's rules hashes while it sends (and no rule compresses
+   * or syncs two ways), so a new file is not read here: it is indexed unread (unreadMark) and hashed by its upload.
+   * A new path that may be a renamed indexed file (same size, mtime and file id) is still hashed, to
+   * confirm the rename by content.
+   */
+  readOnSend?: boolean;
+};
+
+/** How reconcile treats what it must read (see ScanOptions). */
+export type ReconcileOptions = {
+  sniff: boolean;
+  readOnSend?: boolean;
+  /**
+   * The baseline holds only part of the folder (a scoped scan): rename candidates are also looked up
+   * in the index by file id, and a baseline entry still unread is looked up again (its upload may have
+   * hashed it since).
+   */
+  scoped?: boolean;
 };
 
 const CHANGING_RETRIES = 3;
@@ -55,20 +74,30 @@ export async function reconcile(
   walked: readonly WalkedFile[],
   baseline: ReadonlyMap<string, LocalFile>,
   out: { files: Map<string, LocalFile>; unreadable: Set<string>; issues: ScanIssue[] },
-  sniff: boolean,
+  opts: ReconcileOptions,
 ): Promise<Reconciled> {
+  const { sniff, readOnSend = false, scoped = false } = opts;
   const toHash: HashJob[] = [];
   const relOf = new Map<string, string>();
   const upgraded: LocalFile[] = [];
+  // Whether a new path may be an indexed (read) file renamed: a rename keeps size, mtime and file id.
+  // Looked up by file id in the index; a folder with no index rows yet (a first sync) has none.
+  const renameCandidate = (w: WalkedFile): boolean =>
+    (scoped || baseline.size > 0) &&
+    deps.index
+      .withIno(folder.id, w.ino)
+      .some((c) => c.path !== w.path && c.size === w.size && c.mtimeNs === w.mtimeNs && isRead(c.hashes));
   for (const w of walked) {
-    const prev = baseline.get(w.path);
+    let prev = baseline.get(w.path);
+    if (prev && scoped && !isRead(prev.hashes)) prev = deps.index.get(folder.id, w.path) ?? prev;
+    const prevRead = prev !== undefined && isRead(prev.hashes);
     if (
       prev &&
       prev.size === w.size &&
       prev.mtimeNs === w.mtimeNs &&
       prev.ino === w.ino &&
       (prev.ctimeNs === undefined || prev.ctimeNs === w.ctimeNs) &&
-      hasKinds(prev.hashes, kinds) &&
+      (prevRead ? hasKinds(prev.hashes, kinds) : readOnSend) &&
       (!sniff || prev.mime !== undefined)
     ) {
       if (prev.ctimeNs === undefined) {
@@ -81,6 +110,13 @@ export async function reconcile(
     }
     const abs = join(folder.path, w.path);
     relOf.set(abs, w.path);
+    // Read once: content never hashed (a new path, or one whose index row is unread) is hashed while it
+    // is sent, unless it may be a rename (then its hash confirms it). The file is still opened here (a
+    // file that cannot be read is named now, not at its upload), and sniffing reads only its head.
+    if (readOnSend && !prevRead && !renameCandidate(w)) {
+      toHash.push({ path: abs, size: w.size, kinds: [...kinds], ...(sniff ? { sniff: true } : {}), headOnly: true });
+      continue;
+    }
     toHash.push({ path: abs, size: w.size, kinds: [...kinds], ...(sniff ? { sniff: true } : {}) });
   }
   if (upgraded.length > 0) deps.index.putMany(upgraded);
@@ -129,12 +165,14 @@ export async function reconcile(
         };
         // Not sniffed this time: a type sniffed before still holds while the content is the same.
         const prev = baseline.get(rel);
-        const mime = r.mime ?? (prev?.hashes.sha256 === r.hashes.sha256 ? prev.mime : undefined);
+        const mime = r.mime ?? (isRead(r.hashes) && prev?.hashes.sha256 === r.hashes.sha256 ? prev.mime : undefined);
         if (mime !== undefined) file.mime = mime;
         out.files.set(rel, file);
         batch.push(file);
-        hashed++;
-        hashedBytes += r.size;
+        if (isRead(r.hashes)) {
+          hashed++;
+          hashedBytes += r.size;
+        }
         if (batch.length >= FLUSH_EVERY) flush();
         progress();
       } else if (r.code === 'ECHANGED' && attempt < CHANGING_RETRIES) changing.push(job);
@@ -183,7 +221,10 @@ export async function scanFolder(
   const known = deps.index.loadFolder(folder.id);
   const out = { files: new Map<string, LocalFile>(), unreadable: new Set<string>(), issues: [...walked.issues] };
   for (const i of walked.issues) if (i.code === 'unreadable') out.unreadable.add(i.path);
-  const { hashed, hashedBytes } = await reconcile(folder, kinds, deps, walked.files, known, out, opts.sniff ?? false);
+  const { hashed, hashedBytes } = await reconcile(folder, kinds, deps, walked.files, known, out, {
+    sniff: opts.sniff ?? false,
+    readOnSend: opts.readOnSend ?? false,
+  });
   if (walked.complete) {
     const gone = [...known.keys()].filter((p) => !out.files.has(p) && !out.unreadable.has(p));
     if (gone.length > 0) deps.index.removeMany(folder.id, gone);
@@ -236,7 +277,11 @@ export async function scanChanges(
     }
   for (const p of current.unreadable) if (inScope(p)) out.unreadable.delete(p);
   for (const i of walked.issues) if (i.code === 'unreadable') out.unreadable.add(i.path);
-  const { hashed, hashedBytes } = await reconcile(folder, kinds, deps, walked.files, before, out, opts.sniff ?? false);
+  const { hashed, hashedBytes } = await reconcile(folder, kinds, deps, walked.files, before, out, {
+    sniff: opts.sniff ?? false,
+    readOnSend: opts.readOnSend ?? false,
+    scoped: true,
+  });
   if (walked.complete) {
     const gone = [...before.keys()].filter((p) => !out.files.has(p) && !out.unreadable.has(p));
     if (gone.length > 0) deps.index.removeMany(folder.id, gone);

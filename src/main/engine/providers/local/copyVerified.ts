@@ -13,10 +13,13 @@ import {
 } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
+import type { Hashes } from '../../../../shared/hashes';
 import { tempFileName } from '../../scan/ignoreRules';
 import { MultiHash } from '../../scan/multiHash';
 import { fsPath } from '../../scan/rawNames';
 import { Bandwidth, paceGrain } from '../../transfer/bandwidth';
+import { isIndexedFile, unchangedSince } from '../readOnce';
+import type { ReadOnce } from '../types';
 import { mkdirBelowSync } from './dirsBelow';
 
 export type CopyRequest = {
@@ -37,10 +40,12 @@ export type CopyRequest = {
    * given, the copy is published only if the target is still that version ('EREMOTECHANGED' otherwise).
    */
   expectVersion?: string | null;
+  /** Read once (types.ts): `sha256` is an unreadMark; every kind here is hashed over the bytes copied. */
+  readOnce?: ReadOnce;
 };
 
 export type CopyResult =
-  | { id: number; ok: true; size: number; sha256: string; mtimeMs: number; ino: number }
+  | { id: number; ok: true; size: number; sha256: string; mtimeMs: number; ino: number; sent?: Hashes }
   | { id: number; ok: false; code: string; message: string };
 
 /** A copy written and hashed, waiting for its fsync and rename (done together for a batch). */
@@ -54,6 +59,7 @@ export type PendingCopy = {
   mtimeMs: number;
   ino: number;
   expectVersion?: string | null;
+  sent?: Hashes;
 };
 
 const fdatasync = promisify(fdatasyncCb);
@@ -109,10 +115,10 @@ export function copyToTemp(
   try {
     src = openSync(fsPath(req.src), constants.O_RDONLY);
     const before = fstatSync(src, { bigint: true });
-    if (Number(before.size) !== req.size)
+    if (req.readOnce ? !isIndexedFile(before, req.size, req.readOnce) : Number(before.size) !== req.size)
       return { id: req.id, ok: false, code: 'ECHANGED', message: `${req.src} changed since it was scanned` };
     out = openTemp(req.root, req.target);
-    const hash = new MultiHash();
+    const hash = new MultiHash(req.readOnce?.kinds);
     let done = 0;
     let lastReport = 0;
     let lastReportAt = 0;
@@ -139,8 +145,14 @@ export function copyToTemp(
       }
     }
     const after = fstatSync(src, { bigint: true });
-    const sha256 = hash.digest().sha256;
-    if (done !== req.size || after.size !== before.size || after.mtimeNs !== before.mtimeNs || sha256 !== req.sha256) {
+    const hashes = hash.digest();
+    const sha256 = hashes.sha256;
+    if (
+      done !== req.size ||
+      after.size !== before.size ||
+      after.mtimeNs !== before.mtimeNs ||
+      (req.readOnce ? !unchangedSince(before, after) : sha256 !== req.sha256)
+    ) {
       closeSync(out.fd);
       unlinkSync(fsPath(out.tmp));
       out = undefined;
@@ -159,6 +171,7 @@ export function copyToTemp(
       mtimeMs: st.mtimeMs,
       ino: st.ino,
       ...(req.expectVersion !== undefined ? { expectVersion: req.expectVersion } : {}),
+      ...(req.readOnce ? { sent: hashes } : {}),
     };
     out = undefined;
     return pending;
@@ -206,7 +219,15 @@ export async function publish(pending: readonly PendingCopy[]): Promise<CopyResu
           };
         }
         renameSync(fsPath(p.tmp), fsPath(p.target));
-        return { id: p.id, ok: true, size: p.size, sha256: p.sha256, mtimeMs: p.mtimeMs, ino: p.ino };
+        return {
+          id: p.id,
+          ok: true,
+          size: p.size,
+          sha256: p.sha256,
+          mtimeMs: p.mtimeMs,
+          ino: p.ino,
+          ...(p.sent ? { sent: p.sent } : {}),
+        };
       } catch (err) {
         removeQuietly(p.tmp);
         return failure(p.id, err);

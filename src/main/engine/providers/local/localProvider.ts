@@ -54,6 +54,7 @@ export class LocalDestination
   readonly type = 'local';
   readonly features: ProviderFeatures = {
     hashes: ['sha256'],
+    hashesWhileSending: true,
     caseInsensitive: false,
     resumable: false,
     maxSingleUpload: Infinity,
@@ -256,6 +257,7 @@ export class LocalDestination
         mtimeMs: it.source.mtimeMs,
         ...(pacedInWorker ? { sharedCap: opts.sharedCap } : {}),
         ...(it.source.replaces !== undefined ? { expectVersion: it.source.replaces } : {}),
+        ...(it.source.readOnce ? { readOnce: it.source.readOnce } : {}),
       })),
       { signal: opts.signal, onProgress: items.length === 1 ? (_i, bytes) => opts.onProgress?.(bytes) : undefined },
     );
@@ -263,7 +265,11 @@ export class LocalDestination
       const item = items[i] as { path: string; source: UploadSource };
       if (r.ok) {
         if (items.length === 1) opts.onProgress?.(r.size);
-        return { ...entry(normalizeRemotePath(item.path), r), hashes: { sha256: r.sha256 } };
+        return {
+          ...entry(normalizeRemotePath(item.path), r),
+          hashes: { sha256: r.sha256 },
+          ...(r.sent ? { sent: r.sent } : {}),
+        };
       }
       return this.copyError(item.path, item.source, r.code, r.message);
     });
