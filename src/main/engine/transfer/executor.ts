@@ -42,8 +42,12 @@ export type ExecutorDeps = {
   twoWay?: ReadonlySet<string>;
 };
 
-/** What running a job came to, besides an error. `skipped` jobs are settled without a transfer. */
-export type JobResult = { outcome: 'done' | 'skipped'; bytes: number; note?: string };
+/**
+ * What running a job came to, besides an error. `skipped` jobs are settled without a transfer. A batch's
+ * jobs carry their `shipped` record instead of writing it: the pool writes them with the jobs' own
+ * settling, the whole batch in one transaction.
+ */
+export type JobResult = { outcome: 'done' | 'skipped'; bytes: number; note?: string; shipped?: ShippedRecord };
 
 /** Runs one job against its destination and records what it achieved. Throws a FerryError on failure. */
 export async function executeJob(job: Job, opts: TransferOpts, deps: ExecutorDeps): Promise<JobResult> {
@@ -253,7 +257,8 @@ async function uploadCompressed(
 
 /**
  * Many small uploads to one destination as one unit of work (see BatchUpload). Each job still
- * succeeds or fails on its own: the result list holds a JobResult or the job's error.
+ * succeeds or fails on its own: the result list holds a JobResult (with the record to write) or the
+ * job's error.
  */
 export async function executeUploadBatch(
   jobs: readonly Job[],
@@ -274,7 +279,6 @@ export async function executeUploadBatch(
     })),
     opts,
   );
-  const records: ShippedRecord[] = [];
   for (const [k, { index, job, file }] of sendable.entries()) {
     const r = results[k];
     if (r === undefined || r instanceof FerryError) {
@@ -290,12 +294,8 @@ export async function executeUploadBatch(
       out[index] = err as FerryError;
       continue;
     }
-    records.push(record(job, file, r));
-    out[index] = { outcome: 'done', bytes: file.size };
+    out[index] = { outcome: 'done', bytes: file.size, shipped: record(job, file, r) };
   }
-  deps.store.transaction(() => {
-    for (const rec of records) deps.store.shipped.put(rec);
-  });
   return out;
 }
 
