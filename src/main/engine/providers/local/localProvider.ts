@@ -62,7 +62,8 @@ export class LocalDestination
     versionPerWrite: true,
     rawNames: sep === '/',
   };
-  readonly batchLimits = { files: 64, bytes: 16 * 1024 * 1024, fileSize: 1024 * 1024 };
+  /** A batch is one group commit (groupCommit.ts): the more files share its few journal commits, the fewer per file. */
+  readonly batchLimits = { files: 256, bytes: 32 * 1024 * 1024, fileSize: 1024 * 1024 };
   readonly id: string;
   private readonly root: string;
   private readonly madeDirs = new Set<string>();
