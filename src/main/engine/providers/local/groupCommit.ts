@@ -114,6 +114,13 @@ function flushData(fd: number): Promise<NodeJS.ErrnoException | undefined> {
   return new Promise((resolve) => fdatasyncCb(fd, (err) => resolve(err ?? undefined)));
 }
 
+/** A rename made durable one file at a time (a move, a server-side copy, a download): its folder flushed. */
+export async function flushFolder(dir: string): Promise<void> {
+  const err = await flushDir(dir);
+  if (err) throw err;
+  logDurability('fsync-dir', dir);
+}
+
 /**
  * Flushes a folder's entries. Windows cannot open a folder for flushing (NTFS journals its renames);
  * a file system that cannot flush a folder says so with EINVAL, and there is nothing more to ask of it.
