@@ -55,6 +55,8 @@ export type ActionDetail = {
   conflictPath?: string;
   /** set-aside: which side's file moves to `conflictPath` (both: the same file on both sides). */
   aside?: 'local' | 'remote' | 'both';
+  /** set-aside (backup, move): a whole folder of kept copies moves, `fromRemotePath` to `remotePath`. */
+  tree?: boolean;
   /**
    * delete-remote / trash-local (two-way): the deletion makes room for a file or a folder of the same
    * name (a file replaced by a folder, or the reverse), so it runs before the pass's writes.

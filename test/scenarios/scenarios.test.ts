@@ -55,6 +55,8 @@ type ScenarioInput = {
        */
       unfinished?: Record<string, RecordIn & { kind?: 'upload' | 'move-remote' | 'copy-remote'; from?: string }>;
       caseInsensitive?: boolean;
+      fileAndFolderCoexist?: boolean;
+      emptyFoldersStay?: boolean;
       canMove?: boolean;
       canCopy?: boolean;
     }
@@ -142,6 +144,8 @@ async function load(dir: string) {
       canMove: given.canMove ?? true,
       canCopy: given.canCopy ?? true,
       ...(given.caseInsensitive !== undefined ? { caseInsensitive: given.caseInsensitive } : {}),
+      ...(given.fileAndFolderCoexist !== undefined ? { fileAndFolderCoexist: given.fileAndFolderCoexist } : {}),
+      ...(given.emptyFoldersStay !== undefined ? { emptyFoldersStay: given.emptyFoldersStay } : {}),
     });
   }
   const base = new Map<string, Map<string, BaseEntry>>();

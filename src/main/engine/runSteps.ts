@@ -189,6 +189,8 @@ export async function destinationStates(
       canMove: canMove(dest),
       canCopy: canCopy(dest),
       caseInsensitive: dest.features.caseInsensitive,
+      fileAndFolderCoexist: dest.features.prefixFolders === true || dest.features.listable === false,
+      emptyFoldersStay: dest.features.emptyFoldersStay === true,
     });
   }
   return { states, cleanedPartials };

@@ -119,9 +119,9 @@ export type OpContext = {
   /** Move rules: new files and rename targets get names never used before (a moved file's name is not reused). */
   freshNames: boolean;
   /**
-   * Whether a name may change kind (a file replaced by a folder of that name, or the reverse). Backup
-   * and move rules keep what they delivered, so there the old file and the new folder cannot both be
-   * at the destination: those modes leave it out (see the report of issue 15).
+   * Whether a name may change kind (a file replaced by a folder of that name, or the reverse). Every
+   * mode meets it: backup and move keep what they delivered, so their kept copy moves aside for the
+   * new one (plan/keptAside.ts).
    */
   kindChanges: boolean;
   /**

@@ -73,7 +73,7 @@ export async function runScenario(spec: ScenarioSpec): Promise<ScenarioResult> {
     seed,
     ledger,
     freshNames: mode === 'move',
-    kindChanges: mode === 'two-way' || mode === 'mirror',
+    kindChanges: true,
     counter: { n: 0 },
   };
   const log: string[] = [];

@@ -116,7 +116,12 @@ export class LivePath {
     const features = new Map(
       [...ctx.destinations].map(([id, d]) => [
         id,
-        { canMove: canMove(d), canCopy: canCopy(d), caseInsensitive: d.features.caseInsensitive },
+        {
+          canMove: canMove(d),
+          canCopy: canCopy(d),
+          caseInsensitive: d.features.caseInsensitive,
+          fileAndFolderCoexist: d.features.prefixFolders === true || d.features.listable === false,
+        },
       ]),
     );
     const contested = this.contested(ctx.lastPlan);

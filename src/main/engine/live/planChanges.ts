@@ -41,7 +41,7 @@ export type ChangePlan = {
 /** Why the change must go through the full plan instead. */
 export type Fallback = { fallback: string };
 
-type DestFeatures = Pick<DestinationState, 'canMove' | 'canCopy' | 'caseInsensitive'>;
+type DestFeatures = Pick<DestinationState, 'canMove' | 'canCopy' | 'caseInsensitive' | 'fileAndFolderCoexist'>;
 type Target = { rule: CompiledRule; file: LocalFile; remotePath: string; destination: string; dest: DestFeatures };
 
 const keyOf = (destination: string, remotePath: string): string => `${destination}\u0000${remotePath}`;
@@ -134,6 +134,10 @@ export function planChanges(input: ChangeInput): ChangePlan | Fallback {
       inSync++;
       continue;
     }
+    // A new name where a copy may stand with the other kind (a file where a folder is needed, or the
+    // reverse): kept copies move aside and mirror deletions clear the way in the full plan (keptAside.ts).
+    if (!rec && !dest.fileAndFolderCoexist && kindClash(destination, remotePath))
+      return { fallback: `${remotePath} changed from file to folder or back at ${destination}` };
     const base = {
       rule: rule.name,
       destination,
@@ -181,6 +185,13 @@ export function planChanges(input: ChangeInput): ChangePlan | Fallback {
     const inBatch = r.folder === folder && sourcePaths.has(r.path);
     if (!inBatch && store.index.get(r.folder, r.path) !== undefined) return false;
     return !foreignJob(r.destination, r.remotePath);
+  }
+
+  /** Whether the destination's records hold a file at a folder of `remotePath`, or files below it. */
+  function kindClash(destination: string, remotePath: string): boolean {
+    for (let i = remotePath.indexOf('/'); i !== -1; i = remotePath.indexOf('/', i + 1))
+      if (shippedAt(destination, remotePath.slice(0, i))) return true;
+    return store.shipped.anyBelow(destination, remotePath);
   }
 
   /** Whether deleting `remotePath` makes room for a changed file's target (planner.ts, clearsWayFor). */

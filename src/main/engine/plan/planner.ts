@@ -1,3 +1,4 @@
+import { keptAsideActions } from './keptAside';
 import type { TwoWayOutcome } from './twoWayStep';
 import { type Action, type Encoding, ENCODING_SUFFIX, type LocalFile } from '../../../shared/models';
 import type { RemoteEntry } from '../providers/types';
@@ -16,6 +17,13 @@ export type DestinationState = {
   canCopy: boolean;
   /** Names differing only by case are one file there (Dropbox, most Windows and macOS shares). */
   caseInsensitive?: boolean;
+  /**
+   * A file and a folder of one name can both be there (S3 and GCS, whose folders are key prefixes), or
+   * it cannot be known (an upload-only endpoint): kept copies never move aside for a new name there.
+   */
+  fileAndFolderCoexist?: boolean;
+  /** A folder stays when its last file leaves (Dropbox): see keptAside.ts. */
+  emptyFoldersStay?: boolean;
 };
 
 /** Whose deletions beyond the brake a person confirmed: every rule's (`--confirm-deletes`), or some rules'. */
@@ -255,6 +263,8 @@ export function plan(input: PlanInput): Plan {
     }
   }
 
+  const ruleByName = new Map(input.dispatcher.rules.map((r) => [r.name, r]));
+  const sourceHere = (r: ShippedRecord): boolean => input.folders.get(r.folder)?.files.has(r.path) === true;
   const withheldReported = new Set<string>();
   const brakeBaselines: BrakeBaseline[] = [];
 
@@ -297,7 +307,8 @@ export function plan(input: PlanInput): Plan {
         orphansByHash.set(key, list);
       }
     const consumed = new Set<string>();
-
+    // Paths written where the destination holds nothing: a kept copy may stand in their way (keptAside.ts).
+    const newPaths: string[] = [];
     for (const { rule, file, remotePath } of targets.values()) {
       const rec = shippedAt.get(remotePath);
       const remoteEntry = dest.remote?.get(remotePath);
@@ -341,6 +352,7 @@ export function plan(input: PlanInput): Plan {
       const orphan = (orphansByHash.get(`${encoding}:${file.hashes.sha256}`) ?? []).find(
         (r) => !consumed.has(r.remotePath),
       );
+      if (!rec && !remoteEntry) newPaths.push(remotePath);
       if (orphan && (renames ? dest.canMove : dest.canCopy)) {
         consumed.add(orphan.remotePath);
         actions.push({
@@ -365,6 +377,22 @@ export function plan(input: PlanInput): Plan {
               : 'missing or altered at the destination',
       });
     }
+
+    if (newPaths.length > 0 && !dest.fileAndFolderCoexist)
+      actions.push(
+        ...keptAsideActions({
+          destination: destId,
+          shippedAt,
+          newPaths,
+          isKept: (r) => {
+            const mode = ruleByName.get(r.rule)?.mode;
+            return mode !== 'mirror' && mode !== 'two-way' && !targets.has(r.remotePath) && !sourceHere(r);
+          },
+          emptyFoldersStay: dest.emptyFoldersStay === true,
+          known: () => (dest.remote ? [...dest.remote.keys(), ...shippedAt.keys()] : shippedAt.keys()),
+          now: input.now,
+        }),
+      );
 
     // Pass 3: mirror deletions, only on the strength of a complete scan, braked when too many.
     for (const rule of input.dispatcher.rules) {

@@ -227,15 +227,31 @@ function hostLabel(host: string): string {
  * extension is kept apart, a dotfile has none. When taken: ` 2`, ` 3`, ... inside the parenthesis.
  */
 export function conflictName(path: string, host: string, now: Date, taken: (p: string) => boolean): string {
+  return labelledName(path, `conflicted copy from ${hostLabel(host)} ${localDay(now)}`, taken);
+}
+
+/** `now`'s day in its local time zone, as YYYY-MM-DD. */
+export function localDay(now: Date): string {
+  return `${pad(now.getFullYear(), 4)}-${pad(now.getMonth() + 1)}-${pad(now.getDate())}`;
+}
+
+/**
+ * `dir/name (LABEL).ext`, within NAME_MAX bytes; `folder`: the name is a folder's, so no extension is
+ * kept apart. When taken: ` 2`, ` 3`, ... inside the parenthesis.
+ */
+export function labelledName(
+  path: string,
+  label: string,
+  taken: (p: string) => boolean,
+  opts: { folder?: boolean } = {},
+): string {
   const slash = path.lastIndexOf('/');
   const dir = path.slice(0, slash + 1);
   const name = path.slice(slash + 1);
   const dot = name.lastIndexOf('.');
-  const hasExt = dot > 0 && dot < name.length - 1;
+  const hasExt = opts.folder !== true && dot > 0 && dot < name.length - 1;
   const stem = hasExt ? name.slice(0, dot) : name;
   const ext = hasExt ? name.slice(dot) : '';
-  const date = `${pad(now.getFullYear(), 4)}-${pad(now.getMonth() + 1)}-${pad(now.getDate())}`;
-  const label = `conflicted copy from ${hostLabel(host)} ${date}`;
   for (let n = 1; ; n++) {
     const suffix = ` (${label}${n === 1 ? '' : ` ${n}`})`;
     // An extension too long to keep beside the suffix is cut with the stem, as part of the name.

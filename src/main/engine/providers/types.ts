@@ -60,6 +60,13 @@ export type ProviderFeatures = {
    */
   listable?: boolean;
   /**
+   * Folders are only prefixes of keys (S3, GCS): a file `p` and a file `p/x` are both held, so a name
+   * that changes from file to folder (or back) needs nothing moved out of its way.
+   */
+  prefixFolders?: boolean;
+  /** A folder stays when its last file is moved or deleted (Dropbox); elsewhere Ferry's moves and deletions prune it. */
+  emptyFoldersStay?: boolean;
+  /**
    * Whether uploads honour `UploadSource.replaces` themselves (Dropbox's update mode, GCS's generation
    * precondition, a compare just before the local rename). Elsewhere two-way uploads stat first.
    */

@@ -33,6 +33,7 @@ type Row = {
 export class ShippedStore {
   private readonly selectDest;
   private readonly selectOne;
+  private readonly selectBelow;
   private readonly selectSource;
   private readonly upsert;
   private readonly remove;
@@ -49,6 +50,10 @@ export class ShippedStore {
       .raw(true);
     this.selectSource = db.prepare('SELECT * FROM shipped WHERE folder = ? AND path = ?');
     this.selectOne = db.prepare('SELECT * FROM shipped WHERE destination = ? AND remote_path = ?');
+    // `p/` ≤ path < `p0` is every path below p ('0' follows '/'): a range on the primary key.
+    this.selectBelow = db.prepare(
+      'SELECT 1 FROM shipped WHERE destination = ? AND remote_path >= ? AND remote_path < ? LIMIT 1',
+    );
     this.upsert = db.prepare(
       `INSERT INTO shipped (destination, remote_path, rule, folder, path, size, sha256, encoding, remote_version, shipped_at)
        VALUES (@destination, @remotePath, @rule, @folder, @path, @size, @sha256, @encoding, @remoteVersion, @shippedAt)
@@ -112,6 +117,11 @@ export class ShippedStore {
   get(destination: string, remotePath: string): ShippedRecord | undefined {
     const row = this.selectOne.get(destination, remotePath) as Row | undefined;
     return row && fromRow(row);
+  }
+
+  /** Whether the destination holds a record below the folder `prefix` (`prefix/…`). */
+  anyBelow(destination: string, prefix: string): boolean {
+    return this.selectBelow.get(destination, `${prefix}/`, `${prefix}0`) !== undefined;
   }
 
   put(record: ShippedRecord): void {

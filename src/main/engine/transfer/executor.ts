@@ -22,7 +22,7 @@ import {
 } from '../providers/types';
 import type { Job } from '../store/jobStore';
 import { stillShipped } from './stillShipped';
-import { executeTwoWay } from './twoWayExec';
+import { executeTwoWay, renameRemote } from './twoWayExec';
 import { killPoint } from '../killPoint';
 import type { ShippedRecord } from '../store/shippedStore';
 import type { Store } from '../store/store';
@@ -69,11 +69,12 @@ export async function executeJob(job: Job, opts: TransferOpts, deps: ExecutorDep
       return deleteRemote(job, opts, deps);
     case 'delete-local':
       return deleteLocal(job, deps);
+    case 'set-aside':
+      return keepAside(job, opts, deps);
     case 'download':
     case 'conflict':
     case 'move-local':
     case 'trash-local':
-    case 'set-aside':
       throw new FerryError('permanent', 'not-two-way', `rule "${job.rule}" is not a two-way rule any more`);
     default:
       return assertNever(job.kind, 'job kind');
@@ -324,9 +325,10 @@ async function serverSide(job: Job, opts: TransferOpts, deps: ExecutorDeps): Pro
     else if (canCopy(dest)) entry = await dest.copy(from, to, opts.signal);
     else return upload(job, opts, deps);
   } catch (err) {
-    // The old copy went missing behind our back, or the server cannot copy this one (too large, say):
-    // send the bytes after all.
-    if (err instanceof FerryError && (err.kind === 'not-found' || err.kind === 'permanent'))
+    // The old copy went missing behind our back, the server cannot copy this one (too large, say), or
+    // it will not copy over a file at the new path (Dropbox never does): send the bytes after all; the
+    // upload makes its own checks before it replaces anything.
+    if (err instanceof FerryError && (err.kind === 'not-found' || err.kind === 'permanent' || err.kind === 'conflict'))
       return upload(job, opts, deps);
     throw err;
   }
@@ -340,6 +342,69 @@ async function serverSide(job: Job, opts: TransferOpts, deps: ExecutorDeps): Pro
     bytes: 0,
     note: `${job.kind === 'move-remote' ? 'moved' : 'copied'} on the destination from ${from}`,
   };
+}
+
+/**
+ * A kept copy (backup, move) moves aside at the destination, so that a file or a folder of its name can
+ * be written there (plan/keptAside.ts): renamed, never deleted, never over anything; its record follows
+ * it while it holds what Ferry sent.
+ */
+async function keepAside(job: Job, opts: TransferOpts, deps: ExecutorDeps): Promise<JobResult> {
+  const dest = destinationOf(job, deps);
+  if (job.detail?.tree === true) return keepTreeAside(job, dest, opts, deps);
+  const from = job.remotePath as string;
+  const to = job.detail?.conflictPath;
+  if (to === undefined) throw new FerryError('permanent', 'bad-job', `${from}: a set-aside job without its new name`);
+  const rec = deps.store.shipped.get(dest.id, from);
+  const there = await dest.stat(from, opts.signal);
+  if (!there) {
+    if (rec) deps.store.shipped.delete(dest.id, from);
+    return { outcome: 'skipped', bytes: 0, note: 'nothing there any more' };
+  }
+  if (await dest.stat(to, opts.signal))
+    throw new FerryError('conflict', 'conflict-name-taken', `${to} appeared at the destination`, {
+      context: { destination: dest.id, path: from },
+      hint: 'the next sync picks another name for the kept copy',
+    });
+  const entry = await renameRemote(dest, from, to, opts.signal);
+  deps.store.transaction(() => {
+    deps.store.shipped.delete(dest.id, from);
+    // Another writer's file there moved as well (a rename loses nothing), but it is not Ferry's copy.
+    if (rec && there.size === rec.size && entry.size === rec.size)
+      deps.store.shipped.put({ ...rec, remotePath: to, remoteVersion: entry.version ?? null });
+  });
+  return { outcome: 'done', bytes: 0, note: `kept at ${to}` };
+}
+
+/** A folder of kept copies moves aside whole, in one rename; their records follow. */
+async function keepTreeAside(job: Job, dest: Destination, opts: TransferOpts, deps: ExecutorDeps): Promise<JobResult> {
+  const from = job.fromRemotePath as string;
+  const to = job.remotePath as string;
+  if (!canMove(dest))
+    throw new FerryError('permanent', 'cannot-move', `${from}: destination "${dest.id}" cannot rename folders`, {
+      context: { destination: dest.id, path: from },
+      hint: 'move or rename that folder at the destination yourself, then sync again',
+    });
+  if (await dest.stat(to, opts.signal))
+    throw new FerryError('conflict', 'conflict-name-taken', `${to} appeared at the destination`, {
+      context: { destination: dest.id, path: from },
+      hint: 'the next sync looks again and picks another name for the kept folder',
+    });
+  try {
+    await dest.move(from, to, opts.signal);
+  } catch (err) {
+    if (err instanceof FerryError && err.kind === 'not-found')
+      return { outcome: 'skipped', bytes: 0, note: 'nothing there any more' };
+    throw err;
+  }
+  deps.store.transaction(() => {
+    for (const r of deps.store.shipped.forDestination(dest.id)) {
+      if (!r.remotePath.startsWith(`${from}/`)) continue;
+      deps.store.shipped.delete(dest.id, r.remotePath);
+      deps.store.shipped.put({ ...r, remotePath: to + r.remotePath.slice(from.length) });
+    }
+  });
+  return { outcome: 'done', bytes: 0, note: `kept at ${to}` };
 }
 
 async function deleteRemote(job: Job, opts: TransferOpts, deps: ExecutorDeps): Promise<JobResult> {

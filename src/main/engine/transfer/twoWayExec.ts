@@ -370,7 +370,12 @@ async function setAside(job: Job, opts: TransferOpts, deps: TwoWayDeps): Promise
 }
 
 /** A server-side rename (or copy and delete) of a file; `permanent` when the destination has neither. */
-async function renameRemote(dest: Destination, from: string, to: string, signal: AbortSignal): Promise<RemoteEntry> {
+export async function renameRemote(
+  dest: Destination,
+  from: string,
+  to: string,
+  signal: AbortSignal,
+): Promise<RemoteEntry> {
   if (canMove(dest)) return dest.move(from, to, signal);
   if (canCopy(dest)) {
     const entry = await dest.copy(from, to, signal);

@@ -80,6 +80,7 @@ export class DropboxDestination
   readonly features: ProviderFeatures = {
     hashes: ['dropbox'],
     caseInsensitive: true,
+    emptyFoldersStay: true,
     resumable: true,
     maxSingleUpload: DROPBOX_MAX_REQUEST,
     tags: false,

@@ -74,6 +74,7 @@ export class GcsDestination implements Destination, ServerSideMove, ServerSideCo
   readonly features: ProviderFeatures = {
     hashes: ['md5'],
     caseInsensitive: false,
+    prefixFolders: true,
     resumable: true,
     maxSingleUpload: 5 * 1024 ** 4,
     tags: true,

@@ -107,6 +107,7 @@ export class S3Destination implements Destination, ServerSideMove, ServerSideCop
   readonly features: ProviderFeatures = {
     hashes: ['sha256', 'md5'],
     caseInsensitive: false,
+    prefixFolders: true,
     resumable: true,
     maxSingleUpload: MAX_OBJECT,
     tags: true,

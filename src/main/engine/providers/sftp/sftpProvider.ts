@@ -640,8 +640,7 @@ export class SftpDestination implements Destination, ServerSideMove, BatchUpload
           const piece = data.subarray(o, Math.min(bytesRead, o + s.maxWrite));
           // Room first, then the cap: a piece paced and then held for room would go out late, on top
           // of the pieces booked after it, and a server that drained its backlog would overrun the cap.
-          while (inflight + piece.length > window && failure === undefined)
-            await new Promise<void>((r) => (room = r));
+          while (inflight + piece.length > window && failure === undefined) await new Promise<void>((r) => (room = r));
           if (failure !== undefined) break;
           // Paced piece by piece, not per read: a whole read at once would overrun a low cap.
           await opts.pace?.(piece.length);
