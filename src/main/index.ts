@@ -1,4 +1,5 @@
 // Composition root for the Electron face. Electron is reached only through ./shell.
+import './threadPool';
 import { join } from 'node:path';
 import { NotificationBatcher, type Notice, type NoticeAction } from './desktop/notificationBatcher';
 import { startTrayFeed } from './desktop/trayFeed';

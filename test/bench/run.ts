@@ -707,7 +707,10 @@ async function smallFiles(o: Options, ds: Dataset): Promise<ScenarioResult> {
       label: 'rclone copy --transfers 4',
       cmd: (d) => `rclone copy ${src} ${shq(d)} --transfers 4 --config /dev/null`,
     },
-    // The same durability as Ferry, which fsyncs every file before it shows it under its name.
+    // The same durability as Ferry, which flushes every file before it shows it under its name
+    // (Debian's rsync has --fsync: each file flushed before its rename, one after another).
+    { tool: 'rsync-fsync', label: 'rsync -a --fsync', cmd: (d) => `rsync -a --fsync ${src}/ ${shq(d)}/` },
+    // Durable only at the end, in one flush of the file system: no file is durable when it shows.
     {
       tool: 'rsync-durable',
       label: 'rsync -a && sync -f',
@@ -730,8 +733,10 @@ async function smallFiles(o: Options, ds: Dataset): Promise<ScenarioResult> {
     },
     tools,
     times,
+    // Issue 18: ≥ 0.5× rsync -a, ≥ 2.5× rsync -a --fsync (the peer with Ferry's durability).
     [
-      { peer: 'rsync', target: 1.0 },
+      { peer: 'rsync', target: 0.5 },
+      { peer: 'rsync-fsync', target: 2.5 },
       { peer: 'rclone', target: null },
       { peer: 'rsync-durable', target: null },
     ],
@@ -755,13 +760,27 @@ async function bigFiles(o: Options, ds: Dataset): Promise<ScenarioResult> {
       label: 'rclone copy --transfers 4 --ignore-checksum',
       cmd: (d) => `rclone copy ${src} ${shq(d)} --transfers 4 --ignore-checksum --config /dev/null`,
     },
-    // The same durability as Ferry, which fsyncs every file before it shows it under its name.
+    // Durable only at the end, in one flush of the file system.
     {
       tool: 'rclone-durable',
       label: 'rclone copy --transfers 4 (checksum on) && sync -f',
       cmd: (d) => `rclone copy ${src} ${shq(d)} --transfers 4 --config /dev/null && sync -f ${shq(d)}`,
     },
+    // The same durability as Ferry: each file flushed before its rename.
+    { tool: 'rsync-fsync', label: 'rsync -a --fsync', cmd: (d) => `rsync -a --fsync ${src}/ ${shq(d)}/` },
   ]);
+  // The disk's durable write rate: as many bytes, in one file written in 4 MiB blocks, flushed at the end.
+  const ddBlocks = Math.ceil(ds.bytes / (4 * MiB));
+  tools.push({
+    tool: 'dd',
+    label: `dd bs=4M conv=fdatasync (${fmtBytes(ddBlocks * 4 * MiB)} of zeros: the disk's durable write rate)`,
+    prepare: flushDirty,
+    run: (i) => {
+      const d = join(work, `dd-${i + 1}`);
+      mkdirSync(d, { recursive: true });
+      return sh(`dd if=/dev/zero of=${shq(join(d, 'dd.bin'))} bs=4M count=${ddBlocks} conv=fdatasync status=none`);
+    },
+  });
   const times = await interleave(o.runs, tools);
   return summarise(
     {
@@ -778,9 +797,12 @@ async function bigFiles(o: Options, ds: Dataset): Promise<ScenarioResult> {
     },
     tools,
     times,
+    // Issue 18: ≥ 0.9× the disk's durable write rate and ≥ 1.0× rclone (the earlier target of 2.0 stands).
     [
       { peer: 'rclone', target: 2.0 },
+      { peer: 'dd', target: 0.9 },
       { peer: 'rsync', target: null },
+      { peer: 'rsync-fsync', target: null },
       { peer: 'rclone-nocheck', target: null },
       { peer: 'rclone-durable', target: null },
     ],

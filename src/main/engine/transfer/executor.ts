@@ -48,8 +48,19 @@ export type ExecutorDeps = {
   kinds?: ReadonlyMap<string, readonly HashKind[]>;
 };
 
-/** What running a job came to, besides an error. `skipped` jobs are settled without a transfer. */
-export type JobResult = { outcome: 'done' | 'skipped'; bytes: number; note?: string };
+/**
+ * What running a job came to, besides an error. `skipped` jobs are settled without a transfer. A batch's
+ * jobs carry their `shipped` record instead of writing it: the pool writes them with the jobs' own
+ * settling, the whole batch in one transaction.
+ */
+export type JobResult = {
+  outcome: 'done' | 'skipped';
+  bytes: number;
+  note?: string;
+  shipped?: ShippedRecord;
+  /** The file as its upload read it (read once: its hashes learnt while sent), written with the record. */
+  learnt?: LocalFile;
+};
 
 /** Runs one job against its destination and records what it achieved. Throws a FerryError on failure. */
 export async function executeJob(job: Job, opts: TransferOpts, deps: ExecutorDeps): Promise<JobResult> {
@@ -336,7 +347,8 @@ async function uploadCompressed(
 
 /**
  * Many small uploads to one destination as one unit of work (see BatchUpload). Each job still
- * succeeds or fails on its own: the result list holds a JobResult or the job's error.
+ * succeeds or fails on its own: the result list holds a JobResult (with the record to write) or the
+ * job's error.
  */
 export async function executeUploadBatch(
   jobs: readonly Job[],
@@ -363,8 +375,6 @@ export async function executeUploadBatch(
     })),
     opts,
   );
-  const records: ShippedRecord[] = [];
-  const learnt: LocalFile[] = [];
   for (const [k, { index, job, file }] of sendable.entries()) {
     const r = results[k];
     if (r === undefined || r instanceof FerryError) {
@@ -382,14 +392,13 @@ export async function executeUploadBatch(
       out[index] = err as FerryError;
       continue;
     }
-    if (sent !== file) learnt.push(sent);
-    records.push(record(job, sent, r));
-    out[index] = { outcome: 'done', bytes: sent.size };
+    out[index] = {
+      outcome: 'done',
+      bytes: sent.size,
+      shipped: record(job, sent, r),
+      ...(sent !== file ? { learnt: sent } : {}),
+    };
   }
-  deps.store.transaction(() => {
-    if (learnt.length > 0) deps.store.index.putMany(learnt);
-    for (const rec of records) deps.store.shipped.put(rec);
-  });
   return out;
 }
 
