@@ -7,7 +7,7 @@ import { trayModel, trayPlatformOf } from './desktop/trayModel';
 import { TraySnapshotSource } from './desktop/traySnapshot';
 import { watchNetwork } from './desktop/networkChange';
 import { safeKeychain } from './desktop/safeKeychain';
-import { openAppEngine, type AppEngine } from './engine/appEngine';
+import { openAppEngine, type AppEngine } from './engine/host/appEngine';
 import { serveContract } from './shell/ipc';
 import {
   acquireSingleInstanceLock,

@@ -10,7 +10,7 @@ import { confirmUnlisted } from './plan/listingHint';
 import { planTwoWayRules } from './plan/twoWayStep';
 import type { BaseEntry } from './store/baseStore';
 import { createDestination, type DestinationFactory, type ProviderDeps } from './providers/registry';
-import { type Keychain, resolveSecret } from './secrets';
+import { type Keychain, resolveSecret } from './secrets/secrets';
 import { canCopy, canMove, type Destination, type RemoteEntry } from './providers/types';
 import { Dispatcher } from './rules/dispatch';
 import { compileRule } from './rules/ruleMatcher';

@@ -20,7 +20,7 @@ import {
   transferPool,
   type EngineDeps,
 } from './runSteps';
-import { releaseMemory } from './memory';
+import { releaseMemory } from './diagnostics/memory';
 import { LivePath, mergeBelowQuorum } from './live/livePath';
 import { purgeTrash, sweepDownloadLeftovers } from './trash';
 import { scanChanges, scanFolder, type FolderScan } from './scan/scanner';

@@ -24,7 +24,7 @@ import {
 import type { Job } from '../store/jobStore';
 import { stillShipped } from './stillShipped';
 import { executeTwoWay, renameRemote } from './twoWayExec';
-import { killPoint } from '../killPoint';
+import { killPoint } from '../diagnostics/killPoint';
 import type { ShippedRecord } from '../store/shippedStore';
 import type { Store } from '../store/store';
 

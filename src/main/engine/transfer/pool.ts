@@ -1,5 +1,5 @@
 import { FerryError, isRetryable } from '../../../shared/errors';
-import { logDurability } from '../durabilityLog';
+import { logDurability } from '../diagnostics/durabilityLog';
 import type { EventBus } from '../events';
 import { canUploadBatch, type BatchUpload, type Destination } from '../providers/types';
 import { transferRef, type Job } from '../store/jobStore';

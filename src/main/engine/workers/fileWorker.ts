@@ -3,7 +3,7 @@ import { copyToTemp, type CopyRequest, type CopyResult, type PendingCopy } from 
 import { publishBatch } from '../providers/local/groupCommit';
 import { hashFile, newBuffers, type HashRequest, type HashResult } from '../scan/hashFile';
 import { compressFile, type CompressRequest, type CompressResult } from './compressFile';
-import { releaseMemory } from '../memory';
+import { releaseMemory } from '../diagnostics/memory';
 import { setInstanceTag } from '../scan/ignoreRules';
 import { walkFolder, type WalkPart, type WalkResult } from '../scan/walk';
 

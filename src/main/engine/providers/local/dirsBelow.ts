@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { dirname, sep } from 'node:path';
-import { logDurability } from '../../durabilityLog';
+import { logDurability } from '../../diagnostics/durabilityLog';
 import { fsPath } from '../../scan/rawNames';
 
 /**

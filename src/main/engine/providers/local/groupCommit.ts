@@ -1,7 +1,7 @@
 import { close, closeSync, constants, fdatasync as fdatasyncCb, fsync, open, renameSync, unlinkSync } from 'node:fs';
 import { dirname, sep } from 'node:path';
-import { logDurability } from '../../durabilityLog';
-import { killPoint } from '../../killPoint';
+import { logDurability } from '../../diagnostics/durabilityLog';
+import { killPoint } from '../../diagnostics/killPoint';
 import { fsPath } from '../../scan/rawNames';
 import { versionAt, type CopyResult, type PendingCopy } from './copyVerified';
 
