@@ -1,4 +1,5 @@
 // Composition root for the Electron face. Electron is reached only through ./shell.
+import './threadPool';
 import { join } from 'node:path';
 import { NotificationBatcher, type Notice, type NoticeAction } from './desktop/notificationBatcher';
 import { startTrayFeed } from './desktop/trayFeed';
@@ -6,7 +7,7 @@ import { trayModel, trayPlatformOf } from './desktop/trayModel';
 import { TraySnapshotSource } from './desktop/traySnapshot';
 import { watchNetwork } from './desktop/networkChange';
 import { safeKeychain } from './desktop/safeKeychain';
-import { openAppEngine, type AppEngine } from './engine/appEngine';
+import { openAppEngine, type AppEngine } from './engine/host/appEngine';
 import { serveContract } from './shell/ipc';
 import {
   acquireSingleInstanceLock,

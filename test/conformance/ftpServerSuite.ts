@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { testDestination } from '../../src/main/engine/destinationTest';
+import { testDestination } from '../../src/main/engine/host/destinationTest';
 import { FtpDestination } from '../../src/main/engine/providers/ftp/ftpProvider';
 import { defaultFactories } from '../../src/main/engine/providers/registry';
 import { failure, ftpConfig, ftpDeps, ownedFolder, sourceOf, tempsBelow } from '../helpers/ftpDest';

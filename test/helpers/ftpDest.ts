@@ -7,7 +7,7 @@ import type { ProviderDeps } from '../../src/main/engine/providers/registry';
 import type { FtpDestinationConfig } from '../../src/main/engine/providers/ftp/ftpProvider';
 import type { UploadSource } from '../../src/main/engine/providers/types';
 import { MultiHash } from '../../src/main/engine/scan/multiHash';
-import { resolveSecret } from '../../src/main/engine/secrets';
+import { resolveSecret } from '../../src/main/engine/secrets/secrets';
 import type { FileWorkers } from '../../src/main/engine/workers/fileWorkers';
 import type { FtpServer } from '../servers/ftpKit';
 import { MemoryResume } from './memoryResume';

@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
-import { openAppEngine } from '../../src/main/engine/appEngine';
+import { openAppEngine } from '../../src/main/engine/host/appEngine';
 
 it('the desktop engine starts on first run with an empty config in its data folder and answers the contract', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'ferry-app-'));

@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3';
 import type { ChildProcess } from 'node:child_process';
-import { mkdirSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runFerry, spawnFerry } from '../helpers/cli';
@@ -140,7 +140,11 @@ describe('the daemon and a destination that comes later', () => {
     rmSync(w.dest, { recursive: true });
     writeFileSync(join(w.src, 'waiting.txt'), 'shipped once the drive is there');
     daemon = startDaemon(w);
-    await new Promise((r) => setTimeout(r, 1500));
+    // The drive comes once the daemon has found it missing (however long its start takes).
+    const until = Date.now() + 60_000;
+    const saidOffline = () =>
+      existsSync(join(w.root, 'ferry.log')) && logLines(w).some((l) => l.message === 'destination unavailable');
+    while (!saidOffline() && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
     mkdirSync(w.dest);
     // Any change makes the daemon look again (a timer does too, every 30 s).
     writeFileSync(join(w.src, 'nudge.txt'), 'x');

@@ -58,11 +58,12 @@ describe('dropbox provider against the emulator', () => {
     rmSync(work, { recursive: true, force: true });
   });
 
-  it('declares what Dropbox offers: dropbox content hashes, case-insensitive names, resumable and conditional uploads, a rev per write, no tags', () => {
+  it('declares what Dropbox offers: dropbox content hashes, case-insensitive names, resumable and conditional uploads, a rev per write, no tags, folders that stay when emptied', () => {
     const { dest } = emulatedDropbox(emu);
     expect(dest.features).toEqual({
       hashes: ['dropbox'],
       caseInsensitive: true,
+      emptyFoldersStay: true,
       resumable: true,
       maxSingleUpload: 150 * MiB,
       tags: false,

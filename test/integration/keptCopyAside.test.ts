@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -31,7 +31,7 @@ describe.each(TARGETS)('backup and move to %s: a name that changes kind keeps th
   let n = 0;
   beforeAll(async () => {
     target = await startTarget(name);
-    places = [1, 2, 3, 4].map((i) => target.place(`${name}-${i}`));
+    places = [1, 2, 3, 4, 5].map((i) => target.place(`${name}-${i}`));
   }, 60_000);
   afterAll(() => target?.stop());
 
@@ -71,6 +71,19 @@ describe.each(TARGETS)('backup and move to %s: a name that changes kind keeps th
     mkdirSync(dirname(join(folder, path)), { recursive: true });
     writeFileSync(join(folder, path), content);
   };
+
+  it('backup: a file renamed onto a name whose old copy is there holds the renamed content there', async () => {
+    const m = rule('backup');
+    put(m.folder, 'a.txt', 'old a');
+    put(m.folder, 'b.txt', 'the b');
+    await m.run();
+    unlinkSync(join(m.folder, 'a.txt'));
+    renameSync(join(m.folder, 'b.txt'), join(m.folder, 'a.txt'));
+    // A server-side copy from b.txt where the server will copy over a file; the bytes otherwise (Dropbox).
+    await m.run();
+    expect(await m.dest()).toEqual({ 'a.txt': 'the b', 'b.txt': 'the b' });
+    expect(await m.run()).toBe(0);
+  }, 60_000);
 
   for (const mode of ['backup', 'move'] as const) {
     it(`${mode}: a file replaced by a folder of its name — the old file kept beside it, the folder sent in one pass`, async () => {

@@ -7,7 +7,7 @@ import { FerryError } from '../../src/shared/errors';
 import type { ProviderDeps } from '../../src/main/engine/providers/registry';
 import { SftpDestination, type SftpDestinationConfig } from '../../src/main/engine/providers/sftp/sftpProvider';
 import { MultiHash } from '../../src/main/engine/scan/multiHash';
-import { resolveSecret } from '../../src/main/engine/secrets';
+import { resolveSecret } from '../../src/main/engine/secrets/secrets';
 import type { FileWorkers } from '../../src/main/engine/workers/fileWorkers';
 import { providerConformance } from '../conformance/providerSuite';
 import { MemoryResume } from '../helpers/memoryResume';

@@ -12,7 +12,7 @@ import { SftpDestination, type SftpDestinationConfig } from '../../src/main/engi
 import type { ResumeStore, UploadSource } from '../../src/main/engine/providers/types';
 import { MemoryResume } from '../helpers/memoryResume';
 import { MultiHash } from '../../src/main/engine/scan/multiHash';
-import { resolveSecret } from '../../src/main/engine/secrets';
+import { resolveSecret } from '../../src/main/engine/secrets/secrets';
 import type { FileWorkers } from '../../src/main/engine/workers/fileWorkers';
 import { providerConformance } from '../conformance/providerSuite';
 import { startRcloneSftp, startSshd, type SftpServer } from '../servers/sshd';

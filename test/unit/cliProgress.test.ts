@@ -30,14 +30,27 @@ function lastLine(feed: (events: EventBus) => void): string | undefined {
 describe("the command line's progress line", () => {
   it('counts a file already running in the total: never more bytes sent than in all', () => {
     const line = lastLine((events) => {
-      // The queue reports the running file as active, its bytes no longer pending.
+      // Before the queue is counted, the running file alone makes the total.
       events.emit('transfer:started', ref(1, 20));
-      events.emit('queue:changed', { pending: 0, active: 1, failed: 0, bytesPending: 0 });
+      events.emit('transfer:progress', { ...ref(1, 20), bytes: 10, total: 20, rate: 10 });
+      events.emit('queue:changed', { pending: 0, active: 1, failed: 0, bytesPending: 20 });
       events.emit('transfer:done', { ...ref(1, 20), bytes: 20, durationMs: 5, outcome: 'done', note: null });
     });
     expect(line).toContain('1/1 files');
     expect(line).toContain('20 B/20 B');
     expect(line).not.toContain('/0 B');
+  });
+
+  it("counts a batch's running files once: the queue's pending bytes already hold them (6.30 kB/10.3 kB before)", () => {
+    const line = lastLine((events) => {
+      for (const id of [1, 2, 3]) events.emit('transfer:started', ref(id, 10));
+      // Running jobs stay in the queue until they end: their bytes are pending.
+      events.emit('queue:changed', { pending: 0, active: 3, failed: 0, bytesPending: 30 });
+      for (const id of [1, 2, 3])
+        events.emit('transfer:done', { ...ref(id, 10), bytes: 10, durationMs: 5, outcome: 'done', note: null });
+    });
+    expect(line).toContain('3/3 files');
+    expect(line).toContain('30 B/30 B');
   });
 
   it('says a rate in whole bytes, not 545.4545454545455 B/s', () => {

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { cipherProblem, safeKeychain, SECRETS_FILE, type Cipher } from '../../src/main/desktop/safeKeychain';
-import { resolveSecret } from '../../src/main/engine/secrets';
+import { resolveSecret } from '../../src/main/engine/secrets/secrets';
 import { FerryError } from '../../src/shared/errors';
 
 /** Stands in for safeStorage: AES-GCM with a key only this "OS account" has. */

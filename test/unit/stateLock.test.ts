@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FerryError } from '../../src/shared/errors';
-import { lockStateDir } from '../../src/main/engine/stateLock';
+import { lockStateDir } from '../../src/main/engine/store/stateLock';
 
 let dir: string;
 beforeEach(() => {

@@ -4,10 +4,10 @@ import { dirname, join } from 'node:path';
 import type { FerryConfig } from '../../shared/config';
 import type { StatusResult } from '../../shared/contract';
 import type { EngineDeps } from '../engine/runSteps';
-import { fileLogger, streamLogger, type Logger } from '../engine/log';
-import { EngineHost } from '../engine/engineHost';
-import { privateFile } from '../engine/stateDir';
-import { isAlive } from '../engine/stateLock';
+import { fileLogger, streamLogger, type Logger } from '../engine/diagnostics/log';
+import { EngineHost } from '../engine/host/engineHost';
+import { privateFile } from '../engine/store/stateDir';
+import { isAlive } from '../engine/store/stateLock';
 import { startServer } from '../server/httpServer';
 
 export type DaemonOptions = {

@@ -17,7 +17,7 @@ export function attachProgress(events: EventBus, out: Out, opts: { verbose?: boo
   let bytesTotal = 0;
   let scanning = '';
   const inFlight = new Map<number, number>();
-  // Sizes of the running files: the queue counts their bytes as no longer pending, the total still holds them.
+  // Sizes of the running files: a floor for the total before the queue is first counted.
   const running = new Map<number, number>();
   const runningBytes = () => [...running.values()].reduce((a, b) => a + b, 0);
   let lastLine = 0;
@@ -70,7 +70,8 @@ export function attachProgress(events: EventBus, out: Out, opts: { verbose?: boo
     ),
     events.on('queue:changed', (q) => {
       filesTotal = Math.max(filesTotal, filesDone + q.pending + q.active);
-      bytesTotal = Math.max(bytesTotal, bytesDone + runningBytes() + q.bytesPending);
+      // The queue's pending bytes include the running transfers' (their rows stay until they end).
+      bytesTotal = Math.max(bytesTotal, bytesDone + q.bytesPending);
       draw();
     }),
     events.on('transfer:started', (t) => {

@@ -1,3 +1,4 @@
+import '../threadPool';
 import { main } from './index';
 
 // A reader that went away (`ferry plan | head`) is no crash: the command finishes its work (a sync

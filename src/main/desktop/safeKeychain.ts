@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { FerryError } from '../../shared/errors';
-import type { Keychain } from '../engine/secrets';
+import type { Keychain } from '../engine/secrets/secrets';
 
 /**
  * What the OS gives to encrypt secrets (Electron's safeStorage, adapted by shell/safeStorage.ts; a

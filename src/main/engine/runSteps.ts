@@ -11,7 +11,7 @@ import { planTwoWayRules } from './plan/twoWayStep';
 import type { BaseEntry } from './store/baseStore';
 import type { ShippedRecord } from './store/shippedStore';
 import { createDestination, type DestinationFactory, type ProviderDeps } from './providers/registry';
-import { type Keychain, resolveSecret } from './secrets';
+import { type Keychain, resolveSecret } from './secrets/secrets';
 import { canCopy, canMove, type Destination, type RemoteEntry } from './providers/types';
 import { Dispatcher } from './rules/dispatch';
 import { compileRule } from './rules/ruleMatcher';
@@ -109,17 +109,42 @@ export function kindsPerFolder(
   return new Map([...out].map(([f, s]) => [f, [...s].filter((k) => k !== 'sha256')]));
 }
 
+/**
+ * Whether a folder's new files are read once, while they are sent (ScanOptions.readOnSend): every rule
+ * over it is one-way and uncompressed, and every destination of those rules hashes while it sends.
+ */
+export function readsOnSend(
+  cfg: Pick<FerryConfig, 'rules'>,
+  destinations: ReadonlyMap<string, Destination>,
+  folder: string,
+): boolean {
+  const rules = cfg.rules.filter((r) => r.from.includes(folder));
+  return (
+    rules.length > 0 &&
+    rules.every(
+      (r) =>
+        r.mode !== 'two-way' &&
+        (r.compress ?? 'identity') === 'identity' &&
+        r.to.every((d) => destinations.get(d)?.features.hashesWhileSending === true),
+    )
+  );
+}
+
 /** The folders some rule reads from and that are not paused. */
 export function activeFolders(cfg: FerryConfig, paused: ReadonlySet<string> = new Set()): FolderConfig[] {
   return cfg.folders.filter((f) => !f.paused && !paused.has(f.id) && cfg.rules.some((r) => r.from.includes(f.id)));
 }
 
-/** With `cfg`, folders that some rule routes by content type are sniffed (see folderNeedsContentType). */
+/**
+ * With `cfg`, folders that some rule routes by content type are sniffed (see folderNeedsContentType);
+ * with `destinations` too, new files of the folders that can are left to be read once (readsOnSend).
+ */
 export async function scanFolders(
   folders: readonly FolderConfig[],
   kinds: ReadonlyMap<string, HashKind[]>,
   deps: EngineDeps,
   cfg?: Pick<FerryConfig, 'rules'>,
+  destinations?: ReadonlyMap<string, Destination>,
 ): Promise<Map<string, FolderScan>> {
   const scans = new Map<string, FolderScan>();
   for (const folder of folders)
@@ -129,7 +154,10 @@ export async function scanFolders(
         folder,
         kinds.get(folder.id) ?? [],
         { index: deps.store.index, workers: deps.workers, events: deps.events },
-        { sniff: cfg ? folderNeedsContentType(cfg, folder.id) : false },
+        {
+          sniff: cfg ? folderNeedsContentType(cfg, folder.id) : false,
+          readOnSend: cfg !== undefined && destinations !== undefined && readsOnSend(cfg, destinations, folder.id),
+        },
       ),
     );
   return scans;
@@ -147,6 +175,8 @@ export async function destinationStates(
     signal?: AbortSignal;
     /** The rules, so that two-way rules' base entries are confirmed like shipped records (see confirmUnlisted). */
     rules?: readonly Pick<RuleConfig, 'name' | 'mode' | 'to'>[];
+    /** Hashes a file not read yet whose write was interrupted (adoptInterrupted.ts); see rehasher. */
+    rehash?: (folder: string, path: string) => Promise<LocalFile | undefined>;
   },
 ): Promise<{ states: Map<string, DestinationState>; cleanedPartials: number }> {
   let cleanedPartials = 0;
@@ -187,7 +217,8 @@ export async function destinationStates(
       }
       // A complete listing: files published by a write that was killed before its record are recognised.
       // Files it adopted are recorded now: read the records again.
-      if (remote && (await adoptInterruptedWrites(deps.store, dest, remote, opts.signal)) > 0) shipped = undefined;
+      if (remote && (await adoptInterruptedWrites(deps.store, dest, remote, opts.signal, opts.rehash)) > 0)
+        shipped = undefined;
     }
     states.set(id, {
       shipped: shipped ?? deps.store.shipped.forDestination(id),
@@ -357,6 +388,7 @@ export function transferPool(
       workers: deps.workers,
       stagingDir: deps.store.stagingDir,
       rehash: rehasher(cfg, deps, kinds),
+      kinds,
       twoWay: new Set(cfg.rules.filter((r) => r.mode === 'two-way').map((r) => r.name)),
     },
     deps.events,

@@ -13,6 +13,7 @@ import {
   applyBaseUpdates,
   destinationStates,
   kindsPerFolder,
+  rehasher,
   planAll,
   scanFolders,
   transferPool,
@@ -51,11 +52,12 @@ type RunOptions = { confirmDeletes?: boolean; signal?: AbortSignal };
 export async function prepare(cfg: FerryConfig, deps: EngineDeps, opts: RunOptions = {}): Promise<Prepared> {
   const { destinations, errors } = await connectDestinations(cfg, deps, opts.signal);
   const kinds = kindsPerFolder(cfg, destinations);
-  const scans = await scanFolders(activeFolders(cfg), kinds, deps, cfg);
+  const scans = await scanFolders(activeFolders(cfg), kinds, deps, cfg, destinations);
   const { states, cleanedPartials } = await destinationStates(destinations, deps, {
     list: true,
     signal: opts.signal,
     rules: cfg.rules,
+    rehash: rehasher(cfg, deps, kinds),
   });
   const thePlan = planAll(
     cfg,
@@ -120,7 +122,7 @@ export async function syncOnce(cfg: FerryConfig, deps: EngineDeps, opts: RunOpti
     prepared.destinationErrors.length === 0 &&
     !prepared.plan.problems.some(isBlockingProblem) &&
     !signal.aborted;
-  const belowQuorum = stillBelowQuorum(prepared.plan.belowQuorum, deps.store.shipped).filter(
+  const belowQuorum = stillBelowQuorum(prepared.plan.belowQuorum, deps.store.shipped, deps.store.index).filter(
     (b) => deps.store.index.get(b.folder, b.path) !== undefined,
   );
   return { ...prepared, stats, failures, blockingIssues, ok, belowQuorum };

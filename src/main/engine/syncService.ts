@@ -1,5 +1,4 @@
 import { statSync } from 'node:fs';
-import { stat } from 'node:fs/promises';
 import { folderNeedsContentType, type FerryConfig, type FolderConfig, type RuleConfig } from '../../shared/config';
 import type { PreviewResult } from '../../shared/contract';
 import type { BelowQuorum, Plan } from './plan/planner';
@@ -9,32 +8,29 @@ import { previewRule } from './rules/preview';
 import { compileRule } from './rules/ruleMatcher';
 import type { Job } from './store/jobStore';
 import type { FolderStatus, ServiceState } from '../../shared/events';
-import type { HashKind } from '../../shared/hashes';
 import type { LocalFile } from '../../shared/models';
-import { IDLE_PROGRESS, ProgressModel, type ProgressSnapshot } from '../../shared/progress';
+import { IDLE_PROGRESS, type ProgressSnapshot } from '../../shared/progress';
 import { canWatch, type Destination } from './providers/types';
 import {
   activeFolders,
   applyBaseUpdates,
-  connectDestinations,
   destinationStates,
-  kindsPerFolder,
-  passingFailuresRetried,
   planAll,
-  toSerialized,
+  rehasher,
   transferPool,
-  type DestinationFailure,
   type EngineDeps,
 } from './runSteps';
-import { releaseMemory } from './memory';
+import { releaseMemory } from './diagnostics/memory';
 import { LivePath, mergeBelowQuorum } from './live/livePath';
 import { purgeTrash, sweepDownloadLeftovers } from './trash';
 import { scanChanges, scanFolder, type FolderScan } from './scan/scanner';
 import { walkFolder } from './scan/walk';
+import { DestinationSet } from './service/destinationSet';
+import { FolderWatchers } from './service/folderWatchers';
+import { Scheduler } from './service/scheduler';
+import { StatusModel } from './service/statusModel';
 import type { TransferPool } from './transfer/pool';
-import { ChangeAggregator, DEFAULT_AGGREGATOR, type AggregatorOptions, type ChangeBatch } from './watch/aggregator';
-import type { WatchHandle } from './watch/backends';
-import { watchFolder } from './watch/folderWatcher';
+import type { AggregatorOptions, ChangeBatch } from './watch/aggregator';
 
 export type ServiceOptions = {
   aggregator?: AggregatorOptions;
@@ -77,48 +73,27 @@ export type HeldDeletion = { rule: string; where: string; deletes: number; total
  * that arrive during one are picked up by the next.
  */
 export class SyncService {
-  private destinations = new Map<string, Destination>();
-  private destinationErrors: DestinationFailure[] = [];
-  private kinds = new Map<string, HashKind[]>();
-  private readonly scans = new Map<string, FolderScan>();
-  private readonly watchers = new Map<string, { handle: WatchHandle; aggregator: ChangeAggregator }>();
-  private readonly folderStatus = new Map<string, FolderStatus>();
-  private readonly dirty = new Map<string, ChangeBatch>();
-  private readonly pausedFolders = new Set<string>();
-  private pausedAll = false;
-  private listNext = true;
-  private cycling = false;
-  private scannedSinceIdle = 0;
-  private gcTimer: NodeJS.Timeout | undefined;
-  private state: ServiceState = 'starting';
-  private pool: TransferPool | undefined;
   private readonly controller = new AbortController();
-  private wake: (() => void) | undefined;
-  private loop: Promise<void> | undefined;
-  private rescanTimer: NodeJS.Timeout | undefined;
-  private pollTimer: NodeJS.Timeout | undefined;
+  private readonly dests: DestinationSet;
+  private readonly statusModel: StatusModel;
+  private readonly schedule: Scheduler;
+  private readonly watchers: FolderWatchers;
+  private readonly scans = new Map<string, FolderScan>();
+  private pool: TransferPool | undefined;
   private readonly twoWay: boolean;
-  private retryTimer: NodeJS.Timeout | undefined;
-  private reconnecting: Promise<void> | undefined;
-  private verifying = false;
+  private readonly dispatcher: Dispatcher;
   /** The latest plan: its dispatch feeds rule previews, its quorum and uncaught counts the status. */
   private lastPlan: Plan | undefined;
   /** Rules whose held deletions a person confirmed, for the next pass. */
   private readonly confirmedDeletes = new Set<string>();
-  private belowQuorum: BelowQuorum[] = [];
-  private readonly dispatcher: Dispatcher;
   /** Rules whose left-behind copies the person asked to remove, for the next pass. */
   private readonly cleanLeftBehindFor = new Set<string>();
-  /** Folders whose path was missing (or not a folder) at the last look: looked for again every few seconds. */
-  private readonly absent = new Set<string>();
-  /** The inode of each folder as its watcher found it: another one at that path (moved away, made anew) is not watched. */
-  private readonly watchedIno = new Map<string, number>();
-  private folderTimer: NodeJS.Timeout | undefined;
-  private checkingFolders = false;
-  private readonly progressModel = new ProgressModel();
-  private progressTimer: NodeJS.Timeout | undefined;
-  private progressBusy = false;
-  private offEvents: (() => void) | undefined;
+  private belowQuorum: BelowQuorum[] = [];
+  private cycling = false;
+  private scannedSinceIdle = 0;
+  private loop: Promise<void> | undefined;
+  private readonly timers: NodeJS.Timeout[] = [];
+  private gcTimer: NodeJS.Timeout | undefined;
   /** Plans a watcher's hints on their own when it can (see live/livePath.ts). */
   readonly live = new LivePath();
 
@@ -129,39 +104,33 @@ export class SyncService {
   ) {
     this.dispatcher = new Dispatcher(cfg.rules.map(compileRule));
     this.twoWay = cfg.rules.some((r) => r.mode === 'two-way');
+    this.statusModel = new StatusModel(deps.events, deps.store.jobs);
+    this.schedule = new Scheduler(() => cfg.folders.map((f) => f.id));
+    this.dests = new DestinationSet(cfg, deps, this.controller.signal, () => this.rescanAll());
+    this.watchers = new FolderWatchers(
+      cfg,
+      deps.events,
+      { dirty: (b) => this.schedule.markDirty(b), setFolder: (f, patch) => this.statusModel.setFolder(f, patch) },
+      opts.aggregator,
+    );
   }
 
   async start(): Promise<void> {
-    this.offEvents = this.deps.events.onAny((name, payload) => {
-      this.progressModel.observe(name, payload);
-      if (name === 'transfer:started') this.progressBusy = true;
+    this.statusModel.start();
+    await this.dests.connect();
+    this.pool = transferPool(this.cfg, this.deps, this.dests.connected, this.dests.kinds, {
+      heldFolders: () => this.schedule.held(),
     });
-    // While transfers run, the one progress model is sent about twice a second (and once more at the end).
-    this.progressTimer = setInterval(() => {
-      if (!this.progressBusy) return;
-      const p = this.progress();
-      this.deps.events.emit('progress', p);
-      this.progressBusy = p.running > 0 || p.filesLeft > 0;
-    }, 500);
-    this.progressTimer.unref();
-    const { destinations, errors } = await connectDestinations(this.cfg, this.deps, this.controller.signal);
-    this.destinations = destinations;
-    this.destinationErrors = errors;
-    this.kinds = kindsPerFolder(this.cfg, destinations);
-    this.pool = transferPool(this.cfg, this.deps, destinations, this.kinds, { heldFolders: () => this.heldFolders() });
     for (const folder of activeFolders(this.cfg)) {
-      this.setFolder(folder.id, { state: 'scanning' });
+      this.statusModel.setFolder(folder.id, { state: 'scanning' });
       // Watch before the first scan, so that nothing written during it goes unnoticed.
-      await this.startWatcher(folder.id);
-      this.markDirty({ folder: folder.id, paths: new Set(), full: true });
+      await this.watchers.start(folder.id);
+      this.schedule.markFull([folder.id]);
     }
-    const every = this.opts.rescanIntervalMs ?? this.cfg.settings.rescan_interval * 1000;
     // The safety net also watches each folder afresh, just before its full rescan.
-    this.rescanTimer = setInterval(() => {
-      void Promise.all([...this.watchers.values()].map((w) => w.handle.refresh?.().catch(() => undefined))).finally(
-        () => this.rescanAll(),
-      );
-    }, every);
+    this.every(this.opts.rescanIntervalMs ?? this.cfg.settings.rescan_interval * 1000, () => {
+      void this.watchers.refreshAll().finally(() => this.rescanAll());
+    });
     // Files deleted by two-way sync wait 30 days in each folder's trash.
     for (const r of this.cfg.rules) {
       const folder = this.cfg.folders.find((f) => f.id === r.from[0]);
@@ -171,114 +140,37 @@ export class SyncService {
       }
     }
     // A destination that announces changes (Dropbox's longpoll) wakes its two-way rules within seconds.
+    const twoWayFolder = (folder: string) => () => this.schedule.markDirty({ folder, paths: new Set(), full: false });
     for (const r of this.cfg.rules) {
-      const dest = r.mode === 'two-way' ? this.destinations.get(r.to[0] as string) : undefined;
-      if (dest && canWatch(dest))
-        void dest.watchChanges(
-          () => this.markDirty({ folder: r.from[0] as string, paths: new Set(), full: false }),
-          this.controller.signal,
-        );
+      const dest = r.mode === 'two-way' ? this.dests.connected.get(r.to[0] as string) : undefined;
+      if (dest && canWatch(dest)) void dest.watchChanges(twoWayFolder(r.from[0] as string), this.controller.signal);
     }
     // Otherwise (and as a safety net) they are looked for at the interval the person set.
     if (this.twoWay)
-      this.pollTimer = setInterval(
-        () => {
-          for (const r of this.cfg.rules)
-            if (r.mode === 'two-way') this.markDirty({ folder: r.from[0] as string, paths: new Set(), full: false });
-        },
-        this.opts.remotePollMs ?? this.cfg.settings.remote_poll * 1000,
-      );
-    this.retryTimer = setInterval(() => {
+      this.every(this.opts.remotePollMs ?? this.cfg.settings.remote_poll * 1000, () => {
+        for (const r of this.cfg.rules) if (r.mode === 'two-way') twoWayFolder(r.from[0] as string)();
+      });
+    let verifying = false;
+    this.every(this.opts.retryIntervalMs ?? 30_000, () => {
       if (this.cycling) return;
-      void this.reconnect();
+      void this.dests.reconnect();
       // A local folder costs a stat to look at: an unplugged disk shows offline even while nothing changes.
-      if (!this.verifying) {
-        this.verifying = true;
-        void this.verifyConnected((d) => d.type === 'local').finally(() => (this.verifying = false));
+      if (!verifying) {
+        verifying = true;
+        void this.dests.verify((d) => d.type === 'local').finally(() => (verifying = false));
       }
-    }, this.opts.retryIntervalMs ?? 30_000);
-    // A folder renamed away or unmounted sends no event its watcher sees; one that is back needs a new watcher.
-    this.folderTimer = setInterval(() => {
-      if (this.checkingFolders) return;
-      this.checkingFolders = true;
-      void this.checkFolders().finally(() => (this.checkingFolders = false));
-    }, this.opts.folderCheckMs ?? 2000);
+    });
+    let checking = false;
+    this.every(this.opts.folderCheckMs ?? 2000, () => {
+      if (checking) return;
+      checking = true;
+      void this.watchers.check(this.controller.signal).finally(() => (checking = false));
+    });
     this.loop = this.run();
   }
 
-  private heldFolders(): string[] {
-    return this.pausedAll ? this.cfg.folders.map((f) => f.id) : [...this.pausedFolders];
-  }
-
-  private async startWatcher(folderId: string): Promise<void> {
-    const folder = this.cfg.folders.find((f) => f.id === folderId);
-    if (!folder) return;
-    const aggregator = new ChangeAggregator(
-      folder.id,
-      folder.path,
-      (b) => this.markDirty(b),
-      this.opts.aggregator ?? DEFAULT_AGGREGATOR,
-    );
-    try {
-      const handle = await watchFolder(
-        folder,
-        (paths) => aggregator.add(paths),
-        (err) => {
-          // A watcher that errs may have lost events: rescan the whole folder.
-          this.deps.events.emit('warning', { folder: folder.id, message: `watcher error: ${err.message}` });
-          aggregator.addFull();
-        },
-        (message) => this.deps.events.emit('warning', { folder: folder.id, message }),
-        () => aggregator.addFull(),
-      );
-      this.watchers.set(folder.id, { handle, aggregator });
-      const ino = await stat(folder.path).then(
-        (st) => (st.isDirectory() ? st.ino : undefined),
-        () => undefined,
-      );
-      if (ino === undefined) this.watchedIno.delete(folder.id);
-      else this.watchedIno.set(folder.id, ino);
-      this.setFolder(folder.id, { watcher: handle.backend });
-    } catch (err) {
-      // No watcher at all (the folder is missing, say): it is looked for again every few seconds.
-      this.absent.add(folder.id);
-      this.setFolder(folder.id, { state: 'error', error: `cannot watch ${folder.path}: ${(err as Error).message}` });
-    }
-  }
-
-  /** Watches a folder afresh: a watcher on a folder that went away and came back sees nothing. */
-  private async rewatch(folderId: string): Promise<void> {
-    const old = this.watchers.get(folderId);
-    this.watchers.delete(folderId);
-    if (old) {
-      old.aggregator.close();
-      await old.handle.close().catch(() => undefined);
-    }
-    await this.startWatcher(folderId);
-  }
-
-  /**
-   * Looks at each synced folder's path (a stat each, every few seconds): one that went away is scanned
-   * (the scan says it is missing, and deletes nothing); one that is back, or another folder now at its
-   * path, is watched afresh and scanned.
-   */
-  private async checkFolders(): Promise<void> {
-    for (const folder of activeFolders(this.cfg)) {
-      if (this.controller.signal.aborted) return;
-      const st = await stat(folder.path).catch(() => undefined);
-      const here = st?.isDirectory() === true;
-      const full = () => this.markDirty({ folder: folder.id, paths: new Set(), full: true });
-      if (this.absent.has(folder.id)) {
-        if (!here) continue;
-        this.absent.delete(folder.id);
-        await this.rewatch(folder.id).finally(full);
-      } else if (!here) {
-        this.absent.add(folder.id);
-        full();
-      } else if (this.watchedIno.has(folder.id) && this.watchedIno.get(folder.id) !== st?.ino) {
-        await this.rewatch(folder.id).finally(full);
-      }
-    }
+  private every(ms: number, tick: () => void): void {
+    this.timers.push(setInterval(tick, ms));
   }
 
   /**
@@ -287,44 +179,33 @@ export class SyncService {
    */
   rescanFolder(folderId: string): boolean {
     if (!activeFolders(this.cfg).some((f) => f.id === folderId)) return false;
-    this.absent.delete(folderId);
-    this.listNext = true;
-    this.setFolder(folderId, { state: 'scanning' });
-    void this.rewatch(folderId).finally(() => this.markDirty({ folder: folderId, paths: new Set(), full: true }));
+    this.schedule.listNext = true;
+    this.statusModel.setFolder(folderId, { state: 'scanning' });
+    void this.watchers.rewatch(folderId).finally(() => this.schedule.markFull([folderId]));
     return true;
-  }
-
-  private markDirty(batch: ChangeBatch): void {
-    const prev = this.dirty.get(batch.folder);
-    if (prev) {
-      prev.full ||= batch.full;
-      for (const p of batch.paths) prev.paths.add(p);
-    } else this.dirty.set(batch.folder, { ...batch, paths: new Set(batch.paths) });
-    this.wake?.();
   }
 
   /** The safety net: every folder rescanned and every destination listed. */
   rescanAll(): void {
-    this.listNext = true;
-    for (const f of activeFolders(this.cfg)) this.markDirty({ folder: f.id, paths: new Set(), full: true });
+    this.schedule.listNext = true;
+    this.schedule.markFull(activeFolders(this.cfg).map((f) => f.id));
   }
 
   private async run(): Promise<void> {
     const signal = this.controller.signal;
     while (!signal.aborted) {
-      const runnable = [...this.dirty.keys()].filter((f) => !this.pausedAll && !this.pausedFolders.has(f));
-      if (runnable.length === 0) {
+      const batch = this.schedule.take();
+      if (batch.length === 0) {
         // After a big scan, collect once the file workers have stopped too (they idle out after 5 s).
         if (this.scannedSinceIdle >= 10_000) this.gcTimer = setTimeout(releaseMemory, 6000).unref();
         this.scannedSinceIdle = 0;
-        this.setState(this.pausedAll ? 'paused' : this.destinationErrors.length > 0 ? 'error' : 'idle');
-        await new Promise<void>((resolve) => (this.wake = resolve));
-        this.wake = undefined;
+        this.statusModel.setState(
+          this.schedule.allPaused ? 'paused' : this.dests.failures.length > 0 ? 'error' : 'idle',
+        );
+        await this.schedule.idle();
         continue;
       }
       if (this.gcTimer) clearTimeout(this.gcTimer);
-      const batch = runnable.map((f) => this.dirty.get(f) as ChangeBatch);
-      for (const f of runnable) this.dirty.delete(f);
       try {
         await this.cycle(batch);
       } catch (err) {
@@ -333,72 +214,26 @@ export class SyncService {
     }
   }
 
-  /** Destinations that failed their check (a drive not mounted yet, a server down) are tried again. */
-  private reconnect(): Promise<void> {
-    this.reconnecting ??= this.tryReconnect().finally(() => (this.reconnecting = undefined));
-    return this.reconnecting;
-  }
-
-  private async tryReconnect(): Promise<void> {
-    if (this.destinationErrors.length === 0 || this.controller.signal.aborted) return;
-    const failed = new Set(this.destinationErrors.map((e) => e.destination));
-    const retry = { ...this.cfg, destinations: this.cfg.destinations.filter((d) => failed.has(d.id)) };
-    const { destinations, errors } = await connectDestinations(retry, this.deps, this.controller.signal);
-    // The pool holds these maps: update them in place.
-    for (const [id, dest] of destinations) this.destinations.set(id, dest);
-    for (const [folder, kinds] of kindsPerFolder(this.cfg, this.destinations)) this.kinds.set(folder, kinds);
-    this.destinationErrors = errors;
-    if (destinations.size > 0) this.rescanAll();
-  }
-
-  /**
-   * Every pass looks again, writing nothing, at the destinations it holds: a disk unplugged or a share
-   * unmounted since the last pass is offline (nothing planned for it, the status says so) instead of
-   * being written to, and reconnect() brings it back once its folder is there again.
-   */
-  private async verifyConnected(which: (d: Destination) => boolean = () => true): Promise<void> {
-    const signal = this.controller.signal;
-    await Promise.all(
-      [...this.destinations].map(async ([id, dest]) => {
-        if (!which(dest)) return;
-        try {
-          await passingFailuresRetried(() => dest.check(signal, { write: false }), signal);
-        } catch (err) {
-          if (signal.aborted) return;
-          // The pool holds this map: removed in place, the next plan has nothing for it.
-          this.destinations.delete(id);
-          await dest.close().catch(() => undefined);
-          const error = toSerialized(err, id);
-          this.destinationErrors = [
-            ...this.destinationErrors.filter((e) => e.destination !== id),
-            { destination: id, error },
-          ];
-          this.deps.events.emit('destination:error', { destination: id, error });
-        }
-      }),
-    );
-  }
-
   private async cycle(batch: ChangeBatch[]): Promise<void> {
     this.cycling = true;
-    this.setState('syncing');
+    this.statusModel.setState('syncing');
     try {
-      await this.reconnect();
-      await this.verifyConnected();
+      await this.dests.reconnect();
+      await this.dests.verify();
       const wanted = new Set(batch.map((b) => b.folder));
-      const folders = activeFolders(this.cfg, new Set(this.heldFolders())).filter((f) => wanted.has(f.id));
-      for (const f of folders) this.setFolder(f.id, { state: 'scanning' });
+      const folders = activeFolders(this.cfg, new Set(this.schedule.held())).filter((f) => wanted.has(f.id));
+      for (const f of folders) this.statusModel.setFolder(f.id, { state: 'scanning' });
       const live = await this.live.pass(
         folders.map((f) => ({ folder: f, hints: batch.find((b) => b.folder === f.id) })),
         {
           cfg: this.cfg,
           deps: this.deps,
           dispatcher: this.dispatcher,
-          destinations: this.destinations,
-          kinds: this.kinds,
+          destinations: this.dests.connected,
+          kinds: this.dests.kinds,
           scans: this.scans,
           lastPlan: this.lastPlan,
-          fullPass: this.listNext
+          fullPass: this.schedule.listNext
             ? 'a listing is due'
             : this.confirmedDeletes.size > 0
               ? 'deletions confirmed'
@@ -417,15 +252,16 @@ export class SyncService {
         const scan =
           live.scanned.get(f.id) ??
           (!hints || hints.full || !prev
-            ? await scanFolder(f, this.kinds.get(f.id) ?? [], scanDeps, scanOpts)
-            : await scanChanges(f, this.kinds.get(f.id) ?? [], scanDeps, [...hints.paths], prev, scanOpts));
+            ? await scanFolder(f, this.dests.kinds.get(f.id) ?? [], scanDeps, scanOpts)
+            : await scanChanges(f, this.dests.kinds.get(f.id) ?? [], scanDeps, [...hints.paths], prev, scanOpts));
         fresh.set(f.id, scan);
         this.scannedSinceIdle += hints?.full === false ? hints.paths.size : scan.files.size;
       }
       for (const [id, scan] of fresh) {
         this.scans.set(id, scan);
-        if (scan.issues.some((i) => i.code === 'missing-folder' || i.code === 'not-a-folder')) this.absent.add(id);
-        this.setFolder(id, {
+        if (scan.issues.some((i) => i.code === 'missing-folder' || i.code === 'not-a-folder'))
+          this.watchers.markAbsent(id);
+        this.statusModel.setFolder(id, {
           state: 'syncing',
           files: scan.files.size,
           lastScanAt: Date.now(),
@@ -440,15 +276,18 @@ export class SyncService {
         return;
       }
       const planned = new Map(
-        [...this.scans].filter(([id]) => activeFolders(this.cfg, new Set(this.heldFolders())).some((f) => f.id === id)),
+        [...this.scans].filter(([id]) =>
+          activeFolders(this.cfg, new Set(this.schedule.held())).some((f) => f.id === id),
+        ),
       );
       // Two-way rules compare with the destination every pass: changes come from there too.
-      const { states } = await destinationStates(this.destinations, this.deps, {
-        list: this.listNext || this.twoWay,
+      const { states } = await destinationStates(this.dests.connected, this.deps, {
+        list: this.schedule.listNext || this.twoWay,
         signal: this.controller.signal,
         rules: this.cfg.rules,
+        rehash: rehasher(this.cfg, this.deps, this.dests.kinds),
       });
-      this.listNext = false;
+      this.schedule.listNext = false;
       // A confirmation covers the pass that follows it: a later mass deletion is held again.
       const consent = new Set(this.confirmedDeletes);
       this.confirmedDeletes.clear();
@@ -475,20 +314,19 @@ export class SyncService {
       );
     } finally {
       this.cycling = false;
-      for (const [id, st] of this.folderStatus)
+      for (const [id, st] of this.statusModel.allFolders())
         if (st.state === 'syncing' || st.state === 'scanning')
-          this.setFolder(id, {
-            state: this.pausedFolders.has(id) || this.pausedAll ? 'paused' : st.error ? 'error' : 'watching',
+          this.statusModel.setFolder(id, {
+            state: this.schedule.isPaused(id) ? 'paused' : st.error ? 'error' : 'watching',
           });
     }
   }
 
   pause(folder?: string): void {
-    if (folder === undefined) this.pausedAll = true;
-    else this.pausedFolders.add(folder);
+    this.schedule.pause(folder);
     for (const f of this.cfg.folders)
-      if (folder === undefined || f.id === folder) this.setFolder(f.id, { state: 'paused' });
-    if (this.pausedAll) this.setState('paused');
+      if (folder === undefined || f.id === folder) this.statusModel.setFolder(f.id, { state: 'paused' });
+    if (this.schedule.allPaused) this.statusModel.setState('paused');
     // Its running transfers stop now, not when they end: a pause that lets them run on is no pause.
     this.pool?.stopHeld();
   }
@@ -498,27 +336,23 @@ export class SyncService {
    * so no full rescan is needed: it would keep the person waiting on a big folder).
    */
   resume(folder?: string): void {
-    const wasAll = this.pausedAll;
-    if (folder === undefined) {
-      this.pausedAll = false;
-      this.pausedFolders.clear();
-    } else this.pausedFolders.delete(folder);
+    const wasAll = this.schedule.resume(folder);
     let any = false;
     for (const f of activeFolders(this.cfg))
       if (folder === undefined || f.id === folder) {
         any = true;
-        this.setFolder(f.id, { state: 'syncing' });
-        this.markDirty({ folder: f.id, paths: new Set(), full: false });
+        this.statusModel.setFolder(f.id, { state: 'syncing' });
+        this.schedule.markDirty({ folder: f.id, paths: new Set(), full: false });
       }
-    if (wasAll && !this.pausedAll) this.setState(any ? 'syncing' : 'idle');
+    if (wasAll && !this.schedule.allPaused) this.statusModel.setState(any ? 'syncing' : 'idle');
   }
 
   status(): ServiceStatus {
     const used = new Set(activeFolders(this.cfg).map((f) => f.id));
     return {
-      state: this.state,
+      state: this.statusModel.current,
       folders: this.cfg.folders.map((f) => {
-        const st = this.folderStatus.get(f.id);
+        const st = this.statusModel.folder(f.id);
         if (used.has(f.id))
           return {
             ...(st ?? { folder: f.id, state: 'scanning', files: 0, watcher: null, lastScanAt: null, error: null }),
@@ -536,15 +370,7 @@ export class SyncService {
           used: used.has(f.id),
         };
       }),
-      destinations: this.cfg.destinations.map((d) => {
-        const err = this.destinationErrors.find((e) => e.destination === d.id);
-        return {
-          id: d.id,
-          ok: err === undefined && this.destinations.has(d.id),
-          error: err ? err.error.message : null,
-          used: this.cfg.rules.some((r) => r.to.includes(d.id)),
-        };
-      }),
+      destinations: this.dests.statusRows(),
       queue: this.deps.store.jobs.counts(),
       belowQuorum: this.belowQuorum,
       uncaught: this.lastPlan?.unmatched ?? 0,
@@ -557,7 +383,7 @@ export class SyncService {
   /** The one progress model's figures (shared/progress.ts), against what the queue holds now. */
   progress(): ProgressSnapshot {
     if (!this.pool) return { ...IDLE_PROGRESS, at: Date.now() };
-    return this.progressModel.snapshot(this.deps.store.jobs.queuedByFolder());
+    return this.statusModel.progress();
   }
 
   private leftBehind(): LeftBehind[] {
@@ -574,7 +400,7 @@ export class SyncService {
     if (!this.leftBehind().some((l) => l.rule === rule)) return false;
     this.cleanLeftBehindFor.add(rule);
     const r = this.cfg.rules.find((x) => x.name === rule);
-    for (const f of r?.from ?? []) this.markDirty({ folder: f, paths: new Set(), full: true });
+    for (const f of r?.from ?? []) this.schedule.markDirty({ folder: f, paths: new Set(), full: true });
     return true;
   }
 
@@ -592,7 +418,7 @@ export class SyncService {
     if (!this.heldDeletions().some((h) => h.rule === rule)) return false;
     this.confirmedDeletes.add(rule);
     const r = this.cfg.rules.find((x) => x.name === rule);
-    for (const f of r?.from ?? []) this.markDirty({ folder: f, paths: new Set(), full: true });
+    for (const f of r?.from ?? []) this.schedule.markDirty({ folder: f, paths: new Set(), full: true });
     return true;
   }
 
@@ -603,7 +429,7 @@ export class SyncService {
 
   /** A destination this service is connected to (its check passed), for browsing and share links. */
   connected(id: string): Destination | undefined {
-    return this.destinations.get(id);
+    return this.dests.connected.get(id);
   }
 
   /** Jobs running now. */
@@ -619,7 +445,8 @@ export class SyncService {
   /** Plans a folder again soon (after a retry, say). */
   requestRescan(folder?: string): void {
     for (const f of activeFolders(this.cfg))
-      if (folder === undefined || f.id === folder) this.markDirty({ folder: f.id, paths: new Set(), full: true });
+      if (folder === undefined || f.id === folder)
+        this.schedule.markDirty({ folder: f.id, paths: new Set(), full: true });
   }
 
   /** What a draft rule would do, from the latest scans (see rules/preview.ts). */
@@ -655,27 +482,6 @@ export class SyncService {
     return files;
   }
 
-  private setState(state: ServiceState): void {
-    if (state === this.state) return;
-    this.state = state;
-    this.deps.events.emit('service:status', { state });
-  }
-
-  private setFolder(folder: string, patch: Partial<Omit<FolderStatus, 'folder'>>): void {
-    const prev = this.folderStatus.get(folder) ?? {
-      folder,
-      state: 'scanning',
-      files: 0,
-      watcher: null,
-      lastScanAt: null,
-      error: null,
-    };
-    const next = { ...prev, ...patch };
-    this.folderStatus.set(folder, next);
-    this.deps.events.emit('folder:status', next);
-  }
-
-  /** Stops watching, lets running transfers be interrupted (they stay queued) and waits for the loop. */
   /**
    * Stops watching and syncing. With `graceMs`, transfers already running get that long to finish
    * (nothing new starts) before they are interrupted; either way what did not finish stays queued.
@@ -687,22 +493,14 @@ export class SyncService {
       while (this.pool.active.size > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
     }
     this.controller.abort(new Error('stopping'));
-    if (this.rescanTimer) clearInterval(this.rescanTimer);
-    if (this.pollTimer) clearInterval(this.pollTimer);
-    if (this.retryTimer) clearInterval(this.retryTimer);
-    if (this.folderTimer) clearInterval(this.folderTimer);
-    if (this.progressTimer) clearInterval(this.progressTimer);
-    this.offEvents?.();
+    for (const t of this.timers) clearInterval(t);
+    this.statusModel.stop();
     if (this.gcTimer) clearTimeout(this.gcTimer);
-    this.wake?.();
-    await this.reconnecting;
-    for (const { handle, aggregator } of this.watchers.values()) {
-      aggregator.close();
-      await handle.close().catch(() => undefined);
-    }
+    this.schedule.poke();
+    await this.watchers.close();
     await this.loop;
-    await Promise.all([...this.destinations.values()].map((d) => d.close().catch(() => undefined)));
-    this.setState('stopped');
+    await this.dests.close();
+    this.statusModel.setState('stopped');
   }
 }
 

@@ -6,9 +6,9 @@ import type { Duplex } from 'node:stream';
 import { extname, join, normalize, sep } from 'node:path';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { ApiError, FerryApi } from '../../shared/contract';
-import { call, toApiError } from '../engine/api';
+import { call, toApiError } from '../engine/host/api';
 import type { EventBus } from '../engine/events';
-import type { Logger } from '../engine/log';
+import type { Logger } from '../engine/diagnostics/log';
 import { FANOUT_LIMITS, outgoing, Subscriber, type FanoutLimits } from './eventFanout';
 import {
   decodePath,

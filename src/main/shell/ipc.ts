@@ -1,7 +1,7 @@
 import { dialog, ipcMain, type BrowserWindow, type OpenDialogOptions } from 'electron';
 import { CALL_CHANNEL, EVENT_CHANNEL, PICK_FOLDER_CHANNEL } from '../../shared/bridge';
 import type { FerryApi } from '../../shared/contract';
-import { call, toApiError } from '../engine/api';
+import { call, toApiError } from '../engine/host/api';
 import type { EventBus } from '../engine/events';
 import { isTrustedSender } from './senderTrust';
 

@@ -70,7 +70,7 @@ export async function scanPaths(
     }
   const out = { files: new Map<string, LocalFile>(), unreadable: new Set<string>(), issues: [...walked.issues] };
   for (const i of walked.issues) if (i.code === 'unreadable') out.unreadable.add(i.path);
-  const { read, hashed } = await reconcile(folder, kinds, deps, walked.files, before, out, sniff);
+  const { read, hashed } = await reconcile(folder, kinds, deps, walked.files, before, out, { sniff, scoped: true });
   for (const i of out.issues) if (i.path !== '') deps.events.emit('scan:issue', i);
   const gone = walked.complete ? [...before.keys()].filter((p) => !out.files.has(p) && !out.unreadable.has(p)) : [];
   if (gone.length > 0) deps.index.removeMany(folder.id, gone);

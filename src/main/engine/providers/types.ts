@@ -14,6 +14,8 @@ export type RemoteEntry = {
   partial?: boolean;
   /** Tags stored with the file as metadata (destinations with `features.tags`). */
   tags?: readonly string[];
+  /** For a `readOnce` source: the hashes of the bytes read and sent (what the index learns of the file). */
+  sent?: Hashes;
 };
 
 /** What to upload, and what its bytes must hash to: a provider never publishes bytes that do not match. */
@@ -21,7 +23,16 @@ export type UploadSource = {
   absPath: string;
   size: number;
   mtimeMs: number;
+  /** An unreadMark (shared/hashes.ts) with `readOnce`. */
   hashes: Hashes;
+  /**
+   * Read once: the file was never read (its SHA-256 is an unreadMark), so the provider hashes every kind here
+   * over the very bytes it reads and sends, publishes only if the file is the indexed one (size, mtime,
+   * change time, file id) before the read and unchanged after it ('source-changed' otherwise), checks
+   * the destination against those hashes as usual, and returns them as `RemoteEntry.sent`. Given only
+   * to destinations with `features.hashesWhileSending`.
+   */
+  readOnce?: ReadOnce;
   /** A rule's tags: stored as metadata by destinations whose `features.tags` is true. */
   tags?: readonly string[];
   /**
@@ -30,6 +41,8 @@ export type UploadSource = {
    */
   replaces?: string | null;
 };
+
+export type ReadOnce = { kinds: readonly HashKind[]; mtimeNs: bigint; ino: bigint; ctimeNs?: bigint };
 
 export type TransferOpts = {
   signal: AbortSignal;
@@ -48,6 +61,8 @@ export type TransferOpts = {
 export type ProviderFeatures = {
   /** Hash kinds the destination can check or report; the scanner computes these up front. */
   hashes: readonly HashKind[];
+  /** Whether uploads take a `readOnce` source: a new file is then read once, while it is sent. */
+  hashesWhileSending?: boolean;
   caseInsensitive: boolean;
   resumable: boolean;
   /** Largest upload in one request, in bytes (Infinity when unlimited). */

@@ -1,6 +1,6 @@
 import { closeSync, fstatSync, openSync, readSync, read as readCb, constants } from 'node:fs';
 import { promisify } from 'node:util';
-import type { HashKind, Hashes } from '../../../shared/hashes';
+import { type HashKind, type Hashes, unreadMark } from '../../../shared/hashes';
 import { MultiHash } from './multiHash';
 import { SNIFF_BYTES, sniffType } from './sniffType';
 import { fsPath } from './rawNames';
@@ -8,8 +8,12 @@ import { fsPath } from './rawNames';
 const readAsync = promisify(readCb);
 export const CHUNK = 4 * 1024 * 1024;
 
-/** With `sniff`, the result also says the content type, sniffed from the bytes read for hashing. */
-export type HashRequest = { id: number; path: string; kinds: HashKind[]; sniff?: boolean };
+/**
+ * With `sniff`, the result also says the content type, sniffed from the bytes read for hashing. With
+ * `headOnly`, the file is opened and looked at but not hashed (its hashes come back as an unreadMark:
+ * it is read whole once, when it is sent), and with `sniff` only its first SNIFF_BYTES are read.
+ */
+export type HashRequest = { id: number; path: string; kinds: HashKind[]; sniff?: boolean; headOnly?: boolean };
 export type HashResult =
   | { id: number; ok: true; size: number; mtimeNs: bigint; ino: bigint; ctimeNs: bigint; hashes: Hashes; mime?: string }
   | { id: number; ok: false; code: string; message: string };
@@ -48,7 +52,15 @@ export async function hashFile(req: HashRequest, bufs: [Buffer, Buffer]): Promis
       head.set(chunk.subarray(0, take), headLen);
       headLen += take;
     };
-    if (before.size <= BigInt(CHUNK)) {
+    if (req.headOnly) {
+      const buf = bufs[0];
+      while (head && headLen < SNIFF_BYTES) {
+        const n = readSync(fd, buf, 0, SNIFF_BYTES - headLen, null);
+        if (n === 0) break;
+        keepHead(buf.subarray(0, n));
+      }
+      total = Number(before.size);
+    } else if (before.size <= BigInt(CHUNK)) {
       const buf = bufs[0];
       for (;;) {
         const n = readSync(fd, buf, 0, buf.length, null);
@@ -79,7 +91,9 @@ export async function hashFile(req: HashRequest, bufs: [Buffer, Buffer]): Promis
       BigInt(total) !== after.size
     )
       return { id: req.id, ok: false, code: 'ECHANGED', message: 'the file changed while it was being read' };
-    const hashes = hash.digest();
+    const hashes = req.headOnly
+      ? { sha256: unreadMark({ size: total, mtimeNs: after.mtimeNs, ino: after.ino }) }
+      : hash.digest();
     const ok = {
       id: req.id,
       ok: true as const,

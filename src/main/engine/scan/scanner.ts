@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import type { FolderConfig } from '../../../shared/config';
-import type { HashKind } from '../../../shared/hashes';
+import { type HashKind, isRead } from '../../../shared/hashes';
 import type { LocalFile, ScanIssue } from '../../../shared/models';
 import type { EventBus } from '../events';
 import type { IndexStore } from '../store/indexStore';
@@ -30,20 +30,48 @@ export type ScanOptions = {
    * sniffed in the same read, and indexed files never sniffed are hashed once more to be.
    */
   sniff?: boolean;
+  /**
+   * Read once: every destination of the folder's rules hashes while it sends (and no rule compresses
+   * or syncs two ways), so a new file is not read here: it is indexed unread (unreadMark) and hashed by its upload.
+   * A new path that may be a renamed indexed file (same size, mtime and file id) is still hashed, to
+   * confirm the rename by content.
+   */
+  readOnSend?: boolean;
+};
+
+/** How reconcile treats what it must read (see ScanOptions). */
+export type ReconcileOptions = {
+  sniff: boolean;
+  readOnSend?: boolean;
+  /**
+   * The baseline holds only part of the folder (a scoped scan): rename candidates are also looked up
+   * in the index by file id, and a baseline entry still unread is looked up again (its upload may have
+   * hashed it since).
+   */
+  scoped?: boolean;
 };
 
 const CHANGING_RETRIES = 3;
 const FLUSH_EVERY = 2000;
 
-/** Whether an indexed file still stands for what the walk saw (and has every hash and sniff needed). */
-function unchanged(prev: LocalFile, w: WalkedFile, kinds: readonly HashKind[], sniff: boolean): boolean {
+/**
+ * Whether an indexed file still stands for what the walk saw: same size, mtime, file id (and change
+ * time), with every hash and sniff needed; a file indexed unread stands only while files are read on send.
+ */
+function unchanged(
+  prev: LocalFile,
+  w: WalkedFile,
+  kinds: readonly HashKind[],
+  opts: ReconcileOptions,
+  prevRead: boolean,
+): boolean {
   return (
     prev.size === w.size &&
     prev.mtimeNs === w.mtimeNs &&
     prev.ino === w.ino &&
     (prev.ctimeNs === undefined || prev.ctimeNs === w.ctimeNs) &&
-    hasKinds(prev.hashes, kinds) &&
-    (!sniff || prev.mime !== undefined)
+    (prevRead ? hasKinds(prev.hashes, kinds) : (opts.readOnSend ?? false)) &&
+    (!opts.sniff || prev.mime !== undefined)
   );
 }
 
@@ -67,9 +95,11 @@ export async function reconcile(
   walked: readonly WalkedFile[],
   baseline: ReadonlyMap<string, LocalFile>,
   out: { files: Map<string, LocalFile>; unreadable: Set<string>; issues: ScanIssue[] },
-  sniff: boolean,
+  opts: ReconcileOptions,
 ): Promise<Reconciled> {
-  const hashing = new Reconciler(folder, kinds, deps, out, sniff, (paths) => paths.map((p) => baseline.get(p)));
+  const hashing = new Reconciler(folder, kinds, deps, out, opts, baseline.size > 0, (paths) =>
+    paths.map((p) => baseline.get(p)),
+  );
   await hashing.take(walked);
   return hashing.finish();
 }
@@ -107,9 +137,14 @@ export async function scanFolder(
 ): Promise<FolderScan> {
   const started = Date.now();
   deps.events.emit('scan:started', { folder: folder.id });
-  const sniff = opts.sniff ?? false;
   const out = { files: new Map<string, LocalFile>(), unreadable: new Set<string>(), issues: [] as ScanIssue[] };
-  const hasher = new Reconciler(folder, kinds, deps, out, sniff, (paths) => deps.index.getMany(folder.id, paths));
+  const reconcileOpts = { sniff: opts.sniff ?? false, readOnSend: opts.readOnSend ?? false };
+  const anyRow = deps.index.paths(folder.id);
+  const indexed = anyRow.next().done !== true;
+  anyRow.return?.();
+  const hasher = new Reconciler(folder, kinds, deps, out, reconcileOpts, indexed, (paths) =>
+    deps.index.getMany(folder.id, paths),
+  );
   let failure: unknown;
   const walked = await deps.workers.walk(folder.id, folder.path, folder.ignore, undefined, (files) =>
     hasher.take(files).catch((err: unknown) => {
@@ -162,19 +197,35 @@ class Reconciler {
     private readonly kinds: readonly HashKind[],
     private readonly deps: ScannerDeps,
     private readonly out: { files: Map<string, LocalFile>; unreadable: Set<string>; issues: ScanIssue[] },
-    private readonly sniff: boolean,
+    private readonly opts: ReconcileOptions,
+    /** The folder has index rows (a first sync has none: no new path there can be a renamed file). */
+    private readonly indexed: boolean,
     private readonly known: (paths: string[]) => (LocalFile | undefined)[],
   ) {}
+
+  /** Whether a new path may be an indexed (read) file renamed: a rename keeps size, mtime and file id. */
+  private renameCandidate(w: WalkedFile): boolean {
+    return (
+      (this.opts.scoped === true || this.indexed) &&
+      this.deps.index
+        .withIno(this.folder.id, w.ino)
+        .some((c) => c.path !== w.path && c.size === w.size && c.mtimeNs === w.mtimeNs && isRead(c.hashes))
+    );
+  }
 
   async take(walked: readonly WalkedFile[]): Promise<void> {
     if (walked.length === 0) return;
     this.seen += walked.length;
+    const { sniff, readOnSend = false, scoped = false } = this.opts;
     const prevs = this.known(walked.map((w) => w.path));
     const upgraded: LocalFile[] = [];
     const jobs: HashJob[] = [];
     walked.forEach((w, i) => {
-      const prev = prevs[i];
-      if (prev && unchanged(prev, w, this.kinds, this.sniff)) {
+      let prev = prevs[i];
+      // A scoped scan's baseline entry still unread may have been hashed by its upload since.
+      if (prev && scoped && !isRead(prev.hashes)) prev = this.deps.index.get(this.folder.id, w.path) ?? prev;
+      const prevRead = prev !== undefined && isRead(prev.hashes);
+      if (prev && unchanged(prev, w, this.kinds, this.opts, prevRead)) {
         if (prev.ctimeNs === undefined) {
           // Indexed before change times were kept: trusted once on size, mtime and file id, as then.
           const known = { ...prev, ctimeNs: w.ctimeNs };
@@ -186,7 +237,12 @@ class Reconciler {
       const abs = join(this.folder.path, w.path);
       this.relOf.set(abs, w.path);
       this.prevOf.set(abs, prev);
-      jobs.push({ path: abs, size: w.size, kinds: [...this.kinds], ...(this.sniff ? { sniff: true } : {}) });
+      const job: HashJob = { path: abs, size: w.size, kinds: [...this.kinds], ...(sniff ? { sniff: true } : {}) };
+      // Read once: content never hashed (a new path, or one whose index row is unread) is hashed while it
+      // is sent, unless it may be a rename (then its hash confirms it). The file is still opened here (a
+      // file that cannot be read is named now, not at its upload), and sniffing reads only its head.
+      if (readOnSend && !prevRead && !this.renameCandidate(w)) job.headOnly = true;
+      jobs.push(job);
     });
     if (upgraded.length > 0) this.deps.index.putMany(upgraded);
     this.toHash += jobs.length;
@@ -226,12 +282,14 @@ class Reconciler {
         hashes: r.hashes,
       };
       // Not sniffed this time: a type sniffed before still holds while the content is the same.
-      const mime = r.mime ?? (prev?.hashes.sha256 === r.hashes.sha256 ? prev.mime : undefined);
+      const mime = r.mime ?? (isRead(r.hashes) && prev?.hashes.sha256 === r.hashes.sha256 ? prev.mime : undefined);
       if (mime !== undefined) file.mime = mime;
       this.out.files.set(rel, file);
       this.batch.push(file);
-      this.hashed++;
-      this.hashedBytes += r.size;
+      if (isRead(r.hashes)) {
+        this.hashed++;
+        this.hashedBytes += r.size;
+      }
       if (this.batch.length >= FLUSH_EVERY) this.flush();
       this.progress();
     } else if (r.code === 'ECHANGED' && attempt < CHANGING_RETRIES) this.changing.push(job);
@@ -319,7 +377,11 @@ export async function scanChanges(
     }
   for (const p of current.unreadable) if (inScope(p)) out.unreadable.delete(p);
   for (const i of walked.issues) if (i.code === 'unreadable') out.unreadable.add(i.path);
-  const { hashed, hashedBytes } = await reconcile(folder, kinds, deps, walked.files, before, out, opts.sniff ?? false);
+  const { hashed, hashedBytes } = await reconcile(folder, kinds, deps, walked.files, before, out, {
+    sniff: opts.sniff ?? false,
+    readOnSend: opts.readOnSend ?? false,
+    scoped: true,
+  });
   if (walked.complete) {
     const gone = [...before.keys()].filter((p) => !out.files.has(p) && !out.unreadable.has(p));
     if (gone.length > 0) deps.index.removeMany(folder.id, gone);

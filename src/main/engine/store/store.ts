@@ -1,7 +1,7 @@
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { makeStateDirPrivate, privateFile } from '../stateDir';
+import { makeStateDirPrivate, privateFile } from './stateDir';
 import { BaseStore } from './baseStore';
 import { BrakeStore } from './brakeStore';
 import { isInstanceTag, newInstanceTag, setInstanceTag } from '../scan/ignoreRules';

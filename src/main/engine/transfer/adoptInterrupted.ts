@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import { commonHash, type Destination, type RemoteEntry } from '../providers/types';
 import { tempFileName } from '../scan/ignoreRules';
 import { MultiHash } from '../scan/multiHash';
+import { type Hashes, unreadIdentity } from '../../../shared/hashes';
+import type { LocalFile } from '../../../shared/models';
 import type { Job } from '../store/jobStore';
 import type { Store } from '../store/store';
 
@@ -16,12 +18,20 @@ import type { Store } from '../store/store';
  * and, when it is that content, recorded as delivered: from then on the planner renames, keeps or
  * deletes it like any other delivered copy (the deletion brake and the scan's completeness included).
  * Anything else at that path is left alone, as before. Returns how many files were adopted.
+ *
+ * A job planned for a file not read yet (read once) names the file by its identity instead of its
+ * content (unreadMark): the file with that size, mtime and file id — at its path, or renamed since — is
+ * hashed now with `rehash` (which puts it in the index), and its content is what the copy must hold.
+ * When no such file is left (deleted, or edited since), the copy is the job's by the identity the scan
+ * itself trusts: its size and the source's mtime, which the upload gave it (to the destination's
+ * resolution); it is recorded with the content it holds, read back.
  */
 export async function adoptInterruptedWrites(
   store: Store,
   dest: Destination,
   listed: ReadonlyMap<string, RemoteEntry>,
   signal?: AbortSignal,
+  rehash?: (folder: string, path: string) => Promise<LocalFile | undefined>,
 ): Promise<number> {
   let adopted = 0;
   for (const job of store.jobs.unfinishedWrites(dest.id)) {
@@ -34,7 +44,10 @@ export async function adoptInterruptedWrites(
       rec.size === entry.size &&
       (entry.version === undefined || rec.remoteVersion === null || entry.version === rec.remoteVersion);
     if (described) continue;
-    if (!(await holdsJobContent(store, dest, job, entry, signal))) continue;
+    const wanted = await jobContent(store, job, rehash);
+    // Without a file to compare with, what the copy holds (read back) is recorded.
+    const content = wanted ?? (await leftByUnreadJob(store, dest, job, entry, signal));
+    if (!content || (wanted && !(await holdsJobContent(store, dest, wanted, entry, signal)))) continue;
     store.shipped.put({
       destination: dest.id,
       remotePath,
@@ -42,7 +55,7 @@ export async function adoptInterruptedWrites(
       folder: job.folder,
       path: job.path,
       size: entry.size,
-      sha256: job.sha256 as string,
+      sha256: content.sha256,
       encoding: 'identity',
       remoteVersion: entry.version ?? null,
       shippedAt: Date.now(),
@@ -52,29 +65,76 @@ export async function adoptInterruptedWrites(
   return adopted;
 }
 
-/** Whether the destination's file is the job's content: by a hash the listing gives, else by its bytes. */
-async function holdsJobContent(
+/** The hashes of what the job was to write: its SHA-256 (with the index's other kinds), or its unread file's now. */
+async function jobContent(
+  store: Store,
+  job: Job,
+  rehash: ((folder: string, path: string) => Promise<LocalFile | undefined>) | undefined,
+): Promise<Hashes | undefined> {
+  const want = job.sha256 as string;
+  const id = unreadIdentity(want);
+  if (!id) {
+    const indexed = store.index.get(job.folder, job.path);
+    return indexed?.hashes.sha256 === want ? indexed.hashes : { sha256: want };
+  }
+  if (!rehash) return undefined;
+  const same = (f: LocalFile) => f.size === id.size && f.mtimeNs === id.mtimeNs && f.ino === id.ino;
+  for (const c of store.index.withIno(job.folder, id.ino).filter(same)) {
+    const fresh = await rehash(job.folder, c.path).catch(() => undefined);
+    if (fresh && same(fresh)) return fresh.hashes;
+  }
+  return undefined;
+}
+
+/** The content of a copy an unread job left whose file is gone: by the size and mtime the upload gave it. */
+async function leftByUnreadJob(
   store: Store,
   dest: Destination,
   job: Job,
   entry: RemoteEntry,
   signal?: AbortSignal,
-): Promise<boolean> {
-  const want = job.sha256 as string;
-  const indexed = store.index.get(job.folder, job.path);
-  const cmp = commonHash(entry, indexed?.hashes.sha256 === want ? indexed.hashes : { sha256: want });
-  if (cmp) return cmp.matches;
+): Promise<Hashes | undefined> {
+  const id = unreadIdentity(job.sha256 as string);
+  if (!id || entry.size !== id.size || entry.mtimeMs === undefined) return undefined;
+  const ms = Number(id.mtimeNs / 1_000_000n);
+  const near = (t: number) => Math.abs((entry.mtimeMs as number) - t) < 1;
+  if (!near(ms) && !near(Math.floor(ms / 1000) * 1000)) return undefined;
+  if (entry.hashes?.sha256 !== undefined) return { sha256: entry.hashes.sha256 };
+  const sha256 = await readBack(store, dest, entry, signal);
+  return sha256 === undefined ? undefined : { sha256 };
+}
+
+/** The SHA-256 of a destination's file, downloaded to the staging folder; undefined when it cannot be read now. */
+async function readBack(
+  store: Store,
+  dest: Destination,
+  entry: RemoteEntry,
+  signal?: AbortSignal,
+): Promise<string | undefined> {
   await mkdir(store.stagingDir, { recursive: true, mode: 0o700 });
   const copy = join(store.stagingDir, tempFileName('adopt-'));
   try {
     await dest.download(entry.path, copy, { signal: signal ?? new AbortController().signal });
     const h = new MultiHash();
     for await (const chunk of createReadStream(copy)) h.update(chunk as Buffer);
-    return h.digest().sha256 === want;
+    return h.digest().sha256;
   } catch {
     // Cannot be read back now: left as it is, and looked at again on the next listing.
-    return false;
+    return undefined;
   } finally {
     await rm(copy, { force: true });
   }
+}
+
+/** Whether the destination's file holds `want`: by a hash the listing gives, else by its bytes. */
+async function holdsJobContent(
+  store: Store,
+  dest: Destination,
+  want: Hashes,
+  entry: RemoteEntry,
+  signal?: AbortSignal,
+): Promise<boolean> {
+  const cmp = commonHash(entry, want);
+  if (cmp) return cmp.matches;
+  return (await readBack(store, dest, entry, signal)) === want.sha256;
 }

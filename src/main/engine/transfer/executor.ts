@@ -3,7 +3,7 @@ import { lstat, mkdir, rm, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FolderConfig } from '../../../shared/config';
 import { assertNever, FerryError } from '../../../shared/errors';
-import type { Hashes } from '../../../shared/hashes';
+import { type HashKind, type Hashes, isRead, unreadMark } from '../../../shared/hashes';
 import { ENCODING_SUFFIX, type Encoding, type LocalFile } from '../../../shared/models';
 import { targetPathOf } from '../plan/planner';
 import { fsError } from '../providers/fsErrors';
@@ -19,11 +19,12 @@ import {
   type Destination,
   type RemoteEntry,
   type TransferOpts,
+  type UploadSource,
 } from '../providers/types';
 import type { Job } from '../store/jobStore';
 import { stillShipped } from './stillShipped';
 import { executeTwoWay, renameRemote } from './twoWayExec';
-import { killPoint } from '../killPoint';
+import { killPoint } from '../diagnostics/killPoint';
 import type { ShippedRecord } from '../store/shippedStore';
 import type { Store } from '../store/store';
 
@@ -40,10 +41,26 @@ export type ExecutorDeps = {
   rehash: (folder: string, path: string) => Promise<LocalFile | undefined>;
   /** Names of the two-way rules: their jobs also keep the common base (twoWayExec.ts). */
   twoWay?: ReadonlySet<string>;
+  /**
+   * The hash kinds each folder's index keeps (beyond SHA-256). With them, a file the scan left unread
+   * is hashed while it is sent to a destination that can (read once); otherwise it is hashed first.
+   */
+  kinds?: ReadonlyMap<string, readonly HashKind[]>;
 };
 
-/** What running a job came to, besides an error. `skipped` jobs are settled without a transfer. */
-export type JobResult = { outcome: 'done' | 'skipped'; bytes: number; note?: string };
+/**
+ * What running a job came to, besides an error. `skipped` jobs are settled without a transfer. A batch's
+ * jobs carry their `shipped` record instead of writing it: the pool writes them with the jobs' own
+ * settling, the whole batch in one transaction.
+ */
+export type JobResult = {
+  outcome: 'done' | 'skipped';
+  bytes: number;
+  note?: string;
+  shipped?: ShippedRecord;
+  /** The file as its upload read it (read once: its hashes learnt while sent), written with the record. */
+  learnt?: LocalFile;
+};
 
 /** Runs one job against its destination and records what it achieved. Throws a FerryError on failure. */
 export async function executeJob(job: Job, opts: TransferOpts, deps: ExecutorDeps): Promise<JobResult> {
@@ -159,7 +176,10 @@ function verify(job: Job, file: Pick<Sent, 'size' | 'hashes'>, entry: RemoteEntr
 async function upload(job: Job, opts: TransferOpts, deps: ExecutorDeps): Promise<JobResult> {
   const dest = destinationOf(job, deps);
   const abs = folderPath(job, deps);
-  const file = deps.store.index.get(job.folder, job.path);
+  const indexed = deps.store.index.get(job.folder, job.path);
+  if (!indexed) return { outcome: 'skipped', bytes: 0, note: 'the file is gone' };
+  const compressed = job.encoding !== undefined && job.encoding !== 'identity';
+  const file = await readable(job, dest, indexed, !compressed, deps);
   if (!file) return { outcome: 'skipped', bytes: 0, note: 'the file is gone' };
   if (job.encoding !== undefined && job.encoding !== 'identity')
     return uploadCompressed(job, job.encoding, dest, abs, file, opts, deps);
@@ -168,26 +188,99 @@ async function upload(job: Job, opts: TransferOpts, deps: ExecutorDeps): Promise
     const replaces = job.detail && 'remoteVersion' in job.detail ? { replaces: job.detail.remoteVersion ?? null } : {};
     entry = await dest.upload(
       job.remotePath as string,
-      { ...sourceOf(abs, file), tags: tagsOf(job, deps), ...replaces },
+      { ...sourceOf(abs, file, deps), tags: tagsOf(job, deps), ...replaces },
       opts,
     );
   } catch (err) {
     if (err instanceof FerryError && err.kind === 'source-changed') {
       // Learn the file's new content now, so the retry ships (and verifies) that.
-      const fresh = await deps.rehash(job.folder, job.path);
+      const fresh = await relearn(job, file, deps);
       if (!fresh) return { outcome: 'skipped', bytes: 0, note: 'the file is gone' };
     }
     throw err;
   }
   // Published at the destination, not recorded yet: the window adoptInterrupted.ts closes.
   killPoint('published', job.remotePath as string);
-  verify(job, file, entry);
-  deps.store.shipped.put(record(job, file, entry));
-  return { outcome: 'done', bytes: file.size };
+  const sent = readWhileSent(job, file, entry);
+  verify(job, sent, entry);
+  deps.store.transaction(() => {
+    if (sent !== file) deps.store.index.putMany([sent]);
+    deps.store.shipped.put(record(job, sent, entry));
+  });
+  return { outcome: 'done', bytes: sent.size };
 }
 
-function sourceOf(absPath: string, file: LocalFile) {
-  return { absPath, size: file.size, mtimeMs: Number(file.mtimeNs / 1_000_000n), hashes: file.hashes };
+/**
+ * The file as it will be sent: a file the scan left unread goes as it is where it can be hashed while
+ * it is sent (`once`: a destination that can, the folder's kinds known); elsewhere it is hashed first.
+ */
+async function readable(
+  job: Job,
+  dest: Destination,
+  file: LocalFile,
+  once: boolean,
+  deps: ExecutorDeps,
+): Promise<LocalFile | undefined> {
+  if (isRead(file.hashes)) return file;
+  if (once && dest.features.hashesWhileSending === true && deps.kinds?.has(job.folder)) return file;
+  const fresh = await deps.rehash(job.folder, job.path);
+  if (fresh && !isRead(fresh.hashes))
+    throw new FerryError('source-changed', 'source-changed', `${job.path} is still being written`, {
+      context: { folder: job.folder, path: job.path },
+    });
+  return fresh;
+}
+
+/**
+ * After an upload found its file changed: what the index knows of it now. A file sent unread (read
+ * once) stays unread, under its new identity, so that the retry reads it once, as it sends it, and the
+ * index never holds hashes of bytes that were not sent; a read file (or one whose sniffed type must be
+ * learnt again) is hashed again now.
+ */
+async function relearn(job: Job, file: LocalFile, deps: ExecutorDeps): Promise<LocalFile | undefined> {
+  if (isRead(file.hashes) || file.mime !== undefined) return deps.rehash(job.folder, job.path);
+  const st = await lstat(fsPath(folderPath(job, deps)), { bigint: true }).catch(() => undefined);
+  // Gone, or no longer a file: the rehash says so (and takes it out of the index).
+  if (!st?.isFile()) return deps.rehash(job.folder, job.path);
+  const size = Number(st.size);
+  const fresh: LocalFile = {
+    folder: file.folder,
+    path: file.path,
+    size,
+    mtimeNs: st.mtimeNs,
+    ino: st.ino,
+    ctimeNs: st.ctimeNs,
+    hashes: { sha256: unreadMark({ size, mtimeNs: st.mtimeNs, ino: st.ino }) },
+  };
+  deps.store.index.putMany([fresh]);
+  return fresh;
+}
+
+/** An unread file with the hashes its upload read (what the index learns); a read file as it is. */
+function readWhileSent(job: Job, file: LocalFile, entry: RemoteEntry): LocalFile {
+  if (isRead(file.hashes)) return file;
+  if (!entry.sent || !isRead(entry.sent))
+    throw new FerryError(
+      'permanent',
+      'no-hashes',
+      `${job.remotePath}: the destination did not hash the bytes it was sent`,
+      {
+        context: { destination: job.destination, remotePath: job.remotePath, path: job.path },
+      },
+    );
+  return { ...file, hashes: entry.sent };
+}
+
+function sourceOf(absPath: string, file: LocalFile, deps: ExecutorDeps): UploadSource {
+  const source = { absPath, size: file.size, mtimeMs: Number(file.mtimeNs / 1_000_000n), hashes: file.hashes };
+  if (isRead(file.hashes)) return source;
+  const readOnce = {
+    kinds: ['sha256' as const, ...(deps.kinds?.get(file.folder) ?? [])],
+    mtimeNs: file.mtimeNs,
+    ino: file.ino,
+    ...(file.ctimeNs !== undefined ? { ctimeNs: file.ctimeNs } : {}),
+  };
+  return { ...source, readOnce };
 }
 
 function tagsOf(job: Job, deps: ExecutorDeps): readonly string[] {
@@ -254,7 +347,8 @@ async function uploadCompressed(
 
 /**
  * Many small uploads to one destination as one unit of work (see BatchUpload). Each job still
- * succeeds or fails on its own: the result list holds a JobResult or the job's error.
+ * succeeds or fails on its own: the result list holds a JobResult (with the record to write) or the
+ * job's error.
  */
 export async function executeUploadBatch(
   jobs: readonly Job[],
@@ -264,39 +358,47 @@ export async function executeUploadBatch(
 ): Promise<(JobResult | FerryError)[]> {
   const out: (JobResult | FerryError)[] = jobs.map(() => ({ outcome: 'skipped', bytes: 0, note: 'the file is gone' }));
   const sendable: { index: number; job: Job; file: LocalFile }[] = [];
-  jobs.forEach((job, index) => {
-    const file = deps.store.index.get(job.folder, job.path);
-    if (file) sendable.push({ index, job, file });
-  });
+  for (const [index, job] of jobs.entries()) {
+    const indexed = deps.store.index.get(job.folder, job.path);
+    if (!indexed) continue;
+    try {
+      const file = await readable(job, dest, indexed, true, deps);
+      if (file) sendable.push({ index, job, file });
+    } catch (err) {
+      out[index] = err instanceof FerryError ? err : fsError(err, `cannot read ${job.path}`);
+    }
+  }
   const results = await dest.uploadBatch(
     sendable.map(({ job, file }) => ({
       path: job.remotePath as string,
-      source: { ...sourceOf(folderPath(job, deps), file), tags: tagsOf(job, deps) },
+      source: { ...sourceOf(folderPath(job, deps), file, deps), tags: tagsOf(job, deps) },
     })),
     opts,
   );
-  const records: ShippedRecord[] = [];
   for (const [k, { index, job, file }] of sendable.entries()) {
     const r = results[k];
     if (r === undefined || r instanceof FerryError) {
       out[index] = r ?? new FerryError('permanent', 'no-result', `${job.remotePath}: the destination gave no result`);
-      if (r instanceof FerryError && r.kind === 'source-changed' && !(await deps.rehash(job.folder, job.path)))
+      if (r instanceof FerryError && r.kind === 'source-changed' && !(await relearn(job, file, deps)))
         out[index] = { outcome: 'skipped', bytes: 0, note: 'the file is gone' };
       continue;
     }
     killPoint('published', job.remotePath as string);
+    let sent: LocalFile;
     try {
-      verify(job, file, r);
+      sent = readWhileSent(job, file, r);
+      verify(job, sent, r);
     } catch (err) {
       out[index] = err as FerryError;
       continue;
     }
-    records.push(record(job, file, r));
-    out[index] = { outcome: 'done', bytes: file.size };
+    out[index] = {
+      outcome: 'done',
+      bytes: sent.size,
+      shipped: record(job, sent, r),
+      ...(sent !== file ? { learnt: sent } : {}),
+    };
   }
-  deps.store.transaction(() => {
-    for (const rec of records) deps.store.shipped.put(rec);
-  });
   return out;
 }
 
@@ -325,9 +427,10 @@ async function serverSide(job: Job, opts: TransferOpts, deps: ExecutorDeps): Pro
     else if (canCopy(dest)) entry = await dest.copy(from, to, opts.signal);
     else return upload(job, opts, deps);
   } catch (err) {
-    // The old copy went missing behind our back, or the server cannot copy this one (too large, say):
-    // send the bytes after all.
-    if (err instanceof FerryError && (err.kind === 'not-found' || err.kind === 'permanent'))
+    // The old copy went missing behind our back, the server cannot copy this one (too large, say), or
+    // it will not copy over a file at the new path (Dropbox never does): send the bytes after all; the
+    // upload makes its own checks before it replaces anything.
+    if (err instanceof FerryError && (err.kind === 'not-found' || err.kind === 'permanent' || err.kind === 'conflict'))
       return upload(job, opts, deps);
     throw err;
   }

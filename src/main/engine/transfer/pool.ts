@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { FerryError, isRetryable } from '../../../shared/errors';
+import { logDurability } from '../diagnostics/durabilityLog';
 import type { EventBus } from '../events';
 import { canUploadBatch, type BatchUpload, type Destination } from '../providers/types';
 import { transferRef, type Job } from '../store/jobStore';
@@ -297,6 +298,8 @@ export class TransferPool {
       this.controllers.delete(job.id);
     }
     this.store.transaction(() => this.settle(job, outcome, started, controller.signal));
+    if (job.kind === 'upload' && !(outcome instanceof FerryError) && outcome.outcome === 'done')
+      logDurability('recorded', job.destination as string, job.remotePath as string);
   }
 
   private async runBatch(jobs: Job[], dest: Destination & BatchUpload): Promise<void> {
@@ -320,9 +323,15 @@ export class TransferPool {
     } finally {
       for (const j of jobs) this.controllers.delete(j.id);
     }
-    // One transaction records the whole batch: a commit per small file would cost more than the copy.
+    // One transaction records the whole batch (what the destination holds, and the jobs settled): a
+    // commit per small file would cost more than the copy. The batch is durable there by now.
     this.store.transaction(() =>
       jobs.forEach((j, i) => this.settle(j, outcomes[i] as JobResult | FerryError, started, controller.signal)),
+    );
+    logDurability(
+      'recorded',
+      dest.id,
+      ...outcomes.flatMap((o) => (o instanceof FerryError || !o.shipped ? [] : [o.shipped.remotePath])),
     );
   }
 
@@ -334,6 +343,8 @@ export class TransferPool {
     const tags = [...(this.exec.dispatcher.rule(rule)?.tags ?? [])];
     const base = { kind, rule, destination, folder, path, remotePath, tags, at: this.now() };
     if (!(outcome instanceof FerryError)) {
+      if (outcome.learnt) this.store.index.putMany([outcome.learnt]);
+      if (outcome.shipped) this.store.shipped.put(outcome.shipped);
       this.store.jobs.complete(job.id);
       this.store.history.add({ ...base, bytes: outcome.bytes, durationMs, outcome: outcome.outcome, error: null });
       this.stats[outcome.outcome === 'done' ? 'done' : 'skipped']++;

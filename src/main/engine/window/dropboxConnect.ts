@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { FerryError } from '../../../shared/errors';
 import { connectDropbox } from '../providers/dropbox/oauth';
 import { Transport } from '../providers/dropbox/transport';
-import type { Keychain } from '../secrets';
+import type { Keychain } from '../secrets/secrets';
 
 /** How long the person has to allow Ferry in the browser. */
 const CONSENT_MS = 5 * 60_000;

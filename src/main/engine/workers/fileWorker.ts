@@ -1,21 +1,16 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import {
-  copyToTemp,
-  publish,
-  type CopyRequest,
-  type CopyResult,
-  type PendingCopy,
-} from '../providers/local/copyVerified';
+import { copyToTemp, type CopyRequest, type CopyResult, type PendingCopy } from '../providers/local/copyVerified';
+import { publishBatch } from '../providers/local/groupCommit';
 import { hashFile, newBuffers, type HashRequest, type HashResult } from '../scan/hashFile';
 import { compressFile, type CompressRequest, type CompressResult } from './compressFile';
-import { releaseMemory } from '../memory';
+import { releaseMemory } from '../diagnostics/memory';
 import { setInstanceTag } from '../scan/ignoreRules';
 import { walkFolder, walkInChunks, type WalkedFile, type WalkPart, type WalkResult } from '../scan/walk';
 
 /**
  * Worker thread entry for file work off the main thread: walking folders, hashing files for the
- * index, verified local copies (batches of small files share one fsync round; big files report
- * progress) and compressed copies for rules that compress (see compressFile.ts).
+ * index, verified local copies (a batch of small files is made durable as a group: groupCommit.ts; big
+ * files report progress) and compressed copies for rules that compress (see compressFile.ts).
  */
 export type WalkRequest = {
   id: number;
@@ -157,7 +152,7 @@ function copyTask(task: Extract<WorkerTask, { kind: 'copy' }>): void {
     if ('fd' in r) pending.push(r);
     else results.push(r);
   }
-  publish(pending).then(
+  publishBatch(pending).then(
     (published) =>
       port?.postMessage({ kind: 'done', tag: task.tag, results: [...results, ...published] } satisfies WorkerMessage),
     (err: unknown) => fail(task, err),

@@ -12,7 +12,7 @@ import type { CompressRequest, CompressResult } from './compressFile';
 import type { CompressItem, CompressReply, WalkReply, WalkRequest, WorkerMessage, WorkerTask } from './fileWorker';
 
 /** With `sniff`, the result also carries the content type sniffed from the file's first bytes. */
-export type HashJob = { path: string; size: number; kinds: HashKind[]; sniff?: boolean };
+export type HashJob = { path: string; size: number; kinds: HashKind[]; sniff?: boolean; headOnly?: boolean };
 export type CopyJob = Omit<CopyRequest, 'id' | 'cancelSlot'>;
 
 const BATCH_FILES = 64;
@@ -153,9 +153,15 @@ export class FileWorkers {
         bytes = 0;
       };
       for (const job of jobs) {
-        batch.push({ id: this.nextId++, path: job.path, kinds: job.kinds, ...(job.sniff ? { sniff: true } : {}) });
+        batch.push({
+          id: this.nextId++,
+          path: job.path,
+          kinds: job.kinds,
+          ...(job.sniff ? { sniff: true } : {}),
+          ...(job.headOnly ? { headOnly: true } : {}),
+        });
         batchJobs.push(job);
-        bytes += job.size;
+        bytes += job.headOnly ? 0 : job.size;
         if (batch.length >= BATCH_FILES || bytes >= BATCH_BYTES) flush();
       }
       if (batch.length > 0) flush();

@@ -3,6 +3,7 @@ import { closeSync, fstatSync, openSync, readSync, type BigIntStats } from 'node
 import { open, type FileHandle } from 'node:fs/promises';
 import type { ClientRequest } from 'node:http';
 import { FerryError, type ErrorContext } from '../../../../shared/errors';
+import { isIndexedFile, unchangedSince } from '../readOnce';
 import type { TransferOpts, UploadSource } from '../types';
 import { type BodyWriter, endRequest, writeChunk } from './httpTransport';
 
@@ -30,7 +31,8 @@ export function readSmall(source: UploadSource, context: ErrorContext): Buffer {
   }
   try {
     const before = fstatSync(fd, { bigint: true });
-    if (Number(before.size) !== source.size) throw sourceChanged(source, context, 'changed since it was scanned');
+    if (source.readOnce ? !isIndexedFile(before, source.size, source.readOnce) : Number(before.size) !== source.size)
+      throw sourceChanged(source, context, 'changed since it was scanned');
     // One byte more than expected: a file that grew is caught by the same read.
     const buf = Buffer.allocUnsafe(source.size + 1);
     let got = 0;
@@ -41,9 +43,16 @@ export function readSmall(source: UploadSource, context: ErrorContext): Buffer {
       if (got === buf.length) break;
     }
     const after = fstatSync(fd, { bigint: true });
-    if (got !== source.size || after.size !== before.size || after.mtimeNs !== before.mtimeNs)
+    if (
+      got !== source.size ||
+      after.size !== before.size ||
+      after.mtimeNs !== before.mtimeNs ||
+      (source.readOnce !== undefined && !unchangedSince(before, after))
+    )
       throw sourceChanged(source, context, 'changed while it was being read');
     const data = buf.subarray(0, got);
+    // Read once: nothing to compare with, the caller hashes these bytes as it sends them.
+    if (source.readOnce) return data;
     if (createHash('sha256').update(data).digest('hex') !== source.hashes.sha256)
       throw sourceChanged(source, context, 'no longer has the content that was scanned');
     return data;

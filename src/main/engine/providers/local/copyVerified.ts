@@ -1,22 +1,22 @@
 import {
   closeSync,
   constants,
-  fdatasync as fdatasyncCb,
   fstatSync,
   futimesSync,
   openSync,
   readSync,
-  renameSync,
   statSync,
   unlinkSync,
   writeSync,
 } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { promisify } from 'node:util';
+import type { Hashes } from '../../../../shared/hashes';
 import { tempFileName } from '../../scan/ignoreRules';
 import { MultiHash } from '../../scan/multiHash';
 import { fsPath } from '../../scan/rawNames';
 import { Bandwidth, paceGrain } from '../../transfer/bandwidth';
+import { isIndexedFile, unchangedSince } from '../readOnce';
+import type { ReadOnce } from '../types';
 import { mkdirBelowSync } from './dirsBelow';
 
 export type CopyRequest = {
@@ -37,26 +37,29 @@ export type CopyRequest = {
    * given, the copy is published only if the target is still that version ('EREMOTECHANGED' otherwise).
    */
   expectVersion?: string | null;
+  /** Read once (types.ts): `sha256` is an unreadMark; every kind here is hashed over the bytes copied. */
+  readOnce?: ReadOnce;
 };
 
 export type CopyResult =
-  | { id: number; ok: true; size: number; sha256: string; mtimeMs: number; ino: number }
+  | { id: number; ok: true; size: number; sha256: string; mtimeMs: number; ino: number; sent?: Hashes }
   | { id: number; ok: false; code: string; message: string };
 
-/** A copy written and hashed, waiting for its fsync and rename (done together for a batch). */
+/** A copy written and hashed, waiting for its fsync and rename (done together for a batch: groupCommit.ts). */
 export type PendingCopy = {
   id: number;
   fd: number;
   tmp: string;
   target: string;
+  root: string;
   size: number;
   sha256: string;
   mtimeMs: number;
   ino: number;
   expectVersion?: string | null;
+  sent?: Hashes;
 };
 
-const fdatasync = promisify(fdatasyncCb);
 const madeDirs = new Set<string>();
 
 function openTemp(root: string, target: string): { fd: number; tmp: string } {
@@ -109,10 +112,10 @@ export function copyToTemp(
   try {
     src = openSync(fsPath(req.src), constants.O_RDONLY);
     const before = fstatSync(src, { bigint: true });
-    if (Number(before.size) !== req.size)
+    if (req.readOnce ? !isIndexedFile(before, req.size, req.readOnce) : Number(before.size) !== req.size)
       return { id: req.id, ok: false, code: 'ECHANGED', message: `${req.src} changed since it was scanned` };
     out = openTemp(req.root, req.target);
-    const hash = new MultiHash();
+    const hash = new MultiHash(req.readOnce?.kinds);
     let done = 0;
     let lastReport = 0;
     let lastReportAt = 0;
@@ -139,8 +142,14 @@ export function copyToTemp(
       }
     }
     const after = fstatSync(src, { bigint: true });
-    const sha256 = hash.digest().sha256;
-    if (done !== req.size || after.size !== before.size || after.mtimeNs !== before.mtimeNs || sha256 !== req.sha256) {
+    const hashes = hash.digest();
+    const sha256 = hashes.sha256;
+    if (
+      done !== req.size ||
+      after.size !== before.size ||
+      after.mtimeNs !== before.mtimeNs ||
+      (req.readOnce ? !unchangedSince(before, after) : sha256 !== req.sha256)
+    ) {
       closeSync(out.fd);
       unlinkSync(fsPath(out.tmp));
       out = undefined;
@@ -154,11 +163,13 @@ export function copyToTemp(
       fd: out.fd,
       tmp: out.tmp,
       target: req.target,
+      root: req.root,
       size: done,
       sha256,
       mtimeMs: st.mtimeMs,
       ino: st.ino,
       ...(req.expectVersion !== undefined ? { expectVersion: req.expectVersion } : {}),
+      ...(req.readOnce ? { sent: hashes } : {}),
     };
     out = undefined;
     return pending;
@@ -175,46 +186,6 @@ export function copyToTemp(
   } finally {
     if (src !== undefined) closeSync(src);
   }
-}
-
-/**
- * Makes a batch durable and visible: every temporary file is fsynced before any is renamed. The
- * fsyncs run concurrently on libuv's thread pool so the file system can group them into a few
- * journal commits (measured here: 3.3× the files/s of one fsync after another).
- */
-export async function publish(pending: readonly PendingCopy[]): Promise<CopyResult[]> {
-  const synced = await Promise.all(
-    pending.map((p) =>
-      fdatasync(p.fd).then(
-        (): CopyResult | undefined => undefined,
-        (err: unknown) => failure(p.id, err),
-      ),
-    ),
-  );
-  return pending.map((p, i) => {
-    closeSync(p.fd);
-    const failed = synced[i];
-    if (!failed) {
-      try {
-        if (p.expectVersion !== undefined && versionAt(p.target) !== p.expectVersion) {
-          removeQuietly(p.tmp);
-          return {
-            id: p.id,
-            ok: false,
-            code: 'EREMOTECHANGED',
-            message: `${p.target} changed since it was compared with the folder`,
-          };
-        }
-        renameSync(fsPath(p.tmp), fsPath(p.target));
-        return { id: p.id, ok: true, size: p.size, sha256: p.sha256, mtimeMs: p.mtimeMs, ino: p.ino };
-      } catch (err) {
-        removeQuietly(p.tmp);
-        return failure(p.id, err);
-      }
-    }
-    removeQuietly(p.tmp);
-    return failed;
-  });
 }
 
 /**
@@ -239,13 +210,5 @@ export function versionAt(path: string): string | null {
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw err;
-  }
-}
-
-function removeQuietly(path: string): void {
-  try {
-    unlinkSync(fsPath(path));
-  } catch {
-    // best effort: the next run sweeps leftovers
   }
 }

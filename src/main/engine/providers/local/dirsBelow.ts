@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { dirname, sep } from 'node:path';
+import { logDurability } from '../../diagnostics/durabilityLog';
 import { fsPath } from '../../scan/rawNames';
 
 /**
@@ -13,6 +14,7 @@ export function mkdirBelowSync(root: string, dir: string): void {
   if (dir === root || !dir.startsWith(root.endsWith(sep) ? root : root + sep)) return;
   try {
     mkdirSync(fsPath(dir));
+    logDurability('mkdir', dir);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'EEXIST') return;
@@ -22,6 +24,7 @@ export function mkdirBelowSync(root: string, dir: string): void {
     mkdirBelowSync(root, parent);
     try {
       mkdirSync(fsPath(dir));
+      logDurability('mkdir', dir);
     } catch (again) {
       if ((again as NodeJS.ErrnoException).code !== 'EEXIST') throw again;
     }
@@ -33,6 +36,7 @@ export async function mkdirBelow(root: string, dir: string): Promise<void> {
   if (dir === root || !dir.startsWith(root.endsWith(sep) ? root : root + sep)) return;
   try {
     await mkdir(fsPath(dir));
+    logDurability('mkdir', dir);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'EEXIST') return;
@@ -42,6 +46,7 @@ export async function mkdirBelow(root: string, dir: string): Promise<void> {
     await mkdirBelow(root, parent);
     try {
       await mkdir(fsPath(dir));
+      logDurability('mkdir', dir);
     } catch (again) {
       if ((again as NodeJS.ErrnoException).code !== 'EEXIST') throw again;
     }

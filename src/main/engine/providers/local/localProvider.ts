@@ -24,6 +24,7 @@ import { normalizeRemotePath } from '../remotePath';
 import { fsPath, nameFromBytes } from '../../scan/rawNames';
 import { localVersion } from './copyVerified';
 import { mkdirBelow } from './dirsBelow';
+import { flushFolder } from './groupCommit';
 import type { FileWorkers } from '../../workers/fileWorkers';
 import type {
   BatchUpload,
@@ -47,8 +48,9 @@ export type LocalDestinationConfig = { id: string; path: string; prefix?: string
 
 /**
  * A folder on this machine, a mounted NAS or a USB disk. Every write goes to a temporary name in the
- * target folder, is hashed as it is written, fsynced, given the source's mtime and only then renamed
- * into place: a partial file never shows under its final name (copyVerified.ts does the copying).
+ * target folder, is hashed as it is written, given the source's mtime, flushed, and only then renamed
+ * into place, its folder flushed before it is recorded: a partial file never shows under its final
+ * name, and a recorded one survives a power cut (copyVerified.ts copies, groupCommit.ts publishes).
  */
 export class LocalDestination
   implements Destination, ServerSideMove, ServerSideCopy, BatchUpload, ShareLinks, RemoteTrash
@@ -56,6 +58,7 @@ export class LocalDestination
   readonly type = 'local';
   readonly features: ProviderFeatures = {
     hashes: ['sha256'],
+    hashesWhileSending: true,
     caseInsensitive: false,
     resumable: false,
     maxSingleUpload: Infinity,
@@ -64,7 +67,8 @@ export class LocalDestination
     versionPerWrite: true,
     rawNames: sep === '/',
   };
-  readonly batchLimits = { files: 64, bytes: 16 * 1024 * 1024, fileSize: 1024 * 1024 };
+  /** A batch is one group commit (groupCommit.ts): the more files share its few journal commits, the fewer per file. */
+  readonly batchLimits = { files: 256, bytes: 32 * 1024 * 1024, fileSize: 1024 * 1024 };
   readonly id: string;
   private readonly root: string;
   private readonly madeDirs = new Set<string>();
@@ -238,8 +242,8 @@ export class LocalDestination
   }
 
   /**
-   * Copies run in the file workers (synchronous I/O off the main thread). A batch is fsynced as a
-   * group before its files are renamed into place, which saves a journal flush per small file.
+   * Copies run in the file workers (synchronous I/O off the main thread). A batch is made durable as a
+   * group (groupCommit.ts): a few journal commits for the whole batch instead of some per small file.
    */
   async uploadBatch(
     items: readonly { path: string; source: UploadSource }[],
@@ -266,6 +270,7 @@ export class LocalDestination
         mtimeMs: it.source.mtimeMs,
         ...(pacedInWorker ? { sharedCap: opts.sharedCap } : {}),
         ...(it.source.replaces !== undefined ? { expectVersion: it.source.replaces } : {}),
+        ...(it.source.readOnce ? { readOnce: it.source.readOnce } : {}),
       })),
       { signal: opts.signal, onProgress: items.length === 1 ? (_i, bytes) => opts.onProgress?.(bytes) : undefined },
     );
@@ -273,7 +278,11 @@ export class LocalDestination
       const item = items[i] as { path: string; source: UploadSource };
       if (r.ok) {
         if (items.length === 1) opts.onProgress?.(r.size);
-        return { ...entry(normalizeRemotePath(item.path), r), hashes: { sha256: r.sha256 } };
+        return {
+          ...entry(normalizeRemotePath(item.path), r),
+          hashes: { sha256: r.sha256 },
+          ...(r.sent ? { sent: r.sent } : {}),
+        };
       }
       return this.copyError(item.path, item.source, r.code, r.message);
     });
@@ -323,6 +332,7 @@ export class LocalDestination
       const st = await stat(fsPath(from));
       await utimes(fsPath(tmp), st.atime, st.mtime);
       await rename(fsPath(tmp), fsPath(toAbsPath));
+      await flushFolder(dirname(toAbsPath));
       return { ...entry(normalizeRemotePath(path), st), hashes: { sha256: hash.digest().sha256 } };
     } catch (err) {
       await unlink(fsPath(tmp)).catch(() => undefined);
@@ -377,6 +387,8 @@ export class LocalDestination
     try {
       await this.ensureDir(dirname(dst));
       await rename(fsPath(src), fsPath(dst));
+      // The new name durable before it is recorded; the old one gone for good too.
+      await Promise.all([...new Set([dirname(dst), dirname(src)])].map(flushFolder));
     } catch (err) {
       throw fsError(err, `cannot move ${from} to ${to}`, { destination: this.id, remotePath: to });
     }
@@ -398,6 +410,7 @@ export class LocalDestination
       const copied = await fh.stat();
       await fh.datasync().finally(() => fh.close());
       await rename(fsPath(tmp), fsPath(dst));
+      await flushFolder(dirname(dst));
       return entry(normalizeRemotePath(to), copied);
     } catch (err) {
       await unlink(fsPath(tmp)).catch(() => undefined);

@@ -5,7 +5,9 @@ import type { DestinationConfig } from '../../../../shared/config';
 import { FerryError, type ErrorContext } from '../../../../shared/errors';
 import { isTempName, tempFileName } from '../../scan/ignoreRules';
 import { inFlightWindow } from '../../transfer/bandwidth';
+import { MultiHash } from '../../scan/multiHash';
 import { fsError } from '../fsErrors';
+import { isIndexedFile, unchangedSince } from '../readOnce';
 import { readSmall, SMALL_FILE } from '../http/fileBody';
 import type { ProviderDeps } from '../registry';
 import { joinAbs, normalizeRemotePath, parentAbs, parentOf, secondApart, tempName } from '../remotePath';
@@ -82,6 +84,7 @@ export class SftpDestination implements Destination, ServerSideMove, BatchUpload
   readonly type = 'sftp';
   readonly features: ProviderFeatures = {
     hashes: ['sha256'],
+    hashesWhileSending: true,
     caseInsensitive: false,
     resumable: true,
     maxSingleUpload: Infinity,
@@ -446,7 +449,7 @@ export class SftpDestination implements Destination, ServerSideMove, BatchUpload
     const target = this.abs(root, rel);
     const dir = parentAbs(target);
     const resumable = source.size >= this.tuning.resumeMinBytes;
-    const sha256 = source.hashes.sha256;
+    const sha256 = resumeKey(source);
 
     try {
       await this.mkdirp(s, dir, container);
@@ -489,11 +492,16 @@ export class SftpDestination implements Destination, ServerSideMove, BatchUpload
     // MD5 of the bytes sent only when the index has none (the SHA-256 of the bytes sent proves they are
     // the indexed content, so the index's MD5 is theirs too).
     const useMd5 = this.hashCommand?.kind === 'md5' && source.hashes.md5 === undefined;
-    const sha = createHash('sha256');
-    const md5 = useMd5 ? createHash('md5') : undefined;
+    // Read once: every kind the index keeps, hashed over the bytes sent (`sent`).
+    const once = source.readOnce
+      ? new MultiHash([...source.readOnce.kinds, ...(useMd5 ? (['md5'] as const) : [])])
+      : undefined;
+    const sha = once ? undefined : createHash('sha256');
+    const md5 = useMd5 && !once ? createHash('md5') : undefined;
     const sampler = new Sampler(source.size);
     const feed = (chunk: Buffer, pos: number) => {
-      sha.update(chunk);
+      once?.update(chunk);
+      sha?.update(chunk);
       md5?.update(chunk);
       sampler?.feed(chunk, pos);
     };
@@ -501,8 +509,9 @@ export class SftpDestination implements Destination, ServerSideMove, BatchUpload
     let closed = false;
     try {
       const sent = await this.send(s, handle, source, rel, offset, feed, resumable ? tempRel : undefined, opts);
-      const digest = sha.digest('hex');
-      if (sent !== source.size || digest !== sha256)
+      const sentHashes = once?.digest();
+      const digest = sentHashes?.sha256 ?? (sha as ReturnType<typeof createHash>).digest('hex');
+      if (sent !== source.size || (sentHashes === undefined && digest !== sha256))
         throw new FerryError(
           'source-changed',
           'source-changed',
@@ -522,7 +531,7 @@ export class SftpDestination implements Destination, ServerSideMove, BatchUpload
       await times;
       await closing;
       closed = true;
-      const sentMd5 = md5?.digest('hex') ?? source.hashes.md5;
+      const sentMd5 = sentHashes ? sentHashes.md5 : (md5?.digest('hex') ?? source.hashes.md5);
       const hashes = await this.verify(s, temp, rel, source.size, { sha256: digest, md5: sentMd5 }, sampler);
       // With posix-rename the stat goes out right behind the rename (one round trip for both): requests
       // on one channel are processed in order. Sent before it, it would describe the file replaced.
@@ -543,7 +552,11 @@ export class SftpDestination implements Destination, ServerSideMove, BatchUpload
           },
         );
       opts.onProgress?.(source.size);
-      return { ...entryOf(rel, st.size, st.mtime), ...(hashes ? { hashes } : {}) };
+      return {
+        ...entryOf(rel, st.size, st.mtime),
+        ...(hashes ? { hashes } : {}),
+        ...(sentHashes ? { sent: sentHashes } : {}),
+      };
     } catch (err) {
       let fe = sftpError(err, `cannot upload ${rel}`, ctx, 'write');
       if (fe.code === 'sftp-failure') fe = await this.refineFailure(s, dir, source.size, fe);
@@ -587,6 +600,11 @@ export class SftpDestination implements Destination, ServerSideMove, BatchUpload
       throw fsError(err, `cannot read ${source.absPath}`, { ...ctx, path: source.absPath });
     }
     try {
+      const before = source.readOnce ? await fh.stat({ bigint: true }) : undefined;
+      if (source.readOnce && before && !isIndexedFile(before, source.size, source.readOnce))
+        throw new FerryError('source-changed', 'source-changed', `${source.absPath} changed since it was scanned`, {
+          context: { ...ctx, path: source.absPath },
+        });
       // The prefix already on the server: hashed again from the local file, not sent.
       let pos = 0;
       while (pos < offset) {
@@ -618,7 +636,7 @@ export class SftpDestination implements Destination, ServerSideMove, BatchUpload
           opts.onProgress?.(acked);
           if (resumeTemp !== undefined && acked - lastSaved >= this.tuning.resumeSaveEvery) {
             lastSaved = acked;
-            this.remember(rel, source.hashes.sha256, resumeTemp, acked);
+            this.remember(rel, resumeKey(source), resumeTemp, acked);
           }
         }
         room?.();
@@ -668,7 +686,17 @@ export class SftpDestination implements Destination, ServerSideMove, BatchUpload
       await Promise.all(writes);
       if (failure !== undefined) throw failure;
       if (opts.signal.aborted) throw cancelledError(`upload of ${rel}`, ctx);
-      if (resumeTemp !== undefined && acked > lastSaved) this.remember(rel, source.hashes.sha256, resumeTemp, acked);
+      if (resumeTemp !== undefined && acked > lastSaved) this.remember(rel, resumeKey(source), resumeTemp, acked);
+      // Read once: nothing to compare the bytes with, so the file must not have changed while read.
+      if (before && !unchangedSince(before, await fh.stat({ bigint: true })))
+        throw new FerryError(
+          'source-changed',
+          'source-changed',
+          `${source.absPath} changed while it was being uploaded`,
+          {
+            context: { ...ctx, path: source.absPath },
+          },
+        );
       return pos;
     } finally {
       await fh.close().catch(() => undefined);
@@ -1030,4 +1058,13 @@ async function remoteHash(s: SftpSession, cmd: HashCommand, path: string): Promi
   const digest = r.stdout.trim().split(/\s+/)[0] ?? '';
   const len = cmd.kind === 'sha256' ? 64 : 32;
   return new RegExp(`^[0-9a-f]{${len}}$`).test(digest) ? digest : undefined;
+}
+
+/**
+ * What a saved upload is resumed for: the content's SHA-256, or for a file not read yet (read once) its
+ * identity, which any write to it changes (size, mtime, change time, file id).
+ */
+function resumeKey(source: UploadSource): string {
+  const r = source.readOnce;
+  return r ? `unread:${source.size}:${r.mtimeNs}:${r.ino}:${r.ctimeNs ?? ''}` : source.hashes.sha256;
 }

@@ -1,15 +1,15 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ConfigError, loadConfig } from './config/loadConfig';
+import { ConfigError, loadConfig } from '../config/loadConfig';
 import { EngineHost } from './engineHost';
-import { fileKeychain } from './fileKeychain';
-import type { Keychain } from './secrets';
-import { EventBus } from './events';
-import { fileLogger } from './log';
-import { defaultFactories } from './providers/registry';
-import { lockStateDir } from './stateLock';
-import { Store } from './store/store';
-import { FileWorkers } from './workers/fileWorkers';
+import { fileKeychain } from '../secrets/fileKeychain';
+import type { Keychain } from '../secrets/secrets';
+import { EventBus } from '../events';
+import { fileLogger } from '../diagnostics/log';
+import { defaultFactories } from '../providers/registry';
+import { lockStateDir } from '../store/stateLock';
+import { Store } from '../store/store';
+import { FileWorkers } from '../workers/fileWorkers';
 
 export type AppEngine = {
   host: EngineHost;

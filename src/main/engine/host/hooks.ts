@@ -1,10 +1,10 @@
 import { spawn } from 'node:child_process';
-import type { FerryConfig, HookConfig } from '../../shared/config';
-import type { SerializedError } from '../../shared/errors';
-import type { TransferRef } from '../../shared/events';
-import type { EventBus } from './events';
-import type { Logger } from './log';
-import { resolveSecret } from './secrets';
+import type { FerryConfig, HookConfig } from '../../../shared/config';
+import type { SerializedError } from '../../../shared/errors';
+import type { TransferRef } from '../../../shared/events';
+import type { EventBus } from '../events';
+import type { Logger } from '../diagnostics/log';
+import { resolveSecret } from '../secrets/secrets';
 
 /** What a hook receives: the event as JSON (stdin for a command, the body for a URL). */
 export type HookPayload = TransferRef & {

@@ -1,13 +1,13 @@
-import type { FerryConfig } from '../../shared/config';
-import type { FerryApi } from '../../shared/contract';
+import type { FerryConfig } from '../../../shared/config';
+import type { FerryApi } from '../../../shared/contract';
 import { createApi } from './api';
 import { testDestination } from './destinationTest';
-import { fileKeychain } from './fileKeychain';
+import { fileKeychain } from '../secrets/fileKeychain';
 import { HookRunner } from './hooks';
-import type { Logger } from './log';
-import { providerDeps, type EngineDeps } from './runSteps';
-import { SyncService } from './syncService';
-import { DropboxConnections } from './window/dropboxConnect';
+import type { Logger } from '../diagnostics/log';
+import { providerDeps, type EngineDeps } from '../runSteps';
+import { SyncService } from '../syncService';
+import { DropboxConnections } from '../window/dropboxConnect';
 
 /**
  * The live engine as a face hosts it (the daemon, Electron's main process): the sync service, its

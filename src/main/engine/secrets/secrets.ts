@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { FerryError } from '../../shared/errors';
-import { expandHome } from './config/loadConfig';
+import { FerryError } from '../../../shared/errors';
+import { expandHome } from '../config/loadConfig';
 
 /**
  * Where `keychain:NAME` secrets live: the OS keychain in the desktop app, a private file in the state

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import type { DestinationConfig, FerryConfig } from '../../shared/config';
+import type { DestinationConfig, FerryConfig } from '../../../shared/config';
 import {
   isRequestName,
   type ApiError,
@@ -13,22 +13,22 @@ import {
   type QueueItem,
   type RequestName,
   type StatusResult,
-} from '../../shared/contract';
-import { ConfigError, configFromObject, pathToString } from './config/loadConfig';
-import { updateConfigText } from './config/configWriter';
-import { FerryError } from '../../shared/errors';
-import { levelOf, needsOf, sentenceOf } from '../../shared/health';
-import { FERRY_VERSION } from '../../shared/version';
-import { draftSecretProblem } from './draftSecrets';
-import { canShare } from './providers/types';
-import { keychainNames, type Keychain } from './secrets';
-import { transferRef, type Job } from './store/jobStore';
-import { browseDestination } from './window/browse';
-import type { DropboxConnections } from './window/dropboxConnect';
-import { listConflicts, resolveConflict } from './window/conflicts';
-import { checkFolder, previewIgnore } from './window/folderCheck';
-import type { Store } from './store/store';
-import type { SyncService } from './syncService';
+} from '../../../shared/contract';
+import { ConfigError, configFromObject, pathToString } from '../config/loadConfig';
+import { updateConfigText } from '../config/configWriter';
+import { FerryError } from '../../../shared/errors';
+import { levelOf, needsOf, sentenceOf } from '../../../shared/health';
+import { FERRY_VERSION } from '../../../shared/version';
+import { draftSecretProblem } from '../secrets/draftSecrets';
+import { canShare } from '../providers/types';
+import { keychainNames, type Keychain } from '../secrets/secrets';
+import { transferRef, type Job } from '../store/jobStore';
+import { browseDestination } from '../window/browse';
+import type { DropboxConnections } from '../window/dropboxConnect';
+import { listConflicts, resolveConflict } from '../window/conflicts';
+import { checkFolder, previewIgnore } from '../window/folderCheck';
+import type { Store } from '../store/store';
+import type { SyncService } from '../syncService';
 
 /** What the API needs from the face that hosts the engine (the daemon, or Electron's main process). */
 export type ApiHost = {

@@ -1,5 +1,5 @@
-import type { DestinationConfig, FerryConfig } from '../../shared/config';
-import type { DestinationTestResult } from '../../shared/contract';
+import type { DestinationConfig, FerryConfig } from '../../../shared/config';
+import type { DestinationTestResult } from '../../../shared/contract';
 
 const SECRET_REF = /^(env|file|keychain):.+$/;
 

@@ -1,6 +1,6 @@
 import { chmodSync, closeSync, mkdirSync, openSync, readdirSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { FerryError } from '../../shared/errors';
+import { FerryError } from '../../../shared/errors';
 import { join } from 'node:path';
 
 /** Where Ferry keeps state.db when neither --state-dir nor settings.state_dir says otherwise. */

@@ -1,6 +1,6 @@
 import { closeSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { FerryError } from '../../shared/errors';
+import { FerryError } from '../../../shared/errors';
 import { makeStateDirPrivate } from './stateDir';
 
 /**

@@ -1,8 +1,8 @@
-import type { DestinationConfig } from '../../shared/config';
-import type { DestinationTestResult } from '../../shared/contract';
-import { FerryError } from '../../shared/errors';
-import { createDestination, type DestinationFactory, type ProviderDeps } from './providers/registry';
-import { CHECK_FAILURES, type Destination } from './providers/types';
+import type { DestinationConfig } from '../../../shared/config';
+import type { DestinationTestResult } from '../../../shared/contract';
+import { FerryError } from '../../../shared/errors';
+import { createDestination, type DestinationFactory, type ProviderDeps } from '../providers/registry';
+import { CHECK_FAILURES, type Destination } from '../providers/types';
 
 /**
  * "Test connection": connects to a destination (saved or draft) and runs its check — reachable,
