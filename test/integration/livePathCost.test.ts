@@ -7,7 +7,7 @@ import { fullPassNeeded } from '../../src/main/engine/live/livePath';
 import { defaultFactories } from '../../src/main/engine/providers/registry';
 import { statementsRun } from '../../src/main/engine/store/db';
 import { Store } from '../../src/main/engine/store/store';
-import { SyncService } from '../../src/main/engine/syncService';
+import { SyncService } from '../../src/main/engine/sync/syncService';
 import { FileWorkers } from '../../src/main/engine/workers/fileWorkers';
 import { workspace, type Workspace } from '../helpers/workspace';
 

@@ -11,7 +11,7 @@ import type { Destination, RemoteEntry } from '../../src/main/engine/providers/t
 import { openDb } from '../../src/main/engine/store/db';
 import { Store } from '../../src/main/engine/store/store';
 import { adoptInterruptedWrites } from '../../src/main/engine/transfer/adoptInterrupted';
-import { planAll, type ScannedFolder } from '../../src/main/engine/runSteps';
+import { planAll, type ScannedFolder } from '../../src/main/engine/sync/runSteps';
 import type { BaseEntry } from '../../src/main/engine/store/baseStore';
 import type { ShippedRecord } from '../../src/main/engine/store/shippedStore';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { FerryError } from '../../src/shared/errors';
-import { passingFailuresRetried } from '../../src/main/engine/runSteps';
+import { passingFailuresRetried } from '../../src/main/engine/sync/runSteps';
 import { isSweepableTemp, setInstanceTag, tempHead } from '../../src/main/engine/scan/ignoreRules';
 
 const quick = { baseMs: 1, maxMs: 2 };

@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { moveToTrash, purgeTrash } from '../../src/main/engine/trash';
+import { moveToTrash, purgeTrash } from '../../src/main/engine/sync/trash';
 
 describe("a folder's trash", () => {
   it('keeps 30 days of deleted files and empties older days only', () => {

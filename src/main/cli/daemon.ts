@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, unlinkSync, writeFileSync 
 import { dirname, join } from 'node:path';
 import type { FerryConfig } from '../../shared/config';
 import type { StatusResult } from '../../shared/contract';
-import type { EngineDeps } from '../engine/runSteps';
+import type { EngineDeps } from '../engine/sync/runSteps';
 import { fileLogger, streamLogger, type Logger } from '../engine/diagnostics/log';
 import { EngineHost } from '../engine/host/engineHost';
 import { privateFile } from '../engine/store/stateDir';

@@ -15,7 +15,7 @@ import { defaultStateDir } from '../engine/store/stateDir';
 import { fileKeychain } from '../engine/secrets/fileKeychain';
 import { lockStateDir } from '../engine/store/stateLock';
 import { Store } from '../engine/store/store';
-import { prepare, syncOnce, type EngineDeps } from '../engine/syncRun';
+import { prepare, syncOnce, type EngineDeps } from '../engine/sync/syncRun';
 import { confirmDaemonDeletes, daemonStatus, runDaemon, stopDaemon } from './daemon';
 import { attachProgress } from './progress';
 import { planReport } from './planReport';

@@ -1,7 +1,7 @@
 import type { FerryConfig, RuleConfig } from '../../shared/config';
 import type { LocalFile } from '../../shared/models';
 import { previewRule } from '../engine/rules/preview';
-import type { Prepared } from '../engine/syncRun';
+import type { Prepared } from '../engine/sync/syncRun';
 import { count } from './format';
 import { planLines } from './summary';
 

@@ -1,5 +1,5 @@
 import { isBlockingProblem, type Plan, type PlanProblem } from '../engine/plan/planner';
-import type { SyncSummary } from '../engine/syncRun';
+import type { SyncSummary } from '../engine/sync/syncRun';
 import { bytes, count } from './format';
 
 export function describeProblem(p: PlanProblem): string {

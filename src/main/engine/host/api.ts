@@ -28,7 +28,7 @@ import type { DropboxConnections } from '../window/dropboxConnect';
 import { listConflicts, resolveConflict } from '../window/conflicts';
 import { checkFolder, previewIgnore } from '../window/folderCheck';
 import type { Store } from '../store/store';
-import type { SyncService } from '../syncService';
+import type { SyncService } from '../sync/syncService';
 
 /** What the API needs from the face that hosts the engine (the daemon, or Electron's main process). */
 export type ApiHost = {

@@ -5,8 +5,8 @@ import { testDestination } from './destinationTest';
 import { fileKeychain } from '../secrets/fileKeychain';
 import { HookRunner } from './hooks';
 import type { Logger } from '../diagnostics/log';
-import { providerDeps, type EngineDeps } from '../runSteps';
-import { SyncService } from '../syncService';
+import { providerDeps, type EngineDeps } from '../sync/runSteps';
+import { SyncService } from '../sync/syncService';
 import { DropboxConnections } from '../window/dropboxConnect';
 
 /**

@@ -5,7 +5,7 @@ import type { BelowQuorum, BrakeBaseline, Plan } from '../plan/planner';
 import { stillBelowQuorum } from '../plan/quorum';
 import { canCopy, canMove, type Destination } from '../providers/types';
 import type { Dispatcher } from '../rules/dispatch';
-import type { EngineDeps } from '../runSteps';
+import type { EngineDeps } from '../sync/runSteps';
 import type { FolderScan } from '../scan/scanner';
 import type { ChangeBatch } from '../watch/aggregator';
 import { planChanges } from './planChanges';

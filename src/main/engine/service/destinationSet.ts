@@ -8,7 +8,7 @@ import {
   toSerialized,
   type DestinationFailure,
   type EngineDeps,
-} from '../runSteps';
+} from '../sync/runSteps';
 
 /**
  * The destinations the live service is connected to, and the ones that failed: connected at start,

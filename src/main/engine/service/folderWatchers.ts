@@ -2,7 +2,7 @@ import { stat } from 'node:fs/promises';
 import type { FerryConfig } from '../../../shared/config';
 import type { FolderStatus } from '../../../shared/events';
 import type { EventBus } from '../events';
-import { activeFolders } from '../runSteps';
+import { activeFolders } from '../sync/runSteps';
 import { ChangeAggregator, DEFAULT_AGGREGATOR, type AggregatorOptions, type ChangeBatch } from '../watch/aggregator';
 import type { WatchHandle } from '../watch/backends';
 import { watchFolder } from '../watch/folderWatcher';

@@ -8,7 +8,7 @@ import { conflictName } from '../plan/twoWay';
 import { canCopy, canMove, canTrash, type Destination, type RemoteEntry, type TransferOpts } from '../providers/types';
 import { tempFileName, TRASH_DIR } from '../scan/ignoreRules';
 import { MultiHash } from '../scan/multiHash';
-import { moveToTrash } from '../trash';
+import { moveToTrash } from '../sync/trash';
 import type { Job } from '../store/jobStore';
 import type { Store } from '../store/store';
 import { downloadInto, unsafeLocalPath } from './safeDownload';

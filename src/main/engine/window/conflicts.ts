@@ -6,7 +6,7 @@ import { FerryError } from '../../../shared/errors';
 import type { LocalFile } from '../../../shared/models';
 import { conflictName, parseConflictName } from '../plan/twoWay';
 import { TRASH_DIR } from '../scan/ignoreRules';
-import { moveToTrash } from '../trash';
+import { moveToTrash } from '../sync/trash';
 import { unsafeLocalPath } from '../transfer/safeDownload';
 
 const abs = (root: string, path: string) => join(root, ...path.split('/'));

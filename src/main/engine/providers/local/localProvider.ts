@@ -17,7 +17,7 @@ import { basename, dirname, join, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { FerryError } from '../../../../shared/errors';
 import { isTempName, tempFileName, TRASH_DIR } from '../../scan/ignoreRules';
-import { moveToTrash, purgeTrash } from '../../trash';
+import { moveToTrash, purgeTrash } from '../../sync/trash';
 import { MultiHash } from '../../scan/multiHash';
 import { fsError } from '../fsErrors';
 import { normalizeRemotePath } from '../remotePath';

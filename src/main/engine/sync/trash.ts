@@ -1,8 +1,8 @@
 import { existsSync, lstatSync, readdirSync, renameSync, rmdirSync, rmSync, unlinkSync, type Dirent } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { mkdirBelowSync } from './providers/local/dirsBelow';
-import { isTempName, TRASH_DIR } from './scan/ignoreRules';
-import { fsPath } from './scan/rawNames';
+import { mkdirBelowSync } from '../providers/local/dirsBelow';
+import { isTempName, TRASH_DIR } from '../scan/ignoreRules';
+import { fsPath } from '../scan/rawNames';
 
 /** How long files deleted by two-way sync stay in a folder's trash. */
 export const TRASH_DAYS = 30;

@@ -1,16 +1,16 @@
 import { statSync } from 'node:fs';
-import { folderNeedsContentType, type FerryConfig, type FolderConfig, type RuleConfig } from '../../shared/config';
-import type { PreviewResult } from '../../shared/contract';
-import type { BelowQuorum, Plan } from './plan/planner';
-import { stillBelowQuorum } from './plan/quorum';
-import { Dispatcher } from './rules/dispatch';
-import { previewRule } from './rules/preview';
-import { compileRule } from './rules/ruleMatcher';
-import type { Job } from './store/jobStore';
-import type { FolderStatus, ServiceState } from '../../shared/events';
-import type { LocalFile } from '../../shared/models';
-import { IDLE_PROGRESS, type ProgressSnapshot } from '../../shared/progress';
-import { canWatch, type Destination } from './providers/types';
+import { folderNeedsContentType, type FerryConfig, type FolderConfig, type RuleConfig } from '../../../shared/config';
+import type { PreviewResult } from '../../../shared/contract';
+import type { BelowQuorum, Plan } from '../plan/planner';
+import { stillBelowQuorum } from '../plan/quorum';
+import { Dispatcher } from '../rules/dispatch';
+import { previewRule } from '../rules/preview';
+import { compileRule } from '../rules/ruleMatcher';
+import type { Job } from '../store/jobStore';
+import type { FolderStatus, ServiceState } from '../../../shared/events';
+import type { LocalFile } from '../../../shared/models';
+import { IDLE_PROGRESS, type ProgressSnapshot } from '../../../shared/progress';
+import { canWatch, type Destination } from '../providers/types';
 import {
   activeFolders,
   applyBaseUpdates,
@@ -20,17 +20,17 @@ import {
   transferPool,
   type EngineDeps,
 } from './runSteps';
-import { releaseMemory } from './diagnostics/memory';
-import { LivePath, mergeBelowQuorum } from './live/livePath';
+import { releaseMemory } from '../diagnostics/memory';
+import { LivePath, mergeBelowQuorum } from '../live/livePath';
 import { purgeTrash, sweepDownloadLeftovers } from './trash';
-import { scanChanges, scanFolder, type FolderScan } from './scan/scanner';
-import { walkFolder } from './scan/walk';
-import { DestinationSet } from './service/destinationSet';
-import { FolderWatchers } from './service/folderWatchers';
-import { Scheduler } from './service/scheduler';
-import { StatusModel } from './service/statusModel';
-import type { TransferPool } from './transfer/pool';
-import type { AggregatorOptions, ChangeBatch } from './watch/aggregator';
+import { scanChanges, scanFolder, type FolderScan } from '../scan/scanner';
+import { walkFolder } from '../scan/walk';
+import { DestinationSet } from '../service/destinationSet';
+import { FolderWatchers } from '../service/folderWatchers';
+import { Scheduler } from '../service/scheduler';
+import { StatusModel } from '../service/statusModel';
+import type { TransferPool } from '../transfer/pool';
+import type { AggregatorOptions, ChangeBatch } from '../watch/aggregator';
 
 export type ServiceOptions = {
   aggregator?: AggregatorOptions;

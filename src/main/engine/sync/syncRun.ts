@@ -1,12 +1,12 @@
-import type { FerryConfig } from '../../shared/config';
+import type { FerryConfig } from '../../../shared/config';
 import { purgeTrash, sweepDownloadLeftovers } from './trash';
-import type { SerializedError } from '../../shared/errors';
-import type { TransferRef } from '../../shared/events';
-import type { HashKind } from '../../shared/hashes';
-import type { ScanIssue } from '../../shared/models';
-import { isBlockingProblem, type BelowQuorum, type Plan } from './plan/planner';
-import { stillBelowQuorum } from './plan/quorum';
-import type { Destination } from './providers/types';
+import type { SerializedError } from '../../../shared/errors';
+import type { TransferRef } from '../../../shared/events';
+import type { HashKind } from '../../../shared/hashes';
+import type { ScanIssue } from '../../../shared/models';
+import { isBlockingProblem, type BelowQuorum, type Plan } from '../plan/planner';
+import { stillBelowQuorum } from '../plan/quorum';
+import type { Destination } from '../providers/types';
 import {
   activeFolders,
   connectDestinations,
@@ -20,8 +20,8 @@ import {
   type DestinationFailure,
   type EngineDeps,
 } from './runSteps';
-import type { FolderScan } from './scan/scanner';
-import type { PoolStats } from './transfer/pool';
+import type { FolderScan } from '../scan/scanner';
+import type { PoolStats } from '../transfer/pool';
 
 export type { EngineDeps } from './runSteps';
 
