@@ -122,6 +122,12 @@ describe('the status tells the truth, in Chromium, against a real daemon', () =>
   it('shows one set of moving figures, a progress bar and per-folder progress, on Status and Queue alike', async () => {
     // A cap of 4 MB/s makes a 48 MB file take seconds: long enough to watch the figures move.
     await api('config:update', { config: config({ exclude: ['**/*.log'] }, 4_000_000) });
+    // The work the last case queued (its removals) is settled first: the figures below are one file's.
+    for (let settled = false, until = Date.now() + 30_000; !settled; await page.waitForTimeout(100)) {
+      const q = (await api<StatusResult>('status:get')).queue;
+      settled = q.pending + q.active === 0;
+      if (!settled && Date.now() > until) throw new Error(`the queue never emptied: ${JSON.stringify(q)}`);
+    }
     writeFileSync(join(sb.src, 'big.bin'), Buffer.alloc(48_000_000, 7));
     const bar = page.getByTestId('overall-progress').getByRole('progressbar');
     await bar.waitFor({ timeout: 30_000 });
