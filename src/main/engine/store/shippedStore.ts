@@ -34,6 +34,7 @@ export class ShippedStore {
   private readonly selectDest;
   private readonly selectOne;
   private readonly selectBelow;
+  private readonly selectAllBelow;
   private readonly selectSource;
   private readonly upsert;
   private readonly remove;
@@ -53,6 +54,9 @@ export class ShippedStore {
     // `p/` ≤ path < `p0` is every path below p ('0' follows '/'): a range on the primary key.
     this.selectBelow = db.prepare(
       'SELECT 1 FROM shipped WHERE destination = ? AND remote_path >= ? AND remote_path < ? LIMIT 1',
+    );
+    this.selectAllBelow = db.prepare(
+      'SELECT * FROM shipped WHERE destination = ? AND remote_path >= ? AND remote_path < ?',
     );
     this.upsert = db.prepare(
       `INSERT INTO shipped (destination, remote_path, rule, folder, path, size, sha256, encoding, remote_version, shipped_at)
@@ -122,6 +126,11 @@ export class ShippedStore {
   /** Whether the destination holds a record below the folder `prefix` (`prefix/…`). */
   anyBelow(destination: string, prefix: string): boolean {
     return this.selectBelow.get(destination, `${prefix}/`, `${prefix}0`) !== undefined;
+  }
+
+  /** The destination's records below the folder `prefix` (`prefix/…`). */
+  below(destination: string, prefix: string): ShippedRecord[] {
+    return (this.selectAllBelow.all(destination, `${prefix}/`, `${prefix}0`) as Row[]).map(fromRow);
   }
 
   put(record: ShippedRecord): void {

@@ -500,8 +500,7 @@ async function keepTreeAside(job: Job, dest: Destination, opts: TransferOpts, de
     throw err;
   }
   deps.store.transaction(() => {
-    for (const r of deps.store.shipped.forDestination(dest.id)) {
-      if (!r.remotePath.startsWith(`${from}/`)) continue;
+    for (const r of deps.store.shipped.below(dest.id, from)) {
       deps.store.shipped.delete(dest.id, r.remotePath);
       deps.store.shipped.put({ ...r, remotePath: to + r.remotePath.slice(from.length) });
     }
