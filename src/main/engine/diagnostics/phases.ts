@@ -1,5 +1,7 @@
+import { writeHeapSnapshot } from 'node:v8';
+
 /**
- * With FERRY_TRACE_PHASES set, each step of a pass prints its time and the process's memory to stderr:
+ * With FERRY_TRACE_PHASES set (and FERRY_HEAP_SNAPSHOT_AT=<step>: a heap snapshot there), each step of a pass prints its time and the process's memory to stderr:
  * how the figures of the scale bench break down, without a profiler.
  */
 const on = Boolean(process.env.FERRY_TRACE_PHASES);
@@ -15,6 +17,7 @@ export function phase(name: string): void {
     `[phase] ${name.padEnd(28)} +${((now - last) / 1000).toFixed(2)} s (at ${((now - t0) / 1000).toFixed(2)} s) rss ${mb(m.rss)} peak ${mb(process.resourceUsage().maxRSS * 1024)} heap ${mb(m.heapUsed)} ext ${mb(m.external + m.arrayBuffers)}\n`,
   );
   last = now;
+  if (process.env.FERRY_HEAP_SNAPSHOT_AT === name) process.stderr.write(`[phase] heap snapshot: ${writeHeapSnapshot()}\n`);
 }
 
 if (on) setInterval(() => phase('…'), 5000).unref();

@@ -313,15 +313,23 @@ export function plan(input: PlanInput): Plan {
       const rec = shippedAt.get(remotePath);
       const remoteEntry = dest.remote?.get(remotePath);
       const encoding: Encoding = rule.compress ?? 'identity';
-      const base = {
-        rule: rule.name,
-        destination: destId,
-        folder: file.folder,
-        path: file.path,
-        remotePath,
-        size: file.size,
-        sha256: file.hashes.sha256,
-        ...(encoding === 'identity' ? {} : { encoding }),
+      // One literal of one shape per action: built by spreading a base, each of 300,000 actions got a map
+      // (hidden class) of its own, some 300 bytes apiece (heap snapshot).
+      const action = (kind: 'upload' | 'move-remote' | 'copy-remote', reason: string, fromRemotePath?: string) => {
+        const a: Action = {
+          kind,
+          rule: rule.name,
+          destination: destId,
+          folder: file.folder,
+          path: file.path,
+          remotePath,
+          size: file.size,
+          sha256: file.hashes.sha256,
+          reason,
+        };
+        if (fromRemotePath !== undefined) a.fromRemotePath = fromRemotePath;
+        if (encoding !== 'identity') a.encoding = encoding;
+        return a;
       };
       if (holds(rec, file, encoding)) {
         inSync++;
@@ -355,27 +363,29 @@ export function plan(input: PlanInput): Plan {
       if (!rec && !remoteEntry) newPaths.push(remotePath);
       if (orphan && (renames ? dest.canMove : dest.canCopy)) {
         consumed.add(orphan.remotePath);
-        actions.push({
-          ...base,
-          kind: renames ? 'move-remote' : 'copy-remote',
-          fromRemotePath: orphan.remotePath,
-          reason: `${renames ? 'renamed' : 'copied'} from ${orphan.remotePath} (same content)`,
-        });
+        actions.push(
+          action(
+            renames ? 'move-remote' : 'copy-remote',
+            `${renames ? 'renamed' : 'copied'} from ${orphan.remotePath} (same content)`,
+            orphan.remotePath,
+          ),
+        );
         continue;
       }
-      actions.push({
-        ...base,
-        kind: 'upload',
-        reason: !rec
-          ? remoteEntry
-            ? 'differs at the destination'
-            : 'new'
-          : rec.sha256 !== file.hashes.sha256
-            ? 'changed'
-            : rec.encoding !== encoding
-              ? `now sent ${encoding === 'identity' ? 'uncompressed' : `as ${encoding}`}`
-              : 'missing or altered at the destination',
-      });
+      actions.push(
+        action(
+          'upload',
+          !rec
+            ? remoteEntry
+              ? 'differs at the destination'
+              : 'new'
+            : rec.sha256 !== file.hashes.sha256
+              ? 'changed'
+              : rec.encoding !== encoding
+                ? `now sent ${encoding === 'identity' ? 'uncompressed' : `as ${encoding}`}`
+                : 'missing or altered at the destination',
+        ),
+      );
     }
 
     if (newPaths.length > 0 && !dest.fileAndFolderCoexist)
