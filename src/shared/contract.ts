@@ -4,7 +4,7 @@ import type { FerryConfig } from './config';
 import type { SerializedError } from './errors';
 import type { FolderStatus, ServiceState, TransferRef } from './events';
 import type { HealthLevel, Need } from './health';
-import type { HistoryEntry, TransferOutcome } from './models';
+import { TRANSFER_OUTCOMES, type HistoryEntry, type TransferOutcome } from './models';
 import type { ProgressSnapshot } from './progress';
 
 /**
@@ -45,7 +45,7 @@ export const requestSchemas = {
     .object({
       ...page,
       destination: z.string().optional(),
-      outcome: z.enum(['done', 'failed', 'skipped', 'cancelled']).optional(),
+      outcome: z.enum(TRANSFER_OUTCOMES).optional(),
       from: z.number().int().optional(),
       to: z.number().int().optional(),
       search: z.string().max(500).optional(),

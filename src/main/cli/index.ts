@@ -4,6 +4,7 @@ import { resolve } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import type { FerryConfig } from '../../shared/config';
 import { FerryError } from '../../shared/errors';
+import { TRANSFER_OUTCOMES } from '../../shared/models';
 import { ConfigError, loadConfig } from '../engine/config/loadConfig';
 import { EventBus } from '../engine/events';
 import { HookRunner } from '../engine/host/hooks';
@@ -14,27 +15,23 @@ import { FileWorkers } from '../engine/workers/fileWorkers';
 import { defaultStateDir } from '../engine/store/stateDir';
 import { fileKeychain } from '../engine/secrets/fileKeychain';
 import { lockStateDir } from '../engine/store/stateLock';
+import { openHistoryReader } from '../engine/store/historyReader';
 import { Store } from '../engine/store/store';
 import { prepare, syncOnce, type EngineDeps } from '../engine/sync/syncRun';
 import { confirmDaemonDeletes, daemonStatus, runDaemon, stopDaemon } from './daemon';
 import { attachProgress } from './progress';
+import { historyCsv, historyFilters, historyJson, historyText, type HistoryOptions } from './history';
+import { page } from './pager';
 import { planReport } from './planReport';
+import { SINCE_FORMS } from './sinceTime';
 import { summaryJson, summaryLines } from './summary';
 
-/** Exit codes: documented in the README. */
-export const EXIT = { ok: 0, incomplete: 1, usage: 2, unavailable: 3, interrupted: 130 } as const;
+import { EXIT, ExitError } from './exit';
+
+export { EXIT };
 
 type Io = { stdout: NodeJS.WriteStream; stderr: NodeJS.WriteStream };
 type Common = { config: string; stateDir?: string; json?: boolean };
-
-class ExitError extends Error {
-  constructor(
-    readonly exitCode: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
 
 function readConfig(file: string): FerryConfig {
   try {
@@ -333,6 +330,49 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
       );
     },
   );
+
+  program
+    .command('history')
+    .description('every transfer that ended (done, failed, skipped, cancelled), newest first, as the window lists them')
+    .requiredOption('-c, --config <file>', 'the configuration file (to find its state directory and destinations)')
+    .option(
+      '--state-dir <dir>',
+      'where Ferry keeps its state database (default: settings.state_dir, else the platform default)',
+    )
+    .option('--destination <id>', 'only transfers to this destination')
+    .option('--outcome <outcome>', `only this outcome: ${TRANSFER_OUTCOMES.join(', ')}`)
+    .option('--since <time>', `only transfers since then: ${SINCE_FORMS}`)
+    .option('--search <text>', 'only transfers whose path, remote path, rule or tags hold this text')
+    .addOption(new Option('--json', 'the entries as JSON on stdout').conflicts('csv'))
+    .addOption(new Option('--csv', "the entries as CSV on stdout (the window's export)").conflicts('json'))
+    .option('--no-pager', 'never page the output (it is paged only on a terminal)')
+    .action(
+      async (
+        opts: HistoryOptions & { config: string; stateDir?: string; json?: boolean; csv?: boolean; pager: boolean },
+      ) => {
+        const cfg = readConfig(opts.config);
+        const stateDir = opts.stateDir ?? cfg.settings.state_dir ?? defaultStateDir();
+        let reader: ReturnType<typeof openHistoryReader>;
+        try {
+          reader = openHistoryReader(stateDir);
+        } catch (err) {
+          throw new ExitError(
+            EXIT.unavailable,
+            err instanceof FerryError ? `${err.message}${err.hint ? ` — ${err.hint}` : ''}` : String(err),
+          );
+        }
+        try {
+          const filters = historyFilters(cfg, opts, (id) => reader?.hasDestination(id) ?? false);
+          if (!reader)
+            io.stderr.write(`ferry: no history yet: Ferry has not run with the state directory ${stateDir}\n`);
+          const { total, items } = reader?.all(filters) ?? { total: 0, items: [] };
+          const text = opts.json ? historyJson(items) : opts.csv ? historyCsv(items) : historyText(items, total);
+          await page(io.stdout, text, { enabled: opts.pager });
+        } finally {
+          reader?.close();
+        }
+      },
+    );
 
   program
     .command('status')
