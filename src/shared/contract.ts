@@ -174,6 +174,13 @@ export type StatusResult = {
   leftBehind: { rule: string; destination: string; count: number; sample: string[] }[];
   /** How far the queued work has come (the same figures the Queue page and the tray show). */
   progress: ProgressSnapshot;
+  /**
+   * The bandwidth caps in force now, bytes/s each way (0: none), and when `settings.bandwidth_schedule`
+   * changes them next (ms since the epoch; null: never).
+   */
+  bandwidth: { up: number; down: number; until: number | null; scheduled: boolean };
+  /** Why everything is paused without the person asking (the desktop app: on battery, a metered network). */
+  hold: string | null;
 };
 
 /** What a draft rule would do, from the index (see rules/preview.ts). Samples are capped; counts are not. */

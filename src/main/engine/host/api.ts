@@ -118,9 +118,17 @@ export function createApi(host: ApiHost): FerryApi {
       uncaught: s.uncaught,
       heldDeletions: s.heldDeletions,
       leftBehind: s.leftBehind,
+      hold: s.hold,
     };
     const needs = needsOf(base);
-    return { ...base, summary: sentenceOf(base, needs), level: levelOf(base, needs), needs, progress: s.progress };
+    return {
+      ...base,
+      summary: sentenceOf(base, needs),
+      level: levelOf(base, needs),
+      needs,
+      progress: s.progress,
+      bandwidth: s.bandwidth,
+    };
   };
   const connected = (id: string) => {
     if (!host.config().destinations.some((d) => d.id === id))
