@@ -1,5 +1,5 @@
 import { FERRY_VERSION } from '../../shared/version';
-import { chmodSync, renameSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, renameSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import type { FerryConfig } from '../../shared/config';
@@ -15,11 +15,13 @@ import { FileWorkers } from '../engine/workers/fileWorkers';
 import { defaultStateDir } from '../engine/store/stateDir';
 import { fileKeychain } from '../engine/secrets/fileKeychain';
 import { lockStateDir } from '../engine/store/stateLock';
+import { defaultRcloneConf } from '../engine/rclone/rcloneConf';
 import { openHistoryReader } from '../engine/store/historyReader';
 import { Store } from '../engine/store/store';
 import { prepare, syncOnce, type EngineDeps } from '../engine/sync/syncRun';
 import { confirmDaemonDeletes, daemonStatus, runDaemon, stopDaemon } from './daemon';
 import { attachProgress } from './progress';
+import { importLines, importRclone, readRcloneConf } from './importRclone';
 import { historyCsv, historyFilters, historyJson, historyText, type HistoryOptions } from './history';
 import { page } from './pager';
 import { planReport } from './planReport';
@@ -208,8 +210,12 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     )
     .argument('[destinations...]', 'destination ids (default: all)')
     .requiredOption('-c, --config <file>', 'the configuration file (YAML)')
+    .option(
+      '--state-dir <dir>',
+      'where keychain: secrets are kept (default: settings.state_dir, else the platform default)',
+    )
     .option('--json', 'machine-readable output on stdout')
-    .action(async (ids: string[], opts: { config: string; json?: boolean }) => {
+    .action(async (ids: string[], opts: { config: string; stateDir?: string; json?: boolean }) => {
       const cfg = readConfig(opts.config);
       requireConfigured(cfg, opts.config, 'destinations');
       const unknown = ids.filter((id) => !cfg.destinations.some((d) => d.id === id));
@@ -222,7 +228,9 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
       const workers = new FileWorkers(1);
       const deps: ProviderDeps = {
         workers,
-        secret: (ref, what) => resolveSecret(ref, what),
+        // The secret store is read, not locked: a check runs beside a daemon.
+        secret: (ref, what) =>
+          resolveSecret(ref, what, fileKeychain(opts.stateDir ?? cfg.settings.state_dir ?? defaultStateDir())),
         resume: { load: () => undefined, save: () => undefined, clear: () => undefined, all: () => [] },
       };
       try {
@@ -330,6 +338,36 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
       );
     },
   );
+
+  program
+    .command('import-rclone')
+    .description(
+      "add destinations from rclone's config: its remotes of the types Ferry has, secrets moved into Ferry's secret store",
+    )
+    .argument('[remotes...]', 'remote names, or NAME:PATH for a bucket or folder of one (default: every remote)')
+    .requiredOption('-c, --config <file>', 'the Ferry configuration file to add them to (made if missing)')
+    .option(
+      '--rclone-config <file>',
+      "rclone's config (default: where rclone looks: $RCLONE_CONFIG, ~/.config/rclone/rclone.conf)",
+    )
+    .option(
+      '--state-dir <dir>',
+      'where Ferry keeps its state and the secret store (default: settings.state_dir, else the platform default)',
+    )
+    .option('--json', 'machine-readable output on stdout')
+    .action((remotes: string[], opts: { config: string; rcloneConfig?: string; stateDir?: string; json?: boolean }) => {
+      const rcloneFile = opts.rcloneConfig ?? defaultRcloneConf();
+      const parsed = readRcloneConf(rcloneFile);
+      const existing = existsSync(opts.config) ? readConfig(opts.config) : undefined;
+      const stateDir = opts.stateDir ?? existing?.settings.state_dir ?? defaultStateDir();
+      const keychain = fileKeychain(stateDir);
+      const outcomes = importRclone(parsed, remotes, opts.config, keychain);
+      // Secret values never reach the output: only the references the config holds.
+      const shown = outcomes.map((o) => (o.ok ? { ...o, secrets: o.secrets.map((x) => `keychain:${x.name}`) } : o));
+      if (opts.json) io.stdout.write(`${JSON.stringify(shown, null, 2)}\n`);
+      else for (const l of importLines(outcomes, opts.config, keychain.where)) io.stdout.write(`${l}\n`);
+      setExit(outcomes.length > 0 && outcomes.every((o) => o.ok) ? EXIT.ok : EXIT.incomplete);
+    });
 
   program
     .command('history')

@@ -64,7 +64,7 @@ function queueItem(job: Job, state: QueueItem['state']): QueueItem {
 }
 
 /** A file's text, or '' when there is none yet (a first run writes the config from scratch). */
-function readIfThere(path: string): string {
+export function readIfThere(path: string): string {
   try {
     return readFileSync(path, 'utf8');
   } catch (err) {
@@ -74,7 +74,7 @@ function readIfThere(path: string): string {
 }
 
 /** Writes a file so that a crash leaves either the old or the new content, never a mix. */
-function writeAtomically(path: string, text: string): void {
+export function writeAtomically(path: string, text: string): void {
   const tmp = join(dirname(path), `.${randomBytes(6).toString('hex')}.tmp`);
   const fd = openSync(tmp, 'wx', 0o600);
   try {
