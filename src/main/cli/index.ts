@@ -5,6 +5,7 @@ import { Command, CommanderError, Option } from 'commander';
 import type { FerryConfig } from '../../shared/config';
 import { FerryError } from '../../shared/errors';
 import { TRANSFER_OUTCOMES } from '../../shared/models';
+import type { RcloneImportOutcome } from '../../shared/contract';
 import { ConfigError, loadConfig } from '../engine/config/loadConfig';
 import { EventBus } from '../engine/events';
 import { HookRunner } from '../engine/host/hooks';
@@ -16,12 +17,17 @@ import { defaultStateDir } from '../engine/store/stateDir';
 import { fileKeychain } from '../engine/secrets/fileKeychain';
 import { lockStateDir } from '../engine/store/stateLock';
 import { defaultRcloneConf } from '../engine/rclone/rcloneConf';
+import {
+  IMPORT_USAGE_CODES,
+  importIntoConfig,
+  importLines,
+  readRcloneRemotes,
+} from '../engine/rclone/importIntoConfig';
 import { openHistoryReader } from '../engine/store/historyReader';
 import { Store } from '../engine/store/store';
 import { prepare, syncOnce, type EngineDeps } from '../engine/sync/syncRun';
 import { confirmDaemonDeletes, daemonStatus, runDaemon, stopDaemon } from './daemon';
 import { attachProgress } from './progress';
-import { importLines, importRclone, readRcloneConf } from './importRclone';
 import { historyCsv, historyFilters, historyJson, historyText, type HistoryOptions } from './history';
 import { page } from './pager';
 import { planReport } from './planReport';
@@ -356,15 +362,20 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     )
     .option('--json', 'machine-readable output on stdout')
     .action((remotes: string[], opts: { config: string; rcloneConfig?: string; stateDir?: string; json?: boolean }) => {
-      const rcloneFile = opts.rcloneConfig ?? defaultRcloneConf();
-      const parsed = readRcloneConf(rcloneFile);
       const existing = existsSync(opts.config) ? readConfig(opts.config) : undefined;
       const stateDir = opts.stateDir ?? existing?.settings.state_dir ?? defaultStateDir();
       const keychain = fileKeychain(stateDir);
-      const outcomes = importRclone(parsed, remotes, opts.config, keychain);
+      let outcomes: RcloneImportOutcome[];
+      try {
+        const remotesFound = readRcloneRemotes(opts.rcloneConfig ?? defaultRcloneConf());
+        outcomes = importIntoConfig(remotesFound, remotes, opts.config, keychain).outcomes;
+      } catch (err) {
+        if (err instanceof FerryError && IMPORT_USAGE_CODES.has(err.code))
+          throw new ExitError(EXIT.usage, `${err.message}${err.hint ? `; ${err.hint} with --rclone-config` : ''}`);
+        throw err;
+      }
       // Secret values never reach the output: only the references the config holds.
-      const shown = outcomes.map((o) => (o.ok ? { ...o, secrets: o.secrets.map((x) => `keychain:${x.name}`) } : o));
-      if (opts.json) io.stdout.write(`${JSON.stringify(shown, null, 2)}\n`);
+      if (opts.json) io.stdout.write(`${JSON.stringify(outcomes, null, 2)}\n`);
       else for (const l of importLines(outcomes, opts.config, keychain.where)) io.stdout.write(`${l}\n`);
       setExit(outcomes.length > 0 && outcomes.every((o) => o.ok) ? EXIT.ok : EXIT.incomplete);
     });
