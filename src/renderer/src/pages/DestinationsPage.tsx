@@ -99,7 +99,7 @@ export function DestinationsPage(): React.JSX.Element {
         title="Destinations"
         lead="Where Ferry sends files: folders on this machine or a NAS, cloud buckets, servers. Rules pick them by ID."
         actions={
-          <>
+          <div className="row">
             <button
               type="button"
               className="btn"
@@ -118,7 +118,7 @@ export function DestinationsPage(): React.JSX.Element {
             >
               Add destination
             </button>
-          </>
+          </div>
         }
       />
 
