@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { runFerry } from '../helpers/cli';
 import { startDaemon, stopDaemon, type Daemon } from '../helpers/daemon';
 import { workspace, type Workspace } from '../helpers/workspace';
 
@@ -52,6 +53,9 @@ describe('the daemon follows settings.bandwidth_schedule and takes a new one wit
       until: null,
       scheduled: true,
     });
+
+    const cli = await runFerry(['status', '--state-dir', w.state]);
+    expect(cli.stdout).toContain('  bandwidth: up 64k/s, down 32k/s (schedule)');
 
     const cfg = await api<{ settings: Record<string, unknown> }>(d, 'config:get');
     const saved = await api<{ ok: boolean }>(d, 'config:update', {
