@@ -51,3 +51,26 @@ it('the desktop engine holds every transfer for the power policy, says why, and 
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+it('a hold the person resumed over stays resumed when the config is saved again', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ferry-app-'));
+  try {
+    const engine = await openAppEngine(join(dir, 'Ferry'));
+    try {
+      const api = engine.host.api;
+      engine.host.hold('on battery power');
+      await api['sync:resume']({});
+      const cfg = await api['config:get']({});
+      expect(await api['config:update']({ config: { ...cfg, settings: { ...cfg.settings, retries: 3 } } })).toEqual({
+        ok: true,
+      });
+      const status = await api['status:get']({});
+      expect(status.hold).toBeNull();
+      expect(status.state).not.toBe('paused');
+    } finally {
+      await engine.close();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

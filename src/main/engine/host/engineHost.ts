@@ -63,6 +63,8 @@ export class EngineHost {
       return;
     }
     this.log('info', 'configuration changed: re-applying');
+    // A hold the person overrode (resumed by hand) stays overridden in the new service.
+    this.heldBy = this.service.heldReason;
     await this.service.stop();
     this.hooks.stop();
     this.cfg = next;

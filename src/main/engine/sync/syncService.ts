@@ -386,6 +386,11 @@ export class SyncService {
     if (paused) this.resume();
   }
 
+  /** Why everything is held now without the person asking (see `hold`); undefined when not. */
+  get heldReason(): string | undefined {
+    return this.heldBy;
+  }
+
   /** New bandwidth settings, in force at once: running transfers book from the new caps, none restarts. */
   setBandwidth(settings: BandwidthSettings): void {
     this.limits.apply(settings);
