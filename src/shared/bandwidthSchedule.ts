@@ -175,3 +175,39 @@ export function describeLimit(l: Limit): string {
   if (l.up === l.down) return `${formatRate(l.up)}/s each way`;
   return `up ${l.up === 0 ? 'no limit' : `${formatRate(l.up)}/s`}, down ${l.down === 0 ? 'no limit' : `${formatRate(l.down)}/s`}`;
 }
+
+/** A limit as the timetable writes it: `2M`, `1M:256k`, `off`. */
+export function limitText(l: Limit): string {
+  return l.up === l.down ? formatRate(l.up) : `${formatRate(l.up)}:${formatRate(l.down)}`;
+}
+
+/** Days in the order a week reads in the window (Monday first); Date.getDay() numbers. */
+export const WEEK_DAYS = [1, 2, 3, 4, 5, 6, 0] as const;
+
+/** The limit at the start of each hour of the week, by `WEEK_DAYS` row and hour. */
+export function hourGrid(schedule: BandwidthSchedule): Limit[][] {
+  // Any week: only its days and hours matter (2026-01-05 is a Monday).
+  return WEEK_DAYS.map((day) =>
+    Array.from({ length: 24 }, (_, h) => limitAt(schedule, new Date(2026, 0, 4 + (day === 0 ? 7 : day), h)).limit),
+  );
+}
+
+/**
+ * The timetable for a week of hourly limits (the window's painted grid): an entry where the limit
+ * changes, `Day-HH:00,LIMIT`; one limit for the whole week is written alone (`off` → empty: none).
+ */
+export function scheduleFromGrid(grid: readonly (readonly Limit[])[]): string {
+  const cells = WEEK_DAYS.flatMap((day, row) => (grid[row] ?? []).map((limit, hour) => ({ day, hour, limit })));
+  const same = (a: Limit, b: Limit) => a.up === b.up && a.down === b.down;
+  const first = cells[0];
+  if (!first) return '';
+  if (cells.every((c) => same(c.limit, first.limit)))
+    return first.limit.up === 0 && first.limit.down === 0 ? '' : limitText(first.limit);
+  const entries: string[] = [];
+  cells.forEach((c, i) => {
+    const prev = cells[(i + cells.length - 1) % cells.length] as (typeof cells)[number];
+    if (!same(prev.limit, c.limit))
+      entries.push(`${DAY_LABELS[c.day]}-${String(c.hour).padStart(2, '0')}:00,${limitText(c.limit)}`);
+  });
+  return entries.join(' ');
+}

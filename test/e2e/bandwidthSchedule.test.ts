@@ -42,14 +42,20 @@ describe('the bandwidth schedule on the Settings page', () => {
     expect(await cells.count()).toBe(7 * 24);
     expect(await cells.first().getAttribute('title')).toBe('Mon 00:00 — up 1M/s, down 256k/s');
     expect(await cells.last().getAttribute('title')).toBe('Sun 23:00 — no limit');
+    // Painting an hour rewrites the timetable: Monday 09:00 at 2M.
+    await page.getByLabel('Paint hours with').fill('2M');
+    await page.getByRole('button', { name: 'Mon 09:00 — up 1M/s, down 256k/s' }).click();
+    expect(await field.inputValue()).toBe('Mon-00:00,1M:256k Mon-09:00,2M Mon-10:00,1M:256k Sat-00:00,off');
+    await page.getByRole('button', { name: 'Mon 09:00 — 2M/s each way' }).waitFor();
+    await page.getByLabel('Paint hours with').fill('1M:256k');
+    await page.getByRole('button', { name: 'Mon 09:00 — 2M/s each way' }).click();
+    expect(await field.inputValue()).toBe('Mon-00:00,1M:256k Sat-00:00,off');
     await screenshot(page, 'settings-schedule-light');
     expect(await accessibilityViolations(page)).toEqual([]);
 
     await page.getByRole('button', { name: 'Save settings' }).click();
     await page.getByRole('status').getByText('Saved.').waitFor();
-    expect(readFileSync(sb.config, 'utf8')).toMatch(
-      /bandwidth_schedule: ["']?Mon-00:00,1M:256k Sat-00:00,off/,
-    );
+    expect(readFileSync(sb.config, 'utf8')).toMatch(/bandwidth_schedule: ["']?Mon-00:00,1M:256k Sat-00:00,off/);
     await page.getByTestId('bandwidth-in-force').getByText(`In force now: ${expected}`).waitFor();
     expect(problems).toEqual([]);
   });

@@ -2,8 +2,10 @@ import { describe, expect, it } from 'vitest';
 import {
   bandwidthScheduleProblem,
   describeLimit,
+  hourGrid,
   limitAt,
   parseBandwidthSchedule,
+  scheduleFromGrid,
 } from '../../src/shared/bandwidthSchedule';
 import { parseConfig } from '../../src/main/engine/config/loadConfig';
 import { BandwidthLimits, type ScheduleClock } from '../../src/main/engine/transfer/bandwidthLimits';
@@ -116,6 +118,23 @@ describe("bandwidth_schedule reads rclone's --bwlimit timetable", () => {
     expect(
       parseConfig('settings:\n  bandwidth_schedule: "1M:512k"\n', '/tmp/f.yml', '/tmp').settings.bandwidth_schedule,
     ).toBe('1M:512k');
+  });
+
+  it("the window's painted week of hours becomes a timetable that means the same week", () => {
+    const s = parseBandwidthSchedule('Mon-00:00,1M:256k Sat-00:00,off');
+    const grid = hourGrid(s);
+    expect(grid[0]?.[0]).toEqual({ up: M, down: 256 * K }); // Monday first
+    expect(grid[6]?.[23]).toEqual({ up: 0, down: 0 }); // Sunday last
+    expect(scheduleFromGrid(grid)).toBe('Mon-00:00,1M:256k Sat-00:00,off');
+    (grid[0] as { up: number; down: number }[])[9] = { up: 2 * M, down: 2 * M };
+    const text = scheduleFromGrid(grid);
+    expect(text).toBe('Mon-00:00,1M:256k Mon-09:00,2M Mon-10:00,1M:256k Sat-00:00,off');
+    expect(hourGrid(parseBandwidthSchedule(text))).toEqual(grid);
+    // Daily entries round-trip too, and a week of one limit is that limit alone (none when off).
+    const daily = hourGrid(parseBandwidthSchedule('08:00,2M 18:00,off'));
+    expect(hourGrid(parseBandwidthSchedule(scheduleFromGrid(daily)))).toEqual(daily);
+    expect(scheduleFromGrid(hourGrid(parseBandwidthSchedule('1.5M')))).toBe('1.50M');
+    expect(scheduleFromGrid(hourGrid(parseBandwidthSchedule('off')))).toBe('');
   });
 
   it('says a limit in words', () => {

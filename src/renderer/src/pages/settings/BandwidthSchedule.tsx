@@ -1,22 +1,23 @@
-import { useMemo } from 'react';
+import { useMemo, useState } from 'react';
 import type { StatusResult } from '../../../../shared/contract';
 import {
   bandwidthScheduleProblem,
   DAY_LABELS,
   describeLimit,
+  hourGrid,
   limitAt,
+  limitText,
   parseBandwidthSchedule,
+  scheduleFromGrid,
+  WEEK_DAYS,
   type BandwidthSchedule as Schedule,
   type Limit,
 } from '../../../../shared/bandwidthSchedule';
 import { Field } from '../../components/ui';
 
-/** Monday first, as a week reads in most of the world; getDay() numbers (Sunday = 0). */
-const WEEK_ORDER = [1, 2, 3, 4, 5, 6, 0] as const;
 const HOURS = Array.from({ length: 24 }, (_, h) => h);
-/** A reference week starting on a Monday (2026-01-05): only its days and hours matter. */
-const cellDate = (day: number, hour: number) => new Date(2026, 0, 4 + (day === 0 ? 7 : day), hour, 0);
 const sameLimit = (a: Limit, b: Limit) => a.up === b.up && a.down === b.down;
+const NONE: Schedule = { entries: [] };
 
 function untilText(until: Date | undefined): string {
   if (!until) return '';
@@ -25,23 +26,32 @@ function untilText(until: Date | undefined): string {
   return sameDay ? ` until ${time}` : ` until ${until.toLocaleDateString(undefined, { weekday: 'short' })} ${time}`;
 }
 
-/** Each hour of the week shaded by the limit it starts with; one shade per distinct limit, in a legend. */
-function WeekGrid({ schedule }: { schedule: Schedule }) {
-  const { cells, limits } = useMemo(() => {
-    const limits: Limit[] = [];
-    const cells = WEEK_ORDER.map((day) =>
-      HOURS.map((hour) => {
-        const l = limitAt(schedule, cellDate(day, hour)).limit;
-        let i = limits.findIndex((x) => sameLimit(x, l));
-        if (i < 0) i = limits.push(l) - 1;
-        return i;
-      }),
-    );
-    return { cells, limits };
-  }, [schedule]);
+/**
+ * Each hour of the week shaded by the limit it starts with (one shade per distinct limit, in a legend);
+ * clicking or dragging over hours paints them with the brush's limit.
+ */
+function WeekGrid({
+  grid,
+  brush,
+  onPaint,
+}: {
+  grid: Limit[][];
+  brush: Limit | undefined;
+  onPaint: (row: number, hour: number) => void;
+}) {
+  const [painting, setPainting] = useState(false);
+  const limits = useMemo(() => {
+    const out: Limit[] = [];
+    for (const row of grid) for (const l of row) if (!out.some((x) => sameLimit(x, l))) out.push(l);
+    return out;
+  }, [grid]);
+  const shade = (l: Limit) => {
+    const i = limits.findIndex((x) => sameLimit(x, l));
+    return l.up === 0 && l.down === 0 ? 'off' : String(i % 6);
+  };
   return (
-    <div className="bw-grid" data-testid="bandwidth-grid">
-      <table>
+    <div className="bw-grid" data-testid="bandwidth-grid" onMouseLeave={() => setPainting(false)}>
+      <table onMouseUp={() => setPainting(false)}>
         <caption className="visually-hidden">The limit at the start of each hour of the week</caption>
         <thead>
           <tr>
@@ -56,19 +66,31 @@ function WeekGrid({ schedule }: { schedule: Schedule }) {
           </tr>
         </thead>
         <tbody>
-          {WEEK_ORDER.map((day, row) => (
+          {WEEK_DAYS.map((day, row) => (
             <tr key={day}>
               <th scope="row">{DAY_LABELS[day]}</th>
               {HOURS.map((hour) => {
-                const i = cells[row]?.[hour] ?? 0;
-                const words = describeLimit(limits[i] as Limit);
+                const l = grid[row]?.[hour] ?? { up: 0, down: 0 };
+                const words = `${DAY_LABELS[day]} ${String(hour).padStart(2, '0')}:00 — ${describeLimit(l)}`;
                 return (
-                  <td
-                    key={hour}
-                    className={`bw-cell bw-cell--${(limits[i]?.up ?? 0) === 0 && (limits[i]?.down ?? 0) === 0 ? 'off' : i % 6}`}
-                    title={`${DAY_LABELS[day]} ${String(hour).padStart(2, '0')}:00 — ${words}`}
-                  >
-                    <span className="visually-hidden">{words}</span>
+                  <td key={hour} className={`bw-cell bw-cell--${shade(l)}`} title={words}>
+                    <button
+                      type="button"
+                      className="bw-cell__button"
+                      aria-label={words}
+                      disabled={!brush}
+                      onMouseDown={() => {
+                        setPainting(true);
+                        onPaint(row, hour);
+                      }}
+                      onMouseEnter={() => painting && onPaint(row, hour)}
+                      onKeyDown={(e) => {
+                        if (e.key === 'Enter' || e.key === ' ') {
+                          e.preventDefault();
+                          onPaint(row, hour);
+                        }
+                      }}
+                    />
                   </td>
                 );
               })}
@@ -77,9 +99,9 @@ function WeekGrid({ schedule }: { schedule: Schedule }) {
         </tbody>
       </table>
       <ul className="bw-legend" aria-label="Limits in the schedule">
-        {limits.map((l, i) => (
-          <li key={i}>
-            <span className={`bw-cell bw-cell--${l.up === 0 && l.down === 0 ? 'off' : i % 6}`} aria-hidden="true" />
+        {limits.map((l) => (
+          <li key={limitText(l)}>
+            <span className={`bw-cell bw-cell--${shade(l)}`} aria-hidden="true" />
             {describeLimit(l)}
           </li>
         ))}
@@ -104,9 +126,21 @@ export function BandwidthScheduleField({
   serverProblem: string | undefined;
   inForce: StatusResult['bandwidth'] | undefined;
 }): React.JSX.Element {
+  const [brushText, setBrushText] = useState('1M');
   const problem = value.trim() === '' ? undefined : bandwidthScheduleProblem(value);
-  const schedule = value.trim() === '' || problem ? undefined : parseBandwidthSchedule(value);
-  const draftNow = schedule ? limitAt(schedule, new Date()) : undefined;
+  const schedule = value.trim() === '' ? NONE : problem ? undefined : parseBandwidthSchedule(value);
+  const draftNow = schedule && value.trim() !== '' ? limitAt(schedule, new Date()) : undefined;
+  const grid = useMemo(() => (schedule ? hourGrid(schedule) : undefined), [schedule]);
+  const brushProblem = /[\s,;]/.test(brushText.trim())
+    ? 'one limit: 2M, 1M:256k or off'
+    : bandwidthScheduleProblem(brushText);
+  const brush = brushProblem ? undefined : parseBandwidthSchedule(brushText).entries[0]?.limit;
+  const paint = (row: number, hour: number) => {
+    if (!grid || !brush) return;
+    const next = grid.map((r) => [...r]);
+    (next[row] as Limit[])[hour] = brush;
+    onChange(scheduleFromGrid(next));
+  };
   return (
     <div className="stack">
       <Field
@@ -138,7 +172,26 @@ export function BandwidthScheduleField({
           {untilText(draftNow.until)}.
         </p>
       )}
-      {schedule && schedule.entries.length > 1 && <WeekGrid schedule={schedule} />}
+      {grid && (
+        <div className="stack bw-paint">
+          <Field
+            label="Paint hours with"
+            help="Click or drag over the hours below to give them this limit (whole hours; the schedule above is rewritten)."
+            error={brushProblem}
+          >
+            {(p) => (
+              <input
+                {...p}
+                type="text"
+                className="mono bw-paint__brush"
+                value={brushText}
+                onChange={(e) => setBrushText(e.target.value)}
+              />
+            )}
+          </Field>
+          <WeekGrid grid={grid} brush={brush} onPaint={paint} />
+        </div>
+      )}
       {inForce && (
         <p className="muted small" role="status" data-testid="bandwidth-in-force">
           In force now: {describeLimit(inForce)}
