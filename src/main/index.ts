@@ -5,7 +5,9 @@ import { NotificationBatcher, type Notice, type NoticeAction } from './desktop/n
 import { startTrayFeed } from './desktop/trayFeed';
 import { trayModel, trayPlatformOf } from './desktop/trayModel';
 import { TraySnapshotSource } from './desktop/traySnapshot';
+import { watchMetered } from './desktop/meteredNetwork';
 import { watchNetwork } from './desktop/networkChange';
+import { PowerPolicy } from './desktop/powerPolicy';
 import { safeKeychain } from './desktop/safeKeychain';
 import { openAppEngine, type AppEngine } from './engine/host/appEngine';
 import { serveContract } from './shell/ipc';
@@ -15,6 +17,7 @@ import {
   isPackaged,
   onActivate,
   onAllWindowsClosed,
+  onPowerSource,
   onResume,
   onSecondInstance,
   quit,
@@ -116,9 +119,22 @@ async function start(): Promise<void> {
   const offLogin = engine.events.on('service:status', () => loginItem(engine.host.config.settings.start_at_login));
   // After sleep or a network change, connections may be gone: reach the destinations again now.
   onResume(() => engine.host.recheck());
-  const stopNetwork = watchNetwork(() => engine.host.recheck());
+  // On battery or a metered network (settings.pause_on_battery / pause_on_metered), every transfer waits.
+  const power = new PowerPolicy(
+    (reason) => engine.host.hold(reason),
+    () => engine.host.config.settings,
+  );
+  onPowerSource((onBattery) => power.battery(onBattery));
+  const metered = watchMetered((m) => power.metered(m));
+  const offPower = engine.events.on('service:status', () => power.update());
+  const stopNetwork = watchNetwork(() => {
+    metered.poke();
+    engine.host.recheck();
+  });
   beforeQuit(async () => {
     stopNetwork();
+    metered.stop();
+    offPower();
     offLogin();
     stopReveal();
     stopDesktop();

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { bandwidthScheduleProblem } from './bandwidthSchedule';
 import { conditionSchema, globSchema, usesContentType } from './conditions';
 import { SYNC_MODES } from './models';
 
@@ -236,6 +237,22 @@ export const ruleSchema = z.strictObject({
 export const settingsSchema = z.strictObject({
   transfers: z.number().int().min(1).max(64).default(4),
   bandwidth: z.number().int().min(0).default(0),
+  /**
+   * rclone's `--bwlimit` timetable ("08:00,2M 18:00,off", "Mon-08:00,1M:512k"; bandwidthSchedule.ts):
+   * when set, it takes the place of `bandwidth`, with separate upload and download limits.
+   */
+  bandwidth_schedule: z
+    .string()
+    .max(4000)
+    .superRefine((text, ctx) => {
+      const problem = bandwidthScheduleProblem(text);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    })
+    .optional(),
+  /** The desktop app holds every transfer while the computer runs on battery (the OS says so). */
+  pause_on_battery: z.boolean().default(true),
+  /** The desktop app holds every transfer on a network the OS calls metered (NetworkManager on Linux). */
+  pause_on_metered: z.boolean().default(true),
   retries: z.number().int().min(0).max(20).default(5),
   /** Mirror brake: a run that would delete more than this share of what a rule shipped stops and asks. */
   max_delete_share: z.number().min(0).max(1).default(0.5),

@@ -4,7 +4,7 @@ import type { FerryConfig } from './config';
 import type { SerializedError } from './errors';
 import type { FolderStatus, ServiceState, TransferRef } from './events';
 import type { HealthLevel, Need } from './health';
-import type { HistoryEntry, TransferOutcome } from './models';
+import { TRANSFER_OUTCOMES, type HistoryEntry, type TransferOutcome } from './models';
 import type { ProgressSnapshot } from './progress';
 
 /**
@@ -45,7 +45,7 @@ export const requestSchemas = {
     .object({
       ...page,
       destination: z.string().optional(),
-      outcome: z.enum(['done', 'failed', 'skipped', 'cancelled']).optional(),
+      outcome: z.enum(TRANSFER_OUTCOMES).optional(),
       from: z.number().int().optional(),
       to: z.number().int().optional(),
       search: z.string().max(500).optional(),
@@ -117,6 +117,18 @@ export const requestSchemas = {
   'destination:usage': z.object({}).strict(),
   /** Two-way rules' conflicted copies (kept beside the file when both sides changed it). */
   'conflicts:list': z.object({}).strict(),
+  /** The remotes of an rclone config (default: where rclone keeps it) and whether each can be imported. */
+  'rclone:remotes': z.object({ path: z.string().min(1).max(4096).optional() }).strict(),
+  /**
+   * Adds a destination for each remote (`NAME`, or `NAME:PATH` for a bucket or folder), its secrets
+   * moved into the secret store; the config is saved and applied as by `config:update`.
+   */
+  'rclone:import': z
+    .object({
+      path: z.string().min(1).max(4096).optional(),
+      remotes: z.array(z.string().min(1).max(4200)).min(1).max(500),
+    })
+    .strict(),
   /**
    * Settles one: keep mine (the copy goes to the trash), keep theirs (the copy replaces the file, whose
    * content goes to the trash), or keep both (the copy keeps a plain name). Either way it syncs.
@@ -174,7 +186,40 @@ export type StatusResult = {
   leftBehind: { rule: string; destination: string; count: number; sample: string[] }[];
   /** How far the queued work has come (the same figures the Queue page and the tray show). */
   progress: ProgressSnapshot;
+  /**
+   * The bandwidth caps in force now, bytes/s each way (0: none), and when `settings.bandwidth_schedule`
+   * changes them next (ms since the epoch; null: never).
+   */
+  bandwidth: { up: number; down: number; until: number | null; scheduled: boolean };
+  /** Why everything is paused without the person asking (the desktop app: on battery, a metered network). */
+  hold: string | null;
 };
+
+/** An option of an rclone remote that Ferry does not take, and why. */
+export type IgnoredOption = { option: string; reason: string };
+
+/** One remote of an rclone config as the window lists it: importable (as which type) or why not. */
+export type RcloneRemoteInfo = {
+  name: string;
+  /** rclone's type name (`s3`, `google cloud storage`, `sftp`…). */
+  type: string;
+  /** S3 and GCS remotes need a bucket after the colon, a local one a folder. */
+  needsPath: boolean;
+  ignored: IgnoredOption[];
+} & ({ ok: true; destinationType: string } | { ok: false; reason: string });
+
+/** What importing one remote did: the destination it added with its secrets' references, or why not. */
+export type RcloneImportOutcome =
+  | {
+      remote: string;
+      type: string;
+      ok: true;
+      destination: string;
+      destinationType: string;
+      secrets: string[];
+      ignored: IgnoredOption[];
+    }
+  | { remote: string; type: string; ok: false; reason: string; ignored: IgnoredOption[] };
 
 /** What a draft rule would do, from the index (see rules/preview.ts). Samples are capped; counts are not. */
 export type PreviewResult = {
@@ -269,6 +314,8 @@ export type Results = {
   'destination:test': DestinationTestResult;
   'rules:preview': PreviewResult;
   'history:query': { total: number; items: HistoryEntry[] };
+  'rclone:remotes': { file: string; remotes: RcloneRemoteInfo[] };
+  'rclone:import': { outcomes: RcloneImportOutcome[] };
   'activity:aggregate': ActivityRow[];
   'app:info': AppInfo;
   'folder:check': FolderCheckResult;

@@ -16,7 +16,10 @@ export type Need = {
 export type HealthLevel = 'attention' | 'paused' | 'busy' | 'warn' | 'ok';
 
 /** The facts the verdict is derived from: all of them, so that "safe" is never said over a problem. */
-export type HealthFacts = Omit<StatusResult, 'summary' | 'needs' | 'level' | 'progress'>;
+export type HealthFacts = Omit<StatusResult, 'summary' | 'needs' | 'level' | 'progress' | 'bandwidth' | 'hold'> & {
+  /** Why everything is paused without the person asking (on battery, a metered network). */
+  hold?: string | null;
+};
 
 const n = (count: number, one: string, many = `${one}s`): string =>
   `${count.toLocaleString('en-US')} ${count === 1 ? one : many}`;
@@ -85,6 +88,8 @@ export function sentenceOf(s: HealthFacts, needs: readonly Need[] = needsOf(s)):
     const more = needs.length > 2 ? `; and ${needs.length - 2} more` : '';
     return `${paused} for you on ${needs.length} things: ${first.text}; ${second.text}${more}.`;
   }
+  if (s.state === 'paused' && s.hold)
+    return `Paused ${s.hold}: nothing is being shipped until that changes, or you resume.`;
   if (s.state === 'paused') return 'Paused: nothing is being shipped until you resume.';
   const toGo = s.queue.pending + s.queue.active;
   if (toGo > 0) return `Syncing: ${n(toGo, 'file')} to go.`;

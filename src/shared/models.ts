@@ -99,7 +99,9 @@ export type Action = {
   detail?: ActionDetail;
 };
 
-export type TransferOutcome = 'done' | 'failed' | 'skipped' | 'cancelled';
+/** How a transfer attempt ended; the order is the one filters offer. */
+export const TRANSFER_OUTCOMES = ['done', 'failed', 'skipped', 'cancelled'] as const;
+export type TransferOutcome = (typeof TRANSFER_OUTCOMES)[number];
 
 export type HistoryEntry = {
   id: number;

@@ -106,6 +106,8 @@ describe('parseConfig on a valid config', () => {
       settings: {
         transfers: 4,
         bandwidth: 0,
+        pause_on_battery: true,
+        pause_on_metered: true,
         retries: 5,
         max_delete_share: 0.5,
         rescan_interval: 3600,

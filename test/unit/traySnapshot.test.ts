@@ -33,6 +33,8 @@ const config: FerryConfig = configSchema.parse({
 function status(patch: Partial<StatusResult> = {}): StatusResult {
   return {
     state: 'syncing',
+    bandwidth: { up: 0, down: 0, until: null, scheduled: false },
+    hold: null,
     summary: '',
     level: 'busy',
     needs: [],

@@ -1,3 +1,4 @@
+import { describeLimit } from '../../shared/bandwidthSchedule';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -245,6 +246,11 @@ export async function daemonStatus(
   for (const d of status.destinations)
     out.write(`  destination ${d.id}: ${d.ok ? 'ok' : `unavailable — ${d.error ?? ''}`}\n`);
   out.write(`  queue: ${status.queue.active} active, ${status.queue.pending} pending, ${status.queue.failed} failed\n`);
+  const bw = status.bandwidth;
+  if (bw.up > 0 || bw.down > 0 || bw.scheduled)
+    out.write(
+      `  bandwidth: ${describeLimit(bw)}${bw.until === null ? '' : ` until ${new Date(bw.until).toLocaleString()}`}${bw.scheduled ? ' (schedule)' : ''}\n`,
+    );
   return 0;
 }
 

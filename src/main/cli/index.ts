@@ -1,9 +1,11 @@
 import { FERRY_VERSION } from '../../shared/version';
-import { chmodSync, renameSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, renameSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import type { FerryConfig } from '../../shared/config';
 import { FerryError } from '../../shared/errors';
+import { TRANSFER_OUTCOMES } from '../../shared/models';
+import type { RcloneImportOutcome } from '../../shared/contract';
 import { ConfigError, loadConfig } from '../engine/config/loadConfig';
 import { EventBus } from '../engine/events';
 import { HookRunner } from '../engine/host/hooks';
@@ -14,27 +16,30 @@ import { FileWorkers } from '../engine/workers/fileWorkers';
 import { defaultStateDir } from '../engine/store/stateDir';
 import { fileKeychain } from '../engine/secrets/fileKeychain';
 import { lockStateDir } from '../engine/store/stateLock';
+import { defaultRcloneConf } from '../engine/rclone/rcloneConf';
+import {
+  IMPORT_USAGE_CODES,
+  importIntoConfig,
+  importLines,
+  readRcloneRemotes,
+} from '../engine/rclone/importIntoConfig';
+import { openHistoryReader } from '../engine/store/historyReader';
 import { Store } from '../engine/store/store';
 import { prepare, syncOnce, type EngineDeps } from '../engine/sync/syncRun';
 import { confirmDaemonDeletes, daemonStatus, runDaemon, stopDaemon } from './daemon';
 import { attachProgress } from './progress';
+import { historyCsv, historyFilters, historyJson, historyText, type HistoryOptions } from './history';
+import { page } from './pager';
 import { planReport } from './planReport';
+import { SINCE_FORMS } from './sinceTime';
 import { summaryJson, summaryLines } from './summary';
 
-/** Exit codes: documented in the README. */
-export const EXIT = { ok: 0, incomplete: 1, usage: 2, unavailable: 3, interrupted: 130 } as const;
+import { EXIT, ExitError } from './exit';
+
+export { EXIT };
 
 type Io = { stdout: NodeJS.WriteStream; stderr: NodeJS.WriteStream };
 type Common = { config: string; stateDir?: string; json?: boolean };
-
-class ExitError extends Error {
-  constructor(
-    readonly exitCode: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
 
 function readConfig(file: string): FerryConfig {
   try {
@@ -211,8 +216,12 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     )
     .argument('[destinations...]', 'destination ids (default: all)')
     .requiredOption('-c, --config <file>', 'the configuration file (YAML)')
+    .option(
+      '--state-dir <dir>',
+      'where keychain: secrets are kept (default: settings.state_dir, else the platform default)',
+    )
     .option('--json', 'machine-readable output on stdout')
-    .action(async (ids: string[], opts: { config: string; json?: boolean }) => {
+    .action(async (ids: string[], opts: { config: string; stateDir?: string; json?: boolean }) => {
       const cfg = readConfig(opts.config);
       requireConfigured(cfg, opts.config, 'destinations');
       const unknown = ids.filter((id) => !cfg.destinations.some((d) => d.id === id));
@@ -225,7 +234,9 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
       const workers = new FileWorkers(1);
       const deps: ProviderDeps = {
         workers,
-        secret: (ref, what) => resolveSecret(ref, what),
+        // The secret store is read, not locked: a check runs beside a daemon.
+        secret: (ref, what) =>
+          resolveSecret(ref, what, fileKeychain(opts.stateDir ?? cfg.settings.state_dir ?? defaultStateDir())),
         resume: { load: () => undefined, save: () => undefined, clear: () => undefined, all: () => [] },
       };
       try {
@@ -333,6 +344,84 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
       );
     },
   );
+
+  program
+    .command('import-rclone')
+    .description(
+      "add destinations from rclone's config: its remotes of the types Ferry has, secrets moved into Ferry's secret store",
+    )
+    .argument('[remotes...]', 'remote names, or NAME:PATH for a bucket or folder of one (default: every remote)')
+    .requiredOption('-c, --config <file>', 'the Ferry configuration file to add them to (made if missing)')
+    .option(
+      '--rclone-config <file>',
+      "rclone's config (default: where rclone looks: $RCLONE_CONFIG, ~/.config/rclone/rclone.conf)",
+    )
+    .option(
+      '--state-dir <dir>',
+      'where Ferry keeps its state and the secret store (default: settings.state_dir, else the platform default)',
+    )
+    .option('--json', 'machine-readable output on stdout')
+    .action((remotes: string[], opts: { config: string; rcloneConfig?: string; stateDir?: string; json?: boolean }) => {
+      const existing = existsSync(opts.config) ? readConfig(opts.config) : undefined;
+      const stateDir = opts.stateDir ?? existing?.settings.state_dir ?? defaultStateDir();
+      const keychain = fileKeychain(stateDir);
+      let outcomes: RcloneImportOutcome[];
+      try {
+        const remotesFound = readRcloneRemotes(opts.rcloneConfig ?? defaultRcloneConf());
+        outcomes = importIntoConfig(remotesFound, remotes, opts.config, keychain).outcomes;
+      } catch (err) {
+        if (err instanceof FerryError && IMPORT_USAGE_CODES.has(err.code))
+          throw new ExitError(EXIT.usage, `${err.message}${err.hint ? `; ${err.hint} with --rclone-config` : ''}`);
+        throw err;
+      }
+      // Secret values never reach the output: only the references the config holds.
+      if (opts.json) io.stdout.write(`${JSON.stringify(outcomes, null, 2)}\n`);
+      else for (const l of importLines(outcomes, opts.config, keychain.where)) io.stdout.write(`${l}\n`);
+      setExit(outcomes.length > 0 && outcomes.every((o) => o.ok) ? EXIT.ok : EXIT.incomplete);
+    });
+
+  program
+    .command('history')
+    .description('every transfer that ended (done, failed, skipped, cancelled), newest first, as the window lists them')
+    .requiredOption('-c, --config <file>', 'the configuration file (to find its state directory and destinations)')
+    .option(
+      '--state-dir <dir>',
+      'where Ferry keeps its state database (default: settings.state_dir, else the platform default)',
+    )
+    .option('--destination <id>', 'only transfers to this destination')
+    .option('--outcome <outcome>', `only this outcome: ${TRANSFER_OUTCOMES.join(', ')}`)
+    .option('--since <time>', `only transfers since then: ${SINCE_FORMS}`)
+    .option('--search <text>', 'only transfers whose path, remote path, rule or tags hold this text')
+    .addOption(new Option('--json', 'the entries as JSON on stdout').conflicts('csv'))
+    .addOption(new Option('--csv', "the entries as CSV on stdout (the window's export)").conflicts('json'))
+    .option('--no-pager', 'never page the output (it is paged only on a terminal)')
+    .action(
+      async (
+        opts: HistoryOptions & { config: string; stateDir?: string; json?: boolean; csv?: boolean; pager: boolean },
+      ) => {
+        const cfg = readConfig(opts.config);
+        const stateDir = opts.stateDir ?? cfg.settings.state_dir ?? defaultStateDir();
+        let reader: ReturnType<typeof openHistoryReader>;
+        try {
+          reader = openHistoryReader(stateDir);
+        } catch (err) {
+          throw new ExitError(
+            EXIT.unavailable,
+            err instanceof FerryError ? `${err.message}${err.hint ? ` — ${err.hint}` : ''}` : String(err),
+          );
+        }
+        try {
+          const filters = historyFilters(cfg, opts, (id) => reader?.hasDestination(id) ?? false);
+          if (!reader)
+            io.stderr.write(`ferry: no history yet: Ferry has not run with the state directory ${stateDir}\n`);
+          const { total, items } = reader?.all(filters) ?? { total: 0, items: [] };
+          const text = opts.json ? historyJson(items) : opts.csv ? historyCsv(items) : historyText(items, total);
+          await page(io.stdout, text, { enabled: opts.pager });
+        } finally {
+          reader?.close();
+        }
+      },
+    );
 
   program
     .command('status')

@@ -55,3 +55,10 @@ export function beforeQuit(handler: () => Promise<void>): void {
 export function onResume(handler: () => void): void {
   powerMonitor.on('resume', () => handler());
 }
+
+/** Whether the machine runs on battery now, and every time that changes (Electron's power monitor). */
+export function onPowerSource(handler: (onBattery: boolean) => void): void {
+  handler(powerMonitor.isOnBatteryPower());
+  powerMonitor.on('on-battery', () => handler(true));
+  powerMonitor.on('on-ac', () => handler(false));
+}

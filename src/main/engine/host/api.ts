@@ -1,6 +1,4 @@
-import { randomBytes } from 'node:crypto';
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname } from 'node:path';
 import type { DestinationConfig, FerryConfig } from '../../../shared/config';
 import {
   isRequestName,
@@ -15,7 +13,10 @@ import {
   type StatusResult,
 } from '../../../shared/contract';
 import { ConfigError, configFromObject, pathToString } from '../config/loadConfig';
+import { readIfThere, writeAtomically } from '../config/configFile';
 import { updateConfigText } from '../config/configWriter';
+import { defaultRcloneConf } from '../rclone/rcloneConf';
+import { describeRemotes, importIntoConfig, readRcloneRemotes } from '../rclone/importIntoConfig';
 import { FerryError } from '../../../shared/errors';
 import { levelOf, needsOf, sentenceOf } from '../../../shared/health';
 import { FERRY_VERSION } from '../../../shared/version';
@@ -63,29 +64,6 @@ function queueItem(job: Job, state: QueueItem['state']): QueueItem {
   return { id: jobId, ...ref, reason: job.reason, attempts: job.attempts, lastError: job.lastError, state };
 }
 
-/** A file's text, or '' when there is none yet (a first run writes the config from scratch). */
-function readIfThere(path: string): string {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return '';
-    throw err;
-  }
-}
-
-/** Writes a file so that a crash leaves either the old or the new content, never a mix. */
-function writeAtomically(path: string, text: string): void {
-  const tmp = join(dirname(path), `.${randomBytes(6).toString('hex')}.tmp`);
-  const fd = openSync(tmp, 'wx', 0o600);
-  try {
-    writeSync(fd, text);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, path);
-}
-
 /** The contract's implementation, shared by every face. Inputs arrive validated (see `call`). */
 export function createApi(host: ApiHost): FerryApi {
   /** Keychain entries whose value came in through this API since the config was last saved (see draftSecrets.ts). */
@@ -118,9 +96,17 @@ export function createApi(host: ApiHost): FerryApi {
       uncaught: s.uncaught,
       heldDeletions: s.heldDeletions,
       leftBehind: s.leftBehind,
+      hold: s.hold,
     };
     const needs = needsOf(base);
-    return { ...base, summary: sentenceOf(base, needs), level: levelOf(base, needs), needs, progress: s.progress };
+    return {
+      ...base,
+      summary: sentenceOf(base, needs),
+      level: levelOf(base, needs),
+      needs,
+      progress: s.progress,
+      bandwidth: s.bandwidth,
+    };
   };
   const connected = (id: string) => {
     if (!host.config().destinations.some((d) => d.id === id))
@@ -248,6 +234,20 @@ export function createApi(host: ApiHost): FerryApi {
     'conflicts:list': async () => ({
       items: listConflicts(host.config(), (folder) => host.service().filesOf(folder)),
     }),
+    'rclone:remotes': async ({ path }) => {
+      const file = path ?? defaultRcloneConf();
+      return { file, remotes: describeRemotes(readRcloneRemotes(file)) };
+    },
+    'rclone:import': async ({ path, remotes }) => {
+      const { outcomes, config } = importIntoConfig(
+        readRcloneRemotes(path ?? defaultRcloneConf()),
+        remotes,
+        host.configPath,
+        host.keychain,
+      );
+      if (config) await host.apply(config);
+      return { outcomes };
+    },
     'conflicts:resolve': async ({ folder, copy, keep }) => {
       const message = resolveConflict(host.config(), folder, copy, keep);
       host.service().requestRescan(folder);

@@ -19,6 +19,7 @@ export class EngineHost {
   private service: SyncService;
   private hooks: HookRunner;
   private readonly dropbox: DropboxConnections;
+  private heldBy: string | undefined;
 
   constructor(
     private cfg: FerryConfig,
@@ -54,13 +55,34 @@ export class EngineHost {
   }
 
   private async apply(next: FerryConfig): Promise<void> {
+    if (onlyBandwidthChanged(this.cfg, next)) {
+      // Caps change in place: the running transfers go on under the new ones.
+      this.log('info', 'bandwidth settings changed: in force now');
+      this.cfg = next;
+      this.service.setBandwidth(next.settings);
+      return;
+    }
     this.log('info', 'configuration changed: re-applying');
+    // A hold the person overrode (resumed by hand) stays overridden in the new service.
+    this.heldBy = this.service.heldReason;
     await this.service.stop();
     this.hooks.stop();
     this.cfg = next;
     this.hooks = new HookRunner(next, this.deps.events, this.log).start();
     this.service = new SyncService(next, this.deps);
     await this.service.start();
+    if (this.heldBy !== undefined) this.service.hold(this.heldBy);
+  }
+
+  /**
+   * Holds every transfer for a reason the person did not give (the desktop app: on battery, a metered
+   * network), or lets go (undefined). Kept across configuration changes.
+   */
+  hold(reason: string | undefined): void {
+    if (reason === this.heldBy) return;
+    this.log('info', reason === undefined ? 'hold released' : `holding every transfer: ${reason}`);
+    this.heldBy = reason;
+    this.service.hold(reason);
   }
 
   /** After sleep or a network change: destinations are reached again, folders rescanned, listings re-read. */
@@ -78,4 +100,11 @@ export class EngineHost {
     await this.service.stop(graceMs);
     this.hooks.stop();
   }
+}
+
+/** Whether two configurations differ only in their bandwidth settings (applied without a restart). */
+function onlyBandwidthChanged(a: FerryConfig, b: FerryConfig): boolean {
+  const strip = (c: FerryConfig) =>
+    JSON.stringify({ ...c, settings: { ...c.settings, bandwidth: 0, bandwidth_schedule: undefined } });
+  return strip(a) === strip(b);
 }

@@ -44,6 +44,46 @@ export function openDb(file: string): Db {
   }
 }
 
+/**
+ * Opens an existing state database for reading only, beside a daemon that may be writing it (WAL lets
+ * readers in): no lock, no migration. A database newer than this Ferry is refused as `openDb` does.
+ */
+export function openDbReadOnly(file: string): Db {
+  let db: Db | undefined;
+  try {
+    db = new Database(file, { readonly: true, fileMustExist: true });
+    keepRawNames(db);
+    db.pragma('busy_timeout = 5000');
+  } catch (err) {
+    db?.close();
+    throw new FerryError(
+      'permanent',
+      'state-unavailable',
+      `cannot read the state database ${file}: ${(err as Error).message}`,
+      {
+        hint: 'check --state-dir (or settings.state_dir): it must be the directory Ferry syncs with',
+        cause: err,
+      },
+    );
+  }
+  const v = schemaVersion(db);
+  if (v === MIGRATIONS.length) return db;
+  db.close();
+  throw v > MIGRATIONS.length
+    ? new FerryError(
+        'permanent',
+        'state-too-new',
+        `the state database is at version ${v}, newer than this Ferry understands (${MIGRATIONS.length})`,
+        { hint: 'update Ferry' },
+      )
+    : new FerryError(
+        'permanent',
+        'state-too-old',
+        `the state database is at version ${v}, older than this Ferry (${MIGRATIONS.length})`,
+        { hint: 'run Ferry once with this state directory (ferry sync --once, or the daemon) to bring it up to date' },
+      );
+}
+
 export function schemaVersion(db: Db): number {
   return db.pragma('user_version', { simple: true }) as number;
 }

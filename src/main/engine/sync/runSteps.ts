@@ -19,7 +19,7 @@ import { scanFolder, type FolderScan } from '../scan/scanner';
 import { isSweepableTemp } from '../scan/ignoreRules';
 import type { Store } from '../store/store';
 import { retryDelay, type BackoffPolicy } from '../transfer/backoff';
-import { Bandwidth } from '../transfer/bandwidth';
+import { BandwidthLimits } from '../transfer/bandwidthLimits';
 import { adoptInterruptedWrites } from '../transfer/adoptInterrupted';
 import { TransferPool } from '../transfer/pool';
 import type { FileWorkers } from '../workers/fileWorkers';
@@ -376,8 +376,10 @@ export function transferPool(
   deps: EngineDeps,
   destinations: ReadonlyMap<string, Destination>,
   kinds: ReadonlyMap<string, HashKind[]>,
-  opts: { heldFolders?: () => readonly string[] } = {},
+  opts: { heldFolders?: () => readonly string[]; limits?: BandwidthLimits } = {},
 ): TransferPool {
+  // A one-shot run's schedule needs no stopping: its timer does not hold the process.
+  const limits = opts.limits ?? new BandwidthLimits(cfg.settings);
   return new TransferPool(
     deps.store,
     {
@@ -395,7 +397,8 @@ export function transferPool(
     {
       concurrency: cfg.settings.transfers,
       retries: cfg.settings.retries,
-      bandwidth: new Bandwidth(cfg.settings.bandwidth),
+      bandwidth: limits.up,
+      downBandwidth: limits.down,
       ...(opts.heldFolders ? { heldFolders: opts.heldFolders } : {}),
     },
   );

@@ -29,6 +29,7 @@ import { DestinationSet } from '../service/destinationSet';
 import { FolderWatchers } from '../service/folderWatchers';
 import { Scheduler } from '../service/scheduler';
 import { StatusModel } from '../service/statusModel';
+import { BandwidthLimits, type BandwidthSettings, type ScheduleClock } from '../transfer/bandwidthLimits';
 import type { TransferPool } from '../transfer/pool';
 import type { AggregatorOptions, ChangeBatch } from '../watch/aggregator';
 
@@ -42,6 +43,8 @@ export type ServiceOptions = {
   remotePollMs?: number;
   /** How often a folder that was missing is looked for again (default 2 s). */
   folderCheckMs?: number;
+  /** The wall clock the bandwidth schedule follows (tests). */
+  clock?: ScheduleClock;
 };
 
 export type ServiceStatus = {
@@ -59,6 +62,10 @@ export type ServiceStatus = {
   /** Copies a rules change left behind at a mirror rule's destinations (kept until removed). */
   leftBehind: LeftBehind[];
   progress: ProgressSnapshot;
+  /** The caps in force now (bytes/s, 0 = none) and when the schedule changes them next (ms). */
+  bandwidth: { up: number; down: number; until: number | null; scheduled: boolean };
+  /** Why everything is held without the person asking (on battery, a metered network); null when not. */
+  hold: string | null;
 };
 
 export type LeftBehind = { rule: string; destination: string; count: number; sample: string[] };
@@ -93,6 +100,11 @@ export class SyncService {
   private scannedSinceIdle = 0;
   private loop: Promise<void> | undefined;
   private readonly timers: NodeJS.Timeout[] = [];
+  /** The bandwidth caps, from the settings and the clock; changed in place by `setBandwidth`. */
+  private readonly limits: BandwidthLimits;
+  /** Why the service holds everything by itself (see `hold`); `holdPaused`: the hold did the pausing. */
+  private heldBy: string | undefined;
+  private holdPaused = false;
   private gcTimer: NodeJS.Timeout | undefined;
   /** Plans a watcher's hints on their own when it can (see live/livePath.ts). */
   readonly live = new LivePath();
@@ -102,6 +114,7 @@ export class SyncService {
     private readonly deps: EngineDeps,
     private readonly opts: ServiceOptions = {},
   ) {
+    this.limits = new BandwidthLimits(cfg.settings, opts.clock);
     this.dispatcher = new Dispatcher(cfg.rules.map(compileRule));
     this.twoWay = cfg.rules.some((r) => r.mode === 'two-way');
     this.statusModel = new StatusModel(deps.events, deps.store.jobs);
@@ -120,6 +133,7 @@ export class SyncService {
     await this.dests.connect();
     this.pool = transferPool(this.cfg, this.deps, this.dests.connected, this.dests.kinds, {
       heldFolders: () => this.schedule.held(),
+      limits: this.limits,
     });
     for (const folder of activeFolders(this.cfg)) {
       this.statusModel.setFolder(folder.id, { state: 'scanning' });
@@ -336,6 +350,11 @@ export class SyncService {
    * so no full rescan is needed: it would keep the person waiting on a big folder).
    */
   resume(folder?: string): void {
+    // Resumed by the person while held (on battery, say): theirs to decide, until the condition changes.
+    if (folder === undefined) {
+      this.heldBy = undefined;
+      this.holdPaused = false;
+    }
     const wasAll = this.schedule.resume(folder);
     let any = false;
     for (const f of activeFolders(this.cfg))
@@ -345,6 +364,36 @@ export class SyncService {
         this.schedule.markDirty({ folder: f.id, paths: new Set(), full: false });
       }
     if (wasAll && !this.schedule.allPaused) this.statusModel.setState(any ? 'syncing' : 'idle');
+  }
+
+  /**
+   * Holds everything for a reason the person did not give (on battery, a metered network: the desktop
+   * app's power policy), or lets go of it. A pause the person made stays theirs: letting go resumes
+   * only what the hold paused.
+   */
+  hold(reason: string | undefined): void {
+    if (reason !== undefined) {
+      if (this.heldBy === undefined && !this.schedule.allPaused) {
+        this.pause();
+        this.holdPaused = true;
+      }
+      this.heldBy = reason;
+      return;
+    }
+    const paused = this.holdPaused;
+    this.heldBy = undefined;
+    this.holdPaused = false;
+    if (paused) this.resume();
+  }
+
+  /** Why everything is held now without the person asking (see `hold`); undefined when not. */
+  get heldReason(): string | undefined {
+    return this.heldBy;
+  }
+
+  /** New bandwidth settings, in force at once: running transfers book from the new caps, none restarts. */
+  setBandwidth(settings: BandwidthSettings): void {
+    this.limits.apply(settings);
   }
 
   status(): ServiceStatus {
@@ -377,7 +426,14 @@ export class SyncService {
       heldDeletions: this.heldDeletions(),
       leftBehind: this.leftBehind(),
       progress: this.progress(),
+      bandwidth: this.bandwidthNow(),
+      hold: this.heldBy ?? null,
     };
+  }
+
+  private bandwidthNow(): ServiceStatus['bandwidth'] {
+    const now = this.limits.inForce();
+    return { ...now.limit, until: now.until?.getTime() ?? null, scheduled: now.scheduled };
   }
 
   /** The one progress model's figures (shared/progress.ts), against what the queue holds now. */
@@ -493,6 +549,7 @@ export class SyncService {
       while (this.pool.active.size > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
     }
     this.controller.abort(new Error('stopping'));
+    this.limits.stop();
     for (const t of this.timers) clearInterval(t);
     this.statusModel.stop();
     if (this.gcTimer) clearTimeout(this.gcTimer);

@@ -16,6 +16,8 @@ export type PoolOptions = {
   retries: number;
   backoff?: BackoffPolicy;
   bandwidth: Bandwidth;
+  /** Downloads' cap, when it differs from uploads' (settings.bandwidth_schedule's upload:download). */
+  downBandwidth?: Bandwidth;
   now?: () => number;
   /** Folders whose jobs must not start now (paused): they stay queued for a later drain. */
   heldFolders?: () => readonly string[];
@@ -246,9 +248,14 @@ export class TransferPool {
    * Awaited before bytes are sent: the bandwidth cap, and the pause. A transfer whose folder was paused
    * meanwhile does not start; it stays queued.
    */
+  private capFor(job: Job): Bandwidth {
+    return job.kind === 'download' ? (this.opts.downBandwidth ?? this.opts.bandwidth) : this.opts.bandwidth;
+  }
+
   private pacer(jobs: readonly Job[], signal: AbortSignal): (bytes: number) => Promise<void> {
+    const cap = this.capFor(jobs[0] as Job);
     return async (bytes) => {
-      await this.opts.bandwidth.take(bytes, signal);
+      await cap.take(bytes, signal);
       signal.throwIfAborted();
       const held = this.opts.heldFolders?.() ?? [];
       if (jobs.some((j) => held.includes(j.folder)))
@@ -289,7 +296,8 @@ export class TransferPool {
         signal: controller.signal,
         onProgress,
         pace: this.pacer([job], controller.signal),
-        ...(this.opts.bandwidth.rate > 0 ? { sharedCap: this.opts.bandwidth.shared } : {}),
+        // Always handed over: a schedule may set a cap while the copy runs (a rate of 0 costs a load per chunk).
+        sharedCap: this.capFor(job).shared,
       };
       outcome = await executeJob(job, opts, this.exec);
     } catch (raw) {

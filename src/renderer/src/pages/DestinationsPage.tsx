@@ -5,10 +5,11 @@ import { problemsUnder, useConfig, useSaveConfig } from '../lib/config';
 import { useRequest } from '../lib/query';
 import { DestinationCard } from './destinations/DestinationCard';
 import { DestinationForm } from './destinations/DestinationForm';
+import { RcloneImport } from './destinations/RcloneImport';
 import type { SaveOutcome } from './destinations/DestinationForm';
 import { describeProblem, rulesUsing } from './destinations/describe';
 
-type Editing = { kind: 'add' } | { kind: 'edit'; id: string } | null;
+type Editing = { kind: 'add' } | { kind: 'edit'; id: string } | { kind: 'rclone' } | null;
 
 const isUnder = (path: string, prefix: string) =>
   path === prefix || path.startsWith(`${prefix}.`) || path.startsWith(`${prefix}[`);
@@ -98,16 +99,26 @@ export function DestinationsPage(): React.JSX.Element {
         title="Destinations"
         lead="Where Ferry sends files: folders on this machine or a NAS, cloud buckets, servers. Rules pick them by ID."
         actions={
-          <button
-            ref={addButton}
-            type="button"
-            className="btn btn--primary"
-            disabled={!cfg || editing !== null}
-            title={editing ? 'Finish or cancel the open form first' : undefined}
-            onClick={() => open({ kind: 'add' })}
-          >
-            Add destination
-          </button>
+          <div className="row">
+            <button
+              type="button"
+              className="btn"
+              disabled={!cfg || editing !== null}
+              onClick={() => open({ kind: 'rclone' })}
+            >
+              Import from rclone
+            </button>
+            <button
+              ref={addButton}
+              type="button"
+              className="btn btn--primary"
+              disabled={!cfg || editing !== null}
+              title={editing ? 'Finish or cancel the open form first' : undefined}
+              onClick={() => open({ kind: 'add' })}
+            >
+              Add destination
+            </button>
+          </div>
         }
       />
 
@@ -123,6 +134,16 @@ export function DestinationsPage(): React.JSX.Element {
         )}
 
         {editing?.kind === 'add' && form(undefined)}
+        {editing?.kind === 'rclone' && (
+          <RcloneImport
+            onDone={(added) =>
+              setNotice(
+                `Added ${added.map((a) => `“${a}”`).join(', ')} from rclone. Test ${added.length === 1 ? 'it' : 'each'} below before a rule sends files there.`,
+              )
+            }
+            onClose={close}
+          />
+        )}
 
         {cfg && destinations.length === 0 && editing === null && (
           <div className="card">

@@ -8,7 +8,7 @@ import { formatBytes, formatDayAndTime, formatDuration } from '../lib/format';
 import { usePagedRows } from '../lib/pagedRows';
 import { useDebounced } from '../lib/useDebounced';
 import { useMediaQuery } from '../lib/useMediaQuery';
-import { csvHeader, csvRows } from './history/historyCsv';
+import { csvHeader, csvRows } from '../../../shared/historyCsv';
 
 type Filters = { search: string; destination: string; outcome: string; from: string; to: string };
 const NO_FILTERS: Filters = { search: '', destination: '', outcome: '', from: '', to: '' };

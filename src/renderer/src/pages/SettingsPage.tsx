@@ -1,14 +1,26 @@
 import { useEffect, useState } from 'react';
 import type { Settings } from '../../../shared/config';
+import { bandwidthScheduleProblem } from '../../../shared/bandwidthSchedule';
 import { ErrorNote, Field, Note, PageHeader } from '../components/ui';
 import { describeProblem, problemAt, problemsUnder, useConfig, useSaveConfig, type Problem } from '../lib/config';
 import { useRequest } from '../lib/query';
 import { useThemePreview } from '../lib/theme';
+import { BandwidthScheduleField } from './settings/BandwidthSchedule';
 
 type Draft = Pick<
   Settings,
-  'transfers' | 'retries' | 'rescan_interval' | 'remote_poll' | 'theme' | 'notifications' | 'start_at_login'
+  | 'transfers'
+  | 'retries'
+  | 'rescan_interval'
+  | 'remote_poll'
+  | 'theme'
+  | 'notifications'
+  | 'start_at_login'
+  | 'pause_on_battery'
+  | 'pause_on_metered'
 > & {
+  /** rclone's --bwlimit timetable; empty: none. */
+  schedule: string;
   /** The cap in the unit people think in; the config keeps bytes per second. */
   bandwidthMBps: string;
 };
@@ -22,6 +34,9 @@ function draftOf(s: Settings): Draft {
     theme: s.theme,
     notifications: s.notifications,
     start_at_login: s.start_at_login,
+    pause_on_battery: s.pause_on_battery,
+    pause_on_metered: s.pause_on_metered,
+    schedule: s.bandwidth_schedule ?? '',
     bandwidthMBps: s.bandwidth > 0 ? String(s.bandwidth / 1_000_000) : '',
   };
 }
@@ -29,6 +44,7 @@ function draftOf(s: Settings): Draft {
 export function SettingsPage(): React.JSX.Element {
   const config = useConfig();
   const info = useRequest('app:info', {});
+  const status = useRequest('status:get', {});
   const { save, saving } = useSaveConfig();
   const [draft, setDraft] = useState<Draft | undefined>();
   const [problems, setProblems] = useState<Problem[]>([]);
@@ -55,15 +71,23 @@ export function SettingsPage(): React.JSX.Element {
       ? undefined
       : 'give a whole number of seconds, at least 5';
   const mine = problemsUnder(problems, 'settings');
+  const scheduleProblem = draft.schedule.trim() === '' ? undefined : bandwidthScheduleProblem(draft.schedule);
 
   const submit = async (e: React.FormEvent) => {
     e.preventDefault();
-    if (bandwidthProblem || pollProblem) return;
-    const { bandwidthMBps: _unused, ...rest } = draft;
+    if (bandwidthProblem || pollProblem || scheduleProblem) return;
+    const { bandwidthMBps: _unused, schedule, ...rest } = draft;
+    const { bandwidth_schedule: _old, ...kept } = cfg.settings;
     const result = await save({
       ...cfg,
-      settings: { ...cfg.settings, ...rest, bandwidth: Math.round(mbps * 1_000_000) },
+      settings: {
+        ...kept,
+        ...rest,
+        bandwidth: Math.round(mbps * 1_000_000),
+        ...(schedule.trim() === '' ? {} : { bandwidth_schedule: schedule.trim() }),
+      },
     });
+    if (result.ok) void status.refetch();
     setProblems(result.ok ? [] : result.problems);
     setSaved(result.ok);
   };
@@ -155,6 +179,12 @@ export function SettingsPage(): React.JSX.Element {
               )}
             </Field>
           </div>
+          <BandwidthScheduleField
+            value={draft.schedule}
+            onChange={(v) => set('schedule', v)}
+            serverProblem={problemAt(mine, 'bandwidth_schedule')}
+            inForce={status.data?.bandwidth}
+          />
         </section>
         <section className="card stack" aria-labelledby="set-app">
           <h2 id="set-app">Appearance and desktop</h2>
@@ -190,9 +220,26 @@ export function SettingsPage(): React.JSX.Element {
             />
             Start Ferry when I log in
           </label>
+          <label className="check">
+            <input
+              type="checkbox"
+              checked={draft.pause_on_battery}
+              onChange={(e) => set('pause_on_battery', e.target.checked)}
+            />
+            Pause while the computer runs on battery
+          </label>
+          <label className="check">
+            <input
+              type="checkbox"
+              checked={draft.pause_on_metered}
+              onChange={(e) => set('pause_on_metered', e.target.checked)}
+            />
+            Pause on a metered network (as the system marks it: NetworkManager on Linux)
+          </label>
           {info.data?.face === 'daemon' && (
             <p className="muted small">
-              Notifications and start at login apply to the desktop app; this window is served by the daemon.
+              Notifications, start at login and the pauses on battery or a metered network apply to the desktop app;
+              this window is served by the daemon.
             </p>
           )}
         </section>
@@ -209,7 +256,9 @@ export function SettingsPage(): React.JSX.Element {
           <button
             type="submit"
             className="btn btn--primary"
-            disabled={saving || bandwidthProblem !== undefined || pollProblem !== undefined}
+            disabled={
+              saving || bandwidthProblem !== undefined || pollProblem !== undefined || scheduleProblem !== undefined
+            }
           >
             {saving ? 'Saving…' : 'Save settings'}
           </button>

@@ -1,4 +1,4 @@
-import type { HistoryEntry } from '../../../../shared/contract';
+import type { HistoryEntry } from './models';
 
 const HEADER = [
   'time',
