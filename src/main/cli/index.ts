@@ -1,9 +1,9 @@
 import { FERRY_VERSION } from '../../shared/version';
-import { chmodSync, renameSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import type { FerryConfig } from '../../shared/config';
 import { FerryError } from '../../shared/errors';
+import { bigintReplacer } from '../../shared/json';
 import { ConfigError, loadConfig } from '../engine/config/loadConfig';
 import { EventBus } from '../engine/events';
 import { HookRunner } from '../engine/host/hooks';
@@ -13,6 +13,7 @@ import { resolveSecret } from '../engine/secrets/secrets';
 import { FileWorkers } from '../engine/workers/fileWorkers';
 import { defaultStateDir } from '../engine/store/stateDir';
 import { fileKeychain } from '../engine/secrets/fileKeychain';
+import { writeFileAtomically } from '../engine/files/atomicWrite';
 import { lockStateDir } from '../engine/store/stateLock';
 import { Store } from '../engine/store/store';
 import { prepare, syncOnce, type EngineDeps } from '../engine/sync/syncRun';
@@ -100,14 +101,6 @@ async function withEngine<T>(
   }
 }
 
-/** Writes a secret so that only its owner can read it, and a crash never leaves half of it. */
-function writeSecretFile(path: string, text: string): void {
-  const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, text, { mode: 0o600 });
-  chmodSync(tmp, 0o600);
-  renameSync(tmp, path);
-}
-
 function interruptSignal(): { signal: AbortSignal; dispose: () => void } {
   const controller = new AbortController();
   const stop = () => controller.abort(new Error('interrupted'));
@@ -170,7 +163,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
         // Hooks run beside the sync; a one-shot run waits for them (each has its own timeout).
         await hooks.drained();
         hooks.stop();
-        if (opts.json) io.stdout.write(`${JSON.stringify(summaryJson(summary), bigintSafe, 2)}\n`);
+        if (opts.json) io.stdout.write(`${JSON.stringify(summaryJson(summary), bigintReplacer, 2)}\n`);
         else for (const l of summaryLines(summary)) io.stdout.write(`${l}\n`);
         setExit(signal.aborted ? EXIT.interrupted : summary.ok ? EXIT.ok : EXIT.incomplete);
       });
@@ -197,7 +190,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     await withEngine(cfg, opts, async (deps) => {
       const prepared = await prepare(cfg, deps, { confirmDeletes: opts.confirmDeletes ?? false });
       const report = planReport(cfg, prepared, only);
-      if (opts.json) io.stdout.write(`${JSON.stringify(report.json, bigintSafe, 2)}\n`);
+      if (opts.json) io.stdout.write(`${JSON.stringify(report.json, bigintReplacer, 2)}\n`);
       else for (const l of report.lines) io.stdout.write(`${l}\n`);
       const blocking = [...prepared.scans.values()].some((s) => s.issues.some((i) => i.blocking));
       setExit(prepared.destinationErrors.length > 0 || blocking ? EXIT.incomplete : EXIT.ok);
@@ -281,7 +274,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
           },
         });
         const file = resolve(opts.tokenFile);
-        writeSecretFile(file, `${refreshToken}\n`);
+        writeFileAtomically(file, `${refreshToken}\n`);
         io.stdout.write(
           `Connected. The refresh token is in ${file} (readable by you only); in ${opts.config}, set:\n  refresh_token: file:${file}\n`,
         );
@@ -368,10 +361,6 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
 /** The state directory of the daemon a command talks to: --state-dir, else the config's, else the default. */
 function daemonStateDir(opts: { config?: string; stateDir?: string }): string {
   return opts.stateDir ?? (opts.config ? readConfig(opts.config).settings.state_dir : undefined) ?? defaultStateDir();
-}
-
-function bigintSafe(_key: string, value: unknown): unknown {
-  return typeof value === 'bigint' ? value.toString() : value;
 }
 
 /** Runs the CLI and resolves to its exit code; never calls process.exit itself. */

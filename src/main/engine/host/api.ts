@@ -1,6 +1,5 @@
-import { randomBytes } from 'node:crypto';
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import type { DestinationConfig, FerryConfig } from '../../../shared/config';
 import {
   isRequestName,
@@ -16,6 +15,7 @@ import {
 } from '../../../shared/contract';
 import { ConfigError, configFromObject, pathToString } from '../config/loadConfig';
 import { updateConfigText } from '../config/configWriter';
+import { writeFileAtomically } from '../files/atomicWrite';
 import { FerryError } from '../../../shared/errors';
 import { levelOf, needsOf, sentenceOf } from '../../../shared/health';
 import { FERRY_VERSION } from '../../../shared/version';
@@ -71,19 +71,6 @@ function readIfThere(path: string): string {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return '';
     throw err;
   }
-}
-
-/** Writes a file so that a crash leaves either the old or the new content, never a mix. */
-function writeAtomically(path: string, text: string): void {
-  const tmp = join(dirname(path), `.${randomBytes(6).toString('hex')}.tmp`);
-  const fd = openSync(tmp, 'wx', 0o600);
-  try {
-    writeSync(fd, text);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, path);
 }
 
 /** The contract's implementation, shared by every face. Inputs arrive validated (see `call`). */
@@ -187,7 +174,7 @@ export function createApi(host: ApiHost): FerryApi {
         throw err;
       }
       const before = keychainNames(host.config());
-      writeAtomically(
+      writeFileAtomically(
         host.configPath,
         updateConfigText(readIfThere(host.configPath), config, host.configPath, dirname(host.configPath)),
       );
