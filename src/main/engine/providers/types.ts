@@ -1,5 +1,24 @@
 import type { FerryError } from '../../../shared/errors';
 import type { HashKind, Hashes } from '../../../shared/hashes';
+import type { FileWorkers } from '../workers/fileWorkers';
+import type { TempNames } from './tempNames';
+
+/**
+ * What a provider may use from the engine: shared worker threads for local file work, secrets resolved
+ * from their config references at the moment they are needed, a place to remember uploads that can
+ * resume, and this instance's temporary names. Providers and the registry both take it from here.
+ */
+export type ProviderDeps = {
+  workers: FileWorkers;
+  /** The value behind a secret reference (env:, file:, keychain:); `what` names it in errors. */
+  secret: (ref: string, what: string) => string;
+  resume: ResumeStore;
+  /**
+   * This instance's temporary names (its state directory's tag). Absent for a provider made outside an
+   * engine (a test, a one-off check): it then writes under a fresh tag of its own.
+   */
+  temp?: TempNames;
+};
 
 /** A file as a destination holds it. Paths are relative POSIX paths below the destination's root. */
 export type RemoteEntry = {

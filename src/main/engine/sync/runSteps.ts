@@ -10,13 +10,13 @@ import { confirmUnlisted } from '../plan/listingHint';
 import { planTwoWayRules } from '../plan/twoWayStep';
 import type { BaseEntry } from '../store/baseStore';
 import type { ShippedRecord } from '../store/shippedStore';
-import { createDestination, type DestinationFactory, type ProviderDeps } from '../providers/registry';
+import { createDestination, type DestinationFactory } from '../providers/registry';
+import type { ProviderDeps } from '../providers/types';
 import { type Keychain, resolveSecret } from '../secrets/secrets';
 import { canCopy, canMove, type Destination, type RemoteEntry } from '../providers/types';
 import { Dispatcher } from '../rules/dispatch';
 import { compileRule } from '../rules/ruleMatcher';
 import { scanFolder, type FolderScan } from '../scan/scanner';
-import { isSweepableTemp } from '../scan/ignoreRules';
 import type { Store } from '../store/store';
 import { retryDelay, type BackoffPolicy } from '../transfer/backoff';
 import { Bandwidth } from '../transfer/bandwidth';
@@ -43,6 +43,7 @@ export function providerDeps(deps: EngineDeps): ProviderDeps {
     workers: deps.workers,
     secret: (ref, what) => resolveSecret(ref, what, deps.keychain),
     resume: deps.store.uploads,
+    temp: deps.store.temp,
   };
 }
 
@@ -193,7 +194,7 @@ export async function destinationStates(
           const listed = new Map<string, RemoteEntry>();
           for await (const e of dest.list('', opts.signal)) {
             if (!e.partial) listed.set(e.path, e);
-            else if (isSweepableTemp(e.path.slice(e.path.lastIndexOf('/') + 1), e.mtimeMs)) {
+            else if (deps.store.temp.isSweepable(e.path.slice(e.path.lastIndexOf('/') + 1), e.mtimeMs)) {
               try {
                 await dest.delete(e.path);
                 cleanedPartials++;

@@ -2,7 +2,7 @@ import { createReadStream } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { commonHash, type Destination, type RemoteEntry } from '../providers/types';
-import { tempFileName } from '../scan/ignoreRules';
+import { randomBytes } from 'node:crypto';
 import { MultiHash } from '../scan/multiHash';
 import { type Hashes, unreadIdentity } from '../../../shared/hashes';
 import type { LocalFile } from '../../../shared/models';
@@ -112,7 +112,7 @@ async function readBack(
   signal?: AbortSignal,
 ): Promise<string | undefined> {
   await mkdir(store.stagingDir, { recursive: true, mode: 0o700 });
-  const copy = join(store.stagingDir, tempFileName('adopt-'));
+  const copy = join(store.stagingDir, `adopt-${randomBytes(8).toString('hex')}`);
   try {
     await dest.download(entry.path, copy, { signal: signal ?? new AbortController().signal });
     const h = new MultiHash();

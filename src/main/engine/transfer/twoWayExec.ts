@@ -6,7 +6,7 @@ import { FerryError } from '../../../shared/errors';
 import type { LocalFile } from '../../../shared/models';
 import { conflictName } from '../plan/twoWay';
 import { canCopy, canMove, canTrash, type Destination, type RemoteEntry, type TransferOpts } from '../providers/types';
-import { tempFileName, TRASH_DIR } from '../scan/ignoreRules';
+import { TRASH_DIR } from '../scan/ignoreRules';
 import { MultiHash } from '../scan/multiHash';
 import { moveToTrash } from '../sync/trash';
 import type { Job } from '../store/jobStore';
@@ -131,6 +131,7 @@ export async function executeTwoWay(job: Job, opts: TransferOpts, deps: TwoWayDe
     }
     case 'download': {
       const got = await downloadInto({
+        temp: deps.store.temp,
         dest,
         remotePath,
         root: deps.root,
@@ -158,6 +159,7 @@ export async function executeTwoWay(job: Job, opts: TransferOpts, deps: TwoWayDe
       const mine = await sha256Of(local);
       const other = await freeConflictName(deps.root, job.path, job.detail?.conflictPath);
       const got = await downloadInto({
+        temp: deps.store.temp,
         dest,
         remotePath,
         root: deps.root,
@@ -323,6 +325,7 @@ async function setAside(job: Job, opts: TransferOpts, deps: TwoWayDeps): Promise
         if (side !== 'remote' || opts.signal.aborted || !(await dest.stat(job.path, opts.signal))) throw err;
         const local = await freeConflictName(deps.root, job.path, name);
         await downloadInto({
+          temp: deps.store.temp,
           dest,
           remotePath: job.path,
           root: deps.root,
@@ -413,7 +416,7 @@ async function remoteHoldsBase(job: Job, deps: TwoWayDeps, signal: AbortSignal):
   const base = deps.store.base.get(job.rule, job.path);
   if (!base) return true;
   await mkdir(deps.store.stagingDir, { recursive: true });
-  const copy = join(deps.store.stagingDir, tempFileName('check-'));
+  const copy = join(deps.store.stagingDir, deps.store.temp.fileName('check-'));
   try {
     await deps.destination.download(job.remotePath ?? job.path, copy, { signal });
     return (await sha256Of(copy)) === base.sha256;

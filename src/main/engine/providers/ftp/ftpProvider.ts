@@ -5,10 +5,11 @@ import { Writable } from 'node:stream';
 import type { Client, FileInfo } from 'basic-ftp';
 import type { DestinationConfig } from '../../../../shared/config';
 import { FerryError, type ErrorContext } from '../../../../shared/errors';
-import { isTempName, tempFileName } from '../../scan/ignoreRules';
+import { isTempName } from '../../scan/ignoreRules';
+import { TempNames } from '../tempNames';
 import { fsError } from '../fsErrors';
-import type { ProviderDeps } from '../registry';
-import { joinAbs, normalizeRemotePath, parentAbs, parentOf, secondApart, tempName } from '../remotePath';
+import type { ProviderDeps } from '../types';
+import { joinAbs, normalizeRemotePath, parentAbs, secondApart, tempPathBeside } from '../remotePath';
 import type {
   CheckOptions,
   Destination,
@@ -76,12 +77,16 @@ export class FtpDestination implements Destination, ServerSideMove {
   private readonly madeDirs = new Map<string, Promise<void>>();
   private readonly orphans = new Set<string>();
 
+  /** This instance's temporary names (ProviderDeps.temp). */
+  private readonly temp: TempNames;
+
   constructor(
     private readonly cfg: FtpDestinationConfig,
     private readonly deps: ProviderDeps,
     tuning: Partial<FtpTuning> = {},
   ) {
     this.id = cfg.id;
+    this.temp = deps.temp ?? new TempNames();
     this.tuning = { ...DEFAULT_TUNING, ...tuning };
     const timeoutMs = (cfg.timeout ?? 30) * 1000;
     this.pool = new FtpPool(
@@ -203,7 +208,7 @@ export class FtpDestination implements Destination, ServerSideMove {
           { context: dctx, hint: `create ${container} on the server, or fix the destination's path` },
         );
       if (!write) return;
-      const probe = joinAbs(root, tempFileName('probe-'));
+      const probe = joinAbs(root, this.temp.fileName('probe-'));
       try {
         if (root !== container) await this.mkdirp(c, root, container);
         await uploadThrough(c, [], probe);
@@ -368,7 +373,7 @@ export class FtpDestination implements Destination, ServerSideMove {
         throw new FerryError('not-found', 'not-found', `cannot download ${rel}: it is not on the server`, {
           context: ctx,
         });
-      const tmp = join(dirname(toAbsPath), tempFileName());
+      const tmp = join(dirname(toAbsPath), this.temp.fileName());
       await mkdir(dirname(toAbsPath), { recursive: true });
       const fh = await open(tmp, 'wx');
       const hash = createHash('sha256');
@@ -452,8 +457,7 @@ export class FtpDestination implements Destination, ServerSideMove {
           }
           if (tempRel === undefined) this.deps.resume.clear(this.id, rel);
         }
-        tempRel ??=
-          parentOf(rel) === '' ? tempName(rel) : `${parentOf(rel)}/${tempName(rel.slice(rel.lastIndexOf('/') + 1))}`;
+        tempRel ??= tempPathBeside(this.temp, rel);
         const temp = this.abs(root, tempRel);
         tempAbs = temp;
         if (resumable && this.server.rest)

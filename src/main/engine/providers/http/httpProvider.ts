@@ -3,7 +3,7 @@ import type { OutgoingHttpHeaders } from 'node:http';
 import { isCredentialHeader, type DestinationConfig } from '../../../../shared/config';
 import { FerryError, type ErrorContext } from '../../../../shared/errors';
 import { normalizeRemotePath } from '../remotePath';
-import type { ProviderDeps } from '../registry';
+import type { ProviderDeps } from '../types';
 import type { Destination, ProviderFeatures, RemoteEntry, TransferOpts, UploadSource } from '../types';
 import { fileBody, openSource, readSmall, SMALL_FILE } from './fileBody';
 import { bodySnippet, type HttpAnswer, HttpTransport, networkError, statusError } from './httpTransport';

@@ -16,7 +16,8 @@ import {
 import { basename, dirname, join, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { FerryError } from '../../../../shared/errors';
-import { isTempName, tempFileName, TRASH_DIR } from '../../scan/ignoreRules';
+import { isTempName, TRASH_DIR } from '../../scan/ignoreRules';
+import { TempNames } from '../tempNames';
 import { moveToTrash, purgeTrash } from '../../sync/trash';
 import { MultiHash } from '../../scan/multiHash';
 import { fsError } from '../fsErrors';
@@ -76,6 +77,8 @@ export class LocalDestination
   constructor(
     cfg: LocalDestinationConfig,
     private readonly workers: FileWorkers,
+    /** This instance's temporary names (ProviderDeps.temp). */
+    private readonly temp = new TempNames(),
   ) {
     this.id = cfg.id;
     this.root = cfg.prefix ? join(cfg.path, normalizeRemotePath(cfg.prefix)) : cfg.path;
@@ -142,7 +145,7 @@ export class LocalDestination
         },
       );
     if (opts.write === false) return;
-    const probe = join(this.root, tempFileName('probe-'));
+    const probe = join(this.root, this.temp.fileName('probe-'));
     try {
       const fh = await open(probe, 'wx');
       await fh.close();
@@ -232,7 +235,7 @@ export class LocalDestination
   }
 
   private tempFor(target: string): string {
-    return join(dirname(target), tempFileName());
+    return join(dirname(target), this.temp.fileName());
   }
 
   async upload(path: string, source: UploadSource, opts: TransferOpts): Promise<RemoteEntry> {
@@ -265,6 +268,7 @@ export class LocalDestination
         src: it.source.absPath,
         target: targets[i] as string,
         root: this.root,
+        tempHead: this.temp.head,
         size: it.source.size,
         sha256: it.source.hashes.sha256,
         mtimeMs: it.source.mtimeMs,
@@ -311,7 +315,7 @@ export class LocalDestination
 
   async download(path: string, toAbsPath: string, opts: TransferOpts): Promise<RemoteEntry> {
     const from = this.abs(path);
-    const tmp = join(dirname(toAbsPath), tempFileName());
+    const tmp = join(dirname(toAbsPath), this.temp.fileName());
     try {
       opts.signal.throwIfAborted();
       await mkdir(fsPath(dirname(toAbsPath)), { recursive: true });

@@ -3,14 +3,15 @@ import { mkdir, open, rename, unlink, utimes } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { DestinationConfig } from '../../../../shared/config';
 import { FerryError, type ErrorContext } from '../../../../shared/errors';
-import { isTempName, tempFileName } from '../../scan/ignoreRules';
+import { isTempName } from '../../scan/ignoreRules';
+import { TempNames } from '../tempNames';
 import { inFlightWindow } from '../../transfer/bandwidth';
 import { MultiHash } from '../../scan/multiHash';
 import { fsError } from '../fsErrors';
 import { isIndexedFile, unchangedSince } from '../readOnce';
 import { readSmall, SMALL_FILE } from '../http/fileBody';
-import type { ProviderDeps } from '../registry';
-import { joinAbs, normalizeRemotePath, parentAbs, parentOf, secondApart, tempName } from '../remotePath';
+import type { ProviderDeps } from '../types';
+import { joinAbs, normalizeRemotePath, parentAbs, secondApart, tempPathBeside } from '../remotePath';
 import type {
   BatchUpload,
   CheckOptions,
@@ -105,12 +106,16 @@ export class SftpDestination implements Destination, ServerSideMove, BatchUpload
   /** Temporaries of uploads cut off with their connection: removed over the next connection that works. */
   private readonly orphans = new Set<string>();
 
+  /** This instance's temporary names (ProviderDeps.temp). */
+  private readonly temp: TempNames;
+
   constructor(
     private readonly cfg: SftpDestinationConfig,
     private readonly deps: ProviderDeps,
     tuning: Partial<SftpTuning> = {},
   ) {
     this.id = cfg.id;
+    this.temp = deps.temp ?? new TempNames();
     this.tuning = { ...DEFAULT_TUNING, ...tuning };
     const timeoutMs = (cfg.timeout ?? 30) * 1000;
     const pinned = cfg.host_key === undefined ? [] : pinnedFingerprints(cfg.host_key);
@@ -230,7 +235,7 @@ export class SftpDestination implements Destination, ServerSideMove, BatchUpload
       }
       if (!write) return;
       const { root } = await this.rootsOn(s);
-      const probe = joinAbs(root, tempFileName('probe-'));
+      const probe = joinAbs(root, this.temp.fileName('probe-'));
       try {
         if (root !== container) await this.mkdirp(s, root, container);
         const h = await s.open(probe, 'w');
@@ -332,7 +337,7 @@ export class SftpDestination implements Destination, ServerSideMove, BatchUpload
       } catch (err) {
         throw sftpError(err, `cannot download ${rel}`, ctx);
       }
-      const tmp = join(dirname(toAbsPath), tempFileName());
+      const tmp = join(dirname(toAbsPath), this.temp.fileName());
       let fh: Awaited<ReturnType<typeof open>> | undefined;
       try {
         const st = await s.fstat(handle);
@@ -474,8 +479,7 @@ export class SftpDestination implements Destination, ServerSideMove, BatchUpload
       }
       if (tempRel === undefined) this.forget(rel);
     }
-    tempRel ??=
-      parentOf(rel) === '' ? tempName(rel) : `${parentOf(rel)}/${tempName(rel.slice(rel.lastIndexOf('/') + 1))}`;
+    tempRel ??= tempPathBeside(this.temp, rel);
     const temp = this.abs(root, tempRel);
 
     let handle: Buffer;
