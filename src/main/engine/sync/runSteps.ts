@@ -11,9 +11,16 @@ import { planTwoWayRules } from '../plan/twoWayStep';
 import type { BaseEntry } from '../store/baseStore';
 import type { ShippedRecord } from '../store/shippedStore';
 import { createDestination, type DestinationFactory } from '../providers/registry';
-import type { ProviderDeps } from '../providers/types';
 import { type Keychain, resolveSecret } from '../secrets/secrets';
-import { canCopy, canMove, type Destination, type RemoteEntry } from '../providers/types';
+import {
+  canCopy,
+  canMove,
+  canRead,
+  canRemove,
+  type Destination,
+  type ProviderDeps,
+  type RemoteEntry,
+} from '../providers/types';
 import { Dispatcher } from '../rules/dispatch';
 import { compileRule } from '../rules/ruleMatcher';
 import { scanFolder, type FolderScan } from '../scan/scanner';
@@ -188,13 +195,16 @@ export async function destinationStates(
     // 100,000 records a read costs some 0.5 s and as many objects).
     let shipped: ShippedRecord[] | undefined;
     // An upload-only destination cannot be listed: its shipped records are all there is to go by.
-    if (opts.list && dest.features.listable !== false) {
+    if (opts.list && canRead(dest)) {
       try {
         remote = await passingFailuresRetried(async () => {
           const listed = new Map<string, RemoteEntry>();
           for await (const e of dest.list('', opts.signal)) {
             if (!e.partial) listed.set(e.path, e);
-            else if (deps.store.temp.isSweepable(e.path.slice(e.path.lastIndexOf('/') + 1), e.mtimeMs)) {
+            else if (
+              canRemove(dest) &&
+              deps.store.temp.isSweepable(e.path.slice(e.path.lastIndexOf('/') + 1), e.mtimeMs)
+            ) {
               try {
                 await dest.delete(e.path);
                 cleanedPartials++;
@@ -227,7 +237,7 @@ export async function destinationStates(
       canMove: canMove(dest),
       canCopy: canCopy(dest),
       caseInsensitive: dest.features.caseInsensitive,
-      fileAndFolderCoexist: dest.features.prefixFolders === true || dest.features.listable === false,
+      fileAndFolderCoexist: dest.features.prefixFolders === true || !canRead(dest),
       emptyFoldersStay: dest.features.emptyFoldersStay === true,
     });
   }

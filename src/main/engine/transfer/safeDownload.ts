@@ -3,7 +3,7 @@ import { lstat, mkdir, open, readdir, realpath, rename, rmdir, unlink, utimes } 
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { FerryError } from '../../../shared/errors';
 import { HASH_KINDS, type HashKind, type Hashes } from '../../../shared/hashes';
-import type { Destination, RemoteEntry, TransferOpts } from '../providers/types';
+import type { Destination, Readable, RemoteEntry, TransferOpts } from '../providers/types';
 import type { TempNames } from '../providers/tempNames';
 import { MultiHash } from '../scan/multiHash';
 
@@ -18,7 +18,7 @@ export type Downloaded = {
 };
 
 export type DownloadRequest = {
-  dest: Destination;
+  dest: Destination & Readable;
   remotePath: string;
   /** The local folder's root and the folder-relative path the file goes to. */
   root: string;

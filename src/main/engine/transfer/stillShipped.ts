@@ -1,7 +1,7 @@
 import { createReadStream } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Destination, RemoteEntry } from '../providers/types';
+import type { Destination, Readable, RemoteEntry } from '../providers/types';
 import { randomBytes } from 'node:crypto';
 import { MultiHash } from '../scan/multiHash';
 import type { ShippedRecord } from '../store/shippedStore';
@@ -13,7 +13,7 @@ import type { ShippedRecord } from '../store/shippedStore';
  * tells. Only then may a mirror delete it or move it away; another writer's replacement is theirs.
  */
 export async function stillShipped(
-  dest: Destination,
+  dest: Destination & Readable,
   there: RemoteEntry,
   rec: ShippedRecord,
   stagingDir: string,

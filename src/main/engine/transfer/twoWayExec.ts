@@ -5,7 +5,14 @@ import { dirname, join } from 'node:path';
 import { FerryError } from '../../../shared/errors';
 import type { LocalFile } from '../../../shared/models';
 import { conflictName } from '../plan/twoWay';
-import { canCopy, canMove, canTrash, type Destination, type RemoteEntry, type TransferOpts } from '../providers/types';
+import {
+  canCopy,
+  canMove,
+  canTrash,
+  type FullDestination,
+  type RemoteEntry,
+  type TransferOpts,
+} from '../providers/types';
 import { TRASH_DIR } from '../scan/ignoreRules';
 import { MultiHash } from '../scan/multiHash';
 import { moveToTrash } from '../sync/trash';
@@ -16,7 +23,7 @@ import { downloadInto, unsafeLocalPath } from './safeDownload';
 /** What a two-way job needs: its destination, its folder's root, and the one-way upload it builds on. */
 export type TwoWayDeps = {
   store: Store;
-  destination: Destination;
+  destination: FullDestination;
   root: string;
   upload: (job: Job) => Promise<{ outcome: 'done' | 'skipped'; bytes: number; note?: string }>;
   /** Hashes one local file and indexes it (a conflicted copy made here, before it is sent). */
@@ -374,7 +381,7 @@ async function setAside(job: Job, opts: TransferOpts, deps: TwoWayDeps): Promise
 
 /** A server-side rename (or copy and delete) of a file; `permanent` when the destination has neither. */
 export async function renameRemote(
-  dest: Destination,
+  dest: FullDestination,
   from: string,
   to: string,
   signal: AbortSignal,
@@ -391,7 +398,12 @@ export async function renameRemote(
 }
 
 /** A conflicted-copy name beside `path` that the destination does not hold (`wanted` when free). */
-async function freeRemoteName(dest: Destination, path: string, wanted: string, signal: AbortSignal): Promise<string> {
+async function freeRemoteName(
+  dest: FullDestination,
+  path: string,
+  wanted: string,
+  signal: AbortSignal,
+): Promise<string> {
   if (!(await dest.stat(wanted, signal))) return wanted;
   const taken = new Set<string>([wanted]);
   for (let i = 0; i < 50; i++) {
@@ -433,7 +445,7 @@ async function remoteHoldsBase(job: Job, deps: TwoWayDeps, signal: AbortSignal):
  * conditionally check that themselves, atomically; for the others it is compared here, just before
  * the upload, which leaves only the upload's own duration for another writer to slip in.
  */
-async function remoteStillAsPlanned(dest: Destination, remotePath: string, job: Job, signal: AbortSignal) {
+async function remoteStillAsPlanned(dest: FullDestination, remotePath: string, job: Job, signal: AbortSignal) {
   if (dest.features.conditionalWrites === true || !job.detail || !('remoteVersion' in job.detail)) return;
   const planned = job.detail.remoteVersion ?? null;
   const there = await dest.stat(remotePath, signal);
