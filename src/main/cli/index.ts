@@ -259,7 +259,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
           `${opts.config}: ${dc ? `destination "${id}" is of type ${dc.type}` : `no destination "${id}"`}; \`ferry connect\` connects Dropbox destinations`,
         );
       const { connectDropbox } = await import('../engine/providers/dropbox/oauth');
-      const { Transport } = await import('../engine/providers/dropbox/transport');
+      const { Transport } = await import('../engine/providers/dropbox/dropboxTransport');
       const transport = new Transport(dc.endpoint);
       const { signal, dispose } = interruptSignal();
       try {

@@ -23,10 +23,10 @@ import type {
   TransferOpts,
   UploadSource,
 } from '../types';
-import { classify, errorBody, errorTags, isDropboxHttpError } from './errors';
+import { classify, errorBody, errorTags, isDropboxHttpError } from './dropboxErrors';
 import { checkDropboxName } from './names';
 import { AccessTokens } from './oauth';
-import { Transport } from './transport';
+import { Transport } from './dropboxTransport';
 
 export type DropboxDestinationConfig = Extract<DestinationConfig, { type: 'dropbox' }>;
 

@@ -20,7 +20,7 @@ import type {
   UploadSource,
 } from '../types';
 import { stoppedForPause } from '../types';
-import { ftpError, isConnectionError, replyCode } from './ftpErrors';
+import { classify, isConnectionError, replyCode } from './ftpErrors';
 import { FtpPool, openClient } from './ftpPool';
 import { uploadThrough } from './ftpTransfer';
 
@@ -196,7 +196,7 @@ export class FtpDestination implements Destination, ServerSideMove {
     await this.pool.run(async (c) => {
       const { container, root } = await this.roots(c);
       const there = await this.statRaw(c, container).catch((err: unknown) => {
-        throw ftpError(err, `${where}: cannot look at ${container}`, dctx);
+        throw classify(err, `${where}: cannot look at ${container}`, dctx);
       });
       if (there !== 'dir')
         throw new FerryError(
@@ -216,7 +216,7 @@ export class FtpDestination implements Destination, ServerSideMove {
       } catch (err) {
         // A half-written probe (a TLS data connection that failed) is not left behind.
         await c.remove(probe).catch(() => undefined);
-        const fe = ftpError(err, `${where}: cannot write in ${root}`, dctx, 'write');
+        const fe = classify(err, `${where}: cannot write in ${root}`, dctx, 'write');
         if (fe.kind === 'auth' || fe.kind === 'quota' || fe.kind === 'not-found')
           throw new FerryError('auth', 'read-only', `${where}: this login may not write in ${root} (${fe.message})`, {
             context: dctx,
@@ -306,7 +306,7 @@ export class FtpDestination implements Destination, ServerSideMove {
       try {
         return await this.entryAt(c, this.abs(root, rel), rel);
       } catch (err) {
-        throw ftpError(err, `cannot stat ${rel}`, this.ctx(rel));
+        throw classify(err, `cannot stat ${rel}`, this.ctx(rel));
       }
     }, signal);
   }
@@ -336,7 +336,7 @@ export class FtpDestination implements Destination, ServerSideMove {
             } catch (err) {
               // The prefix not there (yet), or a folder removed while we list: nothing below it.
               if (replyCode(err) === 550) return { rel, items: [] as FileInfo[] };
-              throw ftpError(err, `cannot list ${rel || root}`, this.ctx(rel));
+              throw classify(err, `cannot list ${rel || root}`, this.ctx(rel));
             }
           }, signal),
         ),
@@ -367,7 +367,7 @@ export class FtpDestination implements Destination, ServerSideMove {
       const { root } = await this.roots(c);
       const src = this.abs(root, rel);
       const before = await this.entryAt(c, src, rel).catch((err: unknown) => {
-        throw ftpError(err, `cannot download ${rel}`, ctx);
+        throw classify(err, `cannot download ${rel}`, ctx);
       });
       if (!before)
         throw new FerryError('not-found', 'not-found', `cannot download ${rel}: it is not on the server`, {
@@ -413,7 +413,7 @@ export class FtpDestination implements Destination, ServerSideMove {
         if (opts.signal.aborted)
           throw new FerryError('cancelled', 'cancelled', `download of ${rel} was cancelled`, { context: ctx });
         if ((err as NodeJS.ErrnoException).syscall !== undefined) throw fsError(err, `cannot download ${rel}`, ctx);
-        throw ftpError(err, `cannot download ${rel}`, ctx);
+        throw classify(err, `cannot download ${rel}`, ctx);
       }
     }, opts.signal);
   }
@@ -436,7 +436,7 @@ export class FtpDestination implements Destination, ServerSideMove {
         const target = this.abs(root, rel);
         const dir = parentAbs(target);
         await this.mkdirp(c, dir, container).catch((err: unknown) => {
-          throw ftpError(err, `cannot create the folder for ${rel}`, ctx, 'write');
+          throw classify(err, `cannot create the folder for ${rel}`, ctx, 'write');
         });
         const resumable = source.size >= this.tuning.resumeMinBytes;
         const sha256 = source.hashes.sha256;
@@ -514,7 +514,7 @@ export class FtpDestination implements Destination, ServerSideMove {
         return { ...e, ...(hashes ? { hashes } : {}) };
       }, opts.signal);
     } catch (err) {
-      const fe = ftpError(err, `cannot upload ${rel}`, ctx, 'write');
+      const fe = classify(err, `cannot upload ${rel}`, ctx, 'write');
       const resumable = source.size >= this.tuning.resumeMinBytes && this.server.rest;
       // Cut off by the network, or paused: the temporary file and its progress wait for the retry.
       const keep =
@@ -747,7 +747,7 @@ export class FtpDestination implements Destination, ServerSideMove {
         await c.remove(target);
       } catch (err) {
         if (replyCode(err) === 550 && (await this.statRaw(c, target).catch(() => 'file')) === undefined) return;
-        throw ftpError(err, `cannot delete ${rel}`, this.ctx(rel), 'write');
+        throw classify(err, `cannot delete ${rel}`, this.ctx(rel), 'write');
       }
       await this.prune(c, parentAbs(target), root).catch(() => undefined);
     }, signal);
@@ -762,7 +762,7 @@ export class FtpDestination implements Destination, ServerSideMove {
       const dst = this.abs(root, relTo);
       if (
         (await this.statRaw(c, src).catch((err: unknown) =>
-          Promise.reject(ftpError(err, `cannot move ${relFrom}`, this.ctx(relFrom))),
+          Promise.reject(classify(err, `cannot move ${relFrom}`, this.ctx(relFrom))),
         )) !== 'file'
       )
         throw new FerryError('not-found', 'not-found', `cannot move ${relFrom}: it is not on the server`, {
@@ -773,7 +773,7 @@ export class FtpDestination implements Destination, ServerSideMove {
         await this.mkdirp(c, parentAbs(dst), container);
         await this.publish(c, src, dst);
       } catch (err) {
-        throw ftpError(err, `cannot move ${relFrom} to ${relTo}`, this.ctx(relTo), 'write');
+        throw classify(err, `cannot move ${relFrom} to ${relTo}`, this.ctx(relTo), 'write');
       }
       await this.prune(c, parentAbs(src), root).catch(() => undefined);
       const e = await this.entryAt(c, dst, relTo);

@@ -21,7 +21,7 @@ import type {
   TransferOpts,
   UploadSource,
 } from '../types';
-import { classifyGcsError, GcsHttpError, objectNameProblem } from './gcsErrors';
+import { classify, GcsHttpError, objectNameProblem } from './gcsErrors';
 import { RawHttp } from './gcsHttp';
 
 export type GcsDestinationConfig = Extract<DestinationConfig, { type: 'gcs' }>;
@@ -184,12 +184,7 @@ export class GcsDestination implements Destination, ServerSideMove, ServerSideCo
   }
 
   private fail(err: unknown, what: string, context: ErrorContext = {}): FerryError {
-    return classifyGcsError(
-      err,
-      `destination "${this.id}": ${what}`,
-      { destination: this.id, ...context },
-      this.bucketName,
-    );
+    return classify(err, `destination "${this.id}": ${what}`, { destination: this.id, ...context }, this.bucketName);
   }
 
   private entry(meta: FileMetadata): RemoteEntry {

@@ -5,8 +5,8 @@ import { FerryError, type ErrorContext } from '../../../../shared/errors';
 import { normalizeRemotePath } from '../remotePath';
 import type { ProviderDeps } from '../types';
 import type { Destination, ProviderFeatures, RemoteEntry, TransferOpts, UploadSource } from '../types';
-import { fileBody, openSource, readSmall, SMALL_FILE } from './fileBody';
-import { bodySnippet, type HttpAnswer, HttpTransport, networkError, statusError } from './httpTransport';
+import { fileBody, openSource, readSmall, SMALL_FILE } from '../kit/fileBody';
+import { bodySnippet, type HttpAnswer, HttpTransport, networkError, statusError } from '../kit/httpTransport';
 
 export type HttpDestinationConfig = Extract<DestinationConfig, { type: 'http' }>;
 

@@ -37,7 +37,7 @@ import type {
   UploadSource,
 } from '../types';
 import { hexToBase64, md5hex, pacedBody, unquote } from './s3Body';
-import { readSmall, SMALL_FILE } from '../http/fileBody';
+import { readSmall, SMALL_FILE } from '../kit/fileBody';
 import { classify, describe, errorInfo } from './s3Errors';
 import { uploadMultipart } from './s3Multipart';
 import { DirectPut, errorOf } from './s3Put';

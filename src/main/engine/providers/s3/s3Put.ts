@@ -3,7 +3,7 @@ import { SignatureV4 } from '@smithy/signature-v4';
 import type { Checksum, SourceData } from '@smithy/types';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Pace } from '../../transfer/pacedBody';
-import { HttpTransport } from '../http/httpTransport';
+import { HttpTransport } from '../kit/httpTransport';
 
 /**
  * A PutObject of a small body, signed here (AWS Signature V4) and sent on a keep-alive agent, without

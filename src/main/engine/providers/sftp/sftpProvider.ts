@@ -9,7 +9,7 @@ import { inFlightWindow } from '../../transfer/bandwidth';
 import { MultiHash } from '../../scan/multiHash';
 import { fsError } from '../fsErrors';
 import { isIndexedFile, unchangedSince } from '../readOnce';
-import { readSmall, SMALL_FILE } from '../http/fileBody';
+import { readSmall, SMALL_FILE } from '../kit/fileBody';
 import type { ProviderDeps } from '../types';
 import { joinAbs, normalizeRemotePath, parentAbs, secondApart, tempPathBeside } from '../remotePath';
 import type {
@@ -25,7 +25,7 @@ import type {
 import { stoppedForPause } from '../types';
 import { pinnedFingerprints } from './hostKey';
 import { Sampler } from './sampler';
-import { cancelledError, FX, isConnectionError, sftpError } from './sftpErrors';
+import { cancelledError, classify, FX, isConnectionError } from './sftpErrors';
 import { openSession, SessionPool, type SftpSession } from './sftpSession';
 
 export type SftpDestinationConfig = Extract<DestinationConfig, { type: 'sftp' }>;
@@ -231,7 +231,7 @@ export class SftpDestination implements Destination, ServerSideMove, BatchUpload
               cause: err,
             },
           );
-        throw sftpError(err, `${where}: cannot look at ${this.cfg.path}`, dctx);
+        throw classify(err, `${where}: cannot look at ${this.cfg.path}`, dctx);
       }
       if (!write) return;
       const { root } = await this.rootsOn(s);
@@ -243,7 +243,7 @@ export class SftpDestination implements Destination, ServerSideMove, BatchUpload
         await s.close(h);
         await s.unlink(probe);
       } catch (err) {
-        const fe = sftpError(err, `${where}: cannot write in ${root}`, dctx, 'write');
+        const fe = classify(err, `${where}: cannot write in ${root}`, dctx, 'write');
         if (fe.kind === 'auth' || fe.kind === 'quota')
           throw new FerryError('auth', 'read-only', `${where}: this login may not write in ${root} (${fe.message})`, {
             context: dctx,
@@ -266,7 +266,7 @@ export class SftpDestination implements Destination, ServerSideMove, BatchUpload
         return st.isFile() ? entryOf(rel, st.size, st.mtime) : undefined;
       } catch (err) {
         if ((err as { code?: number }).code === FX.NO_SUCH_FILE) return undefined;
-        throw sftpError(err, `cannot stat ${rel}`, this.ctx(rel));
+        throw classify(err, `cannot stat ${rel}`, this.ctx(rel));
       }
     }, signal);
   }
@@ -291,7 +291,7 @@ export class SftpDestination implements Destination, ServerSideMove, BatchUpload
               if (code === FX.NO_SUCH_FILE) return { rel, names: [] };
               // A prefix naming a file holds nothing below it either.
               if (code === FX.FAILURE && rel === base && rel !== '') return { rel, names: [] };
-              throw sftpError(err, `cannot list ${rel || root}`, this.ctx(rel));
+              throw classify(err, `cannot list ${rel || root}`, this.ctx(rel));
             }
           }, signal),
         ),
@@ -335,7 +335,7 @@ export class SftpDestination implements Destination, ServerSideMove, BatchUpload
       try {
         handle = await s.open(src, 'r');
       } catch (err) {
-        throw sftpError(err, `cannot download ${rel}`, ctx);
+        throw classify(err, `cannot download ${rel}`, ctx);
       }
       const tmp = join(dirname(toAbsPath), this.temp.fileName());
       let fh: Awaited<ReturnType<typeof open>> | undefined;
@@ -392,7 +392,7 @@ export class SftpDestination implements Destination, ServerSideMove, BatchUpload
         await unlink(tmp).catch(() => undefined);
         if (err instanceof FerryError) throw err;
         if ((err as NodeJS.ErrnoException).syscall !== undefined) throw fsError(err, `cannot download ${rel}`, ctx);
-        throw sftpError(err, `cannot download ${rel}`, ctx);
+        throw classify(err, `cannot download ${rel}`, ctx);
       } finally {
         await s.close(handle).catch(() => undefined);
       }
@@ -419,7 +419,7 @@ export class SftpDestination implements Destination, ServerSideMove, BatchUpload
     try {
       s = await this.pool.acquire(opts.signal);
     } catch (err) {
-      const fe = sftpError(err, 'cannot connect', { destination: this.id });
+      const fe = classify(err, 'cannot connect', { destination: this.id });
       return items.map(() => fe);
     }
     try {
@@ -434,7 +434,7 @@ export class SftpDestination implements Destination, ServerSideMove, BatchUpload
               onProgress: undefined,
             });
           } catch (err) {
-            out[i] = sftpError(err, `cannot upload ${it.path}`, this.ctx(it.path), 'write');
+            out[i] = classify(err, `cannot upload ${it.path}`, this.ctx(it.path), 'write');
           }
         }
       };
@@ -459,7 +459,7 @@ export class SftpDestination implements Destination, ServerSideMove, BatchUpload
     try {
       await this.mkdirp(s, dir, container);
     } catch (err) {
-      throw sftpError(err, `cannot create the folder for ${rel}`, ctx, 'write');
+      throw classify(err, `cannot create the folder for ${rel}`, ctx, 'write');
     }
 
     // Resume: the same content was being sent here and its temporary file is still there.
@@ -474,7 +474,7 @@ export class SftpDestination implements Destination, ServerSideMove, BatchUpload
           tempRel = saved.temp;
         }
       } catch (err) {
-        if (isConnectionError(err)) throw sftpError(err, `cannot upload ${rel}`, ctx);
+        if (isConnectionError(err)) throw classify(err, `cannot upload ${rel}`, ctx);
         // Gone (swept, or removed by hand): start afresh.
       }
       if (tempRel === undefined) this.forget(rel);
@@ -489,7 +489,7 @@ export class SftpDestination implements Destination, ServerSideMove, BatchUpload
       if (offset > 0) this.forget(rel);
       // The server may have made the file before the connection went: remove it over the next one.
       if (offset === 0 && isConnectionError(err)) this.orphans.add(temp);
-      throw sftpError(err, `cannot upload ${rel}`, ctx, 'write');
+      throw classify(err, `cannot upload ${rel}`, ctx, 'write');
     }
     if (resumable) this.remember(rel, sha256, tempRel, offset);
 
@@ -562,7 +562,7 @@ export class SftpDestination implements Destination, ServerSideMove, BatchUpload
         ...(sentHashes ? { sent: sentHashes } : {}),
       };
     } catch (err) {
-      let fe = sftpError(err, `cannot upload ${rel}`, ctx, 'write');
+      let fe = classify(err, `cannot upload ${rel}`, ctx, 'write');
       if (fe.code === 'sftp-failure') fe = await this.refineFailure(s, dir, source.size, fe);
       // A resumable upload cut off by the network, or paused, keeps its temporary file and its progress.
       keepTemp = resumable && (fe.kind === 'retryable' || stoppedForPause(opts.signal)) && fe.code !== 'verify-failed';
@@ -935,7 +935,7 @@ export class SftpDestination implements Destination, ServerSideMove, BatchUpload
         await s.unlink(target);
       } catch (err) {
         if ((err as { code?: number }).code === FX.NO_SUCH_FILE) return;
-        throw sftpError(err, `cannot delete ${rel}`, this.ctx(rel), 'write');
+        throw classify(err, `cannot delete ${rel}`, this.ctx(rel), 'write');
       }
       await this.prune(s, parentAbs(target), root);
     }, signal);
@@ -972,7 +972,7 @@ export class SftpDestination implements Destination, ServerSideMove, BatchUpload
               continue;
             }
           }
-          throw sftpError(err, `cannot move ${relFrom} to ${relTo}`, ctx, 'write');
+          throw classify(err, `cannot move ${relFrom} to ${relTo}`, ctx, 'write');
         }
       }
       await this.prune(s, parentAbs(src), root);
@@ -980,7 +980,7 @@ export class SftpDestination implements Destination, ServerSideMove, BatchUpload
         const st = await s.stat(dst);
         return entryOf(relTo, st.size, st.mtime);
       } catch (err) {
-        throw sftpError(err, `cannot stat ${relTo}`, ctx);
+        throw classify(err, `cannot stat ${relTo}`, ctx);
       }
     }, signal);
   }

@@ -9,8 +9,8 @@ import { FerryError, type ErrorContext } from '../../../../shared/errors';
 import { formatBytes } from '../../../../shared/units';
 import { isTempName } from '../../scan/ignoreRules';
 import { TempNames } from '../tempNames';
-import { fileBody, openSource, readSmall, SMALL_FILE } from '../http/fileBody';
-import { type HttpAnswer, HttpTransport, networkError, type SendOptions, statusError } from '../http/httpTransport';
+import { fileBody, openSource, readSmall, SMALL_FILE } from '../kit/fileBody';
+import { type HttpAnswer, HttpTransport, networkError, type SendOptions, statusError } from '../kit/httpTransport';
 import { joinRemote, normalizeRemotePath, parentOf } from '../remotePath';
 import type { ProviderDeps } from '../types';
 import type {
