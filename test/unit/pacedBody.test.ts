@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FerryError } from '../../src/shared/errors';
 import { Transport } from '../../src/main/engine/providers/dropbox/dropboxTransport';
-import { PACE_SLICE, pacedSlices, sendPaced } from '../../src/main/engine/transfer/pacedBody';
+import { PACE_SLICE, pacedSlices, sendPaced } from '../../src/main/engine/providers/kit/pacedBody';
 
 let server: Server | undefined;
 afterEach(async () => {

@@ -1,4 +1,4 @@
-import { sendPaced } from '../../transfer/pacedBody';
+import { sendPaced } from '../kit/pacedBody';
 import { mkdir, open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { Dropbox, type DropboxResponse, type files } from 'dropbox';

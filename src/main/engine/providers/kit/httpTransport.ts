@@ -2,7 +2,7 @@ import { Agent as HttpAgent, request as httpRequest, type ClientRequest, type In
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
 import { FerryError, type ErrorContext } from '../../../../shared/errors';
-import { pacedSlices, type Pace } from '../../transfer/pacedBody';
+import { pacedSlices, type Pace } from './pacedBody';
 import { LOST_CODES, UNREACHABLE_CODES } from './networkErrors';
 import { parseRetryAfter } from './retryAfter';
 

@@ -2,7 +2,7 @@ import { createHash, createHmac, type Hash, type Hmac } from 'node:crypto';
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { Checksum, SourceData } from '@smithy/types';
 import type { IncomingHttpHeaders } from 'node:http';
-import type { Pace } from '../../transfer/pacedBody';
+import type { Pace } from '../kit/pacedBody';
 import { HttpTransport } from '../kit/httpTransport';
 
 /**

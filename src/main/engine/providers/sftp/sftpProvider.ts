@@ -5,6 +5,7 @@ import type { DestinationConfig } from '../../../../shared/config';
 import { FerryError, type ErrorContext } from '../../../../shared/errors';
 import { isTempName } from '../../scan/ignoreRules';
 import { TempNames } from '../tempNames';
+import { absBelow, credentialsOrAuthFailure, DirCache, probeFailure, RemoteRoots } from '../kit/remoteTree';
 import { inFlightWindow } from '../../transfer/bandwidth';
 import { MultiHash } from '../../scan/multiHash';
 import { fsError } from '../fsErrors';
@@ -97,8 +98,9 @@ export class SftpDestination implements Destination, ServerSideMove, BatchUpload
   readonly verified = { sha256: 0, md5: 0, sample: 0 };
   private readonly pool: SessionPool;
   private readonly tuning: SftpTuning;
-  private readonly madeDirs = new Map<string, Promise<void>>();
-  private roots: Promise<{ container: string; root: string }> | undefined;
+  private readonly dirs = new DirCache();
+  /** The container (`path`, resolved by the server) and the root below it (`prefix`). */
+  private readonly roots: RemoteRoots<SftpSession>;
   private hashCommand: HashCommand | undefined;
   /** A hash command is believed once it has agreed with the bytes sent (a shell may see other paths). */
   private hashTrusted = false;
@@ -116,6 +118,7 @@ export class SftpDestination implements Destination, ServerSideMove, BatchUpload
   ) {
     this.id = cfg.id;
     this.temp = deps.temp ?? new TempNames();
+    this.roots = new RemoteRoots(cfg.prefix, (s) => s.realpath(cfg.path));
     this.tuning = { ...DEFAULT_TUNING, ...tuning };
     const timeoutMs = (cfg.timeout ?? 30) * 1000;
     const pinned = cfg.host_key === undefined ? [] : pinnedFingerprints(cfg.host_key);
@@ -174,23 +177,6 @@ export class SftpDestination implements Destination, ServerSideMove, BatchUpload
     if (this.hashCommand?.kind === 'md5') this.features.hashes = ['sha256', 'md5'];
   }
 
-  /** The container (`path`, resolved by the server) and the root below it (`prefix`). */
-  private async rootsOn(s: SftpSession): Promise<{ container: string; root: string }> {
-    if (!this.roots) {
-      this.roots = (async () => {
-        const container = await s.realpath(this.cfg.path);
-        const prefix = this.cfg.prefix ? normalizeRemotePath(this.cfg.prefix) : '';
-        return { container, root: prefix === '' ? container : joinAbs(container, prefix) };
-      })();
-      this.roots.catch(() => (this.roots = undefined));
-    }
-    return this.roots;
-  }
-
-  private abs(root: string, rel: string): string {
-    return rel === '' ? root : joinAbs(root, rel);
-  }
-
   // ---- check ----------------------------------------------------------------------------------
 
   async check(signal?: AbortSignal, opts: CheckOptions = {}): Promise<void> {
@@ -201,17 +187,12 @@ export class SftpDestination implements Destination, ServerSideMove, BatchUpload
   private async checkSteps(signal: AbortSignal | undefined, write: boolean): Promise<void> {
     const dctx = { destination: this.id };
     const where = `destination "${this.id}" (sftp://${this.cfg.user}@${this.cfg.host}:${this.cfg.port})`;
-    try {
-      this.credentials();
-    } catch (err) {
-      const fe = err as FerryError;
-      throw new FerryError('auth', 'auth-failed', fe.message, { context: dctx, hint: fe.hint, cause: err });
-    }
+    credentialsOrAuthFailure(() => this.credentials(), dctx);
     // Connecting: unreachable, auth-failed, host-key-unknown or host-key-mismatch come from here.
     await this.pool.run(async (s) => {
       let container: string;
       try {
-        container = (await this.rootsOn(s)).container;
+        container = (await this.roots.on(s)).container;
         const st = await s.stat(container);
         if (!st.isDirectory())
           throw new FerryError('not-found', 'container-missing', `${where}: ${container} is not a folder`, {
@@ -234,7 +215,7 @@ export class SftpDestination implements Destination, ServerSideMove, BatchUpload
         throw classify(err, `${where}: cannot look at ${this.cfg.path}`, dctx);
       }
       if (!write) return;
-      const { root } = await this.rootsOn(s);
+      const { root } = await this.roots.on(s);
       const probe = joinAbs(root, this.temp.fileName('probe-'));
       try {
         if (root !== container) await this.mkdirp(s, root, container);
@@ -244,13 +225,7 @@ export class SftpDestination implements Destination, ServerSideMove, BatchUpload
         await s.unlink(probe);
       } catch (err) {
         const fe = classify(err, `${where}: cannot write in ${root}`, dctx, 'write');
-        if (fe.kind === 'auth' || fe.kind === 'quota')
-          throw new FerryError('auth', 'read-only', `${where}: this login may not write in ${root} (${fe.message})`, {
-            context: dctx,
-            hint: `give the user "${this.cfg.user}" write permission on ${root}, or choose another path`,
-            cause: err,
-          });
-        throw fe;
+        throw probeFailure(fe, { where, root, user: this.cfg.user, context: dctx, cause: err });
       }
     }, signal);
   }
@@ -260,9 +235,9 @@ export class SftpDestination implements Destination, ServerSideMove, BatchUpload
   async stat(path: string, signal?: AbortSignal): Promise<RemoteEntry | undefined> {
     const rel = normalizeRemotePath(path);
     return this.pool.run(async (s) => {
-      const { root } = await this.rootsOn(s);
+      const { root } = await this.roots.on(s);
       try {
-        const st = await s.stat(this.abs(root, rel));
+        const st = await s.stat(absBelow(root, rel));
         return st.isFile() ? entryOf(rel, st.size, st.mtime) : undefined;
       } catch (err) {
         if ((err as { code?: number }).code === FX.NO_SUCH_FILE) return undefined;
@@ -273,7 +248,7 @@ export class SftpDestination implements Destination, ServerSideMove, BatchUpload
 
   async *list(prefix: string, signal?: AbortSignal): AsyncIterable<RemoteEntry> {
     const base = normalizeRemotePath(prefix);
-    const root = await this.pool.run(async (s) => (await this.rootsOn(s)).root, signal);
+    const root = await this.pool.run(async (s) => (await this.roots.on(s)).root, signal);
     const resumable = this.resumableTemps();
     let queue = [base];
     while (queue.length > 0) {
@@ -284,7 +259,7 @@ export class SftpDestination implements Destination, ServerSideMove, BatchUpload
         level.map((rel) =>
           this.pool.run(async (s) => {
             try {
-              return { rel, names: await s.readdir(this.abs(root, rel)) };
+              return { rel, names: await s.readdir(absBelow(root, rel)) };
             } catch (err) {
               const code = (err as { code?: number }).code;
               // The prefix not there (yet), or a folder removed while we list: nothing below it.
@@ -329,8 +304,8 @@ export class SftpDestination implements Destination, ServerSideMove, BatchUpload
     const rel = normalizeRemotePath(path);
     const ctx = this.ctx(rel);
     return this.pool.run(async (s) => {
-      const { root } = await this.rootsOn(s);
-      const src = this.abs(root, rel);
+      const { root } = await this.roots.on(s);
+      const src = absBelow(root, rel);
       let handle: Buffer;
       try {
         handle = await s.open(src, 'r');
@@ -449,9 +424,9 @@ export class SftpDestination implements Destination, ServerSideMove, BatchUpload
   private async uploadOn(s: SftpSession, rel: string, source: UploadSource, opts: TransferOpts): Promise<RemoteEntry> {
     const ctx = this.ctx(rel);
     if (opts.signal.aborted) throw cancelledError(`upload of ${rel}`, ctx);
-    const { root, container } = await this.rootsOn(s);
+    const { root, container } = await this.roots.on(s);
     if (this.orphans.size > 0) await this.sweepOrphans(s);
-    const target = this.abs(root, rel);
+    const target = absBelow(root, rel);
     const dir = parentAbs(target);
     const resumable = source.size >= this.tuning.resumeMinBytes;
     const sha256 = resumeKey(source);
@@ -468,7 +443,7 @@ export class SftpDestination implements Destination, ServerSideMove, BatchUpload
     const saved = resumable ? (this.deps.resume.load(this.id, rel, sha256) as ResumeState | undefined) : undefined;
     if (saved && typeof saved.temp === 'string' && saved.offset > 0) {
       try {
-        const st = await s.stat(this.abs(root, saved.temp));
+        const st = await s.stat(absBelow(root, saved.temp));
         if (st.isFile()) {
           offset = Math.min(saved.offset, st.size);
           tempRel = saved.temp;
@@ -480,7 +455,7 @@ export class SftpDestination implements Destination, ServerSideMove, BatchUpload
       if (tempRel === undefined) this.forget(rel);
     }
     tempRel ??= tempPathBeside(this.temp, rel);
-    const temp = this.abs(root, tempRel);
+    const temp = absBelow(root, tempRel);
 
     let handle: Buffer;
     try {
@@ -837,7 +812,7 @@ export class SftpDestination implements Destination, ServerSideMove, BatchUpload
     } catch (err) {
       // The folder was removed since we made it (a delete pruned it): make it again, once.
       if ((err as { code?: number }).code !== FX.NO_SUCH_FILE || flags === 'r+') throw err;
-      this.forgetDirs(dir);
+      this.dirs.forget(dir);
       await this.mkdirp(s, dir, container);
       return s.open(temp, flags);
     }
@@ -867,24 +842,17 @@ export class SftpDestination implements Destination, ServerSideMove, BatchUpload
 
   /** mkdir -p below the container (which check() requires to exist); concurrent calls share the work. */
   private mkdirp(s: SftpSession, dir: string, container: string): Promise<void> {
-    if (dir === container || !dir.startsWith(container === '/' ? '/' : `${container}/`)) return Promise.resolve();
-    let p = this.madeDirs.get(dir);
-    if (!p) {
-      p = this.makeDir(s, dir, container);
-      this.madeDirs.set(dir, p);
-      p.catch(() => this.madeDirs.delete(dir));
-    }
-    return p;
+    return this.dirs.ensure(dir, container, (d, parents) => this.makeDir(s, d, parents));
   }
 
-  private async makeDir(s: SftpSession, dir: string, container: string): Promise<void> {
+  private async makeDir(s: SftpSession, dir: string, parents: () => Promise<void>): Promise<void> {
     try {
       await s.mkdir(dir);
       return;
     } catch (err) {
       if (isConnectionError(err)) throw err;
       if ((err as { code?: number }).code === FX.NO_SUCH_FILE) {
-        await this.mkdirp(s, parentAbs(dir), container);
+        await parents();
         try {
           await s.mkdir(dir);
           return;
@@ -909,28 +877,21 @@ export class SftpDestination implements Destination, ServerSideMove, BatchUpload
       });
   }
 
-  private forgetDirs(dir: string): void {
-    for (const d of [...this.madeDirs.keys()]) if (d === dir || d.startsWith(`${dir}/`)) this.madeDirs.delete(d);
-  }
-
   /** Removes folders left empty by a delete or a move, up to the root, as a mirror should. */
-  private async prune(s: SftpSession, dir: string, root: string): Promise<void> {
-    while (dir !== root && dir.startsWith(root === '/' ? '/' : `${root}/`)) {
-      try {
-        await s.rmdir(dir);
-      } catch {
-        return;
-      }
-      this.forgetDirs(dir);
-      dir = parentAbs(dir);
-    }
+  private prune(s: SftpSession, dir: string, root: string): Promise<void> {
+    return this.dirs.prune(dir, root, (d) =>
+      s.rmdir(d).then(
+        () => true,
+        () => false,
+      ),
+    );
   }
 
   async delete(path: string, signal?: AbortSignal): Promise<void> {
     const rel = normalizeRemotePath(path);
     await this.pool.run(async (s) => {
-      const { root } = await this.rootsOn(s);
-      const target = this.abs(root, rel);
+      const { root } = await this.roots.on(s);
+      const target = absBelow(root, rel);
       try {
         await s.unlink(target);
       } catch (err) {
@@ -947,9 +908,9 @@ export class SftpDestination implements Destination, ServerSideMove, BatchUpload
     const relTo = normalizeRemotePath(to);
     const ctx = this.ctx(relTo);
     return this.pool.run(async (s) => {
-      const { root, container } = await this.rootsOn(s);
-      const src = this.abs(root, relFrom);
-      const dst = this.abs(root, relTo);
+      const { root, container } = await this.roots.on(s);
+      const src = absBelow(root, relFrom);
+      const dst = absBelow(root, relTo);
       for (let attempt = 0; ; attempt++) {
         try {
           await this.mkdirp(s, parentAbs(dst), container);
@@ -968,7 +929,7 @@ export class SftpDestination implements Destination, ServerSideMove, BatchUpload
               });
             // The target's folder vanished meanwhile (pruned by a delete): make it again, once.
             if (attempt === 0) {
-              this.forgetDirs(parentAbs(dst));
+              this.dirs.forget(parentAbs(dst));
               continue;
             }
           }
