@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { folderNeedsContentType, type FerryConfig, type FolderConfig, type RuleConfig } from '../../../shared/config';
@@ -284,7 +285,9 @@ export function planAll(
    */
   at: {
     now?: number;
+    /** This computer's name and OS, as the two-way planner needs them (fixed by the golden scenarios). */
     host?: string;
+    platform?: NodeJS.Platform;
     brakeBaselines?: ReadonlyMap<string, number>;
     /** Rules whose left-behind copies the person asked to remove (see PlanInput). */
     cleanLeftBehind?: ReadonlySet<string>;
@@ -313,7 +316,8 @@ export function planAll(
     base,
     confirmDeletes,
     now: new Date(now),
-    ...(at.host !== undefined ? { host: at.host } : {}),
+    host: at.host ?? hostname(),
+    platform: at.platform ?? process.platform,
   });
   thePlan.actions.push(...two.actions);
   for (const b of two.outcome.brakes) {

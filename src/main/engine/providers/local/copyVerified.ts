@@ -13,6 +13,7 @@ import { dirname, join } from 'node:path';
 import type { Hashes } from '../../../../shared/hashes';
 import { MultiHash } from '../../scan/multiHash';
 import { fsPath } from '../../scan/rawNames';
+// eslint-disable-next-line no-restricted-imports -- a worker thread books its slices from the shared cap itself; moves with the pacer (issue 20)
 import { Bandwidth, paceGrain } from '../../transfer/bandwidth';
 import { isIndexedFile, unchangedSince } from '../readOnce';
 import { tempFileNameAt } from '../tempNames';

@@ -6,6 +6,7 @@ import { FerryError, type ErrorContext } from '../../../../shared/errors';
 import { isTempName } from '../../scan/ignoreRules';
 import { TempNames } from '../tempNames';
 import { absBelow, credentialsOrAuthFailure, DirCache, probeFailure, RemoteRoots } from '../kit/remoteTree';
+// eslint-disable-next-line no-restricted-imports -- how many writes may be in flight under the shared cap; moves with the pacer (issue 20)
 import { inFlightWindow } from '../../transfer/bandwidth';
 import { MultiHash } from '../../scan/multiHash';
 import { fsError } from '../fsErrors';
