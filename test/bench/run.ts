@@ -1078,7 +1078,13 @@ function logTail(file: string, lines = 15): string {
 async function ferryStatus(d: Daemon): Promise<StatusResult> {
   const r = await exec(process.execPath, [CLI, 'status', '--state-dir', d.stateDir, '--json']);
   if (r.code !== 0) throw new Error(`ferry status exited ${r.code ?? r.signal}: ${r.stderr}\n${d.output()}`);
-  return JSON.parse(r.stdout) as StatusResult;
+  try {
+    return JSON.parse(r.stdout) as StatusResult;
+  } catch (err) {
+    throw new Error(
+      `ferry status --json printed what is not JSON (${(err as Error).message}): ${r.stdout.slice(0, 500)}`,
+    );
+  }
 }
 
 /** Polls `ferry status` until the daemon is idle with an empty queue; throws on failures, errors, a dead daemon. */

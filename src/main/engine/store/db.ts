@@ -23,6 +23,10 @@ export function openDb(file: string): Db {
     // (3× the rows/s when a sync records thousands of small files); closing the database checkpoints.
     db.pragma('wal_autocheckpoint = 16384');
     db.pragma('foreign_keys = ON');
+    // A page cache of 32 MB instead of SQLite's 2 MB: at 100,000s of files the tables' indexes no longer
+    // fit in 2 MB, and every recorded file re-read their pages (measured: ~12 % of a cold pass's CPU at
+    // 50,000 files). Pages are only taken as they are used.
+    db.pragma('cache_size = -32768');
     migrate(db);
     return db;
   } catch (err) {

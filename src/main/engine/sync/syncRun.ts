@@ -23,6 +23,7 @@ import {
 import type { FolderScan } from '../scan/scanner';
 import type { PoolStats } from '../transfer/pool';
 import { phase } from '../diagnostics/phases';
+import { releaseMemory } from '../diagnostics/memory';
 
 export type { EngineDeps } from './runSteps';
 
@@ -108,6 +109,10 @@ export async function syncOnce(cfg: FerryConfig, deps: EngineDeps, opts: RunOpti
     }
   }
   const prepared = await prepareAndQueue(cfg, deps, opts);
+  // V8 sizes the next collection from the heap alive at the last one, when the plan was: without this,
+  // the drain's garbage grew to 1.2–1.6 GB at 300,000 files before anything was collected (measured).
+  releaseMemory();
+  phase('collected');
   deps.events.emit('queue:changed', { ...deps.store.jobs.counts(), active: 0 });
 
   const failures: SyncSummary['failures'] = [];
