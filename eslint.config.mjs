@@ -81,6 +81,26 @@ export default tseslint.config(
     files: ['src/main/engine/**', 'src/main/cli/**', 'src/main/server/**'],
     rules: { 'no-restricted-imports': restrict(electron) },
   },
+  // Zones inside the engine (issue 20): providers hold protocol knowledge only (pace, progress and
+  // cancellation reach them through TransferOpts), and the planner is a pure function of its input.
+  {
+    files: ['src/main/engine/providers/**'],
+    rules: {
+      'no-restricted-imports': restrict(electron, {
+        patterns: [
+          {
+            regex: '^(\\.\\./)+(transfer|plan|store)(/|$)',
+            message:
+              'Providers import nothing from transfer/, plan/ or store/: what they need comes in ProviderDeps and TransferOpts.',
+          },
+        ],
+      }),
+    },
+  },
+  {
+    files: ['src/main/engine/plan/**'],
+    rules: { 'no-restricted-imports': restrict(electron, nodeBuiltins('The planner (src/main/engine/plan)')) },
+  },
   {
     files: ['src/shared/**'],
     rules: {

@@ -1,7 +1,10 @@
-const UNITS = ['B', 'KB', 'MB', 'GB', 'TB', 'PB'];
+const UNITS = ['B', 'kB', 'MB', 'GB', 'TB', 'PB'];
 
-/** 1_234_000 → "1.2 MB" (decimal units, as file managers show sizes). The window and the tray say it alike. */
-export function formatBytes(n: number): string {
+/**
+ * 1_234_000 → "1.2 MB" (decimal units, as file managers show sizes); with `digits: 3`, "1.23 MB" (the
+ * terminal's live line, where a tenth of a megabyte is worth seeing move). Every face says sizes alike.
+ */
+export function formatBytes(n: number, digits: 2 | 3 = 2): string {
   if (!Number.isFinite(n) || n < 0) return '—';
   let i = 0;
   let v = n;
@@ -9,7 +12,9 @@ export function formatBytes(n: number): string {
     v /= 1000;
     i++;
   }
-  return `${i === 0 ? Math.round(v) : v.toFixed(v < 10 ? 1 : 0)} ${UNITS[i]}`;
+  if (i === 0) return `${Math.round(v)} B`;
+  const places = digits === 3 ? (v < 10 ? 2 : v < 100 ? 1 : 0) : v < 10 ? 1 : 0;
+  return `${v.toFixed(places)} ${UNITS[i]}`;
 }
 
 export function formatRate(bytesPerSec: number): string {

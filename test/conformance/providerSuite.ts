@@ -8,12 +8,12 @@ import { MultiHash } from '../../src/main/engine/scan/multiHash';
 import {
   canCopy,
   canMove,
-  type Destination,
+  type FullDestination,
   type RemoteEntry,
   type UploadSource,
 } from '../../src/main/engine/providers/types';
 
-export type ProviderHarness = { dest: Destination; teardown?: () => Promise<void> };
+export type ProviderHarness = { dest: FullDestination; teardown?: () => Promise<void> };
 
 /**
  * The one suite every destination runs (rclone's fstests idea): the in-memory reference first, then
@@ -36,7 +36,7 @@ export function providerConformance(
 ): void {
   describe(`provider conformance: ${name}`, () => {
     let h: ProviderHarness;
-    let dest: Destination;
+    let dest: FullDestination;
     let work: string;
     const signal = () => new AbortController().signal;
 

@@ -3,7 +3,7 @@ import { chownSync, lstatSync, mkdirSync, readdirSync, statSync, writeFileSync }
 import { join } from 'node:path';
 import { expect } from 'vitest';
 import { FerryError } from '../../src/shared/errors';
-import type { ProviderDeps } from '../../src/main/engine/providers/registry';
+import type { ProviderDeps } from '../../src/main/engine/providers/types';
 import type { FtpDestinationConfig } from '../../src/main/engine/providers/ftp/ftpProvider';
 import type { UploadSource } from '../../src/main/engine/providers/types';
 import { MultiHash } from '../../src/main/engine/scan/multiHash';

@@ -9,7 +9,7 @@ import {
   exchangeCode,
   startLoopbackListener,
 } from '../../src/main/engine/providers/dropbox/oauth';
-import { Transport } from '../../src/main/engine/providers/dropbox/transport';
+import { Transport } from '../../src/main/engine/providers/dropbox/dropboxTransport';
 import { FerryError } from '../../src/shared/errors';
 import { startDropboxEmulator, type DropboxEmulator } from '../servers/dropboxEmulator';
 import { emulatedDropbox, registeredRedirectUri } from '../servers/dropboxHarness';

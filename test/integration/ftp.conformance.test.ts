@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FerryError } from '../../src/shared/errors';
-import type { ProviderDeps } from '../../src/main/engine/providers/registry';
+import type { ProviderDeps } from '../../src/main/engine/providers/types';
 import { FtpDestination, type FtpDestinationConfig } from '../../src/main/engine/providers/ftp/ftpProvider';
 import type { UploadSource } from '../../src/main/engine/providers/types';
 import { MultiHash } from '../../src/main/engine/scan/multiHash';

@@ -7,7 +7,7 @@ import { configSchema } from '../../src/shared/config';
 import { FerryError } from '../../src/shared/errors';
 import { HttpUploadDestination, type HttpDestinationConfig } from '../../src/main/engine/providers/http/httpProvider';
 import { MultiHash } from '../../src/main/engine/scan/multiHash';
-import type { UploadSource } from '../../src/main/engine/providers/types';
+import { canCopy, canMove, canRead, canRemove, type UploadSource } from '../../src/main/engine/providers/types';
 import { MultipartParser, startHttpReceiver, type Receiver } from '../servers/httpReceiver';
 
 /**
@@ -15,7 +15,7 @@ import { MultipartParser, startHttpReceiver, type Receiver } from '../servers/ht
  * no stat and no download, so nothing can be read back through it. The parts that apply run here, with
  * the receiver's folder on disk as the reading side: byte-identical uploads (also empty, large with
  * progress, unicode and spaces), overwrite, refusing bytes that no longer match, cancellation, paths
- * that climb out; and the parts that do not apply say so plainly (not-listable, not-supported).
+ * that climb out; and what it cannot do is absent, not a method that throws (no Readable, no Removable).
  */
 
 let dir: string;
@@ -132,19 +132,11 @@ describe('http upload destination (the parts of the conformance suite that apply
     );
   });
 
-  it('says plainly what an upload-only endpoint cannot do: list, stat, download, delete', async () => {
+  it('is an upload-only core: neither readable (list, stat, download) nor removable, as its type guards say', () => {
     const d = dest();
-    expect(d.features.listable).toBe(false);
-    const listing = (async () => {
-      for await (const _ of d.list()) void _;
-    })();
-    const notListable = await failure(listing);
-    expect(notListable.code).toBe('not-listable');
-    expect(await d.stat()).toBeUndefined();
-    expect((await failure(d.download('put/one.bin'))).code).toBe('not-supported');
-    const del = await failure(d.delete('put/one.bin'));
-    expect(del.code).toBe('not-supported');
-    expect(del.hint).toMatch(/backup rule/);
+    expect(canRead(d)).toBe(false);
+    expect(canRemove(d)).toBe(false);
+    expect(canMove(d) || canCopy(d)).toBe(false);
   });
 
   it('check: a wrong token is an auth failure, a wrong path a missing endpoint, a closed port unreachable', async () => {

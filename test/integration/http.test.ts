@@ -162,4 +162,29 @@ describe('HTTP endpoint answers: retried, refused, unverifiable', () => {
     expect(m?.step).toBe('container');
     expect(m?.message).toMatch(/no upload endpoint at .*\/nowhere/);
   });
+
+  it("a mirror rule's deletion there fails by name, saying to use a backup rule: the endpoint cannot take files away", async () => {
+    const recv = await receiverIn({ token: 'tok-123' });
+    const ws = workspace({
+      rules: [{ mode: 'mirror', to: ['web'] }],
+      extraDestinations: [
+        '  - id: web',
+        '    type: http',
+        `    url: ${JSON.stringify(`${recv.url}/upload`)}`,
+        '    token: env:FERRY_TEST_HTTP_TOKEN',
+      ].join('\n'),
+    });
+    cleanups.push(() => ws.cleanup());
+    writeFileSync(join(ws.src, 'gone.txt'), 'here for now');
+    writeFileSync(join(ws.src, 'stays.txt'), 'still here');
+    const first = await syncJson(ws.config, ws.state, { env: ENV });
+    expect(first.code, first.stdout + first.stderr).toBe(0);
+    rmSync(join(ws.src, 'gone.txt'));
+    const r = await syncJson(ws.config, ws.state, { env: ENV });
+    expect(r.code, r.stdout + r.stderr).toBe(1);
+    const failed = r.summary?.failures ?? [];
+    expect(failed.map((f) => f.path)).toEqual(['gone.txt']);
+    expect(JSON.stringify(failed)).toMatch(/accepts uploads only/);
+    expect(JSON.stringify(failed)).toMatch(/backup rule/);
+  });
 });

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GcsDestination } from '../../src/main/engine/providers/gcs/gcsProvider';
 import { LocalDestination } from '../../src/main/engine/providers/local/localProvider';
 import { S3Destination } from '../../src/main/engine/providers/s3/s3Provider';
-import type { Destination, UploadSource } from '../../src/main/engine/providers/types';
+import type { FullDestination, UploadSource } from '../../src/main/engine/providers/types';
 import { EventBus } from '../../src/main/engine/events';
 import { Dispatcher } from '../../src/main/engine/rules/dispatch';
 import { compileRule } from '../../src/main/engine/rules/ruleMatcher';
@@ -56,7 +56,7 @@ afterAll(async () => {
 
 type Hub = {
   name: string;
-  make: (prefix: string) => Destination;
+  make: (prefix: string) => FullDestination;
   /** Another computer's write (Ferry's Dropbox instances do not overwrite what they did not ship). */
   writeAsOther?: (prefix: string, path: string, content: string) => void;
   /** Gives the file a new version token without changing its bytes, as a remount or a server move does. */
@@ -122,7 +122,7 @@ function sourceOf(abs: string, content: string): UploadSource {
   };
 }
 
-async function contentAt(dest: Destination, path: string, dir: string): Promise<string | undefined> {
+async function contentAt(dest: FullDestination, path: string, dir: string): Promise<string | undefined> {
   if (!(await dest.stat(path))) return undefined;
   const out = join(dir, `read-${Math.random().toString(36).slice(2)}`);
   await dest.download(path, out, { signal: signal() });

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { GetObjectCommand, GetObjectTaggingCommand, HeadObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FerryError } from '../../src/shared/errors';
-import type { ProviderDeps } from '../../src/main/engine/providers/registry';
+import type { ProviderDeps } from '../../src/main/engine/providers/types';
 import { S3Destination, type S3DestinationConfig, type S3Tuning } from '../../src/main/engine/providers/s3/s3Provider';
 import type { ResumeStore, UploadSource } from '../../src/main/engine/providers/types';
 import { MultiHash } from '../../src/main/engine/scan/multiHash';

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FerryError } from '../../src/shared/errors';
-import type { ProviderDeps } from '../../src/main/engine/providers/registry';
+import type { ProviderDeps } from '../../src/main/engine/providers/types';
 import { SftpDestination, type SftpDestinationConfig } from '../../src/main/engine/providers/sftp/sftpProvider';
 import { MultiHash } from '../../src/main/engine/scan/multiHash';
 import { resolveSecret } from '../../src/main/engine/secrets/secrets';

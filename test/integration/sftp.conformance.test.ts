@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DestinationConfig } from '../../src/shared/config';
 import { FerryError } from '../../src/shared/errors';
-import type { ProviderDeps } from '../../src/main/engine/providers/registry';
+import type { ProviderDeps } from '../../src/main/engine/providers/types';
 import { fetchHostKey } from '../../src/main/engine/providers/sftp/hostKey';
 import { SftpDestination, type SftpDestinationConfig } from '../../src/main/engine/providers/sftp/sftpProvider';
 import type { ResumeStore, UploadSource } from '../../src/main/engine/providers/types';

@@ -6,7 +6,7 @@ import { FerryError } from '../../src/shared/errors';
 import { EventBus } from '../../src/main/engine/events';
 import { LocalDestination } from '../../src/main/engine/providers/local/localProvider';
 import { S3Destination } from '../../src/main/engine/providers/s3/s3Provider';
-import type { Destination, UploadSource } from '../../src/main/engine/providers/types';
+import type { FullDestination, UploadSource } from '../../src/main/engine/providers/types';
 import { Dispatcher } from '../../src/main/engine/rules/dispatch';
 import { compileRule } from '../../src/main/engine/rules/ruleMatcher';
 import { MultiHash } from '../../src/main/engine/scan/multiHash';
@@ -35,7 +35,7 @@ afterAll(async () => {
   rmSync(root, { recursive: true, force: true });
 });
 
-type Hub = { name: string; make: (dir: string) => Destination };
+type Hub = { name: string; make: (dir: string) => FullDestination };
 const HUBS: Hub[] = [
   {
     name: 'a local folder (checked at the rename)',

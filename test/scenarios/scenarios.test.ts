@@ -7,7 +7,7 @@ import { parse, stringify } from 'yaml';
 import { configSchema } from '../../src/shared/config';
 import type { Encoding, LocalFile } from '../../src/shared/models';
 import { brakeKey, type DestinationState } from '../../src/main/engine/plan/planner';
-import type { Destination, RemoteEntry } from '../../src/main/engine/providers/types';
+import type { FullDestination, RemoteEntry } from '../../src/main/engine/providers/types';
 import { openDb } from '../../src/main/engine/store/db';
 import { Store } from '../../src/main/engine/store/store';
 import { adoptInterruptedWrites } from '../../src/main/engine/transfer/adoptInterrupted';
@@ -203,7 +203,7 @@ async function adopted(
         writeFileSync(to, contents[path]?.content ?? '');
         return listed.get(path) as RemoteEntry;
       },
-    } as unknown as Destination;
+    } as unknown as FullDestination;
     await adoptInterruptedWrites(store, dest, listed);
     return store.shipped.forDestination(destination).map((r) => ({ ...r, shippedAt: 0 }));
   } finally {

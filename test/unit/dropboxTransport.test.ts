@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import { createServer as createTcpServer, type AddressInfo, type Server as TcpServer, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { rewriteUrl, Transport } from '../../src/main/engine/providers/dropbox/transport';
+import { rewriteUrl, Transport } from '../../src/main/engine/providers/dropbox/dropboxTransport';
 
 describe('Dropbox transport', () => {
   let server: Server;

@@ -50,6 +50,7 @@ describe('file workers', () => {
             src: f.path,
             target: join(out, `c${i}`),
             root: dir,
+            tempHead: '.ferrytmp-0a1b2c3d-',
             size: f.data.length,
             sha256: sha(f.data),
             mtimeMs: statSync(f.path).mtimeMs,
@@ -66,7 +67,15 @@ describe('file workers', () => {
   it('refuses to publish a copy whose bytes do not match the expected hash', async () => {
     const f = files[6] as { path: string; data: Buffer };
     const [r] = await workers.copy([
-      { src: f.path, target: join(dir, 'wrong'), root: dir, size: f.data.length, sha256: '0'.repeat(64), mtimeMs: 0 },
+      {
+        src: f.path,
+        target: join(dir, 'wrong'),
+        root: dir,
+        tempHead: '.ferrytmp-0a1b2c3d-',
+        size: f.data.length,
+        sha256: '0'.repeat(64),
+        mtimeMs: 0,
+      },
     ]);
     expect(r).toMatchObject({ ok: false, code: 'ECHANGED' });
     expect(() => statSync(join(dir, 'wrong'))).toThrow();

@@ -1,6 +1,6 @@
 import { ApiError } from '@google-cloud/storage';
 import { describe, expect, it } from 'vitest';
-import { classifyGcsError, GcsHttpError } from '../../src/main/engine/providers/gcs/gcsErrors';
+import { classify as classifyGcs, GcsHttpError } from '../../src/main/engine/providers/gcs/gcsErrors';
 
 /** The JSON API's error body, as the service and the emulator send it. */
 const body = (code: number, message: string, reason: string) =>
@@ -10,9 +10,9 @@ const body = (code: number, message: string, reason: string) =>
 const sdkError = (code: number, message: string, reason: string) =>
   new ApiError({ code, message, response: { body: body(code, message, reason) } as never });
 
-const classify = (err: unknown) => classifyGcsError(err, 'stat', {}, 'acme-backup-bucket');
+const classify = (err: unknown) => classifyGcs(err, 'stat', {}, 'acme-backup-bucket');
 
-describe('classifyGcsError: what a 404 is about', () => {
+describe('classify: what a 404 is about', () => {
   it('a missing object is not-found, even when its name and its bucket say "bucket"', () => {
     const message = 'No such object: acme-backup-bucket/bucket/notes.txt';
     expect(classify(new GcsHttpError(404, {}, body(404, message, 'notFound'))).code).toBe('not-found');

@@ -3,8 +3,8 @@ import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FerryError } from '../../src/shared/errors';
-import { Transport } from '../../src/main/engine/providers/dropbox/transport';
-import { PACE_SLICE, pacedSlices, sendPaced } from '../../src/main/engine/transfer/pacedBody';
+import { Transport } from '../../src/main/engine/providers/dropbox/dropboxTransport';
+import { PACE_SLICE, pacedSlices, sendPaced } from '../../src/main/engine/providers/kit/pacedBody';
 
 let server: Server | undefined;
 afterEach(async () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { FerryError } from '../../src/shared/errors';
 import { passingFailuresRetried } from '../../src/main/engine/sync/runSteps';
-import { isSweepableTemp, setInstanceTag, tempHead } from '../../src/main/engine/scan/ignoreRules';
+import { TempNames } from '../../src/main/engine/providers/tempNames';
 
 const quick = { baseMs: 1, maxMs: 2 };
 
@@ -47,13 +47,22 @@ describe('checks and listings ride out passing failures', () => {
 
 describe('which leftover temporaries a listing may sweep', () => {
   it("takes its own at once, another instance's only when a day old", () => {
-    setInstanceTag('0a1b2c3d');
-    expect(tempHead()).toBe('.ferrytmp-0a1b2c3d-');
+    const temp = new TempNames('0a1b2c3d');
+    expect(temp.head).toBe('.ferrytmp-0a1b2c3d-');
+    expect(temp.fileName('probe-')).toMatch(/^\.ferrytmp-0a1b2c3d-probe-[0-9a-f]{16}$/);
     const now = Date.parse('2026-11-23T12:00:00Z');
-    expect(isSweepableTemp('.ferrytmp-0a1b2c3d-ab12-x.txt', now, now)).toBe(true);
-    expect(isSweepableTemp('.ferrytmp-99999999-ab12-x.txt', now - 60_000, now)).toBe(false);
-    expect(isSweepableTemp('.ferrytmp-99999999-ab12-x.txt', undefined, now)).toBe(false);
-    expect(isSweepableTemp('.ferrytmp-99999999-ab12-x.txt', now - 25 * 3600_000, now)).toBe(true);
-    expect(() => setInstanceTag('../x')).toThrow(/invalid instance tag/);
+    expect(temp.isSweepable('.ferrytmp-0a1b2c3d-ab12-x.txt', now, now)).toBe(true);
+    expect(temp.isSweepable('.ferrytmp-99999999-ab12-x.txt', now - 60_000, now)).toBe(false);
+    expect(temp.isSweepable('.ferrytmp-99999999-ab12-x.txt', undefined, now)).toBe(false);
+    expect(temp.isSweepable('.ferrytmp-99999999-ab12-x.txt', now - 25 * 3600_000, now)).toBe(true);
+    expect(() => new TempNames('../x')).toThrow(/invalid instance tag/);
+  });
+
+  it('keeps no tag in module state: two instances in one process write under their own tags', () => {
+    const a = new TempNames('0a1b2c3d');
+    const b = new TempNames('99999999');
+    expect(a.fileName()).toMatch(/^\.ferrytmp-0a1b2c3d-/);
+    expect(b.fileName()).toMatch(/^\.ferrytmp-99999999-/);
+    expect(a.isSweepable(b.fileName(), Date.now())).toBe(false);
   });
 });

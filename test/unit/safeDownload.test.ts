@@ -15,7 +15,10 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FerryError } from '../../src/shared/errors';
 import { LocalDestination } from '../../src/main/engine/providers/local/localProvider';
+import { TempNames } from '../../src/main/engine/providers/tempNames';
 import { downloadInto, unsafeLocalPath } from '../../src/main/engine/transfer/safeDownload';
+
+const temp = new TempNames();
 import { FileWorkers } from '../../src/main/engine/workers/fileWorkers';
 
 const workers = new FileWorkers(1);
@@ -51,6 +54,7 @@ describe('downloads for two-way sync', () => {
   it("land byte-identical, flushed, with the remote's mtime, and leave no temporary file", async () => {
     remote('docs/a.txt', 'alpha');
     const got = await downloadInto({
+      temp,
       dest,
       remotePath: 'docs/a.txt',
       root,
@@ -71,6 +75,7 @@ describe('downloads for two-way sync', () => {
     expect(unsafeLocalPath('ok/name with spaces.txt')).toBeUndefined();
     remote('x.txt', 'x');
     const err = await downloadInto({
+      temp,
       dest,
       remotePath: 'x.txt',
       root,
@@ -90,6 +95,7 @@ describe('downloads for two-way sync', () => {
     symlinkSync(outside, join(root, 'link'));
     remote('link/x.txt', 'x');
     const err = await downloadInto({
+      temp,
       dest,
       remotePath: 'link/x.txt',
       root,
@@ -106,6 +112,7 @@ describe('downloads for two-way sync', () => {
     remote('a.txt', 'theirs');
     writeFileSync(join(root, 'a.txt'), 'mine, edited');
     const got = await downloadInto({
+      temp,
       dest,
       remotePath: 'a.txt',
       root,
@@ -123,6 +130,7 @@ describe('downloads for two-way sync', () => {
     remote('a.txt', 'theirs');
     writeFileSync(join(root, 'a.txt'), 'mine');
     const got = await downloadInto({
+      temp,
       dest,
       remotePath: 'a.txt',
       root,
@@ -138,6 +146,7 @@ describe('downloads for two-way sync', () => {
   it('publish nothing when the bytes do not match what the destination listed', async () => {
     remote('a.txt', 'theirs');
     const err = await downloadInto({
+      temp,
       dest,
       remotePath: 'a.txt',
       root,
@@ -154,7 +163,7 @@ describe('downloads for two-way sync', () => {
 
 describe('downloads where a folder of the same name stands', () => {
   const get = () =>
-    downloadInto({ dest, remotePath: 'p', root, path: 'p', replaces: null, conflictPath, opts: opts() });
+    downloadInto({ temp, dest, remotePath: 'p', root, path: 'p', replaces: null, conflictPath, opts: opts() });
 
   it('take the place of a folder that holds no file (its files went to the trash; empty folders are not synced)', async () => {
     remote('p', 'now a file');

@@ -34,6 +34,7 @@ describe('two-way jobs carry the versions the plan saw', () => {
       confirmDeletes: false,
       now: new Date(0),
       host: 'here',
+      platform: 'linux',
     });
     expect(actions).toEqual([
       expect.objectContaining({

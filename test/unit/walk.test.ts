@@ -2,7 +2,8 @@ import { mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync, writeFileSync } 
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { IgnoreStack, isTempName, tempFileName, TRASH_DIR } from '../../src/main/engine/scan/ignoreRules';
+import { IgnoreStack, isTempName, TRASH_DIR } from '../../src/main/engine/scan/ignoreRules';
+import { TempNames } from '../../src/main/engine/providers/tempNames';
 import { walkFolder, walkInChunks, type WalkedFile } from '../../src/main/engine/scan/walk';
 
 let root: string;
@@ -195,7 +196,7 @@ describe("walkInChunks in 'listing' mode (a local destination's listing)", () =>
 
   it('reports temporary files as partial, applies no ignore rules, and skips the trash folder', () => {
     write('a.txt');
-    write(`sub/${tempFileName()}`);
+    write(`sub/${new TempNames().fileName()}`);
     write('.ferryignore', '*.log\n');
     write('sub/app.log');
     write(`${TRASH_DIR}/2026-12-07/old.txt`);

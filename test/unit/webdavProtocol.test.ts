@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { digestResponse, splitChallenges } from '../../src/main/engine/providers/webdav/davAuth';
 import { normalizeEtag, parseChecksums, parseMultistatus } from '../../src/main/engine/providers/webdav/davXml';
-import { bodySnippet, retryAfterMs, statusError } from '../../src/main/engine/providers/http/httpTransport';
+import { bodySnippet, statusError } from '../../src/main/engine/providers/kit/httpTransport';
+import { parseRetryAfter } from '../../src/main/engine/providers/kit/retryAfter';
 
 describe('WebDAV multistatus parsing', () => {
   it('reads files and collections whatever the namespace prefixes, keeping names and ETags as strings', () => {
@@ -124,8 +125,8 @@ describe('HTTP status classification (what the transfer pool does next)', () => 
     });
 
   it('reads Retry-After as seconds or as a date, and quotes the server’s own message', () => {
-    expect(retryAfterMs({ 'retry-after': 'Thu, 01 Jan 2026 00:00:10 GMT' }, Date.UTC(2026, 0, 1))).toBe(10_000);
-    expect(retryAfterMs({})).toBeUndefined();
+    expect(parseRetryAfter('Thu, 01 Jan 2026 00:00:10 GMT', Date.UTC(2026, 0, 1))).toBe(10_000);
+    expect(parseRetryAfter(undefined)).toBeUndefined();
     expect(bodySnippet(Buffer.from('{"error":"no space left for team A"}'))).toBe('no space left for team A');
     expect(bodySnippet(Buffer.from('<d:error><s:message>Quota exceeded</s:message></d:error>'))).toBe('Quota exceeded');
     expect(statusError(answer(507, {}, 'full'), 'cannot upload a', {}).message).toBe(

@@ -1,15 +1,11 @@
-/** Human-readable sizes, rates and durations for the terminal (whole bytes: a rate is rarely one). */
+import { formatBytes } from '../../shared/units';
+
+/** Sizes for the terminal: three significant figures (whole bytes: a rate is rarely one). */
 export function bytes(n: number): string {
-  const units = ['B', 'kB', 'MB', 'GB', 'TB'];
-  let v = n;
-  let i = 0;
-  while (v >= 1000 && i < units.length - 1) {
-    v /= 1000;
-    i++;
-  }
-  return `${i === 0 ? Math.round(v) : v.toFixed(v < 10 ? 2 : v < 100 ? 1 : 0)} ${units[i]}`;
+  return formatBytes(n, 3);
 }
 
+/** Human-readable durations and counts for the terminal. */
 export function duration(ms: number): string {
   if (!Number.isFinite(ms)) return '–';
   const s = Math.round(ms / 1000);

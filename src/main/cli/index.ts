@@ -1,20 +1,23 @@
 import { FERRY_VERSION } from '../../shared/version';
-import { chmodSync, existsSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import type { FerryConfig } from '../../shared/config';
 import { FerryError } from '../../shared/errors';
 import { TRANSFER_OUTCOMES } from '../../shared/models';
 import type { RcloneImportOutcome } from '../../shared/contract';
+import { bigintReplacer } from '../../shared/json';
 import { ConfigError, loadConfig } from '../engine/config/loadConfig';
 import { EventBus } from '../engine/events';
 import { HookRunner } from '../engine/host/hooks';
 import { testDestination } from '../engine/host/destinationTest';
-import { defaultFactories, type ProviderDeps } from '../engine/providers/registry';
+import { defaultFactories } from '../engine/providers/registry';
+import type { ProviderDeps } from '../engine/providers/types';
 import { resolveSecret } from '../engine/secrets/secrets';
 import { FileWorkers } from '../engine/workers/fileWorkers';
 import { defaultStateDir } from '../engine/store/stateDir';
 import { fileKeychain } from '../engine/secrets/fileKeychain';
+import { writeFileAtomically } from '../engine/files/atomicWrite';
 import { lockStateDir } from '../engine/store/stateLock';
 import { defaultRcloneConf } from '../engine/rclone/rcloneConf';
 import {
@@ -105,14 +108,6 @@ async function withEngine<T>(
   }
 }
 
-/** Writes a secret so that only its owner can read it, and a crash never leaves half of it. */
-function writeSecretFile(path: string, text: string): void {
-  const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, text, { mode: 0o600 });
-  chmodSync(tmp, 0o600);
-  renameSync(tmp, path);
-}
-
 function interruptSignal(): { signal: AbortSignal; dispose: () => void } {
   const controller = new AbortController();
   const stop = () => controller.abort(new Error('interrupted'));
@@ -175,7 +170,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
         // Hooks run beside the sync; a one-shot run waits for them (each has its own timeout).
         await hooks.drained();
         hooks.stop();
-        if (opts.json) io.stdout.write(`${JSON.stringify(summaryJson(summary), bigintSafe, 2)}\n`);
+        if (opts.json) io.stdout.write(`${JSON.stringify(summaryJson(summary), bigintReplacer, 2)}\n`);
         else for (const l of summaryLines(summary)) io.stdout.write(`${l}\n`);
         setExit(signal.aborted ? EXIT.interrupted : summary.ok ? EXIT.ok : EXIT.incomplete);
       });
@@ -202,7 +197,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     await withEngine(cfg, opts, async (deps) => {
       const prepared = await prepare(cfg, deps, { confirmDeletes: opts.confirmDeletes ?? false });
       const report = planReport(cfg, prepared, only);
-      if (opts.json) io.stdout.write(`${JSON.stringify(report.json, bigintSafe, 2)}\n`);
+      if (opts.json) io.stdout.write(`${JSON.stringify(report.json, bigintReplacer, 2)}\n`);
       else for (const l of report.lines) io.stdout.write(`${l}\n`);
       const blocking = [...prepared.scans.values()].some((s) => s.issues.some((i) => i.blocking));
       setExit(prepared.destinationErrors.length > 0 || blocking ? EXIT.incomplete : EXIT.ok);
@@ -276,7 +271,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
           `${opts.config}: ${dc ? `destination "${id}" is of type ${dc.type}` : `no destination "${id}"`}; \`ferry connect\` connects Dropbox destinations`,
         );
       const { connectDropbox } = await import('../engine/providers/dropbox/oauth');
-      const { Transport } = await import('../engine/providers/dropbox/transport');
+      const { Transport } = await import('../engine/providers/dropbox/dropboxTransport');
       const transport = new Transport(dc.endpoint);
       const { signal, dispose } = interruptSignal();
       try {
@@ -292,7 +287,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
           },
         });
         const file = resolve(opts.tokenFile);
-        writeSecretFile(file, `${refreshToken}\n`);
+        writeFileAtomically(file, `${refreshToken}\n`);
         io.stdout.write(
           `Connected. The refresh token is in ${file} (readable by you only); in ${opts.config}, set:\n  refresh_token: file:${file}\n`,
         );
@@ -457,10 +452,6 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
 /** The state directory of the daemon a command talks to: --state-dir, else the config's, else the default. */
 function daemonStateDir(opts: { config?: string; stateDir?: string }): string {
   return opts.stateDir ?? (opts.config ? readConfig(opts.config).settings.state_dir : undefined) ?? defaultStateDir();
-}
-
-function bigintSafe(_key: string, value: unknown): unknown {
-  return typeof value === 'bigint' ? value.toString() : value;
 }
 
 /** Runs the CLI and resolves to its exit code; never calls process.exit itself. */

@@ -1,6 +1,6 @@
-import { randomBytes } from 'node:crypto';
-import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { writeFileAtomically } from '../engine/files/atomicWrite';
 
 /** Passed when the OS starts Ferry at login: it opens to the tray, without a window. */
 export const HIDDEN_ARG = '--hidden';
@@ -104,19 +104,7 @@ export function applyAutostart(dir: string, plan: { enabled: boolean; fileName: 
     rmSync(file, { force: true });
     return;
   }
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const tmp = `${file}.${randomBytes(6).toString('hex')}.tmp`;
-  const fd = openSync(tmp, 'wx', 0o644);
-  try {
-    writeSync(fd, plan.content);
-    fsyncSync(fd);
-  } catch (err) {
-    closeSync(fd);
-    rmSync(tmp, { force: true });
-    throw err;
-  }
-  closeSync(fd);
-  renameSync(tmp, file);
+  writeFileAtomically(file, plan.content, { mode: 0o644, dirMode: 0o700 });
 }
 
 /**

@@ -1,7 +1,7 @@
-import { randomBytes } from 'node:crypto';
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FerryError } from '../../shared/errors';
+import { writeFileAtomically } from '../engine/files/atomicWrite';
 import type { Keychain } from '../engine/secrets/secrets';
 
 /**
@@ -120,13 +120,15 @@ export function safeKeychain(dir: string, cipher: Cipher): Keychain {
       if (cipher.decrypt(blob) !== value)
         throw unavailable(`cannot keep the secret "${name}"`, 'the OS keychain did not give back what it encrypted');
       const next: SecretsFile = { version: 1, entries: { ...read(), [name]: blob.toString('base64') } };
-      writeAtomically(dir, file, JSON.stringify(next, null, 2));
+      writeFileAtomically(file, JSON.stringify(next, null, 2), { dirMode: 0o700 });
     },
     delete(name) {
       const entries = read();
       if (!(name in entries)) return;
       delete entries[name];
-      writeAtomically(dir, file, JSON.stringify({ version: 1, entries } satisfies SecretsFile, null, 2));
+      writeFileAtomically(file, JSON.stringify({ version: 1, entries } satisfies SecretsFile, null, 2), {
+        dirMode: 0o700,
+      });
     },
   };
 }
@@ -144,31 +146,4 @@ function parse(text: string): SecretsFile | undefined {
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(entries)) if (typeof v === 'string') out[k] = v;
   return { version: 1, entries: out };
-}
-
-/** temp (0600) + fsync + rename + fsync of the folder: the file is either the old one or the new one. */
-function writeAtomically(dir: string, file: string, text: string): void {
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const tmp = `${file}.${randomBytes(6).toString('hex')}.tmp`;
-  const fd = openSync(tmp, 'wx', 0o600);
-  try {
-    writeSync(fd, text);
-    fsyncSync(fd);
-  } catch (err) {
-    closeSync(fd);
-    rmSync(tmp, { force: true });
-    throw err;
-  }
-  closeSync(fd);
-  renameSync(tmp, file);
-  try {
-    const dfd = openSync(dir, 'r');
-    try {
-      fsyncSync(dfd);
-    } finally {
-      closeSync(dfd);
-    }
-  } catch {
-    // Windows cannot open a folder for fsync; the rename is already durable enough there.
-  }
 }

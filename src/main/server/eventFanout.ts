@@ -1,4 +1,5 @@
 import type { FerryEventName, FerryEvents } from '../../shared/events';
+import { bigintReplacer } from '../../shared/json';
 
 /** Where one subscriber's messages go: a WebSocket, or anything that says how much it still holds. */
 export type EventSink = { readonly bufferedAmount: number; send(text: string): void };
@@ -49,9 +50,7 @@ function endedKey(o: Outgoing): string | undefined {
 }
 
 const serialize = (o: Outgoing): string =>
-  (o.text ??= JSON.stringify({ event: o.event, payload: o.payload }, (_k, v: unknown) =>
-    typeof v === 'bigint' ? v.toString() : v,
-  ));
+  (o.text ??= JSON.stringify({ event: o.event, payload: o.payload }, bigintReplacer));
 
 /**
  * One subscriber's queue: progress coalesces (latest state wins, per transfer, scan and folder), history

@@ -6,6 +6,7 @@ import type { Duplex } from 'node:stream';
 import { extname, join, normalize, sep } from 'node:path';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { ApiError, FerryApi } from '../../shared/contract';
+import { bigintReplacer } from '../../shared/json';
 import { call, toApiError } from '../engine/host/api';
 import type { EventBus } from '../engine/events';
 import type { Logger } from '../engine/diagnostics/log';
@@ -62,7 +63,7 @@ const TYPES: Record<string, string> = {
 };
 
 function json(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
+  const text = JSON.stringify(body, bigintReplacer);
   res.writeHead(status, {
     'content-type': 'application/json; charset=utf-8',
     'cache-control': 'no-store',

@@ -1,13 +1,14 @@
 import { dialog, ipcMain, type BrowserWindow, type OpenDialogOptions } from 'electron';
 import { CALL_CHANNEL, EVENT_CHANNEL, PICK_FOLDER_CHANNEL } from '../../shared/bridge';
 import type { FerryApi } from '../../shared/contract';
+import { bigintReplacer } from '../../shared/json';
 import { call, toApiError } from '../engine/host/api';
 import type { EventBus } from '../engine/events';
 import { isTrustedSender } from './senderTrust';
 
 /** JSON round trip: BigInts become strings, as on the web API, so both bridges deliver the same values. */
 function plain(value: unknown): unknown {
-  return JSON.parse(JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))) as unknown;
+  return JSON.parse(JSON.stringify(value, bigintReplacer)) as unknown;
 }
 
 /**

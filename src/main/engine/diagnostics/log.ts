@@ -1,12 +1,13 @@
 import { appendFileSync, mkdirSync, renameSync, statSync } from 'node:fs';
 import { privateFile } from '../store/stateDir';
 import { dirname } from 'node:path';
+import { bigintReplacer } from '../../../shared/json';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 export type Logger = (level: LogLevel, message: string, fields?: Record<string, unknown>) => void;
 
 function line(level: LogLevel, message: string, fields?: Record<string, unknown>): string {
-  return `${JSON.stringify({ time: new Date().toISOString(), level, message, ...fields }, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))}\n`;
+  return `${JSON.stringify({ time: new Date().toISOString(), level, message, ...fields }, bigintReplacer)}\n`;
 }
 
 /** Structured log lines (JSON, one per line) to a stream: the daemon's stderr when no log file is set. */

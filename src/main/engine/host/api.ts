@@ -13,10 +13,11 @@ import {
   type StatusResult,
 } from '../../../shared/contract';
 import { ConfigError, configFromObject, pathToString } from '../config/loadConfig';
-import { readIfThere, writeAtomically } from '../config/configFile';
+import { readIfThere } from '../config/configFile';
 import { updateConfigText } from '../config/configWriter';
 import { defaultRcloneConf } from '../rclone/rcloneConf';
 import { describeRemotes, importIntoConfig, readRcloneRemotes } from '../rclone/importIntoConfig';
+import { writeFileAtomically } from '../files/atomicWrite';
 import { FerryError } from '../../../shared/errors';
 import { levelOf, needsOf, sentenceOf } from '../../../shared/health';
 import { FERRY_VERSION } from '../../../shared/version';
@@ -173,7 +174,7 @@ export function createApi(host: ApiHost): FerryApi {
         throw err;
       }
       const before = keychainNames(host.config());
-      writeAtomically(
+      writeFileAtomically(
         host.configPath,
         updateConfigText(readIfThere(host.configPath), config, host.configPath, dirname(host.configPath)),
       );

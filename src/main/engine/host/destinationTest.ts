@@ -1,7 +1,8 @@
 import type { DestinationConfig } from '../../../shared/config';
 import type { DestinationTestResult } from '../../../shared/contract';
 import { FerryError } from '../../../shared/errors';
-import { createDestination, type DestinationFactory, type ProviderDeps } from '../providers/registry';
+import { createDestination, type DestinationFactory } from '../providers/registry';
+import type { ProviderDeps } from '../providers/types';
 import { CHECK_FAILURES, type Destination } from '../providers/types';
 
 /**

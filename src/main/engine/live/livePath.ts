@@ -3,7 +3,7 @@ import type { HashKind } from '../../../shared/hashes';
 import type { Action } from '../../../shared/models';
 import type { BelowQuorum, BrakeBaseline, Plan } from '../plan/planner';
 import { stillBelowQuorum } from '../plan/quorum';
-import { canCopy, canMove, type Destination } from '../providers/types';
+import { canCopy, canMove, canRead, type Destination } from '../providers/types';
 import type { Dispatcher } from '../rules/dispatch';
 import type { EngineDeps } from '../sync/runSteps';
 import type { FolderScan } from '../scan/scanner';
@@ -120,7 +120,7 @@ export class LivePath {
           canMove: canMove(d),
           canCopy: canCopy(d),
           caseInsensitive: d.features.caseInsensitive,
-          fileAndFolderCoexist: d.features.prefixFolders === true || d.features.listable === false,
+          fileAndFolderCoexist: d.features.prefixFolders === true || !canRead(d),
         },
       ]),
     );

@@ -1,4 +1,4 @@
-import type { Destination, RemoteEntry } from '../providers/types';
+import type { Readable, RemoteEntry } from '../providers/types';
 
 const STATS_AT_ONCE = 8;
 
@@ -12,7 +12,7 @@ const STATS_AT_ONCE = 8;
  * nothing is deleted on its strength.
  */
 export async function confirmUnlisted(
-  dest: Pick<Destination, 'stat'>,
+  dest: Pick<Readable, 'stat'>,
   listed: Map<string, RemoteEntry>,
   expected: Iterable<string>,
   signal?: AbortSignal,

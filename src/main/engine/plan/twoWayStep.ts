@@ -1,4 +1,3 @@
-import { hostname } from 'node:os';
 import picomatch from 'picomatch';
 import type { FerryConfig, RuleConfig } from '../../../shared/config';
 import type { Action, LocalFile } from '../../../shared/models';
@@ -137,8 +136,10 @@ export function planTwoWayRules(input: {
   base: (rule: string) => ReadonlyMap<string, BaseEntry>;
   confirmDeletes: DeleteConsent;
   now: Date;
-  /** The name conflicted copies carry (this computer's by default). */
-  host?: string;
+  /** The name conflicted copies carry: this computer's (the planner asks nothing of the machine). */
+  host: string;
+  /** Whose file-name rules remote paths must meet: this computer's OS. */
+  platform: NodeJS.Platform;
 }): { actions: Action[]; outcome: TwoWayOutcome } {
   const actions: Action[] = [];
   const outcome: TwoWayOutcome = { baseUpdates: [], brakes: [], problems: [] };
@@ -176,7 +177,8 @@ export function planTwoWayRules(input: {
       base: input.base(rule.name),
       excluded: (p) => p === TRASH_DIR || p.startsWith(`${TRASH_DIR}/`) || excluded(p),
       catches: (p) => include(p) && !exclude(p),
-      host: input.host ?? hostname(),
+      host: input.host,
+      platform: input.platform,
       now: input.now,
       maxDeleteShare: input.cfg.settings.max_delete_share,
       minDeletes: BRAKE_MIN_FILES,

@@ -8,27 +8,20 @@ import type { HttpDestinationConfig } from './http/httpProvider';
 import type { S3DestinationConfig } from './s3/s3Provider';
 import type { SftpDestinationConfig } from './sftp/sftpProvider';
 import type { WebdavDestinationConfig } from './webdav/webdavProvider';
-import type { FileWorkers } from '../workers/fileWorkers';
-import type { Destination, ResumeStore } from './types';
+import type { Destination, ProviderDeps } from './types';
 
-/**
- * What a provider may use from the engine: shared worker threads for local file work, secrets resolved
- * from their config references at the moment they are needed, and a place to remember uploads that
- * can resume.
- */
-export type ProviderDeps = {
-  workers: FileWorkers;
-  /** The value behind a secret reference (env:, file:, keychain:); `what` names it in errors. */
-  secret: (ref: string, what: string) => string;
-  resume: ResumeStore;
-};
+export type { ProviderDeps } from './types';
 
 export type DestinationFactory = (cfg: DestinationConfig, deps: ProviderDeps) => Destination | Promise<Destination>;
 
 /** Destination types this build can talk to. Tests may add their own (the in-memory reference). */
 export function defaultFactories(): Map<string, DestinationFactory> {
   return new Map<string, DestinationFactory>([
-    ['local', (cfg, deps) => new LocalDestination(cfg as Extract<DestinationConfig, { type: 'local' }>, deps.workers)],
+    [
+      'local',
+      (cfg, deps) =>
+        new LocalDestination(cfg as Extract<DestinationConfig, { type: 'local' }>, deps.workers, deps.temp),
+    ],
     // Each provider (and its SDK) is loaded when a destination of its type is first used: a CLI run
     // that ships to a local folder does not pay for loading the AWS, Google and Dropbox clients.
     [

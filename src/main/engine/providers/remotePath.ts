@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { FerryError } from '../../../shared/errors';
-import { tempHead } from '../scan/ignoreRules';
+import type { TempNames } from './tempNames';
 import type { UploadSource } from './types';
 
 /** Anything normalizing would change: empty, "." or ".." segments, a leading or trailing slash. */
@@ -53,9 +53,15 @@ export function secondApart(source: UploadSource, versionAt: (second: number) =>
 }
 
 /** `.ferrytmp-<instance>-<hex>-<name>` beside the final name, cut to stay within 255 bytes (most file systems' limit). */
-export function tempName(name: string): string {
-  const head = `${tempHead()}${randomBytes(6).toString('hex')}-`;
+export function tempName(temp: TempNames, name: string): string {
+  const head = `${temp.head}${randomBytes(6).toString('hex')}-`;
   let tail = name;
   while (Buffer.byteLength(head + tail) > 255) tail = [...tail].slice(1).join('');
   return head + tail;
+}
+
+/** A temporary name in the same folder as `rel` (a rename within one folder is atomic everywhere). */
+export function tempPathBeside(temp: TempNames, rel: string): string {
+  const parent = parentOf(rel);
+  return parent === '' ? tempName(temp, rel) : `${parent}/${tempName(temp, rel.slice(parent.length + 1))}`;
 }

@@ -1,5 +1,24 @@
 import type { FerryError } from '../../../shared/errors';
 import type { HashKind, Hashes } from '../../../shared/hashes';
+import type { FileWorkers } from '../workers/fileWorkers';
+import type { TempNames } from './tempNames';
+
+/**
+ * What a provider may use from the engine: shared worker threads for local file work, secrets resolved
+ * from their config references at the moment they are needed, a place to remember uploads that can
+ * resume, and this instance's temporary names. Providers and the registry both take it from here.
+ */
+export type ProviderDeps = {
+  workers: FileWorkers;
+  /** The value behind a secret reference (env:, file:, keychain:); `what` names it in errors. */
+  secret: (ref: string, what: string) => string;
+  resume: ResumeStore;
+  /**
+   * This instance's temporary names (its state directory's tag). Absent for a provider made outside an
+   * engine (a test, a one-off check): it then writes under a fresh tag of its own.
+   */
+  temp?: TempNames;
+};
 
 /** A file as a destination holds it. Paths are relative POSIX paths below the destination's root. */
 export type RemoteEntry = {
@@ -70,11 +89,6 @@ export type ProviderFeatures = {
   /** Whether uploads carry a rule's tags as metadata on the stored file. */
   tags: boolean;
   /**
-   * False for an upload-only destination (an HTTP endpoint): it cannot be listed or stat'ed, so the
-   * planner must trust the shipped records instead of a listing (absent means true).
-   */
-  listable?: boolean;
-  /**
    * Folders are only prefixes of keys (S3, GCS): a file `p` and a file `p/x` are both held, so a name
    * that changes from file to folder (or back) needs nothing moved out of its way.
    */
@@ -142,7 +156,11 @@ export type CheckOptions = { write?: boolean };
 
 export type CheckStep = (typeof CHECK_FAILURES)[keyof typeof CHECK_FAILURES];
 
-/** The narrow core every destination implements. */
+/**
+ * The narrow core every destination implements: it takes files. What it holds can be looked at, read
+ * back and removed only where the capabilities below say so (`canRead`, `canRemove`): an upload-only
+ * endpoint has neither, and the engine goes by its records of what it sent there instead.
+ */
 export interface Destination {
   readonly id: string;
   readonly type: string;
@@ -157,15 +175,39 @@ export interface Destination {
   check(signal?: AbortSignal, opts?: CheckOptions): Promise<void>;
   /** What the person should know about this destination's limits, once check() has run (e.g. weak versions). */
   readonly notes?: readonly string[];
+  upload(path: string, source: UploadSource, opts: TransferOpts): Promise<RemoteEntry>;
+  close(): Promise<void>;
+}
+
+/**
+ * Capability: what the destination holds can be asked about, listed and read back. Without it (an
+ * upload-only endpoint) the planner trusts the shipped records instead of a listing, a `move` rule never
+ * counts a copy there as verified, and nothing is read back.
+ */
+export interface Readable {
   stat(path: string, signal?: AbortSignal): Promise<RemoteEntry | undefined>;
   /** Every file below `prefix` ('' for all), recursively; temporary leftovers flagged `partial`. */
   list(prefix: string, signal?: AbortSignal): AsyncIterable<RemoteEntry>;
-  upload(path: string, source: UploadSource, opts: TransferOpts): Promise<RemoteEntry>;
   download(path: string, toAbsPath: string, opts: TransferOpts): Promise<RemoteEntry>;
+}
+
+export function canRead(d: Destination): d is Destination & Readable {
+  const r = d as Partial<Readable>;
+  return typeof r.stat === 'function' && typeof r.list === 'function' && typeof r.download === 'function';
+}
+
+/** Capability: files can be taken away (a mirror's deletions, leftovers of interrupted uploads). */
+export interface Removable {
   /** Removes a file; removing a missing file is not an error. */
   delete(path: string, signal?: AbortSignal): Promise<void>;
-  close(): Promise<void>;
 }
+
+export function canRemove(d: Destination): d is Destination & Removable {
+  return typeof (d as Partial<Removable>).delete === 'function';
+}
+
+/** Every destination but an upload-only endpoint: it takes files, and they can be read back and removed. */
+export type FullDestination = Destination & Readable & Removable;
 
 /** Capability: rename on the server without moving the bytes again. */
 export interface ServerSideMove {

@@ -6,7 +6,8 @@ import type { RcloneImportOutcome, RcloneRemoteInfo } from '../../../shared/cont
 import { FerryError } from '../../../shared/errors';
 import { updateConfigText } from '../config/configWriter';
 import { ConfigError, configFromObject, parseConfig } from '../config/loadConfig';
-import { readIfThere, writeAtomically } from '../config/configFile';
+import { readIfThere } from '../config/configFile';
+import { writeFileAtomically } from '../files/atomicWrite';
 import type { Keychain } from '../secrets/secrets';
 import { importRemote, type ImportResult } from './importRemotes';
 import { parseRcloneConf, RcloneConfError, type RcloneRemote } from './rcloneConf';
@@ -133,7 +134,7 @@ export function importIntoConfig(
   // Secrets first: a config that refers to a secret not kept yet would fail every connection.
   for (const o of added) for (const s of o.secrets) keychain.set(s.name, s.value);
   // A new file gets what was imported, not every default spelled out.
-  writeAtomically(
+  writeFileAtomically(
     file,
     oldText.trim() === ''
       ? stringify({ folders: [], destinations, rules: [] })

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { makeStateDirPrivate, privateFile } from './stateDir';
 import { BaseStore } from './baseStore';
 import { BrakeStore } from './brakeStore';
-import { isInstanceTag, newInstanceTag, setInstanceTag } from '../scan/ignoreRules';
+import { isInstanceTag, newInstanceTag, TempNames } from '../providers/tempNames';
 import { openDb, type Db } from './db';
 import { HistoryStore } from './historyStore';
 import { IndexStore } from './indexStore';
@@ -27,10 +27,12 @@ export class Store {
   /**
    * @param stagingDir where compressed copies wait for their upload: private files, removed after each
    * upload and swept at open (a crash may leave some).
+   * @param temp this state directory's temporary names (its instance tag), handed to providers and workers.
    */
   constructor(
     readonly db: Db,
     readonly stagingDir = join(tmpdir(), `ferry-staging-${process.pid}`),
+    readonly temp = new TempNames(),
   ) {
     this.index = new IndexStore(db);
     this.shipped = new ShippedStore(db);
@@ -48,8 +50,7 @@ export class Store {
     makeStateDirPrivate(stateDir);
     privateFile(join(stateDir, 'state.db'));
     const db = openDb(join(stateDir, 'state.db'));
-    setInstanceTag(instanceTagOf(stateDir));
-    return new Store(db, staging);
+    return new Store(db, staging, new TempNames(instanceTagOf(stateDir)));
   }
 
   transaction<T>(fn: () => T): T {

@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { folderNeedsContentType, type FerryConfig, type FolderConfig, type RuleConfig } from '../../../shared/config';
@@ -10,13 +11,20 @@ import { confirmUnlisted } from '../plan/listingHint';
 import { planTwoWayRules } from '../plan/twoWayStep';
 import type { BaseEntry } from '../store/baseStore';
 import type { ShippedRecord } from '../store/shippedStore';
-import { createDestination, type DestinationFactory, type ProviderDeps } from '../providers/registry';
+import { createDestination, type DestinationFactory } from '../providers/registry';
 import { type Keychain, resolveSecret } from '../secrets/secrets';
-import { canCopy, canMove, type Destination, type RemoteEntry } from '../providers/types';
+import {
+  canCopy,
+  canMove,
+  canRead,
+  canRemove,
+  type Destination,
+  type ProviderDeps,
+  type RemoteEntry,
+} from '../providers/types';
 import { Dispatcher } from '../rules/dispatch';
 import { compileRule } from '../rules/ruleMatcher';
 import { scanFolder, type FolderScan } from '../scan/scanner';
-import { isSweepableTemp } from '../scan/ignoreRules';
 import type { Store } from '../store/store';
 import { retryDelay, type BackoffPolicy } from '../transfer/backoff';
 import { BandwidthLimits } from '../transfer/bandwidthLimits';
@@ -43,6 +51,7 @@ export function providerDeps(deps: EngineDeps): ProviderDeps {
     workers: deps.workers,
     secret: (ref, what) => resolveSecret(ref, what, deps.keychain),
     resume: deps.store.uploads,
+    temp: deps.store.temp,
   };
 }
 
@@ -187,13 +196,16 @@ export async function destinationStates(
     // 100,000 records a read costs some 0.5 s and as many objects).
     let shipped: ShippedRecord[] | undefined;
     // An upload-only destination cannot be listed: its shipped records are all there is to go by.
-    if (opts.list && dest.features.listable !== false) {
+    if (opts.list && canRead(dest)) {
       try {
         remote = await passingFailuresRetried(async () => {
           const listed = new Map<string, RemoteEntry>();
           for await (const e of dest.list('', opts.signal)) {
             if (!e.partial) listed.set(e.path, e);
-            else if (isSweepableTemp(e.path.slice(e.path.lastIndexOf('/') + 1), e.mtimeMs)) {
+            else if (
+              canRemove(dest) &&
+              deps.store.temp.isSweepable(e.path.slice(e.path.lastIndexOf('/') + 1), e.mtimeMs)
+            ) {
               try {
                 await dest.delete(e.path);
                 cleanedPartials++;
@@ -226,7 +238,7 @@ export async function destinationStates(
       canMove: canMove(dest),
       canCopy: canCopy(dest),
       caseInsensitive: dest.features.caseInsensitive,
-      fileAndFolderCoexist: dest.features.prefixFolders === true || dest.features.listable === false,
+      fileAndFolderCoexist: dest.features.prefixFolders === true || !canRead(dest),
       emptyFoldersStay: dest.features.emptyFoldersStay === true,
     });
   }
@@ -273,7 +285,9 @@ export function planAll(
    */
   at: {
     now?: number;
+    /** This computer's name and OS, as the two-way planner needs them (fixed by the golden scenarios). */
     host?: string;
+    platform?: NodeJS.Platform;
     brakeBaselines?: ReadonlyMap<string, number>;
     /** Rules whose left-behind copies the person asked to remove (see PlanInput). */
     cleanLeftBehind?: ReadonlySet<string>;
@@ -302,7 +316,8 @@ export function planAll(
     base,
     confirmDeletes,
     now: new Date(now),
-    ...(at.host !== undefined ? { host: at.host } : {}),
+    host: at.host ?? hostname(),
+    platform: at.platform ?? process.platform,
   });
   thePlan.actions.push(...two.actions);
   for (const b of two.outcome.brakes) {

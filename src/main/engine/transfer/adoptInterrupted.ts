@@ -1,8 +1,8 @@
 import { createReadStream } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { commonHash, type Destination, type RemoteEntry } from '../providers/types';
-import { tempFileName } from '../scan/ignoreRules';
+import { commonHash, type Destination, type Readable, type RemoteEntry } from '../providers/types';
+import { randomBytes } from 'node:crypto';
 import { MultiHash } from '../scan/multiHash';
 import { type Hashes, unreadIdentity } from '../../../shared/hashes';
 import type { LocalFile } from '../../../shared/models';
@@ -28,7 +28,7 @@ import type { Store } from '../store/store';
  */
 export async function adoptInterruptedWrites(
   store: Store,
-  dest: Destination,
+  dest: Destination & Readable,
   listed: ReadonlyMap<string, RemoteEntry>,
   signal?: AbortSignal,
   rehash?: (folder: string, path: string) => Promise<LocalFile | undefined>,
@@ -89,7 +89,7 @@ async function jobContent(
 /** The content of a copy an unread job left whose file is gone: by the size and mtime the upload gave it. */
 async function leftByUnreadJob(
   store: Store,
-  dest: Destination,
+  dest: Destination & Readable,
   job: Job,
   entry: RemoteEntry,
   signal?: AbortSignal,
@@ -107,12 +107,12 @@ async function leftByUnreadJob(
 /** The SHA-256 of a destination's file, downloaded to the staging folder; undefined when it cannot be read now. */
 async function readBack(
   store: Store,
-  dest: Destination,
+  dest: Destination & Readable,
   entry: RemoteEntry,
   signal?: AbortSignal,
 ): Promise<string | undefined> {
   await mkdir(store.stagingDir, { recursive: true, mode: 0o700 });
-  const copy = join(store.stagingDir, tempFileName('adopt-'));
+  const copy = join(store.stagingDir, `adopt-${randomBytes(8).toString('hex')}`);
   try {
     await dest.download(entry.path, copy, { signal: signal ?? new AbortController().signal });
     const h = new MultiHash();
@@ -129,7 +129,7 @@ async function readBack(
 /** Whether the destination's file holds `want`: by a hash the listing gives, else by its bytes. */
 async function holdsJobContent(
   store: Store,
-  dest: Destination,
+  dest: Destination & Readable,
   want: Hashes,
   entry: RemoteEntry,
   signal?: AbortSignal,

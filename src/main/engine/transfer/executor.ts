@@ -15,8 +15,11 @@ import {
   type BatchUpload,
   canCopy,
   canMove,
+  canRead,
+  canRemove,
   commonHash,
   type Destination,
+  type FullDestination,
   type RemoteEntry,
   type TransferOpts,
   type UploadSource,
@@ -68,7 +71,7 @@ export async function executeJob(job: Job, opts: TransferOpts, deps: ExecutorDep
   if (deps.twoWay?.has(job.rule))
     return executeTwoWay(job, opts, {
       ...deps,
-      destination: destinationOf(job, deps),
+      destination: fullDestinationOf(job, deps, 'hold a two-way rule'),
       root: folderRoot(job, deps),
       upload: (j) => upload(j, opts, deps),
     });
@@ -121,6 +124,24 @@ function destinationOf(job: Job, deps: ExecutorDeps): Destination {
   if (!d)
     throw new FerryError('permanent', 'destination-gone', `destination "${job.destination}" is no longer configured`);
   return d;
+}
+
+/**
+ * The job's destination when the job must read back or remove what it holds. An upload-only endpoint
+ * cannot: the planner never asks it to, but for a mirror's deletions (the records say what was sent).
+ */
+function fullDestinationOf(job: Job, deps: ExecutorDeps, what: string): FullDestination {
+  const d = destinationOf(job, deps);
+  if (canRead(d) && canRemove(d)) return d;
+  throw new FerryError(
+    'permanent',
+    'upload-only',
+    `destination "${d.id}" accepts uploads only: it cannot ${what}${job.remotePath ? ` (${job.remotePath})` : ''}`,
+    {
+      context: { destination: d.id, path: job.path },
+      hint: 'an upload endpoint cannot take files away or show what it holds: use a backup rule (not mirror) for it',
+    },
+  );
 }
 
 function folderRoot(job: Job, deps: ExecutorDeps): string {
@@ -413,7 +434,7 @@ async function serverSide(job: Job, opts: TransferOpts, deps: ExecutorDeps): Pro
   // The copy there must still be the one Ferry shipped: another writer's replacement is neither carried
   // under the new name (as if it were this file) nor taken away from its own; the bytes are sent instead.
   // Looked at just before the move, which GCS's source-generation precondition then holds to.
-  if (fromRecord.remoteVersion && dest.features.listable !== false) {
+  if (fromRecord.remoteVersion && canRead(dest)) {
     const there = await dest.stat(from, opts.signal);
     if (!there) return upload(job, opts, deps);
     if (!(await stillShipped(dest, there, fromRecord, deps.stagingDir, opts.signal))) {
@@ -452,7 +473,7 @@ async function serverSide(job: Job, opts: TransferOpts, deps: ExecutorDeps): Pro
  * it while it holds what Ferry sent.
  */
 async function keepAside(job: Job, opts: TransferOpts, deps: ExecutorDeps): Promise<JobResult> {
-  const dest = destinationOf(job, deps);
+  const dest = fullDestinationOf(job, deps, 'move a kept copy aside');
   if (job.detail?.tree === true) return keepTreeAside(job, dest, opts, deps);
   const from = job.remotePath as string;
   const to = job.detail?.conflictPath;
@@ -479,7 +500,12 @@ async function keepAside(job: Job, opts: TransferOpts, deps: ExecutorDeps): Prom
 }
 
 /** A folder of kept copies moves aside whole, in one rename; their records follow. */
-async function keepTreeAside(job: Job, dest: Destination, opts: TransferOpts, deps: ExecutorDeps): Promise<JobResult> {
+async function keepTreeAside(
+  job: Job,
+  dest: FullDestination,
+  opts: TransferOpts,
+  deps: ExecutorDeps,
+): Promise<JobResult> {
   const from = job.fromRemotePath as string;
   const to = job.remotePath as string;
   if (!canMove(dest))
@@ -509,7 +535,7 @@ async function keepTreeAside(job: Job, dest: Destination, opts: TransferOpts, de
 }
 
 async function deleteRemote(job: Job, opts: TransferOpts, deps: ExecutorDeps): Promise<JobResult> {
-  const dest = destinationOf(job, deps);
+  const dest = fullDestinationOf(job, deps, 'delete files');
   if (job.detail?.leftBehind === true) return removeLeftBehind(job, dest, opts, deps);
   // The plan said the source is gone; make sure it still is before removing the only other copy.
   // A folder there now, or a file where one of its folders was (ENOTDIR): the name changed kind, the
@@ -524,7 +550,7 @@ async function deleteRemote(job: Job, opts: TransferOpts, deps: ExecutorDeps): P
   // (Dropbox's update mode refuses to overwrite it for the same reason). Looked at just before the delete,
   // which a destination with generations (GCS) then makes conditional on this very version.
   const rec = deps.store.shipped.get(job.destination as string, remotePath);
-  if (rec?.remoteVersion && dest.features.listable !== false) {
+  if (rec?.remoteVersion) {
     const there = await dest.stat(remotePath, opts.signal);
     if (there && !(await stillShipped(dest, there, rec, deps.stagingDir, opts.signal))) {
       deps.store.shipped.delete(job.destination as string, remotePath);
@@ -546,7 +572,7 @@ async function deleteRemote(job: Job, opts: TransferOpts, deps: ExecutorDeps): P
  */
 async function removeLeftBehind(
   job: Job,
-  dest: Destination,
+  dest: FullDestination,
   opts: TransferOpts,
   deps: ExecutorDeps,
 ): Promise<JobResult> {
@@ -626,7 +652,7 @@ async function verifiedOn(
       r.encoding === (rule.compress ?? 'identity'),
   );
   const dest = deps.destinations.get(destId);
-  if (!rec || !dest) return false;
+  if (!rec || !dest || !canRead(dest)) return false;
   // A destination that cannot answer does not count: the source is the only copy we can vouch for.
   const there = await dest.stat(rec.remotePath).catch(() => undefined);
   if (there === undefined || there.partial || there.size !== rec.size) return false;

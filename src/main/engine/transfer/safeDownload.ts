@@ -3,8 +3,8 @@ import { lstat, mkdir, open, readdir, realpath, rename, rmdir, unlink, utimes } 
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { FerryError } from '../../../shared/errors';
 import { HASH_KINDS, type HashKind, type Hashes } from '../../../shared/hashes';
-import type { Destination, RemoteEntry, TransferOpts } from '../providers/types';
-import { tempFileName } from '../scan/ignoreRules';
+import type { Destination, Readable, RemoteEntry, TransferOpts } from '../providers/types';
+import type { TempNames } from '../providers/tempNames';
 import { MultiHash } from '../scan/multiHash';
 
 export type Downloaded = {
@@ -18,7 +18,7 @@ export type Downloaded = {
 };
 
 export type DownloadRequest = {
-  dest: Destination;
+  dest: Destination & Readable;
   remotePath: string;
   /** The local folder's root and the folder-relative path the file goes to. */
   root: string;
@@ -33,6 +33,8 @@ export type DownloadRequest = {
   /** What the destination said of the file (its listing): the bytes that arrive must agree. */
   expect?: { size?: number; hashes?: Partial<Hashes> };
   opts: TransferOpts;
+  /** This instance's temporary names: the download lands beside its target under one. */
+  temp: TempNames;
 };
 
 /** Why a remote name cannot be written in the folder, or undefined: it must stay inside, as plain segments. */
@@ -128,7 +130,7 @@ export async function downloadInto(req: DownloadRequest): Promise<Downloaded> {
       hint: 'a link inside the folder points elsewhere, or the name climbs out: rename it at the destination',
     });
   await mkdir(dirname(target), { recursive: true });
-  const tmp = join(dirname(target), tempFileName('dl-'));
+  const tmp = join(dirname(target), req.temp.fileName('dl-'));
   try {
     const entry = await req.dest.download(req.remotePath, tmp, req.opts);
     const kinds = HASH_KINDS.filter((k) => req.expect?.hashes?.[k] !== undefined || entry.hashes?.[k] !== undefined);

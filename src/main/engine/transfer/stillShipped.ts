@@ -1,8 +1,8 @@
 import { createReadStream } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Destination, RemoteEntry } from '../providers/types';
-import { tempFileName } from '../scan/ignoreRules';
+import type { Destination, Readable, RemoteEntry } from '../providers/types';
+import { randomBytes } from 'node:crypto';
 import { MultiHash } from '../scan/multiHash';
 import type { ShippedRecord } from '../store/shippedStore';
 
@@ -13,7 +13,7 @@ import type { ShippedRecord } from '../store/shippedStore';
  * tells. Only then may a mirror delete it or move it away; another writer's replacement is theirs.
  */
 export async function stillShipped(
-  dest: Destination,
+  dest: Destination & Readable,
   there: RemoteEntry,
   rec: ShippedRecord,
   stagingDir: string,
@@ -23,7 +23,7 @@ export async function stillShipped(
   // Stored transformed (compressed), its bytes cannot be compared with the source's SHA-256.
   if (rec.encoding !== 'identity' || there.size !== rec.size) return false;
   await mkdir(stagingDir, { recursive: true, mode: 0o700 });
-  const copy = join(stagingDir, tempFileName('shipped-'));
+  const copy = join(stagingDir, `shipped-${randomBytes(8).toString('hex')}`);
   try {
     await dest.download(there.path, copy, { signal });
     const h = new MultiHash();

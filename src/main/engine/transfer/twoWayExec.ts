@@ -5,8 +5,15 @@ import { dirname, join } from 'node:path';
 import { FerryError } from '../../../shared/errors';
 import type { LocalFile } from '../../../shared/models';
 import { conflictName } from '../plan/twoWay';
-import { canCopy, canMove, canTrash, type Destination, type RemoteEntry, type TransferOpts } from '../providers/types';
-import { tempFileName, TRASH_DIR } from '../scan/ignoreRules';
+import {
+  canCopy,
+  canMove,
+  canTrash,
+  type FullDestination,
+  type RemoteEntry,
+  type TransferOpts,
+} from '../providers/types';
+import { TRASH_DIR } from '../scan/ignoreRules';
 import { MultiHash } from '../scan/multiHash';
 import { moveToTrash } from '../sync/trash';
 import type { Job } from '../store/jobStore';
@@ -16,7 +23,7 @@ import { downloadInto, unsafeLocalPath } from './safeDownload';
 /** What a two-way job needs: its destination, its folder's root, and the one-way upload it builds on. */
 export type TwoWayDeps = {
   store: Store;
-  destination: Destination;
+  destination: FullDestination;
   root: string;
   upload: (job: Job) => Promise<{ outcome: 'done' | 'skipped'; bytes: number; note?: string }>;
   /** Hashes one local file and indexes it (a conflicted copy made here, before it is sent). */
@@ -131,6 +138,7 @@ export async function executeTwoWay(job: Job, opts: TransferOpts, deps: TwoWayDe
     }
     case 'download': {
       const got = await downloadInto({
+        temp: deps.store.temp,
         dest,
         remotePath,
         root: deps.root,
@@ -158,6 +166,7 @@ export async function executeTwoWay(job: Job, opts: TransferOpts, deps: TwoWayDe
       const mine = await sha256Of(local);
       const other = await freeConflictName(deps.root, job.path, job.detail?.conflictPath);
       const got = await downloadInto({
+        temp: deps.store.temp,
         dest,
         remotePath,
         root: deps.root,
@@ -323,6 +332,7 @@ async function setAside(job: Job, opts: TransferOpts, deps: TwoWayDeps): Promise
         if (side !== 'remote' || opts.signal.aborted || !(await dest.stat(job.path, opts.signal))) throw err;
         const local = await freeConflictName(deps.root, job.path, name);
         await downloadInto({
+          temp: deps.store.temp,
           dest,
           remotePath: job.path,
           root: deps.root,
@@ -371,7 +381,7 @@ async function setAside(job: Job, opts: TransferOpts, deps: TwoWayDeps): Promise
 
 /** A server-side rename (or copy and delete) of a file; `permanent` when the destination has neither. */
 export async function renameRemote(
-  dest: Destination,
+  dest: FullDestination,
   from: string,
   to: string,
   signal: AbortSignal,
@@ -388,7 +398,12 @@ export async function renameRemote(
 }
 
 /** A conflicted-copy name beside `path` that the destination does not hold (`wanted` when free). */
-async function freeRemoteName(dest: Destination, path: string, wanted: string, signal: AbortSignal): Promise<string> {
+async function freeRemoteName(
+  dest: FullDestination,
+  path: string,
+  wanted: string,
+  signal: AbortSignal,
+): Promise<string> {
   if (!(await dest.stat(wanted, signal))) return wanted;
   const taken = new Set<string>([wanted]);
   for (let i = 0; i < 50; i++) {
@@ -413,7 +428,7 @@ async function remoteHoldsBase(job: Job, deps: TwoWayDeps, signal: AbortSignal):
   const base = deps.store.base.get(job.rule, job.path);
   if (!base) return true;
   await mkdir(deps.store.stagingDir, { recursive: true });
-  const copy = join(deps.store.stagingDir, tempFileName('check-'));
+  const copy = join(deps.store.stagingDir, deps.store.temp.fileName('check-'));
   try {
     await deps.destination.download(job.remotePath ?? job.path, copy, { signal });
     return (await sha256Of(copy)) === base.sha256;
@@ -430,7 +445,7 @@ async function remoteHoldsBase(job: Job, deps: TwoWayDeps, signal: AbortSignal):
  * conditionally check that themselves, atomically; for the others it is compared here, just before
  * the upload, which leaves only the upload's own duration for another writer to slip in.
  */
-async function remoteStillAsPlanned(dest: Destination, remotePath: string, job: Job, signal: AbortSignal) {
+async function remoteStillAsPlanned(dest: FullDestination, remotePath: string, job: Job, signal: AbortSignal) {
   if (dest.features.conditionalWrites === true || !job.detail || !('remoteVersion' in job.detail)) return;
   const planned = job.detail.remoteVersion ?? null;
   const there = await dest.stat(remotePath, signal);

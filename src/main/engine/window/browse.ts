@@ -1,6 +1,7 @@
 import type { BrowseEntry, BrowseResult } from '../../../shared/contract';
 import { normalizeRemotePath } from '../providers/remotePath';
-import { canShare, type Destination } from '../providers/types';
+import { FerryError } from '../../../shared/errors';
+import { canRead, canShare, type Destination } from '../providers/types';
 
 /** Entries read from a listing before the answer is cut short (a huge bucket still answers quickly). */
 const MAX_LISTED = 20_000;
@@ -14,6 +15,16 @@ export async function browseDestination(
   prefix: string,
   signal?: AbortSignal,
 ): Promise<BrowseResult> {
+  if (!canRead(dest))
+    throw new FerryError(
+      'permanent',
+      'not-listable',
+      `destination "${dest.id}" accepts uploads only: it cannot be browsed`,
+      {
+        context: { destination: dest.id },
+        hint: 'look at what Ferry sent there in History',
+      },
+    );
   const base = normalizeRemotePath(prefix);
   const folders = new Map<string, BrowseEntry>();
   const files: BrowseEntry[] = [];

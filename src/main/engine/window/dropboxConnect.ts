@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { FerryError } from '../../../shared/errors';
 import { connectDropbox } from '../providers/dropbox/oauth';
-import { Transport } from '../providers/dropbox/transport';
+import { Transport } from '../providers/dropbox/dropboxTransport';
 import type { Keychain } from '../secrets/secrets';
 
 /** How long the person has to allow Ferry in the browser. */

@@ -4,7 +4,6 @@ import { publishBatch } from '../providers/local/groupCommit';
 import { hashFile, newBuffers, type HashRequest, type HashResult } from '../scan/hashFile';
 import { compressFile, type CompressRequest, type CompressResult } from './compressFile';
 import { releaseMemory } from '../diagnostics/memory';
-import { setInstanceTag } from '../scan/ignoreRules';
 import { walkInChunks, type WalkedFile, type WalkMode, type WalkPart, type WalkResult } from '../scan/walk';
 
 /**
@@ -41,10 +40,8 @@ export type WorkerMessage =
   | { kind: 'walk-files'; id: number; files: WalkedFile[] };
 
 const bufs = newBuffers();
-const data = workerData as { cancel: SharedArrayBuffer; instanceTag: string };
+const data = workerData as { cancel: SharedArrayBuffer };
 const cancelFlags = new Int32Array(data.cancel);
-// Its temporary names must carry the same tag as the main thread's, or a restart would not sweep them.
-setInstanceTag(data.instanceTag);
 const port = parentPort;
 if (!port) throw new Error('fileWorker must run as a worker thread');
 

@@ -7,7 +7,6 @@ import type { HashKind } from '../../../shared/hashes';
 import type { CopyRequest, CopyResult } from '../providers/local/copyVerified';
 import type { HashRequest, HashResult } from '../scan/hashFile';
 import type { WalkedFile, WalkMode, WalkResult } from '../scan/walk';
-import { currentInstanceTag } from '../scan/ignoreRules';
 import type { CompressRequest, CompressResult } from './compressFile';
 import type { CompressItem, CompressReply, WalkReply, WalkRequest, WorkerMessage, WorkerTask } from './fileWorker';
 
@@ -87,7 +86,7 @@ export class FileWorkers {
     for (let i = 0; i < this.threads; i++) {
       const worker = new Worker(this.code, {
         eval: this.isEval,
-        workerData: { cancel: this.cancelFlags.buffer, instanceTag: currentInstanceTag() },
+        workerData: { cancel: this.cancelFlags.buffer },
       });
       const slot: Slot = { worker, inFlight: 0 };
       worker.on('message', (msg: WorkerMessage) => {

@@ -1,13 +1,14 @@
-import { sendPaced } from '../../transfer/pacedBody';
+import { sendPaced } from '../kit/pacedBody';
 import { mkdir, open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { Dropbox, type DropboxResponse, type files } from 'dropbox';
 import type { DestinationConfig } from '../../../../shared/config';
 import { FerryError, type ErrorContext } from '../../../../shared/errors';
 import type { Hashes } from '../../../../shared/hashes';
-import { isTempName, tempFileName } from '../../scan/ignoreRules';
+import { isTempName } from '../../scan/ignoreRules';
+import { TempNames } from '../tempNames';
 import { dropboxContentHash, MultiHash } from '../../scan/multiHash';
-import type { ProviderDeps } from '../registry';
+import type { ProviderDeps } from '../types';
 import { normalizeRemotePath } from '../remotePath';
 import type {
   BatchUpload,
@@ -22,10 +23,10 @@ import type {
   TransferOpts,
   UploadSource,
 } from '../types';
-import { classify, errorBody, errorTags, isDropboxHttpError } from './errors';
+import { classify, errorBody, errorTags, isDropboxHttpError } from './dropboxErrors';
 import { checkDropboxName } from './names';
 import { AccessTokens } from './oauth';
-import { Transport } from './transport';
+import { Transport } from './dropboxTransport';
 
 export type DropboxDestinationConfig = Extract<DestinationConfig, { type: 'dropbox' }>;
 
@@ -99,12 +100,16 @@ export class DropboxDestination
   /** Batch commits for one account run one after another. */
   private commits: Promise<unknown> = Promise.resolve();
 
+  /** This instance's temporary names (ProviderDeps.temp). */
+  private readonly temp: TempNames;
+
   constructor(
     cfg: DropboxDestinationConfig,
-    private readonly deps: Pick<ProviderDeps, 'secret' | 'resume'>,
+    private readonly deps: Pick<ProviderDeps, 'secret' | 'resume' | 'temp'>,
     tuning: DropboxTuning = {},
   ) {
     this.id = cfg.id;
+    this.temp = deps.temp ?? new TempNames();
     const parts = [...segments(cfg.root ?? '/'), ...segments(normalizeRemotePath(cfg.prefix ?? ''))];
     this.base = parts.length === 0 ? '' : `/${parts.join('/')}`;
     this.transport = new Transport(cfg.endpoint, tuning.timeoutMs);
@@ -302,7 +307,7 @@ export class DropboxDestination
     }
     if (opts.write === false) return;
     // 4: writable: a probe file is written and removed.
-    const probe = `${this.base}/${tempFileName('probe-')}`;
+    const probe = `${this.base}/${this.temp.fileName('probe-')}`;
     try {
       await this.call('write a probe file', ctx, signal, (d) =>
         d.filesUpload({
@@ -444,7 +449,7 @@ export class DropboxDestination
     await mkdir(dirname(toAbsPath), { recursive: true }).catch((err: unknown) => {
       throw writeFailed(err);
     });
-    const tmp = join(dirname(toAbsPath), tempFileName());
+    const tmp = join(dirname(toAbsPath), this.temp.fileName());
     try {
       const got = await this.call('download', ctx, opts.signal, async (_d, token) => ({
         status: 200,

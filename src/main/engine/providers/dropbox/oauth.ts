@@ -1,7 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import { FerryError } from '../../../../shared/errors';
-import { networkError, type FetchLike } from './transport';
+import { parseRetryAfter } from '../kit/retryAfter';
+import { networkError, type FetchLike } from './dropboxTransport';
 
 /**
  * OAuth 2 for a desktop app, as Dropbox documents it (https://developers.dropbox.com/oauth-guide):
@@ -210,7 +211,8 @@ async function tokenRequest(
   if (res.ok && typeof body.access_token === 'string') return body as unknown as TokenAnswer;
   if (res.status === 429 || res.status >= 500)
     throw new FerryError('retryable', 'unreachable', `Dropbox's sign-in service answered ${res.status}`, {
-      ...(res.status === 429 ? { retryAfterMs: Number(res.headers.get('retry-after') ?? 1) * 1000 } : {}),
+      // Without a readable Retry-After (an HTTP date read as a number was NaN), a second.
+      ...(res.status === 429 ? { retryAfterMs: parseRetryAfter(res.headers.get('retry-after')) ?? 1000 } : {}),
     });
   const code = typeof body.error === 'string' ? body.error : `HTTP ${res.status}`;
   const why = typeof body.error_description === 'string' ? `: ${body.error_description}` : '';

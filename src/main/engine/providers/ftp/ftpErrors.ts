@@ -1,33 +1,10 @@
 import { FerryError, type ErrorContext } from '../../../../shared/errors';
+import { networkFailure } from '../kit/networkErrors';
 
 type FtpishError = Error & { code?: string | number };
 
-const NETWORK_CODES = new Set([
-  'ECONNRESET',
-  'ECONNREFUSED',
-  'ECONNABORTED',
-  'EPIPE',
-  'ETIMEDOUT',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'ERR_STREAM_DESTROYED',
-  'ERR_STREAM_PREMATURE_CLOSE',
-]);
-
 /** basic-ftp's own words for a connection that went away or timed out. */
 const LOST = /timeout|closed|not connected|FIN packet|socket|transmission error|connection/i;
-
-const TLS_TRUST = new Set([
-  'DEPTH_ZERO_SELF_SIGNED_CERT',
-  'SELF_SIGNED_CERT_IN_CHAIN',
-  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
-  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
-  'CERT_HAS_EXPIRED',
-  'ERR_TLS_CERT_ALTNAME_INVALID',
-  'CERT_NOT_YET_VALID',
-]);
 
 /** The FTP reply code of an error from basic-ftp, when the server answered. */
 export function replyCode(err: unknown): number | undefined {
@@ -36,15 +13,14 @@ export function replyCode(err: unknown): number | undefined {
 }
 
 export function isTlsTrustError(err: unknown): boolean {
-  const c = (err as FtpishError)?.code;
-  return typeof c === 'string' && TLS_TRUST.has(c);
+  return networkFailure(err) === 'tls-untrusted';
 }
 
 /** Whether the control connection is unusable after this error (the pool then drops it). */
 export function isConnectionError(err: unknown): boolean {
   if (err instanceof FerryError) return err.code === 'connection-lost' || err.code === 'unreachable';
   const e = err as FtpishError;
-  if (typeof e?.code === 'string' && (NETWORK_CODES.has(e.code) || TLS_TRUST.has(e.code))) return true;
+  if (networkFailure(err) !== undefined) return true;
   const reply = replyCode(err);
   if (reply === 421) return true;
   return reply === undefined && typeof e?.message === 'string' && LOST.test(e.message);
@@ -58,7 +34,7 @@ const MISSING = /no such|not found|does not exist|doesn't exist|not exist|can't 
  * whether the command wrote: a refusal then means the folder is read-only for this login. Retrying
  * and backing off are the transfer pool's job.
  */
-export function ftpError(err: unknown, what: string, context: ErrorContext, op: 'read' | 'write' = 'read'): FerryError {
+export function classify(err: unknown, what: string, context: ErrorContext, op: 'read' | 'write' = 'read'): FerryError {
   if (err instanceof FerryError) return err.withContext(context);
   const e = err as FtpishError;
   const msg = e?.message ?? String(err);

@@ -5,10 +5,12 @@ import { Writable } from 'node:stream';
 import type { Client, FileInfo } from 'basic-ftp';
 import type { DestinationConfig } from '../../../../shared/config';
 import { FerryError, type ErrorContext } from '../../../../shared/errors';
-import { isTempName, tempFileName } from '../../scan/ignoreRules';
+import { isTempName } from '../../scan/ignoreRules';
+import { TempNames } from '../tempNames';
+import { absBelow, credentialsOrAuthFailure, DirCache, probeFailure, RemoteRoots } from '../kit/remoteTree';
 import { fsError } from '../fsErrors';
-import type { ProviderDeps } from '../registry';
-import { joinAbs, normalizeRemotePath, parentAbs, parentOf, secondApart, tempName } from '../remotePath';
+import type { ProviderDeps } from '../types';
+import { joinAbs, normalizeRemotePath, parentAbs, secondApart, tempPathBeside } from '../remotePath';
 import type {
   CheckOptions,
   Destination,
@@ -19,7 +21,7 @@ import type {
   UploadSource,
 } from '../types';
 import { stoppedForPause } from '../types';
-import { ftpError, isConnectionError, replyCode } from './ftpErrors';
+import { classify, isConnectionError, replyCode } from './ftpErrors';
 import { FtpPool, openClient } from './ftpPool';
 import { uploadThrough } from './ftpTransfer';
 
@@ -72,9 +74,12 @@ export class FtpDestination implements Destination, ServerSideMove {
   private readonly tuning: FtpTuning;
   private server: ServerFeatures = { mlst: false, mfmt: false, rest: false, hash: undefined };
   private learned = false;
-  private rootPromise: Promise<{ container: string; root: string }> | undefined;
-  private readonly madeDirs = new Map<string, Promise<void>>();
+  private readonly roots: RemoteRoots<Client>;
+  private readonly dirs = new DirCache();
   private readonly orphans = new Set<string>();
+
+  /** This instance's temporary names (ProviderDeps.temp). */
+  private readonly temp: TempNames;
 
   constructor(
     private readonly cfg: FtpDestinationConfig,
@@ -82,6 +87,13 @@ export class FtpDestination implements Destination, ServerSideMove {
     tuning: Partial<FtpTuning> = {},
   ) {
     this.id = cfg.id;
+    this.temp = deps.temp ?? new TempNames();
+    // `path`, made absolute against the login folder.
+    this.roots = new RemoteRoots(cfg.prefix, async (c) => {
+      const container = cfg.path.replace(/\/+$/, '') || '/';
+      if (container.startsWith('/')) return container;
+      return joinAbs(await c.pwd(), container.replace(/^\.\/?/, '')).replace(/\/+$/, '') || '/';
+    });
     this.tuning = { ...DEFAULT_TUNING, ...tuning };
     const timeoutMs = (cfg.timeout ?? 30) * 1000;
     this.pool = new FtpPool(
@@ -151,27 +163,6 @@ export class FtpDestination implements Destination, ServerSideMove {
     this.learned = true;
   }
 
-  /** The container (`path`, made absolute against the login folder) and the root below it (`prefix`). */
-  private roots(c: Client): Promise<{ container: string; root: string }> {
-    if (!this.rootPromise) {
-      this.rootPromise = (async () => {
-        let container = this.cfg.path.replace(/\/+$/, '') || '/';
-        if (!container.startsWith('/')) {
-          const home = await c.pwd();
-          container = joinAbs(home, container.replace(/^\.\/?/, '')).replace(/\/+$/, '') || '/';
-        }
-        const prefix = this.cfg.prefix ? normalizeRemotePath(this.cfg.prefix) : '';
-        return { container, root: prefix === '' ? container : joinAbs(container, prefix) };
-      })();
-      this.rootPromise.catch(() => (this.rootPromise = undefined));
-    }
-    return this.rootPromise;
-  }
-
-  private abs(root: string, rel: string): string {
-    return rel === '' ? root : joinAbs(root, rel);
-  }
-
   // ---- check ----------------------------------------------------------------------------------
 
   async check(signal?: AbortSignal, opts: CheckOptions = {}): Promise<void> {
@@ -182,16 +173,13 @@ export class FtpDestination implements Destination, ServerSideMove {
   private async checkSteps(signal: AbortSignal | undefined, write: boolean): Promise<void> {
     const dctx = { destination: this.id };
     const where = `destination "${this.id}" (ftp${this.cfg.tls === 'none' ? '' : 's'}://${this.cfg.user}@${this.cfg.host}:${this.cfg.port})`;
-    try {
+    credentialsOrAuthFailure(() => {
       if (this.cfg.password !== undefined) this.deps.secret(this.cfg.password, `destination "${this.id}": password`);
-    } catch (err) {
-      const fe = err as FerryError;
-      throw new FerryError('auth', 'auth-failed', fe.message, { context: dctx, hint: fe.hint, cause: err });
-    }
+    }, dctx);
     await this.pool.run(async (c) => {
-      const { container, root } = await this.roots(c);
+      const { container, root } = await this.roots.on(c);
       const there = await this.statRaw(c, container).catch((err: unknown) => {
-        throw ftpError(err, `${where}: cannot look at ${container}`, dctx);
+        throw classify(err, `${where}: cannot look at ${container}`, dctx);
       });
       if (there !== 'dir')
         throw new FerryError(
@@ -203,7 +191,7 @@ export class FtpDestination implements Destination, ServerSideMove {
           { context: dctx, hint: `create ${container} on the server, or fix the destination's path` },
         );
       if (!write) return;
-      const probe = joinAbs(root, tempFileName('probe-'));
+      const probe = joinAbs(root, this.temp.fileName('probe-'));
       try {
         if (root !== container) await this.mkdirp(c, root, container);
         await uploadThrough(c, [], probe);
@@ -211,20 +199,8 @@ export class FtpDestination implements Destination, ServerSideMove {
       } catch (err) {
         // A half-written probe (a TLS data connection that failed) is not left behind.
         await c.remove(probe).catch(() => undefined);
-        const fe = ftpError(err, `${where}: cannot write in ${root}`, dctx, 'write');
-        if (fe.kind === 'auth' || fe.kind === 'quota' || fe.kind === 'not-found')
-          throw new FerryError('auth', 'read-only', `${where}: this login may not write in ${root} (${fe.message})`, {
-            context: dctx,
-            hint: `give the user "${this.cfg.user}" write permission on ${root}, or choose another path`,
-            cause: err,
-          });
-        if (fe.kind === 'cancelled') throw fe;
-        // Logged in, the folder is there: whatever broke, it broke writing (a dropped connection included).
-        throw new FerryError(fe.kind, 'write-failed', fe.message, {
-          context: dctx,
-          hint: fe.hint ?? 'the login works and the folder exists, but a test file could not be written there',
-          cause: err,
-        });
+        const fe = classify(err, `${where}: cannot write in ${root}`, dctx, 'write');
+        throw probeFailure(fe, { where, root, user: this.cfg.user, context: dctx, cause: err });
       }
     }, signal);
   }
@@ -297,11 +273,11 @@ export class FtpDestination implements Destination, ServerSideMove {
   async stat(path: string, signal?: AbortSignal): Promise<RemoteEntry | undefined> {
     const rel = normalizeRemotePath(path);
     return this.pool.run(async (c) => {
-      const { root } = await this.roots(c);
+      const { root } = await this.roots.on(c);
       try {
-        return await this.entryAt(c, this.abs(root, rel), rel);
+        return await this.entryAt(c, absBelow(root, rel), rel);
       } catch (err) {
-        throw ftpError(err, `cannot stat ${rel}`, this.ctx(rel));
+        throw classify(err, `cannot stat ${rel}`, this.ctx(rel));
       }
     }, signal);
   }
@@ -317,7 +293,7 @@ export class FtpDestination implements Destination, ServerSideMove {
 
   async *list(prefix: string, signal?: AbortSignal): AsyncIterable<RemoteEntry> {
     const base = normalizeRemotePath(prefix);
-    const root = await this.pool.run(async (c) => (await this.roots(c)).root, signal);
+    const root = await this.pool.run(async (c) => (await this.roots.on(c)).root, signal);
     const resumable = this.resumableTemps();
     let queue = [base];
     while (queue.length > 0) {
@@ -327,11 +303,11 @@ export class FtpDestination implements Destination, ServerSideMove {
         level.map((rel) =>
           this.pool.run(async (c) => {
             try {
-              return { rel, items: await c.list(this.abs(root, rel)) };
+              return { rel, items: await c.list(absBelow(root, rel)) };
             } catch (err) {
               // The prefix not there (yet), or a folder removed while we list: nothing below it.
               if (replyCode(err) === 550) return { rel, items: [] as FileInfo[] };
-              throw ftpError(err, `cannot list ${rel || root}`, this.ctx(rel));
+              throw classify(err, `cannot list ${rel || root}`, this.ctx(rel));
             }
           }, signal),
         ),
@@ -359,16 +335,16 @@ export class FtpDestination implements Destination, ServerSideMove {
     const rel = normalizeRemotePath(path);
     const ctx = this.ctx(rel);
     return this.pool.run(async (c) => {
-      const { root } = await this.roots(c);
-      const src = this.abs(root, rel);
+      const { root } = await this.roots.on(c);
+      const src = absBelow(root, rel);
       const before = await this.entryAt(c, src, rel).catch((err: unknown) => {
-        throw ftpError(err, `cannot download ${rel}`, ctx);
+        throw classify(err, `cannot download ${rel}`, ctx);
       });
       if (!before)
         throw new FerryError('not-found', 'not-found', `cannot download ${rel}: it is not on the server`, {
           context: ctx,
         });
-      const tmp = join(dirname(toAbsPath), tempFileName());
+      const tmp = join(dirname(toAbsPath), this.temp.fileName());
       await mkdir(dirname(toAbsPath), { recursive: true });
       const fh = await open(tmp, 'wx');
       const hash = createHash('sha256');
@@ -408,7 +384,7 @@ export class FtpDestination implements Destination, ServerSideMove {
         if (opts.signal.aborted)
           throw new FerryError('cancelled', 'cancelled', `download of ${rel} was cancelled`, { context: ctx });
         if ((err as NodeJS.ErrnoException).syscall !== undefined) throw fsError(err, `cannot download ${rel}`, ctx);
-        throw ftpError(err, `cannot download ${rel}`, ctx);
+        throw classify(err, `cannot download ${rel}`, ctx);
       }
     }, opts.signal);
   }
@@ -426,12 +402,12 @@ export class FtpDestination implements Destination, ServerSideMove {
     let tempAbs: string | undefined;
     try {
       return await this.pool.run(async (c) => {
-        const { root, container } = await this.roots(c);
+        const { root, container } = await this.roots.on(c);
         if (this.orphans.size > 0) await this.sweepOrphans(c);
-        const target = this.abs(root, rel);
+        const target = absBelow(root, rel);
         const dir = parentAbs(target);
         await this.mkdirp(c, dir, container).catch((err: unknown) => {
-          throw ftpError(err, `cannot create the folder for ${rel}`, ctx, 'write');
+          throw classify(err, `cannot create the folder for ${rel}`, ctx, 'write');
         });
         const resumable = source.size >= this.tuning.resumeMinBytes;
         const sha256 = source.hashes.sha256;
@@ -442,7 +418,7 @@ export class FtpDestination implements Destination, ServerSideMove {
         const saved = resumable ? (this.deps.resume.load(this.id, rel, sha256) as ResumeState | undefined) : undefined;
         if (saved && typeof saved.temp === 'string' && this.server.rest) {
           try {
-            const size = await c.size(this.abs(root, saved.temp));
+            const size = await c.size(absBelow(root, saved.temp));
             if (size > 0 && size <= source.size) {
               offset = size;
               tempRel = saved.temp;
@@ -452,9 +428,8 @@ export class FtpDestination implements Destination, ServerSideMove {
           }
           if (tempRel === undefined) this.deps.resume.clear(this.id, rel);
         }
-        tempRel ??=
-          parentOf(rel) === '' ? tempName(rel) : `${parentOf(rel)}/${tempName(rel.slice(rel.lastIndexOf('/') + 1))}`;
-        const temp = this.abs(root, tempRel);
+        tempRel ??= tempPathBeside(this.temp, rel);
+        const temp = absBelow(root, tempRel);
         tempAbs = temp;
         if (resumable && this.server.rest)
           this.deps.resume.save(this.id, rel, sha256, { temp: tempRel, savedAt: Date.now() } satisfies ResumeState);
@@ -510,7 +485,7 @@ export class FtpDestination implements Destination, ServerSideMove {
         return { ...e, ...(hashes ? { hashes } : {}) };
       }, opts.signal);
     } catch (err) {
-      const fe = ftpError(err, `cannot upload ${rel}`, ctx, 'write');
+      const fe = classify(err, `cannot upload ${rel}`, ctx, 'write');
       const resumable = source.size >= this.tuning.resumeMinBytes && this.server.rest;
       // Cut off by the network, or paused: the temporary file and its progress wait for the retry.
       const keep =
@@ -690,17 +665,10 @@ export class FtpDestination implements Destination, ServerSideMove {
 
   /** MKD for each missing folder below the container; concurrent calls share the work. */
   private mkdirp(c: Client, dir: string, container: string): Promise<void> {
-    if (dir === container || !dir.startsWith(container === '/' ? '/' : `${container}/`)) return Promise.resolve();
-    let p = this.madeDirs.get(dir);
-    if (!p) {
-      p = this.makeDir(c, dir, container);
-      this.madeDirs.set(dir, p);
-      p.catch(() => this.madeDirs.delete(dir));
-    }
-    return p;
+    return this.dirs.ensure(dir, container, (d, parents) => this.makeDir(c, d, parents));
   }
 
-  private async makeDir(c: Client, dir: string, container: string): Promise<void> {
+  private async makeDir(c: Client, dir: string, parents: () => Promise<void>): Promise<void> {
     const kind = await this.statRaw(c, dir);
     if (kind === 'dir') return;
     if (kind === 'file')
@@ -708,7 +676,7 @@ export class FtpDestination implements Destination, ServerSideMove {
         context: { destination: this.id },
         hint: 'a file and a folder want the same name at the destination: rename one of them',
       });
-    await this.mkdirp(c, parentAbs(dir), container);
+    await parents();
     try {
       await c.send(`MKD ${dir}`);
     } catch (err) {
@@ -716,34 +684,29 @@ export class FtpDestination implements Destination, ServerSideMove {
     }
   }
 
-  private forgetDirs(dir: string): void {
-    for (const d of [...this.madeDirs.keys()]) if (d === dir || d.startsWith(`${dir}/`)) this.madeDirs.delete(d);
-  }
-
   /** Removes folders left empty by a delete or a move, up to the root, as a mirror should. */
-  private async prune(c: Client, dir: string, root: string): Promise<void> {
-    while (dir !== root && dir.startsWith(root === '/' ? '/' : `${root}/`)) {
+  private prune(c: Client, dir: string, root: string): Promise<void> {
+    return this.dirs.prune(dir, root, async (d) => {
       try {
-        await c.send(`RMD ${dir}`);
+        await c.send(`RMD ${d}`);
+        return true;
       } catch (err) {
         if (isConnectionError(err)) throw err;
-        return;
+        return false;
       }
-      this.forgetDirs(dir);
-      dir = parentAbs(dir);
-    }
+    });
   }
 
   async delete(path: string, signal?: AbortSignal): Promise<void> {
     const rel = normalizeRemotePath(path);
     await this.pool.run(async (c) => {
-      const { root } = await this.roots(c);
-      const target = this.abs(root, rel);
+      const { root } = await this.roots.on(c);
+      const target = absBelow(root, rel);
       try {
         await c.remove(target);
       } catch (err) {
         if (replyCode(err) === 550 && (await this.statRaw(c, target).catch(() => 'file')) === undefined) return;
-        throw ftpError(err, `cannot delete ${rel}`, this.ctx(rel), 'write');
+        throw classify(err, `cannot delete ${rel}`, this.ctx(rel), 'write');
       }
       await this.prune(c, parentAbs(target), root).catch(() => undefined);
     }, signal);
@@ -753,23 +716,23 @@ export class FtpDestination implements Destination, ServerSideMove {
     const relFrom = normalizeRemotePath(from);
     const relTo = normalizeRemotePath(to);
     return this.pool.run(async (c) => {
-      const { root, container } = await this.roots(c);
-      const src = this.abs(root, relFrom);
-      const dst = this.abs(root, relTo);
+      const { root, container } = await this.roots.on(c);
+      const src = absBelow(root, relFrom);
+      const dst = absBelow(root, relTo);
       if (
         (await this.statRaw(c, src).catch((err: unknown) =>
-          Promise.reject(ftpError(err, `cannot move ${relFrom}`, this.ctx(relFrom))),
+          Promise.reject(classify(err, `cannot move ${relFrom}`, this.ctx(relFrom))),
         )) !== 'file'
       )
         throw new FerryError('not-found', 'not-found', `cannot move ${relFrom}: it is not on the server`, {
           context: this.ctx(relFrom),
         });
       try {
-        this.forgetDirs(parentAbs(dst)); // it may have been pruned meanwhile: look again
+        this.dirs.forget(parentAbs(dst)); // it may have been pruned meanwhile: look again
         await this.mkdirp(c, parentAbs(dst), container);
         await this.publish(c, src, dst);
       } catch (err) {
-        throw ftpError(err, `cannot move ${relFrom} to ${relTo}`, this.ctx(relTo), 'write');
+        throw classify(err, `cannot move ${relFrom} to ${relTo}`, this.ctx(relTo), 'write');
       }
       await this.prune(c, parentAbs(src), root).catch(() => undefined);
       const e = await this.entryAt(c, dst, relTo);

@@ -1,4 +1,6 @@
 import { FerryError, type ErrorContext } from '../../../../shared/errors';
+import { isNetworkError } from '../kit/networkErrors';
+import { parseRetryAfter } from '../kit/retryAfter';
 
 /** An HTTP answer from Cloud Storage that was not a success, as the provider's own requests see it. */
 export class GcsHttpError extends Error {
@@ -22,23 +24,6 @@ function gcsMessage(body: string): string | undefined {
     return body.trim().slice(0, 200) || undefined;
   }
 }
-
-const NETWORK_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ECONNABORTED',
-  'ETIMEDOUT',
-  'EPIPE',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'ENETDOWN',
-  'ESOCKETTIMEDOUT',
-  'ERR_STREAM_PREMATURE_CLOSE',
-  'UND_ERR_SOCKET',
-  'UND_ERR_CONNECT_TIMEOUT',
-]);
 
 type Parsed = { status?: number; reason?: string; retryAfter?: string; message: string; network: boolean };
 
@@ -69,10 +54,9 @@ function parse(err: unknown): Parsed {
   if (h && typeof (h as { get?: unknown }).get === 'function')
     retryAfter = (h as { get: (k: string) => string | null }).get('retry-after') ?? undefined;
   else if (h) retryAfter = (h as Record<string, unknown>)['retry-after'] as string | undefined;
-  const code = typeof e?.code === 'string' ? e.code : (e?.cause as { code?: string } | undefined)?.code;
   const network =
     status === undefined &&
-    ((code !== undefined && NETWORK_CODES.has(code)) ||
+    (isNetworkError(err) ||
       /socket hang up|ECONNREFUSED|ECONNRESET|ETIMEDOUT|network|timeout|premature close|other side closed/i.test(
         message,
       ));
@@ -87,21 +71,13 @@ function bucketMissing(message: string): boolean {
   return !/^No such object:/.test(message) && /specified bucket does not exist|NoSuchBucket/i.test(message);
 }
 
-function retryAfterMs(v: string | undefined): number | undefined {
-  if (v === undefined) return undefined;
-  const secs = Number(v);
-  if (Number.isFinite(secs)) return Math.max(0, secs * 1000);
-  const at = Date.parse(v);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - Date.now());
-}
-
 export type GcsOp = 'check' | 'stat' | 'list' | 'upload' | 'download' | 'delete' | 'copy' | 'share';
 
 /**
  * Classifies a Cloud Storage failure (providers classify; the transfer pool retries). `what` says what
  * was being done, for the message; `bucket` names the bucket in hints.
  */
-export function classifyGcsError(err: unknown, what: string, context: ErrorContext, bucket: string): FerryError {
+export function classify(err: unknown, what: string, context: ErrorContext, bucket: string): FerryError {
   if (err instanceof FerryError) return err.withContext(context);
   const p = parse(err);
   const detail = `${what}: ${p.message}`;
@@ -113,7 +89,7 @@ export function classifyGcsError(err: unknown, what: string, context: ErrorConte
       ...opts,
       hint: 'Cloud Storage could not be reached: check the network (and the endpoint, if one is set)',
     });
-  const ra = retryAfterMs(p.retryAfter);
+  const ra = parseRetryAfter(p.retryAfter);
   switch (p.status) {
     case undefined:
       return new FerryError('permanent', 'gcs-error', detail, opts);

@@ -1,7 +1,7 @@
 import { Agent as HttpAgent, request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { FerryError } from '../../../../shared/errors';
-import { PACE_SLICE } from '../../transfer/pacedBody';
+import { PACE_SLICE } from '../kit/pacedBody';
 import { GcsHttpError } from './gcsErrors';
 
 export type RawResponse = { status: number; headers: IncomingHttpHeaders; body: string };

@@ -6,7 +6,8 @@ import { pipeline } from 'node:stream/promises';
 import { CRC32C, Storage, type File, type FileMetadata } from '@google-cloud/storage';
 import type { DestinationConfig } from '../../../../shared/config';
 import { FerryError, type ErrorContext } from '../../../../shared/errors';
-import { isTempName, tempFileName } from '../../scan/ignoreRules';
+import { isTempName } from '../../scan/ignoreRules';
+import { TempNames } from '../tempNames';
 import { MultiHash } from '../../scan/multiHash';
 import { normalizeRemotePath } from '../remotePath';
 import type {
@@ -14,21 +15,18 @@ import type {
   Destination,
   ProviderFeatures,
   RemoteEntry,
-  ResumeStore,
+  ProviderDeps,
   ServerSideCopy,
   ServerSideMove,
   TransferOpts,
   UploadSource,
 } from '../types';
-import { classifyGcsError, GcsHttpError, objectNameProblem } from './gcsErrors';
+import { classify, GcsHttpError, objectNameProblem } from './gcsErrors';
 import { RawHttp } from './gcsHttp';
 
 export type GcsDestinationConfig = Extract<DestinationConfig, { type: 'gcs' }>;
 
-export type GcsDeps = {
-  secret: (ref: string, what: string) => string;
-  resume: ResumeStore;
-};
+export type GcsDeps = Pick<ProviderDeps, 'secret' | 'resume' | 'temp'>;
 
 /** Files up to this size go in one multipart request; larger ones through a resumable session. */
 export const SIMPLE_UPLOAD_MAX = 8 * 1024 * 1024;
@@ -92,11 +90,15 @@ export class GcsDestination implements Destination, ServerSideMove, ServerSideCo
   /** Object-name prefixes listed completely by this instance: a name under one and not seen is absent. */
   private readonly listed = new Set<string>();
 
+  /** This instance's temporary names (ProviderDeps.temp). */
+  private readonly temp: TempNames;
+
   constructor(
     private readonly cfg: GcsDestinationConfig,
     private readonly deps: GcsDeps,
   ) {
     this.id = cfg.id;
+    this.temp = deps.temp ?? new TempNames();
     this.bucketName = cfg.bucket;
     this.root = cfg.prefix ? normalizeRemotePath(cfg.prefix) : '';
   }
@@ -182,12 +184,7 @@ export class GcsDestination implements Destination, ServerSideMove, ServerSideCo
   }
 
   private fail(err: unknown, what: string, context: ErrorContext = {}): FerryError {
-    return classifyGcsError(
-      err,
-      `destination "${this.id}": ${what}`,
-      { destination: this.id, ...context },
-      this.bucketName,
-    );
+    return classify(err, `destination "${this.id}": ${what}`, { destination: this.id, ...context }, this.bucketName);
   }
 
   private entry(meta: FileMetadata): RemoteEntry {
@@ -265,7 +262,7 @@ export class GcsDestination implements Destination, ServerSideMove, ServerSideCo
       }
     }
     if (opts.write === false) return;
-    const probe = this.objectName(tempFileName('probe-'));
+    const probe = this.objectName(this.temp.fileName('probe-'));
     try {
       signal?.throwIfAborted();
       await this.multipart(probe, Buffer.alloc(0), { metadata: {} }, '0', {
@@ -341,7 +338,7 @@ export class GcsDestination implements Destination, ServerSideMove, ServerSideCo
 
   async download(path: string, toAbsPath: string, opts: TransferOpts): Promise<RemoteEntry> {
     const name = this.objectName(path);
-    const tmp = join(dirname(toAbsPath), tempFileName());
+    const tmp = join(dirname(toAbsPath), this.temp.fileName());
     const ctx = { remotePath: path };
     let meta: FileMetadata;
     try {

@@ -3,10 +3,10 @@ import type { OutgoingHttpHeaders } from 'node:http';
 import { isCredentialHeader, type DestinationConfig } from '../../../../shared/config';
 import { FerryError, type ErrorContext } from '../../../../shared/errors';
 import { normalizeRemotePath } from '../remotePath';
-import type { ProviderDeps } from '../registry';
+import type { ProviderDeps } from '../types';
 import type { Destination, ProviderFeatures, RemoteEntry, TransferOpts, UploadSource } from '../types';
-import { fileBody, openSource, readSmall, SMALL_FILE } from './fileBody';
-import { bodySnippet, type HttpAnswer, HttpTransport, networkError, statusError } from './httpTransport';
+import { fileBody, openSource, readSmall, SMALL_FILE } from '../kit/fileBody';
+import { bodySnippet, type HttpAnswer, HttpTransport, networkError, statusError } from '../kit/httpTransport';
 
 export type HttpDestinationConfig = Extract<DestinationConfig, { type: 'http' }>;
 
@@ -30,11 +30,10 @@ export const DEFAULT_PATH_FIELD = 'path';
  * The last chunk of the body is held back until the whole file hashed to the expected SHA-256, so a
  * file that changed while being sent is never delivered whole.
  *
- * What it cannot do, and says so: it cannot be listed (`features.listable: false`; list() throws
- * `not-listable`, and the records of what was shipped are trusted), stat() knows nothing (so a `move`
- * rule never deletes a source on the strength of this destination alone), there is no server-side move
- * or copy (a rename is an upload under the new name), no delete (a mirror's deletions fail with a
- * clear message: use a backup rule), no download, no resume.
+ * It implements the upload-only core and nothing else (types.ts): not Readable (no listing, stat or
+ * download: the records of what was shipped are trusted, and a `move` rule never deletes a source on
+ * the strength of this destination alone), not Removable (a mirror's deletions fail with a clear
+ * message), no server-side move or copy (a rename is an upload under the new name), no resume.
  */
 export class HttpUploadDestination implements Destination {
   readonly type = 'http';
@@ -44,7 +43,6 @@ export class HttpUploadDestination implements Destination {
     resumable: false,
     maxSingleUpload: Infinity,
     tags: false,
-    listable: false,
   };
   readonly id: string;
   private readonly http: HttpTransport;
@@ -250,48 +248,6 @@ export class HttpUploadDestination implements Destination {
     const etag = answer.headers.etag;
     if (typeof etag === 'string') entry.version = etag;
     return entry;
-  }
-
-  stat(): Promise<RemoteEntry | undefined> {
-    // An upload-only endpoint cannot be asked what it holds.
-    return Promise.resolve(undefined);
-  }
-
-  // eslint-disable-next-line require-yield
-  async *list(): AsyncIterable<RemoteEntry> {
-    throw new FerryError(
-      'permanent',
-      'not-listable',
-      `destination "${this.id}" accepts uploads only and cannot be listed: Ferry relies on its records of what it sent`,
-      { context: { destination: this.id } },
-    );
-  }
-
-  download(path: string): Promise<RemoteEntry> {
-    return Promise.reject(
-      new FerryError(
-        'permanent',
-        'not-supported',
-        `destination "${this.id}" accepts uploads only: cannot download ${path}`,
-        {
-          context: this.ctx(path),
-        },
-      ),
-    );
-  }
-
-  delete(path: string): Promise<void> {
-    return Promise.reject(
-      new FerryError(
-        'permanent',
-        'not-supported',
-        `destination "${this.id}" accepts uploads only: cannot delete ${path} there`,
-        {
-          context: this.ctx(path),
-          hint: 'an upload endpoint cannot take files away: use a backup rule (not mirror) for it',
-        },
-      ),
-    );
   }
 
   async close(): Promise<void> {

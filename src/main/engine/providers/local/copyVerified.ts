@@ -11,11 +11,12 @@ import {
 } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Hashes } from '../../../../shared/hashes';
-import { tempFileName } from '../../scan/ignoreRules';
 import { MultiHash } from '../../scan/multiHash';
 import { fsPath } from '../../scan/rawNames';
+// eslint-disable-next-line no-restricted-imports -- a worker thread books its slices from the shared cap itself; moves with the pacer (issue 20)
 import { Bandwidth, paceGrain } from '../../transfer/bandwidth';
 import { isIndexedFile, unchangedSince } from '../readOnce';
+import { tempFileNameAt } from '../tempNames';
 import type { ReadOnce } from '../types';
 import { mkdirBelowSync } from './dirsBelow';
 
@@ -25,6 +26,8 @@ export type CopyRequest = {
   target: string;
   /** The destination's root: folders are made below it, never it (see dirsBelow.ts). */
   root: string;
+  /** The start of this instance's temporary names (TempNames.head). */
+  tempHead: string;
   size: number;
   sha256: string;
   mtimeMs: number;
@@ -62,9 +65,9 @@ export type PendingCopy = {
 
 const madeDirs = new Set<string>();
 
-function openTemp(root: string, target: string): { fd: number; tmp: string } {
+function openTemp(root: string, target: string, tempHead: string): { fd: number; tmp: string } {
   const dir = dirname(target);
-  const tmp = join(dir, tempFileName());
+  const tmp = join(dir, tempFileNameAt(tempHead));
   if (!madeDirs.has(dir)) {
     mkdirBelowSync(root, dir);
     madeDirs.add(dir);
@@ -114,7 +117,7 @@ export function copyToTemp(
     const before = fstatSync(src, { bigint: true });
     if (req.readOnce ? !isIndexedFile(before, req.size, req.readOnce) : Number(before.size) !== req.size)
       return { id: req.id, ok: false, code: 'ECHANGED', message: `${req.src} changed since it was scanned` };
-    out = openTemp(req.root, req.target);
+    out = openTemp(req.root, req.target, req.tempHead);
     const hash = new MultiHash(req.readOnce?.kinds);
     let done = 0;
     let lastReport = 0;

@@ -1,20 +1,10 @@
 import { constants, existsSync, statSync } from 'node:fs';
-import {
-  copyFile,
-  mkdir,
-  open,
-  opendir,
-  realpath,
-  rename,
-  rmdir,
-  stat,
-  unlink,
-  utimes,
-} from 'node:fs/promises';
+import { copyFile, mkdir, open, opendir, realpath, rename, rmdir, stat, unlink, utimes } from 'node:fs/promises';
 import { basename, dirname, join, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { FerryError } from '../../../../shared/errors';
-import { tempFileName, TRASH_DIR } from '../../scan/ignoreRules';
+import { TRASH_DIR } from '../../scan/ignoreRules';
+import { TempNames } from '../tempNames';
 import { moveToTrash, purgeTrash } from '../../sync/trash';
 import { MultiHash } from '../../scan/multiHash';
 import { fsError } from '../fsErrors';
@@ -74,6 +64,8 @@ export class LocalDestination
   constructor(
     cfg: LocalDestinationConfig,
     private readonly workers: FileWorkers,
+    /** This instance's temporary names (ProviderDeps.temp). */
+    private readonly temp = new TempNames(),
   ) {
     this.id = cfg.id;
     this.root = cfg.prefix ? join(cfg.path, normalizeRemotePath(cfg.prefix)) : cfg.path;
@@ -140,7 +132,7 @@ export class LocalDestination
         },
       );
     if (opts.write === false) return;
-    const probe = join(this.root, tempFileName('probe-'));
+    const probe = join(this.root, this.temp.fileName('probe-'));
     try {
       const fh = await open(probe, 'wx');
       await fh.close();
@@ -251,7 +243,7 @@ export class LocalDestination
   }
 
   private tempFor(target: string): string {
-    return join(dirname(target), tempFileName());
+    return join(dirname(target), this.temp.fileName());
   }
 
   async upload(path: string, source: UploadSource, opts: TransferOpts): Promise<RemoteEntry> {
@@ -284,6 +276,7 @@ export class LocalDestination
         src: it.source.absPath,
         target: targets[i] as string,
         root: this.root,
+        tempHead: this.temp.head,
         size: it.source.size,
         sha256: it.source.hashes.sha256,
         mtimeMs: it.source.mtimeMs,
@@ -330,7 +323,7 @@ export class LocalDestination
 
   async download(path: string, toAbsPath: string, opts: TransferOpts): Promise<RemoteEntry> {
     const from = this.abs(path);
-    const tmp = join(dirname(toAbsPath), tempFileName());
+    const tmp = join(dirname(toAbsPath), this.temp.fileName());
     try {
       opts.signal.throwIfAborted();
       await mkdir(fsPath(dirname(toAbsPath)), { recursive: true });
@@ -453,7 +446,6 @@ function entry(path: string, st: { size: number; mtimeMs: number; ino: number })
 function cancelled(path: string): FerryError {
   return new FerryError('cancelled', 'cancelled', `upload of ${path} was cancelled`, { context: { remotePath: path } });
 }
-
 
 /**
  * Whether the file system holding `dir` folds case: `dir` with the case of its name swapped is the same

@@ -3,7 +3,7 @@ import { createReadStream } from 'node:fs';
 import { mkdir, rename, utimes, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { FerryError } from '../../../../shared/errors';
-import { tempHead } from '../../scan/ignoreRules';
+import { TempNames } from '../tempNames';
 import { MultiHash } from '../../scan/multiHash';
 import { fsError } from '../fsErrors';
 import { normalizeRemotePath } from '../remotePath';
@@ -36,7 +36,10 @@ export class MemoryDestination implements Destination, ServerSideMove, ServerSid
   readonly files = new Map<string, Stored>();
   private versions = 0;
 
-  constructor(readonly id = 'memory') {}
+  constructor(
+    readonly id = 'memory',
+    private readonly temp = new TempNames(),
+  ) {}
 
   async check(): Promise<void> {}
 
@@ -121,7 +124,7 @@ export class MemoryDestination implements Destination, ServerSideMove, ServerSid
     opts.signal.throwIfAborted();
     const p = normalizeRemotePath(path);
     const s = this.need(p);
-    const tmp = join(dirname(toAbsPath), `${tempHead()}${s.version}`);
+    const tmp = join(dirname(toAbsPath), `${this.temp.head}${s.version}`);
     await mkdir(dirname(toAbsPath), { recursive: true });
     await writeFile(tmp, s.data, { flush: true });
     await utimes(tmp, new Date(s.mtimeMs), new Date(s.mtimeMs));

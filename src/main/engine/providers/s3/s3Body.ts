@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import { PacedBody, type Pace } from '../../transfer/pacedBody';
+import { PacedBody, type Pace } from '../kit/pacedBody';
 
 /**
  * A request body over bytes already read and hashed, paced slice by slice (see PacedBody): if `pace`

@@ -1,4 +1,6 @@
 import { FerryError, type ErrorContext } from '../../../../shared/errors';
+import { isNetworkError } from '../kit/networkErrors';
+import { parseRetryAfter } from '../kit/retryAfter';
 
 /** What the SDK hangs on its errors: the HTTP status, the S3 error code, the raw response's headers. */
 type SdkError = Error & {
@@ -7,22 +9,6 @@ type SdkError = Error & {
   $metadata?: { httpStatusCode?: number };
   $response?: { statusCode?: number; headers?: Record<string, string | undefined> };
 };
-
-const NETWORK_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ECONNABORTED',
-  'EPIPE',
-  'ETIMEDOUT',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'ENETDOWN',
-  'EPROTO',
-  'ERR_STREAM_PREMATURE_CLOSE',
-  'UND_ERR_SOCKET',
-]);
 
 const THROTTLE_CODES = new Set([
   'SlowDown',
@@ -64,7 +50,7 @@ export function errorInfo(err: unknown): S3ErrorInfo {
   const code = e?.Code ?? named;
   const network =
     status === undefined &&
-    (NETWORK_CODES.has(e?.code ?? '') ||
+    (isNetworkError(err) ||
       e?.name === 'TimeoutError' ||
       /socket hang up|ECONNRESET|timed out|premature close/i.test(e?.message ?? ''));
   return { status, code, network };
@@ -72,12 +58,7 @@ export function errorInfo(err: unknown): S3ErrorInfo {
 
 /** Retry-After in milliseconds (seconds or an HTTP date), when the answer carried one. */
 export function retryAfterMs(err: unknown): number | undefined {
-  const raw = (err as SdkError)?.$response?.headers?.['retry-after'];
-  if (raw === undefined) return undefined;
-  const secs = Number(raw);
-  if (Number.isFinite(secs) && secs >= 0) return Math.round(secs * 1000);
-  const at = Date.parse(raw);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - Date.now());
+  return parseRetryAfter((err as SdkError)?.$response?.headers?.['retry-after']);
 }
 
 export function isAbort(err: unknown, signal?: AbortSignal): boolean {

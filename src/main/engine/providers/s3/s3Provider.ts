@@ -21,9 +21,10 @@ import {
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import type { DestinationConfig } from '../../../../shared/config';
 import { FerryError, type ErrorContext } from '../../../../shared/errors';
-import { isTempName, tempFileName } from '../../scan/ignoreRules';
+import { isTempName } from '../../scan/ignoreRules';
+import { TempNames } from '../tempNames';
 import { MultiHash } from '../../scan/multiHash';
-import type { ProviderDeps } from '../registry';
+import type { ProviderDeps } from '../types';
 import { normalizeRemotePath } from '../remotePath';
 import type {
   CheckOptions,
@@ -36,7 +37,7 @@ import type {
   UploadSource,
 } from '../types';
 import { hexToBase64, md5hex, pacedBody, unquote } from './s3Body';
-import { readSmall, SMALL_FILE } from '../http/fileBody';
+import { readSmall, SMALL_FILE } from '../kit/fileBody';
 import { classify, describe, errorInfo } from './s3Errors';
 import { uploadMultipart } from './s3Multipart';
 import { DirectPut, errorOf } from './s3Put';
@@ -123,12 +124,16 @@ export class S3Destination implements Destination, ServerSideMove, ServerSideCop
   /** Small PutObjects without the SDK, where the address and the keys are plain (see DirectPut). */
   private readonly direct: DirectPut | undefined;
 
+  /** This instance's temporary names (ProviderDeps.temp). */
+  private readonly temp: TempNames;
+
   constructor(
     private readonly cfg: S3DestinationConfig,
     private readonly deps: ProviderDeps,
     tuning: Partial<S3Tuning> = {},
   ) {
     this.id = cfg.id;
+    this.temp = deps.temp ?? new TempNames();
     this.bucket = cfg.bucket;
     this.root = cfg.prefix ? normalizeRemotePath(cfg.prefix) : '';
     this.tuning = { ...DEFAULT_TUNING, ...tuning };
@@ -305,7 +310,7 @@ export class S3Destination implements Destination, ServerSideMove, ServerSideCop
     if (opts.write === false) return;
     // Writable: a probe object under the prefix, written and removed. Its name is a temporary's, so a
     // probe left behind by a crash is listed as `partial` and removed by the next run.
-    const probe = this.key(tempFileName('probe-'));
+    const probe = this.key(this.temp.fileName('probe-'));
     for (const [step, run] of [
       [
         'write',
@@ -407,7 +412,7 @@ export class S3Destination implements Destination, ServerSideMove, ServerSideCop
 
   async download(path: string, toAbsPath: string, opts: TransferOpts): Promise<RemoteEntry> {
     const key = this.key(path);
-    const tmp = join(dirname(toAbsPath), tempFileName());
+    const tmp = join(dirname(toAbsPath), this.temp.fileName());
     try {
       opts.signal.throwIfAborted();
       const res = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }), {

@@ -2,8 +2,8 @@ import { createHash, createHmac, type Hash, type Hmac } from 'node:crypto';
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { Checksum, SourceData } from '@smithy/types';
 import type { IncomingHttpHeaders } from 'node:http';
-import type { Pace } from '../../transfer/pacedBody';
-import { HttpTransport } from '../http/httpTransport';
+import type { Pace } from '../kit/pacedBody';
+import { HttpTransport } from '../kit/httpTransport';
 
 /**
  * A PutObject of a small body, signed here (AWS Signature V4) and sent on a keep-alive agent, without

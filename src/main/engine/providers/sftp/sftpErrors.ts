@@ -1,4 +1,5 @@
 import { FerryError, type ErrorContext } from '../../../../shared/errors';
+import { isNetworkError } from '../kit/networkErrors';
 
 /** SFTP status codes (draft-ietf-secsh-filexfer-02, the version OpenSSH speaks). */
 export const FX = {
@@ -14,20 +15,6 @@ export const FX = {
 
 type SshError = Error & { code?: string | number; level?: string };
 
-const NETWORK_CODES = new Set([
-  'ECONNRESET',
-  'ECONNREFUSED',
-  'ECONNABORTED',
-  'EPIPE',
-  'ETIMEDOUT',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'ERR_STREAM_DESTROYED',
-  'ERR_STREAM_WRITE_AFTER_END',
-]);
-
 /** Messages ssh2 uses when the connection went away under a request. */
 const LOST =
   /no response from server|connection lost|not connected|no connection|keepalive timeout|timed out|socket|channel/i;
@@ -36,7 +23,7 @@ const LOST =
 export function isConnectionError(err: unknown): boolean {
   if (err instanceof FerryError) return err.code === 'connection-lost' || err.code === 'unreachable';
   const e = err as SshError;
-  if (typeof e?.code === 'string' && NETWORK_CODES.has(e.code)) return true;
+  if (isNetworkError(err)) return true;
   if (e?.code === FX.NO_CONNECTION || e?.code === FX.CONNECTION_LOST) return true;
   if (e?.level === 'client-socket' || e?.level === 'client-timeout') return true;
   return typeof e?.message === 'string' && typeof e.code !== 'number' && LOST.test(e.message);
@@ -46,12 +33,7 @@ export function isConnectionError(err: unknown): boolean {
  * Classifies an SFTP failure. `op` says whether the request wrote (a permission refusal then means the
  * folder is read-only for this login) or read. Retrying and backing off are the transfer pool's job.
  */
-export function sftpError(
-  err: unknown,
-  what: string,
-  context: ErrorContext,
-  op: 'read' | 'write' = 'read',
-): FerryError {
+export function classify(err: unknown, what: string, context: ErrorContext, op: 'read' | 'write' = 'read'): FerryError {
   if (err instanceof FerryError) return err.withContext(context);
   const e = err as SshError;
   const msg = e?.message ?? String(err);

@@ -3,14 +3,17 @@ import { mkdir, open, rename, unlink, utimes } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { DestinationConfig } from '../../../../shared/config';
 import { FerryError, type ErrorContext } from '../../../../shared/errors';
-import { isTempName, tempFileName } from '../../scan/ignoreRules';
+import { isTempName } from '../../scan/ignoreRules';
+import { TempNames } from '../tempNames';
+import { absBelow, credentialsOrAuthFailure, DirCache, probeFailure, RemoteRoots } from '../kit/remoteTree';
+// eslint-disable-next-line no-restricted-imports -- how many writes may be in flight under the shared cap; moves with the pacer (issue 20)
 import { inFlightWindow } from '../../transfer/bandwidth';
 import { MultiHash } from '../../scan/multiHash';
 import { fsError } from '../fsErrors';
 import { isIndexedFile, unchangedSince } from '../readOnce';
-import { readSmall, SMALL_FILE } from '../http/fileBody';
-import type { ProviderDeps } from '../registry';
-import { joinAbs, normalizeRemotePath, parentAbs, parentOf, secondApart, tempName } from '../remotePath';
+import { readSmall, SMALL_FILE } from '../kit/fileBody';
+import type { ProviderDeps } from '../types';
+import { joinAbs, normalizeRemotePath, parentAbs, secondApart, tempPathBeside } from '../remotePath';
 import type {
   BatchUpload,
   CheckOptions,
@@ -24,7 +27,7 @@ import type {
 import { stoppedForPause } from '../types';
 import { pinnedFingerprints } from './hostKey';
 import { Sampler } from './sampler';
-import { cancelledError, FX, isConnectionError, sftpError } from './sftpErrors';
+import { cancelledError, classify, FX, isConnectionError } from './sftpErrors';
 import { openSession, SessionPool, type SftpSession } from './sftpSession';
 
 export type SftpDestinationConfig = Extract<DestinationConfig, { type: 'sftp' }>;
@@ -96,8 +99,9 @@ export class SftpDestination implements Destination, ServerSideMove, BatchUpload
   readonly verified = { sha256: 0, md5: 0, sample: 0 };
   private readonly pool: SessionPool;
   private readonly tuning: SftpTuning;
-  private readonly madeDirs = new Map<string, Promise<void>>();
-  private roots: Promise<{ container: string; root: string }> | undefined;
+  private readonly dirs = new DirCache();
+  /** The container (`path`, resolved by the server) and the root below it (`prefix`). */
+  private readonly roots: RemoteRoots<SftpSession>;
   private hashCommand: HashCommand | undefined;
   /** A hash command is believed once it has agreed with the bytes sent (a shell may see other paths). */
   private hashTrusted = false;
@@ -105,12 +109,17 @@ export class SftpDestination implements Destination, ServerSideMove, BatchUpload
   /** Temporaries of uploads cut off with their connection: removed over the next connection that works. */
   private readonly orphans = new Set<string>();
 
+  /** This instance's temporary names (ProviderDeps.temp). */
+  private readonly temp: TempNames;
+
   constructor(
     private readonly cfg: SftpDestinationConfig,
     private readonly deps: ProviderDeps,
     tuning: Partial<SftpTuning> = {},
   ) {
     this.id = cfg.id;
+    this.temp = deps.temp ?? new TempNames();
+    this.roots = new RemoteRoots(cfg.prefix, (s) => s.realpath(cfg.path));
     this.tuning = { ...DEFAULT_TUNING, ...tuning };
     const timeoutMs = (cfg.timeout ?? 30) * 1000;
     const pinned = cfg.host_key === undefined ? [] : pinnedFingerprints(cfg.host_key);
@@ -169,23 +178,6 @@ export class SftpDestination implements Destination, ServerSideMove, BatchUpload
     if (this.hashCommand?.kind === 'md5') this.features.hashes = ['sha256', 'md5'];
   }
 
-  /** The container (`path`, resolved by the server) and the root below it (`prefix`). */
-  private async rootsOn(s: SftpSession): Promise<{ container: string; root: string }> {
-    if (!this.roots) {
-      this.roots = (async () => {
-        const container = await s.realpath(this.cfg.path);
-        const prefix = this.cfg.prefix ? normalizeRemotePath(this.cfg.prefix) : '';
-        return { container, root: prefix === '' ? container : joinAbs(container, prefix) };
-      })();
-      this.roots.catch(() => (this.roots = undefined));
-    }
-    return this.roots;
-  }
-
-  private abs(root: string, rel: string): string {
-    return rel === '' ? root : joinAbs(root, rel);
-  }
-
   // ---- check ----------------------------------------------------------------------------------
 
   async check(signal?: AbortSignal, opts: CheckOptions = {}): Promise<void> {
@@ -196,17 +188,12 @@ export class SftpDestination implements Destination, ServerSideMove, BatchUpload
   private async checkSteps(signal: AbortSignal | undefined, write: boolean): Promise<void> {
     const dctx = { destination: this.id };
     const where = `destination "${this.id}" (sftp://${this.cfg.user}@${this.cfg.host}:${this.cfg.port})`;
-    try {
-      this.credentials();
-    } catch (err) {
-      const fe = err as FerryError;
-      throw new FerryError('auth', 'auth-failed', fe.message, { context: dctx, hint: fe.hint, cause: err });
-    }
+    credentialsOrAuthFailure(() => this.credentials(), dctx);
     // Connecting: unreachable, auth-failed, host-key-unknown or host-key-mismatch come from here.
     await this.pool.run(async (s) => {
       let container: string;
       try {
-        container = (await this.rootsOn(s)).container;
+        container = (await this.roots.on(s)).container;
         const st = await s.stat(container);
         if (!st.isDirectory())
           throw new FerryError('not-found', 'container-missing', `${where}: ${container} is not a folder`, {
@@ -226,11 +213,11 @@ export class SftpDestination implements Destination, ServerSideMove, BatchUpload
               cause: err,
             },
           );
-        throw sftpError(err, `${where}: cannot look at ${this.cfg.path}`, dctx);
+        throw classify(err, `${where}: cannot look at ${this.cfg.path}`, dctx);
       }
       if (!write) return;
-      const { root } = await this.rootsOn(s);
-      const probe = joinAbs(root, tempFileName('probe-'));
+      const { root } = await this.roots.on(s);
+      const probe = joinAbs(root, this.temp.fileName('probe-'));
       try {
         if (root !== container) await this.mkdirp(s, root, container);
         const h = await s.open(probe, 'w');
@@ -238,14 +225,8 @@ export class SftpDestination implements Destination, ServerSideMove, BatchUpload
         await s.close(h);
         await s.unlink(probe);
       } catch (err) {
-        const fe = sftpError(err, `${where}: cannot write in ${root}`, dctx, 'write');
-        if (fe.kind === 'auth' || fe.kind === 'quota')
-          throw new FerryError('auth', 'read-only', `${where}: this login may not write in ${root} (${fe.message})`, {
-            context: dctx,
-            hint: `give the user "${this.cfg.user}" write permission on ${root}, or choose another path`,
-            cause: err,
-          });
-        throw fe;
+        const fe = classify(err, `${where}: cannot write in ${root}`, dctx, 'write');
+        throw probeFailure(fe, { where, root, user: this.cfg.user, context: dctx, cause: err });
       }
     }, signal);
   }
@@ -255,20 +236,20 @@ export class SftpDestination implements Destination, ServerSideMove, BatchUpload
   async stat(path: string, signal?: AbortSignal): Promise<RemoteEntry | undefined> {
     const rel = normalizeRemotePath(path);
     return this.pool.run(async (s) => {
-      const { root } = await this.rootsOn(s);
+      const { root } = await this.roots.on(s);
       try {
-        const st = await s.stat(this.abs(root, rel));
+        const st = await s.stat(absBelow(root, rel));
         return st.isFile() ? entryOf(rel, st.size, st.mtime) : undefined;
       } catch (err) {
         if ((err as { code?: number }).code === FX.NO_SUCH_FILE) return undefined;
-        throw sftpError(err, `cannot stat ${rel}`, this.ctx(rel));
+        throw classify(err, `cannot stat ${rel}`, this.ctx(rel));
       }
     }, signal);
   }
 
   async *list(prefix: string, signal?: AbortSignal): AsyncIterable<RemoteEntry> {
     const base = normalizeRemotePath(prefix);
-    const root = await this.pool.run(async (s) => (await this.rootsOn(s)).root, signal);
+    const root = await this.pool.run(async (s) => (await this.roots.on(s)).root, signal);
     const resumable = this.resumableTemps();
     let queue = [base];
     while (queue.length > 0) {
@@ -279,14 +260,14 @@ export class SftpDestination implements Destination, ServerSideMove, BatchUpload
         level.map((rel) =>
           this.pool.run(async (s) => {
             try {
-              return { rel, names: await s.readdir(this.abs(root, rel)) };
+              return { rel, names: await s.readdir(absBelow(root, rel)) };
             } catch (err) {
               const code = (err as { code?: number }).code;
               // The prefix not there (yet), or a folder removed while we list: nothing below it.
               if (code === FX.NO_SUCH_FILE) return { rel, names: [] };
               // A prefix naming a file holds nothing below it either.
               if (code === FX.FAILURE && rel === base && rel !== '') return { rel, names: [] };
-              throw sftpError(err, `cannot list ${rel || root}`, this.ctx(rel));
+              throw classify(err, `cannot list ${rel || root}`, this.ctx(rel));
             }
           }, signal),
         ),
@@ -324,15 +305,15 @@ export class SftpDestination implements Destination, ServerSideMove, BatchUpload
     const rel = normalizeRemotePath(path);
     const ctx = this.ctx(rel);
     return this.pool.run(async (s) => {
-      const { root } = await this.rootsOn(s);
-      const src = this.abs(root, rel);
+      const { root } = await this.roots.on(s);
+      const src = absBelow(root, rel);
       let handle: Buffer;
       try {
         handle = await s.open(src, 'r');
       } catch (err) {
-        throw sftpError(err, `cannot download ${rel}`, ctx);
+        throw classify(err, `cannot download ${rel}`, ctx);
       }
-      const tmp = join(dirname(toAbsPath), tempFileName());
+      const tmp = join(dirname(toAbsPath), this.temp.fileName());
       let fh: Awaited<ReturnType<typeof open>> | undefined;
       try {
         const st = await s.fstat(handle);
@@ -387,7 +368,7 @@ export class SftpDestination implements Destination, ServerSideMove, BatchUpload
         await unlink(tmp).catch(() => undefined);
         if (err instanceof FerryError) throw err;
         if ((err as NodeJS.ErrnoException).syscall !== undefined) throw fsError(err, `cannot download ${rel}`, ctx);
-        throw sftpError(err, `cannot download ${rel}`, ctx);
+        throw classify(err, `cannot download ${rel}`, ctx);
       } finally {
         await s.close(handle).catch(() => undefined);
       }
@@ -414,7 +395,7 @@ export class SftpDestination implements Destination, ServerSideMove, BatchUpload
     try {
       s = await this.pool.acquire(opts.signal);
     } catch (err) {
-      const fe = sftpError(err, 'cannot connect', { destination: this.id });
+      const fe = classify(err, 'cannot connect', { destination: this.id });
       return items.map(() => fe);
     }
     try {
@@ -429,7 +410,7 @@ export class SftpDestination implements Destination, ServerSideMove, BatchUpload
               onProgress: undefined,
             });
           } catch (err) {
-            out[i] = sftpError(err, `cannot upload ${it.path}`, this.ctx(it.path), 'write');
+            out[i] = classify(err, `cannot upload ${it.path}`, this.ctx(it.path), 'write');
           }
         }
       };
@@ -444,9 +425,9 @@ export class SftpDestination implements Destination, ServerSideMove, BatchUpload
   private async uploadOn(s: SftpSession, rel: string, source: UploadSource, opts: TransferOpts): Promise<RemoteEntry> {
     const ctx = this.ctx(rel);
     if (opts.signal.aborted) throw cancelledError(`upload of ${rel}`, ctx);
-    const { root, container } = await this.rootsOn(s);
+    const { root, container } = await this.roots.on(s);
     if (this.orphans.size > 0) await this.sweepOrphans(s);
-    const target = this.abs(root, rel);
+    const target = absBelow(root, rel);
     const dir = parentAbs(target);
     const resumable = source.size >= this.tuning.resumeMinBytes;
     const sha256 = resumeKey(source);
@@ -454,7 +435,7 @@ export class SftpDestination implements Destination, ServerSideMove, BatchUpload
     try {
       await this.mkdirp(s, dir, container);
     } catch (err) {
-      throw sftpError(err, `cannot create the folder for ${rel}`, ctx, 'write');
+      throw classify(err, `cannot create the folder for ${rel}`, ctx, 'write');
     }
 
     // Resume: the same content was being sent here and its temporary file is still there.
@@ -463,20 +444,19 @@ export class SftpDestination implements Destination, ServerSideMove, BatchUpload
     const saved = resumable ? (this.deps.resume.load(this.id, rel, sha256) as ResumeState | undefined) : undefined;
     if (saved && typeof saved.temp === 'string' && saved.offset > 0) {
       try {
-        const st = await s.stat(this.abs(root, saved.temp));
+        const st = await s.stat(absBelow(root, saved.temp));
         if (st.isFile()) {
           offset = Math.min(saved.offset, st.size);
           tempRel = saved.temp;
         }
       } catch (err) {
-        if (isConnectionError(err)) throw sftpError(err, `cannot upload ${rel}`, ctx);
+        if (isConnectionError(err)) throw classify(err, `cannot upload ${rel}`, ctx);
         // Gone (swept, or removed by hand): start afresh.
       }
       if (tempRel === undefined) this.forget(rel);
     }
-    tempRel ??=
-      parentOf(rel) === '' ? tempName(rel) : `${parentOf(rel)}/${tempName(rel.slice(rel.lastIndexOf('/') + 1))}`;
-    const temp = this.abs(root, tempRel);
+    tempRel ??= tempPathBeside(this.temp, rel);
+    const temp = absBelow(root, tempRel);
 
     let handle: Buffer;
     try {
@@ -485,7 +465,7 @@ export class SftpDestination implements Destination, ServerSideMove, BatchUpload
       if (offset > 0) this.forget(rel);
       // The server may have made the file before the connection went: remove it over the next one.
       if (offset === 0 && isConnectionError(err)) this.orphans.add(temp);
-      throw sftpError(err, `cannot upload ${rel}`, ctx, 'write');
+      throw classify(err, `cannot upload ${rel}`, ctx, 'write');
     }
     if (resumable) this.remember(rel, sha256, tempRel, offset);
 
@@ -558,7 +538,7 @@ export class SftpDestination implements Destination, ServerSideMove, BatchUpload
         ...(sentHashes ? { sent: sentHashes } : {}),
       };
     } catch (err) {
-      let fe = sftpError(err, `cannot upload ${rel}`, ctx, 'write');
+      let fe = classify(err, `cannot upload ${rel}`, ctx, 'write');
       if (fe.code === 'sftp-failure') fe = await this.refineFailure(s, dir, source.size, fe);
       // A resumable upload cut off by the network, or paused, keeps its temporary file and its progress.
       keepTemp = resumable && (fe.kind === 'retryable' || stoppedForPause(opts.signal)) && fe.code !== 'verify-failed';
@@ -833,7 +813,7 @@ export class SftpDestination implements Destination, ServerSideMove, BatchUpload
     } catch (err) {
       // The folder was removed since we made it (a delete pruned it): make it again, once.
       if ((err as { code?: number }).code !== FX.NO_SUCH_FILE || flags === 'r+') throw err;
-      this.forgetDirs(dir);
+      this.dirs.forget(dir);
       await this.mkdirp(s, dir, container);
       return s.open(temp, flags);
     }
@@ -863,24 +843,17 @@ export class SftpDestination implements Destination, ServerSideMove, BatchUpload
 
   /** mkdir -p below the container (which check() requires to exist); concurrent calls share the work. */
   private mkdirp(s: SftpSession, dir: string, container: string): Promise<void> {
-    if (dir === container || !dir.startsWith(container === '/' ? '/' : `${container}/`)) return Promise.resolve();
-    let p = this.madeDirs.get(dir);
-    if (!p) {
-      p = this.makeDir(s, dir, container);
-      this.madeDirs.set(dir, p);
-      p.catch(() => this.madeDirs.delete(dir));
-    }
-    return p;
+    return this.dirs.ensure(dir, container, (d, parents) => this.makeDir(s, d, parents));
   }
 
-  private async makeDir(s: SftpSession, dir: string, container: string): Promise<void> {
+  private async makeDir(s: SftpSession, dir: string, parents: () => Promise<void>): Promise<void> {
     try {
       await s.mkdir(dir);
       return;
     } catch (err) {
       if (isConnectionError(err)) throw err;
       if ((err as { code?: number }).code === FX.NO_SUCH_FILE) {
-        await this.mkdirp(s, parentAbs(dir), container);
+        await parents();
         try {
           await s.mkdir(dir);
           return;
@@ -905,33 +878,26 @@ export class SftpDestination implements Destination, ServerSideMove, BatchUpload
       });
   }
 
-  private forgetDirs(dir: string): void {
-    for (const d of [...this.madeDirs.keys()]) if (d === dir || d.startsWith(`${dir}/`)) this.madeDirs.delete(d);
-  }
-
   /** Removes folders left empty by a delete or a move, up to the root, as a mirror should. */
-  private async prune(s: SftpSession, dir: string, root: string): Promise<void> {
-    while (dir !== root && dir.startsWith(root === '/' ? '/' : `${root}/`)) {
-      try {
-        await s.rmdir(dir);
-      } catch {
-        return;
-      }
-      this.forgetDirs(dir);
-      dir = parentAbs(dir);
-    }
+  private prune(s: SftpSession, dir: string, root: string): Promise<void> {
+    return this.dirs.prune(dir, root, (d) =>
+      s.rmdir(d).then(
+        () => true,
+        () => false,
+      ),
+    );
   }
 
   async delete(path: string, signal?: AbortSignal): Promise<void> {
     const rel = normalizeRemotePath(path);
     await this.pool.run(async (s) => {
-      const { root } = await this.rootsOn(s);
-      const target = this.abs(root, rel);
+      const { root } = await this.roots.on(s);
+      const target = absBelow(root, rel);
       try {
         await s.unlink(target);
       } catch (err) {
         if ((err as { code?: number }).code === FX.NO_SUCH_FILE) return;
-        throw sftpError(err, `cannot delete ${rel}`, this.ctx(rel), 'write');
+        throw classify(err, `cannot delete ${rel}`, this.ctx(rel), 'write');
       }
       await this.prune(s, parentAbs(target), root);
     }, signal);
@@ -943,9 +909,9 @@ export class SftpDestination implements Destination, ServerSideMove, BatchUpload
     const relTo = normalizeRemotePath(to);
     const ctx = this.ctx(relTo);
     return this.pool.run(async (s) => {
-      const { root, container } = await this.rootsOn(s);
-      const src = this.abs(root, relFrom);
-      const dst = this.abs(root, relTo);
+      const { root, container } = await this.roots.on(s);
+      const src = absBelow(root, relFrom);
+      const dst = absBelow(root, relTo);
       for (let attempt = 0; ; attempt++) {
         try {
           await this.mkdirp(s, parentAbs(dst), container);
@@ -964,11 +930,11 @@ export class SftpDestination implements Destination, ServerSideMove, BatchUpload
               });
             // The target's folder vanished meanwhile (pruned by a delete): make it again, once.
             if (attempt === 0) {
-              this.forgetDirs(parentAbs(dst));
+              this.dirs.forget(parentAbs(dst));
               continue;
             }
           }
-          throw sftpError(err, `cannot move ${relFrom} to ${relTo}`, ctx, 'write');
+          throw classify(err, `cannot move ${relFrom} to ${relTo}`, ctx, 'write');
         }
       }
       await this.prune(s, parentAbs(src), root);
@@ -976,7 +942,7 @@ export class SftpDestination implements Destination, ServerSideMove, BatchUpload
         const st = await s.stat(dst);
         return entryOf(relTo, st.size, st.mtime);
       } catch (err) {
-        throw sftpError(err, `cannot stat ${relTo}`, ctx);
+        throw classify(err, `cannot stat ${relTo}`, ctx);
       }
     }, signal);
   }

@@ -7,11 +7,12 @@ import { dirname, join } from 'node:path';
 import type { DestinationConfig } from '../../../../shared/config';
 import { FerryError, type ErrorContext } from '../../../../shared/errors';
 import { formatBytes } from '../../../../shared/units';
-import { isTempName, tempFileName, tempHead } from '../../scan/ignoreRules';
-import { fileBody, openSource, readSmall, SMALL_FILE } from '../http/fileBody';
-import { type HttpAnswer, HttpTransport, networkError, type SendOptions, statusError } from '../http/httpTransport';
+import { isTempName } from '../../scan/ignoreRules';
+import { TempNames } from '../tempNames';
+import { fileBody, openSource, readSmall, SMALL_FILE } from '../kit/fileBody';
+import { type HttpAnswer, HttpTransport, networkError, type SendOptions, statusError } from '../kit/httpTransport';
 import { joinRemote, normalizeRemotePath, parentOf } from '../remotePath';
-import type { ProviderDeps } from '../registry';
+import type { ProviderDeps } from '../types';
 import type {
   CheckOptions,
   Destination,
@@ -90,8 +91,12 @@ export class WebdavDestination implements Destination, ServerSideMove, ServerSid
   /** Whether PROPFIND answers give files an ETag (nginx's do not): learned from every file listed. */
   private listsEtags: boolean | undefined;
 
-  constructor(cfg: WebdavDestinationConfig, deps: Pick<ProviderDeps, 'secret'>) {
+  /** This instance's temporary names (ProviderDeps.temp). */
+  private readonly temp: TempNames;
+
+  constructor(cfg: WebdavDestinationConfig, deps: Pick<ProviderDeps, 'secret' | 'temp'>) {
     this.id = cfg.id;
+    this.temp = deps.temp ?? new TempNames();
     const url = new URL(cfg.url);
     this.origin = new URL(url.origin);
     const password =
@@ -313,7 +318,7 @@ export class WebdavDestination implements Destination, ServerSideMove, ServerSid
     // A routine pass writes nothing: whether ETags survive a MOVE is learned on the first upload.
     if (opts.write === false) return;
     // A probe: written, moved (does the ETag survive a MOVE here?), looked at, removed.
-    const probe = tempFileName('probe-');
+    const probe = this.temp.fileName('probe-');
     const probeUrl = this.url(probe);
     const movedUrl = this.url(`${probe}-moved`);
     let put: HttpAnswer;
@@ -464,7 +469,7 @@ export class WebdavDestination implements Destination, ServerSideMove, ServerSid
   async download(path: string, toAbsPath: string, opts: TransferOpts): Promise<RemoteEntry> {
     const rel = normalizeRemotePath(path);
     const url = this.url(rel);
-    const tmp = join(dirname(toAbsPath), tempFileName());
+    const tmp = join(dirname(toAbsPath), this.temp.fileName());
     await mkdir(dirname(toAbsPath), { recursive: true });
     await this.prime(opts.signal);
     const headers: OutgoingHttpHeaders = {};
@@ -598,7 +603,7 @@ export class WebdavDestination implements Destination, ServerSideMove, ServerSid
         ? err.withContext(ctx)
         : networkError(err as NodeJS.ErrnoException, 'MKCOL', this.origin, ctx);
     }
-    const tempRel = joinRemote(parent, tempName(name));
+    const tempRel = joinRemote(parent, tempName(this.temp, name));
     const tempUrl = this.url(tempRel);
 
     let put: { answer: HttpAnswer; sent: number };
@@ -790,7 +795,7 @@ export class WebdavDestination implements Destination, ServerSideMove, ServerSid
     const fromRel = normalizeRemotePath(from);
     const toRel = normalizeRemotePath(to);
     const parent = parentOf(toRel);
-    const tempRel = joinRemote(parent, tempName(toRel.slice(parent === '' ? 0 : parent.length + 1)));
+    const tempRel = joinRemote(parent, tempName(this.temp, toRel.slice(parent === '' ? 0 : parent.length + 1)));
     try {
       await this.relocate('COPY', fromRel, tempRel, signal);
       await this.relocate('MOVE', tempRel, toRel, signal);
@@ -821,10 +826,10 @@ export class WebdavDestination implements Destination, ServerSideMove, ServerSid
   }
 }
 
-function tempName(name: string): string {
+function tempName(temp: TempNames, name: string): string {
   const hex = randomBytes(8).toString('hex');
   // Keep the temporary name within the 255 bytes most file systems allow.
-  return Buffer.byteLength(name) > 200 ? `${tempHead()}${hex}` : `${tempHead()}${hex}-${name}`;
+  return Buffer.byteLength(name) > 200 ? `${temp.head}${hex}` : `${temp.head}${hex}-${name}`;
 }
 
 function encodeSegment(s: string): string {

@@ -23,11 +23,7 @@ export function readSmall(source: UploadSource, context: ErrorContext): Buffer {
   try {
     fd = openSync(source.absPath, 'r');
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT')
-      throw new FerryError('source-changed', 'source-gone', `${source.absPath} is gone`, {
-        context: { ...context, path: source.absPath },
-      });
-    throw err;
+    throw goneOr(err, source, context);
   }
   try {
     const before = fstatSync(fd, { bigint: true });
@@ -69,11 +65,7 @@ export async function openSource(source: UploadSource, context: ErrorContext): P
   try {
     fh = await open(source.absPath, 'r');
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT')
-      throw new FerryError('source-changed', 'source-gone', `${source.absPath} is gone`, {
-        context: { ...context, path: source.absPath },
-      });
-    throw err;
+    throw goneOr(err, source, context);
   }
   try {
     const before = await fh.stat({ bigint: true });
@@ -83,6 +75,14 @@ export async function openSource(source: UploadSource, context: ErrorContext): P
     await fh.close().catch(() => undefined);
     throw err;
   }
+}
+
+/** A source that could not be opened: gone (the next scan sees why), or the error itself. */
+function goneOr(err: unknown, source: UploadSource, context: ErrorContext): unknown {
+  if ((err as NodeJS.ErrnoException).code !== 'ENOENT') return err;
+  return new FerryError('source-changed', 'source-gone', `${source.absPath} is gone`, {
+    context: { ...context, path: source.absPath },
+  });
 }
 
 function sourceChanged(source: UploadSource, context: ErrorContext, why: string): FerryError {

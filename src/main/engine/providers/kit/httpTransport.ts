@@ -2,10 +2,12 @@ import { Agent as HttpAgent, request as httpRequest, type ClientRequest, type In
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
 import { FerryError, type ErrorContext } from '../../../../shared/errors';
-import { pacedSlices, type Pace } from '../../transfer/pacedBody';
+import { pacedSlices, type Pace } from './pacedBody';
+import { LOST_CODES, UNREACHABLE_CODES } from './networkErrors';
+import { parseRetryAfter } from './retryAfter';
 
 /**
- * The HTTP plumbing shared by the WebDAV and HTTP-upload destinations: one keep-alive agent per
+ * The HTTP plumbing shared by the WebDAV and HTTP-upload destinations (and S3's direct PUTs): one keep-alive agent per
  * destination (sockets are reused across requests, so a small file costs no TCP handshake), streamed
  * request bodies with backpressure, an inactivity timeout, cancellation, and the classification of
  * network failures and status codes into FerryError kinds. No retries with backoff here: those are the
@@ -32,20 +34,6 @@ export type HttpAnswer = { status: number; headers: IncomingHttpHeaders; body: B
 const DEFAULT_TIMEOUT_MS = 60_000;
 /** Status codes after which a request is worth sending again later. */
 const RETRY_STATUS = new Set([408, 425, 500, 502, 503, 504]);
-const NETWORK_RETRYABLE = new Set([
-  'ECONNRESET',
-  'ECONNREFUSED',
-  'ECONNABORTED',
-  'EPIPE',
-  'ETIMEDOUT',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'UND_ERR_SOCKET',
-]);
-/** Failures that mean "nothing answers there" rather than "the connection broke". */
-export const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
 
 export class HttpTransport {
   private readonly agent: HttpAgent | HttpsAgent;
@@ -291,19 +279,10 @@ export function networkError(
   // A broken connection, a timeout or a garbled answer: the next attempt may well go through.
   return new FerryError(
     'retryable',
-    NETWORK_RETRYABLE.has(code) ? code : `network-${code}`,
+    LOST_CODES.has(code) ? code : `network-${code}`,
     `${method} ${decodeURI(url.pathname)} on ${where}: ${err.message}`,
     { context, cause: err },
   );
-}
-
-/** Retry-After as milliseconds: delta-seconds or an HTTP date; undefined when absent or unreadable. */
-export function retryAfterMs(headers: IncomingHttpHeaders, now = Date.now()): number | undefined {
-  const v = headers['retry-after'];
-  if (typeof v !== 'string' || v.trim() === '') return undefined;
-  if (/^\d+$/.test(v.trim())) return Number(v.trim()) * 1000;
-  const at = Date.parse(v);
-  return Number.isFinite(at) ? Math.max(0, at - now) : undefined;
 }
 
 /** A short, printable excerpt of an answer body (the server's own words), or ''. */
@@ -342,7 +321,7 @@ export function statusError(
   const { status, headers } = answer;
   const said = bodySnippet(answer.body);
   const message = `${what}: HTTP ${status}${said ? ` — ${said}` : ''}`;
-  const after = retryAfterMs(headers);
+  const after = parseRetryAfter(headers['retry-after']);
   const retry = after === undefined ? {} : { retryAfterMs: after };
   if (status === 429)
     return new FerryError('rate-limited', 'rate-limited', message, {

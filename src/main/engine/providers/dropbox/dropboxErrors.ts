@@ -1,5 +1,6 @@
 import { FerryError, type ErrorContext } from '../../../../shared/errors';
-import { networkError } from './transport';
+import { parseRetryAfter } from '../kit/retryAfter';
+import { networkError } from './dropboxTransport';
 
 /**
  * Dropbox's errors, classified. HTTP 409 carries the endpoint's error union (`{"error": {".tag": …}}`);
@@ -59,11 +60,11 @@ function summary(err: DropboxHttpError): string {
   return `HTTP ${err.status}`;
 }
 
-function retryAfterMs(err: DropboxHttpError): number {
-  // No header (a 409 too_many_write_operations carries none) is not "retry at once": Number(null) is 0.
-  const raw = err.headers?.get('retry-after');
-  const header = raw === null || raw === undefined || raw.trim() === '' ? Number.NaN : Number(raw);
-  if (Number.isFinite(header) && header >= 0) return header * 1000;
+export function retryAfterMs(err: DropboxHttpError, now = Date.now()): number {
+  // No header (a 409 too_many_write_operations carries none) is not "retry at once": the body's
+  // retry_after (seconds), else a second.
+  const header = parseRetryAfter(err.headers?.get('retry-after'), now);
+  if (header !== undefined) return header;
   const body = errorBody(err) as { retry_after?: unknown } | undefined;
   return typeof body?.retry_after === 'number' ? body.retry_after * 1000 : 1000;
 }

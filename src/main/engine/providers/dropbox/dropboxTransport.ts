@@ -1,4 +1,4 @@
-import { PacedBody } from '../../transfer/pacedBody';
+import { PacedBody } from '../kit/pacedBody';
 import { Agent as HttpAgent, request as httpRequest, type ClientRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import nodeFetch, { Response, type RequestInit } from 'node-fetch';
