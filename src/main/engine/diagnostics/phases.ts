@@ -17,7 +17,8 @@ export function phase(name: string): void {
     `[phase] ${name.padEnd(28)} +${((now - last) / 1000).toFixed(2)} s (at ${((now - t0) / 1000).toFixed(2)} s) rss ${mb(m.rss)} peak ${mb(process.resourceUsage().maxRSS * 1024)} heap ${mb(m.heapUsed)} ext ${mb(m.external + m.arrayBuffers)}\n`,
   );
   last = now;
-  if (process.env.FERRY_HEAP_SNAPSHOT_AT === name) process.stderr.write(`[phase] heap snapshot: ${writeHeapSnapshot()}\n`);
+  if (process.env.FERRY_HEAP_SNAPSHOT_AT === name)
+    process.stderr.write(`[phase] heap snapshot: ${writeHeapSnapshot()}\n`);
 }
 
 if (on) setInterval(() => phase('…'), 5000).unref();
