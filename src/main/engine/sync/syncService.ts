@@ -319,6 +319,8 @@ export class SyncService {
       this.lastPlan = thePlan;
       this.deps.events.emit('deletions:held', { held: this.heldDeletions() });
       this.deps.store.jobs.replacePlan(thePlan.actions);
+      // The queue holds them now; kept as the service's last plan they were ~40 % of an idle daemon's heap.
+      thePlan.actions = [];
       applyBaseUpdates(this.deps.store, thePlan);
       await this.pool?.drain(this.controller.signal);
       // The pass ran to its end: the brake's baselines follow what it did (or the person confirmed).
