@@ -1491,7 +1491,12 @@ async function scaleScenario(o: Options): Promise<LiveResult> {
     const f = { p50: median(ferry), p99: percentile(ferry, 99), max: Math.max(...ferry) };
     const p = { p50: median(peer), p99: percentile(peer, 99), max: Math.max(...peer) };
     const cpu = { p50: median(cpuPerEdit), mean: sum(cpuPerEdit) / cpuPerEdit.length };
-    const met = f.p50 < 0.2 && f.p99 < 1 && cpu.mean < 0.05;
+    // Issue 18: idle under 200 MB at 300,000 files, under 300 MB at 1,000,000.
+    const rssTarget = files > 300_000 ? 300 * MB : 200 * MB;
+    const met = f.p50 < 0.2 && f.p99 < 1 && cpu.mean < 0.05 && rssIdle < rssTarget;
+    log(
+      `  ${'ferry daemon RSS, idle after the first sync'.padEnd(48)} ${fmtMB(rssIdle)} (target < ${fmtMB(rssTarget)})`,
+    );
     log(
       `  ${'ferry daemon, one edit → shipped'.padEnd(48)} p50 ${fmtMs(f.p50)} · p99 ${fmtMs(f.p99)} · max ${fmtMs(f.max)}`,
     );
@@ -1510,10 +1515,10 @@ async function scaleScenario(o: Options): Promise<LiveResult> {
       rows: [
         {
           scenario: `scale: one edit → shipped (${fmtInt(files)} files)`,
-          ferry: `p50 ${fmtMs(f.p50)} · p99 ${fmtMs(f.p99)} · CPU/edit ${fmtMs(cpu.mean)}`,
+          ferry: `p50 ${fmtMs(f.p50)} · p99 ${fmtMs(f.p99)} · CPU/edit ${fmtMs(cpu.mean)} · idle ${fmtMB(rssIdle)}`,
           peer: `inotifywait + cp: p50 ${fmtMs(p.p50)} · p99 ${fmtMs(p.p99)}`,
           ratio: fmtRatio(p.p50 / f.p50),
-          target: 'p50 < 200 ms, p99 < 1 s, CPU/edit < 50 ms',
+          target: `p50 < 200 ms, p99 < 1 s, CPU/edit < 50 ms, idle < ${fmtMB(rssTarget)}`,
           met,
         },
       ],
