@@ -6,6 +6,7 @@ import type { Client, FileInfo } from 'basic-ftp';
 import type { DestinationConfig } from '../../../../shared/config';
 import { FerryError, type ErrorContext } from '../../../../shared/errors';
 import { isTempName, tempFileName } from '../../scan/ignoreRules';
+import { VERSIONS_DIR } from '../../versions/versionName';
 import { fsError } from '../fsErrors';
 import type { ProviderDeps } from '../registry';
 import { joinAbs, normalizeRemotePath, parentAbs, parentOf, secondApart, tempName } from '../remotePath';
@@ -341,6 +342,7 @@ export class FtpDestination implements Destination, ServerSideMove {
         for (const it of items) {
           if (it.name === '.' || it.name === '..' || it.name.includes('/')) continue;
           const childRel = rel === '' ? it.name : `${rel}/${it.name}`;
+          if (rel === '' && it.name === VERSIONS_DIR) continue; // Ferry's versions, never synced
           if (it.isDirectory) next.push(childRel);
           else if (it.isFile) {
             const e = entryOf(childRel, it.size, it.modifiedAt?.getTime(), this.server.mlst);

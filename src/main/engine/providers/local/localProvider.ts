@@ -17,6 +17,7 @@ import { basename, dirname, join, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { FerryError } from '../../../../shared/errors';
 import { isTempName, tempFileName, TRASH_DIR } from '../../scan/ignoreRules';
+import { VERSIONS_DIR } from '../../versions/versionName';
 import { moveToTrash, purgeTrash } from '../../sync/trash';
 import { MultiHash } from '../../scan/multiHash';
 import { fsError } from '../fsErrors';
@@ -183,8 +184,8 @@ export class LocalDestination
       const files: { rel: string; name: string }[] = [];
       for (const d of names) {
         const childRel = rel === '' ? d.name : `${rel}/${d.name}`;
-        // The destination's trash (two-way deletions) is Ferry's, not content to sync.
-        if (rel === '' && d.name === TRASH_DIR) continue;
+        // The destination's trash (two-way deletions) and versions are Ferry's, not content to sync.
+        if (rel === '' && (d.name === TRASH_DIR || d.name === VERSIONS_DIR)) continue;
         if (d.isDirectory()) stack.push(childRel);
         else if (d.isFile()) files.push({ rel: childRel, name: d.name });
       }

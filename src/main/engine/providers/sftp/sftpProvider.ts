@@ -4,6 +4,7 @@ import { dirname, join } from 'node:path';
 import type { DestinationConfig } from '../../../../shared/config';
 import { FerryError, type ErrorContext } from '../../../../shared/errors';
 import { isTempName, tempFileName } from '../../scan/ignoreRules';
+import { VERSIONS_DIR } from '../../versions/versionName';
 import { inFlightWindow } from '../../transfer/bandwidth';
 import { MultiHash } from '../../scan/multiHash';
 import { fsError } from '../fsErrors';
@@ -296,6 +297,7 @@ export class SftpDestination implements Destination, ServerSideMove, BatchUpload
         for (const d of names) {
           if (d.filename === '.' || d.filename === '..') continue;
           const childRel = rel === '' ? d.filename : `${rel}/${d.filename}`;
+          if (rel === '' && d.filename === VERSIONS_DIR) continue; // Ferry's versions, never synced
           if (d.attrs.isDirectory()) next.push(childRel);
           else if (d.attrs.isFile()) {
             const e = entryOf(childRel, d.attrs.size, d.attrs.mtime);

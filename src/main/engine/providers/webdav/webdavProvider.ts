@@ -8,6 +8,7 @@ import type { DestinationConfig } from '../../../../shared/config';
 import { FerryError, type ErrorContext } from '../../../../shared/errors';
 import { formatBytes } from '../../../../shared/units';
 import { isTempName, tempFileName, tempHead } from '../../scan/ignoreRules';
+import { VERSIONS_DIR } from '../../versions/versionName';
 import { fileBody, openSource, readSmall, SMALL_FILE } from '../http/fileBody';
 import { type HttpAnswer, HttpTransport, networkError, type SendOptions, statusError } from '../http/httpTransport';
 import { joinRemote, normalizeRemotePath, parentOf } from '../remotePath';
@@ -449,6 +450,7 @@ export class WebdavDestination implements Destination, ServerSideMove, ServerSid
           const rel = this.relOf(r.href);
           if (rel === undefined || rel === done.dir) continue;
           if (done.dir !== '' && !rel.startsWith(`${done.dir}/`)) continue;
+          if (done.dir === '' && rel === VERSIONS_DIR) continue; // Ferry's versions, never synced
           if (r.collection) {
             this.collections.add(rel);
             queue.push(rel);

@@ -1,0 +1,163 @@
+import { versionPolicy } from '../../../shared/config';
+import { FerryError } from '../../../shared/errors';
+import { killPoint } from '../diagnostics/killPoint';
+import { canMove, type Destination, type ServerSideMove } from '../providers/types';
+import type { Dispatcher } from '../rules/dispatch';
+import type { Job } from '../store/jobStore';
+import type { Store } from '../store/store';
+import type { VersionCause, VersionRecord } from '../store/versionStore';
+import type { Clock } from './clock';
+import { versionLocation } from './versionName';
+
+export type VersionPolicy = { keepMs: number; max?: number };
+
+/** Destinations whose versions Ferry keeps itself, in `.ferry-versions/`, by a rename on the server. */
+const AREA_TYPES: ReadonlySet<string> = new Set(['local', 'sftp', 'ftp', 'webdav']);
+
+export function keepsVersionsInArea(dest: Destination): dest is Destination & ServerSideMove {
+  return AREA_TYPES.has(dest.type) && canMove(dest);
+}
+
+export type KeepRequest = {
+  rule: string;
+  folder: string;
+  /** The folder-relative path of the file the destination copy is of. */
+  path: string;
+  remotePath: string;
+  cause: VersionCause;
+};
+
+/**
+ * Keeps what a pass is about to replace or delete at a destination: the file is renamed into the
+ * destination's `.ferry-versions/` area (no bytes sent) and recorded. The order makes a crash at any
+ * instant lose nothing: the record is written first (pending), then the rename, then the record is
+ * marked kept; a pending record is settled later by looking at the destination (`settle`), and the
+ * area's names carry path and time, so a version is found again from the area alone.
+ */
+export class VersionKeeper {
+  private readonly settled = new Set<string>();
+
+  constructor(
+    private readonly store: Store,
+    private readonly now: Clock,
+  ) {}
+
+  /** The version kept, or undefined when nothing was there to keep. */
+  async keep(
+    dest: Destination & ServerSideMove,
+    req: KeepRequest,
+    policy: VersionPolicy,
+    signal?: AbortSignal,
+  ): Promise<VersionRecord | undefined> {
+    await this.settleOnce(dest, signal);
+    const there = await dest.stat(req.remotePath, signal);
+    if (!there || there.partial) return undefined;
+    const rec = this.store.shipped.get(dest.id, req.remotePath);
+    // Ferry knows the bytes only if the copy there is still the one it shipped, as it shipped it.
+    const ours =
+      rec !== undefined &&
+      rec.encoding === 'identity' &&
+      rec.size === there.size &&
+      (rec.remoteVersion === null || there.version === undefined || there.version === rec.remoteVersion);
+    let keptAt = this.now();
+    while (this.store.versions.at(dest.id, versionLocation(req.remotePath, keptAt))) keptAt++;
+    const base = {
+      destination: dest.id,
+      remotePath: req.remotePath,
+      keptAt,
+      size: there.size,
+      sha256: ours ? rec.sha256 : null,
+      location: versionLocation(req.remotePath, keptAt),
+      cause: req.cause,
+      rule: req.rule,
+      folder: req.folder,
+      path: req.path,
+    };
+    const id = this.store.versions.begin(base);
+    killPoint('version-recorded', req.remotePath);
+    let moved;
+    try {
+      moved = await dest.move(req.remotePath, base.location, signal);
+    } catch (err) {
+      // Gone meanwhile: nothing to keep. Any other failure may or may not have renamed it: the pending
+      // record stays, and the next look at the destination settles it.
+      if (err instanceof FerryError && err.kind === 'not-found') {
+        this.store.versions.forget(id);
+        return undefined;
+      }
+      this.settled.delete(dest.id);
+      throw err;
+    }
+    killPoint('version-moved', req.remotePath);
+    this.store.versions.kept(id, moved.size);
+    await this.prune(dest, req, policy, signal);
+    return { ...base, id, size: moved.size, state: 'kept' };
+  }
+
+  private async settleOnce(dest: Destination, signal?: AbortSignal): Promise<void> {
+    if (this.settled.has(dest.id)) return;
+    await settleVersions(this.store, dest, signal);
+    this.settled.add(dest.id);
+  }
+
+  /**
+   * Removes this rule's versions at the destination older than `keep`, and of this path beyond `max`
+   * (the newest stay). The version goes first, then its record: a crash between leaves a record the
+   * next prune removes again (removing a missing file is no error).
+   */
+  async prune(dest: Destination, req: Pick<KeepRequest, 'rule' | 'remotePath'>, policy: VersionPolicy, signal?: AbortSignal): Promise<number> {
+    const doomed = this.store.versions
+      .olderThan(dest.id, this.now() - policy.keepMs)
+      .filter((v) => v.rule === req.rule && v.state === 'kept');
+    if (policy.max !== undefined)
+      doomed.push(
+        ...this.store.versions
+          .ofPath(dest.id, req.remotePath)
+          .filter((v) => v.rule === req.rule && v.state === 'kept')
+          .slice(policy.max)
+          .filter((v) => !doomed.some((d) => d.id === v.id)),
+      );
+    for (const v of doomed) {
+      await dest.delete(v.location, signal);
+      this.store.versions.forget(v.id);
+    }
+    return doomed.length;
+  }
+}
+
+/** Pending records of a destination made true: the version is in the area (kept) or it is not (forgotten). */
+export async function settleVersions(store: Store, dest: Destination, signal?: AbortSignal): Promise<void> {
+  for (const v of store.versions.pending(dest.id)) {
+    const there = await dest.stat(v.location, signal);
+    // Not in the area: the rename never happened (the file is still at its path, or went otherwise).
+    // A destination that does not answer throws, and the record stays pending for the next look.
+    if (there) store.versions.kept(v.id, there.size);
+    else store.versions.forget(v.id);
+  }
+}
+
+/**
+ * The executor's hook: before a job of a rule with versions replaces or deletes a copy Ferry shipped
+ * to a destination that keeps its versions in the area, that copy is kept. Undefined when the rule
+ * keeps none, the destination keeps versions itself or cannot rename, or nothing Ferry shipped is there.
+ */
+export async function keepVersionOf(
+  job: Pick<Job, 'rule' | 'folder' | 'path' | 'remotePath' | 'destination'>,
+  dest: Destination,
+  cause: VersionCause,
+  deps: { store: Store; dispatcher: Dispatcher; versions?: VersionKeeper },
+  signal?: AbortSignal,
+): Promise<VersionRecord | undefined> {
+  if (!deps.versions || job.remotePath === undefined || !keepsVersionsInArea(dest)) return undefined;
+  const rule = deps.dispatcher.rule(job.rule);
+  const policy = rule && versionPolicy(rule);
+  if (!policy) return undefined;
+  // Only over a copy Ferry shipped: a first upload costs no look at the destination.
+  if (!deps.store.shipped.get(dest.id, job.remotePath)) return undefined;
+  return deps.versions.keep(
+    dest,
+    { rule: job.rule, folder: job.folder, path: job.path, remotePath: job.remotePath, cause },
+    policy,
+    signal,
+  );
+}
