@@ -20,6 +20,7 @@ import { confirmDaemonDeletes, daemonStatus, runDaemon, stopDaemon } from './dae
 import { attachProgress } from './progress';
 import { planReport } from './planReport';
 import { summaryJson, summaryLines } from './summary';
+import { addVersionCommands } from './versionsCommands';
 
 /** Exit codes: documented in the README. */
 export const EXIT = { ok: 0, incomplete: 1, usage: 2, unavailable: 3, interrupted: 130 } as const;
@@ -361,6 +362,14 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .action(async (opts: { pidfile: string }) => {
       setExit(await stopDaemon(opts.pidfile, io.stderr));
     });
+
+  addVersionCommands(program, io, setExit, {
+    common,
+    readConfig,
+    withEngine: (cfg, opts, run) => withEngine(cfg, opts, (deps) => run(deps)),
+    fail: (code, message) => new ExitError(code, message),
+    exit: EXIT,
+  });
 
   return program;
 }

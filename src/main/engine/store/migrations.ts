@@ -144,6 +144,7 @@ export const MIGRATIONS: readonly string[] = [
     rule         TEXT NOT NULL,
     folder       TEXT NOT NULL,
     path         TEXT NOT NULL,
+    since        INTEGER,
     UNIQUE (destination, location)
   );
   CREATE INDEX versions_by_path ON versions (destination, remote_path, kept_at);

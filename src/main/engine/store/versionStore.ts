@@ -24,6 +24,8 @@ export type VersionRecord = {
   folder: string;
   /** The folder-relative path of the file it was a version of. */
   path: string;
+  /** When these bytes arrived at the destination (Ferry shipped them then); null when unknown. */
+  since: number | null;
 };
 
 type Row = {
@@ -39,6 +41,7 @@ type Row = {
   rule: string;
   folder: string;
   path: string;
+  since: number | null;
 };
 
 const fromRow = (r: Row): VersionRecord => ({
@@ -54,6 +57,7 @@ const fromRow = (r: Row): VersionRecord => ({
   rule: r.rule,
   folder: r.folder,
   path: r.path,
+  since: r.since,
 });
 
 export class VersionStore {
@@ -68,8 +72,8 @@ export class VersionStore {
 
   constructor(db: Db) {
     this.insert = db.prepare(
-      `INSERT INTO versions (destination, remote_path, kept_at, size, sha256, location, state, cause, rule, folder, path)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO versions (destination, remote_path, kept_at, size, sha256, location, state, cause, rule, folder, path, since)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     this.markKept = db.prepare("UPDATE versions SET state = 'kept', size = ? WHERE id = ?");
     this.remove = db.prepare('DELETE FROM versions WHERE id = ?');
@@ -100,6 +104,7 @@ export class VersionStore {
       v.rule,
       v.folder,
       v.path,
+      v.since,
     );
     return Number(r.lastInsertRowid);
   }

@@ -72,6 +72,7 @@ export class VersionKeeper {
       rule: req.rule,
       folder: req.folder,
       path: req.path,
+      since: ours ? rec.shippedAt : null,
     };
     const id = this.store.versions.begin(base);
     killPoint('version-recorded', req.remotePath);
@@ -160,4 +161,43 @@ export async function keepVersionOf(
     policy,
     signal,
   );
+}
+
+/**
+ * Keeps a local file's bytes as a version at the destination (a restore about to write over a file
+ * that was never shipped as it is): uploaded into the area, verified by the provider, then recorded.
+ */
+export async function keepLocalBytes(
+  store: Store,
+  dest: Destination,
+  req: KeepRequest,
+  file: { absPath: string; size: number; mtimeMs: number; sha256: string },
+  keptAt: number,
+  signal: AbortSignal,
+): Promise<VersionRecord> {
+  let at = keptAt;
+  while (store.versions.at(dest.id, versionLocation(req.remotePath, at))) at++;
+  const base = {
+    destination: dest.id,
+    remotePath: req.remotePath,
+    keptAt: at,
+    size: file.size,
+    sha256: file.sha256,
+    location: versionLocation(req.remotePath, at),
+    cause: req.cause,
+    rule: req.rule,
+    folder: req.folder,
+    path: req.path,
+    since: null,
+  };
+  const id = store.versions.begin(base);
+  const entry = await dest.upload(
+    base.location,
+    { absPath: file.absPath, size: file.size, mtimeMs: file.mtimeMs, hashes: { sha256: file.sha256 } },
+    { signal },
+  );
+  if (entry.size !== file.size)
+    throw new FerryError('retryable', 'verify-failed', `${base.location}: the destination holds ${entry.size} bytes, not ${file.size}`);
+  store.versions.kept(id, entry.size);
+  return { ...base, id, state: 'kept' };
 }
