@@ -228,10 +228,15 @@ export const versionsSchema = z.strictObject({
   keep: z
     .union([z.string(), z.number()])
     .refine((v) => durationMs(v) !== undefined, {
-      message: 'keep is how long to keep replaced and deleted files: a duration such as 30d, 12h, 2w, or 0 to keep none',
+      message:
+        'keep is how long to keep replaced and deleted files: a duration such as 30d, 12h, 2w, or 0 to keep none',
     })
     .default('30d'),
-  max: z.number().int('max is a whole number of versions per file').min(1, 'max is at least 1 (keep: 0 turns versions off)').optional(),
+  max: z
+    .number()
+    .int('max is a whole number of versions per file')
+    .min(1, 'max is at least 1 (keep: 0 turns versions off)')
+    .optional(),
 });
 export type VersionsConfig = z.infer<typeof versionsSchema>;
 
@@ -367,9 +372,12 @@ export type Compression = (typeof COMPRESSIONS)[number];
  * nothing. Mirror and two-way rules keep 30 days unless told otherwise; backup and move rules only when
  * `versions` is given.
  */
-export function versionPolicy(rule: Pick<RuleConfig, 'mode' | 'versions'>): { keepMs: number; max?: number } | undefined {
+export function versionPolicy(
+  rule: Pick<RuleConfig, 'mode' | 'versions'>,
+): { keepMs: number; max?: number } | undefined {
   const v = rule.versions;
-  if (v === undefined) return rule.mode === 'mirror' || rule.mode === 'two-way' ? { keepMs: 30 * 86_400_000 } : undefined;
+  if (v === undefined)
+    return rule.mode === 'mirror' || rule.mode === 'two-way' ? { keepMs: 30 * 86_400_000 } : undefined;
   const keepMs = durationMs(v.keep) ?? 0;
   if (keepMs === 0) return undefined;
   return v.max !== undefined ? { keepMs, max: v.max } : { keepMs };

@@ -42,13 +42,21 @@ function destinationIds(cfg: FerryConfig, folders: readonly string[], rule: stri
   if (rule !== undefined) {
     const r = cfg.rules.find((x) => x.name === rule);
     if (!r)
-      throw kit.fail(kit.exit.usage, `no rule named "${rule}" (rules: ${cfg.rules.map((x) => `"${x.name}"`).join(', ') || 'none'})`);
+      throw kit.fail(
+        kit.exit.usage,
+        `no rule named "${rule}" (rules: ${cfg.rules.map((x) => `"${x.name}"`).join(', ') || 'none'})`,
+      );
     return [...r.to];
   }
   return [...new Set(cfg.rules.filter((r) => r.from.some((f) => folders.includes(f))).flatMap((r) => r.to))];
 }
 
-async function connect(cfg: FerryConfig, deps: EngineDeps, ids: readonly string[], kit: CliKit): Promise<Destination[]> {
+async function connect(
+  cfg: FerryConfig,
+  deps: EngineDeps,
+  ids: readonly string[],
+  kit: CliKit,
+): Promise<Destination[]> {
   const out: Destination[] = [];
   try {
     for (const id of ids) {
@@ -95,14 +103,19 @@ export function addVersionCommands(program: Command, io: Io, setExit: (code: num
         }
         const files = catalog(deps.store, t.folder.id, t.path, ids);
         if (files.length === 0)
-          throw kit.fail(kit.exit.incomplete, `${typed}: Ferry never shipped it to ${ids.map((i) => `"${i}"`).join(', ') || 'any destination'}, so it has no versions`);
+          throw kit.fail(
+            kit.exit.incomplete,
+            `${typed}: Ferry never shipped it to ${ids.map((i) => `"${i}"`).join(', ') || 'any destination'}, so it has no versions`,
+          );
         if (opts.json) {
           const json = files.map((f) => ({
             folder: f.folder,
             path: f.path,
             destination: f.destination,
             remotePath: f.remotePath,
-            current: f.current ? { shippedAt: when(f.current.shippedAt), size: f.current.size, sha256: f.current.sha256 } : null,
+            current: f.current
+              ? { shippedAt: when(f.current.shippedAt), size: f.current.size, sha256: f.current.sha256 }
+              : null,
             versions: f.versions.map((v) => ({
               keptAt: when(v.keptAt),
               since: v.since === null ? null : when(v.since),
@@ -116,9 +129,14 @@ export function addVersionCommands(program: Command, io: Io, setExit: (code: num
         } else
           for (const f of files) {
             io.stdout.write(`${f.path} at ${f.destination}\n`);
-            if (f.current) io.stdout.write(`  now      since ${when(f.current.shippedAt)}  ${f.current.size} B  ${short(f.current.sha256)}\n`);
+            if (f.current)
+              io.stdout.write(
+                `  now      since ${when(f.current.shippedAt)}  ${f.current.size} B  ${short(f.current.sha256)}\n`,
+              );
             for (const v of f.versions)
-              io.stdout.write(`  ${v.cause.padEnd(8)} ${when(v.keptAt)}  ${v.size} B  ${short(v.sha256)}  (${v.location})\n`);
+              io.stdout.write(
+                `  ${v.cause.padEnd(8)} ${when(v.keptAt)}  ${v.size} B  ${short(v.sha256)}  (${v.location})\n`,
+              );
           }
         setExit(kit.exit.ok);
       });
@@ -139,7 +157,10 @@ export function addVersionCommands(program: Command, io: Io, setExit: (code: num
       const clock = processClock();
       const at = parseMoment(opts.at, clock());
       if (at === undefined)
-        throw kit.fail(kit.exit.usage, `--at "${opts.at}": not a time; give ISO 8601 (2026-12-07T18:15:00Z) or "2 hours ago"`);
+        throw kit.fail(
+          kit.exit.usage,
+          `--at "${opts.at}": not a time; give ISO 8601 (2026-12-07T18:15:00Z) or "2 hours ago"`,
+        );
       const targets = paths.map((p) => locate(cfg, p, kit));
       const ids = destinationIds(cfg, [...new Set(targets.map((t) => t.folder.id))], opts.rule, kit);
       await kit.withEngine(cfg, opts, async (deps) => {

@@ -30,7 +30,8 @@ export function catalog(store: Store, folder: string, path: string, destinations
     return e;
   };
   for (const v of store.versions.belowSource(folder, path))
-    if (v.state === 'kept' && destinations.includes(v.destination)) entry(v.destination, v.path, v.remotePath).versions.push(v);
+    if (v.state === 'kept' && destinations.includes(v.destination))
+      entry(v.destination, v.path, v.remotePath).versions.push(v);
   for (const d of destinations)
     for (const r of store.shipped.forDestination(d))
       if (r.folder === folder && below(r.path, path)) entry(d, r.path, r.remotePath).current = r;
@@ -39,9 +40,7 @@ export function catalog(store: Store, folder: string, path: string, destinations
 
 /** Where a file's bytes as they were at `at` are: a kept version, the copy there now, or nothing (it did not exist). */
 export type Moment =
-  | { kind: 'version'; version: VersionRecord }
-  | { kind: 'current'; record: ShippedRecord }
-  | { kind: 'absent' };
+  { kind: 'version'; version: VersionRecord } | { kind: 'current'; record: ShippedRecord } | { kind: 'absent' };
 
 /**
  * The file as it was at `at`. A version kept at k held the file until k, since it arrived (`since`,

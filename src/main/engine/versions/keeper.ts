@@ -106,7 +106,12 @@ export class VersionKeeper {
    * (the newest stay). The version goes first, then its record: a crash between leaves a record the
    * next prune removes again (removing a missing file is no error).
    */
-  async prune(dest: Destination, req: Pick<KeepRequest, 'rule' | 'remotePath'>, policy: VersionPolicy, signal?: AbortSignal): Promise<number> {
+  async prune(
+    dest: Destination,
+    req: Pick<KeepRequest, 'rule' | 'remotePath'>,
+    policy: VersionPolicy,
+    signal?: AbortSignal,
+  ): Promise<number> {
     const doomed = this.store.versions
       .olderThan(dest.id, this.now() - policy.keepMs)
       .filter((v) => v.rule === req.rule && v.state === 'kept');
@@ -197,7 +202,11 @@ export async function keepLocalBytes(
     { signal },
   );
   if (entry.size !== file.size)
-    throw new FerryError('retryable', 'verify-failed', `${base.location}: the destination holds ${entry.size} bytes, not ${file.size}`);
+    throw new FerryError(
+      'retryable',
+      'verify-failed',
+      `${base.location}: the destination holds ${entry.size} bytes, not ${file.size}`,
+    );
   store.versions.kept(id, entry.size);
   return { ...base, id, state: 'kept' };
 }

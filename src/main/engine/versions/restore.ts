@@ -69,9 +69,14 @@ export async function restore(req: RestoreRequest): Promise<Restored[]> {
     const files = catalog(req.store, t.folder.id, t.path, ids);
     const label = t.path === '' ? `folder "${t.folder.id}"` : `"${t.path}" in folder "${t.folder.id}"`;
     if (files.length === 0)
-      throw new FerryError('not-found', 'never-synced', `${label}: Ferry never shipped it to ${ids.map((i) => `"${i}"`).join(', ')}, so it has no versions`, {
-        hint: 'check the path (relative to where you run ferry, or absolute) and --rule; `ferry versions` lists what is kept',
-      });
+      throw new FerryError(
+        'not-found',
+        'never-synced',
+        `${label}: Ferry never shipped it to ${ids.map((i) => `"${i}"`).join(', ')}, so it has no versions`,
+        {
+          hint: 'check the path (relative to where you run ferry, or absolute) and --rule; `ferry versions` lists what is kept',
+        },
+      );
     const seen = new Set<string>();
     for (const f of files) {
       if (seen.has(f.path)) continue; // the first destination that knows the file answers for it
@@ -91,11 +96,22 @@ export async function restore(req: RestoreRequest): Promise<Restored[]> {
         });
     }
     if (![...seen].some((p) => p === t.path || t.path === '' || p.startsWith(`${t.path}/`))) {
-      const times = files.flatMap((f) => [...f.versions.map((v) => v.since ?? v.keptAt), ...(f.current ? [f.current.shippedAt] : [])]);
+      const times = files.flatMap((f) => [
+        ...f.versions.map((v) => v.since ?? v.keptAt),
+        ...(f.current ? [f.current.shippedAt] : []),
+      ]);
       const earliest = times.length > 0 ? Math.min(...times) : undefined;
-      throw new FerryError('not-found', 'no-version-then', `${label} did not exist at ${when(req.at)} as far as Ferry kept it`, {
-        hint: earliest !== undefined ? `the earliest moment kept is ${when(earliest)}; \`ferry versions\` lists every version` : 'nothing of it is kept',
-      });
+      throw new FerryError(
+        'not-found',
+        'no-version-then',
+        `${label} did not exist at ${when(req.at)} as far as Ferry kept it`,
+        {
+          hint:
+            earliest !== undefined
+              ? `the earliest moment kept is ${when(earliest)}; \`ferry versions\` lists every version`
+              : 'nothing of it is kept',
+        },
+      );
     }
   }
   // 1: every file fetched and verified beside its place, under a temporary name.
@@ -111,9 +127,14 @@ export async function restore(req: RestoreRequest): Promise<Restored[]> {
       const sha = (await sha256Of(temp)) as string;
       const st = await lstat(temp);
       if (st.size !== c.size || (c.sha256 !== null && sha !== c.sha256))
-        throw new FerryError('retryable', 'verify-failed', `${c.file.path}: the bytes kept at "${c.dest.id}" (${c.location}) are not the ones recorded (${st.size} bytes, SHA-256 ${sha.slice(0, 12)}…)`, {
-          hint: 'nothing was restored; the kept copy may have been changed at the destination',
-        });
+        throw new FerryError(
+          'retryable',
+          'verify-failed',
+          `${c.file.path}: the bytes kept at "${c.dest.id}" (${c.location}) are not the ones recorded (${st.size} bytes, SHA-256 ${sha.slice(0, 12)}…)`,
+          {
+            hint: 'nothing was restored; the kept copy may have been changed at the destination',
+          },
+        );
       (fetched[fetched.length - 1] as { sha256: string }).sha256 = sha;
     }
   } catch (err) {
@@ -124,7 +145,15 @@ export async function restore(req: RestoreRequest): Promise<Restored[]> {
   const keeper = new VersionKeeper(req.store, req.clock);
   const out: Restored[] = [];
   for (const { c, temp, final, sha256 } of fetched) {
-    const r: Restored = { folder: c.file.folder, path: c.file.path, file: final, destination: c.dest.id, from: c.location, size: c.size, sha256 };
+    const r: Restored = {
+      folder: c.file.folder,
+      path: c.file.path,
+      file: final,
+      destination: c.dest.id,
+      from: c.location,
+      size: c.size,
+      sha256,
+    };
     const now = await sha256Of(final);
     if (now === sha256) {
       await unlink(temp);
@@ -155,11 +184,22 @@ async function keepCurrent(
   abs: string,
   sha256: string,
 ): Promise<string> {
-  const what = { rule: f.current?.rule ?? f.versions[0]?.rule ?? '', folder: f.folder, path: f.path, remotePath: f.remotePath, cause: 'restore' as const };
+  const what = {
+    rule: f.current?.rule ?? f.versions[0]?.rule ?? '',
+    folder: f.folder,
+    path: f.path,
+    remotePath: f.remotePath,
+    cause: 'restore' as const,
+  };
   if (!keepsVersionsInArea(dest))
-    throw new FerryError('permanent', 'cannot-keep', `"${f.path}": destination "${dest.id}" cannot keep the current file as a version`, {
-      hint: 'restore with --to DIR instead, then move the files yourself',
-    });
+    throw new FerryError(
+      'permanent',
+      'cannot-keep',
+      `"${f.path}": destination "${dest.id}" cannot keep the current file as a version`,
+      {
+        hint: 'restore with --to DIR instead, then move the files yourself',
+      },
+    );
   if (f.current?.sha256 === sha256 && f.current.encoding === 'identity') {
     const v = await keeper.keep(dest, what, { keepMs: Number.MAX_SAFE_INTEGER }, req.signal);
     if (v) {
@@ -168,6 +208,13 @@ async function keepCurrent(
     }
   }
   const st = await lstat(abs);
-  const v = await keepLocalBytes(req.store, dest, what, { absPath: abs, size: st.size, mtimeMs: st.mtimeMs, sha256 }, req.clock(), req.signal);
+  const v = await keepLocalBytes(
+    req.store,
+    dest,
+    what,
+    { absPath: abs, size: st.size, mtimeMs: st.mtimeMs, sha256 },
+    req.clock(),
+    req.signal,
+  );
   return v.location;
 }
