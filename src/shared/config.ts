@@ -212,7 +212,8 @@ export const COMPRESSIONS = ['gzip', 'zstd'] as const;
 /** A duration as written in a config: `30d`, `12h`, `90m`, `45s`, `2w`, or `0` (never). */
 const DURATION_UNITS_MS = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 } as const;
 export function durationMs(v: string | number): number | undefined {
-  if (typeof v === 'number') return Number.isInteger(v) && v >= 0 ? v * 1000 : undefined;
+  // A bare number other than 0 says no unit: 30 seconds or 30 days? Refused rather than guessed.
+  if (typeof v === 'number') return v === 0 ? 0 : undefined;
   const m = /^\s*(\d+)\s*([smhdw])?\s*$/.exec(v);
   if (!m) return undefined;
   const n = Number(m[1]);
