@@ -10,6 +10,7 @@ import { processClock } from '../engine/versions/clock';
 import { settleVersions } from '../engine/versions/keeper';
 import { restore } from '../engine/versions/restore';
 import { parseMoment } from '../engine/versions/timeSpec';
+import { versionDestinations } from '../engine/versions/versionsApi';
 
 type Io = { stdout: NodeJS.WriteStream; stderr: NodeJS.WriteStream };
 type Common = { config: string; stateDir?: string; json?: boolean; rule?: string };
@@ -39,16 +40,11 @@ function locate(cfg: FerryConfig, typed: string, kit: CliKit): { folder: FolderC
 
 /** The destinations whose versions a command looks at: --rule's, else those of every rule reading the folder. */
 function destinationIds(cfg: FerryConfig, folders: readonly string[], rule: string | undefined, kit: CliKit): string[] {
-  if (rule !== undefined) {
-    const r = cfg.rules.find((x) => x.name === rule);
-    if (!r)
-      throw kit.fail(
-        kit.exit.usage,
-        `no rule named "${rule}" (rules: ${cfg.rules.map((x) => `"${x.name}"`).join(', ') || 'none'})`,
-      );
-    return [...r.to];
+  try {
+    return versionDestinations(cfg, folders, rule);
+  } catch (err) {
+    throw kit.fail(kit.exit.usage, (err as Error).message);
   }
-  return [...new Set(cfg.rules.filter((r) => r.from.some((f) => folders.includes(f))).flatMap((r) => r.to))];
 }
 
 async function connect(

@@ -1,3 +1,4 @@
+import { momentAt, type Moment } from '../../../shared/versions';
 import type { ShippedRecord } from '../store/shippedStore';
 import type { Store } from '../store/store';
 import type { VersionRecord } from '../store/versionStore';
@@ -39,17 +40,6 @@ export function catalog(store: Store, folder: string, path: string, destinations
 }
 
 /** Where a file's bytes as they were at `at` are: a kept version, the copy there now, or nothing (it did not exist). */
-export type Moment =
-  { kind: 'version'; version: VersionRecord } | { kind: 'current'; record: ShippedRecord } | { kind: 'absent' };
-
-/**
- * The file as it was at `at`. A version kept at k held the file until k, since it arrived (`since`,
- * when known); the oldest version kept after `at` is the one that was there then. With none, the copy
- * there now was, if it arrived by then.
- */
-export function momentOf(f: FileVersions, at: number): Moment {
-  const after = f.versions.filter((v) => v.keptAt > at).sort((a, b) => a.keptAt - b.keptAt)[0];
-  if (after) return after.since !== null && after.since > at ? { kind: 'absent' } : { kind: 'version', version: after };
-  if (f.current && f.current.shippedAt <= at) return { kind: 'current', record: f.current };
-  return { kind: 'absent' };
+export function momentOf(f: FileVersions, at: number): Moment<VersionRecord, ShippedRecord> {
+  return momentAt(f.versions, f.current, at);
 }

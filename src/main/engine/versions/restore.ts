@@ -90,9 +90,9 @@ export async function restore(req: RestoreRequest): Promise<Restored[]> {
         chosen.push({
           file: f,
           dest,
-          location: m.record.remotePath,
-          sha256: m.record.encoding === 'identity' ? m.record.sha256 : null,
-          size: m.record.size,
+          location: m.current.remotePath,
+          sha256: m.current.encoding === 'identity' ? m.current.sha256 : null,
+          size: m.current.size,
         });
     }
     if (![...seen].some((p) => p === t.path || t.path === '' || p.startsWith(`${t.path}/`))) {
