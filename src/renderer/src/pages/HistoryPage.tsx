@@ -8,6 +8,7 @@ import { formatBytes, formatDayAndTime, formatDuration } from '../lib/format';
 import { usePagedRows } from '../lib/pagedRows';
 import { useDebounced } from '../lib/useDebounced';
 import { useMediaQuery } from '../lib/useMediaQuery';
+import { versionsHref } from './versions/versionsRoute';
 import { csvHeader, csvRows } from './history/historyCsv';
 
 type Filters = { search: string; destination: string; outcome: string; from: string; to: string };
@@ -60,7 +61,9 @@ function columns(narrow: boolean): Column<HistoryEntry>[] {
       width: 'minmax(0, 2.2fr)',
       render: (r) => (
         <span className="cell-lines mono">
-          <span className="truncate">{r.path}</span>
+          <a className="truncate" href={versionsHref(r.folder, r.path)} title="Versions of this file">
+            {r.path}
+          </a>
           <span className="truncate muted" data-testid="history-remote">
             {r.remotePath ? `→ ${r.remotePath}` : '—'}
           </span>
