@@ -86,7 +86,7 @@ describe('the Versions panel, in Chromium, against a real daemon', () => {
   it('previews and restores the folder as it was, keeping the replaced file as a version', async () => {
     // The moment, to the second, in the input's local time.
     const local = new Date(moment - new Date(moment).getTimezoneOffset() * 60_000).toISOString().slice(0, 19);
-    await page.getByLabel('Moment').fill(local);
+    await page.getByLabel('Moment', { exact: true }).fill(local);
     const preview = page.getByTestId('restore-preview');
     await preview.getByText('docs/a.txt').waitFor();
     expect(await preview.textContent()).toMatch(

@@ -195,7 +195,7 @@ export function VersionsPage(): React.JSX.Element {
                       type="button"
                       className="btn btn--small"
                       disabled={restore.isPending}
-                      aria-label={`Restore ${f.path} as it was before ${formatWhen(v.keptAt)}`}
+                      aria-label={`Restore this version of ${f.path}, kept ${formatWhen(v.keptAt)}`}
                       onClick={() => run([f.path], v.keptAt - 1)}
                     >
                       Restore this version
