@@ -27,7 +27,7 @@ import { executeTwoWay, renameRemote } from './twoWayExec';
 import { killPoint } from '../diagnostics/killPoint';
 import type { ShippedRecord } from '../store/shippedStore';
 import type { Store } from '../store/store';
-import { keepVersionOf, type VersionKeeper } from '../versions/keeper';
+import { keepVersionOf, movedAside, type VersionKeeper } from '../versions/keeper';
 
 export type ExecutorDeps = {
   store: Store;
@@ -74,7 +74,10 @@ export async function executeJob(job: Job, opts: TransferOpts, deps: ExecutorDep
       destination: destinationOf(job, deps),
       root: folderRoot(job, deps),
       upload: (j) => upload(j, opts, deps),
-      keepDeleted: (j) => keepVersionOf(j, destinationOf(job, deps), 'deleted', deps, opts.signal),
+      keepDeleted: async (j) => {
+        const kept = await keepVersionOf(j, destinationOf(job, deps), 'deleted', deps, opts.signal);
+        return movedAside(kept) ? kept : undefined;
+      },
     });
   switch (job.kind) {
     case 'upload':
@@ -191,7 +194,7 @@ async function upload(job: Job, opts: TransferOpts, deps: ExecutorDeps): Promise
   try {
     // The copy it replaces is kept first; then nothing is at the path for a conditional write to compare.
     const kept = await keepVersionOf(job, dest, 'replaced', deps, opts.signal);
-    const replaces = kept
+    const replaces = movedAside(kept)
       ? { replaces: null }
       : job.detail && 'remoteVersion' in job.detail
         ? { replaces: job.detail.remoteVersion ?? null }
@@ -547,7 +550,7 @@ async function deleteRemote(job: Job, opts: TransferOpts, deps: ExecutorDeps): P
     }
   }
   const kept = await keepVersionOf(job, dest, 'deleted', deps, opts.signal);
-  if (!kept) await dest.delete(remotePath, opts.signal);
+  if (!movedAside(kept)) await dest.delete(remotePath, opts.signal);
   deps.store.shipped.delete(job.destination as string, remotePath);
   return { outcome: 'done', bytes: 0, ...(kept ? { note: `kept as a version (${kept.location})` } : {}) };
 }

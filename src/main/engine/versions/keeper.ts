@@ -1,13 +1,16 @@
 import { versionPolicy } from '../../../shared/config';
 import { FerryError } from '../../../shared/errors';
 import { killPoint } from '../diagnostics/killPoint';
-import { canMove, type Destination, type ServerSideMove } from '../providers/types';
+import { canMove, type Destination, keepsOwnVersions, type ServerSideMove } from '../providers/types';
 import type { Dispatcher } from '../rules/dispatch';
 import type { Job } from '../store/jobStore';
 import type { Store } from '../store/store';
 import type { VersionCause, VersionRecord } from '../store/versionStore';
 import type { Clock } from './clock';
-import { versionLocation } from './versionName';
+import { isVersionsArea, versionLocation } from './versionName';
+
+/** A version the destination keeps itself is located by its own name for it: `rev:<revision>`. */
+export const OWN_VERSION = 'rev:';
 
 export type VersionPolicy = { keepMs: number; max?: number };
 
@@ -95,6 +98,49 @@ export class VersionKeeper {
     return { ...base, id, size: moved.size, state: 'kept' };
   }
 
+  /**
+   * Where the destination keeps versions itself (Dropbox's revisions), the copy about to be replaced
+   * or deleted is only noted: its revision, recorded with the hash Ferry shipped. The pass then
+   * replaces or deletes it as usual, and the service keeps those bytes under that revision.
+   */
+  async note(
+    dest: Destination,
+    req: KeepRequest,
+    policy: VersionPolicy,
+    signal?: AbortSignal,
+  ): Promise<VersionRecord | undefined> {
+    const there = await dest.stat(req.remotePath, signal);
+    if (!there || there.partial || there.version === undefined) return undefined;
+    const rec = this.store.shipped.get(dest.id, req.remotePath);
+    const ours =
+      rec !== undefined &&
+      rec.encoding === 'identity' &&
+      rec.size === there.size &&
+      (rec.remoteVersion === null || rec.remoteVersion === there.version);
+    const location = `${OWN_VERSION}${there.version}`;
+    const existing = this.store.versions.at(dest.id, location);
+    if (existing) return existing;
+    const base = {
+      destination: dest.id,
+      remotePath: req.remotePath,
+      keptAt: this.now(),
+      size: there.size,
+      sha256: ours ? rec.sha256 : null,
+      location,
+      cause: req.cause,
+      rule: req.rule,
+      folder: req.folder,
+      path: req.path,
+      since: ours ? rec.shippedAt : null,
+    };
+    const id = this.store.versions.begin(base);
+    this.store.versions.kept(id, there.size);
+    // The service prunes its own revisions; Ferry forgets its notes of them by the rule's policy.
+    for (const v of this.store.versions.olderThan(dest.id, this.now() - policy.keepMs))
+      if (v.rule === req.rule) this.store.versions.forget(v.id);
+    return { ...base, id, state: 'kept' };
+  }
+
   private async settleOnce(dest: Destination, signal?: AbortSignal): Promise<void> {
     if (this.settled.has(dest.id)) return;
     await settleVersions(this.store, dest, signal);
@@ -114,12 +160,12 @@ export class VersionKeeper {
   ): Promise<number> {
     const doomed = this.store.versions
       .olderThan(dest.id, this.now() - policy.keepMs)
-      .filter((v) => v.rule === req.rule && v.state === 'kept');
+      .filter((v) => v.rule === req.rule && v.state === 'kept' && isVersionsArea(v.location));
     if (policy.max !== undefined)
       doomed.push(
         ...this.store.versions
           .ofPath(dest.id, req.remotePath)
-          .filter((v) => v.rule === req.rule && v.state === 'kept')
+          .filter((v) => v.rule === req.rule && v.state === 'kept' && isVersionsArea(v.location))
           .slice(policy.max)
           .filter((v) => !doomed.some((d) => d.id === v.id)),
       );
@@ -133,7 +179,7 @@ export class VersionKeeper {
 
 /** Pending records of a destination made true: the version is in the area (kept) or it is not (forgotten). */
 export async function settleVersions(store: Store, dest: Destination, signal?: AbortSignal): Promise<void> {
-  for (const v of store.versions.pending(dest.id)) {
+  for (const v of store.versions.pending(dest.id).filter((p) => isVersionsArea(p.location))) {
     const there = await dest.stat(v.location, signal);
     // Not in the area: the rename never happened (the file is still at its path, or went otherwise).
     // A destination that does not answer throws, and the record stays pending for the next look.
@@ -154,18 +200,21 @@ export async function keepVersionOf(
   deps: { store: Store; dispatcher: Dispatcher; versions?: VersionKeeper },
   signal?: AbortSignal,
 ): Promise<VersionRecord | undefined> {
-  if (!deps.versions || job.remotePath === undefined || !keepsVersionsInArea(dest)) return undefined;
+  if (!deps.versions || job.remotePath === undefined) return undefined;
+  if (!keepsVersionsInArea(dest) && !keepsOwnVersions(dest)) return undefined;
   const rule = deps.dispatcher.rule(job.rule);
   const policy = rule && versionPolicy(rule);
   if (!policy) return undefined;
   // Only over a copy Ferry shipped: a first upload costs no look at the destination.
   if (!deps.store.shipped.get(dest.id, job.remotePath)) return undefined;
-  return deps.versions.keep(
-    dest,
-    { rule: job.rule, folder: job.folder, path: job.path, remotePath: job.remotePath, cause },
-    policy,
-    signal,
-  );
+  const req = { rule: job.rule, folder: job.folder, path: job.path, remotePath: job.remotePath, cause };
+  if (keepsVersionsInArea(dest)) return deps.versions.keep(dest, req, policy, signal);
+  return deps.versions.note(dest, req, policy, signal);
+}
+
+/** Whether a kept version was moved out of the file's way (the area), or only noted (the destination keeps it). */
+export function movedAside(v: VersionRecord | undefined): v is VersionRecord {
+  return v !== undefined && isVersionsArea(v.location);
 }
 
 /**

@@ -4,13 +4,13 @@ import { dirname, join } from 'node:path';
 import type { FolderConfig } from '../../../shared/config';
 import { FerryError } from '../../../shared/errors';
 import { flushFolder } from '../providers/local/groupCommit';
-import type { Destination } from '../providers/types';
+import { type Destination, keepsOwnVersions } from '../providers/types';
 import { tempFileName } from '../scan/ignoreRules';
 import { MultiHash } from '../scan/multiHash';
 import type { Store } from '../store/store';
 import { catalog, type FileVersions, momentOf } from './catalog';
 import type { Clock } from './clock';
-import { keepLocalBytes, keepsVersionsInArea, VersionKeeper } from './keeper';
+import { keepLocalBytes, keepsVersionsInArea, OWN_VERSION, VersionKeeper } from './keeper';
 
 export type RestoreTarget = { folder: FolderConfig; path: string };
 
@@ -123,7 +123,9 @@ export async function restore(req: RestoreRequest): Promise<Restored[]> {
       await mkdir(dirname(final), { recursive: true });
       const temp = join(dirname(final), tempFileName('restore-'));
       fetched.push({ c, temp, final, sha256: '' });
-      await c.dest.download(c.location, temp, { signal: req.signal });
+      if (c.location.startsWith(OWN_VERSION) && keepsOwnVersions(c.dest))
+        await c.dest.downloadVersion(c.location.slice(OWN_VERSION.length), temp, { signal: req.signal });
+      else await c.dest.download(c.location, temp, { signal: req.signal });
       const sha = (await sha256Of(temp)) as string;
       const st = await lstat(temp);
       if (st.size !== c.size || (c.sha256 !== null && sha !== c.sha256))
@@ -191,6 +193,12 @@ async function keepCurrent(
     remotePath: f.remotePath,
     cause: 'restore' as const,
   };
+  // The destination keeps its own versions: the copy there, if it is the current file, is noted, and
+  // the next pass's upload leaves it among the service's revisions.
+  if (keepsOwnVersions(dest) && f.current?.sha256 === sha256) {
+    const v = await keeper.note(dest, what, { keepMs: Number.MAX_SAFE_INTEGER }, req.signal);
+    if (v) return v.location;
+  }
   if (!keepsVersionsInArea(dest))
     throw new FerryError(
       'permanent',
