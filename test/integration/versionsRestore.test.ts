@@ -17,6 +17,7 @@ import { runFerry, syncJson } from '../helpers/cli';
 import { readTree } from '../helpers/model/ops';
 import { writeConfig } from '../helpers/tree';
 import { startApacheDav, type ApacheDavServer } from '../servers/apacheDav';
+import { startDropboxEmulator, type DropboxEmulator } from '../servers/dropboxEmulator';
 import { startSshd, type SftpServer } from '../servers/sshd';
 
 /**
@@ -369,5 +370,76 @@ describe('restore refuses bad input, writing nothing', () => {
     const inPlace = await ferry(['restore', '--at', moment, join(folder, 'docs')]);
     expect(inPlace.code).toBe(1);
     nothingWritten();
+  }, 120_000);
+});
+
+describe("versions and restore at Dropbox (the project's emulator): its own revisions, nothing moved", () => {
+  let emu: DropboxEmulator;
+  beforeAll(async () => {
+    emu = await startDropboxEmulator();
+  });
+  afterAll(() => emu?.close());
+
+  it('notes the revisions a mirror replaces or deletes; restore --at reads them back by revision, byte for byte', async () => {
+    const base = join(root, 'dropbox');
+    const folder = join(base, 'work');
+    mkdirSync(join(folder, 'docs', 'deep'), { recursive: true });
+    const config = writeConfig(
+      join(base, 'ferry.yml'),
+      [
+        'folders:',
+        `  - { id: work, path: ${JSON.stringify(folder)} }`,
+        'destinations:',
+        '  - id: dest',
+        '    type: dropbox',
+        '    app_key: ferry-test-app',
+        '    refresh_token: env:FERRY_TEST_DBX_TOKEN',
+        `    endpoint: ${emu.url}`,
+        '    root: /mirror',
+        'rules:',
+        '  - { name: m, from: [work], to: [dest], mode: mirror }',
+        '',
+      ].join('\n'),
+    );
+    const state = join(base, 'state');
+    const env = { FERRY_TEST_DBX_TOKEN: emu.issueRefreshToken() };
+    const ferry = (args: string[]) => runFerry([...args, '--config', config, '--state-dir', state], { env });
+    const before = {
+      'a.txt': Buffer.from('first a'),
+      'docs/m.txt': Buffer.from('m, deleted later'),
+      'docs/deep/n.bin': Buffer.from(Array.from({ length: 70_000 }, (_, i) => (i * 7) % 256)),
+    };
+    for (const [p, c] of Object.entries(before)) writeFileSync(join(folder, p), c);
+    expect((await syncJson(config, state, { env })).code).toBe(0);
+    await new Promise((r) => setTimeout(r, 20));
+    const moment = new Date().toISOString();
+    await new Promise((r) => setTimeout(r, 20));
+    writeFileSync(join(folder, 'a.txt'), 'second a');
+    writeFileSync(join(folder, 'docs/deep/n.bin'), 'n replaced');
+    unlinkSync(join(folder, 'docs/m.txt'));
+    const second = await syncJson(config, state, { env });
+    expect(second.code, second.stderr + second.stdout).toBe(0);
+    // Nothing moved aside: the mirror holds exactly the folder; Dropbox keeps the rest as revisions.
+    expect([...emu.files().keys()].sort()).toEqual(['mirror/a.txt', 'mirror/docs/deep/n.bin']);
+    const json = JSON.parse((await ferry(['versions', folder, '--json'])).stdout) as VersionsJson;
+    const byPath = new Map(json.map((f) => [f.path, f]));
+    for (const [p, c] of Object.entries(before)) {
+      const v = byPath.get(p)?.versions ?? [];
+      expect(v, p).toHaveLength(1);
+      expect(v[0]?.sha256, p).toBe(sha(c));
+      expect(v[0]?.location, p).toMatch(/^rev:[0-9a-f]{9,}$/);
+    }
+    const out = join(base, 'restored');
+    const r = await ferry(['restore', '--at', moment, '--to', out, join(folder, 'a.txt'), join(folder, 'docs')]);
+    expect(r.code, r.stderr + r.stdout).toBe(0);
+    expect(readTree(out, [])).toEqual(new Map(Object.entries(before)));
+    // Into the folder: the current copy (Dropbox holds it) is noted as a version first.
+    const inPlace = await ferry(['restore', '--at', moment, join(folder, 'docs')]);
+    expect(inPlace.code, inPlace.stderr + inPlace.stdout).toBe(0);
+    expect(readFileSync(join(folder, 'docs/deep/n.bin'))).toEqual(before['docs/deep/n.bin']);
+    const after = JSON.parse(
+      (await ferry(['versions', join(folder, 'docs/deep/n.bin'), '--json'])).stdout,
+    ) as VersionsJson;
+    expect(after[0]?.versions.find((v) => v.cause === 'restore')?.sha256).toBe(sha(Buffer.from('n replaced')));
   }, 120_000);
 });
