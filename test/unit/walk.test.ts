@@ -2,8 +2,8 @@ import { mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync, writeFileSync } 
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { IgnoreStack, isTempName } from '../../src/main/engine/scan/ignoreRules';
-import { walkFolder } from '../../src/main/engine/scan/walk';
+import { IgnoreStack, isTempName, tempFileName, TRASH_DIR } from '../../src/main/engine/scan/ignoreRules';
+import { walkFolder, walkInChunks, type WalkedFile } from '../../src/main/engine/scan/walk';
 
 let root: string;
 
@@ -177,5 +177,55 @@ describe('ignore rules', () => {
 
   it('ignores nothing without patterns', () => {
     expect(IgnoreStack.forRoot([]).ignores('anything', false)).toBe(false);
+  });
+});
+
+describe("walkInChunks in 'listing' mode (a local destination's listing)", () => {
+  const listing = (patterns: string[] = []) => {
+    const walk = walkInChunks('dst', root, patterns, { index: 0, of: 1 }, undefined, 2, 'listing');
+    const files: WalkedFile[] = [];
+    let chunks = 0;
+    for (;;) {
+      const step = walk.next();
+      if (step.done) return { ...step.value, files: [...files, ...step.value.files], chunks };
+      chunks++;
+      files.push(...step.value);
+    }
+  };
+
+  it('reports temporary files as partial, applies no ignore rules, and skips the trash folder', () => {
+    write('a.txt');
+    write(`sub/${tempFileName()}`);
+    write('.ferryignore', '*.log\n');
+    write('sub/app.log');
+    write(`${TRASH_DIR}/2026-12-07/old.txt`);
+    const res = listing(['sub']);
+    expect(res.complete).toBe(true);
+    const got = res.files.map((f) => `${f.path}${f.partial ? ' (partial)' : ''}`).sort();
+    expect(got).toEqual([
+      '.ferryignore',
+      'a.txt',
+      expect.stringMatching(/^sub\/\.ferrytmp-.* \(partial\)$/),
+      'sub/app.log',
+    ]);
+  });
+
+  it('neither follows nor lists symbolic links, to files or to folders', () => {
+    write('real/f.txt');
+    mkdirSync(join(root, 'outside-target'));
+    symlinkSync(join(root, 'real'), join(root, 'linkdir'));
+    symlinkSync(join(root, 'real', 'f.txt'), join(root, 'link.txt'));
+    expect(
+      listing()
+        .files.map((f) => f.path)
+        .sort(),
+    ).toEqual(['real/f.txt']);
+  });
+
+  it('hands its files over in chunks (a listing is never held whole)', () => {
+    for (let i = 0; i < 5; i++) write(`d${i}/f.txt`);
+    const res = listing();
+    expect(res.files).toHaveLength(5);
+    expect(res.chunks).toBeGreaterThanOrEqual(2);
   });
 });

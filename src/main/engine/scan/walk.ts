@@ -4,7 +4,22 @@ import type { ScanIssue } from '../../../shared/models';
 import { IGNORE_FILE, IgnoreStack, isTempName, TRASH_DIR } from './ignoreRules';
 import { fsPath, nameFromBytes } from './rawNames';
 
-export type WalkedFile = { path: string; size: number; mtimeNs: bigint; ino: bigint; ctimeNs: bigint };
+export type WalkedFile = {
+  path: string;
+  size: number;
+  mtimeNs: bigint;
+  ino: bigint;
+  ctimeNs: bigint;
+  /** A listing's word (WalkMode): an upload's temporary file, not a real one. */
+  partial?: true;
+};
+
+/**
+ * `scan`: a source folder (ignore rules apply, temporary files are skipped, links are followed).
+ * `listing`: a local destination, as it is (no ignore rules, temporary files reported as partial, links
+ * neither followed nor listed, as the provider's one-at-a-time listing did).
+ */
+export type WalkMode = 'scan' | 'listing';
 
 export type WalkResult = {
   files: WalkedFile[];
@@ -59,7 +74,9 @@ export function* walkInChunks(
   part: WalkPart = { index: 0, of: 1 },
   only: readonly string[] | undefined,
   chunk: number,
+  mode: WalkMode = 'scan',
 ): Generator<WalkedFile[], WalkResult, void> {
+  const listing = mode === 'listing';
   let files: WalkedFile[] = [];
   const gone: string[] = [];
   const issues: ScanIssue[] = [];
@@ -101,11 +118,12 @@ export function* walkInChunks(
     isDir: boolean | undefined,
   ): [abs: string, rel: string] | undefined => {
     const childAbs = parentAbs + sep + name;
-    if (isDir === true) return here.ignores(childRel, true) ? undefined : [childAbs, childRel];
+    if (isDir === true) return !listing && here.ignores(childRel, true) ? undefined : [childAbs, childRel];
     let st: BigIntStats;
     try {
       looked++;
       st = lstatSync(fsPath(childAbs), { bigint: true });
+      if (listing && st.isSymbolicLink()) return undefined;
       if (st.isSymbolicLink()) {
         try {
           looked++;
@@ -137,10 +155,18 @@ export function* walkInChunks(
     }
     if (st.isDirectory()) {
       // A folder that appeared between readdir and lstat (its Dirent said otherwise), or one asked for.
-      if (!here.ignores(childRel, true)) return [childAbs, childRel];
+      if (listing || !here.ignores(childRel, true)) return [childAbs, childRel];
     } else if (st.isFile()) {
-      if (here.ignores(childRel, false)) return;
-      files.push({ path: childRel, size: Number(st.size), mtimeNs: st.mtimeNs, ino: st.ino, ctimeNs: st.ctimeNs });
+      if (!listing && here.ignores(childRel, false)) return;
+      const file: WalkedFile = {
+        path: childRel,
+        size: Number(st.size),
+        mtimeNs: st.mtimeNs,
+        ino: st.ino,
+        ctimeNs: st.ctimeNs,
+      };
+      if (listing && isTempName(name)) file.partial = true;
+      files.push(file);
     }
     // Sockets, FIFOs and devices are not files to ship: passed over silently, like rsync without -D.
     return undefined;
@@ -165,11 +191,11 @@ export function* walkInChunks(
       else issue(rel, 'unreadable', `cannot list folder: ${(err as Error).message}`, true);
       return;
     }
-    const here = entries.some((e) => e.name === IGNORE_FILE) ? ignores.enter(abs, rel) : ignores;
+    const here = !listing && entries.some((e) => e.name === IGNORE_FILE) ? ignores.enter(abs, rel) : ignores;
     chain.push(abs);
     for (const entry of entries) {
       const name = entry.name;
-      if (isTempName(name) || (rel === '' && name === TRASH_DIR)) continue;
+      if ((!listing && isTempName(name)) || (rel === '' && name === TRASH_DIR)) continue;
       if (rel === '' && part.of > 1 && partOf(name, part.of) !== part.index) continue;
       const dir = look(abs, here, name, rel === '' ? name : `${rel}/${name}`, entry.isDirectory() ? true : false);
       if (dir) yield* visit(dir[0], dir[1], here);

@@ -22,6 +22,7 @@ import {
 } from './runSteps';
 import type { FolderScan } from '../scan/scanner';
 import type { PoolStats } from '../transfer/pool';
+import { phase } from '../diagnostics/phases';
 
 export type { EngineDeps } from './runSteps';
 
@@ -52,13 +53,16 @@ type RunOptions = { confirmDeletes?: boolean; signal?: AbortSignal };
 export async function prepare(cfg: FerryConfig, deps: EngineDeps, opts: RunOptions = {}): Promise<Prepared> {
   const { destinations, errors } = await connectDestinations(cfg, deps, opts.signal);
   const kinds = kindsPerFolder(cfg, destinations);
+  phase('connected');
   const scans = await scanFolders(activeFolders(cfg), kinds, deps, cfg, destinations);
+  phase('scanned');
   const { states, cleanedPartials } = await destinationStates(destinations, deps, {
     list: true,
     signal: opts.signal,
     rules: cfg.rules,
     rehash: rehasher(cfg, deps, kinds),
   });
+  phase('destinations listed');
   const thePlan = planAll(
     cfg,
     scans,
@@ -68,6 +72,7 @@ export async function prepare(cfg: FerryConfig, deps: EngineDeps, opts: RunOptio
     (r) => deps.store.base.forRule(r),
     { brakeBaselines: deps.store.brakes.all() },
   );
+  phase('planned');
   return { plan: thePlan, scans, destinations, destinationErrors: errors, cleanedPartials, kinds };
 }
 
@@ -83,6 +88,7 @@ async function prepareAndQueue(
   const full = await prepare(cfg, deps, opts);
   deps.store.jobs.replacePlan(full.plan.actions);
   applyBaseUpdates(deps.store, full.plan);
+  phase('queued');
   const { actions, caught: _caught, ...planLeft } = full.plan;
   return {
     ...full,
@@ -109,6 +115,7 @@ export async function syncOnce(cfg: FerryConfig, deps: EngineDeps, opts: RunOpti
   let stats: PoolStats;
   try {
     stats = await transferPool(cfg, deps, prepared.destinations, prepared.kinds).drain(signal);
+    phase('drained');
   } finally {
     off();
     await Promise.all([...prepared.destinations.values()].map((d) => d.close().catch(() => undefined)));

@@ -5,7 +5,7 @@ import { hashFile, newBuffers, type HashRequest, type HashResult } from '../scan
 import { compressFile, type CompressRequest, type CompressResult } from './compressFile';
 import { releaseMemory } from '../diagnostics/memory';
 import { setInstanceTag } from '../scan/ignoreRules';
-import { walkFolder, walkInChunks, type WalkedFile, type WalkPart, type WalkResult } from '../scan/walk';
+import { walkInChunks, type WalkedFile, type WalkMode, type WalkPart, type WalkResult } from '../scan/walk';
 
 /**
  * Worker thread entry for file work off the main thread: walking folders, hashing files for the
@@ -19,6 +19,7 @@ export type WalkRequest = {
   patterns: string[];
   part: WalkPart;
   only?: string[];
+  mode?: WalkMode;
   /**
    * Streamed: files are sent `chunk` at a time as `walk-files` messages, at most `credits` ahead of the
    * `walk-credit` messages that say the main thread is done with one: the walk waits for those.
@@ -53,11 +54,19 @@ if (!port) throw new Error('fileWorker must run as a worker thread');
 let turn: Promise<void> = Promise.resolve();
 
 function walkTask(task: Extract<WorkerTask, { kind: 'walk' }>): void {
-  const results = task.items.map((w) => ({ id: w.id, ...walkFolder(w.folder, w.root, w.patterns, w.part, w.only) }));
+  const results = task.items.map((w) => ({ id: w.id, ...walkWhole(w) }));
   const walked = results.reduce((n, r) => n + r.files.length, 0);
   port?.postMessage({ kind: 'done', tag: task.tag, results } satisfies WorkerMessage);
   // A big walk leaves a big heap in this thread too; nothing else would collect it while idle.
   if (walked >= 10_000) setTimeout(releaseMemory, 1000);
+}
+
+function walkWhole(w: WalkRequest): WalkResult {
+  const walk = walkInChunks(w.folder, w.root, w.patterns, w.part, w.only, Infinity, w.mode);
+  for (;;) {
+    const step = walk.next();
+    if (step.done) return step.value;
+  }
 }
 
 /** Streamed walks waiting for credit: each resumes when the main thread is done with a chunk. */
@@ -69,7 +78,7 @@ const streaming = new Map<number, { credits: number; step: () => void }>();
  */
 function streamWalk(task: Extract<WorkerTask, { kind: 'walk' }>): void {
   const w = task.items[0] as WalkRequest & { stream: { chunk: number; credits: number } };
-  const walk = walkInChunks(w.folder, w.root, w.patterns, w.part, w.only, w.stream.chunk);
+  const walk = walkInChunks(w.folder, w.root, w.patterns, w.part, w.only, w.stream.chunk, w.mode);
   let walked = 0;
   const state = { credits: w.stream.credits, step: () => undefined as void };
   state.step = () => {

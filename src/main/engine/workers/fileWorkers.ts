@@ -6,7 +6,7 @@ import { Worker } from 'node:worker_threads';
 import type { HashKind } from '../../../shared/hashes';
 import type { CopyRequest, CopyResult } from '../providers/local/copyVerified';
 import type { HashRequest, HashResult } from '../scan/hashFile';
-import type { WalkedFile, WalkResult } from '../scan/walk';
+import type { WalkedFile, WalkMode, WalkResult } from '../scan/walk';
 import { currentInstanceTag } from '../scan/ignoreRules';
 import type { CompressRequest, CompressResult } from './compressFile';
 import type { CompressItem, CompressReply, WalkReply, WalkRequest, WorkerMessage, WorkerTask } from './fileWorker';
@@ -251,6 +251,7 @@ export class FileWorkers {
      * with (the promise `onFiles` returns): the files held at once are bounded, whatever the folder.
      */
     onFiles?: (files: WalkedFile[]) => Promise<void> | void,
+    mode: WalkMode = 'scan',
   ): Promise<WalkResult> {
     if (this.closed) return Promise.reject(new Error('file workers are closed'));
     // A scoped rescan (a few paths) is one worker's job; a whole folder is shared out.
@@ -272,6 +273,7 @@ export class FileWorkers {
                 root,
                 patterns: [...patterns],
                 part: { index, of },
+                mode,
                 ...(only ? { only: [...only] } : {}),
                 ...(onFiles ? { stream: { chunk: WALK_CHUNK, credits: WALK_CREDITS } } : {}),
               },
