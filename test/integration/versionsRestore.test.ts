@@ -1,3 +1,4 @@
+import Database from 'better-sqlite3';
 import { createHash } from 'node:crypto';
 import {
   chownSync,
@@ -253,6 +254,27 @@ describe.each([localKind(), sftpKind(), apacheKind()].map((k) => [k.name, k] as 
       await t.sync();
       expect(existsSync(join(t.place.dir, '.ferry-versions'))).toBe(false);
       expect(t.held().size).toBe(0);
+    }, 120_000);
+
+    it('a version the state database lost (its last commits gone with the power) is found again from the area', async () => {
+      const t = setup();
+      t.put('docs/a.txt', 'old a');
+      await t.sync();
+      await new Promise((r) => setTimeout(r, 20));
+      const moment = new Date().toISOString();
+      await new Promise((r) => setTimeout(r, 20));
+      t.put('docs/a.txt', 'new a');
+      await t.sync();
+      const db = new Database(join(t.state, 'state.db'));
+      db.prepare('DELETE FROM versions').run();
+      db.close();
+      const listed = JSON.parse((await t.ferry(['versions', join(t.folder, 'docs'), '--json'])).stdout) as VersionsJson;
+      expect(listed[0]?.versions).toHaveLength(1);
+      expect(listed[0]?.versions[0]?.location).toMatch(/^\.ferry-versions\/docs\/a\.txt@/);
+      const out = join(t.base, 'found');
+      const r = await t.ferry(['restore', '--at', moment, '--to', out, join(t.folder, 'docs')]);
+      expect(r.code, r.stderr + r.stdout).toBe(0);
+      expect(readFileSync(join(out, 'docs/a.txt'), 'utf8')).toBe('old a');
     }, 120_000);
 
     it.each(['version-recorded', 'version-moved'])(

@@ -7,10 +7,9 @@ import type { Destination } from '../engine/providers/types';
 import { providerDeps, type EngineDeps } from '../engine/sync/runSteps';
 import { catalog } from '../engine/versions/catalog';
 import { processClock } from '../engine/versions/clock';
-import { settleVersions } from '../engine/versions/keeper';
 import { restore } from '../engine/versions/restore';
 import { parseMoment } from '../engine/versions/timeSpec';
-import { versionDestinations } from '../engine/versions/versionsApi';
+import { reconcileVersions, versionDestinations } from '../engine/versions/versionsApi';
 
 type Io = { stdout: NodeJS.WriteStream; stderr: NodeJS.WriteStream };
 type Common = { config: string; stateDir?: string; json?: boolean; rule?: string };
@@ -93,7 +92,7 @@ export function addVersionCommands(program: Command, io: Io, setExit: (code: num
         // Settle what a crash left pending where the destination answers; listing goes on without it.
         const dests = await connect(cfg, deps, ids, kit).catch(() => [] as Destination[]);
         try {
-          for (const d of dests) await settleVersions(deps.store, d).catch(() => undefined);
+          for (const d of dests) await reconcileVersions(cfg, deps.store, d).catch(() => undefined);
         } finally {
           await Promise.all(dests.map((d) => d.close()));
         }
@@ -163,7 +162,7 @@ export function addVersionCommands(program: Command, io: Io, setExit: (code: num
         const dests = await connect(cfg, deps, ids, kit);
         const controller = new AbortController();
         try {
-          for (const d of dests) await settleVersions(deps.store, d);
+          for (const d of dests) await reconcileVersions(cfg, deps.store, d);
           const done = await restore({
             store: deps.store,
             destinations: dests,

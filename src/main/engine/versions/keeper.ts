@@ -7,7 +7,7 @@ import type { Job } from '../store/jobStore';
 import type { Store } from '../store/store';
 import type { VersionCause, VersionRecord } from '../store/versionStore';
 import type { Clock } from './clock';
-import { isVersionsArea, versionLocation } from './versionName';
+import { isVersionsArea, parseVersionLocation, versionLocation, VERSIONS_DIR } from './versionName';
 
 /** A version the destination keeps itself is located by its own name for it: `rev:<revision>`. */
 export const OWN_VERSION = 'rev:';
@@ -258,4 +258,42 @@ export async function keepLocalBytes(
     );
   store.versions.kept(id, entry.size);
   return { ...base, id, state: 'kept' };
+}
+
+/** Whose file a version found in the area was: the rule, folder and folder path of a destination path. */
+export type VersionOwner = (remotePath: string) => { rule: string; folder: string; path: string } | undefined;
+
+/**
+ * Versions in the destination's area that no record knows (a state database lost, or its last commits
+ * lost with the power): found again by their names, which carry the old path and the time, and recorded
+ * with what is known (no hash). Returns how many were found.
+ */
+export async function adoptArea(
+  store: Store,
+  dest: Destination,
+  owner: VersionOwner,
+  signal?: AbortSignal,
+): Promise<number> {
+  if (!keepsVersionsInArea(dest)) return 0;
+  let found = 0;
+  for await (const e of dest.list(VERSIONS_DIR, signal)) {
+    if (e.partial || store.versions.at(dest.id, e.path)) continue;
+    const parsed = parseVersionLocation(e.path);
+    const who = parsed && owner(parsed.remotePath);
+    if (!parsed || !who) continue;
+    const id = store.versions.begin({
+      destination: dest.id,
+      remotePath: parsed.remotePath,
+      keptAt: parsed.keptAt,
+      size: e.size,
+      sha256: null,
+      location: e.path,
+      cause: 'replaced',
+      ...who,
+      since: null,
+    });
+    store.versions.kept(id, e.size);
+    found++;
+  }
+  return found;
 }

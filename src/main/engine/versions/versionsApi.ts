@@ -5,7 +5,7 @@ import type { Destination } from '../providers/types';
 import type { Store } from '../store/store';
 import { catalog } from './catalog';
 import type { Clock } from './clock';
-import { settleVersions } from './keeper';
+import { adoptArea, settleVersions, type VersionOwner } from './keeper';
 import { restore } from './restore';
 
 /** The destinations whose versions a request looks at: `rule`'s, else those of every rule reading the folders. */
@@ -21,6 +21,31 @@ export function versionDestinations(cfg: FerryConfig, folders: readonly string[]
     return [...r.to];
   }
   return [...new Set(cfg.rules.filter((r) => r.from.some((f) => folders.includes(f))).flatMap((r) => r.to))];
+}
+
+/**
+ * Whose a destination path is, for a version found in the area alone: the record Ferry kept of the
+ * copy there, else a rule that sends its one folder there as it is (path template `{path}`).
+ */
+export function ownerOf(cfg: FerryConfig, store: Store, destination: string): VersionOwner {
+  const rules = cfg.rules.filter((r) => r.to.includes(destination) && r.path === '{path}' && r.from.length === 1);
+  return (remotePath) => {
+    const rec = store.shipped.get(destination, remotePath);
+    if (rec) return { rule: rec.rule, folder: rec.folder, path: rec.path };
+    const r = rules[0];
+    return r && { rule: r.name, folder: r.from[0] as string, path: remotePath };
+  };
+}
+
+/** Settles what a crash left pending and finds again what only the area knows, where the destination answers. */
+export async function reconcileVersions(
+  cfg: FerryConfig,
+  store: Store,
+  dest: Destination,
+  signal?: AbortSignal,
+): Promise<void> {
+  await settleVersions(store, dest, signal);
+  await adoptArea(store, dest, ownerOf(cfg, store, dest.id), signal);
 }
 
 function folderOf(cfg: FerryConfig, id: string) {
@@ -43,7 +68,7 @@ export async function listVersions(
   const ids = versionDestinations(cfg, [q.folder], q.rule);
   for (const id of ids) {
     const d = connected(id);
-    if (d) await settleVersions(store, d).catch(() => undefined);
+    if (d) await reconcileVersions(cfg, store, d).catch(() => undefined);
   }
   const items: VersionFile[] = catalog(store, q.folder, clean(q.path), ids).map((f) => ({
     path: f.path,
@@ -81,7 +106,7 @@ export async function restoreVersions(
       });
     return d;
   });
-  for (const d of dests) await settleVersions(store, d, signal);
+  for (const d of dests) await reconcileVersions(cfg, store, d, signal);
   const restored = await restore({
     store,
     destinations: dests,
