@@ -19,6 +19,7 @@ import { readTree } from '../helpers/model/ops';
 import { writeConfig } from '../helpers/tree';
 import { startApacheDav, type ApacheDavServer } from '../servers/apacheDav';
 import { startDropboxEmulator, type DropboxEmulator } from '../servers/dropboxEmulator';
+import { FTP_GID, FTP_UID, startPureFtpd, type FtpServer } from '../servers/pureFtpd';
 import { startSshd, type SftpServer } from '../servers/sshd';
 
 /**
@@ -74,6 +75,36 @@ function sftpKind(): Kind {
   };
 }
 
+function ftpKind(): Kind {
+  let s: FtpServer | undefined;
+  return {
+    name: 'pure-ftpd',
+    start: async () => void (s = await startPureFtpd()),
+    place: (id) => {
+      const server = s as FtpServer;
+      const dir = join(server.dataDir, id);
+      mkdirSync(dir);
+      chownSync(dir, FTP_UID, FTP_GID);
+      return {
+        yaml: [
+          '  - id: dest',
+          '    type: ftp',
+          '    host: 127.0.0.1',
+          `    port: ${server.port}`,
+          `    user: ${server.user}`,
+          `    password: file:${server.passwordFile}`,
+          `    path: /${id}`,
+          '    tls: explicit',
+          `    ca_file: ${JSON.stringify(server.certFile)}`,
+        ].join('\n'),
+        env: {},
+        dir,
+      };
+    },
+    stop: async () => s?.stop(),
+  };
+}
+
 function apacheKind(): Kind {
   let s: ApacheDavServer | undefined;
   return {
@@ -113,7 +144,7 @@ type VersionsJson = {
   versions: { keptAt: string; sha256: string | null; cause: string; location: string; size: number }[];
 }[];
 
-describe.each([localKind(), sftpKind(), apacheKind()].map((k) => [k.name, k] as const))(
+describe.each([localKind(), sftpKind(), ftpKind(), apacheKind()].map((k) => [k.name, k] as const))(
   'versions and restore at %s',
   (_name, kind) => {
     beforeAll(() => kind.start(), 60_000);

@@ -1,16 +1,5 @@
 import { constants, existsSync, statSync } from 'node:fs';
-import {
-  copyFile,
-  mkdir,
-  open,
-  opendir,
-  realpath,
-  rename,
-  rmdir,
-  stat,
-  unlink,
-  utimes,
-} from 'node:fs/promises';
+import { copyFile, mkdir, open, opendir, realpath, rename, rmdir, stat, unlink, utimes } from 'node:fs/promises';
 import { basename, dirname, join, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { FerryError } from '../../../../shared/errors';
@@ -456,7 +445,6 @@ function entry(path: string, st: { size: number; mtimeMs: number; ino: number })
 function cancelled(path: string): FerryError {
   return new FerryError('cancelled', 'cancelled', `upload of ${path} was cancelled`, { context: { remotePath: path } });
 }
-
 
 /**
  * Whether the file system holding `dir` folds case: `dir` with the case of its name swapped is the same
