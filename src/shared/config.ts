@@ -210,6 +210,38 @@ export const hookSchema = z
 
 export const COMPRESSIONS = ['gzip', 'zstd'] as const;
 
+/** A duration as written in a config: `30d`, `12h`, `90m`, `45s`, `2w`, or `0` (never). */
+const DURATION_UNITS_MS = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 } as const;
+export function durationMs(v: string | number): number | undefined {
+  // A bare number other than 0 says no unit: 30 seconds or 30 days? Refused rather than guessed.
+  if (typeof v === 'number') return v === 0 ? 0 : undefined;
+  const m = /^\s*(\d+)\s*([smhdw])?\s*$/.exec(v);
+  if (!m) return undefined;
+  const n = Number(m[1]);
+  if (n !== 0 && m[2] === undefined) return undefined;
+  return n * DURATION_UNITS_MS[(m[2] ?? 's') as keyof typeof DURATION_UNITS_MS];
+}
+
+/**
+ * What a rule keeps of the files it replaces or deletes at a destination (see engine/versions/):
+ * `keep` how long (`0` turns keeping off), `max` how many versions per file at most.
+ */
+export const versionsSchema = z.strictObject({
+  keep: z
+    .union([z.string(), z.number()])
+    .refine((v) => durationMs(v) !== undefined, {
+      message:
+        'keep is how long to keep replaced and deleted files: a duration such as 30d, 12h, 2w, or 0 to keep none',
+    })
+    .default('30d'),
+  max: z
+    .number()
+    .int('max is a whole number of versions per file')
+    .min(1, 'max is at least 1 (keep: 0 turns versions off)')
+    .optional(),
+});
+export type VersionsConfig = z.infer<typeof versionsSchema>;
+
 export const ruleSchema = z.strictObject({
   name: z.string().min(1).max(120),
   from: z.array(id).min(1, 'name at least one folder id'),
@@ -232,6 +264,8 @@ export const ruleSchema = z.strictObject({
   /** Two-way only ("selective sync"): remote folders or files (globs) never brought home, nor deleted here. */
   remote_exclude: z.array(globSchema).default([]),
   hooks: z.array(hookSchema).default([]),
+  /** Versions of what the rule replaces or deletes at its destinations (default: 30 days for mirror and two-way). */
+  versions: versionsSchema.optional(),
 });
 
 export const settingsSchema = z.strictObject({
@@ -350,6 +384,22 @@ export type RuleConfig = z.infer<typeof ruleSchema>;
 export type Settings = z.infer<typeof settingsSchema>;
 export type HookConfig = z.infer<typeof hookSchema>;
 export type Compression = (typeof COMPRESSIONS)[number];
+
+/**
+ * How long a rule keeps what it replaces or deletes, and how many per file; undefined when it keeps
+ * nothing. Mirror and two-way rules keep 30 days unless told otherwise; backup and move rules only when
+ * `versions` is given.
+ */
+export function versionPolicy(
+  rule: Pick<RuleConfig, 'mode' | 'versions'>,
+): { keepMs: number; max?: number } | undefined {
+  const v = rule.versions;
+  if (v === undefined)
+    return rule.mode === 'mirror' || rule.mode === 'two-way' ? { keepMs: 30 * 86_400_000 } : undefined;
+  const keepMs = durationMs(v.keep) ?? 0;
+  if (keepMs === 0) return undefined;
+  return v.max !== undefined ? { keepMs, max: v.max } : { keepMs };
+}
 
 /** Whether any rule over this folder needs the files' sniffed content type. */
 export function folderNeedsContentType(cfg: Pick<FerryConfig, 'rules'>, folder: string): boolean {

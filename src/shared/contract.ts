@@ -140,6 +140,30 @@ export const requestSchemas = {
       keep: z.enum(['mine', 'theirs', 'both']),
     })
     .strict(),
+  /**
+   * Every kept version of a folder's file, or of every file below a folder path ('' for the whole
+   * folder), at the destinations of `rule` (else of every rule reading the folder).
+   */
+  'versions:list': z
+    .object({
+      folder: z.string().min(1),
+      path: z.string().max(4096).default(''),
+      rule: z.string().min(1).optional(),
+    })
+    .strict(),
+  /**
+   * Brings files or folders back as they were at `at` (ms since the epoch), verified by checksum and
+   * written atomically; into the folder itself (the current files kept as versions first) or below `to`.
+   */
+  'versions:restore': z
+    .object({
+      folder: z.string().min(1),
+      paths: z.array(z.string().max(4096)).min(1, 'name at least one path').max(1000),
+      at: z.number().int().min(0),
+      to: z.string().min(1).max(4096).optional(),
+      rule: z.string().min(1).optional(),
+    })
+    .strict(),
 } as const;
 
 export type RequestName = keyof typeof requestSchemas;
@@ -295,6 +319,38 @@ export type ConflictItem = {
   theirs: { size: number; mtimeMs: number };
 };
 
+/** One kept version (see `versions:list`). `cause`: what the pass did to the file then. */
+export type VersionItem = {
+  keptAt: number;
+  /** When these bytes arrived at the destination; null when not known. */
+  since: number | null;
+  size: number;
+  sha256: string | null;
+  cause: 'replaced' | 'deleted' | 'restore';
+  location: string;
+};
+
+export type VersionFile = {
+  path: string;
+  destination: string;
+  remotePath: string;
+  /** The copy there now, as Ferry shipped it. */
+  current: { shippedAt: number; size: number; sha256: string } | null;
+  /** Newest first. */
+  versions: VersionItem[];
+};
+
+export type RestoredItem = {
+  path: string;
+  file: string;
+  destination: string;
+  from: string;
+  size: number;
+  sha256: string;
+  keptCurrent?: string;
+  unchanged?: boolean;
+};
+
 export type ConfigUpdateResult =
   { ok: true } | { ok: false; problems: { path: string; message: string; line?: number; column?: number }[] };
 
@@ -328,6 +384,8 @@ export type Results = {
   'destination:usage': UsageRow[];
   'conflicts:list': { items: ConflictItem[] };
   'conflicts:resolve': { ok: boolean; message: string };
+  'versions:list': { items: VersionFile[] };
+  'versions:restore': { at: number; restored: RestoredItem[] };
 };
 
 /** What a face implements or calls: one method per request. */

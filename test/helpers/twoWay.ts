@@ -6,12 +6,12 @@ import { syncJson } from './cli';
 /** One instance of a two-way test: its folder, its state directory, its config file. */
 export type TwoWaySide = { folder: string; state: string; config: string };
 
-/** Every file below a folder with its content, the trash left out. */
+/** Every file below a folder with its content, the trash and a destination's versions left out. */
 export function folderTree(dir: string): Record<string, string> {
   const out: Record<string, string> = {};
   const walk = (abs: string, rel: string) => {
     for (const d of readdirSync(abs, { withFileTypes: true })) {
-      if (rel === '' && d.name === '.ferry-trash') continue;
+      if (rel === '' && (d.name === '.ferry-trash' || d.name === '.ferry-versions')) continue;
       const r = rel ? `${rel}/${d.name}` : d.name;
       if (d.isDirectory()) walk(join(abs, d.name), r);
       else out[r] = readFileSync(join(abs, d.name), 'utf8');

@@ -60,7 +60,9 @@ describe.each(TARGETS)('backup and move to %s: a name that changes kind keeps th
     // Path → content, for the files Ferry keeps there (its trash aside).
     const dest = async () => {
       const byHash = new Map([...written].map((c) => [sha(c), c]));
-      const snap = [...(await place.snapshot())].filter(([p]) => !p.startsWith('.ferry-trash/'));
+      const snap = [...(await place.snapshot())].filter(
+        ([p]) => !p.startsWith('.ferry-trash/') && !p.startsWith('.ferry-versions/'),
+      );
       return Object.fromEntries(snap.sort().map(([p, h]) => [p, byHash.get(h) ?? h]));
     };
     return { folder, run, dest };

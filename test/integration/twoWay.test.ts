@@ -149,10 +149,11 @@ describe.each(HUBS)('two-way sync between two instances through $name', (hub) =>
     // A deletion made elsewhere lands in the folder's trash, not in oblivion.
     const trashed = readdirSync(join(a.folder, '.ferry-trash'), { recursive: true }) as string[];
     expect(trashed.some((p) => p.endsWith('cat.jpg'))).toBe(true);
-    // And at the destination, where it keeps a trash: a local folder's .ferry-trash, Dropbox's deleted files.
+    // And at the destination: a local folder keeps it as a version (the rule's versions, on by default
+    // for two-way), Dropbox in its deleted files.
     if (hub.name === 'a local folder') {
-      const hubTrash = readdirSync(join(dirname(a.folder), 'hub', '.ferry-trash'), { recursive: true }) as string[];
-      expect(hubTrash.some((p) => p.endsWith('photos/cat.jpg'))).toBe(true);
+      const kept = readdirSync(join(dirname(a.folder), 'hub', '.ferry-versions'), { recursive: true }) as string[];
+      expect(kept.some((p) => /^photos\/cat\.jpg@/.test(p))).toBe(true);
     }
     if (hub.name.startsWith('Dropbox'))
       expect((dropbox as DropboxEmulator).deleted().some((p) => p.endsWith('/photos/cat.jpg'))).toBe(true);

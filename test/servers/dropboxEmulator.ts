@@ -219,6 +219,12 @@ export class DropboxEmulator {
   private readonly journal: { seq: number; lower: string }[] = [];
   /** Paths of deleted files, as Dropbox keeps them restorable ("deleted files"). */
   private readonly deletedPaths: string[] = [];
+  /**
+   * Earlier revisions of each path (by path_lower), oldest first, and when its file was deleted: what
+   * files/list_revisions lists, files/download reads as `rev:<rev>` and files/restore brings back.
+   */
+  private readonly revisions = new Map<string, { node: FileNode; display: string }[]>();
+  private readonly deletedAt = new Map<string, string>();
   private changeSeq = 0;
   /** Bumped by resetCursors(): older cursors are `reset`. */
   private cursorEpoch = 0;
@@ -695,6 +701,8 @@ export class DropboxEmulator {
     this.makeParents(parts);
     const now = Date.now();
     this.noteChange(lower);
+    if (existing?.kind === 'file') this.keepRevision(lower, existing);
+    this.deletedAt.delete(lower);
     this.nodes.set(lower, {
       kind: 'file',
       name: existing?.name ?? (parts.at(-1) as string),
@@ -977,6 +985,19 @@ export class DropboxEmulator {
   }
 
   download(arg: Record<string, unknown>, _body: Buffer, res: ServerResponse): undefined {
+    // DownloadArg.path: "(/(.|[\r\n])*|id:.*)|(rev:[0-9a-f]{9,})|(ns:[0-9]+(/.*)?)" (files.stone): a
+    // revision is read by `rev:<rev>`, a live or an earlier one; an unknown one is path/not_found.
+    if (typeof arg.path === 'string' && arg.path.startsWith('rev:')) {
+      const found = this.revision(arg.path.slice(4));
+      if (!found) throw new ApiError(nested('path', tag('not_found')));
+      res.writeHead(200, {
+        'content-type': 'application/octet-stream',
+        'content-length': String(found.node.data.length),
+        'dropbox-api-result': headerSafeJson(this.fileStruct(found.node, found.display)),
+      });
+      res.end(found.node.data);
+      return undefined;
+    }
     const parts = lookupPath(arg.path, 'path');
     const lower = `/${parts.join('/')}`.toLowerCase();
     const n = this.nodes.get(lower);
@@ -989,6 +1010,80 @@ export class DropboxEmulator {
     });
     res.end(n.data);
     return undefined;
+  }
+
+  /**
+   * files/list_revisions (https://www.dropbox.com/developers/documentation/http/documentation#files-list_revisions):
+   * ListRevisionsArg {path, mode: path|id = path, limit: 1..100 = 10}; ListRevisionsResult {is_deleted,
+   * server_deleted?, entries: FileMetadata newest first, "only revisions that are not deleted"}; a path
+   * with no file and no history is ListRevisionsError.path/not_found. Only `path` mode is emulated.
+   */
+  listRevisions(arg: Record<string, unknown>): Record<string, unknown> {
+    const parts = lookupPath(arg.path, 'path');
+    const limit = arg.limit ?? 10;
+    if (typeof limit !== 'number' || !Number.isInteger(limit) || limit < 1 || limit > 100)
+      throw new BadRequest(`request body: limit: ${String(limit)} is not within range [1, 100]`);
+    const mode = (arg.mode as { '.tag'?: string } | string | undefined) ?? 'path';
+    if ((typeof mode === 'string' ? mode : mode['.tag']) !== 'path')
+      throw new BadRequest('request body: mode: only path mode is emulated');
+    const lower = `/${parts.join('/')}`.toLowerCase();
+    const live = this.nodes.get(lower);
+    if (live?.kind === 'folder') throw new ApiError(nested('path', tag('not_file')));
+    const earlier = this.revisions.get(lower) ?? [];
+    if (!live && earlier.length === 0) throw new ApiError(nested('path', tag('not_found')));
+    const entries = [
+      ...(live?.kind === 'file' ? [this.struct(lower)] : []),
+      ...[...earlier].reverse().map((r) => this.fileStruct(r.node, r.display)),
+    ].slice(0, limit);
+    const deleted = this.deletedAt.get(lower);
+    return { is_deleted: !live, ...(live ? {} : deleted ? { server_deleted: deleted } : {}), entries };
+  }
+
+  /**
+   * files/restore (…#files-restore): RestoreArg {path, rev} → FileMetadata; the revision's bytes become
+   * the file at `path` (a new revision). An unknown rev is RestoreError.invalid_revision.
+   */
+  restore(arg: Record<string, unknown>): Record<string, unknown> {
+    const parts = pathArg(arg.path, 'path', false);
+    if (typeof arg.rev !== 'string' || !/^[0-9a-f]{9,}$/.test(arg.rev))
+      throw new BadRequest(`request body: rev: '${String(arg.rev)}' did not match pattern '[0-9a-f]+'`);
+    const found = this.revision(arg.rev);
+    if (!found) throw new ApiError(tag('invalid_revision'));
+    try {
+      return this.write(parts, found.node.data, found.node.clientModified, 'overwrite', false);
+    } catch (err) {
+      if (err instanceof ApiError) throw new ApiError(nested('path_write', err.error));
+      throw err;
+    }
+  }
+
+  private keepRevision(lower: string, node: FileNode): void {
+    const list = this.revisions.get(lower) ?? [];
+    list.push({ node, display: this.display(lower) });
+    this.revisions.set(lower, list);
+  }
+
+  private revision(rev: string): { node: FileNode; display: string } | undefined {
+    for (const [lower, n] of this.nodes)
+      if (n.kind === 'file' && n.rev === rev) return { node: n, display: this.display(lower) };
+    for (const list of this.revisions.values()) for (const r of list) if (r.node.rev === rev) return r;
+    return undefined;
+  }
+
+  /** FileMetadata of a revision (a struct: no ".tag"). */
+  private fileStruct(n: FileNode, display: string): Record<string, unknown> {
+    return {
+      name: n.name,
+      path_lower: display.toLowerCase(),
+      path_display: display,
+      id: n.id,
+      client_modified: n.clientModified,
+      server_modified: n.serverModified,
+      rev: n.rev,
+      size: n.data.length,
+      is_downloadable: true,
+      content_hash: n.contentHash,
+    };
   }
 
   getMetadata(arg: Record<string, unknown>): Record<string, unknown> {
@@ -1116,8 +1211,13 @@ export class DropboxEmulator {
     if (this.denyWrites?.(lower)) throw new ApiError(nested('path_write', tag('no_write_permission')));
     const meta = this.metadata(lower);
     const gone = [...this.nodes.keys()].filter((k) => k === lower || k.startsWith(`${lower}/`));
-    for (const k of gone)
-      if (this.nodes.get(k)?.kind === 'file') this.deletedPaths.push(String(this.metadata(k).path_display));
+    for (const k of gone) {
+      const n = this.nodes.get(k);
+      if (n?.kind !== 'file') continue;
+      this.deletedPaths.push(String(this.metadata(k).path_display));
+      this.keepRevision(k, n);
+      this.deletedAt.set(k, isoSeconds(Date.now()));
+    }
     for (const k of gone) this.nodes.delete(k);
     this.noteChange(lower);
     return { metadata: meta };
@@ -1196,6 +1296,8 @@ const ROUTES: Record<string, Handler> = {
   'files/upload_session/finish_batch/check': DropboxEmulator.prototype.uploadFinishBatchCheck,
   'files/upload_session/finish_batch_v2': DropboxEmulator.prototype.uploadFinishBatchV2,
   'files/download': DropboxEmulator.prototype.download,
+  'files/list_revisions': DropboxEmulator.prototype.listRevisions,
+  'files/restore': DropboxEmulator.prototype.restore,
   'files/get_metadata': DropboxEmulator.prototype.getMetadata,
   'files/list_folder': DropboxEmulator.prototype.listFolder,
   'files/list_folder/continue': DropboxEmulator.prototype.listFolderContinue,
@@ -1220,6 +1322,7 @@ const WRITE_ROUTES = new Set([
   'files/move_v2',
   'files/copy_v2',
   'files/create_folder_v2',
+  'files/restore',
 ]);
 
 const CONTENT_ROUTES = new Set([
@@ -1243,6 +1346,8 @@ const SCOPE_OF: Record<string, string> = {
   'files/copy_v2': 'files.content.write',
   'files/create_folder_v2': 'files.content.write',
   'files/download': 'files.content.read',
+  'files/list_revisions': 'files.metadata.read',
+  'files/restore': 'files.content.write',
   'files/get_metadata': 'files.metadata.read',
   'files/list_folder': 'files.metadata.read',
   'files/list_folder/continue': 'files.metadata.read',

@@ -540,4 +540,41 @@ describe('Dropbox emulator, raw HTTP', () => {
       emu.staleParentCase = false;
     }
   });
+
+  it('keeps revisions: list_revisions newest first, download by rev:, restore a revision, and refuses what Dropbox refuses', async () => {
+    const up = async (data: string) =>
+      (await content('files/upload', { path: '/revs/r.txt', mode: 'overwrite' }, Buffer.from(data))).json();
+    const first = await up('one');
+    const second = await up('two');
+    const listed = await rpc('files/list_revisions', { path: '/revs/r.txt' });
+    expect(listed.status).toBe(200);
+    const body = listed.json() as { is_deleted: boolean; entries: { rev: string; size: number }[] };
+    expect(body.is_deleted).toBe(false);
+    expect(body.entries.map((e) => e.rev)).toEqual([second.rev, first.rev]);
+    expect(
+      ((await rpc('files/list_revisions', { path: '/revs/r.txt', limit: 1 })).json().entries as unknown[]).length,
+    ).toBe(1);
+    // ListRevisionsArg.limit is 1..100.
+    expect((await rpc('files/list_revisions', { path: '/revs/r.txt', limit: 101 })).status).toBe(400);
+    expect((await rpc('files/list_revisions', { path: '/revs/none.txt' })).json().error_summary).toMatch(
+      /^path\/not_found\//,
+    );
+    // DownloadArg.path takes rev:<rev>: the earlier bytes.
+    const old = await content('files/download', { path: `rev:${String(first.rev)}` });
+    expect(old.status).toBe(200);
+    expect(old.text).toBe('one');
+    // Deleted: is_deleted with server_deleted, the revisions still listed and readable.
+    await rpc('files/delete_v2', { path: '/revs/r.txt' });
+    const gone = (await rpc('files/list_revisions', { path: '/revs/r.txt' })).json();
+    expect(gone.is_deleted).toBe(true);
+    expect(typeof gone.server_deleted).toBe('string');
+    expect((gone.entries as { rev: string }[]).map((e) => e.rev)).toEqual([second.rev, first.rev]);
+    // files/restore: the revision's bytes become the file again; an unknown one is invalid_revision.
+    const restored = await rpc('files/restore', { path: '/revs/r.txt', rev: first.rev });
+    expect(restored.status).toBe(200);
+    expect((await content('files/download', { path: '/revs/r.txt' })).text).toBe('one');
+    expect((await rpc('files/restore', { path: '/revs/r.txt', rev: 'abcdef0123456' })).json().error_summary).toMatch(
+      /^invalid_revision\//,
+    );
+  });
 });

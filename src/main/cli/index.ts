@@ -36,6 +36,7 @@ import { page } from './pager';
 import { planReport } from './planReport';
 import { SINCE_FORMS } from './sinceTime';
 import { summaryJson, summaryLines } from './summary';
+import { addVersionCommands } from './versionsCommands';
 
 import { EXIT, ExitError } from './exit';
 
@@ -445,6 +446,14 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .action(async (opts: { pidfile: string }) => {
       setExit(await stopDaemon(opts.pidfile, io.stderr));
     });
+
+  addVersionCommands(program, io, setExit, {
+    common,
+    readConfig,
+    withEngine: (cfg, opts, run) => withEngine(cfg, opts, (deps) => run(deps)),
+    fail: (code, message) => new ExitError(code, message),
+    exit: EXIT,
+  });
 
   return program;
 }

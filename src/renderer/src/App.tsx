@@ -17,6 +17,7 @@ const VIEWS: Record<PageId, LazyExoticComponent<() => React.JSX.Element>> = {
   destinations: lazy(() => import('./pages/DestinationsPage').then((m) => ({ default: m.DestinationsPage }))),
   rules: lazy(() => import('./pages/RulesPage').then((m) => ({ default: m.RulesPage }))),
   history: lazy(() => import('./pages/HistoryPage').then((m) => ({ default: m.HistoryPage }))),
+  versions: lazy(() => import('./pages/VersionsPage').then((m) => ({ default: m.VersionsPage }))),
   activity: lazy(() => import('./pages/ActivityPage').then((m) => ({ default: m.ActivityPage }))),
   settings: lazy(() => import('./pages/SettingsPage').then((m) => ({ default: m.SettingsPage }))),
 };

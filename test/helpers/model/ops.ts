@@ -83,7 +83,10 @@ export class Ledger {
 }
 
 /** Every regular file below `dir`, relative path → bytes; `skip` names top-level entries to leave out. */
-export function readTree(dir: string, skip: readonly string[] = ['.ferry-trash']): Map<string, Buffer> {
+export function readTree(
+  dir: string,
+  skip: readonly string[] = ['.ferry-trash', '.ferry-versions'],
+): Map<string, Buffer> {
   const out = new Map<string, Buffer>();
   const walk = (abs: string, rel: string) => {
     for (const d of readdirSync(abs, { withFileTypes: true })) {
@@ -101,7 +104,7 @@ function dirsOf(root: string): string[] {
   const out: string[] = [];
   const walk = (rel: string) => {
     for (const d of readdirSync(join(root, rel), { withFileTypes: true })) {
-      if (rel === '' && d.name === '.ferry-trash') continue;
+      if (rel === '' && (d.name === '.ferry-trash' || d.name === '.ferry-versions')) continue;
       if (!d.isDirectory()) continue;
       const r = rel ? `${rel}/${d.name}` : d.name;
       out.push(r);

@@ -151,7 +151,11 @@ export async function runScenario(spec: ScenarioSpec): Promise<ScenarioResult> {
 
     const violations: string[] = [];
     if (!quiet) violations.push('five rounds of syncs after the last change still changed something');
-    const dest = new Map([...(await place.snapshot())].filter(([p]) => !p.startsWith('.ferry-trash/')));
+    const dest = new Map(
+      [...(await place.snapshot())].filter(
+        ([p]) => !p.startsWith('.ferry-trash/') && !p.startsWith('.ferry-versions/'),
+      ),
+    );
     const a = shaTree((sides[0] as Side).folder);
     for (const p of dest.keys()) if (TEMP.test(p)) violations.push(`temporary file left at the destination: ${p}`);
     for (const s of sides)

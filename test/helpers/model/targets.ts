@@ -36,9 +36,9 @@ export const TARGET_NAMES: readonly TargetName[] = ['local', 'sftp', 'ftp', 'web
 
 const sha = (b: Buffer | Uint8Array) => createHash('sha256').update(b).digest('hex');
 
-/** A folder's files as path → SHA-256 (a server's data folder seen from outside). */
+/** A folder's files as path → SHA-256 (a server's data folder seen from outside; its versions area is Ferry's). */
 function folderSnapshot(dir: string): Map<string, string> {
-  return new Map([...readTree(dir, [])].map(([p, b]) => [p, sha(b)]));
+  return new Map([...readTree(dir, ['.ferry-versions'])].map(([p, b]) => [p, sha(b)]));
 }
 
 export async function startTarget(name: TargetName): Promise<Target> {

@@ -28,6 +28,8 @@ import { transferRef, type Job } from '../store/jobStore';
 import { browseDestination } from '../window/browse';
 import type { DropboxConnections } from '../window/dropboxConnect';
 import { listConflicts, resolveConflict } from '../window/conflicts';
+import { processClock } from '../versions/clock';
+import { listVersions, restoreVersions } from '../versions/versionsApi';
 import { checkFolder, previewIgnore } from '../window/folderCheck';
 import type { Store } from '../store/store';
 import type { SyncService } from '../sync/syncService';
@@ -253,6 +255,19 @@ export function createApi(host: ApiHost): FerryApi {
       const message = resolveConflict(host.config(), folder, copy, keep);
       host.service().requestRescan(folder);
       return { ok: true, message };
+    },
+    'versions:list': async (q) => listVersions(host.config(), host.store, (id) => host.service().connected(id), q),
+    'versions:restore': async (q) => {
+      const done = await restoreVersions(
+        host.config(),
+        host.store,
+        (id) => host.service().connected(id),
+        processClock(),
+        q,
+        new AbortController().signal,
+      );
+      if (q.to === undefined) host.service().requestRescan(q.folder);
+      return done;
     },
   };
 }

@@ -260,6 +260,19 @@ export function canTrash(d: Destination): d is Destination & RemoteTrash {
   return typeof (d as Partial<RemoteTrash>).trash === 'function';
 }
 
+/**
+ * Capability: the destination keeps what is replaced or deleted itself (Dropbox's revisions): a file's
+ * `RemoteEntry.version` names those bytes for as long as the service keeps them, and they can be read
+ * back by it, so Ferry records the version instead of moving the file aside.
+ */
+export interface OwnVersions {
+  downloadVersion(version: string, toAbsPath: string, opts: TransferOpts): Promise<RemoteEntry>;
+}
+
+export function keepsOwnVersions(d: Destination): d is FullDestination & OwnVersions {
+  return typeof (d as Partial<OwnVersions>).downloadVersion === 'function' && canRead(d) && canRemove(d);
+}
+
 /** Capability: a link to one file that can be opened elsewhere (a presigned or signed URL, a file:// URL). */
 export interface ShareLinks {
   shareLink(path: string, expiresSec: number): Promise<string>;

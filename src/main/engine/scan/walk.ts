@@ -3,6 +3,7 @@ import { sep } from 'node:path';
 import type { ScanIssue } from '../../../shared/models';
 import { IGNORE_FILE, IgnoreStack, isTempName, TRASH_DIR } from './ignoreRules';
 import { fsPath, nameFromBytes } from './rawNames';
+import { VERSIONS_DIR } from '../versions/versionName';
 
 export type WalkedFile = {
   path: string;
@@ -17,7 +18,7 @@ export type WalkedFile = {
 /**
  * `scan`: a source folder (ignore rules apply, temporary files are skipped, links are followed).
  * `listing`: a local destination, as it is (no ignore rules, temporary files reported as partial, links
- * neither followed nor listed, as the provider's one-at-a-time listing did).
+ * neither followed nor listed), without Ferry's own areas at its root (trash, kept versions).
  */
 export type WalkMode = 'scan' | 'listing';
 
@@ -196,6 +197,8 @@ export function* walkInChunks(
     for (const entry of entries) {
       const name = entry.name;
       if ((!listing && isTempName(name)) || (rel === '' && name === TRASH_DIR)) continue;
+      // A destination's kept versions are Ferry's, not content to sync (versionName.ts).
+      if (listing && rel === '' && name === VERSIONS_DIR) continue;
       if (rel === '' && part.of > 1 && partOf(name, part.of) !== part.index) continue;
       const dir = look(abs, here, name, rel === '' ? name : `${rel}/${name}`, entry.isDirectory() ? true : false);
       if (dir) yield* visit(dir[0], dir[1], here);

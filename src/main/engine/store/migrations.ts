@@ -128,4 +128,27 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX shipped_by_rule ON shipped (destination, rule, folder);
   CREATE INDEX jobs_by_source ON jobs (folder, path);
   `,
+  // 8: versions of what a rule replaced or deleted at a destination, kept in its `.ferry-versions/` area.
+  // A row is written 'pending' before the move and made 'kept' after it (versions/keeper.ts).
+  `
+  CREATE TABLE versions (
+    id           INTEGER PRIMARY KEY,
+    destination  TEXT NOT NULL,
+    remote_path  TEXT NOT NULL,
+    kept_at      INTEGER NOT NULL,
+    size         INTEGER NOT NULL,
+    sha256       TEXT,
+    location     TEXT NOT NULL,
+    state        TEXT NOT NULL,
+    cause        TEXT NOT NULL,
+    rule         TEXT NOT NULL,
+    folder       TEXT NOT NULL,
+    path         TEXT NOT NULL,
+    since        INTEGER,
+    UNIQUE (destination, location)
+  );
+  CREATE INDEX versions_by_path ON versions (destination, remote_path, kept_at);
+  CREATE INDEX versions_by_source ON versions (folder, path, kept_at);
+  CREATE INDEX versions_by_age ON versions (destination, kept_at);
+  `,
 ];

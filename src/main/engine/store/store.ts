@@ -11,6 +11,7 @@ import { IndexStore } from './indexStore';
 import { JobStore } from './jobStore';
 import { SqliteResumeStore } from './resumeStore';
 import { ShippedStore } from './shippedStore';
+import { VersionStore } from './versionStore';
 
 /** All of Ferry's SQL sits behind this one object; it is the state database's single writer. */
 export class Store {
@@ -23,6 +24,8 @@ export class Store {
   readonly base: BaseStore;
   /** The mirror deletion brake's baselines. */
   readonly brakes: BrakeStore;
+  /** Versions kept at destinations of what rules replaced or deleted. */
+  readonly versions: VersionStore;
 
   /**
    * @param stagingDir where compressed copies wait for their upload: private files, removed after each
@@ -41,6 +44,7 @@ export class Store {
     this.uploads = new SqliteResumeStore(db);
     this.base = new BaseStore(db);
     this.brakes = new BrakeStore(db);
+    this.versions = new VersionStore(db);
   }
 
   static open(stateDir: string): Store {

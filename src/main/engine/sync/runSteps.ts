@@ -31,6 +31,8 @@ import { BandwidthLimits } from '../transfer/bandwidthLimits';
 import { adoptInterruptedWrites } from '../transfer/adoptInterrupted';
 import { TransferPool } from '../transfer/pool';
 import type { FileWorkers } from '../workers/fileWorkers';
+import { processClock } from '../versions/clock';
+import { VersionKeeper } from '../versions/keeper';
 
 /**
  * The steps of a sync, each usable on its own: the one-shot run (syncRun.ts) and the live service
@@ -407,6 +409,7 @@ export function transferPool(
       rehash: rehasher(cfg, deps, kinds),
       kinds,
       twoWay: new Set(cfg.rules.filter((r) => r.mode === 'two-way').map((r) => r.name)),
+      versions: new VersionKeeper(deps.store, processClock()),
     },
     deps.events,
     {

@@ -30,6 +30,7 @@ import { executeTwoWay, renameRemote } from './twoWayExec';
 import { killPoint } from '../diagnostics/killPoint';
 import type { ShippedRecord } from '../store/shippedStore';
 import type { Store } from '../store/store';
+import { keepVersionOf, movedAside, type VersionKeeper } from '../versions/keeper';
 
 export type ExecutorDeps = {
   store: Store;
@@ -49,6 +50,8 @@ export type ExecutorDeps = {
    * is hashed while it is sent to a destination that can (read once); otherwise it is hashed first.
    */
   kinds?: ReadonlyMap<string, readonly HashKind[]>;
+  /** Keeps what a rule with versions replaces or deletes at a destination (versions/keeper.ts). */
+  versions?: VersionKeeper;
 };
 
 /**
@@ -74,6 +77,10 @@ export async function executeJob(job: Job, opts: TransferOpts, deps: ExecutorDep
       destination: fullDestinationOf(job, deps, 'hold a two-way rule'),
       root: folderRoot(job, deps),
       upload: (j) => upload(j, opts, deps),
+      keepDeleted: async (j) => {
+        const kept = await keepVersionOf(j, destinationOf(job, deps), 'deleted', deps, opts.signal);
+        return movedAside(kept) ? kept : undefined;
+      },
     });
   switch (job.kind) {
     case 'upload':
@@ -206,7 +213,13 @@ async function upload(job: Job, opts: TransferOpts, deps: ExecutorDeps): Promise
     return uploadCompressed(job, job.encoding, dest, abs, file, opts, deps);
   let entry: RemoteEntry;
   try {
-    const replaces = job.detail && 'remoteVersion' in job.detail ? { replaces: job.detail.remoteVersion ?? null } : {};
+    // The copy it replaces is kept first; then nothing is at the path for a conditional write to compare.
+    const kept = await keepVersionOf(job, dest, 'replaced', deps, opts.signal);
+    const replaces = movedAside(kept)
+      ? { replaces: null }
+      : job.detail && 'remoteVersion' in job.detail
+        ? { replaces: job.detail.remoteVersion ?? null }
+        : {};
     entry = await dest.upload(
       job.remotePath as string,
       { ...sourceOf(abs, file, deps), tags: tagsOf(job, deps), ...replaces },
@@ -389,6 +402,7 @@ export async function executeUploadBatch(
       out[index] = err instanceof FerryError ? err : fsError(err, `cannot read ${job.path}`);
     }
   }
+  for (const { job } of sendable) await keepVersionOf(job, dest, 'replaced', deps, opts.signal);
   const results = await dest.uploadBatch(
     sendable.map(({ job, file }) => ({
       path: job.remotePath as string,
@@ -561,9 +575,10 @@ async function deleteRemote(job: Job, opts: TransferOpts, deps: ExecutorDeps): P
       };
     }
   }
-  await dest.delete(remotePath, opts.signal);
+  const kept = await keepVersionOf(job, dest, 'deleted', deps, opts.signal);
+  if (!movedAside(kept)) await dest.delete(remotePath, opts.signal);
   deps.store.shipped.delete(job.destination as string, remotePath);
-  return { outcome: 'done', bytes: 0 };
+  return { outcome: 'done', bytes: 0, ...(kept ? { note: `kept as a version (${kept.location})` } : {}) };
 }
 
 /**

@@ -28,6 +28,8 @@ export type TwoWayDeps = {
   upload: (job: Job) => Promise<{ outcome: 'done' | 'skipped'; bytes: number; note?: string }>;
   /** Hashes one local file and indexes it (a conflicted copy made here, before it is sent). */
   rehash: (folder: string, path: string) => Promise<LocalFile | undefined>;
+  /** Keeps the destination's copy as a version instead of deleting it (where the rule keeps versions). */
+  keepDeleted?: (job: Job) => Promise<{ location: string } | undefined>;
 };
 
 type Result = { outcome: 'done' | 'skipped'; bytes: number; note?: string };
@@ -228,8 +230,9 @@ export async function executeTwoWay(job: Job, opts: TransferOpts, deps: TwoWayDe
         deps.store.base.delete(job.rule, job.path);
         return { outcome: 'skipped', bytes: 0, note: 'changed at the destination since: kept' };
       }
-      let where: string | undefined;
-      if (canTrash(dest)) where = await dest.trash(remotePath, opts.signal);
+      let where: string | undefined = (await deps.keepDeleted?.(job))?.location;
+      if (where !== undefined) where = `${where} (a version)`;
+      else if (canTrash(dest)) where = await dest.trash(remotePath, opts.signal);
       else await dest.delete(remotePath, opts.signal);
       deps.store.shipped.delete(dest.id, remotePath);
       deps.store.base.delete(job.rule, job.path);

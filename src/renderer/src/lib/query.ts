@@ -39,7 +39,7 @@ export function useAction<K extends RequestName>(name: K, invalidates: RequestNa
 /** Which cached requests an event makes stale. */
 const STALE: Partial<Record<FerryEventName, RequestName[]>> = {
   'queue:changed': ['queue:list', 'status:get'],
-  'transfer:done': ['history:query', 'activity:aggregate', 'destination:usage', 'conflicts:list'],
+  'transfer:done': ['history:query', 'activity:aggregate', 'destination:usage', 'conflicts:list', 'versions:list'],
   'transfer:failed': ['history:query', 'queue:list', 'status:get'],
   'transfer:stopped': ['history:query', 'queue:list', 'status:get'],
   'transfer:started': ['queue:list'],

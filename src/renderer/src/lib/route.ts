@@ -8,6 +8,7 @@ export const PAGES = [
   { id: 'destinations', label: 'Destinations' },
   { id: 'rules', label: 'Rules' },
   { id: 'history', label: 'History' },
+  { id: 'versions', label: 'Versions' },
   { id: 'activity', label: 'Activity' },
   { id: 'settings', label: 'Settings' },
 ] as const;

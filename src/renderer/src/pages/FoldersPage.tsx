@@ -4,6 +4,7 @@ import { EmptyState, ErrorNote, Note, PageHeader, StatusBadge, type Health } fro
 import { describeProblem, useConfig, useSaveConfig, type Problem } from '../lib/config';
 import { formatWhen } from '../lib/format';
 import { useAction, useRequest } from '../lib/query';
+import { versionsHref } from './versions/versionsRoute';
 import { FolderForm } from './folders/FolderForm';
 
 const HEALTH: Record<FolderStatus['state'], Health> = {
@@ -103,6 +104,9 @@ export function FoldersPage(): React.JSX.Element {
                   >
                     {paused ? 'Resume' : 'Pause'}
                   </button>
+                  <a className="btn btn--small" href={versionsHref(f.id)} aria-label={`Versions of folder ${f.id}`}>
+                    Versions
+                  </a>
                   <button
                     type="button"
                     className="btn btn--small"

@@ -9,6 +9,7 @@ import { usePagedRows } from '../lib/pagedRows';
 import { useDebounced } from '../lib/useDebounced';
 import { useMediaQuery } from '../lib/useMediaQuery';
 import { csvHeader, csvRows } from '../../../shared/historyCsv';
+import { versionsHref } from './versions/versionsRoute';
 
 type Filters = { search: string; destination: string; outcome: string; from: string; to: string };
 const NO_FILTERS: Filters = { search: '', destination: '', outcome: '', from: '', to: '' };
@@ -60,7 +61,9 @@ function columns(narrow: boolean): Column<HistoryEntry>[] {
       width: 'minmax(0, 2.2fr)',
       render: (r) => (
         <span className="cell-lines mono">
-          <span className="truncate">{r.path}</span>
+          <a className="truncate" href={versionsHref(r.folder, r.path)} title="Versions of this file">
+            {r.path}
+          </a>
           <span className="truncate muted" data-testid="history-remote">
             {r.remotePath ? `→ ${r.remotePath}` : '—'}
           </span>

@@ -7,6 +7,7 @@ import { OverallProgress } from '../components/OverallProgress';
 import { EmptyState, ErrorNote, PageHeader, StatusBadge, type Health } from '../components/ui';
 import { formatBytes, formatWhen, plural } from '../lib/format';
 import { useOverallProgress } from '../lib/progress';
+import { versionsHref } from './versions/versionsRoute';
 import { useAction, useRequest } from '../lib/query';
 
 const SERVICE_HEALTH: Record<ServiceState, Health> = {
@@ -178,9 +179,13 @@ function RecentChanges() {
         <ul className="recent-list">
           {items.map((e) => (
             <li key={e.id} data-testid="recent-change">
-              <span className="mono truncate" title={`${e.folder}/${e.path}`}>
+              <a
+                className="mono truncate"
+                href={versionsHref(e.folder, e.path)}
+                title={`Versions of ${e.folder}/${e.path}`}
+              >
                 {e.path}
-              </span>
+              </a>
               <span className="muted small">{formatWhen(e.at)}</span>
               <span className="muted small">
                 {CHANGE[e.kind]}

@@ -433,7 +433,14 @@ export class DropboxDestination
    * against the size and content_hash Dropbox reports, then renamed into place: memory holds a few
    * pieces of the answer at a time, never the file (the SDK's filesDownload reads the whole answer).
    */
-  async download(path: string, toAbsPath: string, opts: TransferOpts): Promise<RemoteEntry> {
+  /** A revision Dropbox keeps (files/download takes `rev:<rev>` as its path: files.stone, DownloadArg.path). */
+  downloadVersion(version: string, toAbsPath: string, opts: TransferOpts): Promise<RemoteEntry> {
+    if (!/^[0-9a-f]{9,}$/.test(version))
+      throw new FerryError('permanent', 'invalid-revision', `"${version}" is not a Dropbox revision`);
+    return this.download('', toAbsPath, opts, `rev:${version}`);
+  }
+
+  async download(path: string, toAbsPath: string, opts: TransferOpts, apiPath?: string): Promise<RemoteEntry> {
     const rel = normalizeRemotePath(path);
     const ctx = this.ctx(rel);
     const writeFailed = (err: unknown) =>
@@ -454,7 +461,7 @@ export class DropboxDestination
       const got = await this.call('download', ctx, opts.signal, async (_d, token) => ({
         status: 200,
         headers: {},
-        result: await this.downloadInto(rel, token, tmp, opts, writeFailed),
+        result: await this.downloadInto(apiPath ?? this.dbxPath(rel), token, tmp, opts, writeFailed),
       }));
       const { meta, hashes, size } = got;
       if (size !== meta.size || (meta.content_hash !== undefined && meta.content_hash !== hashes.dropbox))
@@ -478,14 +485,14 @@ export class DropboxDestination
 
   /** files/download's answer piped into `tmp` (made anew on each try), hashed on the way. */
   private async downloadInto(
-    rel: string,
+    dbxPath: string,
     token: string,
     tmp: string,
     opts: TransferOpts,
     writeFailed: (err: unknown) => FerryError,
   ): Promise<{ meta: FileMeta; hashes: Hashes; size: number }> {
     const res = await this.transport.request('https://content.dropboxapi.com/2/files/download', {
-      headers: { authorization: `Bearer ${token}`, 'dropbox-api-arg': headerArg({ path: this.dbxPath(rel) }) },
+      headers: { authorization: `Bearer ${token}`, 'dropbox-api-arg': headerArg({ path: dbxPath }) },
       signal: opts.signal,
     });
     if (res.statusCode !== 200) {

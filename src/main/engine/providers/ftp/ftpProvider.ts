@@ -8,6 +8,7 @@ import { FerryError, type ErrorContext } from '../../../../shared/errors';
 import { isTempName } from '../../scan/ignoreRules';
 import { TempNames } from '../tempNames';
 import { absBelow, credentialsOrAuthFailure, DirCache, probeFailure, RemoteRoots } from '../kit/remoteTree';
+import { VERSIONS_DIR } from '../../versions/versionName';
 import { fsError } from '../fsErrors';
 import type { ProviderDeps } from '../types';
 import { joinAbs, normalizeRemotePath, parentAbs, secondApart, tempPathBeside } from '../remotePath';
@@ -317,6 +318,7 @@ export class FtpDestination implements Destination, ServerSideMove {
         for (const it of items) {
           if (it.name === '.' || it.name === '..' || it.name.includes('/')) continue;
           const childRel = rel === '' ? it.name : `${rel}/${it.name}`;
+          if (rel === '' && it.name === VERSIONS_DIR) continue; // Ferry's versions, never synced
           if (it.isDirectory) next.push(childRel);
           else if (it.isFile) {
             const e = entryOf(childRel, it.size, it.modifiedAt?.getTime(), this.server.mlst);

@@ -6,6 +6,7 @@ import { FerryError, type ErrorContext } from '../../../../shared/errors';
 import { isTempName } from '../../scan/ignoreRules';
 import { TempNames } from '../tempNames';
 import { absBelow, credentialsOrAuthFailure, DirCache, probeFailure, RemoteRoots } from '../kit/remoteTree';
+import { VERSIONS_DIR } from '../../versions/versionName';
 // eslint-disable-next-line no-restricted-imports -- how many writes may be in flight under the shared cap; moves with the pacer (issue 20)
 import { inFlightWindow } from '../../transfer/bandwidth';
 import { MultiHash } from '../../scan/multiHash';
@@ -277,6 +278,7 @@ export class SftpDestination implements Destination, ServerSideMove, BatchUpload
         for (const d of names) {
           if (d.filename === '.' || d.filename === '..') continue;
           const childRel = rel === '' ? d.filename : `${rel}/${d.filename}`;
+          if (rel === '' && d.filename === VERSIONS_DIR) continue; // Ferry's versions, never synced
           if (d.attrs.isDirectory()) next.push(childRel);
           else if (d.attrs.isFile()) {
             const e = entryOf(childRel, d.attrs.size, d.attrs.mtime);

@@ -11,6 +11,7 @@ import { isTempName } from '../../scan/ignoreRules';
 import { TempNames } from '../tempNames';
 import { fileBody, openSource, readSmall, SMALL_FILE } from '../kit/fileBody';
 import { type HttpAnswer, HttpTransport, networkError, type SendOptions, statusError } from '../kit/httpTransport';
+import { VERSIONS_DIR } from '../../versions/versionName';
 import { joinRemote, normalizeRemotePath, parentOf } from '../remotePath';
 import type { ProviderDeps } from '../types';
 import type {
@@ -454,6 +455,7 @@ export class WebdavDestination implements Destination, ServerSideMove, ServerSid
           const rel = this.relOf(r.href);
           if (rel === undefined || rel === done.dir) continue;
           if (done.dir !== '' && !rel.startsWith(`${done.dir}/`)) continue;
+          if (done.dir === '' && rel === VERSIONS_DIR) continue; // Ferry's versions, never synced
           if (r.collection) {
             this.collections.add(rel);
             queue.push(rel);
