@@ -60,8 +60,12 @@ export function makeTree(root: string, spec: TreeSpec): string[] {
   return paths;
 }
 
-/** Every regular file below `root` with its SHA-256, keyed by relative path; Ferry's temporaries included. */
-export function snapshot(root: string): Map<string, string> {
+/**
+ * Every regular file below `root` with its SHA-256, keyed by relative path; Ferry's temporaries included.
+ * A destination's `.ferry-versions/` area (what mirror and two-way rules kept, by default) is Ferry's,
+ * not the synced content: left out unless `versions` asks for it.
+ */
+export function snapshot(root: string, opts: { versions?: boolean } = {}): Map<string, string> {
   const out = new Map<string, string>();
   const walk = (dir: string, rel: string) => {
     let names: string[];
@@ -72,6 +76,7 @@ export function snapshot(root: string): Map<string, string> {
       throw err;
     }
     for (const name of names) {
+      if (rel === '' && name === '.ferry-versions' && opts.versions !== true) continue;
       const abs = join(dir, name);
       const r = rel ? `${rel}/${name}` : name;
       // A live sync may remove a temporary file between the listing and the look: skip what vanished.
