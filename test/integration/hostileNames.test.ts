@@ -142,9 +142,11 @@ describe('conflicted copies of long names', () => {
 });
 
 /** Every file below `dir`, its name's bytes in hex (`/` kept) → its content: names compared as bytes. */
+/** Every file below `dir`, keyed by the hex of its path's bytes; a destination's kept versions left out. */
 function rawTree(dir: Buffer, rel = ''): Map<string, string> {
   const out = new Map<string, string>();
   for (const name of readdirSync(dir, { encoding: 'buffer' })) {
+    if (rel === '' && name.toString() === '.ferry-versions') continue;
     const abs = Buffer.concat([dir, Buffer.from('/'), name]);
     const r = rel === '' ? name.toString('hex') : `${rel}/${name.toString('hex')}`;
     if (lstatSync(abs).isDirectory()) for (const [k, v] of rawTree(abs, r)) out.set(k, v);
@@ -205,6 +207,10 @@ describe('names that are not UTF-8 (a Latin-1 archive)', () => {
     const left = new Map(expected);
     left.delete(latin1('caf\xe9.txt').toString('hex'));
     expect(rawTree(Buffer.from(w.dest))).toEqual(left);
+    // What the mirror deleted is kept, under the same bytes of its name (versions, on by default).
+    const kept = readdirSync(Buffer.from(join(w.dest, '.ferry-versions')), { encoding: 'buffer' });
+    expect(kept).toHaveLength(1);
+    expect(kept[0]?.subarray(0, 9).equals(latin1('caf\xe9.txt@'))).toBe(true);
   });
 
   it('move to a local folder: every source goes once its bytes are there under its own name', async () => {

@@ -76,6 +76,18 @@ describe('moments and version names', () => {
     expect(parseVersionLocation('.ferry-versions/x.txt')).toBeUndefined();
     expect(parseVersionLocation('docs/x.txt@2026-12-07T18-15-00.123Z')).toBeUndefined();
   });
+
+  it('a version of a name near 255 bytes still fits in one name (its stem cut, whole characters)', () => {
+    const at = Date.parse('2026-12-07T18:15:00.123Z');
+    const long = `${'é'.repeat(120)}.txt`; // 244 bytes
+    const loc = versionLocation(`docs/${long}`, at);
+    const name = loc.slice(loc.lastIndexOf('/') + 1);
+    expect(Buffer.byteLength(name)).toBeLessThanOrEqual(255);
+    expect(name.endsWith('@2026-12-07T18-15-00.123Z')).toBe(true);
+    expect(name.startsWith('é'.repeat(100))).toBe(true);
+    expect(name).not.toContain('\uFFFD');
+    expect(parseVersionLocation(loc)?.keptAt).toBe(at);
+  });
 });
 
 describe('the version keeper (a local destination, an injected clock)', () => {

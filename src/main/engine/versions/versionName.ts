@@ -1,3 +1,6 @@
+import { cutToBytes } from '../plan/twoWay';
+import { nameBytes } from '../scan/rawNames';
+
 /**
  * Where a destination without versions of its own keeps what a rule replaced or deleted: the
  * `.ferry-versions/` area at its root, each version under its old path with the time it was kept in
@@ -5,6 +8,9 @@
  * each file is even without the state database. Listings leave the area out: it is never synced.
  */
 export const VERSIONS_DIR = '.ferry-versions';
+
+/** Most file systems' and servers' limit on one name, in bytes of UTF-8. */
+const NAME_MAX = 255;
 
 export function isVersionsArea(remotePath: string): boolean {
   return remotePath === VERSIONS_DIR || remotePath.startsWith(`${VERSIONS_DIR}/`);
@@ -15,8 +21,16 @@ function stamp(ms: number): string {
   return new Date(ms).toISOString().replace(/:/g, '-');
 }
 
+/**
+ * Where a version of `remotePath` kept at `keptAt` goes. A name near the file system's limit (255 bytes)
+ * is cut to leave room for the time: the version must fit, or the pass that replaces the file would
+ * fail on it. Such a name alone no longer says the whole old path: its record does.
+ */
 export function versionLocation(remotePath: string, keptAt: number): string {
-  return `${VERSIONS_DIR}/${remotePath}@${stamp(keptAt)}`;
+  const suffix = `@${stamp(keptAt)}`;
+  const cut = remotePath.lastIndexOf('/') + 1;
+  const name = cutToBytes(remotePath.slice(cut), NAME_MAX - nameBytes(suffix));
+  return `${VERSIONS_DIR}/${remotePath.slice(0, cut)}${name}${suffix}`;
 }
 
 const STAMP = /@(\d{4}-\d{2}-\d{2})T(\d{2})-(\d{2})-(\d{2}\.\d{3})Z$/;
