@@ -65,11 +65,12 @@ function nameFor(rand: () => number): Buffer {
   ])();
 }
 
-/** Every file below `root` as key → content, names as bytes. */
+/** Every file below `root` as key → content, names as bytes; a destination's kept versions left out. */
 function rawTree(root: Buffer, prefix: Path = []): Map<string, string> {
   const out = new Map<string, string>();
   const dir = Buffer.concat([root, ...prefix.flatMap((b) => [SLASH, b])]);
   for (const name of readdirSync(dir, { encoding: 'buffer' })) {
+    if (prefix.length === 0 && name.toString() === '.ferry-versions') continue;
     const p = [...prefix, name];
     const abs = Buffer.concat([dir, SLASH, name]);
     if (lstatSync(abs).isDirectory()) for (const [k, v] of rawTree(root, p)) out.set(k, v);

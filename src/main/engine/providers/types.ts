@@ -214,6 +214,18 @@ export interface ServerSideMove {
   move(from: string, to: string, signal?: AbortSignal): Promise<RemoteEntry>;
 }
 
+/**
+ * Capability: a second name for the same bytes (a hard link), made at once and atomically. A version
+ * kept so stays at its path until the write that replaces it renames over it: the path is never empty.
+ */
+export interface ServerSideLink {
+  link(from: string, to: string, signal?: AbortSignal): Promise<RemoteEntry>;
+}
+
+export function canLink(d: Destination): d is Destination & ServerSideLink {
+  return typeof (d as Partial<ServerSideLink>).link === 'function';
+}
+
 /** Capability: copy on the server without uploading the bytes again. */
 export interface ServerSideCopy {
   copy(from: string, to: string, signal?: AbortSignal): Promise<RemoteEntry>;

@@ -2,6 +2,7 @@ import { versionPolicy } from '../../../shared/config';
 import { FerryError } from '../../../shared/errors';
 import { killPoint } from '../diagnostics/killPoint';
 import {
+  canLink,
   canMove,
   canRead,
   canRemove,
@@ -53,13 +54,17 @@ export class VersionKeeper {
     private readonly now: Clock,
   ) {}
 
-  /** The version kept, or undefined when nothing was there to keep. */
+  /**
+   * The version kept, or undefined when nothing was there to keep. A copy about to be replaced is
+   * linked into the area where the destination can (the path keeps its file until the new one is
+   * renamed over it; `stillThere`); one about to be deleted, or where links are refused, is moved.
+   */
   async keep(
     dest: FullDestination & ServerSideMove,
     req: KeepRequest,
     policy: VersionPolicy,
     signal?: AbortSignal,
-  ): Promise<VersionRecord | undefined> {
+  ): Promise<KeptVersion | undefined> {
     await this.settleOnce(dest, signal);
     const there = await dest.stat(req.remotePath, signal);
     if (!there || there.partial) return undefined;
@@ -70,6 +75,15 @@ export class VersionKeeper {
       rec.encoding === 'identity' &&
       rec.size === there.size &&
       (rec.remoteVersion === null || there.version === undefined || there.version === rec.remoteVersion);
+    // Already linked into the area by an attempt that did not get to replace it (a crash, a failed
+    // upload retried): the same shipped copy is not kept twice.
+    const linkedBefore =
+      ours && req.cause === 'replaced'
+        ? this.store.versions
+            .ofPath(dest.id, req.remotePath)
+            .find((v) => v.rule === req.rule && v.since === rec.shippedAt && v.sha256 === rec.sha256)
+        : undefined;
+    if (linkedBefore) return { ...linkedBefore, stillThere: true };
     let keptAt = this.now();
     while (this.store.versions.at(dest.id, versionLocation(req.remotePath, keptAt))) keptAt++;
     const base = {
@@ -88,8 +102,16 @@ export class VersionKeeper {
     const id = this.store.versions.begin(base);
     killPoint('version-recorded', req.remotePath);
     let moved;
+    let stillThere = false;
     try {
-      moved = await dest.move(req.remotePath, base.location, signal);
+      if (req.cause === 'replaced' && canLink(dest))
+        try {
+          moved = await dest.link(req.remotePath, base.location, signal);
+          stillThere = true;
+        } catch (err) {
+          if (err instanceof FerryError && err.kind === 'not-found') throw err;
+        }
+      moved ??= await dest.move(req.remotePath, base.location, signal);
     } catch (err) {
       // Gone meanwhile: nothing to keep. Any other failure may or may not have renamed it: the pending
       // record stays, and the next look at the destination settles it.
@@ -103,7 +125,7 @@ export class VersionKeeper {
     killPoint('version-moved', req.remotePath);
     this.store.versions.kept(id, moved.size);
     await this.prune(dest, req, policy, signal);
-    return { ...base, id, size: moved.size, state: 'kept' };
+    return { ...base, id, size: moved.size, state: 'kept', ...(stillThere ? { stillThere } : {}) };
   }
 
   /**
@@ -221,9 +243,12 @@ export async function keepVersionOf(
 }
 
 /** Whether a kept version was moved out of the file's way (the area), or only noted (the destination keeps it). */
-export function movedAside(v: VersionRecord | undefined): v is VersionRecord {
-  return v !== undefined && isVersionsArea(v.location);
+export function movedAside(v: KeptVersion | undefined): v is KeptVersion {
+  return v !== undefined && isVersionsArea(v.location) && v.stillThere !== true;
 }
+
+/** A version just kept; `stillThere`: linked, its bytes still at their path too (see keep). */
+export type KeptVersion = VersionRecord & { stillThere?: boolean };
 
 /**
  * Keeps a local file's bytes as a version at the destination (a restore about to write over a file

@@ -1,5 +1,5 @@
 import { constants, existsSync, statSync } from 'node:fs';
-import { copyFile, mkdir, open, opendir, realpath, rename, rmdir, stat, unlink, utimes } from 'node:fs/promises';
+import { copyFile, link, mkdir, open, opendir, realpath, rename, rmdir, stat, unlink, utimes } from 'node:fs/promises';
 import { basename, dirname, join, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { FerryError } from '../../../../shared/errors';
@@ -24,6 +24,7 @@ import type {
   RemoteEntry,
   RemoteTrash,
   ServerSideCopy,
+  ServerSideLink,
   ServerSideMove,
   ShareLinks,
   TransferOpts,
@@ -41,7 +42,7 @@ export type LocalDestinationConfig = { id: string; path: string; prefix?: string
  * name, and a recorded one survives a power cut (copyVerified.ts copies, groupCommit.ts publishes).
  */
 export class LocalDestination
-  implements Destination, ServerSideMove, ServerSideCopy, BatchUpload, ShareLinks, RemoteTrash
+  implements Destination, ServerSideMove, ServerSideLink, ServerSideCopy, BatchUpload, ShareLinks, RemoteTrash
 {
   readonly type = 'local';
   readonly features: ProviderFeatures = {
@@ -407,6 +408,23 @@ export class LocalDestination
     await this.pruneEmptyParents(dirname(src));
     const st = await stat(fsPath(dst));
     return entry(normalizeRemotePath(to), st);
+  }
+
+  /**
+   * A hard link: its writes all go to a temporary renamed over the path, so the link keeps the old bytes
+   * as they were. Refused where the file system has no links (FAT, exFAT): the caller then moves.
+   */
+  async link(from: string, to: string): Promise<RemoteEntry> {
+    const src = this.abs(from);
+    const dst = this.abs(to);
+    try {
+      await this.ensureDir(dirname(dst));
+      await link(fsPath(src), fsPath(dst));
+      await flushFolder(dirname(dst));
+    } catch (err) {
+      throw fsError(err, `cannot link ${from} to ${to}`, { destination: this.id, remotePath: to });
+    }
+    return entry(normalizeRemotePath(to), await stat(fsPath(dst)));
   }
 
   async copy(from: string, to: string): Promise<RemoteEntry> {
