@@ -143,6 +143,36 @@ function clearsWayFor(remotePath: string, targets: ReadonlyMap<string, unknown>)
   return false;
 }
 
+type TargetActionKind = 'upload' | 'move-remote' | 'copy-remote';
+
+/**
+ * One literal of one shape per action: built by spreading a base, each of 300,000 actions got a map
+ * (hidden class) of its own, some 300 bytes apiece (heap snapshot).
+ */
+function targetAction(
+  t: { rule: CompiledRule; file: LocalFile; remotePath: string },
+  destination: string,
+  encoding: Encoding,
+  kind: TargetActionKind,
+  reason: string,
+  fromRemotePath?: string,
+): Action {
+  const a: Action = {
+    kind,
+    rule: t.rule.name,
+    destination,
+    folder: t.file.folder,
+    path: t.file.path,
+    remotePath: t.remotePath,
+    size: t.file.size,
+    sha256: t.file.hashes.sha256,
+    reason,
+  };
+  if (fromRemotePath !== undefined) a.fromRemotePath = fromRemotePath;
+  if (encoding !== 'identity') a.encoding = encoding;
+  return a;
+}
+
 /** The remote name a rule gives a file: its template expanded, plus the compression suffix. */
 export function targetPathOf(rule: CompiledRule, file: LocalFile): string {
   const encoding: Encoding = rule.compress ?? 'identity';
@@ -313,28 +343,12 @@ export function plan(input: PlanInput): Plan {
       const rec = shippedAt.get(remotePath);
       const remoteEntry = dest.remote?.get(remotePath);
       const encoding: Encoding = rule.compress ?? 'identity';
-      // One literal of one shape per action: built by spreading a base, each of 300,000 actions got a map
-      // (hidden class) of its own, some 300 bytes apiece (heap snapshot).
-      const action = (kind: 'upload' | 'move-remote' | 'copy-remote', reason: string, fromRemotePath?: string) => {
-        const a: Action = {
-          kind,
-          rule: rule.name,
-          destination: destId,
-          folder: file.folder,
-          path: file.path,
-          remotePath,
-          size: file.size,
-          sha256: file.hashes.sha256,
-          reason,
-        };
-        if (fromRemotePath !== undefined) a.fromRemotePath = fromRemotePath;
-        if (encoding !== 'identity') a.encoding = encoding;
-        return a;
-      };
       if (holds(rec, file, encoding)) {
         inSync++;
         continue;
       }
+      const action = (kind: TargetActionKind, reason: string, fromRemotePath?: string) =>
+        targetAction({ rule, file, remotePath }, destId, encoding, kind, reason, fromRemotePath);
       // Backup and move keep what they delivered: a copy whose source is gone (moved, deleted) may be
       // its only copy, and another file that now maps to its path must not overwrite it.
       if (

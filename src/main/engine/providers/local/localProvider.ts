@@ -14,7 +14,7 @@ import { localVersion } from './copyVerified';
 import { mkdirBelow } from './dirsBelow';
 import { flushFolder } from './groupCommit';
 import type { FileWorkers } from '../../workers/fileWorkers';
-import type { WalkResult } from '../../scan/walk';
+import type { WalkedFile, WalkResult } from '../../scan/walk';
 import { WalkedChunks } from './walkedChunks';
 import type {
   BatchUpload,
@@ -175,7 +175,7 @@ export class LocalDestination
     const walked = new WalkedChunks();
     const walk = this.workers.walk(this.id, root, [], undefined, (files) => walked.put(files), 'listing');
     walk.then(
-      (r) => walked.end(r),
+      () => walked.end(),
       (err: unknown) => walked.fail(err),
     );
     try {
@@ -183,23 +183,13 @@ export class LocalDestination
         signal?.throwIfAborted();
         const files = await walked.next();
         if (files === undefined) break;
-        for (const f of files) {
-          const path = base === '' ? f.path : `${base}/${f.path}`;
-          const e = entry(path, { size: f.size, mtimeMs: msOf(f.mtimeNs), ino: Number(f.ino) });
-          if (f.partial) e.partial = true;
-          yield e;
-        }
+        for (const f of files) yield listed(base, f);
       }
     } finally {
       walked.abandon();
     }
     const result = (await walk) as WalkResult;
-    yield* result.files.map((f) => {
-      const path = base === '' ? f.path : `${base}/${f.path}`;
-      const e = entry(path, { size: f.size, mtimeMs: msOf(f.mtimeNs), ino: Number(f.ino) });
-      if (f.partial) e.partial = true;
-      return e;
-    });
+    for (const f of result.files) yield listed(base, f);
     const blocking = result.issues.find((i) => i.blocking);
     if (blocking) {
       // Part of the tree could not be read: the listing is not whole, and an absence in it proves nothing.
@@ -455,6 +445,17 @@ export class LocalDestination
 /** A file's mtime in ms as Node's own Stats computes it (seconds × 1e3 + nanoseconds / 1e6). */
 function msOf(mtimeNs: bigint): number {
   return Number(mtimeNs / 1_000_000_000n) * 1e3 + Number(mtimeNs % 1_000_000_000n) / 1e6;
+}
+
+/** A walked file of a listing below `base` as the entry the listing yields. */
+function listed(base: string, f: WalkedFile): RemoteEntry {
+  const e = entry(base === '' ? f.path : `${base}/${f.path}`, {
+    size: f.size,
+    mtimeMs: msOf(f.mtimeNs),
+    ino: Number(f.ino),
+  });
+  if (f.partial) e.partial = true;
+  return e;
 }
 
 function entry(path: string, st: { size: number; mtimeMs: number; ino: number }): RemoteEntry {

@@ -1,4 +1,4 @@
-import type { WalkedFile, WalkResult } from '../../scan/walk';
+import type { WalkedFile } from '../../scan/walk';
 
 /**
  * The chunks of a streamed walk (FileWorkers.walk with `onFiles`) as something to pull from: each
@@ -21,7 +21,7 @@ export class WalkedChunks {
     });
   }
 
-  end(_result: WalkResult): void {
+  end(): void {
     this.done = true;
     this.poke();
   }
